@@ -1,0 +1,28 @@
+#pragma once
+// Subcommand registry of the zeroloss program. Each apps/cmd_*.cpp registers one subcommand with
+// a static ZEROLOSS_COMMAND(...) object; main.cpp builds the CLI11 app from the registry, so adding a
+// command never touches main.cpp.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace zeroloss::cli {
+
+struct CommandSpec {
+  std::string name;
+  std::string description;
+  // Adds options to the subcommand and returns the function that runs it (after parsing).
+  std::function<std::function<void()>(CLI::App&)> setup;
+  int order = 100;  // position in --help
+};
+
+std::vector<CommandSpec>& command_registry();
+
+struct CommandRegistration {
+  explicit CommandRegistration(CommandSpec spec) { command_registry().push_back(std::move(spec)); }
+};
+
+}  // namespace zeroloss::cli

@@ -1,0 +1,38 @@
+#include "common.hpp"
+
+#include <filesystem>
+
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss::cli {
+
+void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required) {
+  app.add_option("--data", o.data, "Data CSV: header row, column 'y' = labels, other columns = features")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* w = app.add_option("--weights", o.weights,
+                           "Weights CSV: one row per neuron (d numbers), optional header, optional column 'a' "
+                           "(fixed second-layer weight, default 1)");
+  w->check(CLI::ExistingFile);
+  if (weights_required) w->required();
+  app.add_option("--activation", o.activation, "Activation: " + Activation::known_names())
+      ->capture_default_str();
+}
+
+LoadedProblem load_problem(const ProblemOptions& o) {
+  Activation phi = Activation::from_name(o.activation);
+  Dataset data = read_dataset_csv(o.data);
+  Weights w = read_weights_csv(o.weights, static_cast<int>(data.X.cols()));
+  TwoLayerModel model(data.X, data.y, w.a, phi);
+  return LoadedProblem{std::move(data), std::move(w), std::move(model)};
+}
+
+void ensure_directory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    throw InputError(dir + ": cannot create output directory (" + ec.message() + ")");
+  }
+}
+
+}  // namespace zeroloss::cli

@@ -1,0 +1,32 @@
+#pragma once
+// Minimal, strict CSV reading and atomic file writing shared by the data and weights formats.
+// Errors name the file, the line (1-based) and the column, and say what was expected.
+
+#include <string>
+#include <vector>
+
+namespace zeroloss {
+
+// A parsed CSV file: an optional header and numeric rows, each with its line number in the file.
+struct CsvTable {
+  std::string path;
+  std::vector<std::string> header;  // empty when the file has no header row
+  std::vector<std::vector<double>> rows;
+  std::vector<int> line_numbers;  // line of each row in the file
+};
+
+enum class CsvHeader { Required, Optional, None };
+
+// Reads a comma-separated file of numbers. Blank lines are skipped; every row must have as many
+// cells as the first. With CsvHeader::Optional a first row that is not all numbers is the header.
+// Non-numeric cells, NaN, Inf, ragged rows and empty files throw InputError.
+CsvTable read_csv(const std::string& path, CsvHeader header);
+
+// Writes `contents` to `path` atomically (a temporary file in the same folder, then rename), so an
+// interrupted or failed write never leaves a partial file. Throws InputError if it cannot write.
+void write_file_atomic(const std::string& path, const std::string& contents);
+
+// Formats a double with enough digits to read back the same bits (%.17g).
+std::string format_double(double x);
+
+}  // namespace zeroloss

@@ -1,0 +1,70 @@
+#pragma once
+// The two-layer network with a fixed second layer (THEORY section 1):
+//   f_i(Theta) = sum_j a_j phi(x_i . theta_j),   Theta is m x d with rows theta_j,
+//   L(Theta) = 1/(2n) sum_i (f_i - y_i)^2.
+//
+// A TwoLayerModel holds the data (X, y), the fixed second layer a and the activation. The same
+// class serves full coordinates (X is n x d) and reduced coordinates (X replaced by Z = X U, see
+// reduced_coordinates.hpp): every formula of THEORY 2-3 has the same form in both.
+//
+// Vectorisation convention: a weight matrix Theta (m x d) corresponds to the vector in R^{m d}
+// whose block j (entries j*d .. j*d + d - 1) is theta_j; see vectorize / unvectorize.
+
+#include <Eigen/Dense>
+
+#include "zeroloss/activation.hpp"
+
+namespace zeroloss {
+
+class TwoLayerModel {
+ public:
+  // Validates sizes, finiteness and a_j != 0; throws InputError naming the quantity otherwise.
+  TwoLayerModel(Eigen::MatrixXd X, Eigen::VectorXd y, Eigen::VectorXd a, Activation phi);
+
+  int n() const { return static_cast<int>(X_.rows()); }
+  int d() const { return static_cast<int>(X_.cols()); }
+  int m() const { return static_cast<int>(a_.size()); }
+  const Eigen::MatrixXd& X() const { return X_; }
+  const Eigen::VectorXd& y() const { return y_; }
+  const Eigen::VectorXd& a() const { return a_; }
+  const Activation& activation() const { return phi_; }
+  // G = X X^T (n x n) and ||x_i||^2.
+  const Eigen::MatrixXd& gram() const { return gram_; }
+  const Eigen::VectorXd& row_norms_squared() const { return row_norms2_; }
+
+  // Throws InputError unless theta is m x d with finite entries. `what` names it in the message.
+  void check_weights(const Eigen::Ref<const Eigen::MatrixXd>& theta, const std::string& what = "weights") const;
+  // The same model with other labels (e.g. for label-noise experiments).
+  TwoLayerModel with_labels(Eigen::VectorXd y) const;
+  // The same model with X replaced (e.g. by the reduced data Z = X U).
+  TwoLayerModel with_data(Eigen::MatrixXd X) const;
+
+ private:
+  Eigen::MatrixXd X_;
+  Eigen::VectorXd y_;
+  Eigen::VectorXd a_;
+  Activation phi_;
+  Eigen::MatrixXd gram_;
+  Eigen::VectorXd row_norms2_;
+};
+
+// Everything the network computes at one point: pre-activations R = X Theta^T (n x m), phi and its
+// first three derivatives at R (entrywise, n x m), outputs f, residuals f - y and the loss.
+struct NetworkEvaluation {
+  Eigen::MatrixXd R;
+  Eigen::MatrixXd phi, dphi, d2phi, d3phi;
+  Eigen::VectorXd outputs;
+  Eigen::VectorXd residuals;
+  double loss = 0;
+};
+
+NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta);
+
+// Outputs f(Theta) only (cheaper than a full evaluation).
+Eigen::VectorXd network_outputs(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta);
+
+// Theta (m x d) <-> vector in R^{m d}, block j = theta_j.
+Eigen::VectorXd vectorize(const Eigen::Ref<const Eigen::MatrixXd>& theta);
+Eigen::MatrixXd unvectorize(const Eigen::Ref<const Eigen::VectorXd>& v, int m, int d);
+
+}  // namespace zeroloss

@@ -1,0 +1,107 @@
+#include "zeroloss/network.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+namespace {
+
+void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& M, const std::string& what) {
+  for (Eigen::Index j = 0; j < M.cols(); ++j)
+    for (Eigen::Index i = 0; i < M.rows(); ++i)
+      if (!std::isfinite(M(i, j))) {
+        std::ostringstream s;
+        s << what << ": entry (" << i + 1 << ", " << j + 1 << ") is " << M(i, j) << "; expected a finite number";
+        throw InputError(s.str());
+      }
+}
+
+}  // namespace
+
+TwoLayerModel::TwoLayerModel(Eigen::MatrixXd X, Eigen::VectorXd y, Eigen::VectorXd a, Activation phi)
+    : X_(std::move(X)), y_(std::move(y)), a_(std::move(a)), phi_(std::move(phi)) {
+  if (X_.rows() == 0 || X_.cols() == 0) throw InputError("data X: expected at least one sample and one feature");
+  if (y_.size() != X_.rows()) {
+    std::ostringstream s;
+    s << "labels y: " << y_.size() << " labels for " << X_.rows() << " samples; expected one label per row of X";
+    throw InputError(s.str());
+  }
+  if (a_.size() == 0) throw InputError("second layer a: expected at least one neuron");
+  require_finite(X_, "data X");
+  require_finite(y_, "labels y");
+  require_finite(a_, "second layer a");
+  for (Eigen::Index j = 0; j < a_.size(); ++j)
+    if (a_(j) == 0.0) {
+      std::ostringstream s;
+      s << "second layer a: a_" << j + 1 << " = 0 (neuron " << j + 1
+        << "); every second-layer weight must be nonzero (a zero weight removes the neuron from the "
+           "network and makes J J^T and T degenerate)";
+      throw InputError(s.str());
+    }
+  gram_ = X_ * X_.transpose();
+  row_norms2_ = X_.rowwise().squaredNorm();
+}
+
+void TwoLayerModel::check_weights(const Eigen::Ref<const Eigen::MatrixXd>& theta, const std::string& what) const {
+  if (theta.rows() != m() || theta.cols() != d()) {
+    std::ostringstream s;
+    s << what << ": " << theta.rows() << " x " << theta.cols() << " weights; expected " << m() << " x " << d()
+      << " (one row per neuron, one column per feature of the data)";
+    throw InputError(s.str());
+  }
+  require_finite(theta, what);
+}
+
+TwoLayerModel TwoLayerModel::with_labels(Eigen::VectorXd y) const { return TwoLayerModel(X_, std::move(y), a_, phi_); }
+TwoLayerModel TwoLayerModel::with_data(Eigen::MatrixXd X) const { return TwoLayerModel(std::move(X), y_, a_, phi_); }
+
+NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  model.check_weights(theta);
+  NetworkEvaluation e;
+  const int n = model.n(), m = model.m();
+  e.R.noalias() = model.X() * theta.transpose();
+  e.phi.resize(n, m);
+  e.dphi.resize(n, m);
+  e.d2phi.resize(n, m);
+  e.d3phi.resize(n, m);
+  const Activation& act = model.activation();
+  for (int j = 0; j < m; ++j)
+    for (int i = 0; i < n; ++i) {
+      const ActivationDerivatives dv = act.derivatives(e.R(i, j));
+      e.phi(i, j) = dv.d0;
+      e.dphi(i, j) = dv.d1;
+      e.d2phi(i, j) = dv.d2;
+      e.d3phi(i, j) = dv.d3;
+    }
+  e.outputs.noalias() = e.phi * model.a();
+  e.residuals = e.outputs - model.y();
+  e.loss = e.residuals.squaredNorm() / (2.0 * n);
+  return e;
+}
+
+Eigen::VectorXd network_outputs(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  model.check_weights(theta);
+  Eigen::MatrixXd R = model.X() * theta.transpose();
+  const Activation& act = model.activation();
+  for (Eigen::Index j = 0; j < R.cols(); ++j)
+    for (Eigen::Index i = 0; i < R.rows(); ++i) R(i, j) = act.value(R(i, j));
+  return R * model.a();
+}
+
+Eigen::VectorXd vectorize(const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  const Eigen::Index m = theta.rows(), d = theta.cols();
+  Eigen::VectorXd v(m * d);
+  for (Eigen::Index j = 0; j < m; ++j) v.segment(j * d, d) = theta.row(j).transpose();
+  return v;
+}
+
+Eigen::MatrixXd unvectorize(const Eigen::Ref<const Eigen::VectorXd>& v, int m, int d) {
+  if (v.size() != static_cast<Eigen::Index>(m) * d) throw InputError("unvectorize: vector length is not m*d");
+  Eigen::MatrixXd theta(m, d);
+  for (int j = 0; j < m; ++j) theta.row(j) = v.segment(static_cast<Eigen::Index>(j) * d, d).transpose();
+  return theta;
+}
+
+}  // namespace zeroloss

@@ -1,0 +1,52 @@
+#include <cmath>
+#include <sstream>
+
+#include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/projection.hpp"
+
+namespace zeroloss {
+
+double max_residual(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  return (network_outputs(model, theta) - model.y()).cwiseAbs().maxCoeff();
+}
+
+ProjectionResult project_newton(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
+                                const ProjectionOptions& options) {
+  model.check_weights(theta0, "starting weights");
+  const double tol = options.residual_tolerance * std::max(1.0, model.y().cwiseAbs().maxCoeff());
+  ProjectionResult out;
+  out.summary.method = "newton";
+  Eigen::MatrixXd theta = theta0;
+  std::ostringstream history;
+  for (int it = 0;; ++it) {
+    const NetworkEvaluation e = evaluate(model, theta);
+    const double res = e.residuals.cwiseAbs().maxCoeff();
+    if (it == 0) out.summary.initial_residual = res;
+    history << (it ? ", " : "") << res;
+    if (!std::isfinite(res)) {
+      throw ConvergenceError("Newton projection diverged at iteration " + std::to_string(it) +
+                             " (non-finite residual); residual history: " + history.str());
+    }
+    if (res <= tol) {
+      out.summary.iterations = it;
+      out.summary.final_residual = res;
+      out.summary.converged = true;
+      out.summary.termination = "residual " + std::to_string(res) + " <= tolerance";
+      break;
+    }
+    if (it >= options.max_iterations) {
+      throw ConvergenceError("Newton projection did not reach residual " + std::to_string(tol) + " in " +
+                             std::to_string(options.max_iterations) +
+                             " iterations; residual history: " + history.str() +
+                             ". Start closer to the manifold or use --method gradient-flow");
+    }
+    const ConstraintJacobian J(model, e, options.max_condition);
+    theta -= J.apply_transpose(J.solve_gram(e.residuals));
+  }
+  out.summary.distance_moved = (theta - theta0).norm();
+  out.theta = std::move(theta);
+  return out;
+}
+
+}  // namespace zeroloss

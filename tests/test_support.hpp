@@ -1,0 +1,42 @@
+#pragma once
+// Shared helpers for the GoogleTest suite: random problems, finite differences, relative errors.
+
+#include <Eigen/Dense>
+
+#include <functional>
+#include <string>
+
+#include "zeroloss/network.hpp"
+
+namespace zeroloss::test {
+
+struct RandomProblem {
+  TwoLayerModel model;
+  Eigen::MatrixXd theta;  // m x d, pre-activations of moderate size
+};
+
+// Gaussian data (rows N(0, I/d) scaled by `data_scale`), labels N(0,1), a = 1 or mixed signs
+// (alternating, magnitudes in [0.5, 1.5]), theta ~ N(0, theta_scale^2).
+RandomProblem random_problem(int n, int d, int m, const std::string& activation, bool mixed_a, unsigned seed,
+                             double theta_scale = 0.5, double data_scale = 1.0);
+
+// Same but with labels set to the network's outputs at theta, so theta lies on M exactly.
+RandomProblem random_problem_on_manifold(int n, int d, int m, const std::string& activation, bool mixed_a,
+                                         unsigned seed, double theta_scale = 0.5);
+
+Eigen::MatrixXd random_matrix(int rows, int cols, unsigned seed);
+
+// Central finite-difference gradient of f at theta (step h), m x d.
+Eigen::MatrixXd fd_gradient(const std::function<double(const Eigen::MatrixXd&)>& f, const Eigen::MatrixXd& theta,
+                            double h = 1e-6);
+
+// ||a - b|| / max(||b||, floor).
+double rel_error(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double floor = 1e-300);
+
+// Path to the built zeroloss binary and a fresh temporary directory for CLI tests.
+std::string zeroloss_binary();
+std::string temp_dir(const std::string& name);
+// Runs a shell command, returns the exit status; captures stdout and stderr.
+int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
+
+}  // namespace zeroloss::test
