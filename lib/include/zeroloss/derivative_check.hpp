@@ -51,9 +51,11 @@ struct ManifoldFunction {
 // A retraction R(x, v) onto M (v tangent at x). Must be at least second order for the Hessian check.
 using Retraction = std::function<Eigen::MatrixXd(const Eigen::MatrixXd& x, const Eigen::MatrixXd& v)>;
 
-// The default retraction: minimum-norm Gauss-Newton from x + v, at least one step, iterated until
-// the residual max_i |f_i - y_i| stops decreasing (rounding level). Throws ConvergenceError if it
-// does not reach 1e-10 * max(1, max |y_i|) within 30 steps, SingularPointError at a singular point.
+// The default retraction: minimum-norm Gauss-Newton from x + v (at least one step unless the residual
+// is exactly 0), iterated until the residual max_i |f_i - y_i| is below 1e-10 * max(1, max |y_i|) and
+// stops decreasing fourfold per step (rounding level); returns the iterate with the smallest residual.
+// Throws ConvergenceError if that tolerance is not reached within 30 steps, SingularPointError at a
+// singular point.
 Eigen::MatrixXd newton_retraction(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& x,
                                   const Eigen::Ref<const Eigen::MatrixXd>& v);
 
@@ -134,9 +136,18 @@ DerivativeCheckResult check_derivatives(const TwoLayerModel& model, const Eigen:
 // The checks for the sharpness T (SharpnessGeometry: closed-form Riemannian gradient and Hessian),
 // run in reduced coordinates beta = Theta U (THEORY 4). Tangent directions are drawn in reduced
 // coordinates, i.e. on the non-trivial tangent part where T actually varies.
+//
+// `injected` adds deliberate errors (for demonstrations and for testing the checker itself): the
+// gradient gets injected.gradient * ||grad T|| * w and the Hessian injected.hessian * s * <w, v> w,
+// with w a fixed random unit tangent vector and s the Hessian scale of ManifoldFunction. Zero = none.
+struct InjectedError {
+  double gradient = 0;
+  double hessian = 0;
+};
 DerivativeCheckResult check_sharpness_derivatives(const TwoLayerModel& model,
                                                   const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                                  const DerivativeCheckOptions& options = {});
+                                                  const DerivativeCheckOptions& options = {},
+                                                  const InjectedError& injected = {});
 
 // Prints a short table: one line per check with the measured slope or residual, the criterion and
 // PASS/FAIL, then the Taylor remainders at a few t with the fitted window marked.
