@@ -181,12 +181,15 @@ Eigen::MatrixXd newton_retraction(const TwoLayerModel& model, const Eigen::Ref<c
   const double tol = 1e-10 * std::max(1.0, model.y().cwiseAbs().maxCoeff());
   Eigen::MatrixXd z = x + v;
   Eigen::MatrixXd best = z;
-  double best_res = std::numeric_limits<double>::infinity(), prev = best_res;
+  double best_res = std::numeric_limits<double>::infinity(), prev = best_res, last = best_res;
+  int iterations = 0;
   std::ostringstream history;
   for (int it = 0; it <= 30; ++it) {
     const NetworkEvaluation e = evaluate(model, z);
     const double res = e.residuals.cwiseAbs().maxCoeff();
-    history << (it ? ", " : "") << res;
+    if (it < 4) history << (it ? ", " : "") << res;
+    last = res;
+    iterations = it + 1;
     if (!std::isfinite(res)) break;
     if (res < best_res) {
       best_res = res;
@@ -201,7 +204,10 @@ Eigen::MatrixXd newton_retraction(const TwoLayerModel& model, const Eigen::Ref<c
   }
   if (!(best_res <= tol)) {
     throw ConvergenceError("retraction: Newton projection of x + v did not reach the zero-loss manifold "
-                           "(residual max_i |f_i - y_i| history: " + history.str() + "; needed " + sci(tol) +
+                           "(residual max_i |f_i - y_i|: " + history.str() +
+                           (iterations > 4 ? ", ..., " + sci(last) + " after " + std::to_string(iterations) + " evaluations"
+                                           : std::string()) +
+                           "; best " + sci(best_res) + ", needed " + sci(tol) +
                            "). If this is the starting point, move it onto M first (zeroloss project)");
   }
   return best;
@@ -307,11 +313,34 @@ DerivativeCheckResult check_derivatives(const TwoLayerModel& model, const Eigen:
   return out;
 }
 
+namespace {
+DerivativeCheckResult check_sharpness_derivatives_reduced(const TwoLayerModel& model,
+                                                          const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                                          const DerivativeCheckOptions& options,
+                                                          const InjectedError& injected);
+}  // namespace
+
 DerivativeCheckResult check_sharpness_derivatives(const TwoLayerModel& model,
                                                   const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                                   const DerivativeCheckOptions& options,
                                                   const InjectedError& injected) {
   model.check_weights(theta);
+  try {
+    return check_sharpness_derivatives_reduced(model, theta, options, injected);
+  } catch (const SingularPointError& e) {
+    throw SingularPointError(std::string(e.what()) + " [derivative check of T in reduced coordinates, where d is "
+                             "replaced by p = rank X; in the model's coordinates M has dimension m*d - n = " +
+                             std::to_string(model.m() * model.d() - model.n()) + "]",
+                             e.condition());
+  }
+}
+
+namespace {
+
+DerivativeCheckResult check_sharpness_derivatives_reduced(const TwoLayerModel& model,
+                                                          const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                                          const DerivativeCheckOptions& options,
+                                                          const InjectedError& injected) {
   const ReducedCoordinates rc(model.X());
   const TwoLayerModel reduced = rc.reduce(model);
   const Eigen::MatrixXd beta_in = rc.reduce(theta);
@@ -358,6 +387,8 @@ DerivativeCheckResult check_sharpness_derivatives(const TwoLayerModel& model,
   r.options.retraction = nullptr;
   return r;
 }
+
+}  // namespace
 
 void print_derivative_check(std::ostream& out, const DerivativeCheckResult& r) {
   const auto flags = out.flags();
