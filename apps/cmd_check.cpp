@@ -25,22 +25,22 @@ struct CheckOptions {
   double inject_size = 1e-3;
 };
 
-nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
 
-nlohmann::json numbers(const std::vector<double>& v) {
-  nlohmann::json a = nlohmann::json::array();
+nlohmann::ordered_json numbers(const std::vector<double>& v) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (double x : v) a.push_back(number(x));
   return a;
 }
 
-nlohmann::json taylor_json(const TaylorCheck& c, double slope_tolerance) {
-  nlohmann::json j;
+nlohmann::ordered_json taylor_json(const TaylorCheck& c, double slope_tolerance) {
+  nlohmann::ordered_json j;
   j["expected_slope"] = c.expected_slope;
   j["min_slope"] = c.expected_slope - slope_tolerance;
   j["slope"] = number(c.slope);
-  j["fit_t_min"] = c.fit_begin >= 0 ? number(c.t[c.fit_begin]) : nlohmann::json(nullptr);
-  j["fit_t_max"] = c.fit_begin >= 0 ? number(c.t[c.fit_end - 1]) : nlohmann::json(nullptr);
-  j["fit_rms"] = c.fit_begin >= 0 ? number(c.fit_rms) : nlohmann::json(nullptr);
+  j["fit_t_min"] = c.fit_begin >= 0 ? number(c.t[c.fit_begin]) : nlohmann::ordered_json(nullptr);
+  j["fit_t_max"] = c.fit_begin >= 0 ? number(c.t[c.fit_end - 1]) : nlohmann::ordered_json(nullptr);
+  j["fit_rms"] = c.fit_begin >= 0 ? number(c.fit_rms) : nlohmann::ordered_json(nullptr);
   j["at_rounding_level"] = c.at_rounding_level;
   j["passed"] = c.passed;
   j["verdict"] = c.verdict;
@@ -50,7 +50,7 @@ nlohmann::json taylor_json(const TaylorCheck& c, double slope_tolerance) {
   return j;
 }
 
-nlohmann::json residual_json(const ResidualCheck& r) {
+nlohmann::ordered_json residual_json(const ResidualCheck& r) {
   return {{"value", number(r.value)}, {"tolerance", r.tolerance}, {"passed", r.passed}, {"formula", r.meaning}};
 }
 
@@ -74,11 +74,11 @@ void run_check(const CheckOptions& o) {
   if (!(std::isfinite(o.inject_size) && o.inject_size > 0)) throw InputError("--inject-size must be > 0");
   const DerivativeCheckResult r = check_sharpness_derivatives(P.model, P.weights.theta, opt, injected);
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["function"] = "sharpness T (closed-form Riemannian gradient and Hessian, reduced coordinates)";
     j["activation"] = P.model.activation().name();
     j["seed"] = o.seed;
-    j["injected_error"] = o.inject == "none" ? nlohmann::json(nullptr) : nlohmann::json({{"in", o.inject}, {"size", o.inject_size}});
+    j["injected_error"] = o.inject == "none" ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json({{"in", o.inject}, {"size", o.inject_size}});
     j["passed"] = r.passed();
     j["base_point_shift"] = number(r.base_point_shift);
     j["value"] = number(r.value);

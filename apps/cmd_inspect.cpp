@@ -28,10 +28,10 @@ struct InspectOptions {
   double manifold_tolerance = 1e-9;
 };
 
-nlohmann::json number(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
 
-nlohmann::json vector_json(const Eigen::VectorXd& v) {
-  nlohmann::json a = nlohmann::json::array();
+nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
   return a;
 }
@@ -100,7 +100,7 @@ void run_inspect(const InspectOptions& o) {
       on_manifold ? "zero-loss manifold" : "level set f = f(Theta) through this point (off the zero-loss manifold)";
 
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["n"] = n;
     j["d"] = d;
     j["m"] = m;
@@ -114,8 +114,8 @@ void run_inspect(const InspectOptions& o) {
     j["residual_max"] = number(residual_max);
     j["sharpness"] = number(full.sharpness());
     j["hessian_trace"] = number(full.hessian_trace());
-    j["riemannian_grad_norm"] = grad_norm ? number(*grad_norm) : nlohmann::json(nullptr);
-    j["hessian_eigenvalues"] = eigenvalues ? vector_json(*eigenvalues) : nlohmann::json(nullptr);
+    j["riemannian_grad_norm"] = grad_norm ? number(*grad_norm) : nlohmann::ordered_json(nullptr);
+    j["hessian_eigenvalues"] = eigenvalues ? vector_json(*eigenvalues) : nlohmann::ordered_json(nullptr);
     j["riemannian_reference"] = riemannian_on;
     j["preactivation_singular_values"] = vector_json(sv_R);
     j["feature_singular_values"] = vector_json(sv_Phi);
