@@ -128,8 +128,9 @@ void run_data(const DataCommandOptions& o, bool labels_given_explicitly) {
   std::cout << "X: rank " << s.rank << ", condition number " << fmt(s.condition) << " (sigma_max / sigma_min over "
             << std::min(s.n, s.d) << " singular values)\n";
   if (!s.rows_independent()) {
-    std::cout << "note: the rows of X are linearly dependent (rank " << s.rank << " < n = " << s.n
-              << "): J J^T is singular at every point, so the zero-loss set is not a manifold of dimension m*d - n\n";
+    std::cout << "note: the rows of X are linearly dependent (rank p = " << s.rank << " < n = " << s.n
+              << "): J J^T = G o (D D^T) can only be invertible when m*p >= n (m neurons, p = rank X; never with two "
+                 "identical rows), and the closed-form optimum of T (THEORY 5) assumes independent rows\n";
   }
   std::cout << "labels: min " << fmt(data.y.minCoeff()) << ", max " << fmt(data.y.maxCoeff()) << "\n";
   if (want_weights) {
