@@ -1,0 +1,254 @@
+// zeroloss flow: the limiting flow of label-noise SGD, d Theta/dt = -C grad_M T (THEORY 7-8),
+// integrated with error control in reduced coordinates and re-projected onto M.
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "dynamics_common.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/weights.hpp"
+
+namespace zeroloss::cli {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct FlowCliOptions {
+  ProblemOptions problem;
+  double time = 0;
+  double coefficient = 0;
+  double label_noise = 0;
+  std::string batch = "1";
+  double rtol = 1e-9, atol = 1e-12;
+  std::string integrator = "rkf78";
+  double until_grad = 0;
+  int log_points = 200;
+  std::string projection;
+  std::string out;
+  bool no_figures = false;
+  double rank_one_threshold = 1e-2;
+  std::uint64_t max_steps = 50'000'000;
+};
+
+void run_flow(FlowCliOptions o, const CLI::App& app) {
+  DynamicsSetup setup = load_dynamics(o.problem);
+  const int n = setup.problem.model.n();
+  const bool has_c = app.count("--coefficient") > 0, has_s = app.count("--label-noise") > 0;
+  if (has_c == has_s) {
+    throw InputError("give either --coefficient C or --label-noise S (with --batch B, default 1), which sets C = S^2/(4B)");
+  }
+  double C = o.coefficient;
+  int B = 0;
+  if (has_s) {
+    if (!(o.label_noise > 0) || !std::isfinite(o.label_noise))
+      throw InputError("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
+    B = parse_batch(o.batch, n);
+    C = o.label_noise * o.label_noise / (4.0 * B);
+  } else if (app.count("--batch") > 0) {
+    throw InputError("--batch only enters through C = S^2/(4B); with --coefficient it has no effect, leave it out");
+  }
+  if (o.log_points < 1) throw InputError("--log-points must be at least 1");
+  if (o.projection.empty()) o.projection = default_projection_method();
+
+  // The start: W0 if it lies on M, otherwise its projection (THEORY 7: Phi_GF(Theta_0)).
+  const double ymax = std::max(1.0, setup.reduced.y().cwiseAbs().maxCoeff());
+  const double residual0 = max_residual(setup.reduced, setup.beta0);
+  Eigen::MatrixXd start = setup.beta0;
+  json start_json = {{"initial_residual", residual0}};
+  if (residual0 <= 1e-10 * ymax) {
+    start_json["on_manifold"] = true;
+  } else {
+    const ProjectionResult pr = project_onto_manifold(setup, setup.beta0, o.projection);
+    start = pr.theta;
+    start_json["on_manifold"] = false;
+    start_json["projection"] = {{"method", pr.summary.method},
+                                {"iterations", pr.summary.iterations},
+                                {"distance_moved", pr.summary.distance_moved},
+                                {"final_residual", pr.summary.final_residual},
+                                {"termination", pr.summary.termination}};
+  }
+
+  FlowOptions fo;
+  fo.coefficient = C;
+  fo.t_end = o.time;
+  fo.rtol = o.rtol;
+  fo.atol = o.atol;
+  fo.until_gradient = o.until_grad;
+  fo.stepper = parse_flow_stepper(o.integrator);
+  fo.max_steps = o.max_steps;
+  for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
+  ensure_directory(o.out);
+  install_interrupt_handlers();
+
+  std::vector<TrajectoryRow> rows;
+  ProgressBar bar("flow", o.time, "t");
+  const auto t0 = Clock::now();
+  const FlowResult result = integrate_sharpness_flow(setup.reduced, start, fo, [&](const FlowSample& s) {
+    TrajectoryRow row;
+    row.step = s.accepted;
+    row.t = s.t;
+    row.tau = s.tau;
+    row.metrics = compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics.gradient_norm = s.gradient_norm;
+    rows.push_back(std::move(row));
+    bar.update(s.t);
+    return interrupt_signal() == 0;
+  });
+  bar.finish();
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  const FlowSummary& fs = result.summary;
+  const bool interrupted = interrupt_signal() != 0 && !fs.completed;
+
+  write_file_atomic(o.out + "/trajectory.csv", trajectory_csv(rows, setup.singular_values));
+  write_weights_csv(o.out + "/final_weights.csv", lift_weights(setup, result.beta), setup.problem.model.a());
+
+  std::vector<std::string> notes;
+  json figures = json::array();
+  json summary = {{"command", "flow"},
+                  {"status", fs.completed ? "completed" : (interrupted ? "interrupted" : "step limit")},
+                  {"termination", fs.termination},
+                  {"data", o.problem.data},
+                  {"weights", o.problem.weights},
+                  {"problem",
+                   {{"n", n},
+                    {"d", setup.problem.model.d()},
+                    {"m", setup.problem.model.m()},
+                    {"p", setup.coordinates.rank()}}},
+                  {"parameters",
+                   {{"activation", setup.problem.model.activation().name()},
+                    {"coefficient", C},
+                    {"label_noise", has_s ? json(o.label_noise) : json(nullptr)},
+                    {"batch_size", has_s ? json(B) : json(nullptr)},
+                    {"time", o.time},
+                    {"until_grad", o.until_grad},
+                    {"integrator", fs.stepper},
+                    {"rtol", o.rtol},
+                    {"atol", o.atol}}},
+                  {"start", start_json},
+                  {"t_reached", fs.t_reached},
+                  {"tau_reached", fs.tau_reached},
+                  {"accepted_steps", fs.accepted},
+                  {"rejected_steps", fs.rejected},
+                  {"max_constraint_drift", fs.max_constraint_drift},
+                  {"max_projection_iterations", fs.max_projection_iterations},
+                  {"smallest_step", fs.smallest_step},
+                  {"largest_step", fs.largest_step},
+                  {"initial_grad_norm", fs.initial_gradient_norm},
+                  {"final_grad_norm", fs.final_gradient_norm},
+                  {"wall_seconds", wall},
+                  {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
+  if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
+  if (!rows.empty()) {
+    summary["initial"] = row_json(rows.front());
+    summary["final"] = row_json(rows.back());
+    const auto f = rank_one_step(rows, o.rank_one_threshold, true);
+    summary["rank_one"] = {{"threshold_sigma2_over_sigma1", o.rank_one_threshold},
+                           {"feature_accepted_step", f ? json(*f) : json(nullptr)}};
+    if (f) {
+      for (const auto& r : rows)
+        if (r.step == *f) {
+          summary["rank_one"]["feature_t"] = r.t;
+          summary["rank_one"]["feature_tau"] = r.tau;
+          break;
+        }
+    }
+  }
+  ExponentialTailFit rate;
+  bool have_rate = false;
+  if (setup.optimum && rows.size() >= 2) {
+    std::vector<double> tau, gap;
+    for (const auto& r : rows) {
+      tau.push_back(r.tau);
+      gap.push_back(*r.metrics.sharpness_gap);
+    }
+    ExponentialTailOptions eo;
+    eo.noise_floor = 1e-10 * std::max(1.0, std::abs(setup.optimum->sharpness));
+    rate = fit_exponential_tail(tau, gap, eo);
+    have_rate = true;
+    summary["rate_fit"] = fit_json(rate);
+  }
+  if (!o.no_figures && !interrupted)
+    trajectory_figures(rows, setup, o.out, "flow time tau", false, "sharpness flow", figures, notes);
+  summary["figures"] = figures;
+  summary["notes"] = notes;
+  write_json(o.out + "/summary.json", summary);
+
+  std::ostringstream msg;
+  msg.precision(6);
+  msg << "sharpness flow dTheta/dt = -C grad_M T, C = " << C << " (" << fs.stepper << ", rtol " << o.rtol << ", atol "
+      << o.atol << "): " << fs.termination << "\n";
+  msg << "start: " << (start_json["on_manifold"].get<bool>() ? "W0 is on M" : "W0 projected onto M (" + o.projection + ")")
+      << "; t = " << fs.t_reached << ", tau = C t = " << fs.tau_reached << "; " << fs.accepted << " accepted, "
+      << fs.rejected << " rejected steps; largest constraint drift before re-projection " << fs.max_constraint_drift
+      << " (relative); " << wall << " s\n";
+  if (!rows.empty()) {
+    const auto& a = rows.front().metrics;
+    const auto& b = rows.back().metrics;
+    msg << "T: " << a.sharpness << " -> " << b.sharpness;
+    if (setup.optimum) msg << " (T* = " << setup.optimum->sharpness << ", T - T* = " << *b.sharpness_gap << ")";
+    msg << "; ||grad_M T||: " << fs.initial_gradient_norm << " -> " << fs.final_gradient_norm << "\n";
+    msg << "singular values of Phi at the end:";
+    for (Eigen::Index k = 0; k < b.feature_singular_values.size(); ++k) msg << ' ' << b.feature_singular_values(k);
+    msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << ")\n";
+  }
+  if (have_rate) msg << "rate: " << rate.verdict << "\n";
+  for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
+  for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
+  msg << "outputs in " << o.out << "\n";
+  std::cout << msg.str() << std::flush;
+  if (interrupted) {
+    std::cerr << "zeroloss flow: interrupted by " << signal_name(interrupt_signal()) << " at t = " << fs.t_reached
+              << "; the outputs in " << o.out << " hold the state reached\n";
+    exit_by_signal(interrupt_signal());
+  }
+  if (!fs.completed) throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
+}
+
+CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of label-noise SGD (THEORY 7-8)",
+                         [](CLI::App& app) {
+  auto o = std::make_shared<FlowCliOptions>();
+  add_problem_options(app, o->problem);
+  app.add_option("--time", o->time,
+                 "End time T_END of t in dTheta/dt = -C grad_M T (with C = S^2/(4B), t is SGD time eta^2 k; flow "
+                 "time tau = C t)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--coefficient", o->coefficient, "The coefficient C > 0")->check(CLI::PositiveNumber);
+  app.add_option("--label-noise", o->label_noise, "Label-noise scale S: C = S^2/(4B)");
+  app.add_option("--batch", o->batch, "Batch size B of the SGD this flow describes (or 'full' = n)")
+      ->capture_default_str();
+  app.add_option("--rtol", o->rtol, "Relative error tolerance per component per step")->capture_default_str();
+  app.add_option("--atol", o->atol, "Absolute error tolerance per component per step")->capture_default_str();
+  app.add_option("--integrator", o->integrator,
+                 "rkf78 (Runge-Kutta-Fehlberg 7(8)) or dopri5 (Dormand-Prince 5(4)), both error-controlled")
+      ->capture_default_str();
+  app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G (0: run to --time)")
+      ->capture_default_str();
+  app.add_option("--log-points", o->log_points, "Trajectory rows at P evenly spaced times in (0, T_END] (plus t = 0)")
+      ->capture_default_str();
+  app.add_option("--projection", o->projection,
+                 "How to put W0 on M when it is not: " + [] {
+                   std::string s;
+                   for (const auto& m : projection_methods()) s += (s.empty() ? "" : "|") + m;
+                   return s;
+                 }() + " (default " + default_projection_method() + ")");
+  app.add_option("--max-steps", o->max_steps, "Limit on accepted + rejected integrator steps")->capture_default_str();
+  app.add_option("--rank-one-threshold", o->rank_one_threshold,
+                 "Report when sigma_2/sigma_1 of the feature matrix falls below this for good")
+      ->capture_default_str();
+  app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
+      ->required();
+  app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  return std::function<void()>([o, &app]() { run_flow(*o, app); });
+}, 41});
+
+}  // namespace
+}  // namespace zeroloss::cli

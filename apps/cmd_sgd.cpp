@@ -1,0 +1,722 @@
+// zeroloss sgd: label-noise SGD (THEORY 7) in reduced coordinates, with trajectories, checkpoints,
+// resume, divergence handling and seed ensembles in threads.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "dynamics_common.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/weights.hpp"
+
+namespace zeroloss::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct SgdOptions {
+  ProblemOptions problem;
+  double lr = 0;
+  double label_noise = 0;
+  std::string noise = "gaussian";
+  std::string batch = "1";
+  std::uint64_t steps = 0;
+  std::uint64_t seed = 0;
+  std::string seeds;
+  int threads = 0;
+  std::uint64_t log_every = 0;
+  int log_points = 200;
+  std::string out;
+  std::uint64_t checkpoint_every = 0;
+  std::string resume;
+  double max_loss = 0;
+  bool no_figures = false;
+  double rank_one_threshold = 1e-2;
+};
+
+// Everything a seed's run needs, shared read-only by the threads.
+struct RunConfig {
+  const DynamicsSetup* setup = nullptr;
+  SgdParameters params;  // seed filled per run
+  std::uint64_t steps = 0;
+  std::vector<std::uint64_t> log_steps;
+  std::uint64_t checkpoint_every = 0;
+  double coefficient = 0;  // s^2 / (4B)
+  double rank_one_threshold = 1e-2;
+  bool figures = true;
+  bool ensemble = false;
+  std::string data_path, weights_path;
+};
+
+struct SeedResult {
+  std::uint64_t seed = 0;
+  std::string status;  // completed | diverged | interrupted
+  std::uint64_t steps_done = 0;
+  std::vector<TrajectoryRow> rows;
+  std::string divergence_reason;
+  std::uint64_t divergence_step = 0;
+  std::uint64_t last_finite_step = 0;
+  double steps_per_second = 0;
+  std::string dir;
+};
+
+json state_json(const SgdState& st) {
+  json beta = json::array();
+  for (Eigen::Index j = 0; j < st.beta.rows(); ++j) {
+    std::vector<double> row(st.beta.cols());
+    for (Eigen::Index k = 0; k < st.beta.cols(); ++k) row[k] = st.beta(j, k);
+    beta.push_back(row);
+  }
+  return {{"step", st.step},
+          {"beta", beta},
+          {"index_generator", std::vector<std::uint64_t>(st.index_generator.begin(), st.index_generator.end())},
+          {"noise_generator",
+           {{"state", std::vector<std::uint64_t>(st.noise_generator.generator_before_fill.begin(),
+                                                 st.noise_generator.generator_before_fill.end())},
+            {"position", st.noise_generator.position}}},
+          {"next_batch", st.next_batch},
+          {"next_noise", st.next_noise}};
+}
+
+SgdState state_from_json(const json& j, const std::string& path) {
+  try {
+    SgdState st;
+    st.step = j.at("step").get<std::uint64_t>();
+    const auto rows = j.at("beta").get<std::vector<std::vector<double>>>();
+    if (rows.empty()) throw InputError(path + ": empty weights in the checkpoint");
+    st.beta.resize(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows[0].size()));
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (rows[r].size() != rows[0].size()) throw InputError(path + ": ragged weights in the checkpoint");
+      for (size_t c = 0; c < rows[r].size(); ++c) st.beta(r, c) = rows[r][c];
+    }
+    const auto ig = j.at("index_generator").get<std::vector<std::uint64_t>>();
+    const auto ng = j.at("noise_generator").at("state").get<std::vector<std::uint64_t>>();
+    if (ig.size() != 4 || ng.size() != 4) throw InputError(path + ": generator states must have four words");
+    std::copy(ig.begin(), ig.end(), st.index_generator.begin());
+    std::copy(ng.begin(), ng.end(), st.noise_generator.generator_before_fill.begin());
+    st.noise_generator.position = j.at("noise_generator").at("position").get<int>();
+    st.next_batch = j.at("next_batch").get<std::vector<int>>();
+    st.next_noise = j.at("next_noise").get<std::vector<double>>();
+    return st;
+  } catch (const json::exception& e) {
+    throw InputError(path + ": malformed checkpoint (" + e.what() + ")");
+  }
+}
+
+std::string seed_dir(const std::string& out, std::uint64_t seed, bool ensemble) {
+  return ensemble ? out + "/seed_" + std::to_string(seed) : out;
+}
+
+json parameters_json(const RunConfig& c) {
+  const auto& p = c.params;
+  return {{"activation", c.setup->problem.model.activation().name()},
+          {"learning_rate", p.learning_rate},
+          {"label_noise", p.label_noise},
+          {"noise", noise_kind_name(p.noise)},
+          {"batch_size", p.batch_size},
+          {"full_batch", p.batch_size == c.setup->problem.model.n()},
+          {"steps", c.steps},
+          {"flow_coefficient", c.coefficient},
+          {"flow_time_per_step", c.coefficient * p.learning_rate * p.learning_rate},
+          {"checkpoint_every", c.checkpoint_every}};
+}
+
+json problem_json(const DynamicsSetup& s) {
+  return {{"n", s.problem.model.n()},
+          {"d", s.problem.model.d()},
+          {"m", s.problem.model.m()},
+          {"p", s.coordinates.rank()},
+          {"data_rank", s.coordinates.rank()},
+          {"data_condition", s.coordinates.condition()}};
+}
+
+json optimum_json(const DynamicsSetup& s) {
+  json j = {{"available", s.optimum.has_value()}, {"note", s.optimum_note}};
+  if (s.optimum) j["sharpness"] = s.optimum->sharpness;
+  return j;
+}
+
+// One seed's run from the start or from its checkpoint. `progress` receives step counts.
+SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string& dir,
+                    const std::function<void(std::uint64_t)>& progress) {
+  const DynamicsSetup& setup = *cfg.setup;
+  SeedResult res;
+  res.seed = seed;
+  res.dir = dir;
+  SgdParameters params = cfg.params;
+  params.seed = seed;
+  LabelNoiseSgd sgd(setup.reduced, setup.beta0, params);
+  const std::string checkpoint_path = dir + "/checkpoint.json";
+  double previous_seconds = 0;
+  if (fs::exists(checkpoint_path)) {
+    const json ck = read_json(checkpoint_path);
+    if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
+      throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
+    }
+    sgd.restore(state_from_json(ck.at("state"), checkpoint_path));
+    for (const auto& r : ck.at("trajectory")) res.rows.push_back(row_from_json(r));
+    previous_seconds = ck.value("elapsed_seconds", 0.0);
+    const std::string status = ck.value("status", "running");
+    if (status == "completed" || status == "diverged") {
+      res.status = status;
+      res.steps_done = sgd.step();
+      res.divergence_reason = ck.value("divergence", "");
+      res.last_finite_step = sgd.step();
+      return res;  // finished before; nothing to do
+    }
+  }
+  const double eta = params.learning_rate;
+  auto make_row = [&](const Eigen::MatrixXd& beta, std::uint64_t step) {
+    TrajectoryRow row;
+    row.step = step;
+    row.t = eta * eta * static_cast<double>(step);
+    row.tau = cfg.coefficient * row.t;
+    row.metrics = compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr, true);
+    return row;
+  };
+  size_t next_log = 0;
+  while (next_log < cfg.log_steps.size() && !res.rows.empty() && cfg.log_steps[next_log] <= res.rows.back().step)
+    ++next_log;
+
+  const auto start = Clock::now();
+  const std::uint64_t start_step = sgd.step();
+  double logging_seconds = 0;
+  std::uint64_t chunk = 256;
+  std::uint64_t last_checkpoint = sgd.step();
+  auto write_checkpoint = [&](const std::string& status) {
+    json ck = {{"format", "zeroloss-sgd-checkpoint"},
+               {"version", 1},
+               {"seed", seed},
+               {"status", status},
+               {"elapsed_seconds", previous_seconds + std::chrono::duration<double>(Clock::now() - start).count()},
+               {"state", state_json(sgd.state())},
+               {"trajectory", json::array()}};
+    for (const auto& r : res.rows) ck["trajectory"].push_back(row_json(r));
+    if (sgd.diverged()) ck["divergence"] = sgd.divergence().reason;
+    write_json(checkpoint_path, ck);
+    last_checkpoint = sgd.step();
+  };
+
+  std::string status = "completed";
+  for (;;) {
+    const std::uint64_t k = sgd.step();
+    if (next_log < cfg.log_steps.size() && cfg.log_steps[next_log] == k) {
+      const auto t0 = Clock::now();
+      res.rows.push_back(make_row(sgd.weights(), k));
+      logging_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+      ++next_log;
+    }
+    if (interrupt_signal() != 0) {
+      status = "interrupted";
+      break;
+    }
+    if (k >= cfg.steps) break;
+    if (cfg.checkpoint_every > 0 && k % cfg.checkpoint_every == 0 && k != last_checkpoint) write_checkpoint("running");
+    std::uint64_t target = cfg.steps;
+    if (next_log < cfg.log_steps.size()) target = std::min(target, cfg.log_steps[next_log]);
+    if (cfg.checkpoint_every > 0) target = std::min(target, (k / cfg.checkpoint_every + 1) * cfg.checkpoint_every);
+    const std::uint64_t todo = std::min(target - k, chunk);
+    const auto t0 = Clock::now();
+    const std::uint64_t done = sgd.advance(todo);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (done > 0) progress(done);
+    if (sgd.diverged()) {
+      status = "diverged";
+      break;
+    }
+    if (dt < 0.01 && chunk < (1ULL << 26)) chunk *= 2;
+    if (dt > 0.08 && chunk > 1) chunk /= 2;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::uint64_t steps_here = sgd.step() - start_step;
+  res.status = status;
+  res.steps_done = sgd.step();
+  res.steps_per_second = seconds > 0 ? steps_here / seconds : 0;
+
+  Eigen::MatrixXd final_beta = sgd.weights();
+  std::vector<std::string> notes;
+  if (status == "diverged") {
+    res.divergence_reason = sgd.divergence().reason;
+    res.divergence_step = sgd.divergence().step;
+    res.last_finite_step = sgd.last_finite_step();
+    final_beta = sgd.last_finite_weights();
+    // Log the last finite state unless it is already the last row.
+    if (res.rows.empty() || res.rows.back().step != res.last_finite_step) {
+      try {
+        res.rows.push_back(make_row(final_beta, res.last_finite_step));
+      } catch (const Error&) {
+        notes.push_back("the last finite state could not be evaluated for the trajectory");
+      }
+    }
+  }
+  // Outputs: the trajectory always; final weights unless interrupted (the checkpoint holds the state).
+  write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
+  if (status != "interrupted") write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
+  write_checkpoint(status);
+
+  json summary = {{"command", "sgd"},
+                  {"status", status},
+                  {"seed", seed},
+                  {"data", cfg.data_path},
+                  {"weights", cfg.weights_path},
+                  {"problem", problem_json(setup)},
+                  {"parameters", parameters_json(cfg)},
+                  {"kernel", sgd.kernel_name()},
+                  {"steps_done", res.steps_done},
+                  {"t", eta * eta * static_cast<double>(res.steps_done)},
+                  {"tau", cfg.coefficient * eta * eta * static_cast<double>(res.steps_done)},
+                  {"performance",
+                   {{"steps_per_second", res.steps_per_second},
+                    {"steps_this_process", steps_here},
+                    {"wall_seconds_this_process", seconds},
+                    {"logging_seconds", logging_seconds},
+                    {"resumed_from_step", start_step},
+                    {"elapsed_seconds_total", previous_seconds + seconds}}},
+                  {"optimum", optimum_json(setup)}};
+  if (!res.rows.empty()) {
+    summary["final"] = row_json(res.rows.back());
+    const auto f = rank_one_step(res.rows, cfg.rank_one_threshold, true);
+    const auto r = rank_one_step(res.rows, cfg.rank_one_threshold, false);
+    summary["rank_one"] = {{"threshold_sigma2_over_sigma1", cfg.rank_one_threshold},
+                           {"feature_step", f ? json(*f) : json(nullptr)},
+                           {"preactivation_step", r ? json(*r) : json(nullptr)}};
+  }
+  if (setup.optimum && res.rows.size() >= 2) {
+    std::vector<double> tau, gap;
+    for (const auto& r : res.rows) {
+      tau.push_back(r.tau);
+      gap.push_back(*r.metrics.sharpness_gap);
+    }
+    ExponentialTailOptions fo;
+    fo.noise_floor = 0;
+    summary["rate_fit"] = fit_json(fit_exponential_tail(tau, gap, fo));
+  }
+  if (status == "diverged") {
+    summary["divergence"] = {{"step", res.divergence_step},
+                             {"reason", res.divergence_reason},
+                             {"last_finite_step", res.last_finite_step},
+                             {"max_loss", sgd.parameters().max_loss}};
+  }
+  json figures = json::array();
+  if (cfg.figures && !cfg.ensemble && status != "interrupted")
+    trajectory_figures(res.rows, setup, dir, "step k", true, "label-noise SGD", figures, notes);
+  summary["figures"] = figures;
+  summary["notes"] = notes;
+  write_json(dir + "/summary.json", summary);
+  return res;
+}
+
+// Mean and standard deviation over seeds at each logged step (seeds that reached it).
+struct EnsembleTable {
+  std::vector<TrajectoryRow> mean;
+  std::string csv;
+};
+
+EnsembleTable ensemble_table(const std::vector<SeedResult>& results, const std::vector<std::uint64_t>& schedule, int K) {
+  EnsembleTable out;
+  std::ostringstream csv;
+  csv << "step,t,tau,seeds";
+  const std::vector<std::string> scalar = {"loss", "sharpness", "sharpness_gap", "dist_R_opt", "mean_cosine", "grad_norm"};
+  for (const auto& s : scalar) csv << ',' << s << "_mean," << s << "_std";
+  for (int k = 1; k <= K; ++k) csv << ",sv_phi_" << k << "_mean,sv_phi_" << k << "_std";
+  for (int k = 1; k <= K; ++k) csv << ",sv_R_" << k << "_mean,sv_R_" << k << "_std";
+  csv << '\n';
+  for (std::uint64_t step : schedule) {
+    std::vector<const TrajectoryRow*> rows;
+    for (const auto& r : results)
+      for (const auto& row : r.rows)
+        if (row.step == step) rows.push_back(&row);
+    if (rows.empty()) continue;
+    auto stats = [&](const std::function<std::optional<double>(const TrajectoryRow&)>& get) {
+      double sum = 0, sum2 = 0;
+      int count = 0;
+      for (const auto* r : rows)
+        if (auto v = get(*r)) {
+          sum += *v;
+          sum2 += *v * *v;
+          ++count;
+        }
+      if (count == 0) return std::pair<std::optional<double>, std::optional<double>>{};
+      const double mean = sum / count;
+      const double var = count > 1 ? std::max(0.0, (sum2 - count * mean * mean) / (count - 1)) : 0.0;
+      return std::pair<std::optional<double>, std::optional<double>>{mean, std::sqrt(var)};
+    };
+    TrajectoryRow m;
+    m.step = step;
+    m.t = rows[0]->t;
+    m.tau = rows[0]->tau;
+    csv << step << ',' << format_double(m.t) << ',' << format_double(m.tau) << ',' << rows.size();
+    auto put = [&](const std::pair<std::optional<double>, std::optional<double>>& p) {
+      csv << ',' << (p.first ? format_double(*p.first) : "") << ',' << (p.second ? format_double(*p.second) : "");
+      return p.first;
+    };
+    m.metrics.loss = put(stats([](const TrajectoryRow& r) { return std::optional<double>(r.metrics.loss); })).value_or(0);
+    m.metrics.sharpness =
+        put(stats([](const TrajectoryRow& r) { return std::optional<double>(r.metrics.sharpness); })).value_or(0);
+    m.metrics.sharpness_gap = put(stats([](const TrajectoryRow& r) { return r.metrics.sharpness_gap; }));
+    m.metrics.distance_to_optimum = put(stats([](const TrajectoryRow& r) { return r.metrics.distance_to_optimum; }));
+    m.metrics.mean_pairwise_cosine = put(stats([](const TrajectoryRow& r) { return r.metrics.mean_pairwise_cosine; }));
+    m.metrics.gradient_norm = put(stats([](const TrajectoryRow& r) { return r.metrics.gradient_norm; }));
+    m.metrics.feature_singular_values.resize(K);
+    m.metrics.preactivation_singular_values.resize(K);
+    for (int k = 0; k < K; ++k)
+      m.metrics.feature_singular_values(k) = put(stats([k](const TrajectoryRow& r) {
+                                                   return k < r.metrics.feature_singular_values.size()
+                                                              ? std::optional<double>(r.metrics.feature_singular_values(k))
+                                                              : std::nullopt;
+                                                 })).value_or(0);
+    for (int k = 0; k < K; ++k)
+      m.metrics.preactivation_singular_values(k) =
+          put(stats([k](const TrajectoryRow& r) {
+                return k < r.metrics.preactivation_singular_values.size()
+                           ? std::optional<double>(r.metrics.preactivation_singular_values(k))
+                           : std::nullopt;
+              })).value_or(0);
+    csv << '\n';
+    out.mean.push_back(std::move(m));
+  }
+  out.csv = csv.str();
+  return out;
+}
+
+json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool ensemble) {
+  return {{"format", "zeroloss-sgd-run"},
+          {"version", 1},
+          {"data", fs::absolute(o.problem.data).string()},
+          {"weights", fs::absolute(o.problem.weights).string()},
+          {"activation", o.problem.activation},
+          {"data_fingerprint", file_fingerprint(o.problem.data)},
+          {"weights_fingerprint", file_fingerprint(o.problem.weights)},
+          {"lr", o.lr},
+          {"label_noise", o.label_noise},
+          {"noise", o.noise},
+          {"batch", o.batch},
+          {"steps", o.steps},
+          {"seeds", seeds},
+          {"ensemble", ensemble},
+          {"log_every", o.log_every},
+          {"log_points", o.log_points},
+          {"checkpoint_every", o.checkpoint_every},
+          {"max_loss", o.max_loss},
+          {"no_figures", o.no_figures},
+          {"rank_one_threshold", o.rank_one_threshold}};
+}
+
+void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
+  std::vector<std::uint64_t> seeds;
+  bool ensemble = false;
+  if (!o.resume.empty()) {
+    for (const auto& name : given) {
+      if (name != "--resume" && name != "--threads" && name != "--no-figures") {
+        throw InputError("--resume takes every run option from " + o.resume + "/run.json; " + name +
+                         " cannot be combined with it (only --threads and --no-figures can)");
+      }
+    }
+    const std::string run_path = o.resume + "/run.json";
+    const json run = read_json(run_path);
+    if (run.value("format", "") != "zeroloss-sgd-run") throw InputError(run_path + ": not a zeroloss sgd run file");
+    const int threads = o.threads;
+    const bool no_figures = o.no_figures;
+    try {
+      o.problem.data = run.at("data").get<std::string>();
+      o.problem.weights = run.at("weights").get<std::string>();
+      o.problem.activation = run.at("activation").get<std::string>();
+      o.lr = run.at("lr").get<double>();
+      o.label_noise = run.at("label_noise").get<double>();
+      o.noise = run.at("noise").get<std::string>();
+      o.batch = run.at("batch").get<std::string>();
+      o.steps = run.at("steps").get<std::uint64_t>();
+      seeds = run.at("seeds").get<std::vector<std::uint64_t>>();
+      ensemble = run.at("ensemble").get<bool>();
+      o.log_every = run.at("log_every").get<std::uint64_t>();
+      o.log_points = run.at("log_points").get<int>();
+      o.checkpoint_every = run.at("checkpoint_every").get<std::uint64_t>();
+      o.max_loss = run.at("max_loss").get<double>();
+      o.no_figures = run.at("no_figures").get<bool>() || no_figures;
+      o.rank_one_threshold = run.at("rank_one_threshold").get<double>();
+    } catch (const json::exception& e) {
+      throw InputError(run_path + ": malformed run file (" + e.what() + ")");
+    }
+    o.threads = threads;
+    o.out = o.resume;
+    for (const auto& [key, path] : {std::pair<std::string, std::string>{"data_fingerprint", o.problem.data},
+                                    {"weights_fingerprint", o.problem.weights}}) {
+      if (!fs::exists(path)) throw InputError(run_path + ": the run's input " + path + " no longer exists");
+      if (file_fingerprint(path) != run.at(key).get<std::uint64_t>()) {
+        throw InputError(path + " changed since the run in " + o.resume +
+                         " started; a resumed run must read the same inputs");
+      }
+    }
+  } else {
+    for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"}) {
+      if (std::find(given.begin(), given.end(), name) == given.end()) {
+        throw InputError(std::string(name) + " is required (or continue a run with --resume DIR)");
+      }
+    }
+    const bool has_seeds = std::find(given.begin(), given.end(), "--seeds") != given.end();
+    if (has_seeds && std::find(given.begin(), given.end(), "--seed") != given.end()) {
+      throw InputError("--seed and --seeds cannot be combined (--seeds 0-63 runs an ensemble)");
+    }
+    if (has_seeds) {
+      seeds = parse_seed_list(o.seeds);
+      ensemble = true;
+    } else {
+      seeds = {o.seed};
+    }
+    if (o.steps == 0) throw InputError("--steps must be at least 1");
+  }
+
+  DynamicsSetup setup = load_dynamics(o.problem);
+  RunConfig cfg;
+  cfg.setup = &setup;
+  cfg.params.learning_rate = o.lr;
+  cfg.params.label_noise = o.label_noise;
+  cfg.params.noise = parse_noise_kind(o.noise);
+  cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n());
+  cfg.params.max_loss = o.max_loss;
+  cfg.steps = o.steps;
+  cfg.log_steps = log_schedule(o.steps, o.log_every, o.log_points);
+  cfg.checkpoint_every = o.checkpoint_every;
+  cfg.coefficient = o.label_noise * o.label_noise / (4.0 * cfg.params.batch_size);
+  cfg.rank_one_threshold = o.rank_one_threshold;
+  cfg.figures = !o.no_figures;
+  cfg.ensemble = ensemble;
+  cfg.data_path = o.problem.data;
+  cfg.weights_path = o.problem.weights;
+  {
+    // Validate the parameters once, before any thread or file.
+    SgdParameters probe = cfg.params;
+    LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
+  }
+  ensure_directory(o.out);
+  if (o.resume.empty()) write_json(o.out + "/run.json", run_json(o, seeds, ensemble));
+  install_interrupt_handlers();
+
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, std::min<int>(o.threads > 0 ? o.threads : hw, static_cast<int>(seeds.size())));
+  const double total = static_cast<double>(o.steps) * static_cast<double>(seeds.size());
+  ProgressBar bar(ensemble ? "sgd x" + std::to_string(seeds.size()) : "sgd", total, "steps");
+  std::atomic<std::uint64_t> progress{0};
+  std::vector<SeedResult> results(seeds.size());
+  std::vector<std::exception_ptr> errors(seeds.size());
+  const auto start = Clock::now();
+  if (!ensemble) {
+    const std::string dir = seed_dir(o.out, seeds[0], false);
+    // Count steps already done when resuming so the bar starts where the run stands.
+    results[0] = run_seed(cfg, seeds[0], dir, [&](std::uint64_t d) {
+      progress += d;
+      bar.update(static_cast<double>(progress.load()));
+    });
+  } else {
+    std::atomic<size_t> next{0};
+    auto worker = [&]() {
+      for (size_t i = next++; i < seeds.size(); i = next++) {
+        try {
+          const std::string dir = seed_dir(o.out, seeds[i], true);
+          ensure_directory(dir);
+          results[i] = run_seed(cfg, seeds[i], dir, [&](std::uint64_t d) { progress += d; });
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+    std::atomic<bool> done{false};
+    std::thread watcher([&]() {
+      while (!done) {
+        bar.update(static_cast<double>(progress.load()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    for (auto& t : pool) t.join();
+    done = true;
+    watcher.join();
+  }
+  bar.finish();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+
+  // Report.
+  std::uint64_t steps_here = progress.load();
+  int interrupted = 0, diverged = 0;
+  for (const auto& r : results) {
+    interrupted += r.status == "interrupted";
+    diverged += r.status == "diverged";
+  }
+  std::vector<std::string> notes;
+  json figures = json::array();
+  std::ostringstream msg;
+  msg.precision(6);
+  if (!ensemble) {
+    const SeedResult& r = results[0];
+    const json summary = read_json(o.out + "/summary.json");
+    msg << "label-noise SGD, seed " << r.seed << ": " << r.steps_done << " of " << o.steps << " steps (t = eta^2 k = "
+        << o.lr * o.lr * static_cast<double>(r.steps_done) << ", flow time tau = "
+        << cfg.coefficient * o.lr * o.lr * static_cast<double>(r.steps_done) << ")";
+    if (steps_here > 0) msg << ", " << static_cast<double>(steps_here) / wall << " steps/s";
+    msg << "\n";
+    if (summary.contains("final")) {
+      const json& f = summary["final"];
+      msg << "final: loss " << f["loss"].get<double>() << ", T " << f["sharpness"].get<double>();
+      if (!f["sharpness_gap"].is_null()) msg << ", T - T* " << f["sharpness_gap"].get<double>();
+      msg << ", singular values of Phi:";
+      for (double v : f["feature_singular_values"]) msg << ' ' << v;
+      msg << "\n";
+      const json& ro = summary["rank_one"];
+      if (!ro["feature_step"].is_null())
+        msg << "rank one (sigma_2/sigma_1 of Phi <= " << o.rank_one_threshold << ") from step "
+            << ro["feature_step"].get<std::uint64_t>() << " on\n";
+    }
+    for (const auto& f : summary["figures"]) msg << "figure: " << f.get<std::string>() << "\n";
+    for (const auto& n : summary["notes"]) msg << "note: " << n.get<std::string>() << "\n";
+  } else {
+    const EnsembleTable table = ensemble_table(results, cfg.log_steps, setup.singular_values);
+    write_file_atomic(o.out + "/ensemble_trajectory.csv", table.csv);
+    if (cfg.figures && interrupted == 0)
+      trajectory_figures(table.mean, setup, o.out, "step k", true,
+                         "label-noise SGD, mean of " + std::to_string(seeds.size()) + " seeds", figures, notes);
+    json per_seed = json::array();
+    for (const auto& r : results) {
+      json s = {{"seed", r.seed}, {"status", r.status}, {"steps_done", r.steps_done},
+                {"steps_per_second", r.steps_per_second}, {"dir", r.dir}};
+      if (!r.rows.empty()) s["final"] = row_json(r.rows.back());
+      if (r.status == "diverged") s["divergence"] = r.divergence_reason;
+      per_seed.push_back(s);
+    }
+    json summary = {{"command", "sgd"},
+                    {"status", interrupted ? "interrupted" : (diverged ? "diverged" : "completed")},
+                    {"seeds", seeds},
+                    {"threads", threads},
+                    {"problem", problem_json(setup)},
+                    {"parameters", parameters_json(cfg)},
+                    {"performance",
+                     {{"wall_seconds_this_process", wall},
+                      {"steps_this_process", steps_here},
+                      {"steps_per_second_all_threads", wall > 0 ? steps_here / wall : 0}}},
+                    {"optimum", optimum_json(setup)},
+                    {"per_seed", per_seed}};
+    if (!table.mean.empty()) summary["final_mean"] = row_json(table.mean.back());
+    if (setup.optimum && table.mean.size() >= 2) {
+      std::vector<double> tau, gap;
+      for (const auto& r : table.mean) {
+        tau.push_back(r.tau);
+        gap.push_back(r.metrics.sharpness_gap.value_or(0));
+      }
+      ExponentialTailOptions fo;
+      fo.noise_floor = 0;
+      summary["rate_fit_of_mean"] = fit_json(fit_exponential_tail(tau, gap, fo));
+    }
+    summary["figures"] = figures;
+    summary["notes"] = notes;
+    write_json(o.out + "/summary.json", summary);
+    msg << "label-noise SGD ensemble: " << seeds.size() << " seeds x " << o.steps << " steps on " << threads
+        << " threads, " << static_cast<double>(steps_here) / std::max(wall, 1e-12) << " steps/s in all\n";
+    if (!table.mean.empty()) {
+      const TrajectoryRow& f = table.mean.back();
+      msg << "mean at step " << f.step << ": loss " << f.metrics.loss << ", T " << f.metrics.sharpness;
+      if (f.metrics.sharpness_gap) msg << ", T - T* " << *f.metrics.sharpness_gap;
+      msg << ", mean singular values of Phi:";
+      for (Eigen::Index k = 0; k < f.metrics.feature_singular_values.size(); ++k)
+        msg << ' ' << f.metrics.feature_singular_values(k);
+      msg << "\n";
+    }
+    for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
+    for (const auto& n : notes) msg << "note: " << n << "\n";
+  }
+  msg << "outputs in " << o.out << "\n";
+  std::cout << msg.str() << std::flush;
+
+  if (interrupted > 0) {
+    const int sig = interrupt_signal();
+    std::cerr << "zeroloss sgd: interrupted by " << signal_name(sig) << "; checkpoint written ("
+              << (ensemble ? o.out + "/seed_*/checkpoint.json" : o.out + "/checkpoint.json")
+              << "); continue with: zeroloss sgd --resume " << o.out << "\n";
+    exit_by_signal(sig);
+  }
+  if (diverged > 0) {
+    std::ostringstream e;
+    e.precision(6);
+    for (const auto& r : results)
+      if (r.status == "diverged") {
+        e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << " at step "
+          << r.divergence_step << ": " << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
+          << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
+          << "/final_weights.csv";
+        break;
+      }
+    if (diverged > 1) e << " (" << diverged << " of " << seeds.size() << " seeds diverged)";
+    throw ConvergenceError(e.str());
+  }
+}
+
+CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinates: trajectories, checkpoints, ensembles",
+                         [](CLI::App& app) {
+  auto o = std::make_shared<SgdOptions>();
+  app.add_option("--data", o->problem.data, "Data CSV: header row, column 'y' = labels, other columns = features")
+      ->check(CLI::ExistingFile);
+  app.add_option("--weights", o->problem.weights,
+                 "Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
+      ->capture_default_str();
+  app.add_option("--lr", o->lr, "Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
+  app.add_option("--label-noise", o->label_noise,
+                 "Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
+  app.add_option("--noise", o->noise, "Noise distribution: gaussian (N(0, s^2)) or rademacher (+-s)")
+      ->capture_default_str();
+  app.add_option("--batch", o->batch,
+                 "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "
+                 "sampling: with --label-noise 0 this is gradient descent on L)")
+      ->capture_default_str();
+  app.add_option("--steps", o->steps, "Number of SGD steps K");
+  app.add_option("--seed", o->seed, "Random seed (same seed, same bits)")->capture_default_str();
+  app.add_option("--seeds", o->seeds,
+                 "Run an ensemble: a list like 0-63 or 1,4,7-9; each seed in DIR/seed_<s>/, in parallel threads; "
+                 "each seed's result is independent of the thread count");
+  app.add_option("--threads", o->threads, "Threads for --seeds (default: all cores)");
+  auto* every = app.add_option("--log-every", o->log_every, "Log every N steps (and the last step)");
+  auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K")->capture_default_str();
+  every->excludes(points);
+  app.add_option("--out", o->out,
+                 "Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
+                 "figures (SVG, when gnuplot is installed)");
+  app.add_option("--checkpoint-every", o->checkpoint_every,
+                 "Write DIR/checkpoint.json (weights, RNG states, trajectory so far) every N steps; SIGINT/SIGTERM "
+                 "always write one before exiting")
+      ->capture_default_str();
+  app.add_option("--resume", o->resume,
+                 "Continue the run in DIR from its checkpoint (options come from DIR/run.json); the result is bit "
+                 "for bit that of an uninterrupted run");
+  app.add_option("--max-loss", o->max_loss,
+                 "Divergence bound on the loss L (default 1e6 * max(1, L(W0), mean y^2)); a step whose batch shows "
+                 "L beyond it, or a non-finite output, stops the run");
+  app.add_option("--rank-one-threshold", o->rank_one_threshold,
+                 "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this")
+      ->capture_default_str();
+  app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  return std::function<void()>([o, &app]() {
+    std::vector<std::string> given;
+    for (const CLI::Option* opt : app.get_options())
+      if (opt->count() > 0) given.push_back(opt->get_name());
+    run_sgd(*o, given);
+  });
+}, 40});
+
+}  // namespace
+}  // namespace zeroloss::cli

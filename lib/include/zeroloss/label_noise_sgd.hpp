@@ -1,0 +1,119 @@
+#pragma once
+// Label-noise SGD on the two-layer network (THEORY section 7), in reduced coordinates.
+//
+// One step, with a batch I of B distinct samples drawn uniformly (all n samples, in order, when
+// B = n) and label noise xi_i iid with mean 0 and variance s^2 (Gaussian, or Rademacher +-s):
+//
+//     beta_j <- beta_j - (eta / B) sum_{i in I} (f_i - y_i - xi_i) a_j phi'(z_i . beta_j) z_i
+//
+// which is THEORY 7's Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i written in
+// the reduced coordinates of THEORY 4 (pass the reduced model, X replaced by Z = X U, and
+// beta = Theta U; the perpendicular part of Theta never moves). A step costs O(B m p) time and no
+// allocation; memory is O(m p + n p). The same class runs in full coordinates if given the full
+// model and Theta (tests use this to check the reduction).
+//
+// Time scales: k steps are SGD time t = eta^2 k, and flow time tau = s^2 / (4 B) * t, the time of the
+// limiting flow d Theta / d tau = -grad_M T (sharpness_flow.hpp).
+//
+// Speed: the activation is dispatched once per advance() call through a template on
+// Activation::kind() (cubic, sinh, tanh, sigmoid, softplus, gelu, polynomial; other activations go
+// through the generic virtual call). The update of step k is fused with the pre-activations of
+// step k + 1 (its batch is drawn ahead), so one step streams the m x p block once. Random numbers
+// come from xoshiro256++ with buffered noise (rng.hpp).
+//
+// Determinism: the same model, start, parameters and seed give the same bits; state() / restore()
+// save and restore everything (weights, step, generator states, the batch and noise drawn ahead),
+// so a restored run continues bit for bit like an uninterrupted one.
+//
+// Divergence: a step whose batch output is not finite, or whose residual shows that the loss
+// exceeds `max_loss` (|f_i - y_i| > sqrt(2 n max_loss) implies L > max_loss), is not taken; the run
+// stops, reports the step, and keeps the last finite weights (last_finite_weights()).
+
+#include <Eigen/Dense>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zeroloss/network.hpp"
+#include "zeroloss/rng.hpp"
+
+namespace zeroloss {
+
+struct SgdParameters {
+  double learning_rate = 0.01;  // eta > 0
+  double label_noise = 0.0;     // s >= 0 (standard deviation of xi_i)
+  NoiseKind noise = NoiseKind::Gaussian;
+  int batch_size = 1;           // B in [1, n]; B = n means the full batch, no sampling
+  std::uint64_t seed = 0;
+  // Divergence bound on the loss L; <= 0 selects the default 1e6 * max(1, L(start), mean(y^2)).
+  double max_loss = 0.0;
+};
+
+// Everything needed to continue a run bit for bit.
+struct SgdState {
+  std::uint64_t step = 0;
+  Eigen::MatrixXd beta;                   // m x p weights after `step` steps
+  Xoshiro256pp::State index_generator{};  // batch sampling generator
+  StandardNoise::State noise_generator{};
+  std::vector<int> next_batch;            // batch of step `step` + 1 (drawn ahead)
+  std::vector<double> next_noise;         // its standardized noise (multiplied by s in the step)
+};
+
+struct SgdDivergence {
+  bool diverged = false;
+  std::uint64_t step = 0;  // the step (1-based) that was refused
+  std::string reason;      // what was non-finite or too large, with the sample index
+};
+
+class LabelNoiseSgd {
+ public:
+  // Throws InputError on invalid parameters (eta <= 0, s < 0, B outside [1, n], non-finite
+  // values) or weights of the wrong shape.
+  LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta0,
+                const SgdParameters& parameters);
+  ~LabelNoiseSgd();
+  LabelNoiseSgd(LabelNoiseSgd&&) noexcept;
+  LabelNoiseSgd& operator=(LabelNoiseSgd&&) noexcept;
+
+  // Runs `steps` steps, or fewer if the run diverges. Returns the number of steps taken.
+  std::uint64_t advance(std::uint64_t steps);
+
+  std::uint64_t step() const;
+  bool diverged() const;
+  const SgdDivergence& divergence() const;
+  // Current weights (m x p; after divergence they are the weights before the refused step, which
+  // may be non-finite if an earlier step overflowed; see last_finite_weights()).
+  Eigen::MatrixXd weights() const;
+  // The most recent weights verified finite, and their step count. Verification happens at every
+  // advance() call (and after divergence), so this is the current state whenever it is finite.
+  Eigen::MatrixXd last_finite_weights() const;
+  std::uint64_t last_finite_step() const;
+
+  // SGD time t = eta^2 k and flow time tau = s^2/(4B) t after k = step() steps.
+  double time() const;
+  double flow_time() const;
+  // The flow time moved per step, s^2 eta^2 / (4 B).
+  double flow_time_per_step() const;
+
+  const TwoLayerModel& model() const;
+  const SgdParameters& parameters() const;  // max_loss resolved to the bound in use
+  const char* kernel_name() const;          // which activation kernel the dispatch chose
+
+  // The batch and standardized noise of the next step (drawn ahead); for tests and diagnostics.
+  const std::vector<int>& next_batch() const;
+  std::vector<double> next_noise() const;
+
+  SgdState state() const;
+  // Restores a state saved from a run with the same model and parameters; throws InputError on a
+  // shape mismatch, a batch index outside [0, n) or non-finite weights.
+  void restore(const SgdState& state);
+
+  struct Core;  // the data, buffers and generators the kernels work on
+
+ private:
+  std::unique_ptr<Core> core_;
+};
+
+}  // namespace zeroloss

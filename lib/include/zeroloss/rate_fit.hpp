@@ -1,0 +1,68 @@
+#pragma once
+// Fitting rates to trajectories and error curves, with honest uncertainty.
+//
+//   fit_line             ordinary least squares y = intercept + slope x, the standard error of the
+//                        slope and its Student-t confidence interval (Boost.Math), R^2.
+//   fit_power_law        error ~ C eta^p: a line through (log eta, log error); p with its interval.
+//   fit_exponential_tail T - T* ~ A exp(-mu tau) on the tail of a decay: a line through
+//                        (tau, log(T - T*)) over the last part of the points above the noise floor,
+//                        plus a check that the tail really is exponential: the rate fitted on the
+//                        first and on the second half of the tail must agree and R^2 must be high.
+//                        When they do not, the verdict says so (sub- or super-exponential, or too
+//                        few points above the floor) instead of reporting a rate as if it were one.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zeroloss {
+
+struct LinearFit {
+  int points = 0;
+  double slope = 0, intercept = 0;
+  double r_squared = 0;
+  // Standard error of the slope and its confidence interval (Student t with points - 2 degrees of
+  // freedom); empty with only two points (no residual degrees of freedom).
+  std::optional<double> slope_stderr;
+  std::optional<double> slope_ci_low, slope_ci_high;
+  double confidence = 0.95;
+};
+
+// Needs at least two points with distinct x; throws InputError otherwise or on non-finite input.
+LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y, double confidence = 0.95);
+
+struct PowerLawFit {
+  LinearFit line;           // in (log x, log y)
+  double exponent = 0;      // p = line.slope
+  double prefactor = 0;     // C = exp(line.intercept)
+};
+
+// Needs x > 0 and y > 0 everywhere (throws InputError naming the offending point otherwise).
+PowerLawFit fit_power_law(const std::vector<double>& x, const std::vector<double>& y, double confidence = 0.95);
+
+struct ExponentialTailOptions {
+  double tail_fraction = 0.5;  // fit the last fraction of the points above the floor
+  double noise_floor = 1e-12;  // gaps <= this (and everything after the first such gap) are ignored
+  int min_points = 6;          // fewer usable tail points: no fit
+  double min_r_squared = 0.995;
+  double max_rate_change = 0.2;  // |mu_1st half - mu_2nd half| / mu allowed for "exponential"
+  double confidence = 0.95;
+};
+
+struct ExponentialTailFit {
+  bool fitted = false;      // false: too few points above the floor (see verdict)
+  bool exponential = false; // the tail passed the checks
+  double rate = 0;          // mu (per unit of the x variable, e.g. flow time)
+  std::optional<double> rate_ci_low, rate_ci_high;
+  double amplitude = 0;     // A
+  double r_squared = 0;
+  int points = 0;           // points used
+  double x_start = 0, x_end = 0;  // the tail's range
+  double first_half_rate = 0, second_half_rate = 0;
+  std::string verdict;      // one sentence
+};
+
+ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
+                                        const ExponentialTailOptions& options = {});
+
+}  // namespace zeroloss

@@ -1,0 +1,68 @@
+#pragma once
+// Rank-one diagnostics along a trajectory (SGD or flow), and the trajectory table they go into.
+//
+// At a point beta (pass the reduced model and reduced weights, THEORY 4; in full coordinates the
+// cosine would include the never-moving perpendicular parts):
+//   loss L, sharpness T (THEORY 3, the function T, not the full tr Hess L off M),
+//   the singular values of the feature matrix Phi = phi(R) and of the pre-activations R = Z beta^T
+//     (descending, min(n, m) of each): "rank one" means all but the first go to zero,
+//   the distance ||R - R*||_F to the rank-one optimum and T - T* (THEORY 5), when the caller
+//     supplies the optimum (sharpness_minimum.hpp computes it; it does not exist for every problem),
+//   the mean pairwise cosine of the neurons' in-span parts beta_j (1 when all point the same way),
+//   optionally ||grad_M T|| (THEORY 3; at points off M the formula with the local J is used).
+// Quantities that do not exist at a point are empty (std::nullopt), never a made-up number.
+
+#include <Eigen/Dense>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zeroloss/network.hpp"
+
+namespace zeroloss {
+
+// The closed-form minimizer's pre-activations and value (THEORY 5), supplied by the caller.
+struct RankOneOptimum {
+  Eigen::MatrixXd preactivations;  // R* (n x m)
+  double sharpness = 0;            // T*
+};
+
+struct TrajectoryMetrics {
+  double loss = 0;
+  double sharpness = 0;
+  Eigen::VectorXd feature_singular_values;        // of Phi, descending
+  Eigen::VectorXd preactivation_singular_values;  // of R, descending
+  std::optional<double> sharpness_gap;            // T - T*
+  std::optional<double> distance_to_optimum;      // ||R - R*||_F
+  std::optional<double> mean_pairwise_cosine;     // over pairs of nonzero beta_j (needs m >= 2)
+  std::optional<double> gradient_norm;            // ||grad_M T|| (empty if not asked or J J^T singular)
+};
+
+// Computes the metrics at beta. `optimum` may be null. With `with_gradient` the Riemannian gradient
+// norm is computed too (O(n m p + n^2 m + n^3)); at a singular point it stays empty.
+TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                             const RankOneOptimum* optimum = nullptr, bool with_gradient = false);
+
+// Mean over pairs j < k with beta_j, beta_k != 0 of cos(beta_j, beta_k); empty if no such pair.
+std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixXd>& beta);
+
+// One logged state: step count k, SGD time t = eta^2 k (or the flow's own time), flow time tau.
+struct TrajectoryRow {
+  std::uint64_t step = 0;
+  double t = 0;
+  double tau = 0;
+  TrajectoryMetrics metrics;
+};
+
+// trajectory.csv: header
+//   step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,
+//   sv_phi_1..sv_phi_K,sv_R_1..sv_R_K          (K = min(n, m))
+// one row per logged state, numbers in %.17g (they read back to the same bits), empty cells for
+// quantities that do not exist at that state.
+std::string trajectory_csv_header(int singular_values);
+std::string trajectory_csv_line(const TrajectoryRow& row, int singular_values);
+std::string trajectory_csv(const std::vector<TrajectoryRow>& rows, int singular_values);
+
+}  // namespace zeroloss

@@ -1,0 +1,142 @@
+#include "zeroloss/rate_fit.hpp"
+
+#include <boost/math/distributions/students_t.hpp>
+
+#include <cmath>
+#include <sstream>
+
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+namespace {
+
+std::string fmt(double x, int precision = 4) {
+  std::ostringstream s;
+  s.precision(precision);
+  s << x;
+  return s.str();
+}
+
+}  // namespace
+
+LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y, double confidence) {
+  if (x.size() != y.size()) throw InputError("line fit: x and y have different lengths");
+  if (!(confidence > 0 && confidence < 1)) throw InputError("line fit: confidence must be in (0, 1)");
+  const int n = static_cast<int>(x.size());
+  if (n < 2) throw InputError("line fit: needs at least two points, got " + std::to_string(n));
+  double mx = 0, my = 0;
+  for (int k = 0; k < n; ++k) {
+    if (!std::isfinite(x[k]) || !std::isfinite(y[k])) {
+      throw InputError("line fit: point " + std::to_string(k + 1) + " is not finite");
+    }
+    mx += x[k];
+    my += y[k];
+  }
+  mx /= n;
+  my /= n;
+  double sxx = 0, sxy = 0, syy = 0;
+  for (int k = 0; k < n; ++k) {
+    sxx += (x[k] - mx) * (x[k] - mx);
+    sxy += (x[k] - mx) * (y[k] - my);
+    syy += (y[k] - my) * (y[k] - my);
+  }
+  if (!(sxx > 0)) throw InputError("line fit: all x values are equal; the slope is undefined");
+  LinearFit f;
+  f.points = n;
+  f.confidence = confidence;
+  f.slope = sxy / sxx;
+  f.intercept = my - f.slope * mx;
+  double sse = 0;
+  for (int k = 0; k < n; ++k) {
+    const double r = y[k] - f.intercept - f.slope * x[k];
+    sse += r * r;
+  }
+  f.r_squared = syy > 0 ? 1.0 - sse / syy : 1.0;
+  if (n > 2) {
+    const double se = std::sqrt(sse / (n - 2) / sxx);
+    const boost::math::students_t dist(n - 2);
+    const double tq = boost::math::quantile(boost::math::complement(dist, (1.0 - confidence) / 2.0));
+    f.slope_stderr = se;
+    f.slope_ci_low = f.slope - tq * se;
+    f.slope_ci_high = f.slope + tq * se;
+  }
+  return f;
+}
+
+PowerLawFit fit_power_law(const std::vector<double>& x, const std::vector<double>& y, double confidence) {
+  if (x.size() != y.size()) throw InputError("power-law fit: x and y have different lengths");
+  std::vector<double> lx(x.size()), ly(y.size());
+  for (size_t k = 0; k < x.size(); ++k) {
+    if (!(x[k] > 0) || !(y[k] > 0)) {
+      throw InputError("power-law fit: point " + std::to_string(k + 1) + " (" + fmt(x[k]) + ", " + fmt(y[k]) +
+                       ") is not positive; error ~ C eta^p needs positive values");
+    }
+    lx[k] = std::log(x[k]);
+    ly[k] = std::log(y[k]);
+  }
+  PowerLawFit f;
+  f.line = fit_line(lx, ly, confidence);
+  f.exponent = f.line.slope;
+  f.prefactor = std::exp(f.line.intercept);
+  return f;
+}
+
+ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
+                                        const ExponentialTailOptions& o) {
+  if (x.size() != gap.size()) throw InputError("exponential tail fit: x and gap have different lengths");
+  ExponentialTailFit out;
+  // Usable range: from the start up to (excluding) the first gap at or below the noise floor.
+  size_t usable = 0;
+  while (usable < gap.size() && std::isfinite(gap[usable]) && gap[usable] > o.noise_floor) ++usable;
+  const size_t count = static_cast<size_t>(std::ceil(o.tail_fraction * static_cast<double>(usable)));
+  const size_t begin = usable - std::min(usable, count);
+  out.points = static_cast<int>(usable - begin);
+  if (out.points < o.min_points) {
+    out.verdict = "no fit: only " + std::to_string(out.points) + " tail points with T - T* above the noise floor " +
+                  fmt(o.noise_floor) + " (" + std::to_string(usable) + " usable points in all; need " +
+                  std::to_string(o.min_points) + "); run longer or log more points";
+    return out;
+  }
+  std::vector<double> tx(x.begin() + begin, x.begin() + usable), ty;
+  for (size_t k = begin; k < usable; ++k) ty.push_back(std::log(gap[k]));
+  const LinearFit line = fit_line(tx, ty, o.confidence);
+  out.fitted = true;
+  out.rate = -line.slope;
+  if (line.slope_ci_low) {
+    out.rate_ci_low = -*line.slope_ci_high;
+    out.rate_ci_high = -*line.slope_ci_low;
+  }
+  out.amplitude = std::exp(line.intercept);
+  out.r_squared = line.r_squared;
+  out.x_start = tx.front();
+  out.x_end = tx.back();
+  const size_t half = tx.size() / 2;
+  const LinearFit first(fit_line(std::vector<double>(tx.begin(), tx.begin() + half + 1),
+                                 std::vector<double>(ty.begin(), ty.begin() + half + 1), o.confidence));
+  const LinearFit second(fit_line(std::vector<double>(tx.begin() + half, tx.end()),
+                                  std::vector<double>(ty.begin() + half, ty.end()), o.confidence));
+  out.first_half_rate = -first.slope;
+  out.second_half_rate = -second.slope;
+  const double change = std::abs(out.second_half_rate - out.first_half_rate) / std::max(std::abs(out.rate), 1e-300);
+  std::ostringstream v;
+  if (!(out.rate > 0)) {
+    v << "not a decay: T - T* does not decrease along the tail (fitted rate " << fmt(out.rate) << ")";
+  } else if (change > o.max_rate_change) {
+    v << "not exponential: the rate " << (out.second_half_rate < out.first_half_rate ? "falls" : "grows")
+      << " along the tail (mu = " << fmt(out.first_half_rate) << " on the first half, " << fmt(out.second_half_rate)
+      << " on the second; " << (out.second_half_rate < out.first_half_rate ? "sub" : "super")
+      << "-exponential decay)";
+  } else if (out.r_squared < o.min_r_squared) {
+    v << "not exponential: log(T - T*) is not linear in time on the tail (R^2 = " << fmt(out.r_squared, 6) << " < "
+      << o.min_r_squared << ")";
+  } else {
+    out.exponential = true;
+    v << "exponential: T - T* ~ " << fmt(out.amplitude) << " exp(-" << fmt(out.rate) << " tau) over tau in ["
+      << fmt(out.x_start) << ", " << fmt(out.x_end) << "], R^2 = " << fmt(out.r_squared, 6)
+      << ", half-tail rates " << fmt(out.first_half_rate) << " and " << fmt(out.second_half_rate);
+  }
+  out.verdict = v.str();
+  return out;
+}
+
+}  // namespace zeroloss

@@ -1,0 +1,96 @@
+#include "zeroloss/trajectory_metrics.hpp"
+
+#include <sstream>
+
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/sharpness.hpp"
+
+namespace zeroloss {
+
+std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixXd>& beta) {
+  const Eigen::Index m = beta.rows();
+  const Eigen::VectorXd norms = beta.rowwise().norm();
+  double sum = 0;
+  long pairs = 0;
+  const Eigen::MatrixXd G = beta * beta.transpose();
+  for (Eigen::Index j = 0; j < m; ++j) {
+    if (!(norms(j) > 0)) continue;
+    for (Eigen::Index k = j + 1; k < m; ++k) {
+      if (!(norms(k) > 0)) continue;
+      sum += G(j, k) / (norms(j) * norms(k));
+      ++pairs;
+    }
+  }
+  if (pairs == 0) return std::nullopt;
+  return sum / static_cast<double>(pairs);
+}
+
+TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                             const RankOneOptimum* optimum, bool with_gradient) {
+  model.check_weights(beta, "trajectory weights");
+  const NetworkEvaluation e = evaluate(model, beta);
+  TrajectoryMetrics out;
+  out.loss = e.loss;
+  const Eigen::VectorXd a2 = model.a().array().square();
+  out.sharpness = model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
+  if (e.R.allFinite() && e.phi.allFinite()) {
+    out.feature_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.phi).singularValues();
+    out.preactivation_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.R).singularValues();
+  } else {
+    throw InputError("trajectory metrics: the pre-activations or features are not finite at this point");
+  }
+  if (optimum) {
+    if (optimum->preactivations.rows() != e.R.rows() || optimum->preactivations.cols() != e.R.cols()) {
+      throw InputError("trajectory metrics: the optimum's pre-activations are " +
+                       std::to_string(optimum->preactivations.rows()) + " x " +
+                       std::to_string(optimum->preactivations.cols()) + "; expected n x m = " +
+                       std::to_string(e.R.rows()) + " x " + std::to_string(e.R.cols()));
+    }
+    out.sharpness_gap = out.sharpness - optimum->sharpness;
+    out.distance_to_optimum = (e.R - optimum->preactivations).norm();
+  }
+  out.mean_pairwise_cosine = mean_pairwise_cosine(beta);
+  if (with_gradient) {
+    try {
+      const SharpnessGeometry g(model, beta);
+      out.gradient_norm = g.riemannian_gradient().norm();
+    } catch (const SingularPointError&) {
+      out.gradient_norm.reset();  // J J^T singular here: the Riemannian gradient does not exist
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string cell(const std::optional<double>& v) { return v ? format_double(*v) : std::string(); }
+}  // namespace
+
+std::string trajectory_csv_header(int K) {
+  std::ostringstream s;
+  s << "step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm";
+  for (int k = 1; k <= K; ++k) s << ",sv_phi_" << k;
+  for (int k = 1; k <= K; ++k) s << ",sv_R_" << k;
+  return s.str();
+}
+
+std::string trajectory_csv_line(const TrajectoryRow& row, int K) {
+  const TrajectoryMetrics& m = row.metrics;
+  std::ostringstream s;
+  s << row.step << ',' << format_double(row.t) << ',' << format_double(row.tau) << ',' << format_double(m.loss) << ','
+    << format_double(m.sharpness) << ',' << cell(m.sharpness_gap) << ',' << cell(m.distance_to_optimum) << ','
+    << cell(m.mean_pairwise_cosine) << ',' << cell(m.gradient_norm);
+  for (int k = 0; k < K; ++k)
+    s << ',' << (k < m.feature_singular_values.size() ? format_double(m.feature_singular_values(k)) : "");
+  for (int k = 0; k < K; ++k)
+    s << ',' << (k < m.preactivation_singular_values.size() ? format_double(m.preactivation_singular_values(k)) : "");
+  return s.str();
+}
+
+std::string trajectory_csv(const std::vector<TrajectoryRow>& rows, int K) {
+  std::string out = trajectory_csv_header(K) + "\n";
+  for (const auto& r : rows) out += trajectory_csv_line(r, K) + "\n";
+  return out;
+}
+
+}  // namespace zeroloss

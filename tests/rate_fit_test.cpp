@@ -1,0 +1,97 @@
+// Rate fits (rate_fit.hpp): exact recovery, confidence-interval coverage (Student t), and the
+// verdict on tails that are not exponential.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "zeroloss/errors.hpp"
+#include "zeroloss/rate_fit.hpp"
+
+using namespace zeroloss;
+
+namespace {
+
+TEST(RateFit, LineIsRecoveredExactly) {
+  const LinearFit f = fit_line({0, 1, 2, 3}, {1, 3, 5, 7});
+  EXPECT_NEAR(f.slope, 2.0, 1e-14);
+  EXPECT_NEAR(f.intercept, 1.0, 1e-14);
+  EXPECT_NEAR(f.r_squared, 1.0, 1e-14);
+  ASSERT_TRUE(f.slope_stderr.has_value());
+  EXPECT_NEAR(*f.slope_stderr, 0.0, 1e-14);
+  const LinearFit two = fit_line({1, 2}, {1, 2});
+  EXPECT_FALSE(two.slope_ci_low.has_value());
+  EXPECT_THROW(fit_line({1, 1, 1}, {1, 2, 3}), InputError);
+  EXPECT_THROW(fit_line({1}, {1}), InputError);
+}
+
+TEST(RateFit, StudentTIntervalHasNominalCoverageWithFewPoints) {
+  // Five points (3 degrees of freedom): a normal-quantile interval would cover only ~86%.
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  const std::vector<double> x = {0.0, 1.0, 2.0, 3.0, 4.0};
+  int covered = 0;
+  const int trials = 4000;
+  for (int k = 0; k < trials; ++k) {
+    std::vector<double> y;
+    for (double xi : x) y.push_back(0.5 - 1.7 * xi + noise(rng));
+    const LinearFit f = fit_line(x, y, 0.95);
+    if (*f.slope_ci_low <= -1.7 && -1.7 <= *f.slope_ci_high) ++covered;
+  }
+  EXPECT_NEAR(covered / double(trials), 0.95, 0.015);
+}
+
+TEST(RateFit, PowerLawExponent) {
+  std::vector<double> eta = {0.04, 0.02, 0.01, 0.005}, err;
+  for (double e : eta) err.push_back(3.0 * std::pow(e, 1.5));
+  const PowerLawFit f = fit_power_law(eta, err);
+  EXPECT_NEAR(f.exponent, 1.5, 1e-12);
+  EXPECT_NEAR(f.prefactor, 3.0, 1e-10);
+  EXPECT_THROW(fit_power_law({1, 2}, {1, 0}), InputError);
+}
+
+TEST(RateFit, ExponentialTailRecognisedWithItsRate) {
+  std::vector<double> tau, gap;
+  for (int k = 0; k <= 100; ++k) {
+    tau.push_back(0.1 * k);
+    gap.push_back(2.0 * std::exp(-1.3 * 0.1 * k) + (k < 10 ? 0.5 * std::exp(-5.0 * 0.1 * k) : 0.0));
+  }
+  const ExponentialTailFit f = fit_exponential_tail(tau, gap);
+  ASSERT_TRUE(f.fitted);
+  EXPECT_TRUE(f.exponential) << f.verdict;
+  EXPECT_NEAR(f.rate, 1.3, 1e-9);
+  EXPECT_NEAR(f.amplitude, 2.0, 1e-7);
+  EXPECT_GT(f.x_start, 4.9);  // the tail is the second half of the usable points
+}
+
+TEST(RateFit, PowerLawDecayIsReportedAsNotExponential) {
+  std::vector<double> tau, gap;
+  for (int k = 0; k <= 100; ++k) {
+    tau.push_back(1.0 * k);
+    gap.push_back(1.0 / std::pow(1.0 + k, 2.0));
+  }
+  const ExponentialTailFit f = fit_exponential_tail(tau, gap);
+  ASSERT_TRUE(f.fitted);
+  EXPECT_FALSE(f.exponential);
+  EXPECT_NE(f.verdict.find("sub-exponential"), std::string::npos) << f.verdict;
+}
+
+TEST(RateFit, PointsBelowTheNoiseFloorAreExcluded) {
+  std::vector<double> tau, gap;
+  for (int k = 0; k <= 60; ++k) {
+    tau.push_back(k);
+    gap.push_back(k <= 40 ? std::exp(-0.5 * k) : 1e-17 * ((k % 2) ? 1 : -1));  // rounding noise after k = 40
+  }
+  ExponentialTailOptions o;
+  o.noise_floor = 1e-14;
+  const ExponentialTailFit f = fit_exponential_tail(tau, gap, o);
+  EXPECT_TRUE(f.exponential) << f.verdict;
+  EXPECT_NEAR(f.rate, 0.5, 1e-9);
+  EXPECT_LE(f.x_end, 40);
+  const ExponentialTailFit none = fit_exponential_tail({0, 1, 2}, {1, 0.5, 0.25});
+  EXPECT_FALSE(none.fitted);
+  EXPECT_NE(none.verdict.find("no fit"), std::string::npos);
+}
+
+}  // namespace
