@@ -25,7 +25,8 @@ std::string self_executable() {
   return buf;
 }
 
-ChildResult run_self(const std::vector<std::string>& args, const std::string& log_path) {
+ChildResult run_self(const std::vector<std::string>& args, const std::string& stdout_path,
+                     const std::string& stderr_path) {
   const std::string exe = self_executable();
   std::vector<std::string> all;
   all.push_back(exe);
@@ -37,8 +38,11 @@ ChildResult run_self(const std::vector<std::string>& args, const std::string& lo
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_path == stdout_path)
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  else
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
@@ -50,7 +54,7 @@ ChildResult run_self(const std::vector<std::string>& args, const std::string& lo
   }
   ChildResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.log = log_path;
+  r.log = stderr_path;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }

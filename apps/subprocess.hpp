@@ -16,9 +16,11 @@ struct ChildResult {
 // Path of the running executable (from /proc/self/exe).
 std::string self_executable();
 
-// Runs `self_executable() args...`, stdout and stderr to `log_path` (overwritten). Throws
-// zeroloss::Error if the process cannot be started.
-ChildResult run_self(const std::vector<std::string>& args, const std::string& log_path);
+// Runs `self_executable() args...` with stdout to `stdout_path` and stderr to `stderr_path` (both
+// overwritten; pass the same path for both to interleave them). Throws zeroloss::Error if the process
+// cannot be started.
+ChildResult run_self(const std::vector<std::string>& args, const std::string& stdout_path,
+                     const std::string& stderr_path);
 
 // The command as a user would type it: "zeroloss arg1 arg2 ..." with shell quoting where needed.
 std::string command_line(const std::vector<std::string>& args);

@@ -11,7 +11,7 @@ namespace zeroloss::cli {
 using nlohmann::json;
 
 json default_verification_config() {
-  return json::parse(R"({
+  return json::parse(R"json({
   "claims": ["global_minimum", "flow_rate", "sgd_tracks_flow", "rank_one_sgd", "local_convexity",
              "outside_assumptions"],
   "seed": 0,
@@ -48,7 +48,7 @@ json default_verification_config() {
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 }
   }
-})");
+})json");
 }
 
 namespace {
