@@ -6,13 +6,19 @@
 #include <gtest/gtest.h>
 
 #include <boost/numeric/odeint.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include "test_support.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/reference.hpp"
+#include "zeroloss/weights.hpp"
 
 using namespace zeroloss;
 
@@ -198,6 +204,79 @@ TEST(ProjectionErrors, CeresStopsAboveToleranceIsAConvergenceError) {
   o.max_iterations = 1;  // 4 LM iterations
   o.residual_tolerance = 1e-16;
   EXPECT_THROW(project_ceres(p.model, p.theta, o), ConvergenceError);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// zeroloss project (the real program).
+
+namespace {
+
+std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct CliFiles {
+  std::string dir, data, weights;
+};
+
+CliFiles cli_problem(const std::string& name) {
+  CliFiles f;
+  f.dir = test::temp_dir(name);
+  f.data = write_text(f.dir + "/D.csv",
+                      "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n-0.3,0.6,0.2,0.1,-0.5\n0.1,-0.2,0.7,-0.4,0.25\n");
+  f.weights = write_text(f.dir + "/W.csv",
+                         "w1,w2,w3,w4,a\n0.8,-0.4,0.3,0.1,1\n-0.2,0.5,0.9,-0.6,-0.5\n0.4,0.4,-0.5,0.7,1.5\n");
+  return f;
+}
+
+TEST(ProjectCommand, EveryMethodWritesWeightsOnTheManifold) {
+  const CliFiles f = cli_problem("project");
+  const Dataset data = read_dataset_csv(f.data);
+  for (const std::string& method : projection_method_names()) {
+    SCOPED_TRACE(method);
+    const std::string out = f.dir + "/P_" + method + ".csv";
+    std::string so, se;
+    const int rc = test::run_command(test::zeroloss_binary() + " project --data " + f.data + " --weights " + f.weights +
+                                         " --method " + method + " --out " + out + " --json",
+                                     &so, &se);
+    ASSERT_EQ(rc, 0) << se;
+    const auto j = nlohmann::json::parse(so);
+    EXPECT_EQ(j["method"], method);
+    EXPECT_TRUE(j["converged"].get<bool>());
+    const Weights w = read_weights_csv(out, 4);
+    EXPECT_DOUBLE_EQ(w.a(1), -0.5);  // the second layer is written back
+    const TwoLayerModel model(data.X, data.y, w.a, Activation::cubic());
+    EXPECT_LT(max_residual(model, w.theta), 1e-12);
+    EXPECT_NEAR(j["final_residual"].get<double>(), max_residual(model, w.theta), 1e-15);
+    if (method == "gradient-flow") {
+      EXPECT_LT(j["limit_error_estimate"].get<double>(), 1e-8);
+    }
+    if (method == "nearest") {
+      EXPECT_LT(j["normal_defect"].get<double>(), 1e-10);
+    }
+  }
+}
+
+TEST(ProjectCommand, FailuresExitNonZeroAndWriteNothing) {
+  const CliFiles f = cli_problem("project-fail");
+  const std::string out = f.dir + "/P.csv";
+  const std::string base = test::zeroloss_binary() + " project --data " + f.data + " --weights " + f.weights;
+  std::string se;
+  EXPECT_NE(test::run_command(base + " --method geodesic --out " + out, nullptr, &se), 0);
+  EXPECT_EQ(test::run_command(base + " --method newton --activation relu --out " + out, nullptr, &se), 2) << se;
+  EXPECT_EQ(test::run_command(base + " --method gradient-flow --max-ode-steps 3 --out " + out, nullptr, &se), 5) << se;
+  EXPECT_NE(se.find("integration steps"), std::string::npos) << se;
+  // Two identical data rows: J J^T is singular.
+  const std::string dup = write_text(f.dir + "/dup.csv", "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n0.5,0.2,-0.1,0.3,0.5\n");
+  EXPECT_EQ(test::run_command(test::zeroloss_binary() + " project --data " + dup + " --weights " + f.weights +
+                                  " --method nearest --out " + out,
+                              nullptr, &se),
+            3)
+      << se;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 }  // namespace

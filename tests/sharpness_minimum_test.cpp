@@ -4,14 +4,20 @@
 // of M (never below T*).
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include "test_support.hpp"
 #include "zeroloss/ceres_manifold.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/weights.hpp"
 
 using namespace zeroloss;
 
@@ -109,6 +115,10 @@ TEST_P(ClosedForm, HessianIsPositiveDefiniteWhereTheTheoryApplies) {
   EXPECT_EQ(s.assumptions.holds(), theory_assumptions()) << s.assumptions.describe(p.model.activation().name());
   if (theory_assumptions()) {
     EXPECT_GT(H.eigenvalues(0), 0);
+    EXPECT_EQ(s.kind, OptimumKind::GlobalMinimum) << s.verdict;
+  } else {
+    EXPECT_NE(s.kind, OptimumKind::GlobalMinimum) << s.verdict;
+    EXPECT_EQ(s.kind == OptimumKind::StationaryPoint, H.eigenvalues(0) <= 0) << s.verdict;
   }
 }
 
@@ -180,6 +190,8 @@ TEST(SharpnessMinimumFallback, MoreSamplesThanDimensionsFallsBackToLbfgsAndSaysS
   EXPECT_LT(s.sharpness, SharpnessGeometry(p.model, p.theta).sharpness());
   EXPECT_LT(s.riemannian_gradient_norm, 1e-6 * s.sharpness);
   EXPECT_EQ(s.multipliers.size(), 5);
+  EXPECT_EQ(s.kind, OptimumKind::LocalMinimum) << s.verdict;
+  EXPECT_GT(s.hessian_min_eigenvalue, 0);
 }
 
 TEST(SharpnessMinimumErrors, TanhLabelOutsideTheRangeNamesTheSample) {
@@ -207,6 +219,85 @@ TEST(SharpnessMinimumErrors, NonMonotoneSecondDerivativeWithMixedANamesTheSample
     EXPECT_NE(what.find("sample 1"), std::string::npos) << what;
     EXPECT_NE(what.find("not strictly increasing"), std::string::npos) << what;
   }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// zeroloss optimum (the real program).
+
+namespace {
+
+std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(OptimumCommand, ClosedFormWritesTheMinimizerAndReportsRankOne) {
+  const std::string dir = test::temp_dir("optimum");
+  const std::string data = write_text(dir + "/D.csv",
+                                      "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n-0.3,0.6,0.2,0.1,-0.5\n0.1,-0.2,0.7,-0.4,0.25\n");
+  const std::string weights = write_text(dir + "/W.csv", "0.8,-0.4,0.3,0.1\n-0.2,0.5,0.9,-0.6\n0.4,0.4,-0.5,0.7\n");
+  const std::string out = dir + "/O.csv";
+  std::string so, se;
+  ASSERT_EQ(test::run_command(test::zeroloss_binary() + " optimum --data " + data + " --weights " + weights +
+                                  " --activation sinh --out " + out + " --json",
+                              &so, &se),
+            0)
+      << se;
+  const auto j = nlohmann::json::parse(so);
+  EXPECT_TRUE(j["closed_form"].get<bool>());
+  EXPECT_EQ(j["kind"], "global-minimum");
+  EXPECT_LT(j["riemannian_grad_norm"].get<double>(), 1e-9);
+  EXPECT_LT(j["preactivation_rank_one_ratio"].get<double>(), 1e-12);  // a = 1: R* = r* 1^T
+  // The file holds the minimizer: recompute T and the gradient from it.
+  const Dataset d = read_dataset_csv(data);
+  const Weights w = read_weights_csv(out, 4);
+  const TwoLayerModel model(d.X, d.y, w.a, Activation::sinh());
+  const SharpnessGeometry g(model, w.theta);
+  EXPECT_NEAR(g.sharpness(), j["sharpness"].get<double>(), 1e-13 * g.sharpness());
+  EXPECT_LT(g.riemannian_gradient().norm(), 1e-9);
+  EXPECT_LT(max_residual(model, w.theta), 1e-12);
+  // The same minimum as the library's.
+  EXPECT_NEAR(sharpness_minimum(model, w.theta).sharpness, g.sharpness(), 1e-13 * g.sharpness());
+}
+
+TEST(OptimumCommand, FallbackIsReportedWhenThereAreMoreSamplesThanDimensions) {
+  const std::string dir = test::temp_dir("optimum-fallback");
+  const std::string data = write_text(dir + "/D.csv",
+                                      "x1,x2,y\n0.5,0.2,1.0\n-0.3,0.6,-0.5\n0.1,-0.2,0.25\n");
+  const std::string weights = write_text(dir + "/W.csv", "w1,w2,a\n0.8,-0.4,1\n-0.2,0.5,1\n0.4,0.4,-1\n");
+  std::string so, se;
+  ASSERT_EQ(test::run_command(test::zeroloss_binary() + " optimum --data " + data + " --weights " + weights +
+                                  " --out " + dir + "/O.csv",
+                              &so, &se),
+            0)
+      << se;
+  EXPECT_NE(so.find("lbfgs-fallback"), std::string::npos) << so;
+  EXPECT_NE(so.find("no closed form: rank X = 2 < n = 3"), std::string::npos) << so;
+}
+
+TEST(OptimumCommand, MissingInverseOrNonMinimumIsExit4WithoutOutput) {
+  const std::string dir = test::temp_dir("optimum-domain");
+  const std::string data = write_text(dir + "/D.csv",
+                                      "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n-0.3,0.6,0.2,0.1,3.5\n0.1,-0.2,0.7,-0.4,0.25\n");
+  const std::string weights = write_text(dir + "/W.csv", "0.8,-0.4,0.3,0.1\n-0.2,0.5,0.9,-0.6\n0.4,0.4,-0.5,0.7\n");
+  const std::string out = dir + "/O.csv";
+  const std::string base = test::zeroloss_binary() + " optimum --data " + data + " --weights " + weights + " --out " + out;
+  std::string se;
+  // tanh: y_2 / m = 3.5 / 3 is outside (-1, 1).
+  EXPECT_EQ(test::run_command(base + " --activation tanh", nullptr, &se), 4) << se;
+  EXPECT_NE(se.find("sample 2"), std::string::npos) << se;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // tanh with labels in range: the closed form is a stationary point but not a minimum here.
+  const std::string data2 = write_text(dir + "/D2.csv",
+                                       "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n-0.3,0.6,0.2,0.1,-0.5\n0.1,-0.2,0.7,-0.4,0.25\n");
+  const std::string base2 = test::zeroloss_binary() + " optimum --data " + data2 + " --weights " + weights + " --out " + out;
+  EXPECT_EQ(test::run_command(base2 + " --activation tanh", nullptr, &se), 4) << se;
+  EXPECT_NE(se.find("NOT a minimum"), std::string::npos) << se;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(test::run_command(base2 + " --activation tanh --accept-stationary", nullptr, &se), 0) << se;
+  EXPECT_TRUE(std::filesystem::exists(out));
 }
 
 }  // namespace

@@ -108,8 +108,7 @@ ProjectionResult project_ceres(const TwoLayerModel& model, const Eigen::Ref<cons
   out.summary.distance_moved = (out.theta - theta0).norm();
   out.summary.converged = true;
   out.summary.termination = "Levenberg-Marquardt reached residual " + detail::short_number(res) + " in " +
-                            std::to_string(iterations) + " iterations (" + std::to_string(summary.num_successful_steps) +
-                            " successful steps); Ceres: " + summary.message;
+                            std::to_string(iterations) + " iterations; Ceres: " + summary.message;
   return out;
 }
 

@@ -170,6 +170,27 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
   if (H.eigenvalues.size() > 0) out.hessian_min_eigenvalue = H.eigenvalues(0);
   std::vector<double> points(out.preactivations.data(), out.preactivations.data() + out.preactivations.size());
   out.assumptions = check_assumptions(model.activation(), points);
+
+  // Positive definite: smallest eigenvalue above rounding relative to the spectrum (a trivial
+  // non-trivial tangent part, m*p = n, makes the point isolated on its slice: a minimum).
+  const double scale = H.eigenvalues.size() > 0 ? H.eigenvalues.cwiseAbs().maxCoeff() : 0.0;
+  const bool pd = H.eigenvalues.size() == 0 || out.hessian_min_eigenvalue > 1e-10 * scale;
+  const std::string act = model.activation().name();
+  if (out.closed_form && out.assumptions.holds()) {
+    out.kind = OptimumKind::GlobalMinimum;
+    out.verdict = "global minimum of T on M (THEORY 5: phi' > 0 and phi''' > 0 hold on the pre-activations)";
+  } else if (pd) {
+    out.kind = OptimumKind::LocalMinimum;
+    out.verdict = out.closed_form
+                      ? "strict local minimum (positive definite Riemannian Hessian); global minimality is not "
+                        "guaranteed because " + out.assumptions.describe(act)
+                      : "strict local minimum found by L-BFGS (positive definite Riemannian Hessian); global minimality "
+                        "is not established without the closed form";
+  } else {
+    out.kind = OptimumKind::StationaryPoint;
+    out.verdict = "stationary point of T on M that is NOT a minimum: the Riemannian Hessian has eigenvalue " +
+                  detail::short_number(out.hessian_min_eigenvalue) + " <= 0 (" + out.assumptions.describe(act) + ")";
+  }
   return out;
 }
 

@@ -14,8 +14,9 @@
 // w_ij = (2/n) ||x_i||^2 a_j^2 phi'(r_ij) phi'''(r_ij).
 //
 // THEORY's guarantee that this stationary point is the global minimum needs phi' > 0 and phi''' > 0 on
-// the pre-activations; `assumptions` reports whether they hold there (for tanh, sigmoid, ... the point
-// is still a stationary point of T on M but need not be a minimum: see hessian_min_eigenvalue).
+// the pre-activations; `assumptions` reports whether they hold there. For tanh, sigmoid, ... the point
+// is still a stationary point of T on M but need not be a minimum: `kind` says what is known
+// (GlobalMinimum / LocalMinimum by a positive definite Riemannian Hessian / StationaryPoint).
 //
 // Without a closed form (rank X < n, e.g. n > d, where the per-sample problems are coupled) the result
 // says so (closed_form = false, message) and falls back to Riemannian L-BFGS (minimize_sharpness_on_manifold)
@@ -42,6 +43,13 @@ struct SharpnessMinimumOptions {
   ManifoldMinimizationOptions fallback;  // L-BFGS when there is no closed form
 };
 
+// What the returned point is known to be.
+enum class OptimumKind {
+  GlobalMinimum,    // closed form and phi' > 0, phi''' > 0 on R* (THEORY 5's guarantee)
+  LocalMinimum,     // stationary with a positive definite Riemannian Hessian; global minimality not established
+  StationaryPoint,  // stationary, but the Riemannian Hessian is not positive definite: NOT a minimum
+};
+
 struct SharpnessMinimum {
   Eigen::MatrixXd theta;              // m x d, the minimizer
   double sharpness = 0;               // T* = T(theta)
@@ -59,6 +67,8 @@ struct SharpnessMinimum {
   // part is {0}, i.e. m*p = n).
   double hessian_min_eigenvalue = std::numeric_limits<double>::quiet_NaN();
   AssumptionReport assumptions;       // phi' > 0, phi''' > 0 over the entries of R*
+  OptimumKind kind = OptimumKind::StationaryPoint;
+  std::string verdict;                // one sentence explaining `kind`
   double newton_polish = 0;           // distance moved by the Newton polish of the closed-form point
   ManifoldMinimizationSummary fallback_summary;  // filled when !closed_form
 };
