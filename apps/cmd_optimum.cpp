@@ -66,6 +66,7 @@ void run_optimum(const OptimumOptions& o) {
                       "); no output written. Pass --accept-stationary to write it anyway");
   }
   const double T_in = SharpnessGeometry(model, P.weights.theta).sharpness();
+  const double res_in = max_residual(model, P.weights.theta);
   write_weights_csv(o.out, s.theta, model.a());
   const Eigen::VectorXd& sv = s.preactivation_singular_values;
   const Eigen::VectorXd& sv2 = s.second_derivative_singular_values;
@@ -85,6 +86,7 @@ void run_optimum(const OptimumOptions& o) {
     j["verdict"] = s.verdict;
     j["sharpness"] = number(s.sharpness);
     j["input_sharpness"] = number(T_in);
+    j["input_residual_max"] = number(res_in);
     j["riemannian_grad_norm"] = number(s.riemannian_gradient_norm);
     j["residual_max"] = number(s.max_residual);
     j["preactivation_singular_values"] = vector_json(sv);
@@ -100,7 +102,9 @@ void run_optimum(const OptimumOptions& o) {
                         {"holds", s.assumptions.holds()},
                         {"description", s.assumptions.describe(model.activation().name())}};
     if (!s.closed_form) {
-      j["lbfgs"] = {{"iterations", s.fallback_summary.iterations},
+      j["lbfgs"] = {{"start_projected", s.fallback_summary.start_projected},
+                    {"initial_sharpness", number(s.fallback_summary.initial_value)},
+                    {"iterations", s.fallback_summary.iterations},
                     {"reanchors", s.fallback_summary.reanchors},
                     {"evaluations", s.fallback_summary.evaluations},
                     {"converged", s.fallback_summary.converged},
@@ -117,7 +121,15 @@ void run_optimum(const OptimumOptions& o) {
   row("method", method);
   row("how", s.message);
   row("verdict", s.verdict);
-  row("T*", g6(s.sharpness) + "  (sharpness at the written point; at the input weights: " + g6(T_in) + ")");
+  row("T*", g6(s.sharpness) + "  (sharpness at the written point)");
+  row("input weights", "T = " + g6(T_in) + ", max_i |f_i - y_i| = " + g6(res_in));
+  if (!s.closed_form) {
+    const ManifoldMinimizationSummary& f = s.fallback_summary;
+    row("L-BFGS", "T " + g6(f.initial_value) + " -> " + g6(f.final_value) + " in " + std::to_string(f.iterations) +
+                      " iterations from the input weights" +
+                      (f.start_projected ? " after projecting them onto M" : std::string(" (on M)")) + ", " +
+                      std::to_string(f.reanchors) + " re-anchorings of the tangent basis");
+  }
   row("||grad_M T||", g6(s.riemannian_gradient_norm) + "  (Riemannian gradient norm at the written point)");
   row("residual_max", g6(s.max_residual) + "  (max_i |f_i - y_i|)");
   row("singular values of R*", vector_text(sv) + "  (R* = X Theta*^T; sigma_2/sigma_1 = " + g6(ratio) + ")");

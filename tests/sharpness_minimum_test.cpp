@@ -179,6 +179,14 @@ TEST(SampleOptimum, SolvesThePerSampleEquation) {
   EXPECT_NEAR(f, 2.5, 1e-12);
 }
 
+// For sinh, phi'' = phi, so sum_j a_j phi((phi'')^{-1}(c / a_j)) = m c for every a: c_i = y_i / m.
+TEST(SampleOptimum, SinhHasTheExplicitSolutionCEqualsYOverM) {
+  auto p = test::random_problem_on_manifold(3, 5, 4, "sinh", true, 55, 0.5);
+  const SharpnessMinimum s = sharpness_minimum(p.model, p.theta);
+  ASSERT_TRUE(s.closed_form);
+  EXPECT_LT(test::rel_error(s.c, p.model.y() / 4.0), 1e-13);
+}
+
 TEST(SharpnessMinimumFallback, MoreSamplesThanDimensionsFallsBackToLbfgsAndSaysSo) {
   auto p = test::random_problem_on_manifold(5, 3, 4, "cubic", true, 31, 0.5);
   const SharpnessMinimum s = sharpness_minimum(p.model, p.theta);

@@ -318,7 +318,14 @@ ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Ei
   Eigen::MatrixXd beta = rc.reduce(theta0);
   const double tol = detail::residual_tolerance(red, options.projection);
   if (!(max_residual(red, beta) <= tol)) {
-    beta = project_newton(red, beta, options.projection).theta;
+    // Newton first; from far away (Newton diverges or stalls) the gradient-flow limit.
+    try {
+      beta = project_newton(red, beta, options.projection).theta;
+    } catch (const ConvergenceError&) {
+      ProjectionOptions po = options.projection;
+      po.estimate_limit_error = false;
+      beta = project_gradient_flow(red, beta, po).theta;
+    }
     s.start_projected = true;
   }
   s.initial_value = fn(beta, nullptr);

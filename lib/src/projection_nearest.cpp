@@ -110,7 +110,7 @@ ProjectionResult project_nearest(const TwoLayerModel& model, const Eigen::Ref<co
 
   ProjectionResult out;
   out.summary.method = "nearest";
-  out.summary.initial_residual = newton.summary.initial_residual;
+  out.summary.initial_residual = max_residual(model, theta0);
   std::ostringstream history;
   KktState s = kkt_state(red, b0, u, mu);
   std::vector<Eigen::MatrixXd> H;

@@ -104,7 +104,7 @@ struct ManifoldMinimizationSummary {
   int iterations = 0;       // L-BFGS iterations
   int reanchors = 0;        // tangent-basis re-anchorings
   int evaluations = 0;      // objective evaluations
-  bool start_projected = false;  // the start was off M and was moved by project_newton first
+  bool start_projected = false;  // the start was off M and was projected onto M first
   double initial_value = 0;      // F at the (projected) start
   double final_value = 0;        // F at the result
   double riemannian_gradient_norm = 0;  // ||grad_M F|| at the result (tangent projection of grad F)
@@ -119,7 +119,7 @@ struct ManifoldMinimizationResult {
 };
 
 // Minimizes F over M with Ceres' L-BFGS (GradientProblemSolver) on ZeroLossManifold, from theta0
-// (projected onto M by project_newton first if it is not on M). Reports non-convergence in the summary
+// (projected onto M first if it is not on M: project_newton, or project_gradient_flow if Newton fails). Reports non-convergence in the summary
 // (converged = false) rather than throwing; throws SingularPointError at singular points and
 // ConvergenceError if the start cannot be projected.
 ManifoldMinimizationResult minimize_on_manifold(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
