@@ -319,4 +319,41 @@ TEST(ConvexityInputs, PointOffTheManifoldOrWithoutTangentDirectionsIsAnInputErro
   EXPECT_THROW(analyze_convexity(tiny, Eigen::MatrixXd(0, 0), std::nullopt, ConvexityOptions::quick()), InputError);
 }
 
+TEST(ConvexityCommand, RunsOnTheTheory6ExampleAndReportsErrors) {
+  const Theory6 t = theory6();
+  const std::string dir = test::temp_dir("convexity-cli");
+  {
+    std::ofstream data(dir + "/data.csv");
+    data.precision(17);
+    data << "x1,y\n1," << t.model.y()(0) << "\n";
+  }
+  write_weights_csv(dir + "/point.csv", t.point, t.model.a());
+  write_weights_csv(dir + "/optimum.csv", t.optimum, t.model.a());
+  const std::string base = test::zeroloss_binary() + " convexity --data " + dir + "/data.csv";
+  std::string out, err;
+  const int rc = test::run_command(base + " --weights " + dir + "/point.csv --anchor " + dir +
+                                       "/optimum.csv --quick --random 20 --geodesic 10 --directions 2 --eps 10,31 "
+                                       "--max-evaluations 1000 --seed 3 --out " + dir + "/out",
+                                   &out, &err);
+  ASSERT_EQ(rc, 0) << out << err;
+  EXPECT_NE(out.find("-14.7622"), std::string::npos) << out;
+  EXPECT_NE(out.find("Adversarial search"), std::string::npos) << out;
+  EXPECT_NE(err.find("search: rung 2/2"), std::string::npos) << err;
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/out/summary.json"));
+  EXPECT_NEAR(j["point"]["lambda_min"].get<double>(), -14.7622, 1e-4);
+  EXPECT_EQ(j["sampling"]["points"].get<int>(), 1 + 1 + 20 + 10);
+  ASSERT_EQ(j["search"]["rungs"].size(), 2u);
+  EXPECT_LE(j["search"]["rungs"][1]["lambda_min"].get<double>(), -14.7622);
+  EXPECT_EQ(count_lines(dir + "/out/points.csv"), 1 + 32);
+  // Errors: a point off M is bad input (exit 2); so is a run without any point.
+  Eigen::MatrixXd off = t.point;
+  off(0, 0) += 0.1;
+  write_weights_csv(dir + "/off.csv", off, t.model.a());
+  EXPECT_EQ(test::run_command(base + " --weights " + dir + "/off.csv --quick --out " + dir + "/o2", &out, &err), 2);
+  EXPECT_NE(err.find("not on the zero-loss manifold"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(base + " --quick --out " + dir + "/o3", &out, &err), 2);
+  EXPECT_NE(err.find("--weights"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
