@@ -205,7 +205,7 @@ CommandRegistration reg({"convexity",
   app.add_option("--out", o->out, "Output directory (created if missing)")->required();
   app.add_flag("--quick", o->quick,
                "Seconds-scale preset: 4 directions, 100 random + 100 geodesic points, 6 rungs of 8 starts, "
-               "at most 5000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
+               "at most 10000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
                "of 24 starts, at most 100000 evaluations per rung)");
   app.add_option("--directions", o->directions, "Random geodesic directions at the point (K)");
   app.add_option("--profile-length", o->profile_length, "Half-length L of each profile: s in [-L, L] (default 1)");

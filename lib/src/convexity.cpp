@@ -364,21 +364,29 @@ std::vector<double> search_ladder(const std::vector<SampledPoint>& points, int r
     if (p.grad_norm > 0 && std::isfinite(p.grad_norm)) g.push_back(p.grad_norm);
   if (g.empty() || rungs < 1) return {};
   std::sort(g.begin(), g.end());
-  double hi = g.back();
-  double lo = std::max(g[static_cast<std::size_t>(0.05 * static_cast<double>(g.size() - 1))], 1e-6 * hi);
-  const ConvexityThreshold t = convexity_threshold(points);
-  if (t.negative_found) {
-    // Concentrate on two decades either side of the sampled threshold g*: below it the search tries
-    // to lower the threshold, above it it finds the strongest counterexamples.
-    lo = std::max(lo, t.threshold / 100);
-    hi = std::min(hi, t.threshold * 100);
-    if (!(hi > lo)) hi = lo;
-  }
+  auto log_spaced = [](double lo, double hi, int count, std::vector<double>& out) {
+    for (int k = 0; k < count; ++k) {
+      out.push_back(count == 1 || !(hi > lo) ? hi : lo * std::pow(hi / lo, static_cast<double>(k) / (count - 1)));
+    }
+  };
   std::vector<double> eps;
-  for (int k = 0; k < rungs; ++k) {
-    eps.push_back(rungs == 1 || hi == lo ? hi : lo * std::pow(hi / lo, static_cast<double>(k) / (rungs - 1)));
+  const ConvexityThreshold t = convexity_threshold(points);
+  if (!t.negative_found) {
+    const double hi = g.back();
+    log_spaced(std::max(g[static_cast<std::size_t>(0.05 * static_cast<double>(g.size() - 1))], 1e-6 * hi), hi, rungs,
+               eps);
+  } else {
+    // Around the sampled threshold g*: below it (down to g*/100) the search tries to lower the threshold,
+    // above it (up to 100 g* or the largest sampled norm) it finds the strongest counterexamples.
+    const double gs = t.threshold;
+    const int below = rungs / 2, above = rungs - below;
+    if (below > 0) log_spaced(gs / 100, gs / std::pow(100.0, 1.0 / (below + 1)), below, eps);
+    if (above > 0) {
+      const double hi = std::max(std::min(g.back(), 100 * gs), gs);
+      log_spaced(gs * std::pow(hi / gs, 1.0 / above), hi, above, eps);
+    }
+    eps.push_back(gs * (1 + 1e-9));  // the sampled counterexample is a feasible start there
   }
-  if (t.negative_found) eps.push_back(t.threshold * (1 + 1e-9));  // the sampled counterexample is feasible there
   std::sort(eps.begin(), eps.end());
   eps.erase(std::unique(eps.begin(), eps.end(), [](double a, double b) { return std::abs(a - b) <= 1e-12 * b; }),
             eps.end());
@@ -593,13 +601,22 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
     for (std::size_t i : chosen) {
       cands.emplace_back(starts[i].scheme + "#" + std::to_string(starts[i].index), R.rc.reduce(starts[i].theta));
     }
+    // Breadth, then depth: every start gets an equal share of half the rung's evaluation budget; the
+    // rest continues the descent from the best point found.
     Tracker tr;
-    tr.budget = o.max_evaluations_per_rung;
+    const long share =
+        std::max(1L, o.max_evaluations_per_rung / (2 * static_cast<long>(std::max<std::size_t>(1, cands.size()))));
     for (const auto& [from, beta] : cands) {
-      if (tr.evaluations >= tr.budget) break;
       const long before = tr.evaluations;
+      tr.budget = before + share;
       barrier_descent(R.red, beta, from, eps[r], o, tr);
       if (tr.evaluations > before) ++rung.starts_used;
+    }
+    if (std::isfinite(tr.lambda) && tr.evaluations < o.max_evaluations_per_rung) {
+      tr.budget = o.max_evaluations_per_rung;
+      const Eigen::MatrixXd best = tr.beta;
+      const std::string from = tr.from;
+      barrier_descent(R.red, best, from, eps[r], o, tr);
     }
     rung.evaluations = tr.evaluations;
     if (std::isfinite(tr.lambda)) {
@@ -634,7 +651,7 @@ ConvexityOptions ConvexityOptions::quick() {
   o.search.starts = 8;
   o.search.barrier_stages = 3;
   o.search.iterations_per_stage = 30;
-  o.search.max_evaluations_per_rung = 5000;
+  o.search.max_evaluations_per_rung = 10000;
   return o;
 }
 

@@ -185,7 +185,7 @@ struct SearchOptions {
   int starts = 3;                 // sampled starts per rung (plus previous best and anchor)
   int barrier_stages = 4;         // mu = mu0, mu0/10, ...
   int iterations_per_stage = 40;  // L-BFGS iterations per stage
-  long max_evaluations_per_rung = 20000;
+  long max_evaluations_per_rung = 20000;  // point evaluations per rung, shared equally among its starts
   double difference_step = 1e-6;  // central-difference step in chart coordinates (times max(1, ||beta||))
   double negative_tolerance = 1e-10;
   ProjectionOptions projection{};
@@ -206,8 +206,9 @@ struct SearchRung {
 
 // The automatic ladder of gradient bounds, ascending. Without a sampled counterexample: `rungs`
 // log-spaced values from the 5th percentile of the sampled gradient norms (at least 1e-6 times the
-// largest) to the largest. With one (sampled threshold g*): the same range clipped to [g*/100, 100 g*],
-// plus g* itself (times 1 + 1e-9, so that the sampled counterexample is a feasible start).
+// largest) to the largest. With one (sampled threshold g*): rungs/2 values log-spaced on [g*/100, g*)
+// (can the search lower the threshold?), the rest on (g*, min(100 g*, largest)] (the strongest
+// counterexamples), plus g* itself (times 1 + 1e-9, so that the sampled counterexample is a feasible start).
 std::vector<double> search_ladder(const std::vector<SampledPoint>& points, int rungs);
 
 std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
