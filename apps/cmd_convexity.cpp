@@ -139,14 +139,14 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
   if (!r.search.empty()) {
     out << "\nAdversarial search: min lambda_min(Hess_M T) subject to ||grad_M T|| <= eps (search.csv):\n";
     out << "  " << pad("eps", 12) << pad("lambda_min", 14) << pad("||grad_M T||", 14) << pad("T", 12)
-        << pad("found from", 16) << "evaluations\n";
+        << pad("found from", 24) << "evaluations\n";
     for (const auto& s : r.search) {
       if (!s.feasible_start) {
         out << "  " << pad(g(s.eps, 5), 12) << "no feasible start (no point with ||grad_M T|| < eps)\n";
         continue;
       }
       out << "  " << pad(g(s.eps, 5), 12) << pad(g(s.lambda_min, 6) + (s.negative ? " *" : ""), 14)
-          << pad(g(s.grad_norm, 5), 14) << pad(g(s.sharpness, 6), 12) << pad(s.found_from, 16) << s.evaluations
+          << pad(g(s.grad_norm, 5), 14) << pad(g(s.sharpness, 6), 12) << pad(s.found_from, 24) << s.evaluations
           << "\n";
     }
     out << "  (* negative curvature)  ";

@@ -116,6 +116,26 @@ TEST(ConvexityTheory6, SearchFindsCurvatureAtLeastAsNegativeAtTheSameGradientLev
   EXPECT_GT(best_start, c.lambda_min);
 }
 
+TEST(ConvexitySearch, LowersTheSampledThresholdFromCounterexamplesOutside) {
+  const Theory6 t = theory6();
+  SamplingOptions so = ConvexityOptions::quick().sampling;
+  so.seed = 9;
+  const SamplingResult samples = sample_points(t.model, t.optimum, Eigen::MatrixXd(0, 0), so);
+  const ConvexityThreshold th = convexity_threshold(samples.points);
+  ASSERT_TRUE(th.negative_found);
+  // Just below the sampled threshold no sampled point is negative; the search must find one.
+  const double eps = 0.99 * th.threshold;
+  const std::vector<SearchRung> rungs =
+      search_negative_curvature(t.model, t.optimum, samples.points, {eps}, ConvexityOptions::quick().search);
+  ASSERT_EQ(rungs.size(), 1u);
+  EXPECT_TRUE(rungs[0].negative) << "lambda_min " << rungs[0].lambda_min << " from " << rungs[0].found_from;
+  EXPECT_LT(rungs[0].grad_norm, eps);
+  EXPECT_NE(rungs[0].found_from.find("(outside)"), std::string::npos) << rungs[0].found_from;
+  const SharpnessGeometry g(t.model, rungs[0].theta);
+  EXPECT_LT(g.riemannian_gradient().norm(), th.threshold);
+  EXPECT_LT(g.riemannian_hessian_matrix().eigenvalues.minCoeff(), 0);
+}
+
 TEST(ConvexitySearch, LadderIsMonotoneAndConvexNearTheOptimum) {
   const Theory6 t = theory6();
   ConvexityOptions o = ConvexityOptions::quick();

@@ -405,16 +405,23 @@ struct Tracker {
   long budget = 0;
 };
 
+// Objective of one stage in a retraction chart c -> project_newton(center + B c).
+//   Barrier: lambda_min - mu log(1 - g^2 / eps^2), defined only where g < eps;
+//   Penalty: lambda_min + rho max(0, g / (eps (1 - 1e-3)) - 1), defined everywhere: an exact penalty
+//            whose minimizers (for rho large enough) sit just inside the constraint. Used to pull an
+//            infeasible start with negative curvature (a sampled counterexample above eps) inside.
 struct Chart {
   const TwoLayerModel* red;
   Eigen::MatrixXd center;  // beta_c on M
   Eigen::MatrixXd basis;   // (m p) x k, orthonormal tangent basis at beta_c
   double eps = 0, mu = 0;
+  bool penalty = false;
+  double rho = 0;
   const ProjectionOptions* projection;
 };
 
-// Value of the barrier objective at chart coordinates c; false if the point is not feasible or the
-// retraction failed.
+// Value of the stage objective at chart coordinates c; false if it is undefined there (retraction
+// failed, or g >= eps for the barrier). Every feasible point (g < eps) evaluated updates the tracker.
 bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const double* c, double* value) {
   ++tr.evaluations;
   const Eigen::Map<const Eigen::VectorXd> cv(c, ch.basis.cols());
@@ -424,16 +431,17 @@ bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const 
     const ProjectionResult pr = project_newton(*ch.red, start, *ch.projection);
     const SharpnessGeometry geo(*ch.red, pr.theta);
     const double g = geo.riemannian_gradient().norm();
-    if (!(g < ch.eps)) return false;
+    if (!ch.penalty && !(g < ch.eps)) return false;
     const double lambda = geo.riemannian_hessian_matrix().eigenvalues.minCoeff();
-    if (!std::isfinite(lambda)) return false;
-    if (lambda < tr.lambda) {
+    if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
+    if (g < ch.eps && lambda < tr.lambda) {
       tr.lambda = lambda;
       tr.grad = g;
       tr.beta = pr.theta;
       tr.from = from;
     }
-    *value = lambda - ch.mu * std::log1p(-(g * g) / (ch.eps * ch.eps));
+    *value = ch.penalty ? lambda + ch.rho * std::max(0.0, g / (ch.eps * (1 - 1e-3)) - 1)
+                        : lambda - ch.mu * std::log1p(-(g * g) / (ch.eps * ch.eps));
     return std::isfinite(*value);
   } catch (const Error&) {
     return false;
@@ -488,21 +496,64 @@ class BudgetCallback final : public ceres::IterationCallback {
   const Tracker* t_;
 };
 
+// Runs one Ceres L-BFGS stage in the chart centred at ch.center and re-centres the chart at the
+// result (when `require_feasible`, only if the result is strictly feasible). False if the chart
+// could not be built or the re-centring failed.
+bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOptions& o, bool require_feasible) {
+  const TwoLayerModel& red = *ch.red;
+  try {
+    ch.basis = tangent_basis(red, ch.center);
+  } catch (const Error&) {
+    return false;
+  }
+  const double step = o.difference_step * std::max(1.0, ch.center.norm());
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(ch.basis.cols());
+  double f0 = 0;
+  if (!barrier_value(ch, tr, from, c.data(), &f0)) return false;
+  ceres::GradientProblem problem(new BarrierFunction(&ch, &tr, from, step));
+  ceres::GradientProblemSolver::Options so;
+  so.line_search_direction_type = ceres::LBFGS;
+  so.max_num_iterations = o.iterations_per_stage;
+  so.function_tolerance = 1e-12;
+  so.gradient_tolerance = 1e-12;
+  so.parameter_tolerance = 1e-12;
+  so.logging_type = ceres::SILENT;
+  BudgetCallback budget(&tr);
+  so.callbacks.push_back(&budget);
+  ceres::GradientProblemSolver::Summary summary;
+  ceres::Solve(so, problem, c.data(), &summary);
+  try {
+    const Eigen::MatrixXd start = ch.center + unvectorize(ch.basis * c, red.m(), red.d());
+    ProjectionResult pr = project_newton(red, start, o.projection);
+    if (!require_feasible || SharpnessGeometry(red, pr.theta).riemannian_gradient().norm() < ch.eps) {
+      ch.center = std::move(pr.theta);
+    }
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
+}
+
+// The curvature scale at beta (for mu and rho): max(|lambda_min|, 1e-2 max |lambda|, 1e-12), and
+// the gradient norm and lambda_min there. False at a singular point.
+bool curvature_scale(const TwoLayerModel& red, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale) {
+  try {
+    const SharpnessGeometry geo(red, beta);
+    g = geo.riemannian_gradient().norm();
+    const Eigen::VectorXd ev = geo.riemannian_hessian_matrix().eigenvalues;
+    lmin = ev.minCoeff();
+    scale = std::max({std::abs(lmin), 1e-2 * ev.cwiseAbs().maxCoeff(), 1e-12});
+    return std::isfinite(g) && std::isfinite(lmin);
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 // One barrier descent from beta0 (on M, strictly feasible), updating the tracker.
 void barrier_descent(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, const std::string& from, double eps,
                      const SearchOptions& o, Tracker& tr) {
-  Chart ch{&red, beta0, Eigen::MatrixXd(), eps, 0.0, &o.projection};
-  double g0 = 0, l0 = 0, lmax = 0;
-  try {
-    const SharpnessGeometry geo(red, beta0);
-    g0 = geo.riemannian_gradient().norm();
-    const Eigen::VectorXd ev = geo.riemannian_hessian_matrix().eigenvalues;
-    l0 = ev.minCoeff();
-    lmax = ev.cwiseAbs().maxCoeff();
-  } catch (const Error&) {
-    return;
-  }
-  if (!(g0 < eps)) return;
+  double g0 = 0, l0 = 0, scale = 0;
+  if (!curvature_scale(red, beta0, g0, l0, scale) || !(g0 < eps)) return;
   ++tr.evaluations;
   if (l0 < tr.lambda) {
     tr.lambda = l0;
@@ -510,39 +561,39 @@ void barrier_descent(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, con
     tr.beta = beta0;
     tr.from = from;
   }
-  ch.mu = 0.1 * std::max({std::abs(l0), 1e-2 * lmax, 1e-12});
+  Chart ch{&red, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection};
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
-    try {
-      ch.basis = tangent_basis(red, ch.center);
-    } catch (const Error&) {
-      return;
-    }
-    const double step = o.difference_step * std::max(1.0, ch.center.norm());
-    Eigen::VectorXd c = Eigen::VectorXd::Zero(ch.basis.cols());
-    double f0 = 0;
-    if (!barrier_value(ch, tr, from, c.data(), &f0)) return;
-    ceres::GradientProblem problem(new BarrierFunction(&ch, &tr, from, step));
-    ceres::GradientProblemSolver::Options so;
-    so.line_search_direction_type = ceres::LBFGS;
-    so.max_num_iterations = o.iterations_per_stage;
-    so.function_tolerance = 1e-12;
-    so.gradient_tolerance = 1e-12;
-    so.parameter_tolerance = 1e-12;
-    so.logging_type = ceres::SILENT;
-    BudgetCallback budget(&tr);
-    so.callbacks.push_back(&budget);
-    ceres::GradientProblemSolver::Summary summary;
-    ceres::Solve(so, problem, c.data(), &summary);
-    // Re-centre the chart at the solver's point (if it is still a valid, feasible point).
-    try {
-      const Eigen::MatrixXd start = ch.center + unvectorize(ch.basis * c, red.m(), red.d());
-      ProjectionResult pr = project_newton(red, start, o.projection);
-      if (SharpnessGeometry(red, pr.theta).riemannian_gradient().norm() < eps) ch.center = std::move(pr.theta);
-    } catch (const Error&) {
-      return;
-    }
+    if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
   }
+}
+
+// From an infeasible start (g >= eps): exact-penalty stages with rho = scale, 10 scale, 100 scale
+// until a feasible point has been found, then a barrier descent from the best feasible point this
+// start produced.
+void penalty_then_barrier(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, const std::string& from,
+                          double eps, const SearchOptions& o, Tracker& tr) {
+  double g0 = 0, l0 = 0, scale = 0;
+  if (!curvature_scale(red, beta0, g0, l0, scale)) return;
+  ++tr.evaluations;
+  Tracker local;  // feasible points reached from this start only
+  local.evaluations = tr.evaluations;
+  local.budget = tr.budget;
+  Chart ch{&red, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection};
+  for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
+    if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
+    if (std::isfinite(local.lambda)) break;
+    ch.rho *= 10;
+  }
+  tr.evaluations = local.evaluations;
+  if (!std::isfinite(local.lambda)) return;
+  if (local.lambda < tr.lambda) {
+    tr.lambda = local.lambda;
+    tr.grad = local.grad;
+    tr.beta = local.beta;
+    tr.from = local.from;
+  }
+  barrier_descent(red, local.beta, from, eps, o, tr);
 }
 
 }  // namespace
@@ -601,15 +652,31 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
     for (std::size_t i : chosen) {
       cands.emplace_back(starts[i].scheme + "#" + std::to_string(starts[i].index), R.rc.reduce(starts[i].theta));
     }
+    // Infeasible starts: the sampled counterexamples just above eps (smallest gradient norms), pulled
+    // inside by an exact penalty. This is how the search can lower the sampled threshold.
+    const std::size_t n_feasible = cands.size();
+    std::vector<std::size_t> above;
+    for (std::size_t i = 0; i < starts.size(); ++i)
+      if (starts[i].negative && starts[i].grad_norm >= eps[r]) above.push_back(i);
+    std::stable_sort(above.begin(), above.end(),
+                     [&](std::size_t a, std::size_t b) { return starts[a].grad_norm < starts[b].grad_norm; });
+    for (std::size_t i = 0; i < above.size() && i < static_cast<std::size_t>((o.starts + 1) / 2); ++i) {
+      cands.emplace_back(starts[above[i]].scheme + "#" + std::to_string(starts[above[i]].index) + "(outside)",
+                         R.rc.reduce(starts[above[i]].theta));
+    }
     // Breadth, then depth: every start gets an equal share of half the rung's evaluation budget; the
     // rest continues the descent from the best point found.
     Tracker tr;
     const long share =
         std::max(1L, o.max_evaluations_per_rung / (2 * static_cast<long>(std::max<std::size_t>(1, cands.size()))));
-    for (const auto& [from, beta] : cands) {
+    for (std::size_t ci = 0; ci < cands.size(); ++ci) {
       const long before = tr.evaluations;
       tr.budget = before + share;
-      barrier_descent(R.red, beta, from, eps[r], o, tr);
+      if (ci < n_feasible) {
+        barrier_descent(R.red, cands[ci].second, cands[ci].first, eps[r], o, tr);
+      } else {
+        penalty_then_barrier(R.red, cands[ci].second, cands[ci].first, eps[r], o, tr);
+      }
       if (tr.evaluations > before) ++rung.starts_used;
     }
     if (std::isfinite(tr.lambda) && tr.evaluations < o.max_evaluations_per_rung) {

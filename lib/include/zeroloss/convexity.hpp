@@ -30,9 +30,12 @@
 //    lambda_min - mu log(1 - ||grad_M T||^2 / eps^2), mu decreased over stages, minimized by Ceres L-BFGS
 //    (GradientProblemSolver) in retraction charts (c -> project_newton(beta + B c), B an orthonormal
 //    tangent basis), re-centred after each stage; gradients by central differences in the chart.
-//    Starts: the best point of the previous rung, the anchor, and the sampled points with
-//    ||grad_M T|| < eps and the lowest lambda_min. Every point tried is on M and feasible, and the
-//    best one is re-evaluated from scratch before it is reported.
+//    Starts: the best point of the previous rung, the anchor, the sampled points with
+//    ||grad_M T|| < eps (half with the lowest lambda_min, half closest to the boundary), and the sampled
+//    counterexamples just above eps, first pulled inside by an exact penalty
+//    lambda_min + rho max(0, ||grad_M T|| / (eps (1 - 1e-3)) - 1) (this is how the search can lower the
+//    sampled threshold). Only feasible points count, and the best one is re-evaluated from scratch
+//    before it is reported.
 //
 // All of it runs in reduced coordinates (THEORY 4). It works for activations outside THEORY's
 // assumptions (tanh, softplus, ...): the pre-activations visited are checked with check_assumptions
@@ -182,7 +185,8 @@ ConvexityThreshold convexity_threshold(const std::vector<SampledPoint>& points);
 struct SearchOptions {
   std::vector<double> eps;        // ladder of gradient bounds; empty: automatic (see search_ladder)
   int rungs = 8;                  // size of the automatic ladder
-  int starts = 3;                 // sampled starts per rung (plus previous best and anchor)
+  int starts = 3;                 // sampled feasible starts per rung (plus previous best and anchor), and
+                                  // (starts + 1) / 2 counterexamples from above eps
   int barrier_stages = 4;         // mu = mu0, mu0/10, ...
   int iterations_per_stage = 40;  // L-BFGS iterations per stage
   long max_evaluations_per_rung = 20000;  // point evaluations per rung, shared equally among its starts
@@ -199,7 +203,8 @@ struct SearchRung {
   double sharpness = std::numeric_limits<double>::quiet_NaN();
   bool negative = false;
   Eigen::MatrixXd theta;           // the point (caller's coordinates), empty if none
-  std::string found_from;          // the start that led to it ("previous", "anchor", "random#12", ...)
+  std::string found_from;          // the start that led to it ("previous", "anchor", "random#12",
+                                   // "geodesic#3(outside)" for a counterexample pulled inside, ...)
   int starts_used = 0;
   long evaluations = 0;
 };
