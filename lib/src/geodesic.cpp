@@ -239,19 +239,6 @@ GeodesicPath GeodesicIntegrator::trace(const Eigen::Ref<const Eigen::MatrixXd>& 
   }
   GeodesicPath path;
   const auto reduced = trace_reduced(beta, w, s_values, &path.statistics);
-  // The perpendicular part moves on a straight line and does not change the speed of the in-span part;
-  // report the drift of the full speed.
-  if (v.norm() > 0) {
-    const double full0 = v.norm();
-    double drift = 0;
-    for (const auto& r : reduced) {
-      drift = std::max(drift, std::abs(std::sqrt(r.velocity.squaredNorm() + v_perp.squaredNorm()) / full0 - 1));
-    }
-    const double w0 = w.norm();
-    // Scale the in-span drift (measured on ||w||) to the full speed.
-    path.statistics.max_relative_speed_drift =
-        std::max(drift, w0 > 0 ? path.statistics.max_relative_speed_drift * (w0 * w0) / (full0 * full0) : 0.0);
-  }
   path.samples.reserve(s_values.size());
   for (std::size_t k = 0; k < s_values.size(); ++k) {
     GeodesicSample g;

@@ -67,7 +67,9 @@ struct GeodesicStatistics {
   long rejected_steps = 0;
   double max_residual = 0;                // max_i |f_i - y_i| after each step (after projection)
   double max_drift_before_projection = 0;  // max_i |f_i - y_i| the integrator left before projecting
-  double max_relative_speed_drift = 0;    // max | ||gamma'(s)|| / ||gamma'(0)|| - 1 | over accepted steps
+  // max | ||beta'(s)|| / ||beta'(0)|| - 1 | over accepted steps, for the in-span velocity beta'; the
+  // part orthogonal to span{x_i} is constant, so this bounds the drift of the full speed ||gamma'||.
+  double max_relative_speed_drift = 0;
 };
 
 struct GeodesicSample {
