@@ -122,7 +122,10 @@ struct SamplingOptions {
   // Negative curvature: lambda_min < -negative_tolerance * max_k |lambda_k| at that point.
   double negative_tolerance = 1e-10;
   std::uint64_t seed = 0;
-  ProjectionOptions projection{};
+  // Newton projection of random starts and off-manifold trajectory points. The tolerance is looser
+  // than project_newton's default (1e-13): random starts can land at pre-activations in the hundreds,
+  // where the rounding floor of f is around 1e-12; every point is still within 1e-11 * max(1, |y|) of M.
+  ProjectionOptions projection{1e-11, 50, 1e13};
   GeodesicOptions geodesic{};
 };
 
