@@ -29,13 +29,13 @@ Verdict check_flow_rate(VerificationContext& ctx) {
                              "--time", format_double(cfg["flow_time"].get<double>()), "--log-points",
                              std::to_string(cfg["log_points"].get<int>()), "--no-figures", "--out", dir + "/flow"});
   v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
-  const json s = read_json_file(dir + "/flow/summary.json");
+  json s = read_json_file(dir + "/flow/summary.json");
   if (!s.contains("rate_fit")) {
     v.status = VerdictStatus::Fail;
     v.evidence = "the flow command wrote no rate fit (no closed-form T* for this problem?): " + s["optimum"].dump();
     return v;
   }
-  const json& fit = s["rate_fit"];
+  json fit = s["rate_fit"];
   v.numbers = {{"rate_fit", fit}, {"T_star", s["optimum"]["sharpness"]}, {"final", s["final"]},
                {"accepted_steps", s["accepted_steps"]}, {"rejected_steps", s["rejected_steps"]},
                {"max_constraint_drift", s["max_constraint_drift"]}};

@@ -49,7 +49,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
         write_random_start(ctx, data, m, 0 + (mixed ? 100 : 0), mixed, "global_minimum/start_" + layer + "_0.csv");
     const std::string opt_out = dir + "/optimum_" + layer + ".csv";
     ctx.progress("global minimum: closed-form optimum (a = " + layer + ")");
-    const json opt = ctx.run_json("global_minimum_optimum_" + layer, {"optimum", "--data", data, "--weights", start0,
+    json opt = ctx.run_json("global_minimum_optimum_" + layer, {"optimum", "--data", data, "--weights", start0,
                                                                      "--activation", act, "--out", opt_out, "--json"});
     const double T_star = opt["sharpness"].get<double>();
     for (int k = 0; k < starts; ++k) {
@@ -71,8 +71,8 @@ Verdict check_global_minimum(VerificationContext& ctx) {
         ++failures;
         run["flow"] = {{"status", "error"}, {"exit_code", rc}};
       } else {
-        const json s = read_json_file(flow_dir + "/summary.json");
-        const json& fin = s["final"];
+        json s = read_json_file(flow_dir + "/summary.json");
+        json fin = s["final"];
         const double T = fin["sharpness"].get<double>();
         const double gap = std::abs(T - T_star) / std::abs(T_star);
         const double dist = fin["dist_R_opt"].is_number() ? fin["dist_R_opt"].get<double>() : NAN;
@@ -113,7 +113,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
         ++failures;
         run["lbfgs"] = {{"status", "error"}, {"exit_code", rc2}};
       } else {
-        const json s = json::parse(printed);
+        json s = json::parse(printed);
         const double T = s["sharpness"].get<double>();
         const double gap = std::abs(T - T_star) / std::abs(T_star);
         const double ratio = s["preactivation_rank_one_ratio"].get<double>();

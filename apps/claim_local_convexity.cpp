@@ -39,7 +39,7 @@ Verdict check_local_convexity(VerificationContext& ctx) {
       write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "local_convexity/start.csv");
   const size_t first = ctx.commands().size();
   ctx.progress("local convexity: minimizer of T");
-  const json opt = ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start,
+  json opt = ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start,
                                                             "--activation", act, "--accept-stationary", "--out",
                                                             dir + "/optimum.csv", "--json"});
   ctx.progress(std::string("local convexity: sampling M and searching for negative curvature (") +
@@ -62,14 +62,14 @@ Verdict check_local_convexity(VerificationContext& ctx) {
     w << 5.0, 0.58, 0.0;
     write_weights_csv(dir + "/theory6_weights.csv", w, Eigen::VectorXd::Ones(3));
   }
-  const json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
+  json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
                                                            dir + "/theory6_weights.csv", "--activation", "cubic",
                                                            "--json"});
   v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
-  const json s = read_json_file(dir + "/convexity/summary.json");
-  const json& point = s["point"];
-  const json& th = s["threshold"];
-  const json& search = s["search"];
+  json s = read_json_file(dir + "/convexity/summary.json");
+  json point = s["point"];
+  json th = s["threshold"];
+  json search = s["search"];
   const double lambda_opt = num(point["lambda_min"]);
   const bool negative_found = th["negative_found"].get<bool>();
   const double g_star = num(th["grad_norm_threshold"], std::numeric_limits<double>::infinity());

@@ -36,8 +36,8 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
                            "--log-points", std::to_string(cfg["log_points"].get<int>()), "--rank-one-threshold",
                            format_double(threshold), "--no-figures", "--out", dir + "/sgd"});
   v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
-  const json s = read_json_file(dir + "/sgd/summary.json");
-  const json& fin = s["final"];
+  json s = read_json_file(dir + "/sgd/summary.json");
+  json fin = s["final"];
   const auto& sv = fin["feature_singular_values"];
   std::vector<double> ratios;
   for (size_t k = 1; k < sv.size(); ++k) ratios.push_back(sv[k].get<double>() / sv[0].get<double>());

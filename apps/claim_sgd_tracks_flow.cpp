@@ -36,8 +36,8 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
            std::to_string(cfg["seeds"].get<int>()), "--points", std::to_string(cfg["points"].get<int>()),
            "--no-figures", "--out", dir + "/compare"});
   v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
-  const json s = read_json_file(dir + "/compare/summary.json");
-  const json& fit = s["order_fit"];
+  json s = read_json_file(dir + "/compare/summary.json");
+  json fit = s["order_fit"];
   v.numbers = {{"order_fit", fit}, {"per_eta", s["per_eta"]}, {"parameters", s["parameters"]}};
   const double p = fit["exponent_p"].get<double>();
   const bool has_ci = fit["slope_ci_low"].is_number();
@@ -63,7 +63,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   PlotSeries line{"fit C eta^p, p = " + fmt(p, 3), {}, {}, PlotStyle::Lines, "black", true};
   std::ostringstream csv;
   csv << "eta,error\n";
-  for (const auto& e : s["per_eta"]) {
+  for (json e : s["per_eta"]) {
     const double eta = e["eta"].get<double>(), err = e["final_dist_mean"].get<double>();
     pts.x.push_back(eta);
     pts.y.push_back(err);

@@ -25,6 +25,7 @@ struct OptimumOptions {
   std::string out;
   bool json = false;
   bool accept_stationary = false;
+  std::string method = "auto";
   SharpnessMinimumOptions minimum;
 };
 
@@ -56,9 +57,11 @@ void run_optimum(const OptimumOptions& o) {
   FLAGS_minloglevel = google::GLOG_FATAL;
   const LoadedProblem P = load_problem(o.problem);
   const TwoLayerModel& model = P.model;
-  const SharpnessMinimum s = sharpness_minimum(model, P.weights.theta, o.minimum);
+  SharpnessMinimumOptions options = o.minimum;
+  options.use_closed_form = o.method == "auto";
+  const SharpnessMinimum s = sharpness_minimum(model, P.weights.theta, options);
   if (!s.closed_form && !s.fallback_summary.converged) {
-    throw ConvergenceError("no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: " +
+    throw ConvergenceError(std::string(o.method == "lbfgs" ? "Riemannian L-BFGS did not converge: " : "no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: ") +
                            s.fallback_summary.termination + "; no output written (raise --max-iterations?)");
   }
   if (s.kind == OptimumKind::StationaryPoint && !o.accept_stationary) {
@@ -72,7 +75,7 @@ void run_optimum(const OptimumOptions& o) {
   const Eigen::VectorXd& sv2 = s.second_derivative_singular_values;
   const double ratio = sv.size() > 1 && sv(0) > 0 ? sv(1) / sv(0) : 0.0;
   const double ratio2 = sv2.size() > 1 && sv2(0) > 0 ? sv2(1) / sv2(0) : 0.0;
-  const std::string method = s.closed_form ? "closed-form" : "lbfgs-fallback";
+  const std::string method = s.closed_form ? "closed-form" : o.method == "lbfgs" ? "lbfgs" : "lbfgs-fallback";
   const std::string kind = s.kind == OptimumKind::GlobalMinimum  ? "global-minimum"
                            : s.kind == OptimumKind::LocalMinimum ? "local-minimum"
                                                                  : "stationary-point";
@@ -162,6 +165,11 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                            app.add_option("--out", o->out, "Output weights CSV (written atomically; header w1..wd,a)")
                                ->required();
                            app.add_flag("--json", o->json, "Print one JSON object instead of the table");
+                           app.add_option("--method", o->method,
+                                          "auto: closed form when rank X = n, else Riemannian L-BFGS from --weights; "
+                                          "lbfgs: always Riemannian L-BFGS from --weights (an independent route)")
+                               ->check(CLI::IsMember({"auto", "lbfgs"}))
+                               ->capture_default_str();
                            app.add_flag("--accept-stationary", o->accept_stationary,
                                         "Write the point even when it is a stationary point that is not a minimum "
                                         "(e.g. tanh, where THEORY 5's assumptions fail); otherwise that is exit 4");

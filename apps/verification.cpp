@@ -115,6 +115,11 @@ std::vector<double> read_csv_column(const std::string& path, const std::string& 
   return out;
 }
 
+json value_or_null(const json& j, const std::string& key) {
+  if (j.is_object() && j.contains(key)) return j.at(key);
+  return nullptr;
+}
+
 std::string fmt(double x, int precision) {
   std::ostringstream s;
   s.precision(precision);
@@ -150,9 +155,12 @@ std::string write_random_start(VerificationContext& ctx, const std::string& data
   Eigen::MatrixXd theta(m, data.X.cols());
   for (int j = 0; j < m; ++j)
     for (Eigen::Index k = 0; k < data.X.cols(); ++k) theta(j, k) = scale * normal(rng) / std::sqrt(mean_norm2);
+  // The second layer is part of the problem, not of the start: the same for every index.
   Eigen::VectorXd a = Eigen::VectorXd::Ones(m);
-  if (mixed_second_layer)
-    for (int j = 0; j < m; ++j) a(j) = (j % 2 ? -1.0 : 1.0) * uniform(rng);
+  if (mixed_second_layer) {
+    std::mt19937_64 layer_rng(static_cast<std::uint64_t>(ctx.config()["seed"].get<int>()) * 1000003ULL + 1ULL);
+    for (int j = 0; j < m; ++j) a(j) = (j % 2 ? -1.0 : 1.0) * uniform(layer_rng);
+  }
   const std::string path = ctx.out() + "/" + relative_path;
   write_weights_csv(path, theta, a);
   return path;

@@ -55,6 +55,8 @@ nlohmann::json read_json_file(const std::string& path);
 // Column `name` of a CSV with a header (empty cells become NaN).
 std::vector<double> read_csv_column(const std::string& path, const std::string& name);
 std::string fmt(double x, int precision = 4);
+// j[key] if present, else null (never the undefined behaviour of operator[] on a const json).
+nlohmann::json value_or_null(const nlohmann::json& j, const std::string& key);
 // Joins commands with " && " for the report's "reproduce" cell.
 std::string join_commands(const std::vector<std::string>& commands);
 

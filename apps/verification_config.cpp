@@ -36,7 +36,7 @@ json default_verification_config() {
   "outside_assumptions": {
     "cases": [
       { "name": "tanh", "activation": "tanh", "n": 3, "d": 5, "m": 4, "label_scale": 0.5 },
-      { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "label_scale": 1.0 },
+      { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
       { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
     ],
     "flow_time": 500.0, "until_gradient": 1e-8

@@ -115,7 +115,7 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
   const int p = rc.rank();
   SharpnessMinimum out;
 
-  if (p == n) {
+  if (p == n && options.use_closed_form) {
     // Closed form: per-sample roots, then beta = (Z^{-1} R*)^T.
     Eigen::MatrixXd R(n, m);
     out.c.resize(n);
@@ -148,10 +148,13 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
     out.closed_form = false;
     out.fallback_summary = r.summary;
     std::ostringstream msg;
-    msg << "no closed form: rank X = " << p << " < n = " << n
-        << " (the per-sample problems are coupled through the shared weights); minimized T over M with Riemannian "
-           "L-BFGS from the given point instead: "
-        << r.summary.termination;
+    if (p == n)
+      msg << "Riemannian L-BFGS from the given point (requested instead of the closed form): " << r.summary.termination;
+    else
+      msg << "no closed form: rank X = " << p << " < n = " << n
+          << " (the per-sample problems are coupled through the shared weights); minimized T over M with Riemannian "
+             "L-BFGS from the given point instead: "
+          << r.summary.termination;
     out.message = msg.str();
   }
 

@@ -41,6 +41,9 @@ namespace zeroloss {
 struct SharpnessMinimumOptions {
   ProjectionOptions projection;          // residual tolerance; Newton polish of the closed-form point
   ManifoldMinimizationOptions fallback;  // L-BFGS when there is no closed form
+  // false: always minimize with Riemannian L-BFGS from the given point, even when the closed form
+  // exists (a second, independent route to the same minimum; the report uses it from random starts).
+  bool use_closed_form = true;
 };
 
 // What the returned point is known to be.
