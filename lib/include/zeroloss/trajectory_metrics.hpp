@@ -59,7 +59,7 @@ struct TrajectoryRow {
 // trajectory.csv: header
 //   step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,
 //   sv_phi_1..sv_phi_K,sv_R_1..sv_R_K          (K = min(n, m))
-// one row per logged state, numbers in %.17g (they read back to the same bits), empty cells for
+// one row per logged state, numbers in the shortest round-trip %.Ng (they read back to the same bits), empty cells for
 // quantities that do not exist at that state.
 std::string trajectory_csv_header(int singular_values);
 std::string trajectory_csv_line(const TrajectoryRow& row, int singular_values);
