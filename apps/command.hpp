@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ struct CommandSpec {
 };
 
 std::vector<CommandSpec>& command_registry();
+
+// Thrown by a command whose computation ran to the end but whose verdict is negative (e.g. `check`
+// found a failing derivative check). main.cpp prints the message and exits with exit_code().
+class CommandFailure : public std::runtime_error {
+ public:
+  CommandFailure(const std::string& what, int exit_code) : std::runtime_error(what), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
 
 struct CommandRegistration {
   explicit CommandRegistration(CommandSpec spec) { command_registry().push_back(std::move(spec)); }

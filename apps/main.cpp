@@ -1,7 +1,8 @@
 // The zeroloss command-line program: one subcommand per task (see `zeroloss --help`).
 // Library exceptions become one message on stderr and a non-zero exit code:
 //   1 usage error, 2 bad input (file, line or quantity named), 3 singular manifold point,
-//   4 undefined quantity for the activation, 5 failed convergence or divergence, 6 other errors.
+//   4 undefined quantity for the activation, 5 failed convergence or divergence, 6 other errors,
+//   7 a check ran and failed (zeroloss check).
 
 #include <algorithm>
 #include <iostream>
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; every usage error exits 1 (CLI11's own codes are 100-127).
+    return app.exit(e) == 0 ? 0 : 1;
   }
   const std::string prefix = "zeroloss " + running + ": ";
   try {
@@ -58,6 +60,9 @@ int main(int argc, char** argv) {
   } catch (const ConvergenceError& e) {
     std::cerr << prefix << "error: " << e.what() << "\n";
     return 5;
+  } catch (const cli::CommandFailure& e) {
+    std::cerr << prefix << e.what() << "\n";
+    return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << prefix << "error: " << e.what() << "\n";
     return 6;
