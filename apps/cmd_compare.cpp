@@ -214,14 +214,11 @@ void run_compare(CompareOptions o) {
             rec.reason = sgd.divergence().reason;
             break;
           }
-          Eigen::MatrixXd projected;
-          try {
-            projected = project_onto_manifold(setup, sgd.weights(), o.projection).theta;
-          } catch (const Error& e) {
-            throw ConvergenceError("projecting the SGD iterate (eta = " + format_double(plan.eta) + ", seed " +
-                                   std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) +
-                                   ") onto M failed: " + e.what());
-          }
+          const Eigen::MatrixXd projected =
+              project_onto_manifold(setup, sgd.weights(), o.projection,
+                                    "the SGD iterate (eta = " + format_double(plan.eta) + ", seed " +
+                                        std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) + ")")
+                  .theta;
           const Eigen::MatrixXd& ref = flow_at.at(plan.t[q]);
           const double T_sgd = sharpness_at(model, projected);
           rec.distance.push_back((projected - ref).norm());

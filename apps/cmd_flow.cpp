@@ -146,6 +146,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"wall_seconds", wall},
                   {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
   if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
+  summary["assumptions_at_end"] = assumptions_json(setup, result.beta);
   if (!rows.empty()) {
     summary["initial"] = row_json(rows.front());
     summary["final"] = row_json(rows.back());
@@ -200,6 +201,9 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << ")\n";
   }
   if (have_rate) msg << "rate: " << rate.verdict << "\n";
+  if (!summary["assumptions_at_end"]["holds"].get<bool>())
+    msg << "outside THEORY's assumptions at the end point: "
+        << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
   for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
   for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
   msg << "outputs in " << o.out << "\n";

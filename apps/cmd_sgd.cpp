@@ -287,6 +287,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                     {"resumed_from_step", start_step},
                     {"elapsed_seconds_total", previous_seconds + seconds}}},
                   {"optimum", optimum_json(setup)}};
+  if (final_beta.allFinite()) summary["assumptions_at_end"] = assumptions_json(setup, final_beta);
   if (!res.rows.empty()) {
     summary["final"] = row_json(res.rows.back());
     const auto f = rank_one_step(res.rows, cfg.rank_one_threshold, true);
@@ -578,8 +579,11 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
       msg << ", singular values of Phi:";
       for (double v : f["feature_singular_values"]) msg << ' ' << v;
       msg << "\n";
+      if (summary.contains("assumptions_at_end") && !summary["assumptions_at_end"]["holds"].get<bool>())
+        msg << "outside THEORY's assumptions at the end point: "
+            << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
       const json& ro = summary["rank_one"];
-      if (!ro["feature_step"].is_null())
+      if (r.status == "completed" && !ro["feature_step"].is_null())
         msg << "rank one (sigma_2/sigma_1 of Phi <= " << o.rank_one_threshold << ") from step "
             << ro["feature_step"].get<std::uint64_t>() << " on\n";
     }

@@ -44,8 +44,18 @@ std::vector<std::string> projection_methods() { return {"newton"}; }
 std::string default_projection_method() { return "newton"; }
 
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method) {
-  if (method == "newton") return project_newton(setup.reduced, beta);
+                                       const std::string& method, const std::string& what) {
+  const std::string context = "putting " + what + " on the zero-loss manifold (" + method + " projection): ";
+  const std::string hint =
+      ". If no network of this form can fit the labels (e.g. softplus or sigmoid outputs with a = 1 are "
+      "positive), the zero-loss manifold is empty";
+  try {
+    if (method == "newton") return project_newton(setup.reduced, beta);
+  } catch (const SingularPointError& e) {
+    throw SingularPointError(context + e.what() + hint, e.condition());
+  } catch (const ConvergenceError& e) {
+    throw ConvergenceError(context + e.what() + hint);
+  }
   throw InputError("projection method '" + method + "' is not available; expected one of: newton");
 }
 
@@ -313,6 +323,19 @@ nlohmann::json fit_json(const ExponentialTailFit& f) {
     j["second_half_rate"] = f.second_half_rate;
   }
   return j;
+}
+
+nlohmann::json assumptions_json(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
+  const Eigen::MatrixXd R = setup.reduced.X() * beta.transpose();
+  const std::vector<double> points(R.data(), R.data() + R.size());
+  const Activation& phi = setup.reduced.activation();
+  const AssumptionReport a = check_assumptions(phi, points);
+  return {{"holds", a.holds()},
+          {"min_first_derivative", a.min_first_derivative},
+          {"argmin_first_derivative", a.argmin_first_derivative},
+          {"min_third_derivative", a.min_third_derivative},
+          {"argmin_third_derivative", a.argmin_third_derivative},
+          {"description", a.describe(phi.name())}};
 }
 
 int numerical_rank(const Eigen::VectorXd& sv, double tol) {
