@@ -60,6 +60,7 @@ struct RunConfig {
   bool figures = true;
   bool ensemble = false;
   std::string data_path, weights_path;
+  bool resume = false;  // continue from checkpoints found in the output folders
 };
 
 struct SeedResult {
@@ -162,7 +163,10 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   LabelNoiseSgd sgd(setup.reduced, setup.beta0, params);
   const std::string checkpoint_path = dir + "/checkpoint.json";
   double previous_seconds = 0;
-  if (fs::exists(checkpoint_path)) {
+  if (!cfg.resume) {
+    std::error_code ec;
+    fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
+  } else if (fs::exists(checkpoint_path)) {
     const json ck = read_json(checkpoint_path);
     if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
       throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
@@ -496,6 +500,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.rank_one_threshold = o.rank_one_threshold;
   cfg.figures = !o.no_figures;
   cfg.ensemble = ensemble;
+  cfg.resume = !o.resume.empty();
   cfg.data_path = o.problem.data;
   cfg.weights_path = o.problem.weights;
   {

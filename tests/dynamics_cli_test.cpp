@@ -106,6 +106,8 @@ TEST(DynamicsCli, SgdWritesTrajectoryWeightsAndSummary) {
 
 TEST(DynamicsCli, SameSeedSameBitsEnsembleIndependentOfThreads) {
   const Files f = write_problem("cli-ens");
+  // A first, shorter run in the same folder: a fresh run must not continue its checkpoint.
+  ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single", "--steps 10000 --seed 2 --no-figures")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single", "--steps 30000 --seed 2 --no-figures")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single2", "--steps 30000 --seed 2 --no-figures")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/t1", "--steps 30000 --seeds 0-3 --threads 1 --no-figures")), 0);
