@@ -264,7 +264,11 @@ void run_compare(CompareOptions o) {
   std::vector<double> fit_eta, fit_err;
   std::vector<std::string> notes;
   json figures = json::array();
-  PlotSpec dist_fig, sharp_fig;
+  PlotSpec dist_fig, sharp_fig, gap_fig;
+  gap_fig.title = "T - T* along the flow and along SGD (projected, mean over seeds)";
+  gap_fig.x_label = "flow time tau = C t";
+  gap_fig.y_label = "T - T*";
+  gap_fig.log_y = true;
   dist_fig.title = "||Phi(Theta_SGD) - Theta_flow|| against SGD time (mean over seeds)";
   dist_fig.x_label = "t = eta^2 k";
   dist_fig.y_label = "distance";
@@ -279,6 +283,14 @@ void run_compare(CompareOptions o) {
       f.y.push_back(r.metrics.sharpness);
     }
     sharp_fig.series.push_back(f);
+    if (setup.optimum) {
+      PlotSeries g{"flow", {}, {}, PlotStyle::Lines, "black", false};
+      for (const auto& r : flow_rows) {
+        g.x.push_back(r.tau);
+        g.y.push_back(r.metrics.sharpness - setup.optimum->sharpness);
+      }
+      gap_fig.series.push_back(g);
+    }
   }
   std::ostringstream table;
   table << std::setw(9) << "eta" << std::setw(12) << "steps" << std::setw(7) << "seeds" << "  "
@@ -297,6 +309,7 @@ void run_compare(CompareOptions o) {
       }
     PlotSeries ds{"eta = " + format_double(plan.eta), {}, {}, PlotStyle::LinesPoints, plot_color(static_cast<int>(p)), false};
     PlotSeries ts{"SGD eta = " + format_double(plan.eta), {}, {}, PlotStyle::Points, plot_color(static_cast<int>(p)), false};
+    PlotSeries gs = ts;
     json rows = json::array();
     for (size_t q = 0; q < plan.k.size(); ++q) {
       std::vector<double> d, g, T;
@@ -316,9 +329,14 @@ void run_compare(CompareOptions o) {
       ds.y.push_back(sd.mean);
       ts.x.push_back(C * plan.t[q]);
       ts.y.push_back(sT.mean);
+      if (setup.optimum) {
+        gs.x.push_back(C * plan.t[q]);
+        gs.y.push_back(sT.mean - setup.optimum->sharpness);
+      }
     }
     dist_fig.series.push_back(ds);
     sharp_fig.series.push_back(ts);
+    if (setup.optimum) gap_fig.series.push_back(gs);
     json e = {{"eta", plan.eta}, {"steps", plan.steps}, {"seeds", ok.size()}, {"diverged", diverged}};
     if (!ok.empty()) {
       std::vector<double> final_d, max_d, final_g;
@@ -408,6 +426,7 @@ void run_compare(CompareOptions o) {
   if (!o.no_figures) {
     draw_figure(dist_fig, o.out + "/distance_vs_t.svg", figures, notes);
     draw_figure(sharp_fig, o.out + "/sharpness_vs_tau.svg", figures, notes);
+    if (setup.optimum) draw_figure(gap_fig, o.out + "/sharpness_gap_vs_tau.svg", figures, notes);
   }
 
   json summary = {{"command", "compare"},
