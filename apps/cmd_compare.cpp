@@ -502,6 +502,11 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Runs the limiting flow once (C = S^2/(4B), from W0 or its projection) and, for every eta in --lr-list,\n"
+      "N SGD runs from W0; at t_q = eta^2 k_q it projects each SGD iterate onto M and reports the distance to\n"
+      "the flow and the T gap (mean, spread), then fits error ~ C eta^p over the step sizes with a Student-t\n"
+      "interval. See docs/commands/compare.md.");
   return std::function<void()>([o]() { run_compare(*o); });
 }, 42});
 

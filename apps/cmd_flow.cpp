@@ -251,6 +251,11 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
       ->required();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Integrates dTheta/dt = -C grad_M T(Theta) in reduced coordinates with an error-controlled Runge-Kutta\n"
+      "method (Boost.Odeint), re-projecting onto M (Newton) after every accepted step; starts at W0 if it lies\n"
+      "on M, else at its projection. Exit codes: 0 done, 2 bad input, 3 singular point of M, 5 step limit or\n"
+      "step-size underflow (outputs written). See docs/commands/flow.md.");
   return std::function<void()>([o, &app]() { run_flow(*o, app); });
 }, 41});
 
