@@ -198,6 +198,26 @@ TEST(DerivativeCheck, NewtonRetractionIsSecondOrder) {
   }
 }
 
+TEST(DerivativeCheck, HessianCheckNeedsASecondOrderRetraction) {
+  // R(x, v) = Newton projection of x + v + ||v||^2 w (w tangent): still a retraction (first order),
+  // but its curves have the wrong second derivative, so E2 keeps a t^2 term; E1 is unaffected.
+  auto p = test::random_problem_on_manifold(3, 5, 4, "cubic", true, 12);
+  const ConstraintJacobian J(p.model, evaluate(p.model, p.theta));
+  Eigen::MatrixXd w = J.tangent_projection(test::random_matrix(4, 5, 13));
+  w /= w.norm();
+  DerivativeCheckOptions o;
+  const TwoLayerModel& model = p.model;
+  o.retraction = [&model, w](const Eigen::MatrixXd& x, const Eigen::MatrixXd& v) {
+    return newton_retraction(model, x, v + v.squaredNorm() * w);
+  };
+  const DerivativeCheckResult r = check_derivatives(p.model, p.theta, sharpness_function(p.model), o);
+  std::ostringstream table;
+  print_derivative_check(table, r);
+  EXPECT_TRUE(r.gradient.passed) << table.str();
+  EXPECT_FALSE(r.hessian.passed) << table.str();
+  EXPECT_NEAR(r.hessian.slope, 2.0, 0.15) << table.str();
+}
+
 TEST(DerivativeCheck, SingularPointThrows) {
   Eigen::MatrixXd X(2, 3);
   X << 1, 2, 3, 1, 2, 3;

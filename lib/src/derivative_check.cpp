@@ -295,20 +295,20 @@ DerivativeCheckResult check_derivatives(const TwoLayerModel& model, const Eigen:
 
   const double gs = std::max(g.norm(), f.gradient_scale);
   out.gradient_tangency = residual("gradient tangency", J.normal_projection(g).norm() / (gs > 0 ? gs : 1.0),
-                                   o.tangency_tolerance, "||N g|| / ||g||");
+                                   o.tangency_tolerance, "||N g|| / max(||g||, s_g)");
   if (have_h) {
     const double hs = f.hessian_scale;
     const double hv_den = std::max(Hv.norm(), hs);
     out.hessian_tangency = residual("Hessian tangency", J.normal_projection(Hv).norm() / (hv_den > 0 ? hv_den : 1.0),
-                                    o.tangency_tolerance, "||N H v|| / ||H v||");
+                                    o.tangency_tolerance, "||N H v|| / max(||H v||, s_H)");
     const double sym_den = Hu.norm() + Hv.norm() + hs;
     out.symmetry = residual("Hessian symmetry", std::abs(inner(u, Hv) - inner(Hu, v)) / (sym_den > 0 ? sym_den : 1.0),
-                            o.symmetry_tolerance, "|<u,Hv> - <Hu,v>| / (||Hu|| + ||Hv||)");
+                            o.symmetry_tolerance, "|<u,Hv> - <Hu,v>| / (||Hu|| + ||Hv|| + s_H)");
     const Eigen::MatrixXd Hw = f.hessian_apply(x0, alpha * u + beta * v);
     const double lin_den = std::abs(alpha) * Hu.norm() + std::abs(beta) * Hv.norm() + hs;
     out.linearity = residual("Hessian linearity",
                              (Hw - alpha * Hu - beta * Hv).norm() / (lin_den > 0 ? lin_den : 1.0),
-                             o.linearity_tolerance, "||H(a u + b v) - a Hu - b Hv|| / (|a| ||Hu|| + |b| ||Hv||)");
+                             o.linearity_tolerance, "||H(a u + b v) - a Hu - b Hv|| / (|a| ||Hu|| + |b| ||Hv|| + s_H)");
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "projection_internal.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
@@ -32,11 +33,12 @@ ProjectionResult project_newton(const TwoLayerModel& model, const Eigen::Ref<con
       out.summary.iterations = it;
       out.summary.final_residual = res;
       out.summary.converged = true;
-      out.summary.termination = "residual " + std::to_string(res) + " <= tolerance";
+      out.summary.termination = "residual " + detail::short_number(res) + " <= tolerance " + detail::short_number(tol) +
+                                " after " + std::to_string(it) + " Newton iterations";
       break;
     }
     if (it >= options.max_iterations) {
-      throw ConvergenceError("Newton projection did not reach residual " + std::to_string(tol) + " in " +
+      throw ConvergenceError("Newton projection did not reach residual " + detail::short_number(tol) + " in " +
                              std::to_string(options.max_iterations) +
                              " iterations; residual history: " + history.str() +
                              ". Start closer to the manifold or use --method gradient-flow");

@@ -16,8 +16,8 @@
 // default is the Newton projection of x + t v (minimum-norm Gauss-Newton, THEORY 2, as in
 // project_newton), iterated to rounding level; it agrees with the metric projection to O(t^3).
 //
-// Residuals (all relative, see the fields): tangency of g and of H v (fraction of the vector that
-// lies in the normal space, ||N g|| / ||g|| with N = J^T (J J^T)^{-1} J), symmetry
+// Residuals (all relative, see the fields): tangency of g and of H v (the normal part relative to the
+// vector, ||N g|| / ||g|| with N = J^T (J J^T)^{-1} J, denominators floored by the function's scales), symmetry
 // <u, H v> - <H u, v> and linearity H(alpha u + beta v) - alpha H u - beta H v of H.
 //
 // check_sharpness_derivatives runs all of this on the sharpness T with the closed-form Riemannian
@@ -121,10 +121,11 @@ struct DerivativeCheckResult {
   double curvature = 0;               // <H v, v> (0 if no Hessian)
   TaylorCheck gradient;
   TaylorCheck hessian;
-  ResidualCheck gradient_tangency;  // ||N g|| / max(||g||, gradient_scale)
-  ResidualCheck hessian_tangency;   // ||N H v|| / max(||H v||, hessian_scale)
-  ResidualCheck symmetry;           // |<u,Hv> - <Hu,v>| / (||Hu|| + ||Hv|| + hessian_scale), ||u|| = ||v|| = 1
-  ResidualCheck linearity;          // ||H(au+bv) - aHu - bHv|| / (|a| ||Hu|| + |b| ||Hv|| + hessian_scale)
+  // s_g = ManifoldFunction::gradient_scale, s_H = hessian_scale; u, v unit tangent vectors.
+  ResidualCheck gradient_tangency;  // ||N g|| / max(||g||, s_g)
+  ResidualCheck hessian_tangency;   // ||N H v|| / max(||H v||, s_H)
+  ResidualCheck symmetry;           // |<u,Hv> - <Hu,v>| / (||Hu|| + ||Hv|| + s_H)
+  ResidualCheck linearity;          // ||H(au+bv) - aHu - bHv|| / (|a| ||Hu|| + |b| ||Hv|| + s_H)
   bool passed() const;
 };
 

@@ -1,0 +1,152 @@
+// Claim 5 (THEORY 6): T is geodesically convex near its stationary points (PSD Riemannian Hessian
+// where ||grad_M T|| is small), but not globally. Evidence: the spectrum at the minimizer, the
+// sampled threshold and adversarial search of `zeroloss convexity` anchored at the minimizer, and
+// THEORY 6's explicit counterexample checked with `zeroloss inspect`.
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "verification.hpp"
+#include "zeroloss/activation.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/dataset.hpp"
+#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/weights.hpp"
+
+namespace zeroloss::cli {
+
+using nlohmann::json;
+
+namespace {
+
+double num(const json& j, double fallback = std::numeric_limits<double>::quiet_NaN()) {
+  return j.is_number() ? j.get<double>() : fallback;
+}
+
+}  // namespace
+
+Verdict check_local_convexity(VerificationContext& ctx) {
+  Verdict v;
+  v.key = "local_convexity";
+  v.claim = "T is geodesically convex where its Riemannian gradient is small (locally, not globally)";
+  const json& problem = ctx.config()["problem"];
+  const std::string act = problem["activation"].get<std::string>();
+  const bool quick = ctx.config()["local_convexity"]["preset"].get<std::string>() == "quick";
+  const std::string dir = ctx.dir("local_convexity");
+  const std::string data = write_problem_data(ctx);
+  const std::string start =
+      write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "local_convexity/start.csv");
+  const size_t first = ctx.commands().size();
+  ctx.progress("local convexity: minimizer of T");
+  const json opt = ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start,
+                                                            "--activation", act, "--accept-stationary", "--out",
+                                                            dir + "/optimum.csv", "--json"});
+  ctx.progress(std::string("local convexity: sampling M and searching for negative curvature (") +
+               (quick ? "quick" : "full") + " preset)");
+  std::vector<std::string> args = {"convexity", "--data",   data, "--weights", dir + "/optimum.csv", "--anchor",
+                                   dir + "/optimum.csv", "--activation", act, "--seed",
+                                   std::to_string(ctx.config()["seed"].get<int>()), "--out", dir + "/convexity"};
+  if (quick) args.push_back("--quick");
+  ctx.run("local_convexity_convexity", args);
+
+  // THEORY 6: n = 1, x = e_1, m = 3, cubic, a = 1, pre-activations (5, 0.58, 0).
+  {
+    const Activation cubic = Activation::cubic();
+    Dataset t6;
+    t6.X = Eigen::MatrixXd::Ones(1, 1);
+    t6.y = Eigen::VectorXd::Constant(1, cubic.value(5.0) + cubic.value(0.58) + cubic.value(0.0));
+    t6.feature_names = {"x1"};
+    write_dataset_csv(dir + "/theory6_data.csv", t6);
+    Eigen::MatrixXd w(3, 1);
+    w << 5.0, 0.58, 0.0;
+    write_weights_csv(dir + "/theory6_weights.csv", w, Eigen::VectorXd::Ones(3));
+  }
+  const json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
+                                                           dir + "/theory6_weights.csv", "--activation", "cubic",
+                                                           "--json"});
+  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
+  const json s = read_json_file(dir + "/convexity/summary.json");
+  const json& point = s["point"];
+  const json& th = s["threshold"];
+  const json& search = s["search"];
+  const double lambda_opt = num(point["lambda_min"]);
+  const bool negative_found = th["negative_found"].get<bool>();
+  const double g_star = num(th["grad_norm_threshold"], std::numeric_limits<double>::infinity());
+  const int below = th["points_below"].get<int>();
+  const double convex_up_to = num(search["convex_up_to"], 0.0);
+  const double negative_from = num(search["negative_from"], std::numeric_limits<double>::infinity());
+  const double t6_lambda = t6["hessian_eigenvalues"].empty() ? NAN : t6["hessian_eigenvalues"][0].get<double>();
+  const double t6_grad = num(t6["riemannian_grad_norm"]);
+
+  // Pass: positive definite at the minimizer, a neighbourhood of stationarity with no negative
+  // curvature (sampled points below the threshold, or search rungs that found none), and convexity
+  // failing somewhere (so the convexity is local, as claimed): THEORY 6's point or a sampled one.
+  const bool pd_at_min = lambda_opt > 0;
+  const bool convex_near = below > 0 && (search["rungs"].empty() || convex_up_to > 0);
+  const bool not_global = (t6_lambda < 0) || negative_found;
+  v.status = pd_at_min && convex_near && not_global ? VerdictStatus::Pass : VerdictStatus::Fail;
+  v.numbers = {{"lambda_min_at_minimizer", lambda_opt},
+               {"optimum_verdict", opt["verdict"]},
+               {"sampled_threshold_grad_norm", th["grad_norm_threshold"]},
+               {"points_below_threshold", below},
+               {"largest_grad_below", th["largest_grad_below"]},
+               {"smallest_lambda_below", th["smallest_lambda_below"]},
+               {"counterexamples", th["counterexamples_total"]},
+               {"most_negative_counterexample", th["most_negative_counterexample"]},
+               {"search_convex_up_to", convex_up_to},
+               {"search_negative_from", search["negative_from"]},
+               {"search_rungs", search["rungs"]},
+               {"theory6_lambda_min", t6_lambda},
+               {"theory6_grad_norm", t6_grad},
+               {"assumptions", s["assumptions"]},
+               {"sampling", s["sampling"]}};
+  std::ostringstream ev;
+  ev << "At the minimizer lambda_min(Hess_M T) = " << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
+     << ". Sampled " << s["sampling"]["points"].get<int>() << " points on M: ";
+  if (negative_found)
+    ev << "no negative curvature below ||grad_M T|| = " << fmt(g_star) << " (" << below
+       << " points there, the largest gradient norm among them " << fmt(num(th["largest_grad_below"])) << "), "
+       << th["counterexamples_total"].get<int>() << " counterexamples above it";
+  else
+    ev << "no negative curvature anywhere (largest gradient norm sampled " << fmt(num(th["largest_grad_sampled"]))
+       << ")";
+  ev << ". Adversarial search (minimize lambda_min subject to ||grad_M T|| <= eps): ";
+  if (search["rungs"].empty())
+    ev << "not run";
+  else
+    ev << "none found for eps <= " << fmt(convex_up_to)
+       << (std::isfinite(negative_from) ? ", negative curvature from eps = " + fmt(negative_from) : std::string(""));
+  ev << ". THEORY 6's point: lambda_min = " << fmt(t6_lambda) << " at ||grad_M T|| = " << fmt(t6_grad)
+     << " (convexity is only local).";
+  if (!s["assumptions"]["hold"].get<bool>()) ev << " Assumptions: " << s["assumptions"]["description"].get<std::string>();
+  v.evidence = ev.str();
+
+  // Figure: (||grad_M T||, lambda_min) over the sampled points, convex and not.
+  const std::vector<double> g = read_csv_column(dir + "/convexity/points.csv", "grad_norm");
+  const std::vector<double> l = read_csv_column(dir + "/convexity/points.csv", "lambda_min");
+  PlotSpec fig;
+  fig.title = "Smallest Riemannian Hessian eigenvalue against the Riemannian gradient norm";
+  fig.x_label = "||grad_M T||";
+  fig.y_label = "lambda_min(Hess_M T)";
+  fig.log_x = true;
+  PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
+  PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
+  for (size_t k = 0; k < g.size(); ++k) (l[k] < 0 ? neg : pos).x.push_back(g[k]), (l[k] < 0 ? neg : pos).y.push_back(l[k]);
+  fig.series.push_back(pos);
+  if (!neg.x.empty()) fig.series.push_back(neg);
+  if (std::isfinite(g_star)) {
+    PlotSeries lim{"sampled threshold", {g_star, g_star}, {0, 0}, PlotStyle::Lines, "black", true};
+    double lo = 0, hi = 0;
+    for (double x : l) lo = std::min(lo, x), hi = std::max(hi, x);
+    lim.y = {lo, hi};
+    fig.series.push_back(lim);
+  }
+  if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
+    v.figures.push_back({"local_convexity/scatter.svg",
+                         "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.",
+                         "local_convexity/convexity/points.csv"});
+  return v;
+}
+
+}  // namespace zeroloss::cli

@@ -1,0 +1,91 @@
+#include "subprocess.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <fstream>
+
+#include "zeroloss/errors.hpp"
+
+extern char** environ;
+
+namespace zeroloss::cli {
+
+std::string self_executable() {
+  char buf[4096];
+  const ssize_t len = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (len <= 0) throw Error("cannot locate the zeroloss executable through /proc/self/exe");
+  buf[len] = '\0';
+  return buf;
+}
+
+ChildResult run_self(const std::vector<std::string>& args, const std::string& stdout_path,
+                     const std::string& stderr_path) {
+  const std::string exe = self_executable();
+  std::vector<std::string> all;
+  all.push_back(exe);
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_path == stdout_path)
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  else
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const auto t0 = std::chrono::steady_clock::now();
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error("cannot start " + exe + ": " + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error("waiting for a child zeroloss process failed: " + std::string(std::strerror(errno)));
+  }
+  ChildResult r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.log = stderr_path;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string s = "zeroloss";
+  for (const auto& a : args) {
+    const bool plain = !a.empty() && a.find_first_of(" \t\"'$&|;<>()*?!\\`") == std::string::npos;
+    s += " ";
+    if (plain) {
+      s += a;
+    } else {
+      s += "'";
+      for (char c : a) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      s += "'";
+    }
+  }
+  return s;
+}
+
+std::string tail_of_file(const std::string& path, int lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (static_cast<int>(last.size()) > lines) last.pop_front();
+  }
+  std::string out;
+  for (const auto& l : last) out += l + "\n";
+  return out;
+}
+
+}  // namespace zeroloss::cli

@@ -1,0 +1,90 @@
+#pragma once
+// The global minimum of the sharpness T on the zero-loss manifold (THEORY 5).
+//
+// Closed form (rank X = n, linearly independent rows): per sample i, T and the constraint decouple in
+// the pre-activations r_i: (r_i1..r_im). The minimizer has a_j phi''(r_ij) = c_i for all j, where c_i
+// solves
+//     sum_j a_j phi((phi'')^{-1}(c_i / a_j)) = y_i      (each term increases in c_i)
+// by a bracketed TOMS 748 root (Boost.Math); then r_ij = (phi'')^{-1}(c_i / a_j). When all a_j equal
+// one value alpha (in particular a = 1) this is r_ij = r_i* = phi^{-1}(y_i / (m alpha)) and
+// c_i = alpha phi''(r_i*): R* = r* 1^T has rank one. In general the "phi''-image" [a_j phi''(r_ij)] =
+// c 1^T has rank one. The weights are then beta_j = Z^{-1} r*_:j in reduced coordinates (Z = X U is
+// n x n and invertible), and theta_j = U beta_j + (component of the given theta_j orthogonal to
+// span{x_i}). At the minimizer lambda_i = (2/n) ||x_i||^2 c_i and the Riemannian Hessian weights are
+// w_ij = (2/n) ||x_i||^2 a_j^2 phi'(r_ij) phi'''(r_ij).
+//
+// THEORY's guarantee that this stationary point is the global minimum needs phi' > 0 and phi''' > 0 on
+// the pre-activations; `assumptions` reports whether they hold there. For tanh, sigmoid, ... the point
+// is still a stationary point of T on M but need not be a minimum: `kind` says what is known
+// (GlobalMinimum / LocalMinimum by a positive definite Riemannian Hessian / StationaryPoint).
+//
+// Without a closed form (rank X < n, e.g. n > d, where the per-sample problems are coupled) the result
+// says so (closed_form = false, message) and falls back to Riemannian L-BFGS (minimize_sharpness_on_manifold)
+// from the given point.
+//
+// Errors: DomainError naming the sample i and the value when the needed inverse does not exist
+// (tanh with |y_i / (m alpha)| >= 1; a non-constant a with an activation whose phi'' is not monotone;
+// y_i outside the range of c -> sum_j a_j phi((phi'')^{-1}(c / a_j))).
+
+#include <Eigen/Dense>
+
+#include <limits>
+#include <string>
+
+#include "zeroloss/activation.hpp"
+#include "zeroloss/ceres_manifold.hpp"
+#include "zeroloss/network.hpp"
+#include "zeroloss/projection.hpp"
+
+namespace zeroloss {
+
+struct SharpnessMinimumOptions {
+  ProjectionOptions projection;          // residual tolerance; Newton polish of the closed-form point
+  ManifoldMinimizationOptions fallback;  // L-BFGS when there is no closed form
+};
+
+// What the returned point is known to be.
+enum class OptimumKind {
+  GlobalMinimum,    // closed form and phi' > 0, phi''' > 0 on R* (THEORY 5's guarantee)
+  LocalMinimum,     // stationary with a positive definite Riemannian Hessian; global minimality not established
+  StationaryPoint,  // stationary, but the Riemannian Hessian is not positive definite: NOT a minimum
+};
+
+struct SharpnessMinimum {
+  Eigen::MatrixXd theta;              // m x d, the minimizer
+  double sharpness = 0;               // T* = T(theta)
+  double riemannian_gradient_norm = 0;  // ||grad_M T|| at theta
+  double max_residual = 0;            // max_i |f_i - y_i| at theta
+  bool closed_form = false;           // false: the L-BFGS fallback produced theta
+  std::string message;                // how theta was obtained (and why not in closed form)
+
+  Eigen::VectorXd c;                  // n, a_j phi''(r_ij) = c_i (closed form only; empty otherwise)
+  Eigen::VectorXd multipliers;        // lambda (n): (2/n) ||x_i||^2 c_i in closed form, else from grad T
+  Eigen::MatrixXd preactivations;     // R* = X theta^T (n x m)
+  Eigen::VectorXd preactivation_singular_values;     // of R*, descending (rank one for constant a)
+  Eigen::VectorXd second_derivative_singular_values; // of [a_j phi''(r_ij)], descending (rank one at a stationary point)
+  // Smallest eigenvalue of the Riemannian Hessian of T on the non-trivial tangent part (NaN if that
+  // part is {0}, i.e. m*p = n).
+  double hessian_min_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  AssumptionReport assumptions;       // phi' > 0, phi''' > 0 over the entries of R*
+  OptimumKind kind = OptimumKind::StationaryPoint;
+  std::string verdict;                // one sentence explaining `kind`
+  double newton_polish = 0;           // distance moved by the Newton polish of the closed-form point
+  ManifoldMinimizationSummary fallback_summary;  // filled when !closed_form
+};
+
+// The minimizer of T on M with the components orthogonal to span{x_i} taken from `theta_reference`
+// (m x d; for the fallback it is also the starting point, projected onto M first if needed).
+SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta_reference,
+                                   const SharpnessMinimumOptions& options = {});
+
+// One sample of the closed form: c and r_j = (phi'')^{-1}(c / a_j) with sum_j a_j phi(r_j) = y.
+// `sample` (0-based) only names the sample in error messages. Throws DomainError as described above.
+struct SampleOptimum {
+  double c = 0;
+  Eigen::VectorXd r;  // m pre-activations
+};
+SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const Eigen::VectorXd>& a, double y,
+                                   int sample = 0);
+
+}  // namespace zeroloss

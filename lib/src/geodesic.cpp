@@ -1,0 +1,391 @@
+#include "zeroloss/geodesic.hpp"
+
+#include <ceres/ceres.h>
+
+#include <boost/numeric/odeint.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+namespace {
+
+namespace odeint = boost::numeric::odeint;
+using State = std::vector<double>;
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// gamma'' = -J^T (J J^T)^{-1} q with q_i = sum_j a_j phi''(r_ij) (x_i . w_j)^2 (THEORY 2).
+Eigen::MatrixXd acceleration(const TwoLayerModel& model, const NetworkEvaluation& e, const ConstraintJacobian& J,
+                             const Eigen::Ref<const Eigen::MatrixXd>& w) {
+  const Eigen::MatrixXd S = model.X() * w.transpose();  // S_ij = x_i . w_j
+  const Eigen::VectorXd q = (e.d2phi.array() * S.array().square()).matrix() * model.a();
+  return -J.apply_transpose(J.solve_gram(q));
+}
+
+double label_scale(const TwoLayerModel& model) { return std::max(1.0, model.y().cwiseAbs().maxCoeff()); }
+
+std::string fmt(double x) {
+  std::ostringstream s;
+  s.precision(3);
+  s << x;
+  return s.str();
+}
+
+void check_s_values(const std::vector<double>& s_values) {
+  double prev = 0;
+  for (std::size_t k = 0; k < s_values.size(); ++k) {
+    const double s = s_values[k];
+    if (!std::isfinite(s) || s < prev) {
+      throw InputError("geodesic: parameter values must be finite, non-negative and non-decreasing; value " +
+                       std::to_string(k + 1) + " is " + fmt(s) + " after " + fmt(prev) +
+                       " (for negative s, trace the geodesic with velocity -v)");
+    }
+    prev = s;
+  }
+}
+
+// The position/velocity pair as one ODE state: [vec(beta); vec(w)], vec = vectorize() (row-major).
+void pack(const Eigen::MatrixXd& beta, const Eigen::MatrixXd& w, State& x) {
+  const Eigen::Index k = beta.size();
+  x.resize(static_cast<std::size_t>(2 * k));
+  Eigen::Map<RowMajor>(x.data(), beta.rows(), beta.cols()) = beta;
+  Eigen::Map<RowMajor>(x.data() + k, w.rows(), w.cols()) = w;
+}
+
+void unpack(const State& x, int m, int p, Eigen::MatrixXd& beta, Eigen::MatrixXd& w) {
+  const Eigen::Index k = static_cast<Eigen::Index>(m) * p;
+  beta = Eigen::Map<const RowMajor>(x.data(), m, p);
+  w = Eigen::Map<const RowMajor>(x.data() + k, m, p);
+}
+
+struct GeodesicSystem {
+  const TwoLayerModel* model;
+  int m, p;
+  void operator()(const State& x, State& dxdt, double /*s*/) const {
+    const Eigen::Index k = static_cast<Eigen::Index>(m) * p;
+    Eigen::Map<const RowMajor> beta(x.data(), m, p);
+    Eigen::Map<const RowMajor> w(x.data() + k, m, p);
+    const NetworkEvaluation e = evaluate(*model, beta);
+    const ConstraintJacobian J(*model, e);
+    dxdt.resize(x.size());
+    std::copy(x.begin() + k, x.end(), dxdt.begin());
+    Eigen::Map<RowMajor>(dxdt.data() + k, m, p) = acceleration(*model, e, J, w);
+  }
+};
+
+// Projects (beta, w) back: beta onto M by minimum-norm Newton, w onto the tangent space there.
+// Records the residual before and after in the statistics.
+void project_state(const TwoLayerModel& model, const ProjectionOptions& options, Eigen::MatrixXd& beta,
+                   Eigen::MatrixXd& w, GeodesicStatistics& st) {
+  ProjectionResult pr = project_newton(model, beta, options);
+  st.max_drift_before_projection = std::max(st.max_drift_before_projection, pr.summary.initial_residual);
+  st.max_residual = std::max(st.max_residual, pr.summary.final_residual);
+  beta = std::move(pr.theta);
+  const NetworkEvaluation e = evaluate(model, beta);
+  const ConstraintJacobian J(model, e, options.max_condition);
+  w = J.tangent_projection(w);
+}
+
+}  // namespace
+
+GeodesicIntegrator::GeodesicIntegrator(const TwoLayerModel& model, GeodesicOptions options)
+    : model_(&model), options_(options), rc_(model.X()), reduced_(rc_.reduce(model)) {
+  if (!(options_.relative_tolerance > 0) || !(options_.absolute_tolerance > 0) || !(options_.initial_step > 0) ||
+      !(options_.rattle_step > 0) || options_.max_steps < 1) {
+    throw InputError("geodesic options: tolerances, initial_step and rattle_step must be positive and max_steps >= 1");
+  }
+}
+
+std::vector<GeodesicIntegrator::ReducedSample> GeodesicIntegrator::trace_reduced(
+    const Eigen::Ref<const Eigen::MatrixXd>& beta0, const Eigen::Ref<const Eigen::MatrixXd>& w0,
+    const std::vector<double>& s_values, GeodesicStatistics* statistics) const {
+  const TwoLayerModel& red = reduced_;
+  const int m = red.m(), p = red.d();
+  reduced_.check_weights(beta0, "geodesic start (reduced coordinates)");
+  reduced_.check_weights(w0, "geodesic velocity (reduced coordinates)");
+  check_s_values(s_values);
+  GeodesicStatistics st;
+  std::vector<ReducedSample> out;
+  out.reserve(s_values.size());
+  Eigen::MatrixXd beta = beta0, w = w0;
+  const double speed0 = w0.norm();
+  auto note_speed = [&]() {
+    if (speed0 > 0) st.max_relative_speed_drift = std::max(st.max_relative_speed_drift, std::abs(w.norm() / speed0 - 1));
+  };
+  const double scale_y = label_scale(red);
+  double s = 0;
+
+  if (options_.method == GeodesicMethod::ProjectedRungeKutta) {
+    GeodesicSystem system{&red, m, p};
+    auto stepper = odeint::make_controlled(options_.absolute_tolerance, options_.relative_tolerance,
+                                           odeint::runge_kutta_fehlberg78<State>());
+    State x;
+    double ds = options_.initial_step;
+    for (double target : s_values) {
+      while (s < target) {
+        if (st.accepted_steps + st.rejected_steps >= options_.max_steps) {
+          throw ConvergenceError("geodesic: more than " + std::to_string(options_.max_steps) +
+                                 " steps before reaching s = " + fmt(target) + " (stopped at s = " + fmt(s) +
+                                 "); the geodesic is too long or the curvature too large for the tolerance");
+        }
+        const double remaining = target - s;
+        const bool truncated = ds >= remaining;
+        double dt = truncated ? remaining : ds;
+        pack(beta, w, x);
+        double t = s;
+        const auto result = stepper.try_step(system, x, t, dt);
+        if (result == odeint::fail) {
+          ++st.rejected_steps;
+          ds = dt;
+          if (!(ds > 1e-14 * std::max(1.0, target))) {
+            throw ConvergenceError("geodesic: step size collapsed to " + fmt(ds) + " at s = " + fmt(s) +
+                                   " (the acceleration is not finite or varies too fast)");
+          }
+          continue;
+        }
+        ++st.accepted_steps;
+        s = truncated ? target : t;  // land exactly on the requested value
+        ds = truncated ? std::max(ds, dt) : dt;
+        unpack(x, m, p, beta, w);
+        if (!beta.allFinite() || !w.allFinite()) {
+          throw ConvergenceError("geodesic: non-finite state at s = " + fmt(s));
+        }
+        project_state(red, options_.projection, beta, w, st);
+        note_speed();
+      }
+      out.push_back({beta, w});
+    }
+  } else {
+    // RATTLE with fixed step h (shortened to land on requested values).
+    const double h = options_.rattle_step;
+    for (double target : s_values) {
+      while (s < target) {
+        if (st.accepted_steps >= options_.max_steps) {
+          throw ConvergenceError("geodesic (RATTLE): more than " + std::to_string(options_.max_steps) +
+                                 " steps before reaching s = " + fmt(target));
+        }
+        const double step = std::min(h, target - s);
+        const NetworkEvaluation e0 = evaluate(red, beta);
+        const ConstraintJacobian J0(red, e0, options_.projection.max_condition);
+        if (!J0.regular()) J0.solve_gram(Eigen::VectorXd::Zero(red.n()));  // throws SingularPointError
+        Eigen::MatrixXd q = beta + step * w;
+        const double tol = options_.projection.residual_tolerance * scale_y;
+        double first_residual = -1;
+        for (int it = 0;; ++it) {
+          const NetworkEvaluation e = evaluate(red, q);
+          const double res = e.residuals.cwiseAbs().maxCoeff();
+          if (first_residual < 0) first_residual = res;
+          if (!std::isfinite(res)) throw ConvergenceError("geodesic (RATTLE): non-finite residual at s = " + fmt(s));
+          if (res <= tol) {
+            st.max_residual = std::max(st.max_residual, res);
+            break;
+          }
+          if (it >= options_.projection.max_iterations) {
+            throw ConvergenceError("geodesic (RATTLE): the constraint solve did not reach residual " + fmt(tol) +
+                                   " at s = " + fmt(s) + " (residual " + fmt(res) + "); use a smaller step");
+          }
+          // Newton on mu for f(q + J0^T mu) = y: the matrix is J(q) J0^T = G o (D(q) D0^T).
+          const Eigen::MatrixXd Dq = e.dphi * red.a().asDiagonal();
+          const Eigen::MatrixXd A = red.gram().cwiseProduct(Dq * J0.D().transpose());
+          const Eigen::VectorXd dmu = A.partialPivLu().solve(e.residuals);
+          q -= J0.apply_transpose(dmu);
+        }
+        st.max_drift_before_projection = std::max(st.max_drift_before_projection, first_residual);
+        const NetworkEvaluation e1 = evaluate(red, q);
+        const ConstraintJacobian J1(red, e1, options_.projection.max_condition);
+        w = J1.tangent_projection((q - beta) / step);
+        beta = std::move(q);
+        s += step;
+        if (s > target) s = target;
+        ++st.accepted_steps;
+        note_speed();
+      }
+      out.push_back({beta, w});
+    }
+  }
+  if (statistics) *statistics = st;
+  return out;
+}
+
+GeodesicPath GeodesicIntegrator::trace(const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                       const Eigen::Ref<const Eigen::MatrixXd>& v,
+                                       const std::vector<double>& s_values) const {
+  model_->check_weights(theta, "geodesic start");
+  model_->check_weights(v, "geodesic initial velocity");
+  const double res = max_residual(*model_, theta);
+  if (!(res <= options_.start_tolerance * label_scale(*model_))) {
+    throw InputError("geodesic start is not on the zero-loss manifold: max_i |f_i - y_i| = " + fmt(res) +
+                     " > " + fmt(options_.start_tolerance * label_scale(*model_)) +
+                     "; project it first (zeroloss project / project_newton)");
+  }
+  const Eigen::MatrixXd beta = rc_.reduce(theta);
+  const Eigen::MatrixXd w = rc_.reduce(v);
+  const Eigen::MatrixXd v_perp = v - rc_.lift_tangent(w);
+  {
+    const NetworkEvaluation e = evaluate(reduced_, beta);
+    const ConstraintJacobian J(reduced_, e, options_.projection.max_condition);
+    const double jnorm = std::sqrt(J.gram().trace());
+    const double defect = J.apply(w).norm();
+    if (!(defect <= options_.tangent_tolerance * jnorm * v.norm())) {
+      throw InputError("geodesic initial velocity is not tangent to the manifold: ||J v|| = " + fmt(defect) +
+                       " > " + fmt(options_.tangent_tolerance) + " * ||J||_F * ||v|| = " +
+                       fmt(options_.tangent_tolerance * jnorm * v.norm()) + "; project it onto T_theta M first");
+    }
+  }
+  GeodesicPath path;
+  const auto reduced = trace_reduced(beta, w, s_values, &path.statistics);
+  path.samples.reserve(s_values.size());
+  for (std::size_t k = 0; k < s_values.size(); ++k) {
+    GeodesicSample g;
+    g.s = s_values[k];
+    if (g.s == 0) {
+      g.theta = theta;
+      g.velocity = v;
+    } else {
+      g.theta = rc_.lift(reduced[k].beta, theta) + g.s * v_perp;
+      g.velocity = rc_.lift_tangent(reduced[k].velocity) + v_perp;
+    }
+    path.samples.push_back(std::move(g));
+  }
+  return path;
+}
+
+Eigen::MatrixXd GeodesicIntegrator::exp(const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& v,
+                                        GeodesicStatistics* statistics) const {
+  GeodesicPath path = trace(theta, v, {1.0});
+  if (statistics) *statistics = path.statistics;
+  return std::move(path.samples.front().theta);
+}
+
+Eigen::MatrixXd geodesic_acceleration(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                      const Eigen::Ref<const Eigen::MatrixXd>& v) {
+  model.check_weights(theta, "geodesic point");
+  model.check_weights(v, "geodesic velocity");
+  const NetworkEvaluation e = evaluate(model, theta);
+  const ConstraintJacobian J(model, e);
+  return acceleration(model, e, J, v);
+}
+
+Eigen::MatrixXd tangent_basis(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  const NetworkEvaluation e = evaluate(model, theta);
+  const ConstraintJacobian J(model, e);
+  if (!J.regular()) J.solve_gram(Eigen::VectorXd::Zero(model.n()));  // throws SingularPointError
+  const Eigen::MatrixXd Jd = J.dense();
+  const Eigen::Index total = Jd.cols(), k = total - Jd.rows();
+  if (k <= 0) return Eigen::MatrixXd(total, 0);
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(Jd.transpose());
+  const Eigen::MatrixXd Q = qr.householderQ();
+  return Q.rightCols(k);
+}
+
+Eigen::MatrixXd exponential_map(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                const Eigen::Ref<const Eigen::MatrixXd>& v, const GeodesicOptions& options) {
+  return GeodesicIntegrator(model, options).exp(theta, v);
+}
+
+namespace {
+
+// Residual exp_x(B c) - y in reduced coordinates, for Ceres.
+struct ShootingResidual {
+  const GeodesicIntegrator* integrator;
+  Eigen::MatrixXd beta_x, beta_y, basis;
+  bool operator()(double const* const* parameters, double* residuals) const {
+    const int m = integrator->reduced_model().m(), p = integrator->reduced_model().d();
+    const Eigen::Map<const Eigen::VectorXd> c(parameters[0], basis.cols());
+    const Eigen::MatrixXd w = unvectorize(basis * c, m, p);
+    try {
+      const auto end = integrator->trace_reduced(beta_x, w, {1.0});
+      Eigen::Map<Eigen::VectorXd>(residuals, beta_y.size()) = vectorize(end.front().beta - beta_y);
+    } catch (const Error&) {
+      return false;  // the trial shot hit a singular point or diverged: Ceres shrinks the step
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+LogarithmResult logarithm_map(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                              const Eigen::Ref<const Eigen::MatrixXd>& y, const LogarithmOptions& options) {
+  model.check_weights(x, "log map base point");
+  model.check_weights(y, "log map target");
+  const double tol_on = options.geodesic.start_tolerance * label_scale(model);
+  auto require_on_manifold = [&](const Eigen::Ref<const Eigen::MatrixXd>& pt, const char* name) {
+    const double res = max_residual(model, pt);
+    if (!(res <= tol_on)) {
+      throw InputError(std::string("log map ") + name + " is not on the zero-loss manifold: max_i |f_i - y_i| = " +
+                       fmt(res) + " > " + fmt(tol_on));
+    }
+  };
+  require_on_manifold(x, "base point");
+  require_on_manifold(y, "target");
+  const GeodesicIntegrator integrator(model, options.geodesic);
+  const ReducedCoordinates& rc = integrator.reduced_coordinates();
+  const TwoLayerModel& red = integrator.reduced_model();
+  const Eigen::MatrixXd bx = rc.reduce(x), by = rc.reduce(y);
+  const Eigen::MatrixXd chord = y - x;
+  const Eigen::MatrixXd v_perp = chord - rc.lift_tangent(rc.reduce(chord));
+  const Eigen::MatrixXd B = tangent_basis(red, bx);
+  const double scale = options.tolerance * std::max(1.0, y.norm());
+
+  LogarithmResult out;
+  Eigen::VectorXd c = B.transpose() * vectorize(by - bx);
+  if (B.cols() > 0) {
+    auto* functor = new ShootingResidual{&integrator, bx, by, B};
+    ceres::NumericDiffOptions nd;
+    nd.relative_step_size = options.jacobian_relative_step;
+    auto* cost = new ceres::DynamicNumericDiffCostFunction<ShootingResidual, ceres::CENTRAL>(functor,
+                                                                                              ceres::TAKE_OWNERSHIP, nd);
+    cost->AddParameterBlock(static_cast<int>(B.cols()));
+    cost->SetNumResiduals(static_cast<int>(bx.size()));
+    ceres::Problem problem;
+    problem.AddResidualBlock(cost, nullptr, c.data());
+    ceres::Solver::Options so;
+    so.linear_solver_type = ceres::DENSE_QR;
+    so.max_num_iterations = options.max_iterations;
+    so.function_tolerance = 1e-20;
+    so.gradient_tolerance = 1e-20;
+    so.parameter_tolerance = 1e-15;
+    so.logging_type = ceres::SILENT;
+    so.minimizer_progress_to_stdout = false;
+    so.num_threads = 1;
+    ceres::Solver::Summary summary;
+    ceres::Solve(so, &problem, &summary);
+    out.iterations = static_cast<int>(summary.iterations.size()) - 1;
+    out.report = summary.BriefReport();
+  } else {
+    out.report = "the manifold is discrete in span(X) (m*p = n): no shooting needed";
+  }
+  const Eigen::MatrixXd w = unvectorize(B * c, red.m(), red.d());
+  std::vector<GeodesicIntegrator::ReducedSample> end;
+  try {
+    end = integrator.trace_reduced(bx, w, {1.0});
+  } catch (const Error& e) {
+    throw ConvergenceError(std::string("log map: the final shot failed (") + e.what() + "); Ceres: " + out.report);
+  }
+  out.mismatch = (end.front().beta - by).norm();
+  if (!(out.mismatch <= scale)) {
+    throw ConvergenceError("log map: shooting did not reach the target: ||exp_x(v) - y|| = " + fmt(out.mismatch) +
+                           " > tolerance " + fmt(scale) + " after " + std::to_string(out.iterations) +
+                           " Levenberg-Marquardt iterations (chord ||y - x|| = " + fmt(chord.norm()) +
+                           "). The target may be too far, beyond a conjugate point, or in another component of M. "
+                           "Ceres: " +
+                           out.report);
+  }
+  out.velocity = rc.lift_tangent(w) + v_perp;
+  out.length = out.velocity.norm();
+  return out;
+}
+
+double geodesic_distance(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                         const Eigen::Ref<const Eigen::MatrixXd>& y, const LogarithmOptions& options) {
+  return logarithm_map(model, x, y, options).length;
+}
+
+}  // namespace zeroloss

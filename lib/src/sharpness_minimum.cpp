@@ -1,0 +1,197 @@
+#include "zeroloss/sharpness_minimum.hpp"
+
+#include <boost/math/tools/toms748_solve.hpp>
+
+#include <cmath>
+#include <sstream>
+
+#include "projection_internal.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/sharpness.hpp"
+
+namespace zeroloss {
+namespace {
+
+std::string fmt(double x) {
+  std::ostringstream s;
+  s.precision(10);
+  s << x;
+  return s.str();
+}
+
+std::string sample_name(int sample, double y) { return "sample " + std::to_string(sample + 1) + " (y = " + fmt(y) + ")"; }
+
+// Whether all a_j are the same number.
+bool constant(const Eigen::Ref<const Eigen::VectorXd>& a) { return (a.array() == a(0)).all(); }
+
+Eigen::VectorXd singular_values(const Eigen::MatrixXd& M) {
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(M);
+  return svd.singularValues();
+}
+
+}  // namespace
+
+SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const Eigen::VectorXd>& a, double y,
+                                   int sample) {
+  const Eigen::Index m = a.size();
+  SampleOptimum out;
+  if (m == 0) throw InputError("closed-form optimum: no neurons");
+  if (constant(a)) {
+    // r_ij = phi^{-1}(y / (m alpha)) for every j.
+    const double alpha = a(0);
+    const double target = y / (static_cast<double>(m) * alpha);
+    double r;
+    try {
+      r = phi.inverse(target);
+    } catch (const DomainError& e) {
+      throw DomainError(sample_name(sample, y) + ": the minimum of T needs r* = phi^{-1}(y_i / (m a)) = phi^{-1}(" +
+                        fmt(target) + "), which does not exist: " + e.what());
+    }
+    out.r = Eigen::VectorXd::Constant(m, r);
+    out.c = alpha * phi.derivatives(r).d2;
+    return out;
+  }
+  if (!phi.second_derivative_increasing()) {
+    throw DomainError(sample_name(sample, y) + ": with a non-constant second layer a the minimum of T needs (phi'')^{-1}, "
+                      "but phi'' of activation " + phi.name() + " is not strictly increasing (phi''' > 0 fails), so "
+                      "sum_j a_j phi((phi'')^{-1}(c / a_j)) = y_i has no well-defined solution");
+  }
+  // g(c) = sum_j a_j phi((phi'')^{-1}(c / a_j)) - y, increasing in c.
+  auto g = [&](double c) {
+    double s = -y;
+    for (Eigen::Index j = 0; j < m; ++j) s += a(j) * phi.value(phi.second_derivative_inverse(c / a(j)));
+    return s;
+  };
+  auto fail = [&](const std::string& why) {
+    return DomainError(sample_name(sample, y) + ": no c with sum_j a_j phi((phi'')^{-1}(c / a_j)) = y_i for activation " +
+                       phi.name() + " (" + why + ")");
+  };
+  double lo = -1, hi = 1, flo, fhi;
+  try {
+    flo = g(lo);
+    fhi = g(hi);
+    for (int k = 0; k < 1100 && flo > 0; ++k) {
+      hi = lo;
+      fhi = flo;
+      lo *= 2;
+      flo = g(lo);
+      if (!std::isfinite(flo)) break;
+    }
+    for (int k = 0; k < 1100 && fhi < 0; ++k) {
+      lo = hi;
+      flo = fhi;
+      hi *= 2;
+      fhi = g(hi);
+      if (!std::isfinite(fhi)) break;
+    }
+  } catch (const DomainError& e) {
+    throw fail(std::string("y_i is outside the range reachable: ") + e.what());
+  }
+  if (!(flo <= 0 && fhi >= 0) || !std::isfinite(flo) || !std::isfinite(fhi)) throw fail("y_i is outside the range reachable");
+  double c;
+  if (flo == 0) {
+    c = lo;
+  } else if (fhi == 0) {
+    c = hi;
+  } else {
+    boost::uintmax_t max_iter = 300;
+    const auto bracket = boost::math::tools::toms748_solve(g, lo, hi, flo, fhi,
+                                                           boost::math::tools::eps_tolerance<double>(52), max_iter);
+    c = 0.5 * (bracket.first + bracket.second);
+  }
+  out.c = c;
+  out.r.resize(m);
+  for (Eigen::Index j = 0; j < m; ++j) out.r(j) = phi.second_derivative_inverse(c / a(j));
+  return out;
+}
+
+SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta_reference,
+                                   const SharpnessMinimumOptions& options) {
+  model.check_weights(theta_reference, "reference weights");
+  const int n = model.n(), m = model.m();
+  const ReducedCoordinates rc(model.X());
+  const TwoLayerModel red = rc.reduce(model);
+  const int p = rc.rank();
+  SharpnessMinimum out;
+
+  if (p == n) {
+    // Closed form: per-sample roots, then beta = (Z^{-1} R*)^T.
+    Eigen::MatrixXd R(n, m);
+    out.c.resize(n);
+    for (int i = 0; i < n; ++i) {
+      const SampleOptimum s = solve_sample_optimum(model.activation(), model.a(), model.y()(i), i);
+      out.c(i) = s.c;
+      R.row(i) = s.r.transpose();
+    }
+    const Eigen::MatrixXd& Z = red.X();  // n x n
+    Eigen::MatrixXd beta = Z.fullPivLu().solve(R).transpose();  // m x p
+    const double tol = detail::residual_tolerance(model, options.projection);
+    std::ostringstream msg;
+    msg << "closed form (THEORY 5): rank X = n = " << n << ", "
+        << (constant(model.a()) ? "constant a: r_i* = phi^{-1}(y_i / (m a))" : "per-sample TOMS 748 roots for c_i");
+    if (!(max_residual(red, beta) <= tol)) {
+      // Rounding in Z^{-1} (ill-conditioned data): polish onto M and say so.
+      const ProjectionResult pr = project_newton(red, beta, options.projection);
+      out.newton_polish = pr.summary.distance_moved;
+      beta = pr.theta;
+      msg << "; Newton polish moved " << detail::short_number(out.newton_polish) << " (cond X = "
+          << detail::short_number(rc.condition()) << ")";
+    }
+    out.theta = rc.lift(beta, theta_reference);
+    out.closed_form = true;
+    out.message = msg.str();
+    out.multipliers = (2.0 / n) * model.row_norms_squared().cwiseProduct(out.c);
+  } else {
+    const ManifoldMinimizationResult r = minimize_sharpness_on_manifold(model, theta_reference, options.fallback);
+    out.theta = r.theta;
+    out.closed_form = false;
+    out.fallback_summary = r.summary;
+    std::ostringstream msg;
+    msg << "no closed form: rank X = " << p << " < n = " << n
+        << " (the per-sample problems are coupled through the shared weights); minimized T over M with Riemannian "
+           "L-BFGS from the given point instead: "
+        << r.summary.termination;
+    out.message = msg.str();
+  }
+
+  // Report, evaluated at the returned point (reduced coordinates for the Hessian spectrum).
+  const Eigen::MatrixXd beta = rc.reduce(out.theta);
+  const SharpnessGeometry geo(red, beta);
+  out.sharpness = geo.sharpness();
+  out.riemannian_gradient_norm = geo.riemannian_gradient().norm();
+  out.max_residual = max_residual(model, out.theta);
+  if (!out.closed_form) out.multipliers = geo.multipliers();
+  const NetworkEvaluation& e = geo.evaluation();
+  out.preactivations = model.X() * out.theta.transpose();
+  out.preactivation_singular_values = singular_values(out.preactivations);
+  out.second_derivative_singular_values = singular_values(e.d2phi * model.a().asDiagonal());
+  const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
+  if (H.eigenvalues.size() > 0) out.hessian_min_eigenvalue = H.eigenvalues(0);
+  std::vector<double> points(out.preactivations.data(), out.preactivations.data() + out.preactivations.size());
+  out.assumptions = check_assumptions(model.activation(), points);
+
+  // Positive definite: smallest eigenvalue above rounding relative to the spectrum (a trivial
+  // non-trivial tangent part, m*p = n, makes the point isolated on its slice: a minimum).
+  const double scale = H.eigenvalues.size() > 0 ? H.eigenvalues.cwiseAbs().maxCoeff() : 0.0;
+  const bool pd = H.eigenvalues.size() == 0 || out.hessian_min_eigenvalue > 1e-10 * scale;
+  const std::string act = model.activation().name();
+  if (out.closed_form && out.assumptions.holds()) {
+    out.kind = OptimumKind::GlobalMinimum;
+    out.verdict = "global minimum of T on M (THEORY 5: phi' > 0 and phi''' > 0 hold on the pre-activations)";
+  } else if (pd) {
+    out.kind = OptimumKind::LocalMinimum;
+    out.verdict = out.closed_form
+                      ? "strict local minimum (positive definite Riemannian Hessian); global minimality is not "
+                        "guaranteed because " + out.assumptions.describe(act)
+                      : "strict local minimum found by L-BFGS (positive definite Riemannian Hessian); global minimality "
+                        "is not established without the closed form";
+  } else {
+    out.kind = OptimumKind::StationaryPoint;
+    out.verdict = "stationary point of T on M that is NOT a minimum: the Riemannian Hessian has eigenvalue " +
+                  detail::short_number(out.hessian_min_eigenvalue) + " <= 0 (" + out.assumptions.describe(act) + ")";
+  }
+  return out;
+}
+
+}  // namespace zeroloss

@@ -1,0 +1,379 @@
+// Convexity diagnostics (THEORY 3 and 6): the spectrum and geodesic profiles at a point against
+// independent routes (dense reference Hessian, finite differences along geodesics), the THEORY 6
+// counterexample, the adversarial search, the sampling schemes, the threshold logic, the outputs and
+// the `zeroloss convexity` command.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.hpp"
+#include "zeroloss/convexity.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/geodesic.hpp"
+#include "zeroloss/reference.hpp"
+#include "zeroloss/sharpness.hpp"
+#include "zeroloss/weights.hpp"
+
+using namespace zeroloss;
+
+namespace {
+
+// THEORY 6: n = 1, x = e_1, m = 3, phi(z) = z + z^3/3, a = 1, pre-activations (5, 0.58, 0).
+struct Theory6 {
+  TwoLayerModel model;
+  Eigen::MatrixXd point;    // the counterexample
+  Eigen::MatrixXd optimum;  // r_j = phi^{-1}(y / 3) for every neuron (THEORY 5, a = 1)
+};
+
+Theory6 theory6() {
+  const Activation phi = Activation::cubic();
+  const Eigen::Vector3d r(5, 0.58, 0);
+  const double y = phi.value(5) + phi.value(0.58) + phi.value(0);
+  Eigen::MatrixXd X(1, 1);
+  X << 1;
+  TwoLayerModel model(X, Eigen::VectorXd::Constant(1, y), Eigen::VectorXd::Ones(3), phi);
+  return Theory6{model, Eigen::MatrixXd(r), Eigen::MatrixXd::Constant(3, 1, phi.inverse(y / 3))};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int count_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+TEST(ConvexityTheory6, CounterexampleHasTheDocumentedNumbers) {
+  const Theory6 t = theory6();
+  const SampledPoint p = evaluate_point(t.model, t.point, "given", 0, 0.0);
+  EXPECT_NEAR(p.lambda_min, -14.76, 0.005);
+  EXPECT_NEAR(p.grad_norm, 30.9, 0.05);
+  EXPECT_TRUE(p.negative);
+  // Independent route: the dense full-coordinate Riemannian Hessian restricted to the tangent space.
+  const Eigen::MatrixXd B = tangent_basis(t.model, t.point);
+  ASSERT_EQ(B.cols(), 2);
+  const Eigen::MatrixXd Href = B.transpose() * reference::riemannian_hessian(t.model, t.point) * B;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (Href + Href.transpose()));
+  EXPECT_NEAR(p.lambda_min, es.eigenvalues()(0), 1e-9 * std::abs(es.eigenvalues()(0)));
+  EXPECT_NEAR(p.grad_norm, reference::riemannian_gradient(t.model, t.point).norm(), 1e-9 * p.grad_norm);
+  // The optimum is convex and stationary.
+  const SampledPoint o = evaluate_point(t.model, t.optimum, "anchor", 0, 0.0);
+  EXPECT_LT(o.grad_norm, 1e-9);
+  EXPECT_GT(o.lambda_min, 0);
+  EXPECT_FALSE(o.negative);
+}
+
+TEST(ConvexityTheory6, SecondDerivativeAlongTheMinEigenvectorGeodesicIsNegative) {
+  const Theory6 t = theory6();
+  PointConvexityOptions o;
+  o.directions = 3;
+  o.profile_length = 0.2;
+  o.profile_points = 9;
+  const PointConvexity pc = analyze_point(t.model, t.point, o);
+  ASSERT_EQ(pc.profiles.size(), 4u);
+  const GeodesicProfile& e = pc.profiles[0];
+  EXPECT_EQ(e.kind, "min-eigenvector");
+  // T along the geodesic bends down with curvature lambda_min (finite differences of real T values).
+  EXPECT_NEAR(e.second_derivative, pc.lambda_min, 1e-9 * std::abs(pc.lambda_min));
+  EXPECT_NEAR(e.second_derivative_fd, pc.lambda_min, 1e-5 * std::abs(pc.lambda_min));
+  EXPECT_LT(e.min_second_difference, 0);
+  EXPECT_NEAR(pc.min_second_derivative, pc.lambda_min, 1e-9 * std::abs(pc.lambda_min));
+}
+
+TEST(ConvexityTheory6, SearchFindsCurvatureAtLeastAsNegativeAtTheSameGradientLevel) {
+  const Theory6 t = theory6();
+  const SampledPoint c = evaluate_point(t.model, t.point, "given", 0, 0.0);
+  // The search does not get the counterexample as a start: only the optimum and sampled points.
+  SamplingOptions so = ConvexityOptions::quick().sampling;
+  so.seed = 5;
+  const SamplingResult samples = sample_points(t.model, t.optimum, Eigen::MatrixXd(0, 0), so);
+  const std::vector<SearchRung> rungs =
+      search_negative_curvature(t.model, t.optimum, samples.points, {c.grad_norm}, ConvexityOptions::quick().search);
+  ASSERT_EQ(rungs.size(), 1u);
+  ASSERT_TRUE(rungs[0].feasible_start);
+  EXPECT_LE(rungs[0].lambda_min, c.lambda_min);
+  EXPECT_LE(rungs[0].grad_norm, c.grad_norm);
+  // The reported point is genuine: recompute everything from its weights.
+  EXPECT_LT(max_residual(t.model, rungs[0].theta), 1e-10);
+  const SharpnessGeometry g(t.model, rungs[0].theta);
+  EXPECT_LE(g.riemannian_gradient().norm(), c.grad_norm);
+  EXPECT_NEAR(g.riemannian_hessian_matrix().eigenvalues.minCoeff(), rungs[0].lambda_min, 1e-9);
+  // The descent did the work: no sampled start with that gradient norm was that negative.
+  double best_start = std::numeric_limits<double>::infinity();
+  for (const auto& p : samples.points)
+    if (p.grad_norm < c.grad_norm) best_start = std::min(best_start, p.lambda_min);
+  EXPECT_GT(best_start, c.lambda_min);
+}
+
+TEST(ConvexitySearch, LowersTheSampledThresholdFromCounterexamplesOutside) {
+  const Theory6 t = theory6();
+  SamplingOptions so = ConvexityOptions::quick().sampling;
+  so.seed = 9;
+  const SamplingResult samples = sample_points(t.model, t.optimum, Eigen::MatrixXd(0, 0), so);
+  const ConvexityThreshold th = convexity_threshold(samples.points);
+  ASSERT_TRUE(th.negative_found);
+  // Just below the sampled threshold no sampled point is negative; the search must find one.
+  const double eps = 0.99 * th.threshold;
+  const std::vector<SearchRung> rungs =
+      search_negative_curvature(t.model, t.optimum, samples.points, {eps}, ConvexityOptions::quick().search);
+  ASSERT_EQ(rungs.size(), 1u);
+  EXPECT_TRUE(rungs[0].negative) << "lambda_min " << rungs[0].lambda_min << " from " << rungs[0].found_from;
+  EXPECT_LT(rungs[0].grad_norm, eps);
+  EXPECT_NE(rungs[0].found_from.find("(outside)"), std::string::npos) << rungs[0].found_from;
+  const SharpnessGeometry g(t.model, rungs[0].theta);
+  EXPECT_LT(g.riemannian_gradient().norm(), th.threshold);
+  EXPECT_LT(g.riemannian_hessian_matrix().eigenvalues.minCoeff(), 0);
+}
+
+TEST(ConvexitySearch, LadderIsMonotoneAndConvexNearTheOptimum) {
+  const Theory6 t = theory6();
+  ConvexityOptions o = ConvexityOptions::quick();
+  o.search.eps = {1.0, 5.0, 40.0};
+  o.point.directions = 0;
+  const ConvexityResult r = analyze_convexity(t.model, Eigen::MatrixXd(0, 0), t.optimum, o);
+  ASSERT_EQ(r.search.size(), 3u);
+  for (std::size_t k = 0; k < r.search.size(); ++k) {
+    ASSERT_TRUE(r.search[k].feasible_start);
+    EXPECT_LE(r.search[k].grad_norm, r.search[k].eps);
+    if (k > 0) {
+      EXPECT_LE(r.search[k].lambda_min, r.search[k - 1].lambda_min);
+    }
+  }
+  // Near stationarity (||grad|| <= 1) the search finds no negative curvature; at 40 it does.
+  EXPECT_FALSE(r.search[0].negative);
+  EXPECT_GT(r.search[0].lambda_min, 0);
+  EXPECT_TRUE(r.search[2].negative);
+  EXPECT_EQ(r.search_convex_up_to, 5.0);
+  EXPECT_EQ(r.search_negative_from, 40.0);
+  EXPECT_TRUE(r.assumptions.holds());
+}
+
+TEST(ConvexityPoint, SpectrumAndProfilesMatchIndependentRoutes) {
+  for (bool mixed : {false, true}) {
+    auto p = test::random_problem_on_manifold(3, 5, 4, "cubic", mixed, 91);
+    PointConvexityOptions o;
+    o.directions = 3;
+    o.profile_length = 0.3;
+    o.profile_points = 7;
+    o.seed = 3;
+    const PointConvexity pc = analyze_point(p.model, p.theta, o);
+    // The same numbers as SharpnessGeometry (what `zeroloss inspect` prints), in full coordinates.
+    const SharpnessGeometry g(p.model, p.theta);
+    const Eigen::VectorXd ev = g.riemannian_hessian_matrix().eigenvalues;
+    ASSERT_EQ(pc.eigenvalues.size(), ev.size());
+    EXPECT_LT((pc.eigenvalues - ev).norm(), 1e-10 * ev.cwiseAbs().maxCoeff());
+    EXPECT_NEAR(pc.grad_norm, g.riemannian_gradient().norm(), 1e-10 * pc.grad_norm);
+    ASSERT_EQ(pc.profiles.size(), 4u);
+    for (const auto& prof : pc.profiles) {
+      EXPECT_NEAR(prof.velocity.norm(), 1.0, 1e-12);
+      EXPECT_LT(g.jacobian().apply(prof.velocity).norm(), 1e-10);
+      // d/ds and d^2/ds^2 of T(gamma(s)) at 0 against the Riemannian gradient and Hessian form.
+      EXPECT_NEAR(prof.first_derivative, (g.riemannian_gradient().array() * prof.velocity.array()).sum(), 1e-10);
+      EXPECT_NEAR(prof.second_derivative, g.riemannian_hessian_form(prof.velocity), 1e-9);
+      EXPECT_NEAR(prof.second_derivative_fd, prof.second_derivative, 1e-5 * (std::abs(prof.second_derivative) + 1));
+      EXPECT_GE(prof.second_derivative, pc.lambda_min - 1e-9);
+      EXPECT_LE(prof.second_derivative, pc.lambda_max + 1e-9);
+      ASSERT_EQ(prof.s.size(), 7u);
+      EXPECT_TRUE(prof.complete);
+      // The profile at s = 0.1 is T at the geodesic point, computed here independently.
+      const Eigen::MatrixXd y = GeodesicIntegrator(p.model).trace(p.theta, prof.velocity, {0.1}).samples[0].theta;
+      EXPECT_NEAR(prof.sharpness[4], SharpnessGeometry(p.model, y).sharpness(), 1e-10 * pc.sharpness);
+      EXPECT_EQ(prof.sharpness[3], pc.sharpness);
+    }
+  }
+}
+
+TEST(ConvexitySampling, SchemesGiveValidPointsDeterministically) {
+  auto p = test::random_problem_on_manifold(3, 5, 4, "cubic", true, 92);
+  SamplingOptions o;
+  o.random_points = 12;
+  o.geodesic_points = 6;
+  o.max_distance = 0.3;
+  o.seed = 11;
+  Eigen::MatrixXd off = p.theta;
+  off(0, 0) += 1e-3;
+  o.external = {{"flow", 0.5, p.theta}, {"sgd", 7.0, off}};
+  const SamplingResult a = sample_points(p.model, p.theta, p.theta, o);
+  const SamplingResult b = sample_points(p.model, p.theta, p.theta, o);
+  ASSERT_EQ(a.points.size() + a.failures.size(), 1u + 12u + 6u + 2u);
+  ASSERT_EQ(a.points.size(), b.points.size());
+  int geodesic = 0;
+  for (std::size_t k = 0; k < a.points.size(); ++k) {
+    const SampledPoint& s = a.points[k];
+    EXPECT_EQ(s.lambda_min, b.points[k].lambda_min) << "same seed, same bits";
+    EXPECT_EQ(s.theta, b.points[k].theta);
+    EXPECT_LT(max_residual(p.model, s.theta), 1e-10) << s.scheme << " " << s.index;
+    const SharpnessGeometry g(p.model, s.theta);
+    EXPECT_NEAR(s.grad_norm, g.riemannian_gradient().norm(), 1e-9 * (1 + s.grad_norm));
+    EXPECT_NEAR(s.lambda_min, g.riemannian_hessian_matrix().eigenvalues.minCoeff(), 1e-9 * (1 + std::abs(s.lambda_min)));
+    if (s.scheme == "geodesic") {
+      ++geodesic;
+      // Controlled distance: the log map (an independent route) measures the same geodesic length.
+      EXPECT_NEAR(geodesic_distance(p.model, p.theta, s.theta), s.parameter, 1e-7);
+    }
+  }
+  EXPECT_EQ(geodesic, 6);
+  EXPECT_EQ(a.points[0].scheme, "anchor");
+  const SampledPoint& flow = a.points[a.points.size() - 2];
+  const SampledPoint& sgd = a.points.back();
+  EXPECT_EQ(flow.scheme, "trajectory:flow");
+  EXPECT_EQ(flow.parameter, 0.5);
+  EXPECT_EQ(flow.projection_distance, 0.0);
+  EXPECT_EQ(sgd.scheme, "trajectory:sgd");
+  EXPECT_GT(sgd.projection_distance, 0.0);
+  EXPECT_LT(sgd.projection_distance, 2e-3);
+  // A different seed gives different random points.
+  o.seed = 12;
+  const SamplingResult c = sample_points(p.model, p.theta, p.theta, o);
+  EXPECT_NE(c.points[1].lambda_min, a.points[1].lambda_min);
+  // A trajectory point of the wrong size is an input error, not a silent failure.
+  o.external = {{"flow", 0.0, Eigen::MatrixXd::Zero(2, 5)}};
+  EXPECT_THROW(sample_points(p.model, p.theta, p.theta, o), InputError);
+}
+
+TEST(ConvexityThresholdLogic, ThresholdIsTheSmallestNegativeGradientNorm) {
+  auto pt = [](double g, double l, bool neg) {
+    SampledPoint p;
+    p.grad_norm = g;
+    p.lambda_min = l;
+    p.negative = neg;
+    return p;
+  };
+  const std::vector<SampledPoint> pts = {pt(0.1, 1, false), pt(5, -2, true), pt(2, 0.5, false),
+                                         pt(3, -1, true), pt(9, 3, false)};
+  const ConvexityThreshold t = convexity_threshold(pts);
+  EXPECT_TRUE(t.negative_found);
+  EXPECT_EQ(t.threshold, 3);
+  EXPECT_EQ(t.points_below, 2);
+  EXPECT_EQ(t.largest_grad_below, 2);
+  EXPECT_EQ(t.smallest_lambda_below, 0.5);
+  EXPECT_EQ(t.largest_grad_sampled, 9);
+  EXPECT_EQ(t.counterexamples, (std::vector<std::size_t>{3, 1}));
+  const ConvexityThreshold none = convexity_threshold({pt(1, 1, false), pt(2, 2, false)});
+  EXPECT_FALSE(none.negative_found);
+  EXPECT_TRUE(std::isinf(none.threshold));
+  EXPECT_EQ(none.points_below, 2);
+  // The automatic ladder brackets the sampled threshold and contains it.
+  const std::vector<double> eps = search_ladder(pts, 4);
+  EXPECT_TRUE(std::is_sorted(eps.begin(), eps.end()));
+  EXPECT_NE(std::find_if(eps.begin(), eps.end(), [](double e) { return std::abs(e - 3) < 1e-6; }), eps.end());
+  EXPECT_LE(eps.front(), 3);
+  EXPECT_GE(eps.back(), 3);
+}
+
+TEST(ConvexityAssumptions, OutsideTheAssumptionsItRunsAndSaysSo) {
+  for (const char* act : {"tanh", "softplus"}) {
+    auto p = test::random_problem_on_manifold(2, 3, 3, act, false, 93, 0.8);
+    ConvexityOptions o = ConvexityOptions::quick();
+    o.sampling.random_points = 15;
+    o.sampling.geodesic_points = 10;
+    o.sampling.max_distance = 0.5;
+    o.point.directions = 2;
+    o.point.profile_length = 0.2;
+    o.point.profile_points = 5;
+    o.search.rungs = 2;
+    o.search.starts = 2;
+    o.search.max_evaluations_per_rung = 600;
+    const ConvexityResult r = analyze_convexity(p.model, p.theta, p.theta, o);
+    EXPECT_FALSE(r.assumptions.holds()) << act;
+    EXPECT_FALSE(r.assumptions.third_derivative_positive) << act;
+    EXPECT_NE(r.assumptions.describe(act).find("phi'''"), std::string::npos) << r.assumptions.describe(act);
+    const nlohmann::json j = convexity_summary_json(r, o);
+    EXPECT_FALSE(j["assumptions"]["hold"].get<bool>());
+    EXPECT_FALSE(r.search.empty());
+  }
+}
+
+TEST(ConvexityOutputs, FilesAreWrittenAndConsistent) {
+  const Theory6 t = theory6();
+  ConvexityOptions o = ConvexityOptions::quick();
+  o.sampling.random_points = 10;
+  o.sampling.geodesic_points = 5;
+  o.point.directions = 2;
+  o.point.profile_points = 5;
+  o.search.eps = {10.0, 40.0};
+  o.search.max_evaluations_per_rung = 800;
+  const ConvexityResult r = analyze_convexity(t.model, t.point, t.optimum, o);
+  const std::string dir = test::temp_dir("convexity-outputs");
+  const auto files = write_convexity_outputs(dir, r, o, t.model.a());
+  for (const char* f : {"points.csv", "search.csv", "profiles.csv", "directions.csv", "spectrum.csv", "failures.csv",
+                        "summary.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(dir) / f)) << f;
+  }
+  EXPECT_EQ(count_lines(dir + "/points.csv"), 1 + static_cast<int>(r.sampling.points.size()));
+  EXPECT_EQ(count_lines(dir + "/search.csv"), 3);
+  EXPECT_EQ(count_lines(dir + "/profiles.csv"), 1 + 3 * 5);
+  EXPECT_EQ(count_lines(dir + "/spectrum.csv"), 1 + 2);
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/summary.json"));
+  EXPECT_TRUE(j["threshold"]["negative_found"].get<bool>());
+  EXPECT_NEAR(j["point"]["lambda_min"].get<double>(), -14.76, 0.005);
+  EXPECT_EQ(j["search"]["rungs"].size(), 2u);
+  EXPECT_TRUE(j["assumptions"]["hold"].get<bool>());
+  // The rung's weights file reads back to the reported point.
+  const Weights w = read_weights_csv(dir + "/search_points/eps_1.csv", 1);
+  EXPECT_EQ(w.theta, r.search[1].theta);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConvexityInputs, PointOffTheManifoldOrWithoutTangentDirectionsIsAnInputError) {
+  const Theory6 t = theory6();
+  Eigen::MatrixXd off = t.point;
+  off(1, 0) += 0.01;
+  EXPECT_THROW(analyze_point(t.model, off), InputError);
+  EXPECT_THROW(evaluate_point(t.model, off, "given", 0, 0.0), InputError);
+  // m p = n: the manifold is discrete in span(X)^m.
+  Eigen::MatrixXd X(2, 1);
+  X << 1, 2;
+  TwoLayerModel tiny(X, Eigen::Vector2d(1, 2), Eigen::VectorXd::Ones(2), Activation::cubic());
+  EXPECT_THROW(analyze_convexity(tiny, Eigen::MatrixXd(0, 0), std::nullopt, ConvexityOptions::quick()), InputError);
+}
+
+TEST(ConvexityCommand, RunsOnTheTheory6ExampleAndReportsErrors) {
+  const Theory6 t = theory6();
+  const std::string dir = test::temp_dir("convexity-cli");
+  {
+    std::ofstream data(dir + "/data.csv");
+    data.precision(17);
+    data << "x1,y\n1," << t.model.y()(0) << "\n";
+  }
+  write_weights_csv(dir + "/point.csv", t.point, t.model.a());
+  write_weights_csv(dir + "/optimum.csv", t.optimum, t.model.a());
+  const std::string base = test::zeroloss_binary() + " convexity --data " + dir + "/data.csv";
+  std::string out, err;
+  const int rc = test::run_command(base + " --weights " + dir + "/point.csv --anchor " + dir +
+                                       "/optimum.csv --quick --random 20 --geodesic 10 --directions 2 --eps 10,31 "
+                                       "--max-evaluations 1000 --seed 3 --out " + dir + "/out",
+                                   &out, &err);
+  ASSERT_EQ(rc, 0) << out << err;
+  EXPECT_NE(out.find("-14.7622"), std::string::npos) << out;
+  EXPECT_NE(out.find("Adversarial search"), std::string::npos) << out;
+  EXPECT_NE(err.find("search: rung 2/2"), std::string::npos) << err;
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/out/summary.json"));
+  EXPECT_NEAR(j["point"]["lambda_min"].get<double>(), -14.7622, 1e-4);
+  EXPECT_EQ(j["sampling"]["points"].get<int>(), 1 + 1 + 20 + 10);
+  ASSERT_EQ(j["search"]["rungs"].size(), 2u);
+  EXPECT_LE(j["search"]["rungs"][1]["lambda_min"].get<double>(), -14.7622);
+  EXPECT_EQ(count_lines(dir + "/out/points.csv"), 1 + 32);
+  // Errors: a point off M is bad input (exit 2); so is a run without any point.
+  Eigen::MatrixXd off = t.point;
+  off(0, 0) += 0.1;
+  write_weights_csv(dir + "/off.csv", off, t.model.a());
+  EXPECT_EQ(test::run_command(base + " --weights " + dir + "/off.csv --quick --out " + dir + "/o2", &out, &err), 2);
+  EXPECT_NE(err.find("not on the zero-loss manifold"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(base + " --quick --out " + dir + "/o3", &out, &err), 2);
+  EXPECT_NE(err.find("--weights"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
