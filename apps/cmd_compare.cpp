@@ -217,7 +217,8 @@ void run_compare(CompareOptions o) {
           const Eigen::MatrixXd projected =
               project_onto_manifold(setup, sgd.weights(), o.projection,
                                     "the SGD iterate (eta = " + format_double(plan.eta) + ", seed " +
-                                        std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) + ")")
+                                        std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) + ")",
+                                    /*estimate_error=*/false)
                   .theta;
           const Eigen::MatrixXd& ref = flow_at.at(plan.t[q]);
           const double T_sgd = sharpness_at(model, projected);

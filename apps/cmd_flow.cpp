@@ -73,6 +73,9 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                                 {"iterations", pr.summary.iterations},
                                 {"distance_moved", pr.summary.distance_moved},
                                 {"final_residual", pr.summary.final_residual},
+                                {"limit_error_estimate", std::isfinite(pr.summary.limit_error_estimate)
+                                                             ? json(pr.summary.limit_error_estimate)
+                                                             : json(nullptr)},
                                 {"termination", pr.summary.termination}};
   }
 
