@@ -73,6 +73,9 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                                 {"iterations", pr.summary.iterations},
                                 {"distance_moved", pr.summary.distance_moved},
                                 {"final_residual", pr.summary.final_residual},
+                                {"limit_error_estimate", std::isfinite(pr.summary.limit_error_estimate)
+                                                             ? json(pr.summary.limit_error_estimate)
+                                                             : json(nullptr)},
                                 {"termination", pr.summary.termination}};
   }
 
@@ -146,6 +149,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"wall_seconds", wall},
                   {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
   if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
+  summary["assumptions_at_end"] = assumptions_json(setup, result.beta);
   if (!rows.empty()) {
     summary["initial"] = row_json(rows.front());
     summary["final"] = row_json(rows.back());
@@ -200,6 +204,9 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << ")\n";
   }
   if (have_rate) msg << "rate: " << rate.verdict << "\n";
+  if (!summary["assumptions_at_end"]["holds"].get<bool>())
+    msg << "outside THEORY's assumptions at the end point: "
+        << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
   for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
   for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
   msg << "outputs in " << o.out << "\n";
@@ -247,6 +254,11 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
       ->required();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Integrates dTheta/dt = -C grad_M T(Theta) in reduced coordinates with an error-controlled Runge-Kutta\n"
+      "method (Boost.Odeint), re-projecting onto M (Newton) after every accepted step; starts at W0 if it lies\n"
+      "on M, else at its projection. Exit codes: 0 done, 2 bad input, 3 singular point of M, 5 step limit or\n"
+      "step-size underflow (outputs written). See docs/commands/flow.md.");
   return std::function<void()>([o, &app]() { run_flow(*o, app); });
 }, 41});
 

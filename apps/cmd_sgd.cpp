@@ -60,6 +60,7 @@ struct RunConfig {
   bool figures = true;
   bool ensemble = false;
   std::string data_path, weights_path;
+  bool resume = false;  // continue from checkpoints found in the output folders
 };
 
 struct SeedResult {
@@ -162,7 +163,10 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   LabelNoiseSgd sgd(setup.reduced, setup.beta0, params);
   const std::string checkpoint_path = dir + "/checkpoint.json";
   double previous_seconds = 0;
-  if (fs::exists(checkpoint_path)) {
+  if (!cfg.resume) {
+    std::error_code ec;
+    fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
+  } else if (fs::exists(checkpoint_path)) {
     const json ck = read_json(checkpoint_path);
     if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
       throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
@@ -287,6 +291,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                     {"resumed_from_step", start_step},
                     {"elapsed_seconds_total", previous_seconds + seconds}}},
                   {"optimum", optimum_json(setup)}};
+  if (final_beta.allFinite()) summary["assumptions_at_end"] = assumptions_json(setup, final_beta);
   if (!res.rows.empty()) {
     summary["final"] = row_json(res.rows.back());
     const auto f = rank_one_step(res.rows, cfg.rank_one_threshold, true);
@@ -495,6 +500,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.rank_one_threshold = o.rank_one_threshold;
   cfg.figures = !o.no_figures;
   cfg.ensemble = ensemble;
+  cfg.resume = !o.resume.empty();
   cfg.data_path = o.problem.data;
   cfg.weights_path = o.problem.weights;
   {
@@ -578,8 +584,11 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
       msg << ", singular values of Phi:";
       for (double v : f["feature_singular_values"]) msg << ' ' << v;
       msg << "\n";
+      if (summary.contains("assumptions_at_end") && !summary["assumptions_at_end"]["holds"].get<bool>())
+        msg << "outside THEORY's assumptions at the end point: "
+            << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
       const json& ro = summary["rank_one"];
-      if (!ro["feature_step"].is_null())
+      if (r.status == "completed" && !ro["feature_step"].is_null())
         msg << "rank one (sigma_2/sigma_1 of Phi <= " << o.rank_one_threshold << ") from step "
             << ro["feature_step"].get<std::uint64_t>() << " on\n";
     }
@@ -668,23 +677,23 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
 CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinates: trajectories, checkpoints, ensembles",
                          [](CLI::App& app) {
   auto o = std::make_shared<SgdOptions>();
-  app.add_option("--data", o->problem.data, "Data CSV: header row, column 'y' = labels, other columns = features")
+  app.add_option("--data", o->problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
       ->check(CLI::ExistingFile);
   app.add_option("--weights", o->problem.weights,
-                 "Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
+                 "[required unless --resume] Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
       ->check(CLI::ExistingFile);
   app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
       ->capture_default_str();
-  app.add_option("--lr", o->lr, "Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
+  app.add_option("--lr", o->lr, "[required unless --resume] Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
   app.add_option("--label-noise", o->label_noise,
-                 "Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
+                 "[required unless --resume] Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
   app.add_option("--noise", o->noise, "Noise distribution: gaussian (N(0, s^2)) or rademacher (+-s)")
       ->capture_default_str();
   app.add_option("--batch", o->batch,
                  "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "
                  "sampling: with --label-noise 0 this is gradient descent on L)")
       ->capture_default_str();
-  app.add_option("--steps", o->steps, "Number of SGD steps K");
+  app.add_option("--steps", o->steps, "[required unless --resume] Number of SGD steps K");
   app.add_option("--seed", o->seed, "Random seed (same seed, same bits)")->capture_default_str();
   app.add_option("--seeds", o->seeds,
                  "Run an ensemble: a list like 0-63 or 1,4,7-9; each seed in DIR/seed_<s>/, in parallel threads; "
@@ -694,7 +703,7 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K")->capture_default_str();
   every->excludes(points);
   app.add_option("--out", o->out,
-                 "Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
+                 "[required unless --resume] Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
                  "figures (SVG, when gnuplot is installed)");
   app.add_option("--checkpoint-every", o->checkpoint_every,
                  "Write DIR/checkpoint.json (weights, RNG states, trajectory so far) every N steps; SIGINT/SIGTERM "
@@ -710,6 +719,12 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this")
       ->capture_default_str();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Step (THEORY 7), batch I of B distinct samples, noise xi_i with mean 0 and variance s^2:\n"
+      "  Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i\n"
+      "run in reduced coordinates (O(m p) per step). Time scales: t = eta^2 k, flow time tau = s^2/(4B) t.\n"
+      "Exit codes: 0 done, 2 bad input, 5 diverged (the last finite weights are in DIR/final_weights.csv);\n"
+      "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;
     for (const CLI::Option* opt : app.get_options())

@@ -13,6 +13,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 
 namespace zeroloss::cli {
 
@@ -28,11 +29,44 @@ DynamicsSetup make_setup(LoadedProblem problem) {
 
 }  // namespace
 
+std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, int rank, std::string& note) {
+  const int n = reduced.n(), m = reduced.m();
+  if (rank < n) {
+    note = "no closed-form optimum: the data rows are linearly dependent (rank X = " + std::to_string(rank) +
+           " < n = " + std::to_string(n) + "), so the per-sample problems of THEORY 5 are coupled; T - T* and the "
+           "distance to R* are not reported";
+    return std::nullopt;
+  }
+  RankOneOptimum opt;
+  opt.preactivations.resize(n, m);
+  double T = 0;
+  const Activation& phi = reduced.activation();
+  try {
+    for (int i = 0; i < n; ++i) {
+      const SampleOptimum so = solve_sample_optimum(phi, reduced.a(), reduced.y()(i), i);
+      opt.preactivations.row(i) = so.r.transpose();
+      double row = 0;
+      for (int j = 0; j < m; ++j) row += std::pow(reduced.a()(j) * phi.derivatives(so.r(j)).d1, 2);
+      T += reduced.row_norms_squared()(i) * row;
+    }
+  } catch (const DomainError& e) {
+    note = std::string("no closed-form optimum: ") + e.what();
+    return std::nullopt;
+  }
+  opt.sharpness = T / n;
+  const std::vector<double> points(opt.preactivations.data(), opt.preactivations.data() + opt.preactivations.size());
+  const AssumptionReport a = check_assumptions(phi, points);
+  note = "closed form of THEORY 5 (a_j phi''(r_ij) = c_i, one bracketed root per sample)";
+  if (!a.holds()) {
+    note += "; THEORY's assumptions fail at R* (" + a.describe(phi.name()) +
+            "), so R* is a stationary point of T on M but need not be its minimum: T - T* can be negative";
+  }
+  return opt;
+}
+
 DynamicsSetup load_dynamics(const ProblemOptions& options) {
   DynamicsSetup s = make_setup(load_problem(options));
-  // The closed-form minimizer of THEORY 5 (sharpness_minimum.hpp) is wired in by the merge of the
-  // manifold work; until then trajectories carry no T - T* and no distance to R*.
-  s.optimum_note = "closed-form optimum T*, R* (THEORY 5) not available in this build";
+  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
   return s;
 }
 
@@ -40,13 +74,24 @@ Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const 
   return setup.coordinates.lift(beta, setup.problem.weights.theta);
 }
 
-std::vector<std::string> projection_methods() { return {"newton"}; }
-std::string default_projection_method() { return "newton"; }
+std::vector<std::string> projection_methods() { return projection_method_names(); }
+std::string default_projection_method() { return "gradient-flow"; }
 
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method) {
-  if (method == "newton") return project_newton(setup.reduced, beta);
-  throw InputError("projection method '" + method + "' is not available; expected one of: newton");
+                                       const std::string& method, const std::string& what, bool estimate_error) {
+  const std::string context = "putting " + what + " on the zero-loss manifold (" + method + " projection): ";
+  const std::string hint =
+      ". If no network of this form can fit the labels (e.g. softplus or sigmoid outputs with a = 1 are "
+      "positive), the zero-loss manifold is empty";
+  ProjectionOptions po;
+  po.estimate_limit_error = estimate_error;
+  try {
+    return project(setup.reduced, beta, method, po);
+  } catch (const SingularPointError& e) {
+    throw SingularPointError(context + e.what() + hint, e.condition());
+  } catch (const ConvergenceError& e) {
+    throw ConvergenceError(context + e.what() + hint);
+  }
 }
 
 std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
@@ -313,6 +358,19 @@ nlohmann::json fit_json(const ExponentialTailFit& f) {
     j["second_half_rate"] = f.second_half_rate;
   }
   return j;
+}
+
+nlohmann::json assumptions_json(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
+  const Eigen::MatrixXd R = setup.reduced.X() * beta.transpose();
+  const std::vector<double> points(R.data(), R.data() + R.size());
+  const Activation& phi = setup.reduced.activation();
+  const AssumptionReport a = check_assumptions(phi, points);
+  return {{"holds", a.holds()},
+          {"min_first_derivative", a.min_first_derivative},
+          {"argmin_first_derivative", a.argmin_first_derivative},
+          {"min_third_derivative", a.min_third_derivative},
+          {"argmin_third_derivative", a.argmin_third_derivative},
+          {"description", a.describe(phi.name())}};
 }
 
 int numerical_rank(const Eigen::VectorXd& sv, double tol) {

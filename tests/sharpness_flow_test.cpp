@@ -12,6 +12,7 @@
 #include "zeroloss/reference.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::rel_error;
@@ -138,6 +139,27 @@ TEST(SharpnessFlow, LongTimeLimitIsTheClosedFormRankOneMinimum) {
     for (int j = 0; j < 10; ++j) EXPECT_LT((R.col(j) - cf.r).norm(), 1e-6) << "neuron " << j;
     EXPECT_NEAR(r.summary.final_sharpness, cf.T, 1e-9 * cf.T);
   }
+}
+
+TEST(SharpnessFlow, LongTimeLimitWithMixedSignSecondLayerIsTheLibraryClosedForm) {
+  // General a (THEORY 5): the flow ends where a_j phi''(r_ij) = c_i; compare with sharpness_minimum.
+  auto p = test::random_problem_on_manifold(3, 3, 5, "cubic", /*mixed_a=*/true, 31, 0.5);
+  const SharpnessMinimum opt = sharpness_minimum(p.model, p.theta);
+  ASSERT_TRUE(opt.closed_form) << opt.message;
+  FlowOptions o;
+  o.t_end = 1e6;
+  o.until_gradient = 1e-11;
+  const FlowResult r = integrate_sharpness_flow(p.model, p.theta, o);
+  ASSERT_TRUE(r.summary.completed) << r.summary.termination;
+  const Eigen::MatrixXd R = p.model.X() * r.beta.transpose();
+  EXPECT_LT((R - opt.preactivations).norm(), 1e-6 * opt.preactivations.norm());
+  EXPECT_NEAR(r.summary.final_sharpness, opt.sharpness, 1e-9 * opt.sharpness);
+  // The phi''-image [a_j phi''(r_ij)] has rank one at the limit.
+  Eigen::MatrixXd image(3, 5);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) image(i, j) = p.model.a()(j) * p.model.activation().derivatives(R(i, j)).d2;
+  const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(image).singularValues();
+  EXPECT_LT(sv(1), 1e-6 * sv(0));
 }
 
 TEST(SharpnessFlow, UntilGradientStopsEarlyAndObserverCanStop) {
