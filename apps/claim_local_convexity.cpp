@@ -102,7 +102,8 @@ Verdict check_local_convexity(VerificationContext& ctx) {
                {"assumptions", s["assumptions"]},
                {"sampling", s["sampling"]}};
   std::ostringstream ev;
-  ev << "At the minimizer lambda_min(Hess_M T) = " << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
+  ev << "At the closed-form stationary point (" << opt["verdict"].get<std::string>() << ") lambda_min(Hess_M T) = "
+     << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
      << ". Sampled " << s["sampling"]["points"].get<int>() << " points on M: ";
   if (negative_found)
     ev << "no negative curvature below ||grad_M T|| = " << fmt(g_star) << " (" << below

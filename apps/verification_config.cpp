@@ -25,11 +25,11 @@ json default_verification_config() {
   },
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
-    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025], "time": 0.3, "seeds": 16,
+    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125], "time": 0.3, "seeds": 32,
     "points": 10
   },
   "rank_one_sgd": {
-    "n": 3, "d": 3, "m": 10, "data_seed": 2, "lr": 0.05, "label_noise": 0.03, "steps": 20000000,
+    "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
     "log_points": 400, "rank_one_threshold": 0.01
   },
   "local_convexity": { "preset": "full" },
@@ -43,8 +43,8 @@ json default_verification_config() {
   },
   "quick": {
     "global_minimum": { "starts": 3 },
-    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005], "seeds": 6 },
-    "rank_one_sgd": { "steps": 5000000 },
+    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
+    "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 }
   }
@@ -100,11 +100,26 @@ void require(bool ok, const std::string& source, const std::string& key, const s
 
 json resolve_verification_config(const json& user, const std::string& source, bool quick) {
   if (!user.is_null() && !user.is_object()) throw InputError(source + ": expected a JSON object at the top level");
-  json cfg = default_verification_config();
-  if (!user.is_null()) merge(cfg, user, "", source);
-  const json quick_overrides = cfg["quick"];
-  if (quick) merge(cfg, quick_overrides, "", source + " (quick section)");
+  // Precedence (lowest first): the defaults, the default "quick" overrides, the user's "quick"
+  // section (both only with --quick), then the user's own settings outside "quick". Every user key
+  // is validated against the defaults whether or not --quick is given.
+  const json defaults = default_verification_config();
+  json cfg = defaults;
   cfg.erase("quick");
+  json user_plain = user.is_null() ? json::object() : user;
+  json user_quick = json::object();
+  if (user_plain.contains("quick")) {
+    user_quick = user_plain["quick"];
+    user_plain.erase("quick");
+    if (!user_quick.is_object()) throw InputError(source + ": key 'quick' must be an object of overrides");
+    json check = cfg;
+    merge(check, user_quick, "quick", source);
+  }
+  if (quick) {
+    merge(cfg, defaults["quick"], "", "the default quick overrides");
+    merge(cfg, user_quick, "quick", source);
+  }
+  merge(cfg, user_plain, "", source);
   cfg["mode"] = quick ? "quick" : "full";
 
   static const std::set<std::string> known_claims = {"global_minimum", "flow_rate",        "sgd_tracks_flow",

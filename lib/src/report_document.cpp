@@ -39,6 +39,7 @@ th, td { border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; text
 th { background: #f3f3f3; }
 .pass { background: #e3f6e3; font-weight: bold; } .fail { background: #fbe0e0; font-weight: bold; }
 .not-applicable { background: #eee; } .reported { background: #e6eefb; font-weight: bold; }
+.error { background: #fff1c2; font-weight: bold; }
 code, pre { font-family: Menlo, Consolas, monospace; font-size: 0.88em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
 figure { margin: 1.2em 0; } figcaption { font-size: 0.9em; color: #444; }
@@ -69,6 +70,7 @@ std::string to_string(VerdictStatus status) {
     case VerdictStatus::Fail: return "fail";
     case VerdictStatus::NotApplicable: return "not-applicable";
     case VerdictStatus::Reported: return "reported";
+    case VerdictStatus::Error: return "error";
   }
   return "reported";
 }
