@@ -131,6 +131,7 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   fig.x_label = "||grad_M T||";
   fig.y_label = "lambda_min(Hess_M T)";
   fig.log_x = true;
+  fig.key = "bottom left";
   PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
   PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
   for (size_t k = 0; k < g.size(); ++k) (l[k] < 0 ? neg : pos).x.push_back(g[k]), (l[k] < 0 ? neg : pos).y.push_back(l[k]);

@@ -20,12 +20,12 @@ json default_verification_config() {
     "label_scale": 1.0, "data_seed": 1, "init_scale": 0.5
   },
   "global_minimum": {
-    "starts": 8, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
+    "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
     "rank_tolerance": 1e-6, "mixed_second_layer": true
   },
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
-    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125], "time": 0.3, "seeds": 32,
+    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
     "points": 10
   },
   "rank_one_sgd": {
@@ -42,7 +42,7 @@ json default_verification_config() {
     "flow_time": 500.0, "until_gradient": 1e-8
   },
   "quick": {
-    "global_minimum": { "starts": 3 },
+    "global_minimum": { "starts": 4 },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
