@@ -496,7 +496,7 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
   app.add_option("--threads", o->threads, "Threads for the SGD runs (default: all cores)");
   app.add_option("--rtol", o->rtol, "Flow integrator relative tolerance")->capture_default_str();
   app.add_option("--atol", o->atol, "Flow integrator absolute tolerance")->capture_default_str();
-  app.add_option("--integrator", o->integrator, "rkf78 or dopri5")->capture_default_str();
+  app.add_option("--integrator", o->integrator, "rkf78, dopri5 or rosenbrock4 (see zeroloss flow --help)")->capture_default_str();
   app.add_option("--projection", o->projection,
                  "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")");
   app.add_option("--out", o->out,

@@ -116,7 +116,10 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
   std::vector<std::string> notes;
   json figures = json::array();
   json summary = {{"command", "flow"},
-                  {"status", fs.completed ? "completed" : (interrupted ? "interrupted" : "step limit")},
+                  {"status", fs.completed ? "completed"
+                                          : interrupted ? "interrupted"
+                                          : fs.stopped_at_singular_point ? "singular point"
+                                                                         : "step limit"},
                   {"termination", fs.termination},
                   {"data", o.problem.data},
                   {"weights", o.problem.weights},
@@ -142,6 +145,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"rejected_steps", fs.rejected},
                   {"max_constraint_drift", fs.max_constraint_drift},
                   {"max_projection_iterations", fs.max_projection_iterations},
+                  {"stopped_at_singular_point", fs.stopped_at_singular_point},
                   {"smallest_step", fs.smallest_step},
                   {"largest_step", fs.largest_step},
                   {"initial_grad_norm", fs.initial_gradient_norm},
@@ -178,6 +182,13 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     rate = fit_exponential_tail(tau, gap, eo);
     have_rate = true;
     summary["rate_fit"] = fit_json(rate);
+  }
+  if (fs.stepper != std::string("rosenbrock4") && fs.accepted + fs.rejected > 20000 &&
+      4 * fs.rejected > fs.accepted + fs.rejected) {
+    notes.push_back("the flow was stiff on this run (" + std::to_string(fs.rejected) + " of " +
+                    std::to_string(fs.accepted + fs.rejected) +
+                    " steps rejected by the explicit method's error control); --integrator rosenbrock4 is usually "
+                    "much faster on such runs");
   }
   if (!o.no_figures && !interrupted)
     trajectory_figures(rows, setup, o.out, "flow time tau", false, "sharpness flow", figures, notes);
@@ -216,6 +227,12 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
               << "; the outputs in " << o.out << " hold the state reached\n";
     exit_by_signal(interrupt_signal());
   }
+  if (fs.stopped_at_singular_point) {
+    // Not a failure of the command: the flow exists only up to here (M degenerates ahead). The
+    // outputs describe the last regular point; the message says what happened.
+    std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
+    return;
+  }
   if (!fs.completed) throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
 }
 
@@ -235,7 +252,7 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--rtol", o->rtol, "Relative error tolerance per component per step")->capture_default_str();
   app.add_option("--atol", o->atol, "Absolute error tolerance per component per step")->capture_default_str();
   app.add_option("--integrator", o->integrator,
-                 "rkf78 (Runge-Kutta-Fehlberg 7(8)) or dopri5 (Dormand-Prince 5(4)), both error-controlled")
+                 "rkf78 (Runge-Kutta-Fehlberg 7(8)), dopri5 (Dormand-Prince 5(4)), both explicit, or rosenbrock4 (linearly implicit, for stiff runs; Jacobian by central differences); all error-controlled")
       ->capture_default_str();
   app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G (0: run to --time)")
       ->capture_default_str();

@@ -91,6 +91,10 @@ ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::
     throw SingularPointError(context + e.what() + hint, e.condition());
   } catch (const ConvergenceError& e) {
     throw ConvergenceError(context + e.what() + hint);
+  } catch (const InputError& e) {
+    // The input was validated before; an InputError here means the projection produced an invalid
+    // (non-finite) point: a failure to converge, not bad input.
+    throw ConvergenceError(context + "the projection produced an invalid point (" + e.what() + ")" + hint);
   }
 }
 
