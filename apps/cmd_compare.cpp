@@ -164,7 +164,7 @@ void run_compare(CompareOptions o) {
     row.step = s.accepted;
     row.t = s.t;
     row.tau = s.tau;
-    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
     row.metrics.gradient_norm = s.gradient_norm;
     flow_rows.push_back(std::move(row));
     return interrupt_signal() == 0;

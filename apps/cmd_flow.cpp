@@ -99,7 +99,8 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     row.step = s.accepted;
     row.t = s.t;
     row.tau = s.tau;
-    row.metrics = compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics =
+        compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
     row.metrics.gradient_norm = s.gradient_norm;
     rows.push_back(std::move(row));
     bar.update(s.t);
