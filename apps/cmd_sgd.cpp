@@ -677,8 +677,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     e.precision(6);
     for (const auto& r : results)
       if (r.status == "diverged") {
-        e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << " at step "
-          << r.divergence_step << ": " << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
+        e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
+          << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
           << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
           << "/final_weights.csv";
         break;
