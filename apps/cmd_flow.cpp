@@ -154,6 +154,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"wall_seconds", wall},
                   {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
   if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
+  summary["assumptions_at_start"] = assumptions_json(setup, start);
   summary["assumptions_at_end"] = assumptions_json(setup, result.beta);
   if (!rows.empty()) {
     summary["initial"] = row_json(rows.front());
@@ -213,12 +214,16 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     msg << "; ||grad_M T||: " << fs.initial_gradient_norm << " -> " << fs.final_gradient_norm << "\n";
     msg << "singular values of Phi at the end:";
     for (Eigen::Index k = 0; k < b.feature_singular_values.size(); ++k) msg << ' ' << b.feature_singular_values(k);
-    msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << ")\n";
+    msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << "); of R:";
+    for (Eigen::Index k = 0; k < b.preactivation_singular_values.size(); ++k) msg << ' ' << b.preactivation_singular_values(k);
+    msg << " (rank " << numerical_rank(b.preactivation_singular_values) << ")\n";
   }
   if (have_rate) msg << "rate: " << rate.verdict << "\n";
-  if (!summary["assumptions_at_end"]["holds"].get<bool>())
-    msg << "outside THEORY's assumptions at the end point: "
-        << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
+  for (const char* where : {"start", "end"}) {
+    const json& a = summary[std::string("assumptions_at_") + where];
+    if (!a["holds"].get<bool>())
+      msg << "outside THEORY's assumptions at the " << where << " point: " << a["description"].get<std::string>() << "\n";
+  }
   for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
   for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
   msg << "outputs in " << o.out << "\n";
