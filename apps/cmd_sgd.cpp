@@ -584,7 +584,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     msg << "label-noise SGD, seed " << r.seed << ": " << r.steps_done << " of " << o.steps << " steps (t = eta^2 k = "
         << o.lr * o.lr * static_cast<double>(r.steps_done) << ", flow time tau = "
         << cfg.coefficient * o.lr * o.lr * static_cast<double>(r.steps_done) << ")";
-    if (steps_here > 0) msg << ", " << static_cast<double>(steps_here) / wall << " steps/s";
+    if (steps_here >= 10000) msg << ", " << static_cast<double>(steps_here) / wall << " steps/s";
     msg << "\n";
     if (summary.contains("final")) {
       const json& f = summary["final"];
