@@ -228,8 +228,10 @@ void ProgressBar::finish() {
 }
 
 namespace {
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_interrupt(int sig) { g_signal = sig; }
+// Read by every worker thread, written by the handler: a lock-free atomic is safe in both roles.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the interrupt flag must be lock-free");
+extern "C" void on_interrupt(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -241,7 +243,7 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int interrupt_signal() { return g_signal; }
+int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
 
 void exit_by_signal(int sig) {
   std::cout.flush();
