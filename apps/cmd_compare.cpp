@@ -68,6 +68,13 @@ double sharpness_at(const TwoLayerModel& model, const Eigen::MatrixXd& beta) {
   return model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
 }
 
+std::string short_number(double x, int precision = 6) {
+  std::ostringstream s;
+  s.precision(precision);
+  s << x;
+  return s.str();
+}
+
 struct Stats {
   int count = 0;
   double mean = 0, std = 0, min = 0, max = 0;
@@ -164,7 +171,7 @@ void run_compare(CompareOptions o) {
     row.step = s.accepted;
     row.t = s.t;
     row.tau = s.tau;
-    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
     row.metrics.gradient_norm = s.gradient_norm;
     flow_rows.push_back(std::move(row));
     return interrupt_signal() == 0;
@@ -216,7 +223,7 @@ void run_compare(CompareOptions o) {
           }
           const Eigen::MatrixXd projected =
               project_onto_manifold(setup, sgd.weights(), o.projection,
-                                    "the SGD iterate (eta = " + format_double(plan.eta) + ", seed " +
+                                    "the SGD iterate (eta = " + short_number(plan.eta) + ", seed " +
                                         std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) + ")",
                                     /*estimate_error=*/false)
                   .theta;
@@ -308,8 +315,8 @@ void run_compare(CompareOptions o) {
         else
           ++diverged;
       }
-    PlotSeries ds{"eta = " + format_double(plan.eta), {}, {}, PlotStyle::LinesPoints, plot_color(static_cast<int>(p)), false};
-    PlotSeries ts{"SGD eta = " + format_double(plan.eta), {}, {}, PlotStyle::Points, plot_color(static_cast<int>(p)), false};
+    PlotSeries ds{"eta = " + short_number(plan.eta), {}, {}, PlotStyle::LinesPoints, plot_color(static_cast<int>(p)), false};
+    PlotSeries ts{"SGD eta = " + short_number(plan.eta), {}, {}, PlotStyle::Points, plot_color(static_cast<int>(p)), false};
     PlotSeries gs = ts;
     json rows = json::array();
     for (size_t q = 0; q < plan.k.size(); ++q) {
@@ -381,7 +388,7 @@ void run_compare(CompareOptions o) {
           break;
         }
       notes.push_back(std::to_string(diverged) + " of " + std::to_string(seeds.size()) + " seeds diverged at eta = " +
-                      format_double(plan.eta) + " (" + reason + "); they are left out of the statistics");
+                      short_number(plan.eta) + " (" + reason + "); they are left out of the statistics");
     }
     per_eta.push_back(e);
   }
@@ -405,7 +412,8 @@ void run_compare(CompareOptions o) {
       fit_line << " (two step sizes: no interval; give three or more)";
     fit_line << ", R^2 = " << pf.line.r_squared;
     PlotSpec ef;
-    ef.title = "error against step size at t = T (log-log), fitted slope p = " + format_double(std::round(pf.exponent * 1000) / 1000);
+    ef.title = "error against step size at t = " + short_number(t_end) + " (log-log), fitted slope p = " +
+               short_number(pf.exponent, 4);
     ef.x_label = "eta";
     ef.y_label = "mean ||Phi(Theta_SGD) - Theta_flow||";
     ef.log_x = ef.log_y = true;
@@ -496,7 +504,7 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
   app.add_option("--threads", o->threads, "Threads for the SGD runs (default: all cores)");
   app.add_option("--rtol", o->rtol, "Flow integrator relative tolerance")->capture_default_str();
   app.add_option("--atol", o->atol, "Flow integrator absolute tolerance")->capture_default_str();
-  app.add_option("--integrator", o->integrator, "rkf78 or dopri5")->capture_default_str();
+  app.add_option("--integrator", o->integrator, "rkf78, dopri5 or rosenbrock4 (see zeroloss flow --help)")->capture_default_str();
   app.add_option("--projection", o->projection,
                  "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")");
   app.add_option("--out", o->out,

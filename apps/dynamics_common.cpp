@@ -91,6 +91,10 @@ ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::
     throw SingularPointError(context + e.what() + hint, e.condition());
   } catch (const ConvergenceError& e) {
     throw ConvergenceError(context + e.what() + hint);
+  } catch (const InputError& e) {
+    // The input was validated before; an InputError here means the projection produced an invalid
+    // (non-finite) point: a failure to converge, not bad input.
+    throw ConvergenceError(context + "the projection produced an invalid point (" + e.what() + ")" + hint);
   }
 }
 
@@ -224,8 +228,10 @@ void ProgressBar::finish() {
 }
 
 namespace {
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_interrupt(int sig) { g_signal = sig; }
+// Read by every worker thread, written by the handler: a lock-free atomic is safe in both roles.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the interrupt flag must be lock-free");
+extern "C" void on_interrupt(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -237,7 +243,7 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int interrupt_signal() { return g_signal; }
+int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
 
 void exit_by_signal(int sig) {
   std::cout.flush();
@@ -302,6 +308,8 @@ nlohmann::json metrics_json(const TrajectoryMetrics& m) {
           {"dist_R_opt", optional_json(m.distance_to_optimum)},
           {"mean_cosine", optional_json(m.mean_pairwise_cosine)},
           {"grad_norm", optional_json(m.gradient_norm)},
+          {"sharpness_on_M", optional_json(m.sharpness_on_manifold)},
+          {"sharpness_gap_on_M", optional_json(m.sharpness_gap_on_manifold)},
           {"feature_singular_values", to_vector(m.feature_singular_values)},
           {"preactivation_singular_values", to_vector(m.preactivation_singular_values)},
           {"feature_rank", numerical_rank(m.feature_singular_values)},
@@ -327,6 +335,8 @@ TrajectoryRow row_from_json(const nlohmann::json& j) {
   r.metrics.distance_to_optimum = optional_from(j.at("dist_R_opt"));
   r.metrics.mean_pairwise_cosine = optional_from(j.at("mean_cosine"));
   r.metrics.gradient_norm = optional_from(j.at("grad_norm"));
+  r.metrics.sharpness_on_manifold = optional_from(j.at("sharpness_on_M"));
+  r.metrics.sharpness_gap_on_manifold = optional_from(j.at("sharpness_gap_on_M"));
   r.metrics.feature_singular_values = to_eigen(j.at("feature_singular_values").get<std::vector<double>>());
   r.metrics.preactivation_singular_values = to_eigen(j.at("preactivation_singular_values").get<std::vector<double>>());
   return r;
@@ -447,6 +457,18 @@ void trajectory_figures(const std::vector<TrajectoryRow>& rows, const DynamicsSe
     ts.y.push_back(r.metrics.sharpness);
   }
   t.series.push_back(ts);
+  {
+    PlotSeries tm{"T at the projection onto M", {}, {}, PlotStyle::Lines, "", true};
+    bool differs = false;
+    for (const auto& r : rows)
+      if (r.metrics.sharpness_on_manifold) {
+        tm.x.push_back(r.tau);
+        tm.y.push_back(*r.metrics.sharpness_on_manifold);
+        differs = differs || std::abs(*r.metrics.sharpness_on_manifold - r.metrics.sharpness) >
+                                 1e-9 * std::max(1.0, std::abs(r.metrics.sharpness));
+      }
+    if (differs) t.series.push_back(tm);
+  }
   if (setup.optimum) {
     t.series.push_back(PlotSeries{"T* (closed form)", {rows.front().tau, rows.back().tau},
                                   {setup.optimum->sharpness, setup.optimum->sharpness}, PlotStyle::Lines, "black", true});
@@ -454,16 +476,18 @@ void trajectory_figures(const std::vector<TrajectoryRow>& rows, const DynamicsSe
   draw_figure(t, dir + "/sharpness.svg", figures, notes);
   if (setup.optimum) {
     PlotSpec g;
-    g.title = title_prefix + ": T - T* against flow time";
+    g.title = title_prefix + ": T - T* against flow time (T at the projection onto M)";
     g.x_label = "flow time tau";
     g.y_label = "T - T*";
     g.log_y = true;
     PlotSeries gs{"T - T*", {}, {}, PlotStyle::Lines, "", false};
-    for (const auto& r : rows)
-      if (r.metrics.sharpness_gap) {
+    for (const auto& r : rows) {
+      const auto gap = r.metrics.sharpness_gap_on_manifold ? r.metrics.sharpness_gap_on_manifold : r.metrics.sharpness_gap;
+      if (gap) {
         gs.x.push_back(r.tau);
-        gs.y.push_back(*r.metrics.sharpness_gap);
+        gs.y.push_back(*gap);
       }
+    }
     g.series.push_back(gs);
     draw_figure(g, dir + "/sharpness_gap.svg", figures, notes);
   }

@@ -90,7 +90,7 @@ TEST(DynamicsCli, SgdWritesTrajectoryWeightsAndSummary) {
   EXPECT_NE(out.find("steps/s"), std::string::npos) << out;
   const auto traj = lines(slurp(f.dir + "/run/trajectory.csv"));
   ASSERT_EQ(traj.size(), 42u);  // header + steps 0, 500, ..., 20000
-  EXPECT_EQ(traj[0].rfind("step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,sv_phi_1", 0), 0u);
+  EXPECT_EQ(traj[0].rfind("step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,sharpness_on_M,sharpness_gap_on_M,sv_phi_1", 0), 0u);
   EXPECT_EQ(traj[1].rfind("0,0,0,", 0), 0u);
   EXPECT_EQ(traj.back().rfind("20000,50.000000000000", 0), 0u) << traj.back();  // t = eta^2 k = 50
   const zeroloss::Weights w = zeroloss::read_weights_csv(f.dir + "/run/final_weights.csv", 3);
