@@ -83,7 +83,7 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
     out << "--anchor (T = " << g(r.anchor.sharpness, 8) << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n\n";
   } else if (r.anchor.source == "minimizer") {
     out << "none given; using the " << r.anchor.kind << " of T"
-        << (r.anchor.kind == "stationary point" ? ", NOT a minimum," : "") << " (T = " << g(r.anchor.sharpness, 8)
+        << (r.anchor.kind == "stationary point" ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
         << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n  " << r.anchor.description << "\n\n";
   } else {
     out << r.anchor.description << "\n\n";
@@ -347,6 +347,10 @@ CommandRegistration reg({"convexity",
   return std::function<void()>([o, &app]() {
     const auto app_count = [&app](const std::string& name) { return app.count(name); };
     const bool trajectories = o->along_flow != 0 || o->along_sgd;
+    if (!trajectories && (app_count("--trajectory-start") > 0 || app_count("--trajectory-points") > 0 ||
+                          app_count("--trajectory-projection") > 0)) {
+      throw InputError("--trajectory-start/--trajectory-points/--trajectory-projection need --along-flow or --along-sgd");
+    }
     if (o->problem.weights.empty() && o->anchor.empty() && !(trajectories && !o->trajectory_start.empty())) {
       throw InputError("convexity needs --weights (the point to analyze) or --anchor (a point on M), or both "
                        "(or --trajectory-start with --along-flow / --along-sgd)");
@@ -358,10 +362,6 @@ CommandRegistration reg({"convexity",
       if (!o->along_sgd && app_count(opt) > 0) {
         throw InputError(std::string(opt) + " only applies to the SGD run: add --along-sgd");
       }
-    }
-    if (!trajectories && (app_count("--trajectory-start") > 0 || app_count("--trajectory-points") > 0 ||
-                          app_count("--trajectory-projection") > 0)) {
-      throw InputError("--trajectory-start/--trajectory-points/--trajectory-projection need --along-flow or --along-sgd");
     }
     if (o->along_sgd) {
       if (app_count("--lr") == 0 || app_count("--label-noise") == 0 || app_count("--steps") == 0) {
