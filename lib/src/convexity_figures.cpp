@@ -42,12 +42,13 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
   // 1. The scatter of the sampled points.
   if (!res.sampling.points.empty()) {
     PlotSpec s;
-    s.title = "lambda_min(Hess_M T) against ||grad_M T|| over " + std::to_string(res.sampling.points.size()) +
-              " sampled points of M (" + res.activation + ")";
+    s.title = "lambda_min(Hess_M T) against ||grad_M T||: " + std::to_string(res.sampling.points.size()) +
+              " points of M (" + res.activation + ")";
     s.x_label = "||grad_M T||";
     s.y_label = "lambda_min(Hess_M T)";
     s.log_x = true;
-    s.key = "bottom left";
+    s.key = "below";
+    s.height = 600;
     PlotSeries convex{"convex (lambda_min >= 0)", {}, {}, PlotStyle::Points, kConvex, false};
     PlotSeries negative{"negative curvature", {}, {}, PlotStyle::Points, kNegative, false};
     double gmin = std::numeric_limits<double>::infinity(), gmax = 0;
@@ -86,8 +87,7 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
       lmax = std::max(lmax, r.lambda_min);
     }
     if (stationary > 0) {
-      s.title += "; " + std::to_string(stationary) + (stationary == 1 ? " point" : " points") +
-                 " with ||grad_M T|| < 1e-8 max not shown";
+      s.title += ", " + std::to_string(stationary) + " stationary off the log axis";
     }
     if (!convex.x.empty()) s.series.push_back(convex);
     if (!negative.x.empty()) s.series.push_back(negative);
@@ -108,7 +108,8 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
     l.title = "lambda_min(Hess_M T) along the trajectories (on M; SGD iterates projected)";
     l.x_label = "flow time tau";
     l.y_label = "lambda_min(Hess_M T)";
-    l.key = "bottom right";
+    l.key = "below";
+    l.height = 600;
     PlotSpec g;
     g.title = "||grad_M T|| along the trajectories";
     g.x_label = "flow time tau";
@@ -164,7 +165,8 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
     s.x_label = "eps";
     s.y_label = "lambda_min found";
     s.log_x = true;
-    s.key = "bottom left";
+    s.key = "below";
+    s.height = 600;
     s.series.push_back(rungs);
     if (!negative_rungs.x.empty()) s.series.push_back(negative_rungs);
     const auto [lo, hi] = std::minmax_element(rungs.x.begin(), rungs.x.end());
