@@ -9,6 +9,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "zeroloss/csv.hpp"
 #include "zeroloss/derivative_check.hpp"
 #include "zeroloss/errors.hpp"
 
@@ -57,7 +58,7 @@ nlohmann::ordered_json residual_json(const ResidualCheck& r) {
 void run_check(const CheckOptions& o) {
   const LoadedProblem P = load_problem(o.problem);
   if (!(o.slope_tolerance > 0 && o.slope_tolerance < 1))
-    throw InputError("--slope-tolerance must be in (0, 1) (got " + std::to_string(o.slope_tolerance) + ")");
+    throw InputError("--slope-tolerance must be in (0, 1) (got " + format_double(o.slope_tolerance) + ")");
   if (!(o.residual_tolerance > 0)) throw InputError("--residual-tolerance must be > 0");
   DerivativeCheckOptions opt;
   opt.seed = o.seed;

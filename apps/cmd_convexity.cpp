@@ -10,9 +10,12 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "dynamics_common.hpp"
 #include "zeroloss/convexity.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/rng.hpp"
+#include "zeroloss/svg_plot.hpp"
 
 namespace zeroloss::cli {
 namespace {
@@ -32,6 +35,18 @@ struct Options {
   std::vector<double> eps;
   bool no_search = false;
   std::uint64_t seed = 0;
+  // Default anchor and trajectories.
+  bool no_anchor = false;
+  bool no_figures = false;
+  double along_flow = 0;
+  bool along_sgd = false;
+  std::string trajectory_start;
+  int trajectory_points = -1;
+  std::string trajectory_projection = "gradient-flow";
+  double lr = 0, label_noise = 0;
+  std::string batch = "1";
+  std::string noise = "gaussian";
+  std::uint64_t steps = 0;
 };
 
 std::string g(double x, int precision = 4) {
@@ -57,11 +72,22 @@ void check_same_second_layer(const Eigen::VectorXd& a, const Weights& w, const s
 }
 
 void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, const ConvexityOptions& o,
-                  const std::string& dir, const std::vector<std::string>& files) {
+                  const std::string& dir, const std::vector<std::string>& files, const nlohmann::json& figures,
+                  const nlohmann::json& figure_notes) {
   std::ostream& out = std::cout;
   out << "zeroloss convexity: " << r.activation << ", n = " << model.n() << ", d = " << model.d()
       << ", m = " << model.m() << " (p = rank X = " << p << "; non-trivial tangent part of dimension "
       << model.m() * p - model.n() << ")\n\n";
+  out << "Anchor: ";
+  if (r.anchor.source == "given") {
+    out << "--anchor (T = " << g(r.anchor.sharpness, 8) << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n\n";
+  } else if (r.anchor.source == "minimizer") {
+    out << "none given; using the " << r.anchor.kind << " of T"
+        << (r.anchor.kind == "stationary point" ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
+        << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n  " << r.anchor.description << "\n\n";
+  } else {
+    out << r.anchor.description << "\n\n";
+  }
   if (r.point) {
     const PointConvexity& pc = *r.point;
     out << "At the given point: T = " << g(pc.sharpness, 8) << ", ||grad_M T|| = " << g(pc.grad_norm, 6)
@@ -119,6 +145,44 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
         << pad(std::to_string(w.negative), 10)
         << pad(w.points ? g(w.gmin, 3) + " .. " + g(w.gmax, 3) : "-", 22) << (w.points ? g(w.lmin, 5) : "-") << "\n";
   }
+  if (!r.trajectories.empty()) {
+    out << "\nAlong trajectories (trajectory_convexity.csv; tau = flow time; points on M, SGD iterates projected):\n";
+    out << "  " << pad("source", 8) << pad("states", 8) << pad("failed", 8) << pad("negative", 10) << pad("tau reached", 13)
+        << pad("lambda_min first -> last", 27) << pad("||grad_M T|| first -> last", 28) << "convexity\n";
+    for (const auto& tr : r.trajectories) {
+      std::string lam = "-", grad = "-";
+      if (!tr.points.empty()) {
+        lam = g(tr.points.front().lambda_min, 4) + " -> " + g(tr.points.back().lambda_min, 4);
+        grad = g(tr.points.front().grad_norm, 3) + " -> " + g(tr.points.back().grad_norm, 3);
+      }
+      std::string onset;
+      if (tr.points.empty()) {
+        onset = "no states";
+      } else if (tr.onset.convex_throughout) {
+        onset = "convex at every logged state";
+      } else if (tr.onset.tau) {
+        onset = "convex from tau = " + g(*tr.onset.tau, 4) + " on (last negative at " + g(*tr.onset.last_negative_tau, 4) +
+                ")";
+      } else {
+        onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ")";
+      }
+      out << "  " << pad(tr.source, 8) << pad(std::to_string(tr.points.size()), 8)
+          << pad(std::to_string(tr.failures.size()), 8) << pad(std::to_string(tr.onset.negative_points), 10)
+          << pad(g(tr.tau_end, 4), 13) << pad(lam, 27) << pad(grad, 28) << onset << "\n";
+    }
+    for (const auto& tr : r.trajectories) {
+      out << "  " << tr.source << ": " << tr.start_note << "; " << tr.termination << " (" << g(tr.seconds, 3) << " s)\n";
+      if (tr.refined_low) {
+        out << "    onset refined by integrating the flow again across the bracket: convex from tau in ("
+            << g(*tr.refined_low, 6) << ", " << g(*tr.refined_high, 6) << "]\n";
+      } else if (!tr.refine_note.empty()) {
+        out << "    " << tr.refine_note << "\n";
+      }
+      for (std::size_t k = 0; k < tr.failures.size() && k < 3; ++k) {
+        out << "    failed at step " << tr.failures[k].step << ": " << tr.failures[k].reason << "\n";
+      }
+    }
+  }
   const ConvexityThreshold& t = r.threshold;
   out << "\nThreshold (sampled): ";
   if (t.negative_found) {
@@ -132,6 +196,8 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
       out << "    " << pad(pt.scheme + " #" + std::to_string(pt.index), 24) << pad(g(pt.grad_norm, 6), 14)
           << pad(g(pt.lambda_min, 6), 14) << g(pt.sharpness, 6) << "\n";
     }
+  } else if (r.sampling.points.empty()) {
+    out << "none: no point of M was sampled (every sample failed; see failures.csv)\n";
   } else {
     out << "no negative curvature at any of the " << r.sampling.points.size()
         << " sampled points (largest ||grad_M T|| sampled: " << g(t.largest_grad_sampled, 6) << ")\n";
@@ -169,9 +235,23 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
       search_points = true;
       continue;
     }
+    const std::string ext = std::filesystem::path(f).extension().string();
+    if (ext == ".svg" || ext == ".gp") continue;
     out << " " << std::filesystem::path(f).filename().string();
   }
   out << (search_points ? " search_points/" : "") << "\n";
+  if (!figures.empty()) {
+    out << "Figures:";
+    for (const auto& f : figures) out << " " << f.get<std::string>();
+    out << "\n";
+  }
+  if (!figure_notes.empty() && gnuplot_program().empty()) {
+    out << "Note: gnuplot not found (install it, e.g. apt-get install gnuplot-nox; or set ZEROLOSS_GNUPLOT): no "
+           "SVG figures drawn. Their gnuplot scripts are in "
+        << dir << "; draw them later with: cd " << dir << " && for f in *.gp; do gnuplot \"$f\"; done\n";
+  } else {
+    for (const auto& n : figure_notes) out << "Note: " << n.get<std::string>() << "\n";
+  }
 }
 
 CommandRegistration reg({"convexity",
@@ -185,18 +265,24 @@ CommandRegistration reg({"convexity",
       "   of T on the non-trivial tangent part (the numbers of `zeroloss inspect`), and T along unit-speed\n"
       "   geodesics (the eigenvector of lambda_min plus --directions random ones; s = arc length in weight units).\n"
       "2. Over M: points from random starts projected onto M (Newton), from geodesics of length up to\n"
-      "   --max-distance out of --anchor (the minimizer of T), and from --trajectory-weights files, each with\n"
-      "   ||grad_M T|| and lambda_min. The threshold is the smallest gradient norm at which negative curvature\n"
-      "   (lambda_min < -tol * max|lambda|) was found.\n"
+      "   --max-distance out of the anchor, from --trajectory-weights files, and from the flow and SGD runs\n"
+      "   (--along-flow, --along-sgd), each with ||grad_M T|| and lambda_min. The threshold is the smallest\n"
+      "   gradient norm at which negative curvature (lambda_min < -tol * max|lambda|) was found.\n"
+      "   The anchor is --anchor, or else the minimizer of T (THEORY 5 closed form; Riemannian L-BFGS when\n"
+      "   rank X < n); when it cannot be found the output says why and the geodesic scheme is skipped.\n"
       "3. For each eps of a ladder: minimize lambda_min subject to ||grad_M T|| <= eps over M (log-barrier,\n"
       "   Ceres L-BFGS in retraction charts), started from the anchor, the previous rung and sampled points.\n"
+      "4. Along trajectories: lambda_min and ||grad_M T|| over flow time tau for the flow and for SGD (iterates\n"
+      "   projected onto M), and the flow time from which lambda_min stays non-negative (trajectory_convexity.csv).\n"
       "Outputs in --out: points.csv, search.csv, profiles.csv, directions.csv, spectrum.csv, failures.csv,\n"
-      "summary.json, search_points/eps_<k>.csv (weights of each rung's point). See docs/commands/convexity.md.\n"
+      "trajectory_convexity.csv, summary.json, search_points/eps_<k>.csv (weights of each rung's point), and\n"
+      "the figures scatter.svg, trajectory_lambda_min.svg, trajectory_grad_norm.svg, search.svg (gnuplot; each\n"
+      "with its .gp script; without gnuplot only the scripts). See docs/commands/convexity.md.\n"
       "Presets: the default is the thorough setting (a minute or two at n=3, d=3, m=10); --quick takes seconds.");
   add_problem_options(app, o->problem, /*weights_required=*/false);
   app.add_option("--anchor", o->anchor,
-                 "Weights CSV of a point on M, normally the minimizer of T (THEORY 5): enables the geodesic-distance "
-                 "sampling scheme and seeds the search")
+                 "Weights CSV of a point on M: the centre of the geodesic-distance sampling scheme and a start of "
+                 "the search (default: the minimizer of T, computed; see --no-anchor)")
       ->check(CLI::ExistingFile);
   app.add_option("--trajectory-weights", o->trajectory_weights,
                  "Weights CSV files to add as sampled points (scheme 'trajectory:<file stem>', parameter = "
@@ -230,19 +316,74 @@ CommandRegistration reg({"convexity",
   app.add_flag("--no-search", o->no_search, "Skip the adversarial search");
   app.add_option("--negative-tolerance", o->negative_tolerance,
                  "lambda_min counts as negative below -tol * max_k |lambda_k| (default 1e-10)");
-  app.add_option("--seed", o->seed, "Seed of every random choice (same seed, same numbers)")->capture_default_str();
-  return std::function<void()>([o]() {
-    if (o->problem.weights.empty() && o->anchor.empty()) {
-      throw InputError("convexity needs --weights (the point to analyze) or --anchor (a point on M), or both");
+  app.add_option("--seed", o->seed, "Seed of every random choice, including the SGD run (same seed, same numbers)")
+      ->capture_default_str();
+  app.add_flag("--no-anchor", o->no_anchor,
+               "Without --anchor, do not compute the minimizer of T as the anchor (no geodesic scheme)");
+  app.add_option("--along-flow", o->along_flow,
+                 "TAU > 0: integrate the limiting flow dTheta/dtau = -grad_M T (THEORY 7, C = 1) to flow time TAU "
+                 "from the projection of the trajectory start onto M, recording lambda_min(Hess_M T) and ||grad_M T|| "
+                 "(trajectory_convexity.csv, source 'flow')");
+  app.add_flag("--along-sgd", o->along_sgd,
+               "Run label-noise SGD (--lr, --label-noise, --batch, --steps, --noise, --seed) from the trajectory "
+               "start; each logged iterate is projected onto M (--trajectory-projection) and measured there, at flow "
+               "time tau = s^2 eta^2 k / (4B) (source 'sgd')");
+  app.add_option("--lr", o->lr, "SGD learning rate eta > 0 (with --along-sgd)");
+  app.add_option("--label-noise", o->label_noise, "SGD label-noise standard deviation s > 0 (with --along-sgd)");
+  app.add_option("--batch", o->batch, "SGD batch size B in [1, n] or 'full' (with --along-sgd)")->capture_default_str();
+  app.add_option("--steps", o->steps, "SGD steps K (with --along-sgd)");
+  app.add_option("--noise", o->noise, "SGD noise: gaussian or rademacher (with --along-sgd)")->capture_default_str();
+  app.add_option("--trajectory-start", o->trajectory_start,
+                 "Weights CSV where the flow and SGD start (may be off M; default: --weights, else the anchor)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--trajectory-points", o->trajectory_points,
+                 "Logged states per trajectory, evenly spaced in flow time (flow) or steps (SGD), plus the start "
+                 "(default 200; --quick 40)");
+  app.add_option("--trajectory-projection", o->trajectory_projection,
+                 "Map onto M of the flow's start and of the SGD iterates: gradient-flow (Phi_GF of THEORY 7), newton, "
+                 "nearest or ceres")
+      ->capture_default_str();
+  app.add_flag("--no-figures", o->no_figures, "Do not draw the SVG figures");
+  return std::function<void()>([o, &app]() {
+    const auto app_count = [&app](const std::string& name) { return app.count(name); };
+    const bool trajectories = o->along_flow != 0 || o->along_sgd;
+    if (!trajectories && (app_count("--trajectory-start") > 0 || app_count("--trajectory-points") > 0 ||
+                          app_count("--trajectory-projection") > 0)) {
+      throw InputError("--trajectory-start/--trajectory-points/--trajectory-projection need --along-flow or --along-sgd");
     }
+    if (o->problem.weights.empty() && o->anchor.empty() && !(trajectories && !o->trajectory_start.empty())) {
+      throw InputError("convexity needs --weights (the point to analyze) or --anchor (a point on M), or both "
+                       "(or --trajectory-start with --along-flow / --along-sgd)");
+    }
+    if (o->along_flow < 0 || !std::isfinite(o->along_flow)) {
+      throw InputError("--along-flow: the flow time must be a finite number > 0");
+    }
+    for (const char* opt : {"--lr", "--label-noise", "--batch", "--steps", "--noise"}) {
+      if (!o->along_sgd && app_count(opt) > 0) {
+        throw InputError(std::string(opt) + " only applies to the SGD run: add --along-sgd");
+      }
+    }
+    if (o->along_sgd) {
+      if (app_count("--lr") == 0 || app_count("--label-noise") == 0 || app_count("--steps") == 0) {
+        throw InputError("--along-sgd needs --lr ETA, --label-noise S and --steps K");
+      }
+      if (!(o->lr > 0) || !std::isfinite(o->lr)) throw InputError("--lr must be a finite number > 0");
+      if (!(o->label_noise > 0) || !std::isfinite(o->label_noise)) {
+        throw InputError("--label-noise must be > 0 (the flow time s^2 eta^2 k / (4B) would not advance)");
+      }
+      if (o->steps < 1) throw InputError("--steps must be at least 1");
+    }
+    if (o->anchor.empty() == false && o->no_anchor) throw InputError("--no-anchor contradicts --anchor");
     const Activation phi = Activation::from_name(o->problem.activation);
     const Dataset data = read_dataset_csv(o->problem.data);
     const int d = static_cast<int>(data.X.cols());
-    std::optional<Weights> point, anchor;
+    std::optional<Weights> point, anchor, start;
     if (!o->problem.weights.empty()) point = read_weights_csv(o->problem.weights, d);
     if (!o->anchor.empty()) anchor = read_weights_csv(o->anchor, d);
-    const Eigen::VectorXd a = point ? point->a : anchor->a;
-    if (point && anchor) check_same_second_layer(a, *anchor, o->anchor);
+    if (!o->trajectory_start.empty()) start = read_weights_csv(o->trajectory_start, d);
+    const Eigen::VectorXd a = point ? point->a : (anchor ? anchor->a : start->a);
+    if (anchor) check_same_second_layer(a, *anchor, o->anchor);
+    if (start) check_same_second_layer(a, *start, o->trajectory_start);
     const TwoLayerModel model(data.X, data.y, a, phi);
 
     ConvexityOptions opt = o->quick ? ConvexityOptions::quick() : ConvexityOptions::full();
@@ -269,6 +410,32 @@ CommandRegistration reg({"convexity",
     opt.run_search = !o->no_search;
     opt.point.seed = o->seed;
     opt.sampling.seed = o->seed + 1;
+    opt.default_anchor = !o->no_anchor;
+    opt.figures = !o->no_figures;
+    const int tpoints = o->trajectory_points >= 0 ? o->trajectory_points : (o->quick ? 40 : 200);
+    if (trajectories && tpoints < 1) throw InputError("--trajectory-points must be at least 1");
+    if (start) opt.trajectory_start = start->theta;
+    if (o->along_flow > 0) {
+      FlowConvexityOptions f;
+      f.flow_time = o->along_flow;
+      f.points = tpoints;
+      f.negative_tolerance = opt.sampling.negative_tolerance;
+      f.start_projection = o->trajectory_projection;
+      opt.along_flow = f;
+    }
+    if (o->along_sgd) {
+      SgdConvexityOptions g;
+      g.sgd.learning_rate = o->lr;
+      g.sgd.label_noise = o->label_noise;
+      g.sgd.noise = parse_noise_kind(o->noise);
+      g.sgd.batch_size = parse_batch(o->batch, model.n());
+      g.sgd.seed = o->seed;
+      g.steps = o->steps;
+      g.points = tpoints;
+      g.negative_tolerance = opt.sampling.negative_tolerance;
+      g.projection = o->trajectory_projection;
+      opt.along_sgd = g;
+    }
     for (std::size_t k = 0; k < o->trajectory_weights.size(); ++k) {
       const std::string& path = o->trajectory_weights[k];
       const Weights w = read_weights_csv(path, d);
@@ -282,7 +449,9 @@ CommandRegistration reg({"convexity",
         anchor ? std::optional<Eigen::MatrixXd>(anchor->theta) : std::nullopt;
     const ConvexityResult r = analyze_convexity(model, theta, anchor_theta, opt, progress);
     const std::vector<std::string> files = write_convexity_outputs(o->out, r, opt, a);
-    print_report(r, model, ReducedCoordinates(model.X()).rank(), opt, o->out, files);
+    const nlohmann::json summary = read_json(o->out + "/summary.json");
+    print_report(r, model, ReducedCoordinates(model.X()).rank(), opt, o->out, files, summary.at("figures"),
+                 summary.at("figure_notes"));
   });
 }, 60});
 

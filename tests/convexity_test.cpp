@@ -16,7 +16,11 @@
 #include "zeroloss/geodesic.hpp"
 #include "zeroloss/reference.hpp"
 #include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/svg_plot.hpp"
 #include "zeroloss/weights.hpp"
+
+#include <cstdlib>
 
 using namespace zeroloss;
 
@@ -326,6 +330,196 @@ TEST(ConvexityOutputs, FilesAreWrittenAndConsistent) {
   std::filesystem::remove_all(dir);
 }
 
+// Sets ZEROLOSS_GNUPLOT for the scope of a test and restores it.
+class GnuplotOverride {
+ public:
+  explicit GnuplotOverride(const char* value) {
+    if (const char* old = std::getenv("ZEROLOSS_GNUPLOT")) saved_ = old;
+    had_ = std::getenv("ZEROLOSS_GNUPLOT") != nullptr;
+    setenv("ZEROLOSS_GNUPLOT", value, 1);
+  }
+  ~GnuplotOverride() {
+    if (had_)
+      setenv("ZEROLOSS_GNUPLOT", saved_.c_str(), 1);
+    else
+      unsetenv("ZEROLOSS_GNUPLOT");
+  }
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
+// Small settings for the integration tests below.
+ConvexityOptions tiny_options() {
+  ConvexityOptions o = ConvexityOptions::quick();
+  o.sampling.random_points = 6;
+  o.sampling.geodesic_points = 4;
+  o.sampling.max_distance = 0.5;
+  o.point.directions = 1;
+  o.point.profile_points = 5;
+  o.point.profile_length = 0.2;
+  o.run_search = false;
+  return o;
+}
+
+TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
+  // Without an anchor: the closed-form minimizer (THEORY 5) becomes the anchor and centres the geodesics.
+  const Theory6 t = theory6();
+  const ConvexityResult r = analyze_convexity(t.model, t.point, std::nullopt, tiny_options());
+  EXPECT_EQ(r.anchor.source, "minimizer");
+  EXPECT_EQ(r.anchor.kind, "global minimum");
+  EXPECT_NE(r.anchor.description.find("closed form"), std::string::npos) << r.anchor.description;
+  ASSERT_GE(r.sampling.points.size(), 2u);
+  const SampledPoint& a = r.sampling.points[1];  // after "given"
+  EXPECT_EQ(a.scheme, "anchor");
+  // Independent route: every r_j = phi^{-1}(y / 3) (THEORY 5, a = 1).
+  EXPECT_LT((a.theta - t.optimum).norm(), 1e-12);
+  EXPECT_NEAR(r.anchor.sharpness, a.sharpness, 1e-12 * a.sharpness);
+  EXPECT_LT(r.anchor.grad_norm, 1e-9);
+  int geodesic = 0;
+  for (const auto& p : r.sampling.points) geodesic += p.scheme == "geodesic";
+  EXPECT_EQ(geodesic, 4);
+  // Disabled: no anchor, no geodesic scheme.
+  ConvexityOptions off = tiny_options();
+  off.default_anchor = false;
+  const ConvexityResult n = analyze_convexity(t.model, t.point, std::nullopt, off);
+  EXPECT_EQ(n.anchor.source, "none");
+  for (const auto& p : n.sampling.points) EXPECT_NE(p.scheme, "geodesic");
+  // No minimizer: with a non-constant second layer the closed form needs (phi'')^{-1}, which tanh does
+  // not have (DomainError inside sharpness_minimum). The run goes on without an anchor and says why.
+  Eigen::MatrixXd X(1, 1);
+  X << 1;
+  const TwoLayerModel mixed(X, Eigen::VectorXd::Constant(1, 0.5), Eigen::Vector3d(1, -2, 1.5), Activation::tanh());
+  Eigen::MatrixXd wm(3, 1);
+  wm << 0.3, 0.2, 0.0;
+  const double f0 = std::tanh(0.3) - 2 * std::tanh(0.2);
+  wm(2, 0) = std::atanh((0.5 - f0) / 1.5);
+  ASSERT_LT(max_residual(mixed, wm), 1e-12);
+  const ConvexityResult u = analyze_convexity(mixed, wm, std::nullopt, tiny_options());
+  EXPECT_EQ(u.anchor.source, "none");
+  EXPECT_NE(u.anchor.description.find("no minimizer of T available"), std::string::npos) << u.anchor.description;
+  EXPECT_NE(u.anchor.description.find("continuing without an anchor"), std::string::npos);
+  for (const auto& p : u.sampling.points) EXPECT_NE(p.scheme, "geodesic");
+  EXPECT_EQ(convexity_summary_json(u, tiny_options())["anchor"]["source"], "none");
+}
+
+TEST(ConvexityTrajectories, FlowAndSgdStatesJoinTheSampleAndCountInTheThreshold) {
+  // The start has negative curvature after projection; the flow leaves it (trajectory_convexity_test).
+  const auto p = test::random_problem(3, 5, 4, "cubic", false, 16, 0.8);
+  ConvexityOptions o = tiny_options();
+  o.sampling.random_points = 0;
+  o.default_anchor = false;
+  o.trajectory_start = p.theta;
+  FlowConvexityOptions f;
+  f.flow_time = 0.4;
+  f.points = 8;
+  o.along_flow = f;
+  SgdConvexityOptions g;
+  g.sgd.learning_rate = 0.005;
+  g.sgd.label_noise = 1;
+  g.sgd.seed = 3;
+  g.steps = 64000;
+  g.points = 4;
+  o.along_sgd = g;
+  const ConvexityResult r = analyze_convexity(p.model, Eigen::MatrixXd(0, 0), std::nullopt, o);
+  ASSERT_EQ(r.trajectories.size(), 2u);
+  EXPECT_EQ(r.trajectories[0].source, "flow");
+  EXPECT_EQ(r.trajectories[1].source, "sgd");
+  // Every trajectory state is a sampled point (scheme trajectory:<source>, parameter = tau) ...
+  ASSERT_EQ(r.sampling.points.size(), 9u + 5u);
+  for (std::size_t k = 0; k < 9; ++k) {
+    EXPECT_EQ(r.sampling.points[k].scheme, "trajectory:flow");
+    EXPECT_EQ(r.sampling.points[k].parameter, r.trajectories[0].points[k].tau);
+    // (re-measured after a round trip through the caller's coordinates: equal up to rounding)
+    EXPECT_NEAR(r.sampling.points[k].lambda_min, r.trajectories[0].points[k].lambda_min,
+                1e-10 * (1 + std::abs(r.trajectories[0].points[k].lambda_min)));
+  }
+  EXPECT_EQ(r.sampling.points[9].scheme, "trajectory:sgd");
+  // ... so the threshold is the smallest gradient norm among the negative trajectory states.
+  double g_star = std::numeric_limits<double>::infinity();
+  for (const auto& tr : r.trajectories)
+    for (const auto& s : tr.points)
+      if (s.negative) g_star = std::min(g_star, s.grad_norm);
+  ASSERT_TRUE(std::isfinite(g_star));
+  EXPECT_TRUE(r.threshold.negative_found);
+  EXPECT_NEAR(r.threshold.threshold, g_star, 1e-10 * g_star);
+  // Outputs: trajectory_convexity.csv and the summary's trajectories.
+  const std::string dir = test::temp_dir("convexity-trajectories");
+  GnuplotOverride none("none");
+  write_convexity_outputs(dir, r, o, p.model.a());
+  EXPECT_EQ(count_lines(dir + "/trajectory_convexity.csv"), 1 + 9 + 5);
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/summary.json"));
+  ASSERT_EQ(j["trajectories"].size(), 2u);
+  EXPECT_EQ(j["trajectories"][0]["source"], "flow");
+  EXPECT_EQ(j["trajectories"][0]["convex_from_tau"].get<double>(), *r.trajectories[0].onset.tau);
+  EXPECT_TRUE(j["trajectories"][0]["onset_refined"].is_object());
+  EXPECT_EQ(j["options"]["along_sgd"]["steps"].get<int>(), 64000);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConvexityFigures, DrawnWithGnuplotOrScriptsAndANoteWithout) {
+  const Theory6 t = theory6();
+  ConvexityOptions o = tiny_options();
+  o.sampling.random_points = 30;
+  o.run_search = true;
+  o.search.eps = {10.0, 40.0};
+  o.search.max_evaluations_per_rung = 600;
+  o.trajectory_start = t.point;
+  FlowConvexityOptions f;
+  f.flow_time = 0.5;
+  f.points = 5;
+  o.along_flow = f;
+  const ConvexityResult r = analyze_convexity(t.model, t.point, t.optimum, o);
+  const char* names[] = {"scatter", "trajectory_lambda_min", "trajectory_grad_norm", "search"};
+  {
+    // Without gnuplot: scripts, no SVG, a note; nothing fails.
+    GnuplotOverride none("none");
+    const std::string dir = test::temp_dir("convexity-figures-none");
+    write_convexity_outputs(dir, r, o, t.model.a());
+    const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/summary.json"));
+    EXPECT_TRUE(j["figures"].empty());
+    ASSERT_EQ(j["figure_scripts"].size(), 4u);
+    ASSERT_FALSE(j["figure_notes"].empty());
+    EXPECT_NE(j["figure_notes"][0].get<std::string>().find("gnuplot not found"), std::string::npos);
+    for (const char* n : names) {
+      EXPECT_TRUE(std::filesystem::exists(dir + "/" + n + ".gp")) << n;
+      EXPECT_FALSE(std::filesystem::exists(dir + "/" + n + ".svg")) << n;
+    }
+    // The scatter's data: one block per colour, as many points as there are convex / negative samples
+    // (the anchor, at ||grad_M T|| ~ 1e-15, is left off the log axis).
+    int negative = 0, convex = 0;
+    for (const auto& p : r.sampling.points) {
+      if (p.grad_norm < 1e-8 * r.threshold.largest_grad_sampled) continue;
+      (p.negative ? negative : convex)++;
+    }
+    const std::string gp = slurp(dir + "/scatter.gp");
+    auto block_lines = [&](const std::string& name) {
+      const auto at = gp.find(name + " << EOD\n");
+      EXPECT_NE(at, std::string::npos) << name;
+      const auto end = gp.find("EOD\n", at + name.size() + 8);
+      return static_cast<int>(std::count(gp.begin() + static_cast<long>(at), gp.begin() + static_cast<long>(end), '\n')) - 1;
+    };
+    EXPECT_EQ(block_lines("$s0"), convex);
+    EXPECT_EQ(block_lines("$s1"), negative);
+    EXPECT_GT(negative, 0);
+    EXPECT_NE(gp.find("threshold g* = " ), std::string::npos);
+    EXPECT_NE(gp.find("set logscale x"), std::string::npos);
+    std::filesystem::remove_all(dir);
+  }
+  if (gnuplot_program().empty()) GTEST_SKIP() << "gnuplot not installed: the SVG half of this test needs it";
+  const std::string dir = test::temp_dir("convexity-figures");
+  write_convexity_outputs(dir, r, o, t.model.a());
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/summary.json"));
+  ASSERT_EQ(j["figures"].size(), 4u) << j["figure_notes"].dump();
+  for (const char* n : names) {
+    const std::string svg = slurp(dir + "/" + n + ".svg");
+    EXPECT_NE(svg.find("</svg>"), std::string::npos) << n;
+  }
+  EXPECT_TRUE(j["figure_notes"].empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ConvexityInputs, PointOffTheManifoldOrWithoutTangentDirectionsIsAnInputError) {
   const Theory6 t = theory6();
   Eigen::MatrixXd off = t.point;
@@ -373,6 +567,59 @@ TEST(ConvexityCommand, RunsOnTheTheory6ExampleAndReportsErrors) {
   EXPECT_NE(err.find("not on the zero-loss manifold"), std::string::npos) << err;
   EXPECT_EQ(test::run_command(base + " --quick --out " + dir + "/o3", &out, &err), 2);
   EXPECT_NE(err.find("--weights"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ConvexityCommand, DefaultAnchorAndTrajectories) {
+  const auto p = test::random_problem(3, 5, 4, "cubic", false, 16, 0.8);
+  const std::string dir = test::temp_dir("convexity-cli-trajectories");
+  {
+    std::ofstream data(dir + "/data.csv");
+    data.precision(17);
+    data << "x1,x2,x3,x4,x5,y\n";
+    for (int i = 0; i < 3; ++i) {
+      for (int k = 0; k < 5; ++k) data << p.model.X()(i, k) << ",";
+      data << p.model.y()(i) << "\n";
+    }
+  }
+  write_weights_csv(dir + "/w0.csv", p.theta, p.model.a());
+  const std::string base = "ZEROLOSS_GNUPLOT=none " + test::zeroloss_binary() + " convexity --data " + dir + "/data.csv";
+  std::string out, err;
+  const int rc = test::run_command(base + " --trajectory-start " + dir + "/w0.csv --along-flow 0.4 --along-sgd --lr 0.005 "
+                                       "--label-noise 1 --steps 64000 --trajectory-points 8 --quick --random 5 "
+                                       "--geodesic 5 --no-search --seed 2 --out " + dir + "/out",
+                                   &out, &err);
+  ASSERT_EQ(rc, 0) << out << err;
+  // The anchor is the closed-form minimizer, and the output says so.
+  EXPECT_NE(out.find("Anchor: none given; using the global minimum of T"), std::string::npos) << out;
+  const SharpnessMinimum opt = sharpness_minimum(p.model, p.theta);
+  std::ostringstream tstar;
+  tstar.precision(8);
+  tstar << "T* = " << opt.sharpness;
+  EXPECT_NE(out.find(tstar.str()), std::string::npos) << tstar.str() << "\n" << out;
+  EXPECT_NE(out.find("Along trajectories"), std::string::npos) << out;
+  EXPECT_NE(out.find("convex from tau = "), std::string::npos) << out;
+  EXPECT_NE(out.find("onset refined"), std::string::npos) << out;
+  EXPECT_NE(out.find("gnuplot not found"), std::string::npos) << out;
+  EXPECT_EQ(count_lines(dir + "/out/trajectory_convexity.csv"), 1 + 9 + 9);
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir + "/out/summary.json"));
+  EXPECT_EQ(j["anchor"]["source"], "minimizer");
+  EXPECT_EQ(j["sampling"]["points"].get<int>(), 1 + 5 + 5 + 9 + 9);
+  EXPECT_EQ(j["sampling"]["by_scheme"]["trajectory:sgd"]["points"].get<int>(), 9);
+  ASSERT_EQ(j["trajectories"].size(), 2u);
+  EXPECT_TRUE(j["figures"].empty());
+  EXPECT_EQ(j["figure_scripts"].size(), 3u);  // no search: no search figure
+  // Option errors (exit 2): SGD parameters without --along-sgd, --along-sgd without them, --no-anchor with --anchor.
+  EXPECT_EQ(test::run_command(base + " --trajectory-start " + dir + "/w0.csv --along-flow 0.1 --lr 0.1 --out " + dir + "/e1",
+                              &out, &err),
+            2);
+  EXPECT_NE(err.find("--lr only applies to the SGD run"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(base + " --trajectory-start " + dir + "/w0.csv --along-sgd --steps 10 --out " + dir + "/e2",
+                              &out, &err),
+            2);
+  EXPECT_NE(err.find("--along-sgd needs --lr"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(base + " --trajectory-start " + dir + "/w0.csv --out " + dir + "/e3", &out, &err), 2);
+  EXPECT_NE(err.find("need --along-flow or --along-sgd"), std::string::npos) << err;
   std::filesystem::remove_all(dir);
 }
 

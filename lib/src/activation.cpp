@@ -354,6 +354,10 @@ Activation Activation::from_name(const std::string& name) {
 std::string AssumptionReport::describe(const std::string& activation_name) const {
   std::ostringstream s;
   s.precision(6);
+  if (std::isinf(min_first_derivative) && std::isinf(min_third_derivative) && min_first_derivative > 0) {
+    s << activation_name << ": not checked (no points)";
+    return s.str();
+  }
   if (holds()) {
     s << activation_name << ": phi' > 0 (min " << min_first_derivative << ") and phi''' > 0 (min "
       << min_third_derivative << ") hold on the points checked";

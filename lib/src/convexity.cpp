@@ -14,6 +14,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss {
@@ -736,6 +737,43 @@ ConvexityOptions ConvexityOptions::full() {
   return o;
 }
 
+namespace {
+
+// The minimizer of T as the anchor; `anchor` receives it when it can be used.
+AnchorInfo minimizer_anchor(const TwoLayerModel& model, const Eigen::MatrixXd& reference,
+                            std::optional<Eigen::MatrixXd>& anchor) {
+  AnchorInfo info;
+  const std::string skip = "; continuing without an anchor (no geodesic scheme; the search starts from sampled points)";
+  SharpnessMinimum s;
+  try {
+    s = sharpness_minimum(model, reference);
+  } catch (const Error& e) {
+    info.description = std::string("no minimizer of T available: ") + e.what() + skip;
+    return info;
+  }
+  if (!s.closed_form && !s.fallback_summary.converged) {
+    info.description = "no minimizer of T available: " + s.message + skip;
+    return info;
+  }
+  if (!(s.max_residual <= kOnManifold * label_scale(model))) {
+    info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " +
+                       fmt(s.max_residual) + ")" + skip;
+    return info;
+  }
+  info.source = "minimizer";
+  info.kind = s.kind == OptimumKind::GlobalMinimum  ? "global minimum"
+              : s.kind == OptimumKind::LocalMinimum ? "local minimum"
+                                                    : "stationary point";
+  info.description = (s.kind == OptimumKind::StationaryPoint ? "candidate minimizer of T (" : "minimizer of T (") +
+                     s.message + "): " + s.verdict;
+  info.sharpness = s.sharpness;
+  info.grad_norm = s.riemannian_gradient_norm;
+  anchor = s.theta;
+  return info;
+}
+
+}  // namespace
+
 ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                   const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
                                   const Progress& progress) {
@@ -749,9 +787,47 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
                       " geodesic profiles");
     out.point = analyze_point(model, theta, options.point);
   }
+  const bool have_start = options.trajectory_start.size() > 0;
+  if (have_start) model.check_weights(options.trajectory_start, "trajectory start");
+  std::optional<Eigen::MatrixXd> anchor_used = anchor;
+  if (anchor) {
+    model.check_weights(*anchor, "convexity anchor");
+    require_on_manifold(model, *anchor, "convexity anchor");
+    const Reduced R(model);
+    const SampledPoint a = measure(R, R.rc.reduce(*anchor), *anchor, "anchor", 0, 0.0, 0.0);
+    out.anchor.source = "given";
+    out.anchor.description = "given by the caller";
+    out.anchor.sharpness = a.sharpness;
+    out.anchor.grad_norm = a.grad_norm;
+  } else if (options.default_anchor) {
+    say(progress, "anchor: the minimizer of T (sharpness_minimum)");
+    const Eigen::MatrixXd ref = have_point   ? Eigen::MatrixXd(theta)
+                                : have_start ? options.trajectory_start
+                                             : Eigen::MatrixXd::Zero(model.m(), model.d());
+    out.anchor = minimizer_anchor(model, ref, anchor_used);
+  } else {
+    out.anchor.description = "no anchor (none given, default anchor disabled): no geodesic scheme";
+  }
+
+  // Along trajectories: their states on M join the sampled points.
+  SamplingOptions sampling = options.sampling;
+  if (options.along_flow || options.along_sgd) {
+    const Eigen::MatrixXd start = have_start ? options.trajectory_start
+                                  : have_point ? Eigen::MatrixXd(theta)
+                                  : anchor_used ? *anchor_used
+                                                : Eigen::MatrixXd();
+    if (start.size() == 0) {
+      throw InputError("convexity along trajectories: no start (give a trajectory start, a point or an anchor)");
+    }
+    if (options.along_flow) out.trajectories.push_back(flow_convexity(model, start, *options.along_flow, progress));
+    if (options.along_sgd) out.trajectories.push_back(sgd_convexity(model, start, *options.along_sgd, progress));
+    for (const auto& tr : out.trajectories)
+      for (const auto& p : tr.points) sampling.external.push_back({tr.source, p.tau, p.theta});
+  }
+
   Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta)
-                                         : (anchor ? *anchor : Eigen::MatrixXd::Zero(model.m(), model.d()));
-  out.sampling = sample_points(model, anchor, reference, options.sampling, progress);
+                                         : (anchor_used ? *anchor_used : Eigen::MatrixXd::Zero(model.m(), model.d()));
+  out.sampling = sample_points(model, anchor_used, reference, sampling, progress);
   if (have_point) {
     out.sampling.points.insert(out.sampling.points.begin(),
                                evaluate_point(model, theta, "given", 0, 0.0, options.sampling.negative_tolerance));
@@ -760,7 +836,7 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   if (options.run_search) {
     const std::vector<double> eps =
         options.search.eps.empty() ? search_ladder(out.sampling.points, options.search.rungs) : options.search.eps;
-    out.search = search_negative_curvature(model, anchor, out.sampling.points, eps, options.search, progress);
+    out.search = search_negative_curvature(model, anchor_used, out.sampling.points, eps, options.search, progress);
     for (const auto& r : out.search) {
       if (!r.feasible_start) continue;
       if (r.negative) {
@@ -820,6 +896,53 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
                   {"iterations_per_stage", o.search.iterations_per_stage},
                   {"max_evaluations_per_rung", o.search.max_evaluations_per_rung},
                   {"difference_step", o.search.difference_step}}}};
+  j["anchor"] = {{"source", res.anchor.source},
+                 {"description", res.anchor.description},
+                 {"kind", res.anchor.kind.empty() ? json(nullptr) : json(res.anchor.kind)},
+                 {"sharpness", number_or_null(res.anchor.sharpness)},
+                 {"grad_norm", number_or_null(res.anchor.grad_norm)}};
+  json trajectories = json::array();
+  for (const auto& tr : res.trajectories) {
+    json fails = json::array();
+    for (const auto& f : tr.failures) fails.push_back({{"step", f.step}, {"tau", f.tau}, {"reason", f.reason}});
+    json t = {{"source", tr.source},
+              {"points", tr.points.size()},
+              {"negative_points", tr.onset.negative_points},
+              {"completed", tr.completed},
+              {"termination", tr.termination},
+              {"start", tr.start_note},
+              {"tau_end", tr.tau_end},
+              {"convex_throughout", tr.onset.convex_throughout},
+              {"convex_at_end", tr.onset.convex_at_end},
+              {"convex_from_tau", tr.onset.tau ? json(*tr.onset.tau) : json(nullptr)},
+              {"last_negative_tau", tr.onset.last_negative_tau ? json(*tr.onset.last_negative_tau) : json(nullptr)},
+              {"onset_refined", tr.refined_low ? json{{"after", *tr.refined_low}, {"by", *tr.refined_high}}
+                                               : json(nullptr)},
+              {"refine_note", tr.refine_note},
+              {"failures", fails},
+              {"seconds", tr.seconds}};
+    if (!tr.points.empty()) {
+      const auto& a = tr.points.front();
+      const auto& b = tr.points.back();
+      t["first"] = {{"tau", a.tau}, {"grad_norm", a.grad_norm}, {"lambda_min", a.lambda_min}, {"sharpness", a.sharpness}};
+      t["last"] = {{"tau", b.tau}, {"grad_norm", b.grad_norm}, {"lambda_min", b.lambda_min}, {"sharpness", b.sharpness}};
+    }
+    trajectories.push_back(t);
+  }
+  j["trajectories"] = trajectories;
+  if (o.along_flow) {
+    j["options"]["along_flow"] = {{"flow_time", o.along_flow->flow_time}, {"points", o.along_flow->points},
+                                  {"rtol", o.along_flow->flow.rtol}, {"atol", o.along_flow->flow.atol},
+                                  {"start_projection", o.along_flow->start_projection}};
+  }
+  if (o.along_sgd) {
+    const SgdConvexityOptions& g = *o.along_sgd;
+    j["options"]["along_sgd"] = {{"lr", g.sgd.learning_rate}, {"label_noise", g.sgd.label_noise},
+                                 {"noise", noise_kind_name(g.sgd.noise)},
+                                 {"batch", g.sgd.batch_size}, {"steps", g.steps}, {"seed", g.sgd.seed},
+                                 {"points", g.points}, {"projection", g.projection}};
+  }
+  j["options"]["default_anchor"] = o.default_anchor;
   if (res.point) {
     const PointConvexity& p = *res.point;
     json profiles = json::array();
@@ -976,7 +1099,26 @@ std::vector<std::string> write_convexity_outputs(const std::string& dir, const C
       written.push_back(path);
     }
   }
-  put("summary.json", convexity_summary_json(res, options).dump(2) + "\n");
+  if (!res.trajectories.empty()) put("trajectory_convexity.csv", trajectory_convexity_csv(res.trajectories));
+  nlohmann::json summary = convexity_summary_json(res, options);
+  nlohmann::json figures = nlohmann::json::array(), scripts = nlohmann::json::array(), notes = nlohmann::json::array();
+  if (options.figures) {
+    for (const PlotOutcome& f : write_convexity_figures(dir, res)) {
+      if (!f.script_path.empty()) {
+        scripts.push_back(fs::path(f.script_path).filename().string());
+        written.push_back(f.script_path);
+      }
+      if (f.written) {
+        figures.push_back(fs::path(f.svg_path).filename().string());
+        written.push_back(f.svg_path);
+      }
+      if (!f.note.empty() && std::find(notes.begin(), notes.end(), f.note) == notes.end()) notes.push_back(f.note);
+    }
+  }
+  summary["figures"] = figures;
+  summary["figure_scripts"] = scripts;
+  summary["figure_notes"] = notes;
+  put("summary.json", summary.dump(2) + "\n");
   return written;
 }
 

@@ -107,6 +107,15 @@ FlowRun integrate_flow(const TwoLayerModel& red, const Eigen::MatrixXd& b0, doub
     ++run.steps;
     ++since_check;
     const Eigen::MatrixXd beta = beta_of(x);
+    if (!beta.allFinite()) {
+      // E.g. a saturating activation when M is empty (tanh with |y_i| >= sum_j |a_j|): the flow runs off to
+      // infinity towards a critical point of L with L > 0, and the adaptive steps grow until overflow.
+      throw ConvergenceError("gradient-flow projection: the flow diverged (the weights became non-finite at flow time " +
+                             detail::short_number(t) + " after " + std::to_string(run.steps) +
+                             " steps, started at max residual " + detail::short_number(r0) +
+                             "); the labels may be out of reach of the network (empty M) or the flow may run "
+                             "to a critical point of L with L > 0 at infinity");
+    }
     const Eigen::VectorXd r = network_outputs(red, beta) - red.y();
     const double res = r.cwiseAbs().maxCoeff();
     if (!std::isfinite(res) || res > 1e8 * std::max(1.0, r0)) {

@@ -19,7 +19,8 @@
 //                   part and rho stratified on (0, max_distance]: points at geodesic length rho from the
 //                   anchor (normally the minimizer of T);
 //      "trajectory" caller-supplied weight matrices (flow / SGD trajectories, checkpoints, any list),
-//                   projected onto M when they are off it;
+//                   projected onto M when they are off it; analyze_convexity adds the states of the flow
+//                   and SGD runs it makes itself (trajectory_convexity.hpp) as "trajectory:flow" / ":sgd";
 //      "anchor", "given" the anchor and the analyzed point themselves.
 //    The threshold g* is the smallest ||grad_M T|| among points with negative curvature
 //    (lambda_min < -negative_tolerance * max_k |lambda_k|): no sampled point with a smaller gradient norm
@@ -55,6 +56,8 @@
 #include "zeroloss/geodesic.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
+#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/trajectory_convexity.hpp"
 
 namespace zeroloss {
 
@@ -233,14 +236,37 @@ struct ConvexityOptions {
   SamplingOptions sampling{};
   SearchOptions search{};
   bool run_search = true;
+  // Without an anchor: use the minimizer of T (sharpness_minimum: the closed form of THEORY 5, or
+  // Riemannian L-BFGS when there is none) as the anchor. If it cannot be found (no inverse of phi for
+  // these labels, L-BFGS not converged) the result says why and the geodesic scheme is skipped.
+  bool default_anchor = true;
+  // Along trajectories (optional): the flow and/or label-noise SGD from `trajectory_start` (m x d, may
+  // be off M; empty: the analyzed point, else the anchor). Their states on M join the sampled points
+  // as schemes "trajectory:flow" / "trajectory:sgd" (parameter = flow time tau).
+  std::optional<FlowConvexityOptions> along_flow;
+  std::optional<SgdConvexityOptions> along_sgd;
+  Eigen::MatrixXd trajectory_start;
+  // write_convexity_outputs draws SVG figures (svg_plot.hpp; without gnuplot: scripts and a note).
+  bool figures = true;
   // Seconds-scale settings (a few dozen points, a short ladder) and the thorough ones (a minute or two
   // on the paper's sizes).
   static ConvexityOptions quick();
   static ConvexityOptions full();
 };
 
+// Where the anchor (the centre of the geodesic scheme and a start of the search) came from.
+struct AnchorInfo {
+  std::string source = "none";   // "given" (the caller's), "minimizer" (sharpness_minimum), "none"
+  std::string description;       // how it was obtained, or why there is none
+  std::string kind;              // minimizer: "global minimum", "local minimum" or "stationary point"
+  double sharpness = std::numeric_limits<double>::quiet_NaN();
+  double grad_norm = std::numeric_limits<double>::quiet_NaN();
+};
+
 struct ConvexityResult {
+  AnchorInfo anchor;
   std::optional<PointConvexity> point;     // at the given point (when one was given)
+  std::vector<TrajectoryConvexity> trajectories;  // flow, then SGD (when requested)
   SamplingResult sampling;
   ConvexityThreshold threshold;
   std::vector<SearchRung> search;
@@ -255,7 +281,9 @@ struct ConvexityResult {
 };
 
 // `theta` (may be empty: 0 x 0) is the point analyzed in part 1 and added as scheme "given";
-// `anchor` (optional, on M) enables the geodesic scheme and seeds the search.
+// `anchor` (optional, on M) enables the geodesic scheme and seeds the search; without it the minimizer
+// of T is used when options.default_anchor (components orthogonal to span{x_i} from theta, else from
+// the trajectory start, else zero).
 ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                   const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
                                   const std::function<void(const std::string&)>& progress = {});
@@ -264,9 +292,19 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
 // spectrum at the point, assumption report, timings.
 nlohmann::json convexity_summary_json(const ConvexityResult& result, const ConvexityOptions& options);
 
+// The figures (write_svg_plot, each with its gnuplot script beside it):
+//   scatter.svg               (||grad_M T||, lambda_min) of the sampled points, log x; convex and negative
+//                             points in different colours, the search results, the threshold g* marked;
+//   trajectory_lambda_min.svg lambda_min over flow time for the flow and SGD (when run), onset marked;
+//   trajectory_grad_norm.svg  ||grad_M T|| over flow time (log y);
+//   search.svg                the most negative lambda_min found at each eps of the search (log x).
+// Returns the outcomes (written or not, notes when gnuplot is missing or failed).
+std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const ConvexityResult& result);
+
 // Writes DIR/points.csv, DIR/search.csv, DIR/profiles.csv, DIR/spectrum.csv, DIR/failures.csv,
-// DIR/summary.json and DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically.
-// Returns the paths written.
+// DIR/trajectory_convexity.csv (when trajectories were run), the figures (options.figures),
+// DIR/summary.json (with "figures": the SVG file names written, "figure_notes") and
+// DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written.
 std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& result,
                                                  const ConvexityOptions& options,
                                                  const Eigen::Ref<const Eigen::VectorXd>& a);
