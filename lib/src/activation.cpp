@@ -3,8 +3,6 @@
 #include <Eigen/Dense>
 #include <boost/math/constants/constants.hpp>
 #include <boost/math/special_functions/erf.hpp>
-#include <boost/math/tools/roots.hpp>
-#include <boost/math/tools/toms748_solve.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/root_finding.hpp"
 
 namespace zeroloss {
 namespace {
@@ -31,33 +30,12 @@ double solve_increasing(const std::function<double(double)>& g, double target,
     throw DomainError("activation " + activation + ": cannot invert " + what + " at non-finite value " +
                       fmt(target));
   }
-  auto f = [&](double z) { return g(z) - target; };
-  double lo = -1, hi = 1;
-  double flo = f(lo), fhi = f(hi);
-  for (int k = 0; k < 200 && flo > 0; ++k) {
-    hi = lo;
-    fhi = flo;
-    lo *= 2;
-    flo = f(lo);
-    if (!std::isfinite(flo)) break;
-  }
-  for (int k = 0; k < 200 && fhi < 0; ++k) {
-    lo = hi;
-    flo = fhi;
-    hi *= 2;
-    fhi = f(hi);
-    if (!std::isfinite(fhi)) break;
-  }
-  if (!(flo <= 0 && fhi >= 0) || !std::isfinite(flo) || !std::isfinite(fhi)) {
+  const std::optional<double> z = increasing_root([&](double x) { return g(x) - target; });
+  if (!z) {
     throw DomainError("activation " + activation + ": the value " + fmt(target) + " is outside the range of " +
                       what + ", so " + what + "^{-1}(" + fmt(target) + ") does not exist");
   }
-  if (flo == 0) return lo;
-  if (fhi == 0) return hi;
-  boost::uintmax_t max_iter = 200;
-  auto r = boost::math::tools::toms748_solve(f, lo, hi, flo, fhi,
-                                             boost::math::tools::eps_tolerance<double>(52), max_iter);
-  return 0.5 * (r.first + r.second);
+  return *z;
 }
 
 

@@ -1,12 +1,12 @@
 #include "zeroloss/sharpness_minimum.hpp"
 
-#include <boost/math/tools/toms748_solve.hpp>
 
 #include <cmath>
 #include <sstream>
 
 #include "projection_internal.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/root_finding.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 
@@ -67,39 +67,14 @@ SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const
     return DomainError(sample_name(sample, y) + ": no c with sum_j a_j phi((phi'')^{-1}(c / a_j)) = y_i for activation " +
                        phi.name() + " (" + why + ")");
   };
-  double lo = -1, hi = 1, flo, fhi;
+  std::optional<double> root;
   try {
-    flo = g(lo);
-    fhi = g(hi);
-    for (int k = 0; k < 1100 && flo > 0; ++k) {
-      hi = lo;
-      fhi = flo;
-      lo *= 2;
-      flo = g(lo);
-      if (!std::isfinite(flo)) break;
-    }
-    for (int k = 0; k < 1100 && fhi < 0; ++k) {
-      lo = hi;
-      flo = fhi;
-      hi *= 2;
-      fhi = g(hi);
-      if (!std::isfinite(fhi)) break;
-    }
+    root = increasing_root(g);
   } catch (const DomainError& e) {
     throw fail(std::string("y_i is outside the range reachable: ") + e.what());
   }
-  if (!(flo <= 0 && fhi >= 0) || !std::isfinite(flo) || !std::isfinite(fhi)) throw fail("y_i is outside the range reachable");
-  double c;
-  if (flo == 0) {
-    c = lo;
-  } else if (fhi == 0) {
-    c = hi;
-  } else {
-    boost::uintmax_t max_iter = 300;
-    const auto bracket = boost::math::tools::toms748_solve(g, lo, hi, flo, fhi,
-                                                           boost::math::tools::eps_tolerance<double>(52), max_iter);
-    c = 0.5 * (bracket.first + bracket.second);
-  }
+  if (!root) throw fail("y_i is outside the range reachable");
+  const double c = *root;
   out.c = c;
   out.r.resize(m);
   for (Eigen::Index j = 0; j < m; ++j) out.r(j) = phi.second_derivative_inverse(c / a(j));
