@@ -16,19 +16,8 @@ using namespace zeroloss;
 
 namespace {
 
-struct Config {
-  int n, d, m;
-  const char* activation;
-  bool mixed_a;
-};
-
-std::string config_name(const testing::TestParamInfo<Config>& info) {
-  std::string act = info.param.activation;
-  for (auto& c : act)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return act + "_n" + std::to_string(info.param.n) + "_d" + std::to_string(info.param.d) + "_m" +
-         std::to_string(info.param.m) + (info.param.mixed_a ? "_mixed_a" : "_a1");
-}
+using Config = zeroloss::test::ProblemConfig;
+using zeroloss::test::config_name;
 
 // A problem in reduced coordinates with a point on M.
 struct ReducedSetup {

@@ -23,19 +23,8 @@ using namespace zeroloss;
 
 namespace {
 
-struct Config {
-  int n, d, m;
-  const char* activation;
-  bool mixed_a;
-};
-
-std::string config_name(const testing::TestParamInfo<Config>& info) {
-  std::string act = info.param.activation;
-  for (auto& c : act)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return act.substr(0, 12) + "_n" + std::to_string(info.param.n) + "_d" + std::to_string(info.param.d) + "_m" +
-         std::to_string(info.param.m) + (info.param.mixed_a ? "_mixed_a" : "_a1");
-}
+using Config = zeroloss::test::ProblemConfig;
+using zeroloss::test::config_name;
 
 // phi = z + z^3/3 + z^5/20: phi' > 0, phi''' = 2 + 3 z^2 > 0, phi'' increasing (Boost root for its inverse).
 constexpr const char* kQuintic = "poly:0,1,0,0.3333333333333333,0,0.05";

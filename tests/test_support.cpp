@@ -10,6 +10,18 @@
 
 namespace zeroloss::test {
 
+void PrintTo(const ProblemConfig& c, std::ostream* os) {
+  *os << c.activation << " n=" << c.n << " d=" << c.d << " m=" << c.m << (c.mixed_a ? " mixed a" : " a=1");
+}
+
+std::string config_name(const testing::TestParamInfo<ProblemConfig>& info) {
+  std::string act = info.param.activation;
+  for (auto& ch : act)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return act + "_n" + std::to_string(info.param.n) + "_d" + std::to_string(info.param.d) + "_m" +
+         std::to_string(info.param.m) + (info.param.mixed_a ? "_mixed_a" : "_a1");
+}
+
 Eigen::MatrixXd random_matrix(int rows, int cols, unsigned seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);

@@ -3,12 +3,26 @@
 
 #include <Eigen/Dense>
 
+#include <gtest/gtest.h>
+
 #include <functional>
+#include <ostream>
 #include <string>
 
 #include "zeroloss/network.hpp"
 
 namespace zeroloss::test {
+
+// One random problem of a parameterized test: sizes, activation name, a = 1 or mixed signs.
+struct ProblemConfig {
+  int n, d, m;
+  const char* activation;
+  bool mixed_a;
+};
+// GoogleTest prints parameters with this (instead of their bytes) in test names and failures.
+void PrintTo(const ProblemConfig& config, std::ostream* os);
+// Test-name suffix such as cubic_n3_d5_m4_mixed_a.
+std::string config_name(const testing::TestParamInfo<ProblemConfig>& info);
 
 struct RandomProblem {
   TwoLayerModel model;

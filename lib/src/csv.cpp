@@ -1,5 +1,6 @@
 #include "zeroloss/csv.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -109,18 +110,15 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
 }
 
 std::string format_double(double x) {
-  // The shortest %.Ng that reads back to the same bits (at most 17 digits): 1e-09, not
-  // 1.0000000000000001e-09.
-  char buf[40];
+  // The shortest text that reads back to the same bits (std::to_chars: fixed or scientific, whichever
+  // is shorter): 10, 0.25, 1e-09, not 1.0000000000000001e-09.
+  char buf[64];
   if (!std::isfinite(x)) {
     std::snprintf(buf, sizeof buf, "%.17g", x);
     return buf;
   }
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, x);
-    if (std::strtod(buf, nullptr) == x) break;
-  }
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, r.ptr);
 }
 
 }  // namespace zeroloss
