@@ -26,6 +26,7 @@ test::RandomProblem negative_start() { return test::random_problem(3, 5, 4, "cub
 TrajectoryConvexityPoint state(double tau, bool negative) {
   TrajectoryConvexityPoint p;
   p.tau = tau;
+  p.grad_norm = 10 - tau;
   p.negative = negative;
   p.lambda_min = negative ? -1 : 1;
   return p;
@@ -41,15 +42,19 @@ TEST(TrajectoryConvexityOnset, FirstTimeFromWhichEveryLaterStateIsConvex) {
   ASSERT_TRUE(o.tau && o.last_negative_tau);
   EXPECT_EQ(*o.tau, 3);
   EXPECT_EQ(*o.last_negative_tau, 2);
+  ASSERT_TRUE(o.grad_norm_at_onset);
+  EXPECT_EQ(*o.grad_norm_at_onset, 7);
   // Convex at every state: the onset is the first state.
   const ConvexityOnset c = convexity_onset({state(0.5, false), state(1, false)});
   EXPECT_TRUE(c.convex_throughout);
   ASSERT_TRUE(c.tau);
   EXPECT_EQ(*c.tau, 0.5);
+  EXPECT_EQ(*c.grad_norm_at_onset, 9.5);
   EXPECT_FALSE(c.last_negative_tau);
   // Negative at the end: no onset.
   const ConvexityOnset n = convexity_onset({state(0, false), state(1, true)});
   EXPECT_FALSE(n.tau);
+  EXPECT_FALSE(n.grad_norm_at_onset);
   EXPECT_FALSE(n.convex_at_end);
   ASSERT_TRUE(n.last_negative_tau);
   EXPECT_EQ(*n.last_negative_tau, 1);
@@ -225,7 +230,7 @@ TEST(TrajectoryConvexityCsv, OneRowPerStateInFullPrecision) {
   std::getline(in, line);
   EXPECT_EQ(line, "source,step,tau,grad_norm,lambda_min,lambda_max,T,negative,projection_distance,iterate_loss");
   std::getline(in, line);
-  EXPECT_EQ(line.rfind("flow,0,0,0,-1,0,0,1,", 0), 0u) << line;
+  EXPECT_EQ(line.rfind("flow,0,0,10,-1,0,0,1,", 0), 0u) << line;
   std::getline(in, line);
   EXPECT_NE(line.find("0.30000000000000004"), std::string::npos) << line;
   std::getline(in, line);
