@@ -102,7 +102,8 @@ Verdict check_local_convexity(VerificationContext& ctx) {
                {"assumptions", s["assumptions"]},
                {"sampling", s["sampling"]}};
   std::ostringstream ev;
-  ev << "At the minimizer lambda_min(Hess_M T) = " << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
+  ev << "At the closed-form stationary point (" << opt["verdict"].get<std::string>() << ") lambda_min(Hess_M T) = "
+     << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
      << ". Sampled " << s["sampling"]["points"].get<int>() << " points on M: ";
   if (negative_found)
     ev << "no negative curvature below ||grad_M T|| = " << fmt(g_star) << " (" << below
@@ -130,6 +131,7 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   fig.x_label = "||grad_M T||";
   fig.y_label = "lambda_min(Hess_M T)";
   fig.log_x = true;
+  fig.key = "bottom left";
   PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
   PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
   for (size_t k = 0; k < g.size(); ++k) (l[k] < 0 ? neg : pos).x.push_back(g[k]), (l[k] < 0 ? neg : pos).y.push_back(l[k]);

@@ -49,17 +49,19 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
   const double initial_ratio = rest.empty() ? 0.0 : rest[0].front() / s1.front();
   const bool rank_one = !ratios.empty() && ratios[0] < threshold;
   v.status = rank_one ? VerdictStatus::Pass : VerdictStatus::Fail;
+  json perf = s["performance"];
   v.numbers = {{"steps", s["steps_done"]}, {"flow_time", fin["tau"]}, {"final_feature_singular_values", sv},
                {"final_ratios", ratios}, {"initial_sigma2_over_sigma1", initial_ratio}, {"threshold", threshold},
-               {"rank_one", s["rank_one"]}, {"steps_per_second", s["steps_per_second"]}, {"final_loss", fin["loss"]}};
+               {"rank_one", s["rank_one"]}, {"steps_per_second", perf["steps_per_second"]}, {"final_loss", fin["loss"]}};
   std::ostringstream ev;
   ev << steps << " SGD steps (flow time " << fmt(fin["tau"].get<double>()) << "): sigma_2/sigma_1 of the feature matrix went from "
      << fmt(initial_ratio, 3) << " to " << (ratios.empty() ? std::string("-") : fmt(ratios[0], 3));
   if (ratios.size() > 1) ev << " (sigma_3/sigma_1: " << fmt(ratios[1], 3) << ")";
   ev << "; threshold " << fmt(threshold) << ".";
   if (s["rank_one"].contains("feature_step") && s["rank_one"]["feature_step"].is_number())
-    ev << " First below the threshold at step " << s["rank_one"]["feature_step"].get<double>() << ".";
-  if (s.contains("steps_per_second")) ev << " Speed " << fmt(s["steps_per_second"].get<double>(), 3) << " steps/s.";
+    ev << " First below the threshold at step " << s["rank_one"]["feature_step"].get<long long>() << ".";
+  if (perf["steps_per_second"].is_number())
+    ev << " Speed " << fmt(perf["steps_per_second"].get<double>(), 3) << " steps/s.";
   v.evidence = ev.str();
 
   PlotSpec fig;

@@ -68,6 +68,13 @@ double sharpness_at(const TwoLayerModel& model, const Eigen::MatrixXd& beta) {
   return model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
 }
 
+std::string short_number(double x, int precision = 6) {
+  std::ostringstream s;
+  s.precision(precision);
+  s << x;
+  return s.str();
+}
+
 struct Stats {
   int count = 0;
   double mean = 0, std = 0, min = 0, max = 0;
@@ -164,7 +171,7 @@ void run_compare(CompareOptions o) {
     row.step = s.accepted;
     row.t = s.t;
     row.tau = s.tau;
-    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
     row.metrics.gradient_norm = s.gradient_norm;
     flow_rows.push_back(std::move(row));
     return interrupt_signal() == 0;
@@ -214,14 +221,12 @@ void run_compare(CompareOptions o) {
             rec.reason = sgd.divergence().reason;
             break;
           }
-          Eigen::MatrixXd projected;
-          try {
-            projected = project_onto_manifold(setup, sgd.weights(), o.projection).theta;
-          } catch (const Error& e) {
-            throw ConvergenceError("projecting the SGD iterate (eta = " + format_double(plan.eta) + ", seed " +
-                                   std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) +
-                                   ") onto M failed: " + e.what());
-          }
+          const Eigen::MatrixXd projected =
+              project_onto_manifold(setup, sgd.weights(), o.projection,
+                                    "the SGD iterate (eta = " + short_number(plan.eta) + ", seed " +
+                                        std::to_string(sp.seed) + ", step " + std::to_string(sgd.step()) + ")",
+                                    /*estimate_error=*/false)
+                  .theta;
           const Eigen::MatrixXd& ref = flow_at.at(plan.t[q]);
           const double T_sgd = sharpness_at(model, projected);
           rec.distance.push_back((projected - ref).norm());
@@ -267,7 +272,11 @@ void run_compare(CompareOptions o) {
   std::vector<double> fit_eta, fit_err;
   std::vector<std::string> notes;
   json figures = json::array();
-  PlotSpec dist_fig, sharp_fig;
+  PlotSpec dist_fig, sharp_fig, gap_fig;
+  gap_fig.title = "T - T* along the flow and along SGD (projected, mean over seeds)";
+  gap_fig.x_label = "flow time tau = C t";
+  gap_fig.y_label = "T - T*";
+  gap_fig.log_y = true;
   dist_fig.title = "||Phi(Theta_SGD) - Theta_flow|| against SGD time (mean over seeds)";
   dist_fig.x_label = "t = eta^2 k";
   dist_fig.y_label = "distance";
@@ -282,6 +291,14 @@ void run_compare(CompareOptions o) {
       f.y.push_back(r.metrics.sharpness);
     }
     sharp_fig.series.push_back(f);
+    if (setup.optimum) {
+      PlotSeries g{"flow", {}, {}, PlotStyle::Lines, "black", false};
+      for (const auto& r : flow_rows) {
+        g.x.push_back(r.tau);
+        g.y.push_back(r.metrics.sharpness - setup.optimum->sharpness);
+      }
+      gap_fig.series.push_back(g);
+    }
   }
   std::ostringstream table;
   table << std::setw(9) << "eta" << std::setw(12) << "steps" << std::setw(7) << "seeds" << "  "
@@ -298,8 +315,9 @@ void run_compare(CompareOptions o) {
         else
           ++diverged;
       }
-    PlotSeries ds{"eta = " + format_double(plan.eta), {}, {}, PlotStyle::LinesPoints, plot_color(static_cast<int>(p)), false};
-    PlotSeries ts{"SGD eta = " + format_double(plan.eta), {}, {}, PlotStyle::Points, plot_color(static_cast<int>(p)), false};
+    PlotSeries ds{"eta = " + short_number(plan.eta), {}, {}, PlotStyle::LinesPoints, plot_color(static_cast<int>(p)), false};
+    PlotSeries ts{"SGD eta = " + short_number(plan.eta), {}, {}, PlotStyle::Points, plot_color(static_cast<int>(p)), false};
+    PlotSeries gs = ts;
     json rows = json::array();
     for (size_t q = 0; q < plan.k.size(); ++q) {
       std::vector<double> d, g, T;
@@ -319,9 +337,14 @@ void run_compare(CompareOptions o) {
       ds.y.push_back(sd.mean);
       ts.x.push_back(C * plan.t[q]);
       ts.y.push_back(sT.mean);
+      if (setup.optimum) {
+        gs.x.push_back(C * plan.t[q]);
+        gs.y.push_back(sT.mean - setup.optimum->sharpness);
+      }
     }
     dist_fig.series.push_back(ds);
     sharp_fig.series.push_back(ts);
+    if (setup.optimum) gap_fig.series.push_back(gs);
     json e = {{"eta", plan.eta}, {"steps", plan.steps}, {"seeds", ok.size()}, {"diverged", diverged}};
     if (!ok.empty()) {
       std::vector<double> final_d, max_d, final_g;
@@ -365,7 +388,7 @@ void run_compare(CompareOptions o) {
           break;
         }
       notes.push_back(std::to_string(diverged) + " of " + std::to_string(seeds.size()) + " seeds diverged at eta = " +
-                      format_double(plan.eta) + " (" + reason + "); they are left out of the statistics");
+                      short_number(plan.eta) + " (" + reason + "); they are left out of the statistics");
     }
     per_eta.push_back(e);
   }
@@ -389,7 +412,8 @@ void run_compare(CompareOptions o) {
       fit_line << " (two step sizes: no interval; give three or more)";
     fit_line << ", R^2 = " << pf.line.r_squared;
     PlotSpec ef;
-    ef.title = "error against step size at t = T (log-log), fitted slope p = " + format_double(std::round(pf.exponent * 1000) / 1000);
+    ef.title = "error against step size at t = " + short_number(t_end) + " (log-log), fitted slope p = " +
+               short_number(pf.exponent, 4);
     ef.x_label = "eta";
     ef.y_label = "mean ||Phi(Theta_SGD) - Theta_flow||";
     ef.log_x = ef.log_y = true;
@@ -411,6 +435,7 @@ void run_compare(CompareOptions o) {
   if (!o.no_figures) {
     draw_figure(dist_fig, o.out + "/distance_vs_t.svg", figures, notes);
     draw_figure(sharp_fig, o.out + "/sharpness_vs_tau.svg", figures, notes);
+    if (setup.optimum) draw_figure(gap_fig, o.out + "/sharpness_gap_vs_tau.svg", figures, notes);
   }
 
   json summary = {{"command", "compare"},
@@ -479,13 +504,18 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
   app.add_option("--threads", o->threads, "Threads for the SGD runs (default: all cores)");
   app.add_option("--rtol", o->rtol, "Flow integrator relative tolerance")->capture_default_str();
   app.add_option("--atol", o->atol, "Flow integrator absolute tolerance")->capture_default_str();
-  app.add_option("--integrator", o->integrator, "rkf78 or dopri5")->capture_default_str();
+  app.add_option("--integrator", o->integrator, "rkf78, dopri5 or rosenbrock4 (see zeroloss flow --help)")->capture_default_str();
   app.add_option("--projection", o->projection,
                  "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")");
   app.add_option("--out", o->out,
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Runs the limiting flow once (C = S^2/(4B), from W0 or its projection) and, for every eta in --lr-list,\n"
+      "N SGD runs from W0; at t_q = eta^2 k_q it projects each SGD iterate onto M and reports the distance to\n"
+      "the flow and the T gap (mean, spread), then fits error ~ C eta^p over the step sizes with a Student-t\n"
+      "interval. See docs/commands/compare.md.");
   return std::function<void()>([o]() { run_compare(*o); });
 }, 42});
 

@@ -73,6 +73,9 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                                 {"iterations", pr.summary.iterations},
                                 {"distance_moved", pr.summary.distance_moved},
                                 {"final_residual", pr.summary.final_residual},
+                                {"limit_error_estimate", std::isfinite(pr.summary.limit_error_estimate)
+                                                             ? json(pr.summary.limit_error_estimate)
+                                                             : json(nullptr)},
                                 {"termination", pr.summary.termination}};
   }
 
@@ -96,7 +99,8 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     row.step = s.accepted;
     row.t = s.t;
     row.tau = s.tau;
-    row.metrics = compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false);
+    row.metrics =
+        compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
     row.metrics.gradient_norm = s.gradient_norm;
     rows.push_back(std::move(row));
     bar.update(s.t);
@@ -113,7 +117,10 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
   std::vector<std::string> notes;
   json figures = json::array();
   json summary = {{"command", "flow"},
-                  {"status", fs.completed ? "completed" : (interrupted ? "interrupted" : "step limit")},
+                  {"status", fs.completed ? "completed"
+                                          : interrupted ? "interrupted"
+                                          : fs.stopped_at_singular_point ? "singular point"
+                                                                         : "step limit"},
                   {"termination", fs.termination},
                   {"data", o.problem.data},
                   {"weights", o.problem.weights},
@@ -139,6 +146,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"rejected_steps", fs.rejected},
                   {"max_constraint_drift", fs.max_constraint_drift},
                   {"max_projection_iterations", fs.max_projection_iterations},
+                  {"stopped_at_singular_point", fs.stopped_at_singular_point},
                   {"smallest_step", fs.smallest_step},
                   {"largest_step", fs.largest_step},
                   {"initial_grad_norm", fs.initial_gradient_norm},
@@ -146,6 +154,8 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                   {"wall_seconds", wall},
                   {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
   if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
+  summary["assumptions_at_start"] = assumptions_json(setup, start);
+  summary["assumptions_at_end"] = assumptions_json(setup, result.beta);
   if (!rows.empty()) {
     summary["initial"] = row_json(rows.front());
     summary["final"] = row_json(rows.back());
@@ -175,6 +185,13 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     have_rate = true;
     summary["rate_fit"] = fit_json(rate);
   }
+  if (fs.stepper != std::string("rosenbrock4") && fs.accepted + fs.rejected > 20000 &&
+      4 * fs.rejected > fs.accepted + fs.rejected) {
+    notes.push_back("the flow was stiff on this run (" + std::to_string(fs.rejected) + " of " +
+                    std::to_string(fs.accepted + fs.rejected) +
+                    " steps rejected by the explicit method's error control); --integrator rosenbrock4 is usually "
+                    "much faster on such runs");
+  }
   if (!o.no_figures && !interrupted)
     trajectory_figures(rows, setup, o.out, "flow time tau", false, "sharpness flow", figures, notes);
   summary["figures"] = figures;
@@ -197,9 +214,16 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     msg << "; ||grad_M T||: " << fs.initial_gradient_norm << " -> " << fs.final_gradient_norm << "\n";
     msg << "singular values of Phi at the end:";
     for (Eigen::Index k = 0; k < b.feature_singular_values.size(); ++k) msg << ' ' << b.feature_singular_values(k);
-    msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << ")\n";
+    msg << " (numerical rank " << numerical_rank(b.feature_singular_values) << "); of R:";
+    for (Eigen::Index k = 0; k < b.preactivation_singular_values.size(); ++k) msg << ' ' << b.preactivation_singular_values(k);
+    msg << " (rank " << numerical_rank(b.preactivation_singular_values) << ")\n";
   }
   if (have_rate) msg << "rate: " << rate.verdict << "\n";
+  for (const char* where : {"start", "end"}) {
+    const json& a = summary[std::string("assumptions_at_") + where];
+    if (!a["holds"].get<bool>())
+      msg << "outside THEORY's assumptions at the " << where << " point: " << a["description"].get<std::string>() << "\n";
+  }
   for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
   for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
   msg << "outputs in " << o.out << "\n";
@@ -208,6 +232,12 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     std::cerr << "zeroloss flow: interrupted by " << signal_name(interrupt_signal()) << " at t = " << fs.t_reached
               << "; the outputs in " << o.out << " hold the state reached\n";
     exit_by_signal(interrupt_signal());
+  }
+  if (fs.stopped_at_singular_point) {
+    // Not a failure of the command: the flow exists only up to here (M degenerates ahead). The
+    // outputs describe the last regular point; the message says what happened.
+    std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
+    return;
   }
   if (!fs.completed) throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
 }
@@ -228,7 +258,7 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--rtol", o->rtol, "Relative error tolerance per component per step")->capture_default_str();
   app.add_option("--atol", o->atol, "Absolute error tolerance per component per step")->capture_default_str();
   app.add_option("--integrator", o->integrator,
-                 "rkf78 (Runge-Kutta-Fehlberg 7(8)) or dopri5 (Dormand-Prince 5(4)), both error-controlled")
+                 "rkf78 (Runge-Kutta-Fehlberg 7(8)), dopri5 (Dormand-Prince 5(4)), both explicit, or rosenbrock4 (linearly implicit, for stiff runs; Jacobian by central differences); all error-controlled")
       ->capture_default_str();
   app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G (0: run to --time)")
       ->capture_default_str();
@@ -247,6 +277,11 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
       ->required();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Integrates dTheta/dt = -C grad_M T(Theta) in reduced coordinates with an error-controlled Runge-Kutta\n"
+      "method (Boost.Odeint), re-projecting onto M (Newton) after every accepted step; starts at W0 if it lies\n"
+      "on M, else at its projection. Exit codes: 0 done, 2 bad input, 3 singular point of M, 5 step limit or\n"
+      "step-size underflow (outputs written). See docs/commands/flow.md.");
   return std::function<void()>([o, &app]() { run_flow(*o, app); });
 }, 41});
 

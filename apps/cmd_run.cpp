@@ -62,6 +62,7 @@ Verdict verdict_from_json(const json& j) {
   v.status = s == "pass" ? VerdictStatus::Pass
              : s == "fail" ? VerdictStatus::Fail
              : s == "not-applicable" ? VerdictStatus::NotApplicable
+             : s == "error"          ? VerdictStatus::Error
                                      : VerdictStatus::Reported;
   v.evidence = j["evidence"];
   v.command = j["command"];
@@ -122,7 +123,7 @@ void run_report(const RunOptions& o) {
     } catch (const std::exception& e) {
       v.key = c.key;
       v.claim = c.title;
-      v.status = VerdictStatus::Fail;
+      v.status = VerdictStatus::Error;
       v.evidence = std::string("The check could not be completed: ") + e.what();
       v.command = ctx.commands().empty() ? "" : ctx.commands().back();
     }

@@ -60,6 +60,7 @@ struct RunConfig {
   bool figures = true;
   bool ensemble = false;
   std::string data_path, weights_path;
+  bool resume = false;  // continue from checkpoints found in the output folders
 };
 
 struct SeedResult {
@@ -162,7 +163,10 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   LabelNoiseSgd sgd(setup.reduced, setup.beta0, params);
   const std::string checkpoint_path = dir + "/checkpoint.json";
   double previous_seconds = 0;
-  if (fs::exists(checkpoint_path)) {
+  if (!cfg.resume) {
+    std::error_code ec;
+    fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
+  } else if (fs::exists(checkpoint_path)) {
     const json ck = read_json(checkpoint_path);
     if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
       throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
@@ -185,7 +189,8 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     row.step = step;
     row.t = eta * eta * static_cast<double>(step);
     row.tau = cfg.coefficient * row.t;
-    row.metrics = compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr, true);
+    row.metrics =
+        compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr, true, true);
     return row;
   };
   size_t next_log = 0;
@@ -287,6 +292,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                     {"resumed_from_step", start_step},
                     {"elapsed_seconds_total", previous_seconds + seconds}}},
                   {"optimum", optimum_json(setup)}};
+  if (final_beta.allFinite()) summary["assumptions_at_end"] = assumptions_json(setup, final_beta);
   if (!res.rows.empty()) {
     summary["final"] = row_json(res.rows.back());
     const auto f = rank_one_step(res.rows, cfg.rank_one_threshold, true);
@@ -296,14 +302,18 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                            {"preactivation_step", r ? json(*r) : json(nullptr)}};
   }
   if (setup.optimum && res.rows.size() >= 2) {
+    // On T at the projection onto M: the raw T of an SGD iterate is off by O(distance to M).
     std::vector<double> tau, gap;
     for (const auto& r : res.rows) {
+      if (!r.metrics.sharpness_gap_on_manifold) break;
       tau.push_back(r.tau);
-      gap.push_back(*r.metrics.sharpness_gap);
+      gap.push_back(*r.metrics.sharpness_gap_on_manifold);
     }
     ExponentialTailOptions fo;
     fo.noise_floor = 0;
-    summary["rate_fit"] = fit_json(fit_exponential_tail(tau, gap, fo));
+    json fit = fit_json(fit_exponential_tail(tau, gap, fo));
+    fit["quantity"] = "T(projection onto M) - T*";
+    summary["rate_fit"] = fit;
   }
   if (status == "diverged") {
     summary["divergence"] = {{"step", res.divergence_step},
@@ -330,7 +340,8 @@ EnsembleTable ensemble_table(const std::vector<SeedResult>& results, const std::
   EnsembleTable out;
   std::ostringstream csv;
   csv << "step,t,tau,seeds";
-  const std::vector<std::string> scalar = {"loss", "sharpness", "sharpness_gap", "dist_R_opt", "mean_cosine", "grad_norm"};
+  const std::vector<std::string> scalar = {"loss",      "sharpness", "sharpness_gap",  "dist_R_opt",
+                                           "mean_cosine", "grad_norm", "sharpness_on_M", "sharpness_gap_on_M"};
   for (const auto& s : scalar) csv << ',' << s << "_mean," << s << "_std";
   for (int k = 1; k <= K; ++k) csv << ",sv_phi_" << k << "_mean,sv_phi_" << k << "_std";
   for (int k = 1; k <= K; ++k) csv << ",sv_R_" << k << "_mean,sv_R_" << k << "_std";
@@ -371,6 +382,9 @@ EnsembleTable ensemble_table(const std::vector<SeedResult>& results, const std::
     m.metrics.distance_to_optimum = put(stats([](const TrajectoryRow& r) { return r.metrics.distance_to_optimum; }));
     m.metrics.mean_pairwise_cosine = put(stats([](const TrajectoryRow& r) { return r.metrics.mean_pairwise_cosine; }));
     m.metrics.gradient_norm = put(stats([](const TrajectoryRow& r) { return r.metrics.gradient_norm; }));
+    m.metrics.sharpness_on_manifold = put(stats([](const TrajectoryRow& r) { return r.metrics.sharpness_on_manifold; }));
+    m.metrics.sharpness_gap_on_manifold =
+        put(stats([](const TrajectoryRow& r) { return r.metrics.sharpness_gap_on_manifold; }));
     m.metrics.feature_singular_values.resize(K);
     m.metrics.preactivation_singular_values.resize(K);
     for (int k = 0; k < K; ++k)
@@ -495,6 +509,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.rank_one_threshold = o.rank_one_threshold;
   cfg.figures = !o.no_figures;
   cfg.ensemble = ensemble;
+  cfg.resume = !o.resume.empty();
   cfg.data_path = o.problem.data;
   cfg.weights_path = o.problem.weights;
   {
@@ -569,17 +584,22 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     msg << "label-noise SGD, seed " << r.seed << ": " << r.steps_done << " of " << o.steps << " steps (t = eta^2 k = "
         << o.lr * o.lr * static_cast<double>(r.steps_done) << ", flow time tau = "
         << cfg.coefficient * o.lr * o.lr * static_cast<double>(r.steps_done) << ")";
-    if (steps_here > 0) msg << ", " << static_cast<double>(steps_here) / wall << " steps/s";
+    if (steps_here >= 10000) msg << ", " << static_cast<double>(steps_here) / wall << " steps/s";
     msg << "\n";
     if (summary.contains("final")) {
       const json& f = summary["final"];
       msg << "final: loss " << f["loss"].get<double>() << ", T " << f["sharpness"].get<double>();
       if (!f["sharpness_gap"].is_null()) msg << ", T - T* " << f["sharpness_gap"].get<double>();
+      if (!f["sharpness_gap_on_M"].is_null())
+        msg << " (at the projection onto M: " << f["sharpness_gap_on_M"].get<double>() << ")";
       msg << ", singular values of Phi:";
       for (double v : f["feature_singular_values"]) msg << ' ' << v;
       msg << "\n";
+      if (summary.contains("assumptions_at_end") && !summary["assumptions_at_end"]["holds"].get<bool>())
+        msg << "outside THEORY's assumptions at the end point: "
+            << summary["assumptions_at_end"]["description"].get<std::string>() << "\n";
       const json& ro = summary["rank_one"];
-      if (!ro["feature_step"].is_null())
+      if (r.status == "completed" && !ro["feature_step"].is_null())
         msg << "rank one (sigma_2/sigma_1 of Phi <= " << o.rank_one_threshold << ") from step "
             << ro["feature_step"].get<std::uint64_t>() << " on\n";
     }
@@ -615,12 +635,15 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     if (setup.optimum && table.mean.size() >= 2) {
       std::vector<double> tau, gap;
       for (const auto& r : table.mean) {
+        if (!r.metrics.sharpness_gap_on_manifold) break;
         tau.push_back(r.tau);
-        gap.push_back(r.metrics.sharpness_gap.value_or(0));
+        gap.push_back(*r.metrics.sharpness_gap_on_manifold);
       }
       ExponentialTailOptions fo;
       fo.noise_floor = 0;
-      summary["rate_fit_of_mean"] = fit_json(fit_exponential_tail(tau, gap, fo));
+      json fit = fit_json(fit_exponential_tail(tau, gap, fo));
+      fit["quantity"] = "mean over seeds of T(projection onto M) - T*";
+      summary["rate_fit_of_mean"] = fit;
     }
     summary["figures"] = figures;
     summary["notes"] = notes;
@@ -654,8 +677,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     e.precision(6);
     for (const auto& r : results)
       if (r.status == "diverged") {
-        e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << " at step "
-          << r.divergence_step << ": " << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
+        e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
+          << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
           << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
           << "/final_weights.csv";
         break;
@@ -668,23 +691,23 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
 CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinates: trajectories, checkpoints, ensembles",
                          [](CLI::App& app) {
   auto o = std::make_shared<SgdOptions>();
-  app.add_option("--data", o->problem.data, "Data CSV: header row, column 'y' = labels, other columns = features")
+  app.add_option("--data", o->problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
       ->check(CLI::ExistingFile);
   app.add_option("--weights", o->problem.weights,
-                 "Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
+                 "[required unless --resume] Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
       ->check(CLI::ExistingFile);
   app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
       ->capture_default_str();
-  app.add_option("--lr", o->lr, "Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
+  app.add_option("--lr", o->lr, "[required unless --resume] Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
   app.add_option("--label-noise", o->label_noise,
-                 "Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
+                 "[required unless --resume] Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
   app.add_option("--noise", o->noise, "Noise distribution: gaussian (N(0, s^2)) or rademacher (+-s)")
       ->capture_default_str();
   app.add_option("--batch", o->batch,
                  "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "
                  "sampling: with --label-noise 0 this is gradient descent on L)")
       ->capture_default_str();
-  app.add_option("--steps", o->steps, "Number of SGD steps K");
+  app.add_option("--steps", o->steps, "[required unless --resume] Number of SGD steps K");
   app.add_option("--seed", o->seed, "Random seed (same seed, same bits)")->capture_default_str();
   app.add_option("--seeds", o->seeds,
                  "Run an ensemble: a list like 0-63 or 1,4,7-9; each seed in DIR/seed_<s>/, in parallel threads; "
@@ -694,7 +717,7 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K")->capture_default_str();
   every->excludes(points);
   app.add_option("--out", o->out,
-                 "Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
+                 "[required unless --resume] Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
                  "figures (SVG, when gnuplot is installed)");
   app.add_option("--checkpoint-every", o->checkpoint_every,
                  "Write DIR/checkpoint.json (weights, RNG states, trajectory so far) every N steps; SIGINT/SIGTERM "
@@ -710,6 +733,12 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this")
       ->capture_default_str();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.footer(
+      "Step (THEORY 7), batch I of B distinct samples, noise xi_i with mean 0 and variance s^2:\n"
+      "  Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i\n"
+      "run in reduced coordinates (O(m p) per step). Time scales: t = eta^2 k, flow time tau = s^2/(4B) t.\n"
+      "Exit codes: 0 done, 2 bad input, 5 diverged (the last finite weights are in DIR/final_weights.csv);\n"
+      "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;
     for (const CLI::Option* opt : app.get_options())

@@ -13,6 +13,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 
 namespace zeroloss::cli {
 
@@ -28,11 +29,44 @@ DynamicsSetup make_setup(LoadedProblem problem) {
 
 }  // namespace
 
+std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, int rank, std::string& note) {
+  const int n = reduced.n(), m = reduced.m();
+  if (rank < n) {
+    note = "no closed-form optimum: the data rows are linearly dependent (rank X = " + std::to_string(rank) +
+           " < n = " + std::to_string(n) + "), so the per-sample problems of THEORY 5 are coupled; T - T* and the "
+           "distance to R* are not reported";
+    return std::nullopt;
+  }
+  RankOneOptimum opt;
+  opt.preactivations.resize(n, m);
+  double T = 0;
+  const Activation& phi = reduced.activation();
+  try {
+    for (int i = 0; i < n; ++i) {
+      const SampleOptimum so = solve_sample_optimum(phi, reduced.a(), reduced.y()(i), i);
+      opt.preactivations.row(i) = so.r.transpose();
+      double row = 0;
+      for (int j = 0; j < m; ++j) row += std::pow(reduced.a()(j) * phi.derivatives(so.r(j)).d1, 2);
+      T += reduced.row_norms_squared()(i) * row;
+    }
+  } catch (const DomainError& e) {
+    note = std::string("no closed-form optimum: ") + e.what();
+    return std::nullopt;
+  }
+  opt.sharpness = T / n;
+  const std::vector<double> points(opt.preactivations.data(), opt.preactivations.data() + opt.preactivations.size());
+  const AssumptionReport a = check_assumptions(phi, points);
+  note = "closed form of THEORY 5 (a_j phi''(r_ij) = c_i, one bracketed root per sample)";
+  if (!a.holds()) {
+    note += "; THEORY's assumptions fail at R* (" + a.describe(phi.name()) +
+            "), so R* is a stationary point of T on M but need not be its minimum: T - T* can be negative";
+  }
+  return opt;
+}
+
 DynamicsSetup load_dynamics(const ProblemOptions& options) {
   DynamicsSetup s = make_setup(load_problem(options));
-  // The closed-form minimizer of THEORY 5 (sharpness_minimum.hpp) is wired in by the merge of the
-  // manifold work; until then trajectories carry no T - T* and no distance to R*.
-  s.optimum_note = "closed-form optimum T*, R* (THEORY 5) not available in this build";
+  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
   return s;
 }
 
@@ -40,13 +74,28 @@ Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const 
   return setup.coordinates.lift(beta, setup.problem.weights.theta);
 }
 
-std::vector<std::string> projection_methods() { return {"newton"}; }
-std::string default_projection_method() { return "newton"; }
+std::vector<std::string> projection_methods() { return projection_method_names(); }
+std::string default_projection_method() { return "gradient-flow"; }
 
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method) {
-  if (method == "newton") return project_newton(setup.reduced, beta);
-  throw InputError("projection method '" + method + "' is not available; expected one of: newton");
+                                       const std::string& method, const std::string& what, bool estimate_error) {
+  const std::string context = "putting " + what + " on the zero-loss manifold (" + method + " projection): ";
+  const std::string hint =
+      ". If no network of this form can fit the labels (e.g. softplus or sigmoid outputs with a = 1 are "
+      "positive), the zero-loss manifold is empty";
+  ProjectionOptions po;
+  po.estimate_limit_error = estimate_error;
+  try {
+    return project(setup.reduced, beta, method, po);
+  } catch (const SingularPointError& e) {
+    throw SingularPointError(context + e.what() + hint, e.condition());
+  } catch (const ConvergenceError& e) {
+    throw ConvergenceError(context + e.what() + hint);
+  } catch (const InputError& e) {
+    // The input was validated before; an InputError here means the projection produced an invalid
+    // (non-finite) point: a failure to converge, not bad input.
+    throw ConvergenceError(context + "the projection produced an invalid point (" + e.what() + ")" + hint);
+  }
 }
 
 std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
@@ -179,8 +228,10 @@ void ProgressBar::finish() {
 }
 
 namespace {
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_interrupt(int sig) { g_signal = sig; }
+// Read by every worker thread, written by the handler: a lock-free atomic is safe in both roles.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the interrupt flag must be lock-free");
+extern "C" void on_interrupt(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -192,7 +243,7 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int interrupt_signal() { return g_signal; }
+int interrupt_signal() { return g_signal.load(std::memory_order_relaxed); }
 
 void exit_by_signal(int sig) {
   std::cout.flush();
@@ -257,6 +308,8 @@ nlohmann::json metrics_json(const TrajectoryMetrics& m) {
           {"dist_R_opt", optional_json(m.distance_to_optimum)},
           {"mean_cosine", optional_json(m.mean_pairwise_cosine)},
           {"grad_norm", optional_json(m.gradient_norm)},
+          {"sharpness_on_M", optional_json(m.sharpness_on_manifold)},
+          {"sharpness_gap_on_M", optional_json(m.sharpness_gap_on_manifold)},
           {"feature_singular_values", to_vector(m.feature_singular_values)},
           {"preactivation_singular_values", to_vector(m.preactivation_singular_values)},
           {"feature_rank", numerical_rank(m.feature_singular_values)},
@@ -282,6 +335,8 @@ TrajectoryRow row_from_json(const nlohmann::json& j) {
   r.metrics.distance_to_optimum = optional_from(j.at("dist_R_opt"));
   r.metrics.mean_pairwise_cosine = optional_from(j.at("mean_cosine"));
   r.metrics.gradient_norm = optional_from(j.at("grad_norm"));
+  r.metrics.sharpness_on_manifold = optional_from(j.at("sharpness_on_M"));
+  r.metrics.sharpness_gap_on_manifold = optional_from(j.at("sharpness_gap_on_M"));
   r.metrics.feature_singular_values = to_eigen(j.at("feature_singular_values").get<std::vector<double>>());
   r.metrics.preactivation_singular_values = to_eigen(j.at("preactivation_singular_values").get<std::vector<double>>());
   return r;
@@ -313,6 +368,19 @@ nlohmann::json fit_json(const ExponentialTailFit& f) {
     j["second_half_rate"] = f.second_half_rate;
   }
   return j;
+}
+
+nlohmann::json assumptions_json(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
+  const Eigen::MatrixXd R = setup.reduced.X() * beta.transpose();
+  const std::vector<double> points(R.data(), R.data() + R.size());
+  const Activation& phi = setup.reduced.activation();
+  const AssumptionReport a = check_assumptions(phi, points);
+  return {{"holds", a.holds()},
+          {"min_first_derivative", a.min_first_derivative},
+          {"argmin_first_derivative", a.argmin_first_derivative},
+          {"min_third_derivative", a.min_third_derivative},
+          {"argmin_third_derivative", a.argmin_third_derivative},
+          {"description", a.describe(phi.name())}};
 }
 
 int numerical_rank(const Eigen::VectorXd& sv, double tol) {
@@ -389,6 +457,18 @@ void trajectory_figures(const std::vector<TrajectoryRow>& rows, const DynamicsSe
     ts.y.push_back(r.metrics.sharpness);
   }
   t.series.push_back(ts);
+  {
+    PlotSeries tm{"T at the projection onto M", {}, {}, PlotStyle::Lines, "", true};
+    bool differs = false;
+    for (const auto& r : rows)
+      if (r.metrics.sharpness_on_manifold) {
+        tm.x.push_back(r.tau);
+        tm.y.push_back(*r.metrics.sharpness_on_manifold);
+        differs = differs || std::abs(*r.metrics.sharpness_on_manifold - r.metrics.sharpness) >
+                                 1e-9 * std::max(1.0, std::abs(r.metrics.sharpness));
+      }
+    if (differs) t.series.push_back(tm);
+  }
   if (setup.optimum) {
     t.series.push_back(PlotSeries{"T* (closed form)", {rows.front().tau, rows.back().tau},
                                   {setup.optimum->sharpness, setup.optimum->sharpness}, PlotStyle::Lines, "black", true});
@@ -396,16 +476,18 @@ void trajectory_figures(const std::vector<TrajectoryRow>& rows, const DynamicsSe
   draw_figure(t, dir + "/sharpness.svg", figures, notes);
   if (setup.optimum) {
     PlotSpec g;
-    g.title = title_prefix + ": T - T* against flow time";
+    g.title = title_prefix + ": T - T* against flow time (T at the projection onto M)";
     g.x_label = "flow time tau";
     g.y_label = "T - T*";
     g.log_y = true;
     PlotSeries gs{"T - T*", {}, {}, PlotStyle::Lines, "", false};
-    for (const auto& r : rows)
-      if (r.metrics.sharpness_gap) {
+    for (const auto& r : rows) {
+      const auto gap = r.metrics.sharpness_gap_on_manifold ? r.metrics.sharpness_gap_on_manifold : r.metrics.sharpness_gap;
+      if (gap) {
         gs.x.push_back(r.tau);
-        gs.y.push_back(*r.metrics.sharpness_gap);
+        gs.y.push_back(*gap);
       }
+    }
     g.series.push_back(gs);
     draw_figure(g, dir + "/sharpness_gap.svg", figures, notes);
   }

@@ -38,8 +38,16 @@ DynamicsSetup load_dynamics(const ProblemOptions& options);
 Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta);
 
 // Puts a reduced point on M with the named projection method; `what` names the point in errors.
+// The projection works on the reduced model; with estimate_error the gradient-flow method also
+// estimates its distance to the exact limit (a second, looser integration).
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method);
+                                       const std::string& method, const std::string& what = "W0",
+                                       bool estimate_error = true);
+
+// R* and T* of THEORY 5 through the per-sample closed form (solve_sample_optimum), without the
+// Hessian and polish work of sharpness_minimum(); empty with the reason in `note` when rank X < n or
+// an inverse does not exist. `note` also says when THEORY's assumptions fail at R*.
+std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, int rank, std::string& note);
 // Projection methods accepted by --projection, and the default (Phi_GF when available).
 std::string default_projection_method();
 std::vector<std::string> projection_methods();
@@ -89,6 +97,10 @@ nlohmann::json row_json(const TrajectoryRow& row);
 TrajectoryRow row_from_json(const nlohmann::json& j);
 nlohmann::json fit_json(const ExponentialTailFit& f);
 nlohmann::json line_fit_json(const LinearFit& f);
+
+// THEORY's assumptions (phi' > 0, phi''' > 0) checked at the pre-activations r_ij of beta: which
+// fails and where (check_assumptions of activation.hpp).
+nlohmann::json assumptions_json(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta);
 
 // Numerical rank of a spectrum: values above tol * largest.
 int numerical_rank(const Eigen::VectorXd& singular_values, double tol = 1e-6);

@@ -20,16 +20,16 @@ json default_verification_config() {
     "label_scale": 1.0, "data_seed": 1, "init_scale": 0.5
   },
   "global_minimum": {
-    "starts": 8, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
+    "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
     "rank_tolerance": 1e-6, "mixed_second_layer": true
   },
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
-    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025], "time": 0.3, "seeds": 16,
+    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
     "points": 10
   },
   "rank_one_sgd": {
-    "n": 3, "d": 3, "m": 10, "data_seed": 2, "lr": 0.05, "label_noise": 0.03, "steps": 20000000,
+    "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
     "log_points": 400, "rank_one_threshold": 0.01
   },
   "local_convexity": { "preset": "full" },
@@ -42,9 +42,9 @@ json default_verification_config() {
     "flow_time": 500.0, "until_gradient": 1e-8
   },
   "quick": {
-    "global_minimum": { "starts": 3 },
-    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005], "seeds": 6 },
-    "rank_one_sgd": { "steps": 5000000 },
+    "global_minimum": { "starts": 4 },
+    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
+    "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 }
   }
@@ -100,11 +100,26 @@ void require(bool ok, const std::string& source, const std::string& key, const s
 
 json resolve_verification_config(const json& user, const std::string& source, bool quick) {
   if (!user.is_null() && !user.is_object()) throw InputError(source + ": expected a JSON object at the top level");
-  json cfg = default_verification_config();
-  if (!user.is_null()) merge(cfg, user, "", source);
-  const json quick_overrides = cfg["quick"];
-  if (quick) merge(cfg, quick_overrides, "", source + " (quick section)");
+  // Precedence (lowest first): the defaults, the default "quick" overrides, the user's "quick"
+  // section (both only with --quick), then the user's own settings outside "quick". Every user key
+  // is validated against the defaults whether or not --quick is given.
+  const json defaults = default_verification_config();
+  json cfg = defaults;
   cfg.erase("quick");
+  json user_plain = user.is_null() ? json::object() : user;
+  json user_quick = json::object();
+  if (user_plain.contains("quick")) {
+    user_quick = user_plain["quick"];
+    user_plain.erase("quick");
+    if (!user_quick.is_object()) throw InputError(source + ": key 'quick' must be an object of overrides");
+    json check = cfg;
+    merge(check, user_quick, "quick", source);
+  }
+  if (quick) {
+    merge(cfg, defaults["quick"], "", "the default quick overrides");
+    merge(cfg, user_quick, "quick", source);
+  }
+  merge(cfg, user_plain, "", source);
   cfg["mode"] = quick ? "quick" : "full";
 
   static const std::set<std::string> known_claims = {"global_minimum", "flow_rate",        "sgd_tracks_flow",

@@ -89,6 +89,9 @@ TEST(RateFit, PointsBelowTheNoiseFloorAreExcluded) {
   EXPECT_TRUE(f.exponential) << f.verdict;
   EXPECT_NEAR(f.rate, 0.5, 1e-9);
   EXPECT_LE(f.x_end, 40);
+  const ExponentialTailFit below = fit_exponential_tail({0, 1, 2}, {-0.1, -0.2, -0.3});
+  EXPECT_FALSE(below.fitted);
+  EXPECT_NE(below.verdict.find("negative"), std::string::npos) << below.verdict;
   const ExponentialTailFit none = fit_exponential_tail({0, 1, 2}, {1, 0.5, 0.25});
   EXPECT_FALSE(none.fitted);
   EXPECT_NE(none.verdict.find("no fit"), std::string::npos);

@@ -12,6 +12,7 @@
 #include "zeroloss/reference.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::rel_error;
@@ -100,12 +101,65 @@ TEST(SharpnessFlow, EndpointAgreesWithIndependentHighAccuracyIntegrations) {
   const FlowResult dopri = integrate_sharpness_flow(reduced, beta0, tight);
   // Full coordinates (no reduction), a different state dimension.
   const FlowResult full = integrate_sharpness_flow(p.model, p.theta, tight);
+  // The linearly implicit method (its own Jacobian by central differences).
+  FlowOptions ros = o;
+  ros.stepper = FlowStepper::Rosenbrock4;
+  ros.rtol = 1e-11;
+  ros.atol = 1e-13;
+  const FlowResult rosenbrock = integrate_sharpness_flow(reduced, beta0, ros);
+  EXPECT_LT((rosenbrock.beta - rkf_tight.beta).norm(), 1e-8);
   EXPECT_LT((standard.beta - rkf_tight.beta).norm(), 1e-6);
   EXPECT_LT((standard.beta - dopri.beta).norm(), 1e-6);
   EXPECT_LT((rkf_tight.beta - dopri.beta).norm(), 1e-9);
   EXPECT_LT((rc.lift(rkf_tight.beta, p.theta) - full.beta).norm(), 1e-8);
   EXPECT_GT((standard.beta - beta0).norm(), 1e-2) << "the flow must have moved";
   EXPECT_GT(rkf_tight.summary.accepted, standard.summary.accepted);
+}
+
+TEST(SharpnessFlow, RosenbrockTakesFarFewerStepsOnAStiffSaturatingRun) {
+  // tanh, labels = outputs at theta: the flow lowers T by drifting slowly towards saturation
+  // (phi' -> 0) while fast modes limit explicit steps (THEORY 8's stiffness). Both methods must
+  // agree; the linearly implicit one needs far fewer steps.
+  Eigen::MatrixXd X(3, 5), theta(6, 5);
+  X << -0.10561694952863462, 0.65320711379396268, -0.2905713507678534, 0.062570596579574631, -0.30002960489711994,
+      0.032451873653921, 0.34897033220753187, 0.32554948659282174, -0.25731897731955489, 0.86043345127627635,
+      -1.012646757672234, -0.22519900644380297, 0.11560264896059073, 0.25404958697993718, -0.52983497221363896;
+  theta << -0.040242261089373357, -0.0075400121539518031, -0.014299827550878512, 1.2709162081798833,
+      -0.21136387009563629, -0.39044692149876314, 0.32497373568040461, -0.93546431019269127, 0.098800452765136909,
+      -0.41258769430584152, 0.58739585116580495, 0.28778920536494018, 0.68472680278530873, 0.44145313441598982,
+      -0.35992494837215183, -0.023573326243997671, -0.45892114393471628, 0.61474447527551779, -0.5342603983177453,
+      -1.3015378086608709, -0.90830732747072551, -0.30927923539320107, 1.0646964910766301, -1.1739992503461116,
+      0.9502280739876009, -0.65169192763318207, 0.64283901972758506, 0.16502602150314971, -0.47551464420365014,
+      -1.1283103696030368;
+  const TwoLayerModel base(X, Eigen::VectorXd::Zero(3), Eigen::VectorXd::Ones(6), Activation::tanh());
+  const TwoLayerModel model = base.with_labels(network_outputs(base, theta));
+  FlowOptions e;
+  e.t_end = 1e5;
+  FlowOptions r = e;
+  r.stepper = FlowStepper::Rosenbrock4;
+  const FlowResult explicit_run = integrate_sharpness_flow(model, theta, e);
+  const FlowResult implicit_run = integrate_sharpness_flow(model, theta, r);
+  EXPECT_LT((explicit_run.beta - implicit_run.beta).norm(), 1e-6 * explicit_run.beta.norm());
+  EXPECT_LT(explicit_run.summary.final_sharpness, 0.1 * SharpnessGeometry(model, theta).sharpness());
+  const auto steps = [](const FlowResult& f) { return f.summary.accepted + f.summary.rejected; };
+  EXPECT_LT(4 * steps(implicit_run), steps(explicit_run))
+      << "rosenbrock4 " << steps(implicit_run) << " vs rkf78 " << steps(explicit_run);
+}
+
+TEST(SharpnessFlow, OverlongTrialStepsAreUndoneNotFatal) {
+  // A first trial step of 1e6 overflows the cubic: the stages leave the finite numbers, the step is
+  // undone and shrunk, and the run still agrees with a normally started one.
+  auto p = test::random_problem_on_manifold(3, 3, 4, "cubic", false, 6, 0.6);
+  FlowOptions normal;
+  normal.t_end = 0.5;
+  normal.rtol = 1e-12;
+  FlowOptions wild = normal;
+  wild.initial_step = 1e6;
+  const FlowResult a = integrate_sharpness_flow(p.model, p.theta, normal);
+  const FlowResult b = integrate_sharpness_flow(p.model, p.theta, wild);
+  EXPECT_TRUE(b.summary.completed) << b.summary.termination;
+  EXPECT_GT(b.summary.rejected, 0u);
+  EXPECT_LT((a.beta - b.beta).norm(), 1e-8);
 }
 
 TEST(SharpnessFlow, FlowTimeIsCoefficientTimesT) {
@@ -138,6 +192,27 @@ TEST(SharpnessFlow, LongTimeLimitIsTheClosedFormRankOneMinimum) {
     for (int j = 0; j < 10; ++j) EXPECT_LT((R.col(j) - cf.r).norm(), 1e-6) << "neuron " << j;
     EXPECT_NEAR(r.summary.final_sharpness, cf.T, 1e-9 * cf.T);
   }
+}
+
+TEST(SharpnessFlow, LongTimeLimitWithMixedSignSecondLayerIsTheLibraryClosedForm) {
+  // General a (THEORY 5): the flow ends where a_j phi''(r_ij) = c_i; compare with sharpness_minimum.
+  auto p = test::random_problem_on_manifold(3, 3, 5, "cubic", /*mixed_a=*/true, 31, 0.5);
+  const SharpnessMinimum opt = sharpness_minimum(p.model, p.theta);
+  ASSERT_TRUE(opt.closed_form) << opt.message;
+  FlowOptions o;
+  o.t_end = 1e6;
+  o.until_gradient = 1e-11;
+  const FlowResult r = integrate_sharpness_flow(p.model, p.theta, o);
+  ASSERT_TRUE(r.summary.completed) << r.summary.termination;
+  const Eigen::MatrixXd R = p.model.X() * r.beta.transpose();
+  EXPECT_LT((R - opt.preactivations).norm(), 1e-6 * opt.preactivations.norm());
+  EXPECT_NEAR(r.summary.final_sharpness, opt.sharpness, 1e-9 * opt.sharpness);
+  // The phi''-image [a_j phi''(r_ij)] has rank one at the limit.
+  Eigen::MatrixXd image(3, 5);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) image(i, j) = p.model.a()(j) * p.model.activation().derivatives(R(i, j)).d2;
+  const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(image).singularValues();
+  EXPECT_LT(sv(1), 1e-6 * sv(0));
 }
 
 TEST(SharpnessFlow, UntilGradientStopsEarlyAndObserverCanStop) {

@@ -8,6 +8,7 @@
 #include "test_support.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/trajectory_metrics.hpp"
@@ -59,6 +60,22 @@ TEST(TrajectoryMetrics, RankOnePointAndOptimumDistance) {
   EXPECT_THROW(compute_trajectory_metrics(p.model, beta, &opt), InputError);
 }
 
+TEST(TrajectoryMetrics, SharpnessOnManifoldIsTAtTheNewtonProjection) {
+  auto p = test::random_problem_on_manifold(3, 4, 5, "cubic", true, 9, 0.5);
+  RankOneOptimum opt;
+  opt.preactivations = Eigen::MatrixXd::Zero(3, 5);
+  opt.sharpness = 1.5;
+  const Eigen::MatrixXd off = p.theta + 1e-3 * test::random_matrix(5, 4, 2);  // near M, not on it
+  const TrajectoryMetrics m = compute_trajectory_metrics(p.model, off, &opt, false, true);
+  ASSERT_TRUE(m.sharpness_on_manifold.has_value());
+  const Eigen::MatrixXd on = project_newton(p.model, off).theta;
+  EXPECT_NEAR(*m.sharpness_on_manifold, SharpnessGeometry(p.model, on).sharpness(), 1e-12);
+  EXPECT_NEAR(*m.sharpness_gap_on_manifold, *m.sharpness_on_manifold - 1.5, 1e-15);
+  EXPECT_GT(std::abs(*m.sharpness_on_manifold - m.sharpness), 1e-6);  // off M the two differ
+  const TrajectoryMetrics at = compute_trajectory_metrics(p.model, p.theta, &opt, false, true);
+  EXPECT_NEAR(*at.sharpness_on_manifold, at.sharpness, 1e-12);  // on M they agree
+}
+
 TEST(TrajectoryMetrics, MeanPairwiseCosineByHand) {
   Eigen::MatrixXd b(4, 2);
   b << 1, 0, 0, 2, 3, 3, 0, 0;  // the zero neuron is left out
@@ -87,7 +104,7 @@ TEST(TrajectoryMetrics, CsvRoundTripsBitsAndLeavesMissingCellsEmpty) {
     return c;
   };
   const auto h = split(header), c = split(line);
-  ASSERT_EQ(h.size(), 9u + 6u);
+  ASSERT_EQ(h.size(), 11u + 6u);
   ASSERT_EQ(c.size(), h.size());
   EXPECT_EQ(h[5], "sharpness_gap");
   EXPECT_EQ(c[5], "");  // no optimum supplied
@@ -95,9 +112,11 @@ TEST(TrajectoryMetrics, CsvRoundTripsBitsAndLeavesMissingCellsEmpty) {
   EXPECT_EQ(std::stod(c[1]), row.t);
   EXPECT_EQ(std::stod(c[2]), row.tau);
   EXPECT_EQ(std::stod(c[4]), row.metrics.sharpness);
-  EXPECT_EQ(std::stod(c[9]), row.metrics.feature_singular_values(0));
-  EXPECT_EQ(h[12], "sv_R_1");
-  EXPECT_EQ(std::stod(c[12]), row.metrics.preactivation_singular_values(0));
+  EXPECT_EQ(h[9], "sharpness_on_M");
+  EXPECT_EQ(c[9], "");  // not asked
+  EXPECT_EQ(std::stod(c[11]), row.metrics.feature_singular_values(0));
+  EXPECT_EQ(h[14], "sv_R_1");
+  EXPECT_EQ(std::stod(c[14]), row.metrics.preactivation_singular_values(0));
 }
 
 }  // namespace

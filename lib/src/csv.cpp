@@ -1,6 +1,7 @@
 #include "zeroloss/csv.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -108,8 +109,17 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
 }
 
 std::string format_double(double x) {
+  // The shortest %.Ng that reads back to the same bits (at most 17 digits): 1e-09, not
+  // 1.0000000000000001e-09.
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
+  if (!std::isfinite(x)) {
+    std::snprintf(buf, sizeof buf, "%.17g", x);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
   return buf;
 }
 

@@ -15,7 +15,7 @@ namespace {
 // Dot product with a fixed summation order (four interleaved partial sums, then a fixed tree).
 // The fused update below accumulates in exactly this order, so recomputing pre-activations from
 // saved weights (restore) reproduces the fused values bit for bit.
-inline double dot_fixed(const double* x, const double* y, int p) {
+[[gnu::always_inline]] inline double dot_fixed(const double* __restrict x, const double* __restrict y, int p) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   int k = 0;
   for (; k + 4 <= p; k += 4) {
@@ -24,12 +24,29 @@ inline double dot_fixed(const double* x, const double* y, int p) {
     s2 += x[k + 2] * y[k + 2];
     s3 += x[k + 3] * y[k + 3];
   }
-  for (; k < p; ++k) s0 += x[k] * y[k];
+  // Tail in index order into s0, written out (a loop here costs more than the work for small p).
+  switch (p - k) {
+    case 3:
+      s0 += x[k] * y[k];
+      s0 += x[k + 1] * y[k + 1];
+      s0 += x[k + 2] * y[k + 2];
+      break;
+    case 2:
+      s0 += x[k] * y[k];
+      s0 += x[k + 1] * y[k + 1];
+      break;
+    case 1:
+      s0 += x[k] * y[k];
+      break;
+    default:
+      break;
+  }
   return (s0 + s1) + (s2 + s3);
 }
 
 // b <- b - h z, returning zn . b (new b) in dot_fixed's order.
-inline double update_and_dot(double* b, double h, const double* z, const double* zn, int p) {
+[[gnu::always_inline]] inline double update_and_dot(double* __restrict b, double h, const double* __restrict z,
+                             const double* __restrict zn, int p) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   int k = 0;
   for (; k + 4 <= p; k += 4) {
@@ -46,10 +63,34 @@ inline double update_and_dot(double* b, double h, const double* z, const double*
     s2 += zn[k + 2] * b2;
     s3 += zn[k + 3] * b3;
   }
-  for (; k < p; ++k) {
-    const double bk = b[k] - h * z[k];
-    b[k] = bk;
-    s0 += zn[k] * bk;
+  // Tail exactly as in dot_fixed: in index order into s0.
+  switch (p - k) {
+    case 3: {
+      const double b0 = b[k] - h * z[k], b1 = b[k + 1] - h * z[k + 1], b2 = b[k + 2] - h * z[k + 2];
+      b[k] = b0;
+      b[k + 1] = b1;
+      b[k + 2] = b2;
+      s0 += zn[k] * b0;
+      s0 += zn[k + 1] * b1;
+      s0 += zn[k + 2] * b2;
+      break;
+    }
+    case 2: {
+      const double b0 = b[k] - h * z[k], b1 = b[k + 1] - h * z[k + 1];
+      b[k] = b0;
+      b[k + 1] = b1;
+      s0 += zn[k] * b0;
+      s0 += zn[k + 1] * b1;
+      break;
+    }
+    case 1: {
+      const double b0 = b[k] - h * z[k];
+      b[k] = b0;
+      s0 += zn[k] * b0;
+      break;
+    }
+    default:
+      break;
   }
   return (s0 + s1) + (s2 + s3);
 }
@@ -159,13 +200,14 @@ struct LabelNoiseSgd::Core {
   std::vector<int> batch, next_batch, swaps, perm;
   std::vector<double> xi;  // standardized noise of the next step
   std::vector<double> r;   // B x m pre-activations of the next step's batch
-  std::vector<double> h;   // B x m step coefficients
+  std::vector<double> h;   // B x m: a_j phi'(r_ij) of the current batch
+  std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
   std::vector<double> snapshot;
   std::uint64_t snapshot_step = 0;
   SgdDivergence divergence;
   std::unique_ptr<SgdKernelBase> kernel;
 
-  void draw_next() {
+  [[gnu::always_inline]] void draw_next() {
     if (full) {
       for (int b = 0; b < B; ++b) next_batch[b] = b;
     } else if (B == 1) {
@@ -214,19 +256,22 @@ struct LabelNoiseSgd::Core {
 
 namespace {
 
-template <class Act>
+// P > 0: the reduced dimension p known at compile time (small p: the loops over p unroll and the
+// sample vectors stay in registers); P = 0: any p.
+template <int P, class Act>
 std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
-  const int m = c.m, p = c.p, B = c.B;
+  const int m = c.m, p = P > 0 ? P : c.p, B = c.B;
   const double* Z = c.Z.data();
   const double* a = c.a.data();
   const double* y = c.y.data();
   double* beta = c.beta.data();
   double* r = c.r.data();
   double* h = c.h.data();
+  double* coef = c.coef.data();
   const double eta_over_B = c.eta_over_B, s = c.s, bound = c.residual_bound;
   for (std::uint64_t done = 0; done < steps; ++done) {
     // 1. Outputs of this step's batch (pre-activations were computed by the previous update) and
-    //    the coefficients h_bj = (eta/B) (f_i - y_i - s xi_i) a_j phi'(r_ij).
+    //    the coefficients h_bj = a_j phi'(r_ij) * coef_b, coef_b = (eta/B) (f_i - y_i - s xi_i).
     for (int b = 0; b < B; ++b) {
       double* hb = h + static_cast<std::size_t>(b) * m;
       const double* rb = r + static_cast<std::size_t>(b) * m;
@@ -252,8 +297,7 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
         c.divergence.reason = msg.str();
         return done;
       }
-      const double coefficient = eta_over_B * (residual - s * c.xi[b]);
-      for (int j = 0; j < m; ++j) hb[j] *= coefficient;
+      coef[b] = eta_over_B * (residual - s * c.xi[b]);  // h_bj is a_j phi'(r_ij) * coef[b]
     }
     // 2. The batch of the next step (and its noise), drawn ahead so that the update below can
     //    compute its pre-activations in the same pass over the weights.
@@ -263,12 +307,13 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
     if (B == 1) {
       const double* z = Z + static_cast<std::size_t>(c.batch[0]) * p;
       const double* zn = Z + static_cast<std::size_t>(c.next_batch[0]) * p;
-      for (int j = 0; j < m; ++j) r[j] = update_and_dot(beta + static_cast<std::size_t>(j) * p, h[j], z, zn, p);
+      const double c0 = coef[0];
+      for (int j = 0; j < m; ++j) r[j] = update_and_dot(beta + static_cast<std::size_t>(j) * p, h[j] * c0, z, zn, p);
     } else {
       for (int j = 0; j < m; ++j) {
         double* bj = beta + static_cast<std::size_t>(j) * p;
         for (int b = 0; b < B; ++b) {
-          const double hb = h[static_cast<std::size_t>(b) * m + j];
+          const double hb = h[static_cast<std::size_t>(b) * m + j] * coef[b];
           const double* z = Z + static_cast<std::size_t>(c.batch[b]) * p;
           for (int k = 0; k < p; ++k) bj[k] -= hb * z[k];
         }
@@ -283,25 +328,34 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
 
 template <class Act>
 struct Kernel final : SgdKernelBase {
-  explicit Kernel(Act a) : act(std::move(a)) {}
-  std::uint64_t run(LabelNoiseSgd::Core& core, std::uint64_t steps) override { return run_steps(core, steps, act); }
+  Kernel(Act a, int p) : act(std::move(a)) {
+    switch (p) {
+      case 1: run_ = &run_steps<1, Act>; break;
+      case 2: run_ = &run_steps<2, Act>; break;
+      case 3: run_ = &run_steps<3, Act>; break;
+      case 4: run_ = &run_steps<4, Act>; break;
+      default: run_ = &run_steps<0, Act>; break;
+    }
+  }
+  std::uint64_t run(LabelNoiseSgd::Core& core, std::uint64_t steps) override { return run_(core, steps, act); }
   const char* name() const override { return Act::name; }
   Act act;
+  std::uint64_t (*run_)(LabelNoiseSgd::Core&, std::uint64_t, const Act&) = nullptr;
 };
 
-std::unique_ptr<SgdKernelBase> make_kernel(const Activation& phi) {
+std::unique_ptr<SgdKernelBase> make_kernel(const Activation& phi, int p) {
   switch (phi.kind()) {
-    case Activation::Kind::Cubic: return std::make_unique<Kernel<CubicAct>>(CubicAct{});
-    case Activation::Kind::Sinh: return std::make_unique<Kernel<SinhAct>>(SinhAct{});
-    case Activation::Kind::Tanh: return std::make_unique<Kernel<TanhAct>>(TanhAct{});
-    case Activation::Kind::Sigmoid: return std::make_unique<Kernel<SigmoidAct>>(SigmoidAct{});
-    case Activation::Kind::Softplus: return std::make_unique<Kernel<SoftplusAct>>(SoftplusAct{});
-    case Activation::Kind::Gelu: return std::make_unique<Kernel<GeluAct>>(GeluAct{});
+    case Activation::Kind::Cubic: return std::make_unique<Kernel<CubicAct>>(CubicAct{}, p);
+    case Activation::Kind::Sinh: return std::make_unique<Kernel<SinhAct>>(SinhAct{}, p);
+    case Activation::Kind::Tanh: return std::make_unique<Kernel<TanhAct>>(TanhAct{}, p);
+    case Activation::Kind::Sigmoid: return std::make_unique<Kernel<SigmoidAct>>(SigmoidAct{}, p);
+    case Activation::Kind::Softplus: return std::make_unique<Kernel<SoftplusAct>>(SoftplusAct{}, p);
+    case Activation::Kind::Gelu: return std::make_unique<Kernel<GeluAct>>(GeluAct{}, p);
     case Activation::Kind::Polynomial:
-      return std::make_unique<Kernel<PolynomialAct>>(PolynomialAct(phi.polynomial_coefficients()));
+      return std::make_unique<Kernel<PolynomialAct>>(PolynomialAct(phi.polynomial_coefficients()), p);
     case Activation::Kind::Custom: break;
   }
-  return std::make_unique<Kernel<GenericAct>>(GenericAct{&phi});
+  return std::make_unique<Kernel<GenericAct>>(GenericAct{&phi}, p);
 }
 
 void require(bool ok, const std::string& message) {
@@ -352,7 +406,8 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   c.xi.assign(c.B, 0.0);
   c.r.assign(static_cast<std::size_t>(c.B) * c.m, 0.0);
   c.h.assign(static_cast<std::size_t>(c.B) * c.m, 0.0);
-  c.kernel = make_kernel(c.model.activation());
+  c.coef.assign(c.B, 0.0);
+  c.kernel = make_kernel(c.model.activation(), c.p);
   c.draw_next();
   c.compute_preactivations();
   c.take_snapshot();

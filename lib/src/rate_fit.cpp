@@ -91,6 +91,11 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
   const size_t count = static_cast<size_t>(std::ceil(o.tail_fraction * static_cast<double>(usable)));
   const size_t begin = usable - std::min(usable, count);
   out.points = static_cast<int>(usable - begin);
+  if (usable == 0 && !gap.empty() && std::isfinite(gap[0]) && gap[0] < 0) {
+    out.verdict = "no fit: T - T* is negative from the start (T lies below the reference value T*, which is then not "
+                  "the minimum; e.g. outside THEORY's assumptions)";
+    return out;
+  }
   if (out.points < o.min_points) {
     out.verdict = "no fit: only " + std::to_string(out.points) + " tail points with T - T* above the noise floor " +
                   fmt(o.noise_floor) + " (" + std::to_string(usable) + " usable points in all; need " +

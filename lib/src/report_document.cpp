@@ -39,11 +39,28 @@ th, td { border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; text
 th { background: #f3f3f3; }
 .pass { background: #e3f6e3; font-weight: bold; } .fail { background: #fbe0e0; font-weight: bold; }
 .not-applicable { background: #eee; } .reported { background: #e6eefb; font-weight: bold; }
+.error { background: #fff1c2; font-weight: bold; }
 code, pre { font-family: Menlo, Consolas, monospace; font-size: 0.88em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
 figure { margin: 1.2em 0; } figcaption { font-size: 0.9em; color: #444; }
 figure svg { max-width: 100%; height: auto; }
 )";
+
+// "a && b && c" -> one command per line, continued with " &&".
+std::string one_per_line(const std::string& commands) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    const size_t k = commands.find(" && ", start);
+    if (k == std::string::npos) {
+      out += commands.substr(start);
+      break;
+    }
+    out += commands.substr(start, k - start) + " &&\n";
+    start = k + 4;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -53,6 +70,7 @@ std::string to_string(VerdictStatus status) {
     case VerdictStatus::Fail: return "fail";
     case VerdictStatus::NotApplicable: return "not-applicable";
     case VerdictStatus::Reported: return "reported";
+    case VerdictStatus::Error: return "error";
   }
   return "reported";
 }
@@ -106,13 +124,13 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.1f s", v.seconds);
     h << "<tr><td>" << k << "</td><td><a href=\"#" << html_escape(v.key) << "\">" << html_escape(v.claim)
-      << "</a></td><td class=\"" << s << "\">" << s << "</td><td>" << html_escape(v.evidence) << "</td><td><code>"
-      << html_escape(v.command) << "</code></td><td>" << secs << "</td></tr>\n";
+      << "</a></td><td class=\"" << s << "\">" << s << "</td><td>" << html_escape(v.evidence) << "</td><td>" << secs
+      << "</td></tr>\n";
   }
   h << "</table>\n";
   std::ostringstream md;
-  md << "# " << doc.title << "\n\n" << doc.introduction << "\n\n## Verdicts\n\n| # | Claim | Verdict | Evidence | Reproduce |\n"
-     << "|---|---|---|---|---|\n";
+  md << "# " << doc.title << "\n\n" << doc.introduction << "\n\n## Verdicts\n\n| # | Claim | Verdict | Evidence |\n"
+     << "|---|---|---|---|\n";
   k = 0;
   auto md_cell = [](std::string s) {
     for (auto& c : s)
@@ -122,7 +140,7 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
   for (const auto& v : doc.verdicts) {
     ++k;
     md << "| " << k << " | " << md_cell(v.claim) << " | **" << to_string(v.status) << "** | " << md_cell(v.evidence)
-       << " | `" << md_cell(v.command) << "` |\n";
+       << " |\n";
   }
   md << "\n";
   k = 0;
@@ -130,10 +148,12 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
     ++k;
     h << "<h2 id=\"" << html_escape(v.key) << "\">" << k << ". " << html_escape(v.claim) << "</h2>\n<p><span class=\""
       << to_string(v.status) << "\">&nbsp;" << to_string(v.status) << "&nbsp;</span> " << html_escape(v.evidence)
-      << "</p>\n<p>Reproduce: <code>" << html_escape(v.command) << "</code></p>\n<pre>" << html_escape(v.numbers.dump(2))
-      << "</pre>\n";
+      << "</p>\n<p>Reproduce (the commands that produced this evidence):</p>\n<pre>" << html_escape(one_per_line(v.command))
+      << "</pre>\n<details><summary>Key numbers (JSON, also in summary.json)</summary>\n<pre>"
+      << html_escape(v.numbers.dump(2)) << "</pre>\n</details>\n";
     md << "## " << k << ". " << v.claim << "\n\n**" << to_string(v.status) << "**: " << v.evidence
-       << "\n\nReproduce: `" << v.command << "`\n\n```json\n" << v.numbers.dump(2) << "\n```\n\n";
+       << "\n\nReproduce:\n\n```sh\n" << one_per_line(v.command) << "\n```\n\n```json\n" << v.numbers.dump(2)
+       << "\n```\n\n";
     for (const auto& f : v.figures) {
       bool ok = false;
       const std::string svg = read_text(dir + "/" + f.file, ok);

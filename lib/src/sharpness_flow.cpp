@@ -1,6 +1,8 @@
 #include "zeroloss/sharpness_flow.hpp"
 
 #include <boost/numeric/odeint.hpp>
+#include <boost/numeric/odeint/stepper/rosenbrock4.hpp>
+#include <boost/numeric/odeint/stepper/rosenbrock4_controller.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -25,30 +27,66 @@ std::string fmt(double x, int precision = 6) {
   return s.str();
 }
 
-// beta (m x p) <-> state vector (block j = beta_j, the vectorize() order).
-void to_state(const Eigen::MatrixXd& beta, State& x) {
+using UblasState = boost::numeric::ublas::vector<double>;
+using UblasMatrix = boost::numeric::ublas::matrix<double>;
+
+// beta (m x p) <-> state vector (block j = beta_j, the vectorize() order), for std::vector and
+// ublas::vector (Rosenbrock) states.
+template <class S>
+void to_state(const Eigen::MatrixXd& beta, S& x) {
   const Eigen::Index m = beta.rows(), p = beta.cols();
-  x.resize(static_cast<size_t>(m * p));
+  if (static_cast<Eigen::Index>(x.size()) != m * p) x.resize(static_cast<size_t>(m * p));
   for (Eigen::Index j = 0; j < m; ++j)
     for (Eigen::Index k = 0; k < p; ++k) x[static_cast<size_t>(j * p + k)] = beta(j, k);
 }
-void from_state(const State& x, Eigen::MatrixXd& beta) {
+template <class S>
+void from_state(const S& x, Eigen::MatrixXd& beta) {
   const Eigen::Index m = beta.rows(), p = beta.cols();
   for (Eigen::Index j = 0; j < m; ++j)
     for (Eigen::Index k = 0; k < p; ++k) beta(j, k) = x[static_cast<size_t>(j * p + k)];
 }
 
+// A trial state of a Runge-Kutta stage that cannot be evaluated (non-finite): the step is rejected.
+struct StageFailure {
+  std::string what;
+};
+
 struct FlowSystem {
   const TwoLayerModel* model;
   double coefficient;
   Eigen::MatrixXd* scratch;
-  void operator()(const State& x, State& dxdt, double t) const {
+  template <class S>
+  void operator()(const S& x, S& dxdt, double t) const {
+    for (double v : x)
+      if (!std::isfinite(v)) throw StageFailure{"a Runge-Kutta stage at t = " + fmt(t) + " left the finite numbers"};
     from_state(x, *scratch);
     try {
       to_state(sharpness_flow_velocity(*model, *scratch, coefficient), dxdt);
     } catch (const SingularPointError& e) {
       throw SingularPointError("sharpness flow at t = " + fmt(t) + ": " + e.what(), e.condition());
     }
+    for (double v : dxdt)
+      if (!std::isfinite(v)) throw StageFailure{"the velocity at a Runge-Kutta stage at t = " + fmt(t) + " is not finite"};
+  }
+};
+
+// Jacobian of the velocity field by central differences (for the Rosenbrock method, which needs
+// it only approximately: a W-method with error control stays consistent). Autonomous: dfdt = 0.
+struct FlowJacobian {
+  FlowSystem system;
+  void operator()(const UblasState& x, UblasMatrix& J, double t, UblasState& dfdt) const {
+    const size_t N = x.size();
+    UblasState xp = x, fp(N), fm(N);
+    for (size_t l = 0; l < N; ++l) {
+      const double h = 1e-6 * std::max(1.0, std::abs(x[l]));
+      xp[l] = x[l] + h;
+      system(xp, fp, t);
+      xp[l] = x[l] - h;
+      system(xp, fm, t);
+      xp[l] = x[l];
+      for (size_t k = 0; k < N; ++k) J(k, l) = (fp[k] - fm[k]) / (2 * h);
+    }
+    for (size_t k = 0; k < N; ++k) dfdt[k] = 0;
   }
 };
 
@@ -66,7 +104,19 @@ PointInfo point_info(const TwoLayerModel& model, const Eigen::MatrixXd& beta, do
   }
 }
 
-template <bool Fsal, class Controlled>
+// Rosenbrock (implicit): the system passed to try_step is the pair (velocity, Jacobian).
+template <class StateT, bool Implicit>
+struct StepSystem;
+template <>
+struct StepSystem<State, false> {
+  static FlowSystem make(const FlowSystem& f) { return f; }
+};
+template <>
+struct StepSystem<UblasState, true> {
+  static std::pair<FlowSystem, FlowJacobian> make(const FlowSystem& f) { return {f, FlowJacobian{f}}; }
+};
+
+template <bool Fsal, class StateT, bool Implicit, class Controlled>
 FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd beta,
                const FlowOptions& o, const FlowObserver& observer) {
   FlowResult out;
@@ -80,8 +130,9 @@ FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd b
   samples.erase(std::unique(samples.begin(), samples.end()), samples.end());
 
   Eigen::MatrixXd scratch(beta.rows(), beta.cols());
-  FlowSystem system{&model, C, &scratch};
-  State x;
+  const FlowSystem velocity{&model, C, &scratch};
+  auto system = StepSystem<StateT, Implicit>::make(velocity);
+  StateT x, x_before;
   to_state(beta, x);
   PointInfo info = point_info(model, beta, 0.0);
   s.initial_gradient_norm = info.gradient_norm;
@@ -105,7 +156,10 @@ FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd b
   s.smallest_step = std::numeric_limits<double>::infinity();
   size_t next_sample = 0;
   bool reached_gradient = o.until_gradient > 0 && info.gradient_norm < o.until_gradient;
-  int rejected_in_a_row = 0;
+  int failed_in_a_row = 0;
+  std::string last_failure;
+  bool last_failure_singular = false;
+  double last_condition = 0;
   while (!stopped_by_observer && !reached_gradient && t < o.t_end) {
     if (s.accepted + s.rejected >= o.max_steps) {
       s.termination = "step limit reached (" + std::to_string(o.max_steps) + " accepted + rejected steps) at t = " +
@@ -116,11 +170,47 @@ FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd b
     const double target = next_sample < samples.size() ? std::min(samples[next_sample], o.t_end) : o.t_end;
     const bool clamped = dt >= target - t;
     double h = clamped ? target - t : dt;
+    const double h_tried = h;
     const double t_before = t;
-    const odeint::controlled_step_result r = stepper.try_step(system, x, t, h);
-    if (r == odeint::success) {
+    x_before = x;
+    // A step fails when the error estimate is too large (odeint shrinks h), or when a stage, the
+    // Newton re-projection or the new point cannot be evaluated (a trial point beyond a singular
+    // point of M, or outside the finite numbers): then the step is undone and h shrunk fourfold.
+    std::string failure;
+    bool failure_singular = false;
+    bool accepted = false;
+    Eigen::MatrixXd candidate;
+    PointInfo candidate_info{};
+    ProjectionSummary proj_summary;
+    try {
+      const odeint::controlled_step_result r = stepper.try_step(system, x, t, h);
+      if (r == odeint::success) {
+        for (double v : x)
+          if (!std::isfinite(v)) throw StageFailure{"the state after a step from t = " + fmt(t_before) + " is not finite"};
+        candidate.resize(beta.rows(), beta.cols());
+        from_state(x, candidate);
+        const ProjectionResult proj = project_newton(model, candidate, o.projection);
+        proj_summary = proj.summary;
+        candidate = proj.theta;
+        candidate_info = point_info(model, candidate, t);
+        accepted = true;
+      }
+    } catch (const StageFailure& e) {
+      failure = e.what;
+    } catch (const SingularPointError& e) {
+      failure = e.what();
+      failure_singular = true;
+      last_condition = e.condition();
+    } catch (const ConvergenceError& e) {
+      failure = std::string("re-projection onto M failed: ") + e.what();
+    } catch (const InputError& e) {
+      failure = std::string("a trial point could not be evaluated: ") + e.what();
+    } catch (const std::exception& e) {  // e.g. a singular matrix in the Rosenbrock stage solves
+      failure = std::string("the step failed: ") + e.what();
+    }
+    if (accepted) {
       ++s.accepted;
-      rejected_in_a_row = 0;
+      failed_in_a_row = 0;
       const double taken = t - t_before;
       s.smallest_step = std::min(s.smallest_step, taken);
       s.largest_step = std::max(s.largest_step, taken);
@@ -130,34 +220,47 @@ FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd b
       } else {
         dt = h;
       }
-      from_state(x, beta);
-      if (!beta.allFinite()) {
-        throw ConvergenceError("sharpness flow: the state became non-finite at t = " + fmt(t) +
-                               " despite error control; tighten --rtol/--atol");
-      }
-      const ProjectionResult proj = project_newton(model, beta, o.projection);
-      s.max_constraint_drift = std::max(s.max_constraint_drift, proj.summary.initial_residual / ymax);
-      s.max_projection_iterations = std::max(s.max_projection_iterations, proj.summary.iterations);
-      beta = proj.theta;
+      s.max_constraint_drift = std::max(s.max_constraint_drift, proj_summary.initial_residual / ymax);
+      s.max_projection_iterations = std::max(s.max_projection_iterations, proj_summary.iterations);
+      beta = std::move(candidate);
       to_state(beta, x);
       if constexpr (Fsal) stepper.reset();  // the stored derivative belongs to the unprojected point
-      info = point_info(model, beta, t);
+      info = candidate_info;
       if (o.until_gradient > 0 && info.gradient_norm < o.until_gradient) reached_gradient = true;
       if (clamped && next_sample < samples.size() && target == samples[next_sample] && !reached_gradient &&
           target < o.t_end) {
         notify(t);
         ++next_sample;
       }
+      continue;
+    }
+    ++s.rejected;
+    if (failure.empty()) {
+      dt = h;  // the error control shrank the step
     } else {
-      ++s.rejected;
-      dt = h;
-      if (++rejected_in_a_row > 200 || !(dt > 1e-15 * std::max(1.0, std::abs(t)))) {
-        throw ConvergenceError("sharpness flow: the step size underflowed (dt = " + fmt(dt) + ") at t = " + fmt(t) +
-                               " after " + std::to_string(rejected_in_a_row) +
-                               " rejected steps in a row; ||grad_M T|| = " + fmt(info.gradient_norm) +
-                               ". The flow is too stiff here for the tolerances rtol = " + fmt(o.rtol) +
-                               ", atol = " + fmt(o.atol));
+      x = x_before;  // undo
+      t = t_before;
+      dt = h_tried / 4;
+      if constexpr (Fsal) stepper.reset();
+      last_failure = failure;
+      last_failure_singular = failure_singular;
+    }
+    ++failed_in_a_row;
+    if (failed_in_a_row > 200 || !(dt > 1e-15 * std::max(1.0, std::abs(t)))) {
+      if (last_failure_singular) {
+        // The flow runs into a singular point of M (J J^T degenerates): it cannot be continued.
+        s.stopped_at_singular_point = true;
+        s.termination = "stopped at t = " + fmt(t) + ": the flow runs into a singular point of the zero-loss manifold "
+                        "(every step beyond t fails: " + last_failure + ")";
+        s.singular_condition = last_condition;
+        break;
       }
+      throw ConvergenceError("sharpness flow: the step size underflowed (dt = " + fmt(dt) + ") at t = " + fmt(t) +
+                             " after " + std::to_string(failed_in_a_row) +
+                             " rejected steps in a row; ||grad_M T|| = " + fmt(info.gradient_norm) +
+                             (last_failure.empty() ? std::string() : "; last failure: " + last_failure) +
+                             ". The flow is too stiff here for the tolerances rtol = " + fmt(o.rtol) +
+                             ", atol = " + fmt(o.atol));
     }
   }
   if (stopped_by_observer && s.termination.empty()) s.termination = "stopped by the observer at t = " + fmt(t);
@@ -182,11 +285,17 @@ FlowResult run(Controlled stepper, const TwoLayerModel& model, Eigen::MatrixXd b
 FlowStepper parse_flow_stepper(const std::string& name) {
   if (name == "rkf78") return FlowStepper::Fehlberg78;
   if (name == "dopri5") return FlowStepper::DormandPrince5;
-  throw InputError("unknown flow integrator '" + name + "'; expected rkf78 or dopri5");
+  if (name == "rosenbrock4") return FlowStepper::Rosenbrock4;
+  throw InputError("unknown flow integrator '" + name + "'; expected rkf78, dopri5 or rosenbrock4");
 }
 
 const char* flow_stepper_name(FlowStepper stepper) {
-  return stepper == FlowStepper::Fehlberg78 ? "rkf78" : "dopri5";
+  switch (stepper) {
+    case FlowStepper::Fehlberg78: return "rkf78";
+    case FlowStepper::DormandPrince5: return "dopri5";
+    case FlowStepper::Rosenbrock4: return "rosenbrock4";
+  }
+  return "?";
 }
 
 Eigen::MatrixXd sharpness_flow_velocity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
@@ -216,12 +325,21 @@ FlowResult integrate_sharpness_flow(const TwoLayerModel& model, const Eigen::Ref
                      "); project it first (THEORY 7 starts the flow at Phi_GF(Theta_0))");
   }
   Eigen::MatrixXd beta = project_newton(model, beta0, o.projection).theta;
-  if (o.stepper == FlowStepper::Fehlberg78) {
-    auto stepper = odeint::make_controlled(o.atol, o.rtol, odeint::runge_kutta_fehlberg78<State>());
-    return run<false>(stepper, model, std::move(beta), o, observer);
+  switch (o.stepper) {
+    case FlowStepper::Fehlberg78: {
+      auto stepper = odeint::make_controlled(o.atol, o.rtol, odeint::runge_kutta_fehlberg78<State>());
+      return run<false, State, false>(stepper, model, std::move(beta), o, observer);
+    }
+    case FlowStepper::DormandPrince5: {
+      auto stepper = odeint::make_controlled(o.atol, o.rtol, odeint::runge_kutta_dopri5<State>());
+      return run<true, State, false>(stepper, model, std::move(beta), o, observer);
+    }
+    case FlowStepper::Rosenbrock4: {
+      odeint::rosenbrock4_controller<odeint::rosenbrock4<double>> stepper(o.atol, o.rtol);
+      return run<false, UblasState, true>(stepper, model, std::move(beta), o, observer);
+    }
   }
-  auto stepper = odeint::make_controlled(o.atol, o.rtol, odeint::runge_kutta_dopri5<State>());
-  return run<true>(stepper, model, std::move(beta), o, observer);
+  throw InputError("sharpness flow: unknown integrator");
 }
 
 }  // namespace zeroloss

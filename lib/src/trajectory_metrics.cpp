@@ -4,6 +4,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
 
 namespace zeroloss {
@@ -27,7 +28,7 @@ std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixX
 }
 
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                             const RankOneOptimum* optimum, bool with_gradient) {
+                                             const RankOneOptimum* optimum, bool with_gradient, bool with_projection) {
   model.check_weights(beta, "trajectory weights");
   const NetworkEvaluation e = evaluate(model, beta);
   TrajectoryMetrics out;
@@ -59,6 +60,16 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
       out.gradient_norm.reset();  // J J^T singular here: the Riemannian gradient does not exist
     }
   }
+  if (with_projection) {
+    try {
+      const ProjectionResult pr = project_newton(model, beta);
+      const NetworkEvaluation ep = evaluate(model, pr.theta);
+      out.sharpness_on_manifold = model.row_norms_squared().dot(ep.dphi.array().square().matrix() * a2) / model.n();
+      if (optimum) out.sharpness_gap_on_manifold = *out.sharpness_on_manifold - optimum->sharpness;
+    } catch (const Error&) {
+      // Too far from M (or singular there): the projected value does not exist; left empty.
+    }
+  }
   return out;
 }
 
@@ -68,7 +79,7 @@ std::string cell(const std::optional<double>& v) { return v ? format_double(*v) 
 
 std::string trajectory_csv_header(int K) {
   std::ostringstream s;
-  s << "step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm";
+  s << "step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,sharpness_on_M,sharpness_gap_on_M";
   for (int k = 1; k <= K; ++k) s << ",sv_phi_" << k;
   for (int k = 1; k <= K; ++k) s << ",sv_R_" << k;
   return s.str();
@@ -79,7 +90,8 @@ std::string trajectory_csv_line(const TrajectoryRow& row, int K) {
   std::ostringstream s;
   s << row.step << ',' << format_double(row.t) << ',' << format_double(row.tau) << ',' << format_double(m.loss) << ','
     << format_double(m.sharpness) << ',' << cell(m.sharpness_gap) << ',' << cell(m.distance_to_optimum) << ','
-    << cell(m.mean_pairwise_cosine) << ',' << cell(m.gradient_norm);
+    << cell(m.mean_pairwise_cosine) << ',' << cell(m.gradient_norm) << ',' << cell(m.sharpness_on_manifold) << ','
+    << cell(m.sharpness_gap_on_manifold);
   for (int k = 0; k < K; ++k)
     s << ',' << (k < m.feature_singular_values.size() ? format_double(m.feature_singular_values(k)) : "");
   for (int k = 0; k < K; ++k)

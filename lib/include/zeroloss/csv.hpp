@@ -26,7 +26,7 @@ CsvTable read_csv(const std::string& path, CsvHeader header);
 // interrupted or failed write never leaves a partial file. Throws InputError if it cannot write.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
-// Formats a double with enough digits to read back the same bits (%.17g).
+// Formats a double with the fewest digits that read back to the same bits (at most %.17g).
 std::string format_double(double x);
 
 }  // namespace zeroloss

@@ -11,8 +11,11 @@
 
 namespace zeroloss {
 
-enum class VerdictStatus { Pass, Fail, NotApplicable, Reported };
-std::string to_string(VerdictStatus status);  // "pass", "fail", "not-applicable", "reported"
+// Pass/Fail: the claim held/did not hold on the evidence. NotApplicable: the claim's premise does
+// not hold for the configuration. Reported: outside the theory, numbers without a verdict. Error: the
+// check could not be completed (a command failed); says nothing about the claim.
+enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error };
+std::string to_string(VerdictStatus status);  // "pass", "fail", "not-applicable", "reported", "error"
 
 struct Figure {
   std::string file;     // SVG file name relative to the report directory

@@ -5,9 +5,9 @@
 //     d beta / dt = -C grad_M T(beta),        flow time tau = C t,
 //
 // with C = s^2 / (4 B) when t is SGD time eta^2 k. Integrated in reduced coordinates (pass the
-// reduced model and beta; THEORY 4) with an error-controlled explicit Runge-Kutta method from
-// Boost.Odeint (Fehlberg 7(8) by default, Dormand-Prince 5(4) as an alternative): THEORY 8 records
-// that fixed-step schemes diverge on this stiff flow. After every accepted step the state is put
+// reduced model and beta; THEORY 4) with an error-controlled method from Boost.Odeint (explicit
+// Fehlberg 7(8) by default; Dormand-Prince 5(4); linearly implicit Rosenbrock 4 for stiff runs):
+// THEORY 8 records that fixed-step schemes diverge on this stiff flow. After every accepted step the state is put
 // back on M by Newton projection (project_newton, a retraction), and the largest constraint
 // residual seen before re-projection (the drift) is reported with the accepted and rejected steps.
 //
@@ -26,9 +26,13 @@
 
 namespace zeroloss {
 
-enum class FlowStepper { Fehlberg78, DormandPrince5 };
+// Fehlberg78 and DormandPrince5 are explicit (cheap steps; limited by stability where the flow is
+// stiff); Rosenbrock4 is linearly implicit (Kaps-Rentrop, 4th order) with the Jacobian of the
+// velocity field from central differences (2 m p evaluations per step): for stiff stretches, e.g.
+// saturating activations drifting slowly towards phi' -> 0.
+enum class FlowStepper { Fehlberg78, DormandPrince5, Rosenbrock4 };
 
-// "rkf78" / "dopri5"; throws InputError on anything else.
+// "rkf78" / "dopri5" / "rosenbrock4"; throws InputError on anything else.
 FlowStepper parse_flow_stepper(const std::string& name);
 const char* flow_stepper_name(FlowStepper stepper);
 
@@ -74,9 +78,15 @@ struct FlowSummary {
   double final_sharpness = 0;
   double smallest_step = 0, largest_step = 0;  // accepted step sizes in t
   // "reached t_end", "reached ||grad_M T|| < G at t = ...", "stopped by the observer",
-  // "step limit reached (...)": only the first two mean the requested integration finished.
+  // "step limit reached (...)", "stopped at t = ...: the flow runs into a singular point ...":
+  // only the first two mean the requested integration finished.
   std::string termination;
   bool completed = false;
+  // The flow heads into a point where J J^T degenerates (e.g. phi' -> 0, which lowers T for
+  // activations outside THEORY's assumptions): every step beyond t_reached fails. The result is the
+  // last regular point reached; singular_condition is the condition number of J J^T met there.
+  bool stopped_at_singular_point = false;
+  double singular_condition = 0;
 };
 
 struct FlowResult {
@@ -85,8 +95,12 @@ struct FlowResult {
 };
 
 // The observer (if any) is called at t = 0, at every sample time reached, and at the final time.
-// Throws InputError on bad options or a start off M, SingularPointError (naming t) where J J^T
-// becomes singular, ConvergenceError when the step size underflows.
+// A step whose stages, re-projection or end point cannot be evaluated (non-finite, or singular
+// J J^T at a trial point) is undone and retried with a quarter of the step. If the flow cannot be
+// continued because it runs into a singular point of M, the integration stops there and says so
+// (summary.stopped_at_singular_point). Throws InputError on bad options or a start off M,
+// SingularPointError if the start itself is singular, ConvergenceError when the step size
+// underflows for any other reason.
 FlowResult integrate_sharpness_flow(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta0,
                                     const FlowOptions& options, const FlowObserver& observer = {});
 

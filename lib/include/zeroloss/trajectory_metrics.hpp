@@ -38,12 +38,20 @@ struct TrajectoryMetrics {
   std::optional<double> distance_to_optimum;      // ||R - R*||_F
   std::optional<double> mean_pairwise_cosine;     // over pairs of nonzero beta_j (needs m >= 2)
   std::optional<double> gradient_norm;            // ||grad_M T|| (empty if not asked or J J^T singular)
+  // T at the point put on M by Newton's method (project_newton; within O(dist^2) of Phi_GF), and
+  // that minus T*: for SGD iterates, which sit near M at a distance ~ sqrt(L), T itself is off by
+  // O(dist), so convergence of T to T* is measured here. Equal to sharpness on M. Empty if not asked
+  // or if the projection fails.
+  std::optional<double> sharpness_on_manifold;
+  std::optional<double> sharpness_gap_on_manifold;
 };
 
 // Computes the metrics at beta. `optimum` may be null. With `with_gradient` the Riemannian gradient
-// norm is computed too (O(n m p + n^2 m + n^3)); at a singular point it stays empty.
+// norm is computed too (O(n m p + n^2 m + n^3)); at a singular point it stays empty. With
+// `with_projection` the sharpness at the Newton projection onto M is computed too.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                             const RankOneOptimum* optimum = nullptr, bool with_gradient = false);
+                                             const RankOneOptimum* optimum = nullptr, bool with_gradient = false,
+                                             bool with_projection = false);
 
 // Mean over pairs j < k with beta_j, beta_k != 0 of cos(beta_j, beta_k); empty if no such pair.
 std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixXd>& beta);
@@ -57,9 +65,10 @@ struct TrajectoryRow {
 };
 
 // trajectory.csv: header
-//   step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,
-//   sv_phi_1..sv_phi_K,sv_R_1..sv_R_K          (K = min(n, m))
-// one row per logged state, numbers in %.17g (they read back to the same bits), empty cells for
+//   step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,sharpness_on_M,
+//   sharpness_gap_on_M,sv_phi_1..sv_phi_K,sv_R_1..sv_R_K          (K = min(n, m))
+// one row per logged state, numbers in the shortest round-trip %.Ng (they read back to the same
+// bits), empty cells for
 // quantities that do not exist at that state.
 std::string trajectory_csv_header(int singular_values);
 std::string trajectory_csv_line(const TrajectoryRow& row, int singular_values);
