@@ -162,7 +162,7 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
         onset = "convex at every logged state";
       } else if (tr.onset.tau) {
         onset = "convex from tau = " + g(*tr.onset.tau, 4) + " on (last negative at " + g(*tr.onset.last_negative_tau, 4) +
-                ")";
+                "; ||grad_M T|| = " + g(*tr.onset.grad_norm_at_onset, 4) + " there)";
       } else {
         onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ")";
       }

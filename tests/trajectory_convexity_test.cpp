@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "test_support.hpp"
 #include "zeroloss/errors.hpp"
@@ -26,6 +28,7 @@ test::RandomProblem negative_start() { return test::random_problem(3, 5, 4, "cub
 TrajectoryConvexityPoint state(double tau, bool negative) {
   TrajectoryConvexityPoint p;
   p.tau = tau;
+  p.grad_norm = 10 - tau;
   p.negative = negative;
   p.lambda_min = negative ? -1 : 1;
   return p;
@@ -41,15 +44,19 @@ TEST(TrajectoryConvexityOnset, FirstTimeFromWhichEveryLaterStateIsConvex) {
   ASSERT_TRUE(o.tau && o.last_negative_tau);
   EXPECT_EQ(*o.tau, 3);
   EXPECT_EQ(*o.last_negative_tau, 2);
+  ASSERT_TRUE(o.grad_norm_at_onset);
+  EXPECT_EQ(*o.grad_norm_at_onset, 7);
   // Convex at every state: the onset is the first state.
   const ConvexityOnset c = convexity_onset({state(0.5, false), state(1, false)});
   EXPECT_TRUE(c.convex_throughout);
   ASSERT_TRUE(c.tau);
   EXPECT_EQ(*c.tau, 0.5);
+  EXPECT_EQ(*c.grad_norm_at_onset, 9.5);
   EXPECT_FALSE(c.last_negative_tau);
   // Negative at the end: no onset.
   const ConvexityOnset n = convexity_onset({state(0, false), state(1, true)});
   EXPECT_FALSE(n.tau);
+  EXPECT_FALSE(n.grad_norm_at_onset);
   EXPECT_FALSE(n.convex_at_end);
   ASSERT_TRUE(n.last_negative_tau);
   EXPECT_EQ(*n.last_negative_tau, 1);
@@ -225,7 +232,19 @@ TEST(TrajectoryConvexityCsv, OneRowPerStateInFullPrecision) {
   std::getline(in, line);
   EXPECT_EQ(line, "source,step,tau,grad_norm,lambda_min,lambda_max,T,negative,projection_distance,iterate_loss");
   std::getline(in, line);
-  EXPECT_EQ(line.rfind("flow,0,0,0,-1,0,0,1,", 0), 0u) << line;
+  {
+    // source, step, tau, grad_norm, lambda_min, lambda_max, T, negative, ...: compare the numbers read back.
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    ASSERT_EQ(cells.size(), 10u) << line;
+    EXPECT_EQ(cells[0], "flow");
+    EXPECT_EQ(cells[1], "0");
+    EXPECT_EQ(std::stod(cells[2]), 0.0);
+    EXPECT_EQ(std::stod(cells[3]), 10.0);
+    EXPECT_EQ(std::stod(cells[4]), -1.0);
+    EXPECT_EQ(cells[7], "1");
+  }
   std::getline(in, line);
   EXPECT_NE(line.find("0.30000000000000004"), std::string::npos) << line;
   std::getline(in, line);

@@ -916,6 +916,7 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
               {"convex_at_end", tr.onset.convex_at_end},
               {"convex_from_tau", tr.onset.tau ? json(*tr.onset.tau) : json(nullptr)},
               {"last_negative_tau", tr.onset.last_negative_tau ? json(*tr.onset.last_negative_tau) : json(nullptr)},
+              {"grad_norm_at_onset", tr.onset.grad_norm_at_onset ? json(*tr.onset.grad_norm_at_onset) : json(nullptr)},
               {"onset_refined", tr.refined_low ? json{{"after", *tr.refined_low}, {"by", *tr.refined_high}}
                                                : json(nullptr)},
               {"refine_note", tr.refine_note},

@@ -140,6 +140,10 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
       l.series.push_back(line(tr.source + ": convex from tau = " + short_number(at), at, lmin, at, lmax,
                               tr.source == "sgd" ? kSgd : kFlow));
     }
+    if (t.negative_found) {
+      g.series.push_back(line("sampled threshold g* = " + short_number(t.threshold), 0, t.threshold, tau_max,
+                              t.threshold, "black"));
+    }
     out.push_back(write_svg_plot(l, path_in(dir, "trajectory_lambda_min.svg")));
     out.push_back(write_svg_plot(g, path_in(dir, "trajectory_grad_norm.svg")));
   }

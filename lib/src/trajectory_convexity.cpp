@@ -117,9 +117,13 @@ ConvexityOnset convexity_onset(const std::vector<TrajectoryConvexityPoint>& poin
   o.convex_at_end = !points.back().negative;
   if (!last_negative) {
     o.tau = points.front().tau;
+    o.grad_norm_at_onset = points.front().grad_norm;
   } else {
     o.last_negative_tau = points[*last_negative].tau;
-    if (*last_negative + 1 < points.size()) o.tau = points[*last_negative + 1].tau;
+    if (*last_negative + 1 < points.size()) {
+      o.tau = points[*last_negative + 1].tau;
+      o.grad_norm_at_onset = points[*last_negative + 1].grad_norm;
+    }
   }
   return o;
 }

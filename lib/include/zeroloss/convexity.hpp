@@ -296,7 +296,7 @@ nlohmann::json convexity_summary_json(const ConvexityResult& result, const Conve
 //   scatter.svg               (||grad_M T||, lambda_min) of the sampled points, log x; convex and negative
 //                             points in different colours, the search results, the threshold g* marked;
 //   trajectory_lambda_min.svg lambda_min over flow time for the flow and SGD (when run), onset marked;
-//   trajectory_grad_norm.svg  ||grad_M T|| over flow time (log y);
+//   trajectory_grad_norm.svg  ||grad_M T|| over flow time (log y), the threshold g* marked;
 //   search.svg                the most negative lambda_min found at each eps of the search (log x).
 // Returns the outcomes (written or not, notes when gnuplot is missing or failed).
 std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const ConvexityResult& result);

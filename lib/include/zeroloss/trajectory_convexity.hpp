@@ -60,6 +60,7 @@ struct ConvexityOnset {
   bool convex_at_end = false;          // the last logged state is convex
   std::optional<double> tau;           // first logged tau from which all later states are convex
   std::optional<double> last_negative_tau;  // the last logged tau with negative curvature
+  std::optional<double> grad_norm_at_onset; // ||grad_M T|| at the state `tau` (compare with the threshold)
 };
 
 // The onset over logged states in order of tau (see the file comment); empty input: nothing set.
