@@ -18,7 +18,9 @@
 #include "dynamics_common.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/reduced_weights.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss::cli {
@@ -46,6 +48,13 @@ struct SgdOptions {
   double max_loss = 0;
   bool no_figures = false;
   double rank_one_threshold = 1e-2;
+  // Random start inside the data span instead of --weights (THEORY 4: theta_j = U beta_j).
+  std::string init;  // "" (use --weights) or "gaussian"
+  int m = 0;
+  double init_scale = 1.0;
+  std::uint64_t init_seed = 0;
+  bool save_reduced = false;
+  bool no_log_gradient = false;
 };
 
 // Everything a seed's run needs, shared read-only by the threads.
@@ -60,7 +69,10 @@ struct RunConfig {
   bool figures = true;
   bool ensemble = false;
   std::string data_path, weights_path;
-  bool resume = false;  // continue from checkpoints found in the output folders
+  bool resume = false;
+  bool init = false;          // random start in the data span: no m x d matrix anywhere
+  bool log_gradient = true;   // grad_norm column of the trajectory
+  bool save_reduced = false;  // also write DIR/final_reduced.json (+ .csv, _basis.csv)  // continue from checkpoints found in the output folders
 };
 
 struct SeedResult {
@@ -189,8 +201,8 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     row.step = step;
     row.t = eta * eta * static_cast<double>(step);
     row.tau = cfg.coefficient * row.t;
-    row.metrics =
-        compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr, true, true);
+    row.metrics = compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr,
+                                             cfg.log_gradient, true);
     return row;
   };
   size_t next_log = 0;
@@ -270,7 +282,19 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   }
   // Outputs: the trajectory always; final weights unless interrupted (the checkpoint holds the state).
   write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
-  if (status != "interrupted") write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
+  if (status != "interrupted") {
+    // With --init the full weights (m x d) are never formed: the reduced weights are the output.
+    if (!cfg.init) write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
+    if (cfg.init || cfg.save_reduced) {
+      ReducedWeights rw;
+      rw.beta = final_beta;
+      rw.a = setup.reduced.a();
+      rw.basis = setup.coordinates.basis();
+      rw.perpendicular_dropped = !cfg.init && (setup.problem.weights.theta - setup.coordinates.lift_tangent(setup.beta0)).norm() >
+                                                  1e-12 * setup.problem.weights.theta.norm();
+      write_reduced_weights(dir + "/final_reduced.json", rw);
+    }
+  }
   write_checkpoint(status);
 
   json summary = {{"command", "sgd"},
@@ -411,10 +435,16 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
   return {{"format", "zeroloss-sgd-run"},
           {"version", 1},
           {"data", fs::absolute(o.problem.data).string()},
-          {"weights", fs::absolute(o.problem.weights).string()},
+          {"weights", o.init.empty() ? fs::absolute(o.problem.weights).string() : std::string()},
           {"activation", o.problem.activation},
           {"data_fingerprint", file_fingerprint(o.problem.data)},
-          {"weights_fingerprint", file_fingerprint(o.problem.weights)},
+          {"weights_fingerprint", o.init.empty() ? file_fingerprint(o.problem.weights) : 0},
+          {"init", o.init},
+          {"m", o.m},
+          {"init_scale", o.init_scale},
+          {"init_seed", o.init_seed},
+          {"save_reduced", o.save_reduced},
+          {"no_log_gradient", o.no_log_gradient},
           {"lr", o.lr},
           {"label_noise", o.label_noise},
           {"noise", o.noise},
@@ -428,6 +458,36 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
           {"max_loss", o.max_loss},
           {"no_figures", o.no_figures},
           {"rank_one_threshold", o.rank_one_threshold}};
+}
+
+// The setup of a run from a random start inside the data span (--init gaussian): beta_jk iid
+// N(0, sigma^2) with sigma = init_scale / sqrt(mean_i |x_i|^2), so the pre-activations
+// r_ij = z_i . beta_j have standard deviation about init_scale (as `zeroloss data --init-scale`);
+// theta_j = U beta_j has no part orthogonal to the data. Second layer a = 1. Memory: X (n x d),
+// U (d x p) and beta (m x p); the m x d weights are never formed (problem.weights.theta stays
+// empty: lift_weights must not be called on this setup).
+DynamicsSetup init_dynamics(const SgdOptions& o) {
+  Dataset data = read_dataset_csv(o.problem.data);
+  const Activation phi = Activation::from_name(o.problem.activation);
+  TwoLayerModel model(data.X, data.y, Eigen::VectorXd::Ones(o.m), phi);
+  data.X.resize(0, 0);  // the model holds X; the run never reads setup.problem.data
+  ReducedCoordinates rc(model.X());
+  TwoLayerModel reduced = rc.reduce(model);
+  const double mean_norm2 = model.row_norms_squared().mean();
+  if (!(mean_norm2 > 0)) throw InputError(o.problem.data + ": every data row is zero; --init needs a data span");
+  const double sigma = o.init_scale / std::sqrt(mean_norm2);
+  StandardNoise gauss(NoiseKind::Gaussian, o.init_seed, 7);  // stream 7: not used by the SGD noise
+  Eigen::MatrixXd beta0(o.m, rc.rank());
+  for (Eigen::Index j = 0; j < beta0.rows(); ++j)
+    for (Eigen::Index k = 0; k < beta0.cols(); ++k) beta0(j, k) = sigma * gauss.next();
+  Weights w;
+  w.theta.resize(0, model.d());
+  w.a = Eigen::VectorXd::Ones(o.m);
+  const int sv = std::min(model.n(), model.m());
+  DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(model)}, std::move(rc), std::move(reduced),
+                  std::move(beta0), std::nullopt, "", sv};
+  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
+  return s;
 }
 
 void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
@@ -462,6 +522,12 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
       o.max_loss = run.at("max_loss").get<double>();
       o.no_figures = run.at("no_figures").get<bool>() || no_figures;
       o.rank_one_threshold = run.at("rank_one_threshold").get<double>();
+      o.init = run.value("init", std::string());
+      o.m = run.value("m", 0);
+      o.init_scale = run.value("init_scale", 1.0);
+      o.init_seed = run.value("init_seed", std::uint64_t{0});
+      o.save_reduced = run.value("save_reduced", false);
+      o.no_log_gradient = run.value("no_log_gradient", false);
     } catch (const json::exception& e) {
       throw InputError(run_path + ": malformed run file (" + e.what() + ")");
     }
@@ -469,6 +535,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     o.out = o.resume;
     for (const auto& [key, path] : {std::pair<std::string, std::string>{"data_fingerprint", o.problem.data},
                                     {"weights_fingerprint", o.problem.weights}}) {
+      if (key == "weights_fingerprint" && !o.init.empty()) continue;  // --init: no weights file
       if (!fs::exists(path)) throw InputError(run_path + ": the run's input " + path + " no longer exists");
       if (file_fingerprint(path) != run.at(key).get<std::uint64_t>()) {
         throw InputError(path + " changed since the run in " + o.resume +
@@ -476,10 +543,20 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
       }
     }
   } else {
-    for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"}) {
-      if (std::find(given.begin(), given.end(), name) == given.end()) {
-        throw InputError(std::string(name) + " is required (or continue a run with --resume DIR)");
-      }
+    auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
+    for (const char* name : {"--data", "--lr", "--label-noise", "--steps", "--out"}) {
+      if (!has(name)) throw InputError(std::string(name) + " is required (or continue a run with --resume DIR)");
+    }
+    if (o.init.empty()) {
+      if (!has("--weights")) throw InputError("--weights is required (or a random start with --init gaussian --m M, or --resume DIR)");
+      for (const char* name : {"--m", "--init-scale", "--init-seed"})
+        if (has(name)) throw InputError(std::string(name) + " only applies with --init");
+    } else {
+      if (o.init != "gaussian") throw InputError("--init " + o.init + ": unknown start; expected gaussian");
+      if (has("--weights")) throw InputError("--init and --weights cannot be combined (--init draws the start)");
+      if (!has("--m") || o.m < 1) throw InputError("--init needs --m M (the number of neurons, M >= 1)");
+      if (!(std::isfinite(o.init_scale) && o.init_scale > 0))
+        throw InputError("--init-scale must be a finite number > 0");
     }
     const bool has_seeds = std::find(given.begin(), given.end(), "--seeds") != given.end();
     if (has_seeds && std::find(given.begin(), given.end(), "--seed") != given.end()) {
@@ -494,7 +571,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     if (o.steps == 0) throw InputError("--steps must be at least 1");
   }
 
-  DynamicsSetup setup = load_dynamics(o.problem);
+  DynamicsSetup setup = o.init.empty() ? load_dynamics(o.problem) : init_dynamics(o);
   RunConfig cfg;
   cfg.setup = &setup;
   cfg.params.learning_rate = o.lr;
@@ -511,7 +588,12 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.ensemble = ensemble;
   cfg.resume = !o.resume.empty();
   cfg.data_path = o.problem.data;
-  cfg.weights_path = o.problem.weights;
+  cfg.weights_path = o.init.empty() ? o.problem.weights
+                                     : "--init " + o.init + " --m " + std::to_string(o.m) + " --init-scale " +
+                                           format_double(o.init_scale) + " --init-seed " + std::to_string(o.init_seed);
+  cfg.init = !o.init.empty();
+  cfg.save_reduced = o.save_reduced;
+  cfg.log_gradient = !o.no_log_gradient;
   {
     // Validate the parameters once, before any thread or file.
     SgdParameters probe = cfg.params;
@@ -680,7 +762,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
         e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
           << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
           << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
-          << "/final_weights.csv";
+          << (cfg.init ? "/final_reduced.json" : "/final_weights.csv");
         break;
       }
     if (diverged > 1) e << " (" << diverged << " of " << seeds.size() << " seeds diverged)";
@@ -694,7 +776,7 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   app.add_option("--data", o->problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
       ->check(CLI::ExistingFile);
   app.add_option("--weights", o->problem.weights,
-                 "[required unless --resume] Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
+                 "[required unless --resume or --init] Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
       ->check(CLI::ExistingFile);
   app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
       ->capture_default_str();
@@ -733,6 +815,22 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this")
       ->capture_default_str();
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
+  app.add_option("--init", o->init,
+                 "Start from a random point inside the data span instead of --weights: 'gaussian' draws "
+                 "theta_j = U beta_j, beta_jk ~ N(0, s^2 / mean_i |x_i|^2) (pre-activations of standard deviation "
+                 "about s = --init-scale), a = 1. Needs --m. The m x d weights are never formed: the result is "
+                 "written as reduced weights (DIR/final_reduced.json) instead of final_weights.csv");
+  app.add_option("--m", o->m, "Number of neurons of the --init start");
+  app.add_option("--init-scale", o->init_scale, "Scale s of the --init start")->capture_default_str();
+  app.add_option("--init-seed", o->init_seed, "Seed of the --init start (independent of --seed/--seeds: an ensemble "
+                                              "shares one start)")->capture_default_str();
+  app.add_flag("--no-log-gradient", o->no_log_gradient,
+               "Leave the grad_norm column of trajectory.csv empty: the Riemannian gradient at each logged point "
+               "evaluates the geometry again (O(n m) memory, about 80 MB at n = 100, m = 10^4)");
+  app.add_flag("--save-reduced", o->save_reduced,
+               "Also write the final reduced weights: DIR/final_reduced.json (manifest), final_reduced.csv (m x p "
+               "block beta with column a), final_reduced_basis.csv (U, d x p); commands that read --weights accept "
+               "the .json (Theta = beta U^T). See docs/formats.md");
   app.footer(
       "Step (THEORY 7), batch I of B distinct samples, noise xi_i with mean 0 and variance s^2:\n"
       "  Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i\n"

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/reduced_weights.hpp"
 
 namespace zeroloss::cli {
 
@@ -12,7 +13,8 @@ void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required
       ->check(CLI::ExistingFile);
   auto* w = app.add_option("--weights", o.weights,
                            "Weights CSV: one row per neuron (d numbers), optional header, optional column 'a' "
-                           "(fixed second-layer weight, default 1)");
+                           "(fixed second-layer weight, default 1); or a reduced-weights manifest *.json written by "
+                           "zeroloss sgd (--save-reduced, --init), read as Theta = beta U^T");
   w->check(CLI::ExistingFile);
   if (weights_required) w->required();
   app.add_option("--activation", o.activation, "Activation: " + Activation::known_names())
@@ -22,7 +24,16 @@ void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required
 LoadedProblem load_problem(const ProblemOptions& o) {
   Activation phi = Activation::from_name(o.activation);
   Dataset data = read_dataset_csv(o.data);
-  Weights w = read_weights_csv(o.weights, static_cast<int>(data.X.cols()));
+  Weights w;
+  if (is_reduced_weights_path(o.weights)) {
+    // A reduced-weights manifest (zeroloss sgd --save-reduced / --init): Theta = beta U^T.
+    ReducedWeights r = read_reduced_weights(o.weights, static_cast<int>(data.X.cols()));
+    w.theta.noalias() = r.beta * r.basis.transpose();
+    w.a = std::move(r.a);
+    w.has_second_layer_column = true;
+  } else {
+    w = read_weights_csv(o.weights, static_cast<int>(data.X.cols()));
+  }
   TwoLayerModel model(data.X, data.y, w.a, phi);
   return LoadedProblem{std::move(data), std::move(w), std::move(model)};
 }

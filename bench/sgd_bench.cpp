@@ -1,0 +1,196 @@
+// Micro-benchmarks of label-noise SGD (THEORY 7) in reduced coordinates, against the machine's
+// limit for the same data movement.
+//
+//   BM_SgdStep/m/p        one SGD step (cubic phi, B = 1, Gaussian label noise), reduced dimension p,
+//                         m neurons: ns per step.
+//   BM_ReadModifyWrite/m/p  the limit: one read-modify-write pass over an m x p block of doubles
+//                         (b_j <- b_j - c z for every row j, z a p-vector in cache). A step must at least
+//                         stream the m x p weights once, read and write, so no step can be faster.
+//   BM_SgdVsLimit/m/p     both in the same benchmark (interleaved chunks, so machine load affects both
+//                         alike); counter `ratio` = time of a step / time of a read-modify-write pass.
+//   BM_SgdEnsemble/m/p/threads  independent seeds, one LabelNoiseSgd per thread: `steps_per_second`
+//                         summed over threads (wall clock); 2 threads should give ~2x one thread.
+//
+// Counters: `bytes_streamed` = 16 m p per step or pass (8 bytes read + 8 written per weight);
+// `bytes_per_second` = the same as a rate. Sizes: m p from 1e3 to 1e6, and the paper's Figure 1 size
+// (m = 10, p = 3). n = max(p, 10) samples with Z of full rank p.
+//
+// Run: build/bin/sgd_bench [--benchmark_filter=SgdVsLimit] [--benchmark_repetitions=3]
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "zeroloss/label_noise_sgd.hpp"
+
+namespace {
+
+using namespace zeroloss;
+using Clock = std::chrono::steady_clock;
+
+struct Problem {
+  TwoLayerModel model;
+  Eigen::MatrixXd beta;
+  SgdParameters params;
+};
+
+// A reduced problem with the start on M (labels = outputs of the start): rows of Z of norm about 1,
+// pre-activations of order 0.5, a_j = 1, eta small enough (0.05 / m) to stay stable for any number of
+// benchmark steps, label noise s = 0.03 (the paper's Figure 1 value).
+Problem make_problem(int m, int p, std::uint64_t seed = 0) {
+  const int n = std::max(p, 10);
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> g(0.0, 1.0);
+  Eigen::MatrixXd Z(n, p), beta(m, p);
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < p; ++k) Z(i, k) = g(rng) / std::sqrt(static_cast<double>(p));
+  for (int j = 0; j < m; ++j)
+    for (int k = 0; k < p; ++k) beta(j, k) = 0.5 * g(rng);
+  TwoLayerModel tmp(Z, Eigen::VectorXd::Zero(n), Eigen::VectorXd::Ones(m), Activation::cubic());
+  const Eigen::VectorXd y = network_outputs(tmp, beta);
+  SgdParameters params;
+  params.learning_rate = 0.05 / m;
+  params.label_noise = 0.03;
+  params.batch_size = 1;
+  params.seed = seed;
+  return Problem{tmp.with_labels(y), beta, params};
+}
+
+// Steps per advance() call: advance() checks the weights once per call (a copy of the block, the
+// last finite weights), so chunks are long enough to make that negligible, as in `zeroloss sgd`
+// (which advances in chunks of >= 256 steps).
+std::uint64_t chunk_steps(int m, int p) {
+  const double mp = static_cast<double>(m) * p;
+  return static_cast<std::uint64_t>(std::max(256.0, std::min(65536.0, 4e7 / mp)));
+}
+
+// A 64-byte aligned block of doubles (so the limit does not depend on where malloc puts it).
+struct AlignedBlock {
+  explicit AlignedBlock(std::size_t count, double value)
+      : data(static_cast<double*>(std::aligned_alloc(64, ((count * sizeof(double) + 63) / 64) * 64)), &std::free) {
+    for (std::size_t i = 0; i < count; ++i) data.get()[i] = value;
+  }
+  std::unique_ptr<double, void (*)(void*)> data;
+};
+
+// The limit kernel: b_j <- b_j - c z for all rows, one pass over the block.
+void read_modify_write(AlignedBlock& block, const AlignedBlock& z, int m, int p, double c) {
+  double* __restrict b = block.data.get();
+  const double* __restrict zz = z.data.get();
+  for (int j = 0; j < m; ++j) {
+    double* bj = b + static_cast<std::size_t>(j) * p;
+    for (int k = 0; k < p; ++k) bj[k] -= c * zz[k];
+  }
+  benchmark::ClobberMemory();
+}
+
+void set_counters(benchmark::State& state, int m, int p, double steps) {
+  state.counters["m"] = m;
+  state.counters["p"] = p;
+  state.counters["bytes_streamed"] = 16.0 * m * p;
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(16.0 * m * p * steps, benchmark::Counter::kIsRate, benchmark::Counter::kIs1024);
+}
+
+void BM_SgdStep(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  Problem pr = make_problem(m, p);
+  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  const std::uint64_t chunk = chunk_steps(m, p);
+  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
+    if (sgd.advance(chunk) != chunk) {
+      state.SkipWithError(sgd.divergence().reason.c_str());
+      break;
+    }
+  }
+  set_counters(state, m, p, static_cast<double>(state.iterations()));
+}
+
+void BM_ReadModifyWrite(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  AlignedBlock block(static_cast<std::size_t>(m) * p, 0.5), z(static_cast<std::size_t>(p), 1e-9);
+  for (auto _ : state) read_modify_write(block, z, m, p, 1e-3);
+  benchmark::DoNotOptimize(block.data.get());
+  set_counters(state, m, p, static_cast<double>(state.iterations()));
+}
+
+// Both in one benchmark: alternate a chunk of SGD steps and the same number of read-modify-write
+// passes, timing each with the wall clock; report SGD ns/step, limit ns/pass and their ratio.
+void BM_SgdVsLimit(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  Problem pr = make_problem(m, p);
+  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  AlignedBlock block(static_cast<std::size_t>(m) * p, 0.5), z(static_cast<std::size_t>(p), 1e-9);
+  const std::uint64_t chunk = chunk_steps(m, p);
+  double sgd_seconds = 0, limit_seconds = 0, steps = 0;
+  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
+    const auto t0 = Clock::now();
+    if (sgd.advance(chunk) != chunk) {
+      state.SkipWithError(sgd.divergence().reason.c_str());
+      break;
+    }
+    const auto t1 = Clock::now();
+    for (std::uint64_t k = 0; k < chunk; ++k) read_modify_write(block, z, m, p, 1e-3);
+    const auto t2 = Clock::now();
+    sgd_seconds += std::chrono::duration<double>(t1 - t0).count();
+    limit_seconds += std::chrono::duration<double>(t2 - t1).count();
+    steps += static_cast<double>(chunk);
+  }
+  benchmark::DoNotOptimize(block.data.get());
+  if (steps > 0) {
+    state.counters["sgd_ns_per_step"] = 1e9 * sgd_seconds / steps;
+    state.counters["limit_ns_per_pass"] = 1e9 * limit_seconds / steps;
+    state.counters["ratio"] = sgd_seconds / limit_seconds;
+  }
+  state.counters["m"] = m;
+  state.counters["p"] = p;
+  state.counters["bytes_streamed"] = 16.0 * m * p;
+}
+
+// Ensembles: each thread runs its own seed (as `zeroloss sgd --seeds` does). Reported rate is
+// steps per wall-clock second over all threads.
+void BM_SgdEnsemble(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  Problem pr = make_problem(m, p, static_cast<std::uint64_t>(state.thread_index()));
+  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  const std::uint64_t chunk = chunk_steps(m, p);
+  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
+    if (sgd.advance(chunk) != chunk) {
+      state.SkipWithError(sgd.divergence().reason.c_str());
+      break;
+    }
+  }
+  state.counters["steps_per_second"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+// m p = 1e3 ... 1e6 with p = 10 and p = 100 (and p = 1000 at 1e6), plus the Figure 1 size (10 x 3).
+void grid(benchmark::internal::Benchmark* b) {
+  b->Args({10, 3});
+  b->Args({100, 10})->Args({10, 100});
+  b->Args({1000, 10})->Args({100, 100});
+  b->Args({10000, 10})->Args({1000, 100});
+  b->Args({100000, 10})->Args({10000, 100})->Args({1000, 1000});
+  b->ArgNames({"m", "p"});
+}
+
+BENCHMARK(BM_SgdStep)->Apply(grid)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_ReadModifyWrite)->Apply(grid)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_SgdVsLimit)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
+BENCHMARK(BM_SgdEnsemble)
+    ->Args({10, 3})
+    ->Args({1000, 100})
+    ->ArgNames({"m", "p"})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kNanosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
