@@ -69,6 +69,7 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
     try {
       const ProjectionResult pr = project_newton(model, beta);
       const NetworkEvaluation ep = evaluate(model, pr.theta);
+      const Eigen::VectorXd a2 = model.a().array().square();
       out.sharpness_on_manifold = model.row_norms_squared().dot(ep.dphi.array().square().matrix() * a2) / model.n();
       if (optimum) out.sharpness_gap_on_manifold = *out.sharpness_on_manifold - optimum->sharpness;
     } catch (const Error&) {
