@@ -241,18 +241,7 @@ void run_compare(CompareOptions o) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = std::max(1, std::min<int>(o.threads > 0 ? o.threads : hw, static_cast<int>(tasks.size())));
   ProgressBar bar("compare", total_steps, "steps");
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  std::atomic<bool> done{false};
-  std::thread watcher([&]() {
-    while (!done) {
-      bar.update(static_cast<double>(progress.load()));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-  for (auto& t : pool) t.join();
-  done = true;
-  watcher.join();
+  run_workers_with_progress(threads, worker, bar, progress);
   bar.finish();
   if (interrupt_signal() != 0) {
     std::cerr << "zeroloss compare: interrupted by " << signal_name(interrupt_signal())

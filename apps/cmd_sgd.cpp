@@ -631,18 +631,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
         }
       }
     };
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    std::atomic<bool> done{false};
-    std::thread watcher([&]() {
-      while (!done) {
-        bar.update(static_cast<double>(progress.load()));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
-    for (auto& t : pool) t.join();
-    done = true;
-    watcher.join();
+    run_workers_with_progress(threads, worker, bar, progress);
   }
   bar.finish();
   for (auto& e : errors)

@@ -1,5 +1,7 @@
 #include "dynamics_common.hpp"
 
+#include <thread>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -491,6 +493,22 @@ void trajectory_figures(const std::vector<TrajectoryRow>& rows, const DynamicsSe
     g.series.push_back(gs);
     draw_figure(g, dir + "/sharpness_gap.svg", figures, notes);
   }
+}
+
+void run_workers_with_progress(int threads, const std::function<void()>& worker, ProgressBar& bar,
+                               const std::atomic<std::uint64_t>& progress) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  std::atomic<bool> done{false};
+  std::thread watcher([&]() {
+    while (!done) {
+      bar.update(static_cast<double>(progress.load()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  for (auto& t : pool) t.join();
+  done = true;
+  watcher.join();
 }
 
 }  // namespace zeroloss::cli

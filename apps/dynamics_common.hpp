@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,6 +81,11 @@ class ProgressBar {
 };
 
 // SIGINT / SIGTERM set a flag instead of killing the process. interrupt_signal() is 0 until then.
+// Runs `worker` on `threads` threads (each pulls its own tasks) while the bar shows `progress`
+// every 100 ms; returns when every worker has returned (the bar is not finished here).
+void run_workers_with_progress(int threads, const std::function<void()>& worker, ProgressBar& bar,
+                               const std::atomic<std::uint64_t>& progress);
+
 void install_interrupt_handlers();
 int interrupt_signal();
 // Restores the default action and re-raises the signal, so the parent sees the usual status.
