@@ -164,6 +164,22 @@ json optimum_json(const DynamicsSetup& s) {
 }
 
 // One seed's run from the start or from its checkpoint. `progress` receives step counts.
+// Exponential-tail fit of T - T* measured at the projection onto M (the raw T of an SGD iterate is
+// off by O(distance to M)), over the leading rows where that value exists.
+json projected_gap_fit(const std::vector<TrajectoryRow>& rows, const std::string& quantity) {
+  std::vector<double> tau, gap;
+  for (const auto& r : rows) {
+    if (!r.metrics.sharpness_gap_on_manifold) break;
+    tau.push_back(r.tau);
+    gap.push_back(*r.metrics.sharpness_gap_on_manifold);
+  }
+  ExponentialTailOptions fo;
+  fo.noise_floor = 0;
+  json fit = fit_json(fit_exponential_tail(tau, gap, fo));
+  fit["quantity"] = quantity;
+  return fit;
+}
+
 SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string& dir,
                     const std::function<void(std::uint64_t)>& progress) {
   const DynamicsSetup& setup = *cfg.setup;
@@ -325,20 +341,8 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                            {"feature_step", f ? json(*f) : json(nullptr)},
                            {"preactivation_step", r ? json(*r) : json(nullptr)}};
   }
-  if (setup.optimum && res.rows.size() >= 2) {
-    // On T at the projection onto M: the raw T of an SGD iterate is off by O(distance to M).
-    std::vector<double> tau, gap;
-    for (const auto& r : res.rows) {
-      if (!r.metrics.sharpness_gap_on_manifold) break;
-      tau.push_back(r.tau);
-      gap.push_back(*r.metrics.sharpness_gap_on_manifold);
-    }
-    ExponentialTailOptions fo;
-    fo.noise_floor = 0;
-    json fit = fit_json(fit_exponential_tail(tau, gap, fo));
-    fit["quantity"] = "T(projection onto M) - T*";
-    summary["rate_fit"] = fit;
-  }
+  if (setup.optimum && res.rows.size() >= 2)
+    summary["rate_fit"] = projected_gap_fit(res.rows, "T(projection onto M) - T*");
   if (status == "diverged") {
     summary["divergence"] = {{"step", res.divergence_step},
                              {"reason", res.divergence_reason},
@@ -703,19 +707,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
                     {"optimum", optimum_json(setup)},
                     {"per_seed", per_seed}};
     if (!table.mean.empty()) summary["final_mean"] = row_json(table.mean.back());
-    if (setup.optimum && table.mean.size() >= 2) {
-      std::vector<double> tau, gap;
-      for (const auto& r : table.mean) {
-        if (!r.metrics.sharpness_gap_on_manifold) break;
-        tau.push_back(r.tau);
-        gap.push_back(*r.metrics.sharpness_gap_on_manifold);
-      }
-      ExponentialTailOptions fo;
-      fo.noise_floor = 0;
-      json fit = fit_json(fit_exponential_tail(tau, gap, fo));
-      fit["quantity"] = "mean over seeds of T(projection onto M) - T*";
-      summary["rate_fit_of_mean"] = fit;
-    }
+    if (setup.optimum && table.mean.size() >= 2)
+      summary["rate_fit_of_mean"] = projected_gap_fit(table.mean, "mean over seeds of T(projection onto M) - T*");
     summary["figures"] = figures;
     summary["notes"] = notes;
     write_json(o.out + "/summary.json", summary);
