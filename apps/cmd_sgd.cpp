@@ -321,6 +321,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                   {"problem", problem_json(setup)},
                   {"parameters", parameters_json(cfg)},
                   {"kernel", sgd.kernel_name()},
+                  {"instruction_set", to_string(sgd.instruction_set())},
                   {"steps_done", res.steps_done},
                   {"t", eta * eta * static_cast<double>(res.steps_done)},
                   {"tau", cfg.coefficient * eta * eta * static_cast<double>(res.steps_done)},

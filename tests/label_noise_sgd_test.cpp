@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -140,6 +141,37 @@ TEST(LabelNoiseSgd, SameSeedSameBitsOtherSeedOtherPath) {
   LabelNoiseSgd c(p.model, p.theta, params);
   c.advance(3000);
   EXPECT_GT((a.weights() - c.weights()).norm(), 1e-6);
+}
+
+// The AVX2 and baseline (SSE2) kernels must give the same bits: same IEEE operations per neuron in
+// the same order, only the vector width differs. Covers every activation kernel, p with a fixed-p
+// kernel (3, 11) and the generic one (17, 21), m not a multiple of the tile width 4, B = 1 and B > 1.
+TEST(LabelNoiseSgd, Avx2AndBaselineKernelsGiveTheSameBits) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2: only the baseline kernel can run";
+  for (const char* act : {"cubic", "sinh", "tanh", "sigmoid", "softplus", "gelu", "poly:0,1,0.5,0.2"}) {
+    for (int d : {3, 11, 17, 21}) {
+      for (int B : {1, 2}) {
+        auto pr = test::random_problem(std::max(d, 5), d, 7, act, true, 90 + d, 0.3);
+        SgdParameters params;
+        params.learning_rate = 0.01 / d;  // rows of Z have norm of order sqrt(d)
+        params.label_noise = 0.3;
+        params.batch_size = B;
+        params.seed = 4;
+        params.instruction_set = SgdInstructionSet::Baseline;
+        LabelNoiseSgd base(pr.model, pr.theta, params);
+        params.instruction_set = SgdInstructionSet::Avx2;
+        LabelNoiseSgd wide(pr.model, pr.theta, params);
+        EXPECT_EQ(base.instruction_set(), SgdInstructionSet::Baseline);
+        EXPECT_EQ(wide.instruction_set(), SgdInstructionSet::Avx2);
+        ASSERT_EQ(base.advance(1500), 1500u) << act << " p=" << d << ": " << base.divergence().reason;
+        ASSERT_EQ(wide.advance(1500), 1500u) << wide.divergence().reason;
+        EXPECT_GT((base.weights() - pr.theta).norm(), 1e-6) << "the run must move";
+        EXPECT_TRUE((base.weights().array() == wide.weights().array()).all())
+            << act << " p=" << d << " B=" << B << ": max difference "
+            << (base.weights() - wide.weights()).cwiseAbs().maxCoeff();
+      }
+    }
+  }
 }
 
 TEST(LabelNoiseSgd, RestoredStateContinuesBitForBit) {

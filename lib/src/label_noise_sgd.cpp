@@ -4,7 +4,11 @@
 #include <boost/math/special_functions/erf.hpp>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cmath>
+#include <cstring>
+#include <new>
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
@@ -12,88 +16,110 @@
 namespace zeroloss {
 namespace {
 
-// Dot product with a fixed summation order (four interleaved partial sums, then a fixed tree).
-// The fused update below accumulates in exactly this order, so recomputing pre-activations from
-// saved weights (restore) reproduces the fused values bit for bit.
-[[gnu::always_inline]] inline double dot_fixed(const double* __restrict x, const double* __restrict y, int p) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int k = 0;
-  for (; k + 4 <= p; k += 4) {
-    s0 += x[k] * y[k];
-    s1 += x[k + 1] * y[k + 1];
-    s2 += x[k + 2] * y[k + 2];
-    s3 += x[k + 3] * y[k + 3];
+// Weights layout: neurons in tiles of W = 4. Tile t holds neurons 4t .. 4t+3 as a contiguous
+// p x 4 block, element (neuron 4t + l, coordinate k) at beta[(t p + k) W + l]; m is padded to a
+// multiple of W with neurons of zero weight and a_j = 0 (their h is 0, so they never move). A step
+// then works on the 4 neurons of a tile at once with GCC vector extensions (Vec below): one AVX2
+// instruction or two SSE2 instructions per operation, depending on the kernel compiled (see
+// run_avx2). The arithmetic of each neuron is exactly the scalar sequence written below, so the
+// bits do not depend on the vector width.
+constexpr int W = 4;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // Vec never crosses a call: everything below is inlined
+typedef double Vec __attribute__((vector_size(32)));
+constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
+constexpr int NV = W / VL;
+
+[[gnu::always_inline]] inline Vec load(const double* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store(double* p, Vec v) { std::memcpy(p, &v, sizeof v); }
+
+// Pre-activations of one tile, r_l = z . beta_l, written to out[0..W), with a fixed summation order
+// per neuron: four interleaved partial sums over k mod 4, the tail (p mod 4 coordinates) in index
+// order into the first, then (s0 + s1) + (s2 + s3). The fused update below accumulates in exactly
+// this order, so recomputing pre-activations from saved weights (restore) reproduces the fused
+// values bit for bit.
+[[gnu::always_inline]] inline void tile_dot(const double* __restrict z, const double* __restrict t, int p,
+                                            double* __restrict out) {
+  for (int v = 0; v < NV; ++v) {
+    const double* tv = t + v * VL;
+    Vec s0 = {}, s1 = {}, s2 = {}, s3 = {};
+    int k = 0;
+    for (; k + 4 <= p; k += 4) {
+      s0 += z[k] * load(tv + k * W);
+      s1 += z[k + 1] * load(tv + (k + 1) * W);
+      s2 += z[k + 2] * load(tv + (k + 2) * W);
+      s3 += z[k + 3] * load(tv + (k + 3) * W);
+    }
+    for (; k < p; ++k) s0 += z[k] * load(tv + k * W);
+    store(out + v * VL, (s0 + s1) + (s2 + s3));
   }
-  // Tail in index order into s0, written out (a loop here costs more than the work for small p).
-  switch (p - k) {
-    case 3:
-      s0 += x[k] * y[k];
-      s0 += x[k + 1] * y[k + 1];
-      s0 += x[k + 2] * y[k + 2];
-      break;
-    case 2:
-      s0 += x[k] * y[k];
-      s0 += x[k + 1] * y[k + 1];
-      break;
-    case 1:
-      s0 += x[k] * y[k];
-      break;
-    default:
-      break;
-  }
-  return (s0 + s1) + (s2 + s3);
 }
 
-// b <- b - h z, returning zn . b (new b) in dot_fixed's order.
-[[gnu::always_inline]] inline double update_and_dot(double* __restrict b, double h, const double* __restrict z,
-                             const double* __restrict zn, int p) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int k = 0;
-  for (; k + 4 <= p; k += 4) {
-    const double b0 = b[k] - h * z[k];
-    const double b1 = b[k + 1] - h * z[k + 1];
-    const double b2 = b[k + 2] - h * z[k + 2];
-    const double b3 = b[k + 3] - h * z[k + 3];
-    b[k] = b0;
-    b[k + 1] = b1;
-    b[k + 2] = b2;
-    b[k + 3] = b3;
-    s0 += zn[k] * b0;
-    s1 += zn[k + 1] * b1;
-    s2 += zn[k + 2] * b2;
-    s3 += zn[k + 3] * b3;
+// beta_l <- beta_l - hc_l z for the W neurons of a tile, with hc_l = h_l c; writes zn . beta_l (new
+// weights) to out[0..W) in tile_dot's order.
+[[gnu::always_inline]] inline void tile_update_and_dot(double* __restrict t, const double* __restrict h, double c,
+                                                       const double* __restrict z, const double* __restrict zn, int p,
+                                                       double* __restrict out) {
+  for (int v = 0; v < NV; ++v) {
+    double* tv = t + v * VL;
+    const Vec hc = load(h + v * VL) * c;
+    Vec s0 = {}, s1 = {}, s2 = {}, s3 = {};
+    int k = 0;
+    for (; k + 4 <= p; k += 4) {
+      const Vec b0 = load(tv + k * W) - hc * z[k];
+      const Vec b1 = load(tv + (k + 1) * W) - hc * z[k + 1];
+      const Vec b2 = load(tv + (k + 2) * W) - hc * z[k + 2];
+      const Vec b3 = load(tv + (k + 3) * W) - hc * z[k + 3];
+      store(tv + k * W, b0);
+      store(tv + (k + 1) * W, b1);
+      store(tv + (k + 2) * W, b2);
+      store(tv + (k + 3) * W, b3);
+      s0 += zn[k] * b0;
+      s1 += zn[k + 1] * b1;
+      s2 += zn[k + 2] * b2;
+      s3 += zn[k + 3] * b3;
+    }
+    for (; k < p; ++k) {
+      const Vec b0 = load(tv + k * W) - hc * z[k];
+      store(tv + k * W, b0);
+      s0 += zn[k] * b0;
+    }
+    store(out + v * VL, (s0 + s1) + (s2 + s3));
   }
-  // Tail exactly as in dot_fixed: in index order into s0.
-  switch (p - k) {
-    case 3: {
-      const double b0 = b[k] - h * z[k], b1 = b[k + 1] - h * z[k + 1], b2 = b[k + 2] - h * z[k + 2];
-      b[k] = b0;
-      b[k + 1] = b1;
-      b[k + 2] = b2;
-      s0 += zn[k] * b0;
-      s0 += zn[k + 1] * b1;
-      s0 += zn[k + 2] * b2;
-      break;
-    }
-    case 2: {
-      const double b0 = b[k] - h * z[k], b1 = b[k + 1] - h * z[k + 1];
-      b[k] = b0;
-      b[k + 1] = b1;
-      s0 += zn[k] * b0;
-      s0 += zn[k + 1] * b1;
-      break;
-    }
-    case 1: {
-      const double b0 = b[k] - h * z[k];
-      b[k] = b0;
-      s0 += zn[k] * b0;
-      break;
-    }
-    default:
-      break;
-  }
-  return (s0 + s1) + (s2 + s3);
 }
+
+// beta_l <- beta_l - h_l c z for the W neurons of a tile (batches B > 1: one call per sample, in
+// batch order).
+[[gnu::always_inline]] inline void tile_update(double* __restrict t, const double* __restrict h, double c,
+                                               const double* __restrict z, int p) {
+  for (int v = 0; v < NV; ++v) {
+    double* tv = t + v * VL;
+    const Vec hc = load(h + v * VL) * c;
+    for (int k = 0; k < p; ++k) store(tv + k * W, load(tv + k * W) - hc * z[k]);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// 64-byte aligned storage, so a tile row (32 bytes) never straddles a cache line.
+template <class T>
+struct CacheAligned {
+  using value_type = T;
+  CacheAligned() = default;
+  template <class U>
+  CacheAligned(const CacheAligned<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* q, std::size_t) { ::operator delete(q, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const CacheAligned<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const CacheAligned<U>&) const { return false; }
+};
+using AlignedDoubles = std::vector<double, CacheAligned<double>>;
 
 // Activation policies: value and first derivative (the only ones SGD needs).
 struct CubicAct {
@@ -192,20 +218,27 @@ struct LabelNoiseSgd::Core {
   StandardNoise noise;
   Xoshiro256pp index_rng;
   int n = 0, m = 0, p = 0, B = 0;
+  int tiles = 0, m_pad = 0;  // m_pad = W * tiles >= m
   bool full = false;
+  bool avx2 = false;  // which compiled kernel runs (see run_avx2)
   double eta_over_B = 0, s = 0, residual_bound = 0;
-  std::vector<double> Z, y, a;  // Z row-major n x p
-  std::vector<double> beta;     // row-major m x p
+  std::vector<double> Z, y;  // Z row-major n x p
+  AlignedDoubles a;          // m_pad, zero on padding neurons
+  AlignedDoubles beta;       // tiles of W neurons (see W above), m_pad x p
   std::uint64_t step = 0;
   std::vector<int> batch, next_batch, swaps, perm;
   std::vector<double> xi;  // standardized noise of the next step
-  std::vector<double> r;   // B x m pre-activations of the next step's batch
-  std::vector<double> h;   // B x m: a_j phi'(r_ij) of the current batch
+  AlignedDoubles r;        // B x m_pad pre-activations of the next step's batch
+  AlignedDoubles h;        // B x m_pad: a_j phi'(r_ij) of the current batch (0 on padding)
   std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
-  std::vector<double> snapshot;
+  AlignedDoubles snapshot;
   std::uint64_t snapshot_step = 0;
   SgdDivergence divergence;
   std::unique_ptr<SgdKernelBase> kernel;
+
+  std::size_t index(int j, int k) const {
+    return (static_cast<std::size_t>(j / W) * p + k) * W + static_cast<std::size_t>(j % W);
+  }
 
   [[gnu::always_inline]] void draw_next() {
     if (full) {
@@ -229,7 +262,9 @@ struct LabelNoiseSgd::Core {
   void compute_preactivations() {
     for (int b = 0; b < B; ++b) {
       const double* z = Z.data() + static_cast<std::size_t>(next_batch[b]) * p;
-      for (int j = 0; j < m; ++j) r[static_cast<std::size_t>(b) * m + j] = dot_fixed(z, beta.data() + static_cast<std::size_t>(j) * p, p);
+      for (int t = 0; t < tiles; ++t)
+        tile_dot(z, beta.data() + static_cast<std::size_t>(t) * p * W, p,
+                 r.data() + static_cast<std::size_t>(b) * m_pad + static_cast<std::size_t>(t) * W);
     }
   }
 
@@ -246,11 +281,17 @@ struct LabelNoiseSgd::Core {
     }
   }
 
-  Eigen::MatrixXd to_matrix(const std::vector<double>& v) const {
+  Eigen::MatrixXd to_matrix(const AlignedDoubles& v) const {
     Eigen::MatrixXd out(m, p);
     for (int j = 0; j < m; ++j)
-      for (int k = 0; k < p; ++k) out(j, k) = v[static_cast<std::size_t>(j) * p + k];
+      for (int k = 0; k < p; ++k) out(j, k) = v[index(j, k)];
     return out;
+  }
+
+  void set_weights(const Eigen::Ref<const Eigen::MatrixXd>& w) {
+    beta.assign(static_cast<std::size_t>(m_pad) * p, 0.0);
+    for (int j = 0; j < m; ++j)
+      for (int k = 0; k < p; ++k) beta[index(j, k)] = w(j, k);
   }
 };
 
@@ -259,8 +300,9 @@ namespace {
 // P > 0: the reduced dimension p known at compile time (small p: the loops over p unroll and the
 // sample vectors stay in registers); P = 0: any p.
 template <int P, class Act>
-std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
-  const int m = c.m, p = P > 0 ? P : c.p, B = c.B;
+[[gnu::always_inline]] inline std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
+  const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles, full_tiles = m / W;
+  const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(p) * W;
   const double* Z = c.Z.data();
   const double* a = c.a.data();
   const double* y = c.y.data();
@@ -271,17 +313,28 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
   const double eta_over_B = c.eta_over_B, s = c.s, bound = c.residual_bound;
   for (std::uint64_t done = 0; done < steps; ++done) {
     // 1. Outputs of this step's batch (pre-activations were computed by the previous update) and
-    //    the coefficients h_bj = a_j phi'(r_ij) * coef_b, coef_b = (eta/B) (f_i - y_i - s xi_i).
+    //    h_bj = a_j phi'(r_ij). The output f = sum_j a_j phi(r_ij) is summed in W interleaved
+    //    partial sums (neuron j into sum j mod W), then (f0 + f1) + (f2 + f3): a fixed order that
+    //    the vector units can follow, unlike one chain of m dependent additions.
     for (int b = 0; b < B; ++b) {
-      double* hb = h + static_cast<std::size_t>(b) * m;
-      const double* rb = r + static_cast<std::size_t>(b) * m;
-      double f = 0;
-      for (int j = 0; j < m; ++j) {
+      double* hb = h + b * m_pad;
+      const double* rb = r + b * m_pad;
+      double fl[W] = {};
+      for (int t = 0; t < full_tiles; ++t)
+        for (int l = 0; l < W; ++l) {
+          const int j = t * W + l;
+          double v, d;
+          act(rb[j], v, d);
+          fl[l] += a[j] * v;
+          hb[j] = a[j] * d;
+        }
+      for (int j = full_tiles * W; j < m; ++j) {  // the last, partial tile (padding neurons skipped)
         double v, d;
         act(rb[j], v, d);
-        f += a[j] * v;
+        fl[j % W] += a[j] * v;
         hb[j] = a[j] * d;
       }
+      const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
       const int i = c.next_batch[b];
       const double residual = f - y[i];
       if (!(std::abs(residual) <= bound)) {
@@ -297,28 +350,28 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
         c.divergence.reason = msg.str();
         return done;
       }
-      coef[b] = eta_over_B * (residual - s * c.xi[b]);  // h_bj is a_j phi'(r_ij) * coef[b]
+      coef[b] = eta_over_B * (residual - s * c.xi[b]);  // the step of neuron j is h_bj * coef[b] * z_i
     }
     // 2. The batch of the next step (and its noise), drawn ahead so that the update below can
     //    compute its pre-activations in the same pass over the weights.
     c.batch.swap(c.next_batch);
     c.draw_next();
-    // 3. Fused update and next pre-activations.
+    // 3. Fused update and next pre-activations, one tile of W neurons at a time.
     if (B == 1) {
       const double* z = Z + static_cast<std::size_t>(c.batch[0]) * p;
       const double* zn = Z + static_cast<std::size_t>(c.next_batch[0]) * p;
       const double c0 = coef[0];
-      for (int j = 0; j < m; ++j) r[j] = update_and_dot(beta + static_cast<std::size_t>(j) * p, h[j] * c0, z, zn, p);
+      for (int t = 0; t < tiles; ++t) {
+        const std::size_t o = static_cast<std::size_t>(t) * W;
+        tile_update_and_dot(beta + t * tile_size, h + o, c0, z, zn, p, r + o);
+      }
     } else {
-      for (int j = 0; j < m; ++j) {
-        double* bj = beta + static_cast<std::size_t>(j) * p;
-        for (int b = 0; b < B; ++b) {
-          const double hb = h[static_cast<std::size_t>(b) * m + j] * coef[b];
-          const double* z = Z + static_cast<std::size_t>(c.batch[b]) * p;
-          for (int k = 0; k < p; ++k) bj[k] -= hb * z[k];
-        }
+      for (int t = 0; t < tiles; ++t) {
+        const std::size_t o = static_cast<std::size_t>(t) * W;
+        double* bt = beta + t * tile_size;
         for (int b = 0; b < B; ++b)
-          r[static_cast<std::size_t>(b) * m + j] = dot_fixed(Z + static_cast<std::size_t>(c.next_batch[b]) * p, bj, p);
+          tile_update(bt, h + b * m_pad + o, coef[b], Z + static_cast<std::size_t>(c.batch[b]) * p, p);
+        for (int b = 0; b < B; ++b) tile_dot(Z + static_cast<std::size_t>(c.next_batch[b]) * p, bt, p, r + b * m_pad + o);
       }
     }
     ++c.step;
@@ -326,36 +379,71 @@ std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& 
   return steps;
 }
 
+// The same kernel compiled for two instruction sets: baseline x86-64 (SSE2: each 4-lane vector is
+// two 2-lane operations) and AVX2 (one 4-lane operation), chosen at run time. Neither uses fused
+// multiply-add and both perform, per neuron, the same IEEE operations in the same order, so they
+// give the same bits (label_noise_sgd_test checks this).
+template <int P, class Act>
+std::uint64_t run_baseline(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
+  return run_steps<P, Act>(c, steps, act);
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+#define ZEROLOSS_AVX2_KERNEL 1
+template <int P, class Act>
+[[gnu::target("avx2")]] std::uint64_t run_avx2(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
+  return run_steps<P, Act>(c, steps, act);
+}
+#else
+#define ZEROLOSS_AVX2_KERNEL 0
+template <int P, class Act>
+std::uint64_t run_avx2(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {  // never selected
+  return run_steps<P, Act>(c, steps, act);
+}
+#endif
+
+// Reduced dimensions with a kernel specialised at compile time: 1 .. kMaxFixedP (the loops over p
+// unroll fully, which at p = 10 halves the time of a step); larger p use the generic kernel, whose
+// per-neuron loop is long enough to amortise its overhead.
+constexpr int kMaxFixedP = 16;
+
+template <class Act>
+using RunFunction = std::uint64_t (*)(LabelNoiseSgd::Core&, std::uint64_t, const Act&);
+
+template <class Act, int... P>
+constexpr std::array<RunFunction<Act>, sizeof...(P) + 1> baseline_table(std::integer_sequence<int, P...>) {
+  return {&run_baseline<0, Act>, &run_baseline<P + 1, Act>...};
+}
+template <class Act, int... P>
+constexpr std::array<RunFunction<Act>, sizeof...(P) + 1> avx2_table(std::integer_sequence<int, P...>) {
+  return {&run_avx2<0, Act>, &run_avx2<P + 1, Act>...};
+}
+
 template <class Act>
 struct Kernel final : SgdKernelBase {
-  Kernel(Act a, int p) : act(std::move(a)) {
-    switch (p) {
-      case 1: run_ = &run_steps<1, Act>; break;
-      case 2: run_ = &run_steps<2, Act>; break;
-      case 3: run_ = &run_steps<3, Act>; break;
-      case 4: run_ = &run_steps<4, Act>; break;
-      default: run_ = &run_steps<0, Act>; break;
-    }
+  Kernel(Act a, int p, bool avx2) : act(std::move(a)) {
+    static constexpr auto baseline = baseline_table<Act>(std::make_integer_sequence<int, kMaxFixedP>{});
+    static constexpr auto wide = avx2_table<Act>(std::make_integer_sequence<int, kMaxFixedP>{});
+    run_ = (avx2 ? wide : baseline)[p <= kMaxFixedP ? p : 0];
   }
   std::uint64_t run(LabelNoiseSgd::Core& core, std::uint64_t steps) override { return run_(core, steps, act); }
   const char* name() const override { return Act::name; }
   Act act;
-  std::uint64_t (*run_)(LabelNoiseSgd::Core&, std::uint64_t, const Act&) = nullptr;
+  RunFunction<Act> run_ = nullptr;
 };
 
-std::unique_ptr<SgdKernelBase> make_kernel(const Activation& phi, int p) {
+std::unique_ptr<SgdKernelBase> make_kernel(const Activation& phi, int p, bool avx2) {
   switch (phi.kind()) {
-    case Activation::Kind::Cubic: return std::make_unique<Kernel<CubicAct>>(CubicAct{}, p);
-    case Activation::Kind::Sinh: return std::make_unique<Kernel<SinhAct>>(SinhAct{}, p);
-    case Activation::Kind::Tanh: return std::make_unique<Kernel<TanhAct>>(TanhAct{}, p);
-    case Activation::Kind::Sigmoid: return std::make_unique<Kernel<SigmoidAct>>(SigmoidAct{}, p);
-    case Activation::Kind::Softplus: return std::make_unique<Kernel<SoftplusAct>>(SoftplusAct{}, p);
-    case Activation::Kind::Gelu: return std::make_unique<Kernel<GeluAct>>(GeluAct{}, p);
+    case Activation::Kind::Cubic: return std::make_unique<Kernel<CubicAct>>(CubicAct{}, p, avx2);
+    case Activation::Kind::Sinh: return std::make_unique<Kernel<SinhAct>>(SinhAct{}, p, avx2);
+    case Activation::Kind::Tanh: return std::make_unique<Kernel<TanhAct>>(TanhAct{}, p, avx2);
+    case Activation::Kind::Sigmoid: return std::make_unique<Kernel<SigmoidAct>>(SigmoidAct{}, p, avx2);
+    case Activation::Kind::Softplus: return std::make_unique<Kernel<SoftplusAct>>(SoftplusAct{}, p, avx2);
+    case Activation::Kind::Gelu: return std::make_unique<Kernel<GeluAct>>(GeluAct{}, p, avx2);
     case Activation::Kind::Polynomial:
-      return std::make_unique<Kernel<PolynomialAct>>(PolynomialAct(phi.polynomial_coefficients()), p);
+      return std::make_unique<Kernel<PolynomialAct>>(PolynomialAct(phi.polynomial_coefficients()), p, avx2);
     case Activation::Kind::Custom: break;
   }
-  return std::make_unique<Kernel<GenericAct>>(GenericAct{&phi}, p);
+  return std::make_unique<Kernel<GenericAct>>(GenericAct{&phi}, p, avx2);
 }
 
 void require(bool ok, const std::string& message) {
@@ -394,20 +482,30 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   for (int i = 0; i < c.n; ++i)
     for (int k = 0; k < c.p; ++k) c.Z[static_cast<std::size_t>(i) * c.p + k] = model.X()(i, k);
   c.y.assign(model.y().data(), model.y().data() + c.n);
-  c.a.assign(model.a().data(), model.a().data() + c.m);
-  c.beta.resize(static_cast<std::size_t>(c.m) * c.p);
-  for (int j = 0; j < c.m; ++j)
-    for (int k = 0; k < c.p; ++k) c.beta[static_cast<std::size_t>(j) * c.p + k] = beta0(j, k);
+  c.tiles = (c.m + W - 1) / W;
+  c.m_pad = c.tiles * W;
+  c.a.assign(static_cast<std::size_t>(c.m_pad), 0.0);
+  std::copy(model.a().data(), model.a().data() + c.m, c.a.begin());
+  c.set_weights(beta0);
   c.batch.assign(c.B, 0);
   c.next_batch.assign(c.B, 0);
   c.swaps.assign(c.B, 0);
   c.perm.resize(c.n);
   for (int i = 0; i < c.n; ++i) c.perm[i] = i;
   c.xi.assign(c.B, 0.0);
-  c.r.assign(static_cast<std::size_t>(c.B) * c.m, 0.0);
-  c.h.assign(static_cast<std::size_t>(c.B) * c.m, 0.0);
+  c.r.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
+  c.h.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
   c.coef.assign(c.B, 0.0);
-  c.kernel = make_kernel(c.model.activation(), c.p);
+  switch (params.instruction_set) {
+    case SgdInstructionSet::Auto: c.avx2 = cpu_has_avx2(); break;
+    case SgdInstructionSet::Baseline: c.avx2 = false; break;
+    case SgdInstructionSet::Avx2:
+      require(cpu_has_avx2(), "label-noise SGD: the AVX2 kernel was requested but this processor has no AVX2");
+      c.avx2 = true;
+      break;
+  }
+  c.params.instruction_set = c.avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
+  c.kernel = make_kernel(c.model.activation(), c.p, c.avx2);
   c.draw_next();
   c.compute_preactivations();
   c.take_snapshot();
@@ -446,6 +544,27 @@ double LabelNoiseSgd::flow_time() const { return flow_time_per_step() * static_c
 const TwoLayerModel& LabelNoiseSgd::model() const { return core_->model; }
 const SgdParameters& LabelNoiseSgd::parameters() const { return core_->params; }
 const char* LabelNoiseSgd::kernel_name() const { return core_->kernel->name(); }
+SgdInstructionSet LabelNoiseSgd::instruction_set() const {
+  return core_->avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
+}
+
+const char* to_string(SgdInstructionSet set) {
+  switch (set) {
+    case SgdInstructionSet::Auto: return "auto";
+    case SgdInstructionSet::Baseline: return "baseline";
+    case SgdInstructionSet::Avx2: return "avx2";
+  }
+  return "unknown";
+}
+
+bool cpu_has_avx2() {
+#if ZEROLOSS_AVX2_KERNEL
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
 const std::vector<int>& LabelNoiseSgd::next_batch() const { return core_->next_batch; }
 std::vector<double> LabelNoiseSgd::next_noise() const { return core_->xi; }
 
@@ -479,8 +598,7 @@ void LabelNoiseSgd::restore(const SgdState& st) {
   c.index_rng.restore(st.index_generator);
   c.noise.restore(st.noise_generator);
   c.step = st.step;
-  for (int j = 0; j < c.m; ++j)
-    for (int k = 0; k < c.p; ++k) c.beta[static_cast<std::size_t>(j) * c.p + k] = st.beta(j, k);
+  c.set_weights(st.beta);
   c.next_batch = st.next_batch;
   c.xi = st.next_noise;
   c.divergence = SgdDivergence{};
