@@ -1,5 +1,6 @@
 // Micro-benchmarks of the manifold geometry in reduced coordinates: Riemannian gradient, Riemannian
-// Hessian-vector product, Newton projection from 1e-3 away. Sizes: n samples, m neurons, p = rank X.
+// Hessian-vector product, Newton projection from 1e-3 away, one logged trajectory point (all
+// metrics of `zeroloss sgd`'s trajectory.csv, 1e-3 away from M). Sizes: n samples, m neurons, p = rank X.
 // Run: build/bin/geometry_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
@@ -8,6 +9,7 @@
 
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
+#include "zeroloss/trajectory_metrics.hpp"
 
 namespace {
 
@@ -52,15 +54,20 @@ void BM_RiemannianHessianVector(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(g.riemannian_hessian_apply(v));
 }
 
+// A point 1e-3 (Frobenius) away from M in a random direction.
+Eigen::MatrixXd off_manifold(const Problem& pr) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> g(0.0, 1.0);
+  Eigen::MatrixXd dir(pr.beta.rows(), pr.beta.cols());
+  for (Eigen::Index j = 0; j < dir.rows(); ++j)
+    for (Eigen::Index k = 0; k < dir.cols(); ++k) dir(j, k) = g(rng);
+  return pr.beta + 1e-3 * dir / dir.norm();
+}
+
 void BM_NewtonProjection(benchmark::State& state) {
   const int n = state.range(0), p = state.range(1), m = state.range(2);
   Problem pr = make_problem(n, p, m);
-  std::mt19937_64 rng(7);
-  std::normal_distribution<double> g(0.0, 1.0);
-  Eigen::MatrixXd dir(m, p);
-  for (int j = 0; j < m; ++j)
-    for (int k = 0; k < p; ++k) dir(j, k) = g(rng);
-  const Eigen::MatrixXd start = pr.beta + 1e-3 * dir / dir.norm();
+  const Eigen::MatrixXd start = off_manifold(pr);
   int iterations = 0;
   for (auto _ : state) {
     auto r = project_newton(pr.model, start);
@@ -70,6 +77,15 @@ void BM_NewtonProjection(benchmark::State& state) {
   state.counters["newton_steps"] = iterations;
 }
 
+// One row of trajectory.csv with the defaults of `zeroloss sgd` (gradient norm and the sharpness at
+// the Newton projection on).
+void BM_TrajectoryLogPoint(benchmark::State& state) {
+  const int n = state.range(0), p = state.range(1), m = state.range(2);
+  Problem pr = make_problem(n, p, m);
+  const Eigen::MatrixXd point = off_manifold(pr);
+  for (auto _ : state) benchmark::DoNotOptimize(compute_trajectory_metrics(pr.model, point, nullptr, true, true));
+}
+
 void sizes(benchmark::internal::Benchmark* b) {
   b->Args({3, 3, 10})->Args({10, 50, 100})->Args({100, 100, 1000})->Unit(benchmark::kMicrosecond);
 }
@@ -77,6 +93,7 @@ void sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_RiemannianGradient)->Apply(sizes);
 BENCHMARK(BM_RiemannianHessianVector)->Apply(sizes);
 BENCHMARK(BM_NewtonProjection)->Apply(sizes);
+BENCHMARK(BM_TrajectoryLogPoint)->Apply(sizes);
 
 }  // namespace
 

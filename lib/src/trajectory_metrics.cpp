@@ -1,11 +1,15 @@
 #include "zeroloss/trajectory_metrics.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
+#include "zeroloss/activation.hpp"
+#include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/singular_values.hpp"
 
 namespace zeroloss {
 
@@ -29,51 +33,176 @@ std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixX
   return 0.5 * (sum.squaredNorm() - squares) / pairs;
 }
 
+namespace {
+
+// One pass of the activation over R: phi, phi' and phi'' (any output may be null).
+void activation_values(const Activation& act, const Eigen::MatrixXd& R, Eigen::MatrixXd* d0, Eigen::MatrixXd* d1,
+                       Eigen::MatrixXd* d2) {
+  const Eigen::Index n = R.rows(), m = R.cols();
+  if (d0) d0->resize(n, m);
+  if (d1) d1->resize(n, m);
+  if (d2) d2->resize(n, m);
+  for (Eigen::Index j = 0; j < m; ++j)
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const ActivationDerivatives dv = act.derivatives(R(i, j));
+      if (d0) (*d0)(i, j) = dv.d0;
+      if (d1) (*d1)(i, j) = dv.d1;
+      if (d2) (*d2)(i, j) = dv.d2;
+    }
+}
+
+// T = (1/n) sum_i ||x_i||^2 sum_j a_j^2 phi'(r_ij)^2, the formula of SharpnessGeometry::sharpness.
+double sharpness_from(const TwoLayerModel& model, const Eigen::MatrixXd& dphi) {
+  const Eigen::VectorXd a2 = model.a().array().square();
+  return model.row_norms_squared().dot(dphi.array().square().matrix() * a2) / model.n();
+}
+
+// K W with K = X X^T (n x n) the data Gram matrix, as X (X^T W) when that is cheaper (2 d < n):
+// out = K W, or out -= K W with `subtract`.
+void gram_times(const TwoLayerModel& model, const Eigen::MatrixXd& W, Eigen::MatrixXd& out, bool subtract) {
+  if (2 * model.d() < model.n()) {
+    const Eigen::MatrixXd XtW = model.X().transpose() * W;
+    if (subtract) {
+      out.noalias() -= model.X() * XtW;
+    } else {
+      out.noalias() = model.X() * XtW;
+    }
+  } else if (subtract) {
+    out.noalias() -= model.gram() * W;
+  } else {
+    out.noalias() = model.gram() * W;
+  }
+}
+
+// Cholesky factor of the constraint Gram matrix J J^T = K o (D D^T) (ConstraintJacobian's matrix,
+// THEORY 2), with D = phi'(R) diag(a); `rcond` is LLT's reciprocal condition estimate (0 if the
+// factorization failed), the quantity ConstraintJacobian::regular() tests.
+struct ConstraintGram {
+  Eigen::LLT<Eigen::MatrixXd> llt;
+  double rcond = 0;
+  bool regular(double max_condition) const { return rcond > 0 && 1.0 / rcond <= max_condition; }
+};
+
+void factor_constraint_gram(const TwoLayerModel& model, const Eigen::MatrixXd& D, ConstraintGram& out) {
+  const Eigen::Index n = D.rows();
+  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n, n);
+  G.selfadjointView<Eigen::Lower>().rankUpdate(D);  // lower triangle of D D^T
+  G = G.cwiseProduct(model.gram());
+  out.llt.compute(G);  // reads the lower triangle only
+  out.rcond = out.llt.info() == Eigen::Success ? out.llt.rcond() : 0.0;
+}
+
+}  // namespace
+
+// One evaluation of the network at beta is shared by every metric, and the derivative work stays
+// in n x m and n x n matrices (K = X X^T the data Gram matrix, D = phi'(R) diag(a)):
+//   singular values: singular_values.hpp (Gram route when well conditioned);
+//   ||grad_M T||:    grad T = c^T X with c_ij = (2/n) ||x_i||^2 a_j^2 phi' phi'' (SharpnessGeometry),
+//                    J grad T = rowsum(D o (K c)), lambda = (J J^T)^{-1} J grad T,
+//                    grad_M T = (c - diag(lambda) D)^T X; never forms J or an m x d matrix beyond
+//                    the gradient itself (m x p in reduced coordinates);
+//   projection:      project_newton's iteration Theta <- Theta - J^T mu, mu = (J J^T)^{-1} r, moves
+//                    the pre-activations by R <- R - K diag(mu) D, so it runs on R alone (T on M
+//                    only needs R); the first step reuses the factor of J J^T of the gradient.
+// In exact arithmetic every value equals the one of the separate routes (BDCSVD, SharpnessGeometry,
+// project_newton + evaluate); tests/trajectory_metrics_test.cpp checks the agreement.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              const RankOneOptimum* optimum, bool with_gradient, bool with_projection) {
   model.check_weights(beta, "trajectory weights");
+  const int n = model.n();
   TrajectoryMetrics out;
-  {
-    // The evaluation (five n x m matrices) is released before the Riemannian gradient evaluates again.
-    const NetworkEvaluation e = evaluate(model, beta);
-    out.loss = e.loss;
-    const Eigen::VectorXd a2 = model.a().array().square();
-    out.sharpness = model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
-    if (e.R.allFinite() && e.phi.allFinite()) {
-      out.feature_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.phi).singularValues();
-      out.preactivation_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.R).singularValues();
-    } else {
-      throw InputError("trajectory metrics: the pre-activations or features are not finite at this point");
+  Eigen::MatrixXd R;
+  R.noalias() = model.X() * beta.transpose();
+  Eigen::MatrixXd phi, dphi, d2phi;
+  activation_values(model.activation(), R, &phi, &dphi, (with_gradient ? &d2phi : nullptr));
+  if (!R.allFinite() || !phi.allFinite()) {
+    throw InputError("trajectory metrics: the pre-activations or features are not finite at this point");
+  }
+  Eigen::VectorXd residuals = phi * model.a() - model.y();
+  out.loss = residuals.squaredNorm() / (2.0 * n);
+  out.sharpness = sharpness_from(model, dphi);
+  out.feature_singular_values = singular_values(phi);
+  phi.resize(0, 0);  // the n x m matrices are released as soon as they are used (m = 10^4 and more)
+  out.preactivation_singular_values = singular_values(R);
+  if (optimum) {
+    if (optimum->preactivations.rows() != R.rows() || optimum->preactivations.cols() != R.cols()) {
+      throw InputError("trajectory metrics: the optimum's pre-activations are " +
+                       std::to_string(optimum->preactivations.rows()) + " x " +
+                       std::to_string(optimum->preactivations.cols()) + "; expected n x m = " +
+                       std::to_string(R.rows()) + " x " + std::to_string(R.cols()));
     }
-    if (optimum) {
-      if (optimum->preactivations.rows() != e.R.rows() || optimum->preactivations.cols() != e.R.cols()) {
-        throw InputError("trajectory metrics: the optimum's pre-activations are " +
-                         std::to_string(optimum->preactivations.rows()) + " x " +
-                         std::to_string(optimum->preactivations.cols()) + "; expected n x m = " +
-                         std::to_string(e.R.rows()) + " x " + std::to_string(e.R.cols()));
-      }
-      out.sharpness_gap = out.sharpness - optimum->sharpness;
-      out.distance_to_optimum = (e.R - optimum->preactivations).norm();
-    }
+    out.sharpness_gap = out.sharpness - optimum->sharpness;
+    out.distance_to_optimum = (R - optimum->preactivations).norm();
   }
   out.mean_pairwise_cosine = mean_pairwise_cosine(beta);
-  if (with_gradient) {
-    try {
-      const SharpnessGeometry g(model, beta);
-      out.gradient_norm = g.riemannian_gradient().norm();
-    } catch (const SingularPointError&) {
-      out.gradient_norm.reset();  // J J^T singular here: the Riemannian gradient does not exist
-    }
+  if (!with_gradient && !with_projection) return out;
+
+  const Eigen::VectorXd a2 = model.a().array().square();
+  Eigen::MatrixXd& c = d2phi;
+  if (with_gradient) {  // c_ij = (2/n) ||x_i||^2 a_j^2 phi'(r_ij) phi''(r_ij), in place of phi''
+    c.array() *= dphi.array();
+    c.array().colwise() *= (2.0 / n) * model.row_norms_squared().array();
+    c.array().rowwise() *= a2.transpose().array();
   }
+  Eigen::MatrixXd& D = dphi;  // D = phi'(R) diag(a), in place of phi'
+  D.array().rowwise() *= model.a().transpose().array();
+  ConstraintGram gram;
+  bool factored = false;
+  auto factor = [&]() {
+    if (!factored) factor_constraint_gram(model, D, gram);
+    factored = true;
+  };
+
+  if (with_gradient) {
+    factor();
+    if (gram.regular(ConstraintJacobian::kDefaultMaxCondition)) {
+      Eigen::VectorXd Jg;
+      {
+        Eigen::MatrixXd Kc;
+        gram_times(model, c, Kc, false);
+        Jg = D.cwiseProduct(Kc).rowwise().sum();
+      }
+      const Eigen::VectorXd lambda = gram.llt.solve(Jg);
+      c -= lambda.asDiagonal() * D;  // c - diag(lambda) D: grad_M T = c^T X
+      Eigen::MatrixXd gradient;
+      gradient.noalias() = model.X().transpose() * c;  // d x m (p x m in reduced coordinates)
+      out.gradient_norm = gradient.norm();
+    }  // else J J^T singular here: the Riemannian gradient does not exist
+    c.resize(0, 0);
+  }
+
   if (with_projection) {
-    try {
-      const ProjectionResult pr = project_newton(model, beta);
-      const NetworkEvaluation ep = evaluate(model, pr.theta);
-      const Eigen::VectorXd a2 = model.a().array().square();
-      out.sharpness_on_manifold = model.row_norms_squared().dot(ep.dphi.array().square().matrix() * a2) / model.n();
-      if (optimum) out.sharpness_gap_on_manifold = *out.sharpness_on_manifold - optimum->sharpness;
-    } catch (const Error&) {
-      // Too far from M (or singular there): the projected value does not exist; left empty.
+    // project_newton (same tolerance, iteration limit and condition limit), on R; any failure
+    // leaves the projected value empty, as a thrown Error of project_newton did.
+    const ProjectionOptions po;
+    const double tol = po.residual_tolerance * std::max(1.0, model.y().cwiseAbs().maxCoeff());
+    Eigen::MatrixXd W;
+    for (int it = 0;; ++it) {
+      if (it > 0) {
+        activation_values(model.activation(), R, &phi, &D, nullptr);
+        residuals = phi * model.a() - model.y();
+      }
+      const double res = residuals.cwiseAbs().maxCoeff();
+      if (!std::isfinite(res) || (res > tol && it >= po.max_iterations)) break;  // diverged / not converged
+      if (res <= tol) {
+        // Here D = phi'(R) (not yet scaled by a) when it > 0; at it = 0 the point was on M already.
+        if (it == 0) {
+          out.sharpness_on_manifold = out.sharpness;
+        } else {
+          out.sharpness_on_manifold = sharpness_from(model, D);
+        }
+        if (optimum) out.sharpness_gap_on_manifold = *out.sharpness_on_manifold - optimum->sharpness;
+        break;
+      }
+      if (it > 0) {
+        D.array().rowwise() *= model.a().transpose().array();
+        factored = false;
+      }
+      factor();
+      if (!gram.regular(po.max_condition)) break;  // singular: the projection does not exist
+      const Eigen::VectorXd mu = gram.llt.solve(residuals);
+      W.noalias() = mu.asDiagonal() * D;
+      gram_times(model, W, R, true);  // R <- R - K diag(mu) D
     }
   }
   return out;
