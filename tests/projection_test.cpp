@@ -102,6 +102,23 @@ TEST_P(Projections, NearestPointSatisfiesKktAndBeatsNewton) {
   EXPECT_LE(nearest.summary.iterations, 6);
 }
 
+// Issue 5's bound: Newton's projection from 1e-3 away (Frobenius distance) converges in at most 4
+// iterations (quadratic convergence: residual 1e-3 -> 1e-6 -> 1e-12 -> rounding), from several
+// random directions, each landing on M.
+TEST_P(Projections, NewtonFromOneThousandthAwayTakesAtMostFourSteps) {
+  for (unsigned seed = 0; seed < 4; ++seed) {
+    auto s = setup(0.15, seed);
+    Eigen::MatrixXd v = test::random_matrix(s.problem.theta.rows(), s.problem.theta.cols(), 700 + seed);
+    v *= 1e-3 / v.norm();
+    const ProjectionResult r = project_newton(s.problem.model, s.problem.theta + v);
+    EXPECT_TRUE(r.summary.converged) << r.summary.termination;
+    EXPECT_LE(r.summary.iterations, 4) << "seed " << seed << ": " << r.summary.termination;
+    EXPECT_GE(r.summary.iterations, 1);
+    const Eigen::VectorXd residual = network_outputs(s.problem.model, r.theta) - s.problem.model.y();
+    EXPECT_LT(residual.cwiseAbs().maxCoeff(), 1e-12 * std::max(1.0, s.problem.model.y().cwiseAbs().maxCoeff()));
+  }
+}
+
 TEST_P(Projections, NearestOfAPointOnTheManifoldIsItself) {
   auto s = setup();
   const ProjectionResult r = project_nearest(s.problem.model, s.problem.theta);
