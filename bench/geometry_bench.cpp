@@ -86,8 +86,13 @@ void BM_TrajectoryLogPoint(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(compute_trajectory_metrics(pr.model, point, nullptr, true, true));
 }
 
+// The Figure 1 size, a middle size, n = p = 100 with m = 1000, and sweeps around it that show the
+// cost O(n m p + n^2 m + n^3): doubling m (2000, 4000) should double the time; doubling n and p
+// together (200 x 200) should cost about 4x at this m (the n m p and n^2 m terms).
 void sizes(benchmark::internal::Benchmark* b) {
-  b->Args({3, 3, 10})->Args({10, 50, 100})->Args({100, 100, 1000})->Unit(benchmark::kMicrosecond);
+  b->Args({3, 3, 10})->Args({10, 50, 100})->Args({100, 100, 1000});
+  b->Args({100, 100, 2000})->Args({100, 100, 4000})->Args({200, 200, 1000});
+  b->ArgNames({"n", "p", "m"})->Unit(benchmark::kMicrosecond);
 }
 
 BENCHMARK(BM_RiemannianGradient)->Apply(sizes);
