@@ -34,17 +34,19 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   model.check_weights(beta, "trajectory weights");
   TrajectoryMetrics out;
   {
-    // The evaluation (five n x m matrices) is released before the Riemannian gradient evaluates again.
-    const NetworkEvaluation e = evaluate(model, beta);
+    // Memory (each n x m matrix is 8 MB at n = 100, m = 10^4): R, phi and phi' only, phi' released
+    // after T, phi after its singular values; the evaluation is gone before the Riemannian gradient
+    // and the projection evaluate again.
+    NetworkEvaluation e = evaluate(model, beta, 1);
     out.loss = e.loss;
     const Eigen::VectorXd a2 = model.a().array().square();
     out.sharpness = model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
-    if (e.R.allFinite() && e.phi.allFinite()) {
-      out.feature_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.phi).singularValues();
-      out.preactivation_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.R).singularValues();
-    } else {
+    e.dphi.resize(0, 0);
+    if (!(e.R.allFinite() && e.phi.allFinite()))
       throw InputError("trajectory metrics: the pre-activations or features are not finite at this point");
-    }
+    out.feature_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.phi).singularValues();
+    e.phi.resize(0, 0);
+    out.preactivation_singular_values = Eigen::BDCSVD<Eigen::MatrixXd>(e.R).singularValues();
     if (optimum) {
       if (optimum->preactivations.rows() != e.R.rows() || optimum->preactivations.cols() != e.R.cols()) {
         throw InputError("trajectory metrics: the optimum's pre-activations are " +
@@ -68,7 +70,7 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   if (with_projection) {
     try {
       const ProjectionResult pr = project_newton(model, beta);
-      const NetworkEvaluation ep = evaluate(model, pr.theta);
+      const NetworkEvaluation ep = evaluate(model, pr.theta, 1);
       const Eigen::VectorXd a2 = model.a().array().square();
       out.sharpness_on_manifold = model.row_norms_squared().dot(ep.dphi.array().square().matrix() * a2) / model.n();
       if (optimum) out.sharpness_gap_on_manifold = *out.sharpness_on_manifold - optimum->sharpness;
