@@ -61,8 +61,7 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   out.mean_pairwise_cosine = mean_pairwise_cosine(beta);
   if (with_gradient) {
     try {
-      const SharpnessGeometry g(model, beta);
-      out.gradient_norm = g.riemannian_gradient().norm();
+      out.gradient_norm = riemannian_gradient_norm(model, beta);
     } catch (const SingularPointError&) {
       out.gradient_norm.reset();  // J J^T singular here: the Riemannian gradient does not exist
     }
