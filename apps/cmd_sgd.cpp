@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -20,6 +22,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/reduced_weights.hpp"
 #include "zeroloss/weights.hpp"
 
@@ -70,9 +73,15 @@ struct RunConfig {
   bool ensemble = false;
   std::string data_path, weights_path;
   bool resume = false;
-  bool init = false;          // random start in the data span: no m x d matrix anywhere
-  bool log_gradient = true;   // grad_norm column of the trajectory
-  bool save_reduced = false;  // also write DIR/final_reduced.json (+ .csv, _basis.csv)  // continue from checkpoints found in the output folders
+  bool init = false;           // random start in the data span
+  bool reduced_start = false;  // start from a reduced-weights file (--weights *.json)
+  bool log_gradient = true;    // grad_norm column of the trajectory
+  bool save_reduced = false;   // also write DIR/final_reduced.json (+ .csv, _basis.csv)
+  bool perpendicular_dropped = false;  // the start had a part orthogonal to the data span (not stored)
+  // Single-seed runs free the start (m x p) once the SGD holds its own copy.
+  Eigen::MatrixXd* release_start = nullptr;
+  // No m x d matrix anywhere: the result is written as reduced weights only.
+  bool reduced_only() const { return init || reduced_start; }
 };
 
 struct SeedResult {
@@ -87,15 +96,58 @@ struct SeedResult {
   std::string dir;
 };
 
-json state_json(const SgdState& st) {
-  json beta = json::array();
-  for (Eigen::Index j = 0; j < st.beta.rows(); ++j) {
-    std::vector<double> row(st.beta.cols());
-    for (Eigen::Index k = 0; k < st.beta.cols(); ++k) row[k] = st.beta(j, k);
-    beta.push_back(row);
+// Checkpoints (docs/formats.md#sgd-checkpoints): DIR/checkpoint.json holds the step, the generator
+// states, the batch and noise drawn ahead and the trajectory so far; the m x p weights are in
+// DIR/checkpoint_<step>.csv (header b1..bp, shortest round-trip numbers), streamed (at m = 10^4,
+// p = 100 a JSON tree and text of the 10^6 weights took 45 MB). The block is written first and the
+// JSON, which names it and records its FNV-1a 64 checksum, second, both atomically; blocks of other
+// steps are removed only after that. A crash at any point therefore leaves a checkpoint.json whose
+// block exists and is the one of its step (a resume verifies the checksum).
+std::string checkpoint_block_name(std::uint64_t step) { return "checkpoint_" + std::to_string(step) + ".csv"; }
+
+bool is_checkpoint_block_name(const std::string& name) {
+  // checkpoint_<digits>.csv, or its temporary file checkpoint_<digits>.csv.tmp
+  const std::string head = "checkpoint_";
+  if (name.compare(0, head.size(), head) != 0) return false;
+  std::size_t k = head.size();
+  const std::size_t digits = k;
+  while (k < name.size() && std::isdigit(static_cast<unsigned char>(name[k]))) ++k;
+  if (k == digits) return false;
+  const std::string tail = name.substr(k);
+  return tail == ".csv" || tail == ".csv.tmp";
+}
+
+// Removes the checkpoint blocks in `dir` other than `keep` ("" removes all).
+void remove_checkpoint_blocks(const std::string& dir, const std::string& keep) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name != keep && is_checkpoint_block_name(name)) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
   }
+}
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Writes the block of `st` into `dir` and returns the state's JSON (everything but the weights).
+json write_state(const SgdState& st, const std::string& dir) {
+  const std::string block = checkpoint_block_name(st.step);
+  const Eigen::Index p = st.beta.cols();
+  std::string header;
+  for (Eigen::Index k = 0; k < p; ++k) header += (k ? ",b" : "b") + std::to_string(k + 1);
+  // After a divergence the current weights may be non-finite: they are written as such (nan, inf) and
+  // never read back (a resume of a diverged run does nothing).
+  const std::uint64_t checksum = write_numbers_csv(dir + "/" + block, header, st.beta.rows(), p,
+                                                   [&](Eigen::Index j, Eigen::Index k) { return st.beta(j, k); });
   return {{"step", st.step},
-          {"beta", beta},
+          {"weights",
+           {{"file", block}, {"m", st.beta.rows()}, {"p", p}, {"fnv1a64", hex64(checksum)}}},
           {"index_generator", std::vector<std::uint64_t>(st.index_generator.begin(), st.index_generator.end())},
           {"noise_generator",
            {{"state", std::vector<std::uint64_t>(st.noise_generator.generator_before_fill.begin(),
@@ -105,17 +157,46 @@ json state_json(const SgdState& st) {
           {"next_noise", st.next_noise}};
 }
 
-SgdState state_from_json(const json& j, const std::string& path) {
+// The weights of a checkpoint: the block file named in the state (version 2), checked against the
+// recorded checksum and shape, or the inline "beta" rows of a version 1 checkpoint.
+Eigen::MatrixXd read_state_weights(const json& j, const std::string& path, const std::string& dir, Eigen::Index m,
+                                   Eigen::Index p, std::uint64_t step) {
+  if (j.contains("beta")) {
+    const auto rows = j.at("beta").get<std::vector<std::vector<double>>>();
+    if (rows.empty()) throw InputError(path + ": empty weights in the checkpoint");
+    Eigen::MatrixXd beta(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows[0].size()));
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (rows[r].size() != rows[0].size()) throw InputError(path + ": ragged weights in the checkpoint");
+      for (size_t c = 0; c < rows[r].size(); ++c) beta(r, c) = rows[r][c];
+    }
+    return beta;
+  }
+  const json& w = j.at("weights");
+  const std::string file = w.at("file").get<std::string>();
+  const std::string what = "the " + std::to_string(m) + " x " + std::to_string(p) + " weight block (header b1..b" +
+                           std::to_string(p) + ") of step " + std::to_string(step) + " written with " + path;
+  if (file.find('/') != std::string::npos || !is_checkpoint_block_name(file))
+    throw InputError(path + ": weight block file '" + file + "' is not a checkpoint block name (checkpoint_<step>.csv)");
+  if (w.at("m").get<Eigen::Index>() != m || w.at("p").get<Eigen::Index>() != p)
+    throw InputError(path + ": the checkpoint holds " + std::to_string(w.at("m").get<Eigen::Index>()) + " x " +
+                     std::to_string(w.at("p").get<Eigen::Index>()) + " weights; this run has m x p = " +
+                     std::to_string(m) + " x " + std::to_string(p));
+  const std::string block = dir + "/" + file;
+  if (!fs::exists(block)) throw InputError(block + ": missing; expected " + what);
+  const std::string recorded = w.at("fnv1a64").get<std::string>();
+  const std::string actual = hex64(file_checksum(block));
+  if (actual != recorded)
+    throw InputError(block + ": FNV-1a checksum " + actual + " differs from " + recorded + " recorded in " + path +
+                     " (the file was truncated or changed); expected " + what);
+  return read_matrix_csv(block, "b", p, m).values;
+}
+
+SgdState state_from_json(const json& j, const std::string& path, const std::string& dir, Eigen::Index m,
+                         Eigen::Index p) {
   try {
     SgdState st;
     st.step = j.at("step").get<std::uint64_t>();
-    const auto rows = j.at("beta").get<std::vector<std::vector<double>>>();
-    if (rows.empty()) throw InputError(path + ": empty weights in the checkpoint");
-    st.beta.resize(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows[0].size()));
-    for (size_t r = 0; r < rows.size(); ++r) {
-      if (rows[r].size() != rows[0].size()) throw InputError(path + ": ragged weights in the checkpoint");
-      for (size_t c = 0; c < rows[r].size(); ++c) st.beta(r, c) = rows[r][c];
-    }
+    st.beta = read_state_weights(j, path, dir, m, p, st.step);
     const auto ig = j.at("index_generator").get<std::vector<std::uint64_t>>();
     const auto ng = j.at("noise_generator").at("state").get<std::vector<std::uint64_t>>();
     if (ig.size() != 4 || ng.size() != 4) throw InputError(path + ": generator states must have four words");
@@ -150,7 +231,7 @@ json parameters_json(const RunConfig& c) {
 
 json problem_json(const DynamicsSetup& s) {
   return {{"n", s.problem.model.n()},
-          {"d", s.problem.model.d()},
+          {"d", s.coordinates.basis().rows()},  // problem.model holds Z, not X, in reduced-only runs
           {"m", s.problem.model.m()},
           {"p", s.coordinates.rank()},
           {"data_rank", s.coordinates.rank()},
@@ -189,27 +270,35 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   SgdParameters params = cfg.params;
   params.seed = seed;
   LabelNoiseSgd sgd(setup.reduced, setup.beta0, params);
+  if (cfg.release_start) cfg.release_start->resize(0, 0);  // single seed: the SGD holds its own copy
   const std::string checkpoint_path = dir + "/checkpoint.json";
   double previous_seconds = 0;
   if (!cfg.resume) {
     std::error_code ec;
     fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
+    remove_checkpoint_blocks(dir, "");
   } else if (fs::exists(checkpoint_path)) {
     const json ck = read_json(checkpoint_path);
     if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
       throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
     }
-    sgd.restore(state_from_json(ck.at("state"), checkpoint_path));
-    for (const auto& r : ck.at("trajectory")) res.rows.push_back(row_from_json(r));
-    previous_seconds = ck.value("elapsed_seconds", 0.0);
-    const std::string status = ck.value("status", "running");
-    if (status == "completed" || status == "diverged") {
-      res.status = status;
-      res.steps_done = sgd.step();
-      res.divergence_reason = ck.value("divergence", "");
-      res.last_finite_step = sgd.step();
-      return res;  // finished before; nothing to do
+    try {
+      for (const auto& r : ck.at("trajectory")) res.rows.push_back(row_from_json(r));
+      previous_seconds = ck.value("elapsed_seconds", 0.0);
+      const std::string status = ck.value("status", "running");
+      if (status == "completed" || status == "diverged") {
+        // Finished before; nothing to do (the weights are not read: after a divergence they may be
+        // non-finite, and the final outputs exist).
+        res.status = status;
+        res.steps_done = ck.at("state").at("step").get<std::uint64_t>();
+        res.divergence_reason = ck.value("divergence", "");
+        res.last_finite_step = res.steps_done;
+        return res;
+      }
+    } catch (const json::exception& e) {
+      throw InputError(checkpoint_path + ": malformed checkpoint (" + e.what() + ")");
     }
+    sgd.restore(state_from_json(ck.at("state"), checkpoint_path, dir, setup.reduced.m(), setup.coordinates.rank()));
   }
   const double eta = params.learning_rate;
   auto make_row = [&](const Eigen::MatrixXd& beta, std::uint64_t step) {
@@ -231,16 +320,22 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   std::uint64_t chunk = 256;
   std::uint64_t last_checkpoint = sgd.step();
   auto write_checkpoint = [&](const std::string& status) {
+    json state;
+    {
+      const SgdState st = sgd.state();
+      state = write_state(st, dir);  // the block first
+    }
     json ck = {{"format", "zeroloss-sgd-checkpoint"},
-               {"version", 1},
+               {"version", 2},
                {"seed", seed},
                {"status", status},
                {"elapsed_seconds", previous_seconds + std::chrono::duration<double>(Clock::now() - start).count()},
-               {"state", state_json(sgd.state())},
+               {"state", std::move(state)},
                {"trajectory", json::array()}};
     for (const auto& r : res.rows) ck["trajectory"].push_back(row_json(r));
     if (sgd.diverged()) ck["divergence"] = sgd.divergence().reason;
-    write_json(checkpoint_path, ck);
+    write_json(checkpoint_path, ck);  // then the JSON that names it
+    remove_checkpoint_blocks(dir, ck["state"]["weights"]["file"].get<std::string>());
     last_checkpoint = sgd.step();
   };
 
@@ -299,17 +394,13 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   // Outputs: the trajectory always; final weights unless interrupted (the checkpoint holds the state).
   write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
   if (status != "interrupted") {
-    // With --init the full weights (m x d) are never formed: the reduced weights are the output.
-    if (!cfg.init) write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
-    if (cfg.init || cfg.save_reduced) {
-      ReducedWeights rw;
-      rw.beta = final_beta;
-      rw.a = setup.reduced.a();
-      rw.basis = setup.coordinates.basis();
-      rw.perpendicular_dropped = !cfg.init && (setup.problem.weights.theta - setup.coordinates.lift_tangent(setup.beta0)).norm() >
-                                                  1e-12 * setup.problem.weights.theta.norm();
-      write_reduced_weights(dir + "/final_reduced.json", rw);
-    }
+    // From --init or a reduced-weights file the full weights (m x d) are never formed: the reduced
+    // weights are the output.
+    if (!cfg.reduced_only())
+      write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
+    if (cfg.reduced_only() || cfg.save_reduced)
+      write_reduced_weights(dir + "/final_reduced.json", final_beta, setup.reduced.a(), setup.coordinates.basis(),
+                            cfg.perpendicular_dropped);
   }
   write_checkpoint(status);
 
@@ -436,6 +527,20 @@ EnsembleTable ensemble_table(const std::vector<SeedResult>& results, const std::
   return out;
 }
 
+// FNV-1a 64 of the two files a reduced-weights manifest names (0 if they cannot be found: loading
+// the manifest then reports the problem), so a resume notices a changed block or basis.
+std::uint64_t reduced_files_fingerprint(const std::string& manifest) {
+  try {
+    const json j = read_json(manifest);
+    const fs::path folder = fs::path(manifest).parent_path();
+    const std::uint64_t sums[2] = {file_checksum((folder / j.at("weights").get<std::string>()).string()),
+                                   file_checksum((folder / j.at("basis").get<std::string>()).string())};
+    return fnv1a64(reinterpret_cast<const char*>(sums), sizeof sums);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool ensemble) {
   return {{"format", "zeroloss-sgd-run"},
           {"version", 1},
@@ -444,6 +549,9 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
           {"activation", o.problem.activation},
           {"data_fingerprint", file_fingerprint(o.problem.data)},
           {"weights_fingerprint", o.init.empty() ? file_fingerprint(o.problem.weights) : 0},
+          {"weights_files_fingerprint",
+           o.init.empty() && is_reduced_weights_path(o.problem.weights) ? reduced_files_fingerprint(o.problem.weights)
+                                                                        : 0},
           {"init", o.init},
           {"m", o.m},
           {"init_scale", o.init_scale},
@@ -465,19 +573,32 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
           {"rank_one_threshold", o.rank_one_threshold}};
 }
 
+// Reduced-only setups (--init, or --weights *.json) keep no n x d data matrix: after the reduction
+// problem.model holds the reduced model (X replaced by Z = X U; n, m, a and the activation are the
+// same, d comes from the basis) and problem.weights.theta is empty (0 x d): lift_weights must not be
+// called on them. At n = 100, d = 10^4 this frees 8 MB.
+DynamicsSetup reduced_only_setup(Dataset data, Weights w, TwoLayerModel model, ReducedCoordinates rc,
+                                 Eigen::MatrixXd beta0) {
+  TwoLayerModel reduced = rc.reduce(model);
+  const int sv = std::min(model.n(), model.m());
+  TwoLayerModel kept = reduced;
+  { TwoLayerModel drop = std::move(model); }  // X (n x d) freed here
+  DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(kept)}, std::move(rc), std::move(reduced),
+                  std::move(beta0), std::nullopt, "", sv};
+  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
+  return s;
+}
+
 // The setup of a run from a random start inside the data span (--init gaussian): beta_jk iid
 // N(0, sigma^2) with sigma = init_scale / sqrt(mean_i |x_i|^2), so the pre-activations
 // r_ij = z_i . beta_j have standard deviation about init_scale (as `zeroloss data --init-scale`);
-// theta_j = U beta_j has no part orthogonal to the data. Second layer a = 1. Memory: X (n x d),
-// U (d x p) and beta (m x p); the m x d weights are never formed (problem.weights.theta stays
-// empty: lift_weights must not be called on this setup).
+// theta_j = U beta_j has no part orthogonal to the data. Second layer a = 1. Memory: U (d x p) and
+// beta (m x p); the m x d weights are never formed.
 DynamicsSetup init_dynamics(const SgdOptions& o) {
   Dataset data = read_dataset_csv(o.problem.data);
   const Activation phi = Activation::from_name(o.problem.activation);
-  TwoLayerModel model(data.X, data.y, Eigen::VectorXd::Ones(o.m), phi);
-  data.X.resize(0, 0);  // the model holds X; the run never reads setup.problem.data
+  TwoLayerModel model(std::move(data.X), data.y, Eigen::VectorXd::Ones(o.m), phi);
   ReducedCoordinates rc(model.X());
-  TwoLayerModel reduced = rc.reduce(model);
   const double mean_norm2 = model.row_norms_squared().mean();
   if (!(mean_norm2 > 0)) throw InputError(o.problem.data + ": every data row is zero; --init needs a data span");
   const double sigma = o.init_scale / std::sqrt(mean_norm2);
@@ -488,11 +609,48 @@ DynamicsSetup init_dynamics(const SgdOptions& o) {
   Weights w;
   w.theta.resize(0, model.d());
   w.a = Eigen::VectorXd::Ones(o.m);
-  const int sv = std::min(model.n(), model.m());
-  DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(model)}, std::move(rc), std::move(reduced),
-                  std::move(beta0), std::nullopt, "", sv};
-  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
-  return s;
+  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0));
+}
+
+// The setup of a run from a reduced-weights file (--weights *.json, written by --init/--save-reduced):
+// the run stays in reduced coordinates and never forms the m x d weights. The data's own basis U
+// (thin SVD, as for any run) must span the same space as the saved basis V: then the start is
+// beta0 = beta_saved (V^T U), exactly the reduction (beta_saved V^T) U of the lifted weights (up to
+// rounding; bit for bit beta_saved when V = U, e.g. continuing on the same data). Otherwise the
+// file belongs to other data: InputError.
+DynamicsSetup reduced_start_dynamics(const SgdOptions& o, bool& perpendicular_dropped) {
+  Dataset data = read_dataset_csv(o.problem.data);
+  ReducedWeights saved = read_reduced_weights(o.problem.weights, static_cast<int>(data.X.cols()));
+  const Activation phi = Activation::from_name(o.problem.activation);
+  TwoLayerModel model(std::move(data.X), data.y, saved.a, phi);
+  ReducedCoordinates rc(model.X());
+  const Eigen::MatrixXd& U = rc.basis();
+  if (saved.basis.cols() != U.cols()) {
+    throw InputError(o.problem.weights + ": the saved basis has p = " + std::to_string(saved.basis.cols()) +
+                     " columns, but the data " + o.problem.data + " have rank " + std::to_string(U.cols()) +
+                     "; expected the data the reduced weights were saved with (same span of the rows)");
+  }
+  Eigen::MatrixXd beta0;
+  if (saved.basis == U) {
+    beta0 = std::move(saved.beta);
+  } else {
+    const Eigen::MatrixXd Q = saved.basis.transpose() * U;  // p x p, orthogonal iff the spans agree
+    const double mismatch =
+        (Q.transpose() * Q - Eigen::MatrixXd::Identity(Q.cols(), Q.cols())).cwiseAbs().maxCoeff();
+    if (!(mismatch <= 1e-8)) {
+      throw InputError(o.problem.weights + ": the rows of the data " + o.problem.data +
+                       " do not span the space of the saved basis (max |Q^T Q - I| = " + format_double(mismatch) +
+                       " for Q = V^T U, V the saved basis, U the data's; expected <= 1e-8): the reduced weights "
+                       "belong to other data");
+    }
+    beta0.noalias() = saved.beta * Q;
+  }
+  perpendicular_dropped = saved.perpendicular_dropped;
+  Weights w;
+  w.theta.resize(0, model.d());
+  w.a = std::move(saved.a);
+  w.has_second_layer_column = true;
+  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0));
 }
 
 void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
@@ -547,6 +705,11 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
                          " started; a resumed run must read the same inputs");
       }
     }
+    if (o.init.empty() && is_reduced_weights_path(o.problem.weights) && run.contains("weights_files_fingerprint") &&
+        reduced_files_fingerprint(o.problem.weights) != run.at("weights_files_fingerprint").get<std::uint64_t>()) {
+      throw InputError("the weight block or basis named by " + o.problem.weights + " changed since the run in " +
+                       o.resume + " started; a resumed run must read the same inputs");
+    }
   } else {
     auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
     for (const char* name : {"--data", "--lr", "--label-noise", "--steps", "--out"}) {
@@ -576,7 +739,15 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     if (o.steps == 0) throw InputError("--steps must be at least 1");
   }
 
-  DynamicsSetup setup = o.init.empty() ? load_dynamics(o.problem) : init_dynamics(o);
+  const bool reduced_start = o.init.empty() && is_reduced_weights_path(o.problem.weights);
+  bool perpendicular_dropped = false;
+  DynamicsSetup setup = !o.init.empty() ? init_dynamics(o)
+                        : reduced_start ? reduced_start_dynamics(o, perpendicular_dropped)
+                                        : load_dynamics(o.problem);
+  if (o.init.empty() && !reduced_start) {
+    const Eigen::MatrixXd& theta = setup.problem.weights.theta;
+    perpendicular_dropped = (theta - setup.coordinates.lift_tangent(setup.beta0)).norm() > 1e-12 * theta.norm();
+  }
   RunConfig cfg;
   cfg.setup = &setup;
   cfg.params.learning_rate = o.lr;
@@ -597,6 +768,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
                                      : "--init " + o.init + " --m " + std::to_string(o.m) + " --init-scale " +
                                            format_double(o.init_scale) + " --init-seed " + std::to_string(o.init_seed);
   cfg.init = !o.init.empty();
+  cfg.reduced_start = reduced_start;
+  cfg.perpendicular_dropped = perpendicular_dropped;
   cfg.save_reduced = o.save_reduced;
   cfg.log_gradient = !o.no_log_gradient;
   {
@@ -604,6 +777,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     SgdParameters probe = cfg.params;
     LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
   }
+  if (!ensemble) cfg.release_start = &setup.beta0;
   ensure_directory(o.out);
   if (o.resume.empty()) write_json(o.out + "/run.json", run_json(o, seeds, ensemble));
   install_interrupt_handlers();
@@ -745,7 +919,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
         e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
           << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
           << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
-          << (cfg.init ? "/final_reduced.json" : "/final_weights.csv");
+          << (cfg.reduced_only() ? "/final_reduced.json" : "/final_weights.csv");
         break;
       }
     if (diverged > 1) e << " (" << diverged << " of " << seeds.size() << " seeds diverged)";
@@ -759,7 +933,10 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   app.add_option("--data", o->problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
       ->check(CLI::ExistingFile);
   app.add_option("--weights", o->problem.weights,
-                 "[required unless --resume or --init] Starting weights W0 (CSV, one row per neuron, optional column 'a' = fixed second layer, default 1)")
+                 "[required unless --resume or --init] Starting weights W0: a CSV (one row per neuron, optional "
+                 "column 'a' = fixed second layer, default 1), or a reduced-weights manifest *.json (written by "
+                 "--init / --save-reduced): the run then stays in reduced coordinates (no m x d matrix; the data "
+                 "rows must span the saved basis) and writes DIR/final_reduced.json instead of final_weights.csv")
       ->check(CLI::ExistingFile);
   app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
       ->capture_default_str();
@@ -782,10 +959,12 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K")->capture_default_str();
   every->excludes(points);
   app.add_option("--out", o->out,
-                 "[required unless --resume] Output directory: final_weights.csv, trajectory.csv, summary.json, checkpoint.json, run.json, "
+                 "[required unless --resume] Output directory: final_weights.csv (or final_reduced.json + .csv + "
+                 "_basis.csv), trajectory.csv, summary.json, checkpoint.json + checkpoint_<step>.csv, run.json, "
                  "figures (SVG, when gnuplot is installed)");
   app.add_option("--checkpoint-every", o->checkpoint_every,
-                 "Write DIR/checkpoint.json (weights, RNG states, trajectory so far) every N steps; SIGINT/SIGTERM "
+                 "Write a checkpoint every N steps: DIR/checkpoint.json (step, RNG states, trajectory so far) and "
+                 "the m x p weights in DIR/checkpoint_<step>.csv (block first, JSON second, both atomic); SIGINT/SIGTERM "
                  "always write one before exiting")
       ->capture_default_str();
   app.add_option("--resume", o->resume,
@@ -818,7 +997,8 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
       "Step (THEORY 7), batch I of B distinct samples, noise xi_i with mean 0 and variance s^2:\n"
       "  Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i\n"
       "run in reduced coordinates (O(m p) per step). Time scales: t = eta^2 k, flow time tau = s^2/(4B) t.\n"
-      "Exit codes: 0 done, 2 bad input, 5 diverged (the last finite weights are in DIR/final_weights.csv);\n"
+      "Exit codes: 0 done, 2 bad input, 5 diverged (the last finite weights are in DIR/final_weights.csv, or\n"
+      "DIR/final_reduced.json for runs from --init or a reduced-weights file);\n"
       "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;

@@ -15,6 +15,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
 
 namespace zeroloss::cli {
@@ -263,20 +264,7 @@ const char* signal_name(int sig) {
   }
 }
 
-std::uint64_t file_fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open file for reading");
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  char buf[65536];
-  while (in) {
-    in.read(buf, sizeof buf);
-    for (std::streamsize k = 0; k < in.gcount(); ++k) {
-      h ^= static_cast<unsigned char>(buf[k]);
-      h *= 0x100000001b3ULL;
-    }
-  }
-  return h;
-}
+std::uint64_t file_fingerprint(const std::string& path) { return file_checksum(path); }
 
 void write_json(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
@@ -373,8 +361,10 @@ nlohmann::json fit_json(const ExponentialTailFit& f) {
 }
 
 nlohmann::json assumptions_json(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
-  const Eigen::MatrixXd R = setup.reduced.X() * beta.transpose();
-  const std::vector<double> points(R.data(), R.data() + R.size());
+  // The pre-activations R = Z beta^T written straight into the vector of points (no second n x m copy).
+  std::vector<double> points(static_cast<std::size_t>(setup.reduced.n()) * static_cast<std::size_t>(beta.rows()));
+  Eigen::Map<Eigen::MatrixXd>(points.data(), setup.reduced.n(), beta.rows()).noalias() =
+      setup.reduced.X() * beta.transpose();
   const Activation& phi = setup.reduced.activation();
   const AssumptionReport a = check_assumptions(phi, points);
   return {{"holds", a.holds()},

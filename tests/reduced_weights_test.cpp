@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -94,6 +96,108 @@ TEST(ReducedWeights, SgdInitWritesReducedWeightsThatOtherCommandsRead) {
   EXPECT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --lr 0.01 --label-noise 0.1 --steps 5 --out " +
                         dir + "/x", &out, &err), 2);
   EXPECT_NE(err.find("--m"), std::string::npos) << err;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// trajectory.csv as rows of cells (header dropped).
+std::vector<std::vector<std::string>> trajectory_cells(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(slurp(path));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::istringstream l(line);
+    std::string c;
+    while (std::getline(l, c, ',')) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+// Every numeric cell of two trajectories agrees to `tol` relative (absolute below 1), empty cells
+// match; returns the largest difference seen.
+double max_trajectory_difference(const std::string& a, const std::string& b) {
+  const auto ra = trajectory_cells(a), rb = trajectory_cells(b);
+  EXPECT_EQ(ra.size(), rb.size());
+  double worst = 0;
+  for (size_t r = 0; r < std::min(ra.size(), rb.size()); ++r) {
+    EXPECT_EQ(ra[r].size(), rb[r].size());
+    for (size_t c = 0; c < std::min(ra[r].size(), rb[r].size()); ++c) {
+      EXPECT_EQ(ra[r][c].empty(), rb[r][c].empty()) << "row " << r << " column " << c;
+      if (ra[r][c].empty() || rb[r][c].empty()) continue;
+      const double x = std::stod(ra[r][c]), y = std::stod(rb[r][c]);
+      worst = std::max(worst, std::abs(x - y) / std::max(1.0, std::abs(y)));
+    }
+  }
+  return worst;
+}
+
+// `sgd --weights R.json` runs in reduced coordinates (no m x d matrix, final_reduced.json instead
+// of final_weights.csv) and is the run from the lifted weights Theta = beta V^T: bit for bit its
+// start when the data's basis is the saved one, to 1e-12 when the data span the same space through
+// another basis (rotation Q = V^T U), and refused when they do not.
+TEST(ReducedWeights, SgdFromReducedWeightsStaysReducedAndEqualsTheLiftedStart) {
+  namespace fs = std::filesystem;
+  const std::string dir = temp_dir("reduced-start");
+  const std::string zl = zeroloss_binary();
+  std::string out, err;
+  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 5 --out " + dir + "/d.csv", &out, &err), 0) << err;
+  ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 6 --init-scale 0.5 --init-seed 2 --lr 0.01 "
+                        "--label-noise 0.1 --steps 2000 --log-points 4 --no-figures --out " + dir + "/a", &out, &err), 0) << err;
+  const ReducedWeights saved = read_reduced_weights(dir + "/a/final_reduced.json", 12);
+  write_weights_csv(dir + "/lifted.csv", saved.beta * saved.basis.transpose(), saved.a);
+  // The same data rows, scaled by 1.1, 0.9, 1.05, 1 and in reverse order: the same span, another SVD basis.
+  Dataset data = read_dataset_csv(dir + "/d.csv");
+  Dataset other = data;
+  const double scale[4] = {1.1, 0.9, 1.05, 1.0};
+  for (int i = 0; i < 4; ++i) other.X.row(i) = scale[i] * data.X.row(3 - i);
+  write_dataset_csv(dir + "/same_span.csv", other);
+  const std::string run = " --lr 0.01 --label-noise 0.1 --seed 9 --steps 600 --log-every 150 --no-figures --out ";
+  for (const std::string d : {"d.csv", "same_span.csv"}) {
+    const std::string r = dir + "/r_" + d, l = dir + "/l_" + d;
+    ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/" + d + " --weights " + dir + "/a/final_reduced.json" + run + r, &out, &err), 0)
+        << err;
+    ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/" + d + " --weights " + dir + "/lifted.csv" + run + l, &out, &err), 0)
+        << err;
+    EXPECT_FALSE(fs::exists(r + "/final_weights.csv"));
+    const ReducedWeights fr = read_reduced_weights(r + "/final_reduced.json", 12);
+    EXPECT_FALSE(fr.perpendicular_dropped);
+    const Weights fl = read_weights_csv(l + "/final_weights.csv", 12);
+    const Eigen::MatrixXd theta_r = fr.beta * fr.basis.transpose();
+    EXPECT_LT((theta_r - fl.theta).cwiseAbs().maxCoeff(), 1e-12 * fl.theta.cwiseAbs().maxCoeff()) << d;
+    EXPECT_LT(max_trajectory_difference(r + "/trajectory.csv", l + "/trajectory.csv"), 1e-12) << d;
+  }
+  // On the data it was saved with, the start is the saved state bit for bit: the first row of the
+  // new trajectory repeats the last row of the first run (all but step, t and tau).
+  const auto first = trajectory_cells(dir + "/r_d.csv/trajectory.csv").front();
+  const auto last = trajectory_cells(dir + "/a/trajectory.csv").back();
+  ASSERT_EQ(first.size(), last.size());
+  for (size_t c = 3; c < first.size(); ++c) EXPECT_EQ(first[c], last[c]) << "column " << c;
+  // Data whose rows span another space, of another rank or dimension: one message each, exit 2.
+  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 6 --out " + dir + "/other.csv"), 0);
+  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 3 --d 12 --seed 5 --out " + dir + "/rank3.csv"), 0);
+  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 10 --seed 5 --out " + dir + "/d10.csv"), 0);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"other.csv", "do not span the space of the saved basis"},
+      {"rank3.csv", "the saved basis has p = 4 columns, but the data " + dir + "/rank3.csv have rank 3"},
+      {"d10.csv", "the basis has d = 12 rows, but the data has d = 10 features"}};
+  for (const auto& [d, message] : bad) {
+    EXPECT_EQ(run_command(zl + " sgd --data " + dir + "/" + d + " --weights " + dir + "/a/final_reduced.json" + run + dir +
+                              "/bad",
+                          &out, &err),
+              2)
+        << d;
+    EXPECT_NE(err.find(dir + "/a/final_reduced.json: "), std::string::npos) << err;
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+  }
 }
 
 }  // namespace

@@ -130,6 +130,8 @@ TEST_P(SharpnessFormulas, RiemannianGradientMatchesReferenceAndDirectionalDeriva
   const SharpnessGeometry g(p.model, p.theta);
   const Eigen::MatrixXd rg = g.riemannian_gradient();
   EXPECT_LT(rel_error(vectorize(rg), reference::riemannian_gradient(p.model, p.theta)), 1e-10);
+  // The low-memory norm (trajectory metrics at scale) is the norm of this gradient, bit for bit.
+  EXPECT_EQ(riemannian_gradient_norm(p.model, p.theta), rg.norm());
   EXPECT_LT(g.jacobian().apply(rg).norm(), 1e-10 * std::max(1.0, rg.norm()) * g.jacobian().gram().norm());
   // <grad_M T, v> = dT/ds along the tangent direction v.
   const Eigen::MatrixXd v = tangent(g, 9);
@@ -204,6 +206,7 @@ TEST(ConstraintJacobian, SingularPointIsReportedNotNaN) {
   const SharpnessGeometry g(model, theta);
   EXPECT_FALSE(g.jacobian().regular());
   EXPECT_THROW(g.riemannian_gradient(), SingularPointError);
+  EXPECT_THROW(riemannian_gradient_norm(model, theta), SingularPointError);
   try {
     g.jacobian().solve_gram(Eigen::Vector2d(1, 0));
     FAIL();

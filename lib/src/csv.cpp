@@ -1,41 +1,55 @@
 #include "zeroloss/csv.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <string_view>
+#include <system_error>
 
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
 namespace {
 
-std::string trim(const std::string& s) {
+std::string_view trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return s.substr(b, e - b);
 }
 
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> cells;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) cells.push_back(trim(cell));
-  if (!line.empty() && line.back() == ',') cells.push_back("");
-  return cells;
-}
-
-bool parse_number(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size();
+// The comma-separated cells of a line, trimmed: k commas give k + 1 cells ("a,b," has three).
+void split(std::string_view line, std::vector<std::string_view>& cells) {
+  cells.clear();
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    if (comma == std::string_view::npos) {
+      cells.push_back(trim(line.substr(start)));
+      return;
+    }
+    cells.push_back(trim(line.substr(start, comma - start)));
+    start = comma + 1;
+  }
 }
 
 }  // namespace
+
+bool parse_double(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  // Fast path: std::from_chars reads plain decimal numbers, correctly rounded like strtod.
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return true;
+  // Everything else strtod reads (a leading '+', hexadecimal, out-of-range values that strtod
+  // rounds to 0 or infinity) goes through strtod itself, so the accepted set is exactly strtod's.
+  const std::string copy(s);
+  char* end = nullptr;
+  out = std::strtod(copy.c_str(), &end);
+  return end == copy.c_str() + copy.size();
+}
 
 CsvTable read_csv(const std::string& path, CsvHeader header) {
   std::ifstream in(path);
@@ -43,26 +57,31 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
   CsvTable t;
   t.path = path;
   std::string line;
+  std::vector<std::string_view> cells;
   int lineno = 0;
   size_t width = 0;
   bool first = true;
+  auto column = [&](size_t k) {
+    return t.header.empty() ? "column " + std::to_string(k + 1)
+                            : "column " + std::to_string(k + 1) + " ('" + t.header[k] + "')";
+  };
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
-    std::vector<std::string> cells = split(line);
+    split(line, cells);
     if (first) {
       first = false;
       width = cells.size();
       bool numeric = true;
       double v;
-      for (const auto& c : cells) numeric = numeric && parse_number(c, v);
+      for (const auto& c : cells) numeric = numeric && parse_double(c, v);
       if (header == CsvHeader::Required || (header == CsvHeader::Optional && !numeric)) {
         for (size_t k = 0; k < cells.size(); ++k)
           if (cells[k].empty())
             throw InputError(path + ":" + std::to_string(lineno) + ": header column " + std::to_string(k + 1) +
                              " has an empty name");
-        t.header = cells;
+        t.header.assign(cells.begin(), cells.end());
         continue;
       }
     }
@@ -72,13 +91,12 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
     }
     std::vector<double> row(cells.size());
     for (size_t k = 0; k < cells.size(); ++k) {
-      const std::string col = t.header.empty() ? "column " + std::to_string(k + 1)
-                                               : "column " + std::to_string(k + 1) + " ('" + t.header[k] + "')";
-      if (!parse_number(cells[k], row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + col + ": '" + cells[k] + "' is not a number");
+      if (!parse_double(cells[k], row[k])) {
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
+                         "' is not a number");
       }
       if (!std::isfinite(row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + col + ": '" + cells[k] +
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
                          "' is not finite; expected a finite number");
       }
     }
@@ -91,14 +109,21 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
   return t;
 }
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
+void write_file_atomic_stream(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw InputError(path + ": cannot open for writing");
-    out << contents;
+    try {
+      write(out);
+    } catch (...) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw;
+    }
     out.flush();
     if (!out) {
+      out.close();
       std::remove(tmp.c_str());
       throw InputError(path + ": write failed");
     }
@@ -109,16 +134,23 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   }
 }
 
-std::string format_double(double x) {
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  write_file_atomic_stream(path, [&](std::ostream& out) { out << contents; });
+}
+
+char* format_double_to(char* buffer, double x) {
   // The shortest text that reads back to the same bits (std::to_chars: fixed or scientific, whichever
   // is shorter): 10, 0.25, 1e-09, not 1.0000000000000001e-09.
-  char buf[64];
   if (!std::isfinite(x)) {
-    std::snprintf(buf, sizeof buf, "%.17g", x);
-    return buf;
+    const int n = std::snprintf(buffer, kFormatDoubleChars, "%.17g", x);
+    return buffer + n;
   }
-  const auto r = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, r.ptr);
+  return std::to_chars(buffer, buffer + kFormatDoubleChars, x).ptr;
+}
+
+std::string format_double(double x) {
+  char buf[kFormatDoubleChars];
+  return std::string(buf, format_double_to(buf, x));
 }
 
 }  // namespace zeroloss

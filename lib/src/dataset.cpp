@@ -6,6 +6,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/matrix_csv.hpp"
 
 namespace zeroloss {
 
@@ -44,18 +45,16 @@ Dataset read_dataset_csv(const std::string& path) {
 
 void write_dataset_csv(const std::string& path, const Dataset& data) {
   if (data.X.rows() != data.y.size()) throw InputError(path + ": X and y have different numbers of rows");
-  std::ostringstream s;
+  std::string header;
   for (Eigen::Index k = 0; k < data.X.cols(); ++k) {
-    const std::string name = static_cast<size_t>(k) < data.feature_names.size() ? data.feature_names[k]
-                                                                                : "x" + std::to_string(k + 1);
-    s << name << ",";
+    header += static_cast<size_t>(k) < data.feature_names.size() ? data.feature_names[k] : "x" + std::to_string(k + 1);
+    header += ',';
   }
-  s << "y\n";
-  for (Eigen::Index i = 0; i < data.X.rows(); ++i) {
-    for (Eigen::Index k = 0; k < data.X.cols(); ++k) s << format_double(data.X(i, k)) << ",";
-    s << format_double(data.y(i)) << "\n";
-  }
-  write_file_atomic(path, s.str());
+  header += 'y';
+  const Eigen::Index d = data.X.cols();
+  // Streamed: no text of the n x d numbers in memory.
+  write_numbers_csv(path, header, data.X.rows(), d + 1,
+                    [&](Eigen::Index i, Eigen::Index k) { return k < d ? data.X(i, k) : data.y(i); });
 }
 
 DataGenerator parse_generator(const std::string& name) {

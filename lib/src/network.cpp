@@ -58,22 +58,26 @@ TwoLayerModel TwoLayerModel::with_labels(Eigen::VectorXd y) const { return TwoLa
 TwoLayerModel TwoLayerModel::with_data(Eigen::MatrixXd X) const { return TwoLayerModel(std::move(X), y_, a_, phi_); }
 
 NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
+  return evaluate(model, theta, 3);
+}
+
+NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta, int max_order) {
   model.check_weights(theta);
   NetworkEvaluation e;
   const int n = model.n(), m = model.m();
   e.R.noalias() = model.X() * theta.transpose();
   e.phi.resize(n, m);
-  e.dphi.resize(n, m);
-  e.d2phi.resize(n, m);
-  e.d3phi.resize(n, m);
+  if (max_order >= 1) e.dphi.resize(n, m);
+  if (max_order >= 2) e.d2phi.resize(n, m);
+  if (max_order >= 3) e.d3phi.resize(n, m);
   const Activation& act = model.activation();
   for (int j = 0; j < m; ++j)
     for (int i = 0; i < n; ++i) {
       const ActivationDerivatives dv = act.derivatives(e.R(i, j));
       e.phi(i, j) = dv.d0;
-      e.dphi(i, j) = dv.d1;
-      e.d2phi(i, j) = dv.d2;
-      e.d3phi(i, j) = dv.d3;
+      if (max_order >= 1) e.dphi(i, j) = dv.d1;
+      if (max_order >= 2) e.d2phi(i, j) = dv.d2;
+      if (max_order >= 3) e.d3phi(i, j) = dv.d3;
     }
   e.outputs.noalias() = e.phi * model.a();
   e.residuals = e.outputs - model.y();

@@ -7,62 +7,41 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/matrix_csv.hpp"
 
 namespace zeroloss {
-namespace {
 
 namespace fs = std::filesystem;
-
-// A CSV of `rows` x `cols` numbers with header <prefix>1..<prefix>cols (and ",a" when a is given),
-// built in one reserved string (the files can hold 10^6 numbers).
-std::string matrix_csv(const Eigen::MatrixXd& M, const char* prefix, const Eigen::VectorXd* a) {
-  std::string out;
-  out.reserve(static_cast<std::size_t>(M.size() + (a ? a->size() : 0)) * 24 + 16 * M.cols() + 16);
-  for (Eigen::Index k = 0; k < M.cols(); ++k) {
-    if (k > 0) out += ',';
-    out += prefix;
-    out += std::to_string(k + 1);
-  }
-  if (a) out += ",a";
-  out += '\n';
-  for (Eigen::Index r = 0; r < M.rows(); ++r) {
-    for (Eigen::Index k = 0; k < M.cols(); ++k) {
-      if (k > 0) out += ',';
-      out += format_double(M(r, k));
-    }
-    if (a) {
-      out += ',';
-      out += format_double((*a)(r));
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-}  // namespace
 
 bool is_reduced_weights_path(const std::string& path) {
   return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
 }
 
 void write_reduced_weights(const std::string& manifest_path, const ReducedWeights& w) {
+  write_reduced_weights(manifest_path, w.beta, w.a, w.basis, w.perpendicular_dropped);
+}
+
+void write_reduced_weights(const std::string& manifest_path, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                           const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::MatrixXd>& basis,
+                           bool perpendicular_dropped) {
   if (!is_reduced_weights_path(manifest_path))
     throw InputError(manifest_path + ": a reduced-weights manifest must end in .json");
-  const Eigen::Index m = w.beta.rows(), p = w.beta.cols(), d = w.basis.rows();
-  if (w.a.size() != m || w.basis.cols() != p || p < 1 || m < 1) {
+  const Eigen::Index m = beta.rows(), p = beta.cols(), d = basis.rows();
+  if (a.size() != m || basis.cols() != p || p < 1 || m < 1) {
     throw InputError(manifest_path + ": reduced weights of inconsistent shape (beta " + std::to_string(m) + " x " +
-                     std::to_string(p) + ", a " + std::to_string(w.a.size()) + ", basis " + std::to_string(d) +
-                     " x " + std::to_string(w.basis.cols()) + ")");
+                     std::to_string(p) + ", a " + std::to_string(a.size()) + ", basis " + std::to_string(d) +
+                     " x " + std::to_string(basis.cols()) + ")");
   }
-  if (!w.beta.allFinite() || !w.basis.allFinite() || !w.a.allFinite())
+  if (!beta.allFinite() || !basis.allFinite() || !a.allFinite())
     throw InputError(manifest_path + ": refusing to write non-finite reduced weights");
   const fs::path manifest(manifest_path);
   const std::string stem = manifest.stem().string();
   const fs::path folder = manifest.parent_path();
   const std::string weights_name = stem + ".csv", basis_name = stem + "_basis.csv";
-  write_file_atomic((folder / basis_name).string(), matrix_csv(w.basis, "u", nullptr));
-  write_file_atomic((folder / weights_name).string(), matrix_csv(w.beta, "b", &w.a));
+  // Streamed (the block and the basis are 10^6 numbers each at m = d = 10^4, p = 100).
+  write_matrix_csv((folder / basis_name).string(), basis, "u");
+  const Eigen::VectorXd second_layer = a;
+  write_matrix_csv((folder / weights_name).string(), beta, "b", &second_layer, "a");
   const nlohmann::json j = {{"format", "zeroloss-reduced-weights"},
                             {"version", 1},
                             {"m", m},
@@ -70,7 +49,7 @@ void write_reduced_weights(const std::string& manifest_path, const ReducedWeight
                             {"p", p},
                             {"weights", weights_name},
                             {"basis", basis_name},
-                            {"perpendicular", w.perpendicular_dropped ? "dropped" : "zero"}};
+                            {"perpendicular", perpendicular_dropped ? "dropped" : "zero"}};
   write_file_atomic(manifest_path, j.dump(2) + "\n");
 }
 
@@ -103,22 +82,15 @@ ReducedWeights read_reduced_weights(const std::string& manifest_path, int expect
   const std::string weights_path = (folder / weights_name).string(), basis_path = (folder / basis_name).string();
   ReducedWeights w;
   {
-    Weights block = read_weights_csv(weights_path, p);
-    if (block.theta.rows() != m)
-      throw InputError(weights_path + ": " + std::to_string(block.theta.rows()) + " rows; the manifest says m = " +
-                       std::to_string(m));
-    w.beta = std::move(block.theta);
-    w.a = std::move(block.a);
+    MatrixCsv block = read_matrix_csv(weights_path, "b", p, m, "a");
+    w.beta = std::move(block.values);
+    w.a = block.last ? std::move(*block.last) : Eigen::VectorXd::Ones(m);
+    for (int j = 0; j < m; ++j)
+      if (w.a(j) == 0.0)
+        throw InputError(weights_path + ": column 'a' is 0 for neuron " + std::to_string(j + 1) +
+                         "; every second-layer weight must be nonzero");
   }
-  {
-    const CsvTable t = read_csv(basis_path, CsvHeader::Required);
-    if (static_cast<int>(t.rows.size()) != d || static_cast<int>(t.rows.front().size()) != p)
-      throw InputError(basis_path + ": " + std::to_string(t.rows.size()) + " x " + std::to_string(t.rows.front().size()) +
-                       " numbers; the manifest says d x p = " + std::to_string(d) + " x " + std::to_string(p));
-    w.basis.resize(d, p);
-    for (int r = 0; r < d; ++r)
-      for (int k = 0; k < p; ++k) w.basis(r, k) = t.rows[r][k];
-  }
+  w.basis = read_matrix_csv(basis_path, "u", p, d).values;
   const double orthonormality = (w.basis.transpose() * w.basis - Eigen::MatrixXd::Identity(p, p)).cwiseAbs().maxCoeff();
   if (!(orthonormality <= 1e-8))
     throw InputError(basis_path + ": the basis columns are not orthonormal (max |U^T U - I| = " +

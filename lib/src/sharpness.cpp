@@ -1,5 +1,7 @@
 #include "zeroloss/sharpness.hpp"
 
+#include <optional>
+
 #include "zeroloss/reduced_coordinates.hpp"
 
 namespace zeroloss {
@@ -19,12 +21,40 @@ double SharpnessGeometry::hessian_trace() const {
   return sharpness() + eval_.residuals.dot(tr_hess_f) / model_->n();
 }
 
+namespace {
+
+// grad T: block j = X^T c_j, c_ij = (2/n) ||x_i||^2 a_j^2 phi'(r_ij) phi''(r_ij).
+Eigen::MatrixXd euclidean_gradient_of(const TwoLayerModel& model, const Eigen::MatrixXd& dphi,
+                                      const Eigen::MatrixXd& d2phi) {
+  const double n = model.n();
+  const Eigen::VectorXd a2 = model.a().array().square();
+  const Eigen::MatrixXd c =
+      (2.0 / n) * model.row_norms_squared().asDiagonal() * dphi.cwiseProduct(d2phi) * a2.asDiagonal();
+  return c.transpose() * model.X();
+}
+
+}  // namespace
+
 Eigen::MatrixXd SharpnessGeometry::euclidean_gradient() const {
-  const double n = model_->n();
-  const Eigen::VectorXd a2 = model_->a().array().square();
-  const Eigen::MatrixXd c = (2.0 / n) * model_->row_norms_squared().asDiagonal() *
-                            eval_.dphi.cwiseProduct(eval_.d2phi) * a2.asDiagonal();
-  return c.transpose() * model_->X();
+  return euclidean_gradient_of(*model_, eval_.dphi, eval_.d2phi);
+}
+
+double riemannian_gradient_norm(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                double max_condition) {
+  // The operations of SharpnessGeometry::riemannian_gradient(), with each n x m matrix released as
+  // soon as it is used (no copy of theta, no third derivative, no pre-activations kept).
+  std::optional<ConstraintJacobian> J;
+  Eigen::MatrixXd gradient;
+  {
+    NetworkEvaluation e = evaluate(model, theta, 2);
+    e.R.resize(0, 0);
+    e.phi.resize(0, 0);
+    gradient = euclidean_gradient_of(model, e.dphi, e.d2phi);
+    e.d2phi.resize(0, 0);
+    J.emplace(model, e, max_condition);
+  }
+  const Eigen::VectorXd lambda = J->normal_coefficients(gradient);
+  return (gradient - J->apply_transpose(lambda)).norm();
 }
 
 Eigen::MatrixXd SharpnessGeometry::hessian_weights() const {

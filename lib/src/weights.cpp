@@ -4,6 +4,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/matrix_csv.hpp"
 
 namespace zeroloss {
 
@@ -48,14 +49,13 @@ Weights read_weights_csv(const std::string& path, int expected_d) {
 void write_weights_csv(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                        const Eigen::Ref<const Eigen::VectorXd>& a) {
   if (theta.rows() != a.size()) throw InputError(path + ": weights and second layer have different neuron counts");
-  std::ostringstream s;
-  for (Eigen::Index k = 0; k < theta.cols(); ++k) s << "w" << k + 1 << ",";
-  s << "a\n";
-  for (Eigen::Index j = 0; j < theta.rows(); ++j) {
-    for (Eigen::Index k = 0; k < theta.cols(); ++k) s << format_double(theta(j, k)) << ",";
-    s << format_double(a(j)) << "\n";
-  }
-  write_file_atomic(path, s.str());
+  // Streamed: no text of the m x d numbers in memory.
+  std::string header;
+  for (Eigen::Index k = 0; k < theta.cols(); ++k) header += "w" + std::to_string(k + 1) + ",";
+  header += "a";
+  const Eigen::Index d = theta.cols();
+  write_numbers_csv(path, header, theta.rows(), d + 1,
+                    [&](Eigen::Index j, Eigen::Index k) { return k < d ? theta(j, k) : a(j); });
 }
 
 }  // namespace zeroloss

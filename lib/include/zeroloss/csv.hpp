@@ -2,7 +2,10 @@
 // Minimal, strict CSV reading and atomic file writing shared by the data and weights formats.
 // Errors name the file, the line (1-based) and the column, and say what was expected.
 
+#include <functional>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zeroloss {
@@ -22,11 +25,24 @@ enum class CsvHeader { Required, Optional, None };
 // Non-numeric cells, NaN, Inf, ragged rows and empty files throw InputError.
 CsvTable read_csv(const std::string& path, CsvHeader header);
 
+// Reads a whole cell as a number: exactly the texts std::strtod reads completely (decimal numbers
+// through std::from_chars, the rest through strtod). Returns false if the cell is not a number;
+// infinities and NaN are returned as such (read_csv rejects them).
+bool parse_double(std::string_view cell, double& out);
+
 // Writes `contents` to `path` atomically (a temporary file in the same folder, then rename), so an
 // interrupted or failed write never leaves a partial file. Throws InputError if it cannot write.
 void write_file_atomic(const std::string& path, const std::string& contents);
+// The same, streaming: `write` writes the contents to the stream of the temporary file (large files
+// need not exist as one string in memory). An exception from `write` removes the temporary file and
+// propagates; `path` is then left as it was.
+void write_file_atomic_stream(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 // Formats a double with the fewest digits that read back to the same bits (at most %.17g).
 std::string format_double(double x);
+// The same text written to `buffer` (at least kFormatDoubleChars chars, not terminated); returns the
+// end of the text. For writers of millions of numbers (no string per number).
+constexpr int kFormatDoubleChars = 32;
+char* format_double_to(char* buffer, double x);
 
 }  // namespace zeroloss

@@ -59,6 +59,11 @@ struct NetworkEvaluation {
 };
 
 NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta);
+// The same with the derivatives of phi up to `max_order` only (0: R, phi, outputs, residuals and
+// loss; 1: also dphi; 2: also d2phi; 3: everything, as above); the higher ones are left empty. The
+// values present are the same bits as those of the full evaluation. For callers that need phi' only
+// (the constraint Jacobian, T): each n x m matrix is 8 MB at n = 100, m = 10^4.
+NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta, int max_order);
 
 // Outputs f(Theta) only (cheaper than a full evaluation).
 Eigen::VectorXd network_outputs(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta);

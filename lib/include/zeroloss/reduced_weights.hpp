@@ -32,6 +32,10 @@ bool is_reduced_weights_path(const std::string& path);
 // Writes the three files atomically; `manifest_path` must end in ".json". Throws InputError on
 // mismatched shapes, non-finite values or a file that cannot be written.
 void write_reduced_weights(const std::string& manifest_path, const ReducedWeights& w);
+// The same from the parts, without copying them into a ReducedWeights (each is 8 MB at m = d = 10^4).
+void write_reduced_weights(const std::string& manifest_path, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                           const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::MatrixXd>& basis,
+                           bool perpendicular_dropped);
 
 // Reads and validates a manifest and its two files (shapes against the manifest, expected_d >= 0
 // checked against d, finite values, nonzero a, U^T U = I to 1e-8). Throws InputError naming the file.

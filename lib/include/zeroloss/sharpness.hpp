@@ -76,4 +76,12 @@ class SharpnessGeometry {
   mutable Eigen::VectorXd lambda_;
 };
 
+// ||grad_M T|| (Frobenius) at theta: the same bits as
+// SharpnessGeometry(model, theta, max_condition).riemannian_gradient().norm(), in less memory (the
+// object keeps the full evaluation for the Hessians; this releases each n x m matrix after use:
+// about 4 instead of 10 of them at the peak, 8 MB each at n = 100, m = 10^4). Throws
+// SingularPointError where J J^T is singular, InputError on malformed weights.
+double riemannian_gradient_norm(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                double max_condition = ConstraintJacobian::kDefaultMaxCondition);
+
 }  // namespace zeroloss
