@@ -8,6 +8,8 @@
 //                         stream the m x p weights once, read and write, so no step can be faster.
 //   BM_SgdVsLimit/m/p     both in the same benchmark (interleaved chunks, so machine load affects both
 //                         alike); counter `ratio` = time of a step / time of a read-modify-write pass.
+//   BM_SgdVsLimitBaseline/m/p  the same with the baseline (SSE2) kernel forced (SgdParameters::
+//                         instruction_set), against the same limit.
 //   BM_SgdEnsemble/m/p/threads  independent seeds, one LabelNoiseSgd per thread: `steps_per_second`
 //                         summed over threads (wall clock); 2 threads should give ~2x one thread.
 //
@@ -42,7 +44,8 @@ struct Problem {
 // A reduced problem with the start on M (labels = outputs of the start): rows of Z of norm about 1,
 // pre-activations of order 0.5, a_j = 1, eta small enough (0.05 / m) to stay stable for any number of
 // benchmark steps, label noise s = 0.03 (the paper's Figure 1 value).
-Problem make_problem(int m, int p, std::uint64_t seed = 0) {
+Problem make_problem(int m, int p, std::uint64_t seed = 0,
+                     SgdInstructionSet instruction_set = SgdInstructionSet::Auto) {
   const int n = std::max(p, 10);
   std::mt19937_64 rng(42);
   std::normal_distribution<double> g(0.0, 1.0);
@@ -58,6 +61,7 @@ Problem make_problem(int m, int p, std::uint64_t seed = 0) {
   params.label_noise = 0.03;
   params.batch_size = 1;
   params.seed = seed;
+  params.instruction_set = instruction_set;
   return Problem{tmp.with_labels(y), beta, params};
 }
 
@@ -120,9 +124,9 @@ void BM_ReadModifyWrite(benchmark::State& state) {
 
 // Both in one benchmark: alternate a chunk of SGD steps and the same number of read-modify-write
 // passes, timing each with the wall clock; report SGD ns/step, limit ns/pass and their ratio.
-void BM_SgdVsLimit(benchmark::State& state) {
+void sgd_vs_limit(benchmark::State& state, SgdInstructionSet instruction_set) {
   const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
-  Problem pr = make_problem(m, p);
+  Problem pr = make_problem(m, p, 0, instruction_set);
   LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
   AlignedBlock block(static_cast<std::size_t>(m) * p, 0.5);
   const std::uint64_t chunk = chunk_steps(m, p);
@@ -150,6 +154,10 @@ void BM_SgdVsLimit(benchmark::State& state) {
   state.counters["p"] = p;
   state.counters["bytes_streamed"] = 16.0 * m * p;
 }
+
+void BM_SgdVsLimit(benchmark::State& state) { sgd_vs_limit(state, SgdInstructionSet::Auto); }
+// The same with the baseline (SSE2) kernel forced: what a processor without AVX2 gets.
+void BM_SgdVsLimitBaseline(benchmark::State& state) { sgd_vs_limit(state, SgdInstructionSet::Baseline); }
 
 // Ensembles: each thread runs its own seed (as `zeroloss sgd --seeds` does). Reported rate is
 // steps per wall-clock second over all threads.
@@ -181,6 +189,7 @@ void grid(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_SgdStep)->Apply(grid)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_ReadModifyWrite)->Apply(grid)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_SgdVsLimit)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
+BENCHMARK(BM_SgdVsLimitBaseline)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(BM_SgdEnsemble)
     ->Args({10, 3})
     ->Args({1000, 100})
