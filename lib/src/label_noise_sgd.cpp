@@ -37,7 +37,7 @@ template <class Vec>
   return v;
 }
 template <class Vec>
-[[gnu::always_inline]] inline void store(double* p, Vec v) {
+[[gnu::always_inline]] inline void store(double* p, const Vec& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
