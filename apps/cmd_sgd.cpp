@@ -38,6 +38,7 @@ struct SgdOptions {
   double lr = 0;
   double label_noise = 0;
   std::string noise = "gaussian";
+  std::string instruction_set = "auto";  // which compiled SGD kernel (same bits either way)
   std::string batch = "1";
   std::uint64_t steps = 0;
   std::uint64_t seed = 0;
@@ -753,6 +754,9 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.params.learning_rate = o.lr;
   cfg.params.label_noise = o.label_noise;
   cfg.params.noise = parse_noise_kind(o.noise);
+  cfg.params.instruction_set = o.instruction_set == "baseline" ? SgdInstructionSet::Baseline
+                               : o.instruction_set == "avx2"   ? SgdInstructionSet::Avx2
+                                                               : SgdInstructionSet::Auto;
   cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n());
   cfg.params.max_loss = o.max_loss;
   cfg.steps = o.steps;
@@ -944,6 +948,11 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
   app.add_option("--label-noise", o->label_noise,
                  "[required unless --resume] Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
   app.add_option("--noise", o->noise, "Noise distribution: gaussian (N(0, s^2)) or rademacher (+-s)")
+      ->capture_default_str();
+  app.add_option("--instruction-set", o->instruction_set,
+                 "SGD kernel: auto (AVX2 when the processor has it), baseline (SSE2) or avx2 (an error "
+                 "without AVX2). Both give the same bits; summary.json reports the one used")
+      ->check(CLI::IsMember({"auto", "baseline", "avx2"}))
       ->capture_default_str();
   app.add_option("--batch", o->batch,
                  "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "

@@ -18,6 +18,7 @@
 
 #include "test_support.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/label_noise_sgd.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace fs = std::filesystem;
@@ -145,6 +146,24 @@ bool wait_for_file(const std::string& path, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return false;
+}
+
+// --instruction-set: the baseline and AVX2 kernels write the same bytes, and summary.json says which
+// ran.
+TEST(DynamicsCli, InstructionSetsWriteTheSameBytes) {
+  if (!zeroloss::cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2";
+  const Files f = write_problem("cli-isa");
+  for (const char* set : {"baseline", "avx2"})
+    ASSERT_EQ(run_command(sgd_command(f, f.dir + "/" + set,
+                                      std::string("--steps 20000 --seed 4 --no-figures --instruction-set ") + set)),
+              0);
+  const std::string base = slurp(f.dir + "/baseline/final_weights.csv");
+  EXPECT_FALSE(base.empty());
+  EXPECT_EQ(base, slurp(f.dir + "/avx2/final_weights.csv"));
+  EXPECT_EQ(slurp(f.dir + "/baseline/trajectory.csv"), slurp(f.dir + "/avx2/trajectory.csv"));
+  EXPECT_EQ(read_json(f.dir + "/baseline/summary.json").at("instruction_set"), "baseline");
+  EXPECT_EQ(read_json(f.dir + "/avx2/summary.json").at("instruction_set"), "avx2");
+  EXPECT_NE(run_command(sgd_command(f, f.dir + "/bad", "--steps 10 --instruction-set avx512")), 0);
 }
 
 TEST(DynamicsCli, KilledRunResumesBitForBit) {
