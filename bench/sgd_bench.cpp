@@ -176,13 +176,15 @@ void BM_SgdEnsemble(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// m p = 1e3 ... 1e6 with p = 10 and p = 100 (and p = 1000 at 1e6), plus the Figure 1 size (10 x 3).
+// m p = 1e3 ... 1e6 with p = 10 and p = 100 (and p = 1000 at 1e6), the Figure 1 size (10 x 3), and
+// one size beyond the last-level cache (1e7).
 void grid(benchmark::internal::Benchmark* b) {
   b->Args({10, 3});
   b->Args({100, 10})->Args({10, 100});
   b->Args({1000, 10})->Args({100, 100});
   b->Args({10000, 10})->Args({1000, 100});
   b->Args({100000, 10})->Args({10000, 100})->Args({1000, 1000});
+  b->Args({100000, 100});  // 1e7 doubles, 80 MB: beyond the 32 MB L3, memory-bound
   b->ArgNames({"m", "p"});
 }
 
