@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "bench_problem.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/trajectory_metrics.hpp"
@@ -15,23 +16,9 @@ namespace {
 
 using namespace zeroloss;
 
-struct Problem {
-  TwoLayerModel model;
-  Eigen::MatrixXd beta;
-};
+using Problem = zeroloss::bench::RandomProblem;
 
-Problem make_problem(int n, int p, int m) {
-  std::mt19937_64 rng(42);
-  std::normal_distribution<double> g(0.0, 1.0);
-  Eigen::MatrixXd Z(n, p), beta(m, p);
-  for (int i = 0; i < n; ++i)
-    for (int k = 0; k < p; ++k) Z(i, k) = g(rng) / std::sqrt(static_cast<double>(p));
-  for (int j = 0; j < m; ++j)
-    for (int k = 0; k < p; ++k) beta(j, k) = 0.5 * g(rng);
-  TwoLayerModel tmp(Z, Eigen::VectorXd::Zero(n), Eigen::VectorXd::Ones(m), Activation::cubic());
-  const Eigen::VectorXd y = network_outputs(tmp, beta);
-  return Problem{tmp.with_labels(y), beta};
-}
+Problem make_problem(int n, int p, int m) { return zeroloss::bench::random_problem_on_manifold(n, p, m); }
 
 void BM_RiemannianGradient(benchmark::State& state) {
   const int n = state.range(0), p = state.range(1), m = state.range(2);

@@ -21,13 +21,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
-#include <random>
 #include <vector>
 
+#include "bench_problem.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
 
 namespace {
@@ -41,28 +42,19 @@ struct Problem {
   SgdParameters params;
 };
 
-// A reduced problem with the start on M (labels = outputs of the start): rows of Z of norm about 1,
-// pre-activations of order 0.5, a_j = 1, eta small enough (0.05 / m) to stay stable for any number of
-// benchmark steps, label noise s = 0.03 (the paper's Figure 1 value).
+// The shared benchmark problem (bench_problem.hpp) with n = max(p, 10) samples, so Z has full rank
+// p; eta small enough (0.05 / m) to stay stable for any number of benchmark steps, label noise
+// s = 0.03 (the paper's Figure 1 value).
 Problem make_problem(int m, int p, std::uint64_t seed = 0,
                      SgdInstructionSet instruction_set = SgdInstructionSet::Auto) {
-  const int n = std::max(p, 10);
-  std::mt19937_64 rng(42);
-  std::normal_distribution<double> g(0.0, 1.0);
-  Eigen::MatrixXd Z(n, p), beta(m, p);
-  for (int i = 0; i < n; ++i)
-    for (int k = 0; k < p; ++k) Z(i, k) = g(rng) / std::sqrt(static_cast<double>(p));
-  for (int j = 0; j < m; ++j)
-    for (int k = 0; k < p; ++k) beta(j, k) = 0.5 * g(rng);
-  TwoLayerModel tmp(Z, Eigen::VectorXd::Zero(n), Eigen::VectorXd::Ones(m), Activation::cubic());
-  const Eigen::VectorXd y = network_outputs(tmp, beta);
+  auto base = zeroloss::bench::random_problem_on_manifold(std::max(p, 10), p, m);
   SgdParameters params;
   params.learning_rate = 0.05 / m;
   params.label_noise = 0.03;
   params.batch_size = 1;
   params.seed = seed;
   params.instruction_set = instruction_set;
-  return Problem{tmp.with_labels(y), beta, params};
+  return Problem{std::move(base.model), std::move(base.beta), params};
 }
 
 // Steps per advance() call: advance() checks the weights once per call (a copy of the block, the
