@@ -39,6 +39,7 @@ struct SgdOptions {
   double label_noise = 0;
   std::string noise = "gaussian";
   std::string instruction_set = "auto";  // which compiled SGD kernel (same bits either way)
+  std::string coordinates = "auto";      // state of the run: weights or pre-activations (bits differ)
   std::string batch = "1";
   std::uint64_t steps = 0;
   std::uint64_t seed = 0;
@@ -136,19 +137,29 @@ std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-// Writes the block of `st` into `dir` and returns the state's JSON (everything but the weights).
+std::string numbered_header(const std::string& prefix, Eigen::Index count) {
+  std::string header;
+  for (Eigen::Index k = 0; k < count; ++k) header += (k ? "," : "") + prefix + std::to_string(k + 1);
+  return header;
+}
+
+// Writes the block of `st` into `dir` and returns the state's JSON (everything but the block). The
+// block is the state the run keeps: the m x p weights (header b1..bp), or, in pre-activation
+// coordinates (label_noise_sgd.hpp), the n x m pre-activations (header r1..rm, row i holds
+// r_i1..r_im), so that a resume continues bit for bit.
 json write_state(const SgdState& st, const std::string& dir) {
   const std::string block = checkpoint_block_name(st.step);
-  const Eigen::Index p = st.beta.cols();
-  std::string header;
-  for (Eigen::Index k = 0; k < p; ++k) header += (k ? ",b" : "b") + std::to_string(k + 1);
-  // After a divergence the current weights may be non-finite: they are written as such (nan, inf) and
+  const bool pre = st.preactivations.size() > 0;
+  const Eigen::MatrixXd& M = pre ? st.preactivations : st.beta;
+  // After a divergence the current state may be non-finite: it is written as such (nan, inf) and
   // never read back (a resume of a diverged run does nothing).
-  const std::uint64_t checksum = write_numbers_csv(dir + "/" + block, header, st.beta.rows(), p,
-                                                   [&](Eigen::Index j, Eigen::Index k) { return st.beta(j, k); });
+  const std::uint64_t checksum = write_numbers_csv(dir + "/" + block, numbered_header(pre ? "r" : "b", M.cols()),
+                                                   M.rows(), M.cols(),
+                                                   [&](Eigen::Index j, Eigen::Index k) { return M(j, k); });
+  json block_json = pre ? json{{"file", block}, {"n", M.rows()}, {"m", M.cols()}, {"fnv1a64", hex64(checksum)}}
+                        : json{{"file", block}, {"m", M.rows()}, {"p", M.cols()}, {"fnv1a64", hex64(checksum)}};
   return {{"step", st.step},
-          {"weights",
-           {{"file", block}, {"m", st.beta.rows()}, {"p", p}, {"fnv1a64", hex64(checksum)}}},
+          {pre ? "preactivations" : "weights", std::move(block_json)},
           {"index_generator", std::vector<std::uint64_t>(st.index_generator.begin(), st.index_generator.end())},
           {"noise_generator",
            {{"state", std::vector<std::uint64_t>(st.noise_generator.generator_before_fill.begin(),
@@ -156,6 +167,32 @@ json write_state(const SgdState& st, const std::string& dir) {
             {"position", st.noise_generator.position}}},
           {"next_batch", st.next_batch},
           {"next_noise", st.next_noise}};
+}
+
+// The block file named by a checkpoint state (version 2).
+std::string state_block_file(const json& state) {
+  return (state.contains("preactivations") ? state.at("preactivations") : state.at("weights")).at("file").get<std::string>();
+}
+
+// Opens the block file named in a checkpoint state after checking its name, shape and checksum;
+// `rows_key`/`cols_key` name the recorded shape, `what` describes the expected block in messages.
+std::string verified_block(const json& w, const std::string& path, const std::string& dir, const char* rows_key,
+                           Eigen::Index rows, const char* cols_key, Eigen::Index cols, const std::string& what) {
+  const std::string file = w.at("file").get<std::string>();
+  if (file.find('/') != std::string::npos || !is_checkpoint_block_name(file))
+    throw InputError(path + ": block file '" + file + "' is not a checkpoint block name (checkpoint_<step>.csv)");
+  const Eigen::Index saved_rows = w.at(rows_key).get<Eigen::Index>(), saved_cols = w.at(cols_key).get<Eigen::Index>();
+  if (saved_rows != rows || saved_cols != cols)
+    throw InputError(path + ": the checkpoint holds a " + std::to_string(saved_rows) + " x " +
+                     std::to_string(saved_cols) + " block; expected " + what);
+  const std::string block = dir + "/" + file;
+  if (!fs::exists(block)) throw InputError(block + ": missing; expected " + what);
+  const std::string recorded = w.at("fnv1a64").get<std::string>();
+  const std::string actual = hex64(file_checksum(block));
+  if (actual != recorded)
+    throw InputError(block + ": FNV-1a checksum " + actual + " differs from " + recorded + " recorded in " + path +
+                     " (the file was truncated or changed); expected " + what);
+  return block;
 }
 
 // The weights of a checkpoint: the block file named in the state (version 2), checked against the
@@ -172,32 +209,32 @@ Eigen::MatrixXd read_state_weights(const json& j, const std::string& path, const
     }
     return beta;
   }
-  const json& w = j.at("weights");
-  const std::string file = w.at("file").get<std::string>();
-  const std::string what = "the " + std::to_string(m) + " x " + std::to_string(p) + " weight block (header b1..b" +
-                           std::to_string(p) + ") of step " + std::to_string(step) + " written with " + path;
-  if (file.find('/') != std::string::npos || !is_checkpoint_block_name(file))
-    throw InputError(path + ": weight block file '" + file + "' is not a checkpoint block name (checkpoint_<step>.csv)");
-  if (w.at("m").get<Eigen::Index>() != m || w.at("p").get<Eigen::Index>() != p)
-    throw InputError(path + ": the checkpoint holds " + std::to_string(w.at("m").get<Eigen::Index>()) + " x " +
-                     std::to_string(w.at("p").get<Eigen::Index>()) + " weights; this run has m x p = " +
-                     std::to_string(m) + " x " + std::to_string(p));
-  const std::string block = dir + "/" + file;
-  if (!fs::exists(block)) throw InputError(block + ": missing; expected " + what);
-  const std::string recorded = w.at("fnv1a64").get<std::string>();
-  const std::string actual = hex64(file_checksum(block));
-  if (actual != recorded)
-    throw InputError(block + ": FNV-1a checksum " + actual + " differs from " + recorded + " recorded in " + path +
-                     " (the file was truncated or changed); expected " + what);
+  const std::string what = "the m x p = " + std::to_string(m) + " x " + std::to_string(p) +
+                           " weight block (header b1..b" + std::to_string(p) + ") of step " + std::to_string(step) +
+                           " written with " + path;
+  const std::string block = verified_block(j.at("weights"), path, dir, "m", m, "p", p, what);
   return read_matrix_csv(block, "b", p, m).values;
 }
 
-SgdState state_from_json(const json& j, const std::string& path, const std::string& dir, Eigen::Index m,
-                         Eigen::Index p) {
+// The pre-activation block of a checkpoint written in pre-activation coordinates.
+Eigen::MatrixXd read_state_preactivations(const json& j, const std::string& path, const std::string& dir,
+                                          Eigen::Index n, Eigen::Index m, std::uint64_t step) {
+  const std::string what = "the n x m = " + std::to_string(n) + " x " + std::to_string(m) +
+                           " pre-activation block (header r1..r" + std::to_string(m) + ") of step " +
+                           std::to_string(step) + " written with " + path;
+  const std::string block = verified_block(j.at("preactivations"), path, dir, "n", n, "m", m, what);
+  return read_matrix_csv(block, "r", m, n).values;
+}
+
+SgdState state_from_json(const json& j, const std::string& path, const std::string& dir, Eigen::Index n,
+                         Eigen::Index m, Eigen::Index p) {
   try {
     SgdState st;
     st.step = j.at("step").get<std::uint64_t>();
-    st.beta = read_state_weights(j, path, dir, m, p, st.step);
+    if (j.contains("preactivations"))
+      st.preactivations = read_state_preactivations(j, path, dir, n, m, st.step);
+    else
+      st.beta = read_state_weights(j, path, dir, m, p, st.step);
     const auto ig = j.at("index_generator").get<std::vector<std::uint64_t>>();
     const auto ng = j.at("noise_generator").at("state").get<std::vector<std::uint64_t>>();
     if (ig.size() != 4 || ng.size() != 4) throw InputError(path + ": generator states must have four words");
@@ -299,16 +336,21 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     } catch (const json::exception& e) {
       throw InputError(checkpoint_path + ": malformed checkpoint (" + e.what() + ")");
     }
-    sgd.restore(state_from_json(ck.at("state"), checkpoint_path, dir, setup.reduced.m(), setup.coordinates.rank()));
+    sgd.restore(state_from_json(ck.at("state"), checkpoint_path, dir, setup.reduced.n(), setup.reduced.m(),
+                                setup.coordinates.rank()));
   }
   const double eta = params.learning_rate;
-  auto make_row = [&](const Eigen::MatrixXd& beta, std::uint64_t step) {
+  // R, when given, is the run's own state in pre-activation coordinates (used as it is, and not
+  // recomputed from beta).
+  auto make_row = [&](const Eigen::MatrixXd& beta, std::uint64_t step, Eigen::MatrixXd R = Eigen::MatrixXd()) {
     TrajectoryRow row;
     row.step = step;
     row.t = eta * eta * static_cast<double>(step);
     row.tau = cfg.coefficient * row.t;
-    row.metrics = compute_trajectory_metrics(setup.reduced, beta, setup.optimum ? &*setup.optimum : nullptr,
-                                             cfg.log_gradient, true);
+    const RankOneOptimum* optimum = setup.optimum ? &*setup.optimum : nullptr;
+    row.metrics = R.size() > 0
+                      ? compute_trajectory_metrics(setup.reduced, beta, std::move(R), optimum, cfg.log_gradient, true)
+                      : compute_trajectory_metrics(setup.reduced, beta, optimum, cfg.log_gradient, true);
     return row;
   };
   size_t next_log = 0;
@@ -336,7 +378,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     for (const auto& r : res.rows) ck["trajectory"].push_back(row_json(r));
     if (sgd.diverged()) ck["divergence"] = sgd.divergence().reason;
     write_json(checkpoint_path, ck);  // then the JSON that names it
-    remove_checkpoint_blocks(dir, ck["state"]["weights"]["file"].get<std::string>());
+    remove_checkpoint_blocks(dir, state_block_file(ck["state"]));
     last_checkpoint = sgd.step();
   };
 
@@ -345,7 +387,9 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     const std::uint64_t k = sgd.step();
     if (next_log < cfg.log_steps.size() && cfg.log_steps[next_log] == k) {
       const auto t0 = Clock::now();
-      res.rows.push_back(make_row(sgd.weights(), k));
+      res.rows.push_back(make_row(sgd.weights(), k,
+                                  sgd.coordinates() == SgdCoordinates::Preactivations ? sgd.preactivations()
+                                                                                       : Eigen::MatrixXd()));
       logging_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       ++next_log;
     }
@@ -414,6 +458,8 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                   {"parameters", parameters_json(cfg)},
                   {"kernel", sgd.kernel_name()},
                   {"instruction_set", to_string(sgd.instruction_set())},
+                  {"coordinates", to_string(sgd.coordinates())},
+                  {"data_rcond", sgd.data_rcond()},
                   {"steps_done", res.steps_done},
                   {"t", eta * eta * static_cast<double>(res.steps_done)},
                   {"tau", cfg.coefficient * eta * eta * static_cast<double>(res.steps_done)},
@@ -562,6 +608,7 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
           {"lr", o.lr},
           {"label_noise", o.label_noise},
           {"noise", o.noise},
+          {"coordinates", o.coordinates},
           {"batch", o.batch},
           {"steps", o.steps},
           {"seeds", seeds},
@@ -676,6 +723,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
       o.lr = run.at("lr").get<double>();
       o.label_noise = run.at("label_noise").get<double>();
       o.noise = run.at("noise").get<std::string>();
+      o.coordinates = run.value("coordinates", std::string("auto"));  // run.json before this option: auto
       o.batch = run.at("batch").get<std::string>();
       o.steps = run.at("steps").get<std::uint64_t>();
       seeds = run.at("seeds").get<std::vector<std::uint64_t>>();
@@ -757,6 +805,9 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.params.instruction_set = o.instruction_set == "baseline" ? SgdInstructionSet::Baseline
                                : o.instruction_set == "avx2"   ? SgdInstructionSet::Avx2
                                                                : SgdInstructionSet::Auto;
+  cfg.params.coordinates = o.coordinates == "weights"          ? SgdCoordinates::Weights
+                           : o.coordinates == "preactivations" ? SgdCoordinates::Preactivations
+                                                               : SgdCoordinates::Auto;
   cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n());
   cfg.params.max_loss = o.max_loss;
   cfg.steps = o.steps;
@@ -953,6 +1004,14 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "SGD kernel: auto (AVX2 when the processor has it), baseline (SSE2) or avx2 (an error "
                  "without AVX2). Both give the same bits; summary.json reports the one used")
       ->check(CLI::IsMember({"auto", "baseline", "avx2"}))
+      ->capture_default_str();
+  app.add_option("--coordinates", o->coordinates,
+                 "What the run stores and updates: preactivations (R = Z beta^T, n x m: a step is one "
+                 "multiply-add pass, no dot products; needs n = p and well-conditioned data), weights "
+                 "(beta, m x p), or auto (preactivations when n = p and Z's reciprocal condition number is "
+                 ">= 1e-4). The iterates agree up to rounding, not bit for bit; summary.json reports the "
+                 "choice and data_rcond")
+      ->check(CLI::IsMember({"auto", "weights", "preactivations"}))
       ->capture_default_str();
   app.add_option("--batch", o->batch,
                  "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "

@@ -10,12 +10,15 @@
 //                         alike); counter `ratio` = time of a step / time of a read-modify-write pass.
 //   BM_SgdVsLimitBaseline/m/p  the same with the baseline (SSE2) kernel forced (SgdParameters::
 //                         instruction_set), against the same limit.
+//   BM_SgdVsLimitWeights/m/p  the same with the state in weight coordinates forced (SgdParameters::
+//                         coordinates; the default here is pre-activation coordinates, n = p).
 //   BM_SgdEnsemble/m/p/threads  independent seeds, one LabelNoiseSgd per thread: `steps_per_second`
 //                         summed over threads (wall clock); 2 threads should give ~2x one thread.
 //
 // Counters: `bytes_streamed` = 16 m p per step or pass (8 bytes read + 8 written per weight);
 // `bytes_per_second` = the same as a rate. Sizes: m p from 1e3 to 1e6, and the paper's Figure 1 size
-// (m = 10, p = 3). n = max(p, 10) samples with Z of full rank p.
+// (m = 10, p = 3). n = p samples (linearly independent, the paper's setting), so Z is square and
+// the run keeps the n x m pre-activations (as many numbers as the m x p weights) unless forced.
 //
 // Run: build/bin/sgd_bench [--benchmark_filter=SgdVsLimit] [--benchmark_repetitions=3]
 
@@ -26,6 +29,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bench_problem.hpp"
@@ -42,18 +46,20 @@ struct Problem {
   SgdParameters params;
 };
 
-// The shared benchmark problem (bench_problem.hpp) with n = max(p, 10) samples, so Z has full rank
-// p; eta small enough (0.05 / m) to stay stable for any number of benchmark steps, label noise
+// The shared benchmark problem (bench_problem.hpp) with n = p samples, so Z is square and of full
+// rank; eta small enough (0.05 / m) to stay stable for any number of benchmark steps, label noise
 // s = 0.03 (the paper's Figure 1 value).
 Problem make_problem(int m, int p, std::uint64_t seed = 0,
-                     SgdInstructionSet instruction_set = SgdInstructionSet::Auto) {
-  auto base = zeroloss::bench::random_problem_on_manifold(std::max(p, 10), p, m);
+                     SgdInstructionSet instruction_set = SgdInstructionSet::Auto,
+                     SgdCoordinates coordinates = SgdCoordinates::Auto) {
+  auto base = zeroloss::bench::random_problem_on_manifold(p, p, m);
   SgdParameters params;
   params.learning_rate = 0.05 / m;
   params.label_noise = 0.03;
   params.batch_size = 1;
   params.seed = seed;
   params.instruction_set = instruction_set;
+  params.coordinates = coordinates;
   return Problem{std::move(base.model), std::move(base.beta), params};
 }
 
@@ -116,10 +122,12 @@ void BM_ReadModifyWrite(benchmark::State& state) {
 
 // Both in one benchmark: alternate a chunk of SGD steps and the same number of read-modify-write
 // passes, timing each with the wall clock; report SGD ns/step, limit ns/pass and their ratio.
-void sgd_vs_limit(benchmark::State& state, SgdInstructionSet instruction_set) {
+void sgd_vs_limit(benchmark::State& state, SgdInstructionSet instruction_set,
+                  SgdCoordinates coordinates = SgdCoordinates::Auto) {
   const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
-  Problem pr = make_problem(m, p, 0, instruction_set);
+  Problem pr = make_problem(m, p, 0, instruction_set, coordinates);
   LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  state.SetLabel(std::string(to_string(sgd.instruction_set())) + "," + to_string(sgd.coordinates()));
   AlignedBlock block(static_cast<std::size_t>(m) * p, 0.5);
   const std::uint64_t chunk = chunk_steps(m, p);
   double sgd_seconds = 0, limit_seconds = 0, steps = 0;
@@ -150,6 +158,10 @@ void sgd_vs_limit(benchmark::State& state, SgdInstructionSet instruction_set) {
 void BM_SgdVsLimit(benchmark::State& state) { sgd_vs_limit(state, SgdInstructionSet::Auto); }
 // The same with the baseline (SSE2) kernel forced: what a processor without AVX2 gets.
 void BM_SgdVsLimitBaseline(benchmark::State& state) { sgd_vs_limit(state, SgdInstructionSet::Baseline); }
+// The same with the state in weight coordinates (what runs when n > p or Z is ill-conditioned).
+void BM_SgdVsLimitWeights(benchmark::State& state) {
+  sgd_vs_limit(state, SgdInstructionSet::Auto, SgdCoordinates::Weights);
+}
 
 // Ensembles: each thread runs its own seed (as `zeroloss sgd --seeds` does). Reported rate is
 // steps per wall-clock second over all threads.
@@ -184,6 +196,7 @@ BENCHMARK(BM_SgdStep)->Apply(grid)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_ReadModifyWrite)->Apply(grid)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_SgdVsLimit)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(BM_SgdVsLimitBaseline)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
+BENCHMARK(BM_SgdVsLimitWeights)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(BM_SgdEnsemble)
     ->Args({10, 3})
     ->Args({1000, 100})

@@ -39,14 +39,16 @@ Eigen::MatrixXd reference_step(const TwoLayerModel& model, const Eigen::MatrixXd
 class SgdStepPerActivation : public testing::TestWithParam<const char*> {};
 
 TEST_P(SgdStepPerActivation, StepsMatchTheoryFormulaWithDenseJacobian) {
-  for (int B : {1, 3}) {
-    auto p = test::random_problem(5, 4, 6, GetParam(), /*mixed_a=*/true, 77, 0.4);
+  // d = 4 < n: weight coordinates; d = 5 = n: pre-activation coordinates (auto).
+  for (int B : {1, 3}) for (int d : {4, 5}) {
+    auto p = test::random_problem(5, d, 6, GetParam(), /*mixed_a=*/true, 77, 0.4);
     SgdParameters params;
-    params.learning_rate = 0.03;
+    params.learning_rate = d == 4 ? 0.03 : 0.01;  // the square problem diverges at 0.03
     params.label_noise = 0.7;
     params.batch_size = B;
     params.seed = 11;
     LabelNoiseSgd sgd(p.model, p.theta, params);
+    EXPECT_EQ(sgd.coordinates(), d == 5 ? SgdCoordinates::Preactivations : SgdCoordinates::Weights);
     Eigen::MatrixXd theta = p.theta;
     for (int k = 0; k < 5; ++k) {  // several steps: exercises the fused next-batch pre-activations
       const std::vector<int> batch = sgd.next_batch();
@@ -55,7 +57,8 @@ TEST_P(SgdStepPerActivation, StepsMatchTheoryFormulaWithDenseJacobian) {
       ASSERT_EQ(static_cast<int>(distinct.size()), B) << "batch indices must be distinct";
       theta = reference_step(p.model, theta, batch, xi, params.learning_rate, params.label_noise);
       ASSERT_EQ(sgd.advance(1), 1u) << sgd.divergence().reason;
-      EXPECT_LT(rel_error(sgd.weights(), theta), 1e-13) << GetParam() << " B=" << B << " step " << k + 1;
+      EXPECT_LT(rel_error(sgd.weights(), theta), 1e-13) << GetParam() << " B=" << B << " d=" << d << " step " << k + 1;
+      EXPECT_LT(rel_error(sgd.preactivations(), p.model.X() * theta.transpose()), 1e-13);
     }
   }
 }
@@ -150,9 +153,11 @@ TEST(LabelNoiseSgd, Avx2AndBaselineKernelsGiveTheSameBits) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2: only the baseline kernel can run";
   for (const char* act : {"cubic", "sinh", "tanh", "sigmoid", "softplus", "gelu", "poly:0,1,0.5,0.2"}) {
     for (int d : {3, 11, 17, 21}) {
-      for (int B : {1, 2}) {
+      for (int B : {1, 2}) for (SgdCoordinates coords : {SgdCoordinates::Weights, SgdCoordinates::Preactivations}) {
         auto pr = test::random_problem(std::max(d, 5), d, 7, act, true, 90 + d, 0.3);
+        if (coords == SgdCoordinates::Preactivations && pr.model.n() != d) continue;  // needs n = p
         SgdParameters params;
+        params.coordinates = coords;
         params.learning_rate = 0.01 / d;  // rows of Z have norm of order sqrt(d)
         params.label_noise = 0.3;
         params.batch_size = B;
@@ -166,8 +171,9 @@ TEST(LabelNoiseSgd, Avx2AndBaselineKernelsGiveTheSameBits) {
         ASSERT_EQ(base.advance(1500), 1500u) << act << " p=" << d << ": " << base.divergence().reason;
         ASSERT_EQ(wide.advance(1500), 1500u) << wide.divergence().reason;
         EXPECT_GT((base.weights() - pr.theta).norm(), 1e-6) << "the run must move";
+        EXPECT_EQ(base.coordinates(), coords);
         EXPECT_TRUE((base.weights().array() == wide.weights().array()).all())
-            << act << " p=" << d << " B=" << B << ": max difference "
+            << act << " p=" << d << " B=" << B << " " << to_string(coords) << ": max difference "
             << (base.weights() - wide.weights()).cwiseAbs().maxCoeff();
       }
     }
@@ -176,8 +182,9 @@ TEST(LabelNoiseSgd, Avx2AndBaselineKernelsGiveTheSameBits) {
 
 TEST(LabelNoiseSgd, RestoredStateContinuesBitForBit) {
   for (NoiseKind kind : {NoiseKind::Gaussian, NoiseKind::Rademacher}) {
-    for (int B : {1, 3}) {
-      auto p = test::random_problem(5, 11, 4, "sinh", true, 31, 0.3);  // p = 11: all dot-product paths
+    for (int B : {1, 3}) for (int n : {5, 11}) {
+      // n = 5 < p = 11: weight coordinates, all dot-product paths; n = p = 11: pre-activations.
+      auto p = test::random_problem(n, 11, 4, "sinh", true, 31, 0.3);
       SgdParameters params;
       params.learning_rate = 0.04;
       params.label_noise = 0.3;
@@ -192,11 +199,118 @@ TEST(LabelNoiseSgd, RestoredStateContinuesBitForBit) {
       resumed.restore(saved);
       EXPECT_EQ(resumed.step(), 777u);
       resumed.advance(1111);
+      EXPECT_EQ(resumed.coordinates(), n == 11 ? SgdCoordinates::Preactivations : SgdCoordinates::Weights);
+      EXPECT_EQ(saved.preactivations.size() > 0, n == 11);
       EXPECT_TRUE((original.weights().array() == resumed.weights().array()).all())
-          << noise_kind_name(kind) << " B=" << B;
+          << noise_kind_name(kind) << " B=" << B << " n=" << n;
       EXPECT_EQ(original.next_batch(), resumed.next_batch());
     }
   }
+}
+
+// The two coordinates of the state are two algorithms for the same iterates: dot products z_i . beta_j
+// after each weight update, against rank-B updates of R with K = Z Z^T. Over 2000 steps they agree to
+// rounding, for every activation kernel, n = p with a fixed-size kernel (3, 11) and the generic one
+// (20), m not a multiple of the tile width, and B = 1, 2 and the full batch.
+TEST(LabelNoiseSgd, PreactivationAndWeightCoordinatesGiveTheSameIterates) {
+  for (const char* act : {"cubic", "sinh", "tanh", "sigmoid", "softplus", "gelu", "poly:0,1,0.5,0.2"}) {
+    for (int n : {3, 11, 20}) {
+      for (int B : {1, 2, n}) {
+        auto pr = test::random_problem(n, n, 7, act, true, 50 + n, 0.3);
+        SgdParameters params;
+        params.learning_rate = 0.05 / n;
+        params.label_noise = 0.3;
+        params.batch_size = B;
+        params.seed = 8;
+        params.coordinates = SgdCoordinates::Weights;
+        LabelNoiseSgd w(pr.model, pr.theta, params);
+        params.coordinates = SgdCoordinates::Preactivations;
+        LabelNoiseSgd r(pr.model, pr.theta, params);
+        ASSERT_EQ(w.coordinates(), SgdCoordinates::Weights);
+        ASSERT_EQ(r.coordinates(), SgdCoordinates::Preactivations);
+        const std::string where = std::string(act) + " n=" + std::to_string(n) + " B=" + std::to_string(B);
+        ASSERT_EQ(w.advance(2000), 2000u) << where << ": " << w.divergence().reason;
+        ASSERT_EQ(r.advance(2000), 2000u) << where << ": " << r.divergence().reason;
+        EXPECT_GT(rel_error(w.weights(), pr.theta), 1e-3) << "the run must move";
+        EXPECT_EQ(w.next_batch(), r.next_batch()) << "same random stream";
+        EXPECT_LT(rel_error(r.weights(), w.weights()), 1e-11) << where;
+        EXPECT_LT(rel_error(r.preactivations(), w.preactivations()), 1e-11) << where;
+        EXPECT_FALSE((r.weights().array() == w.weights().array()).all()) << "two algorithms, not one: " << where;
+      }
+    }
+  }
+}
+
+TEST(LabelNoiseSgd, CoordinatesAreChosenFromTheShapeAndConditioningOfZ) {
+  SgdParameters params;
+  params.learning_rate = 0.01;
+  // n > p and n < p: weights.
+  for (int d : {3, 6}) {
+    auto pr = test::random_problem(4, d, 5, "cubic", false, 3);
+    LabelNoiseSgd sgd(pr.model, pr.theta, params);
+    EXPECT_EQ(sgd.coordinates(), SgdCoordinates::Weights) << d;
+    EXPECT_EQ(sgd.data_rcond(), 0.0);
+    params.coordinates = SgdCoordinates::Preactivations;
+    try {
+      LabelNoiseSgd forced(pr.model, pr.theta, params);
+      ADD_FAILURE() << "pre-activation coordinates accepted n = 4, p = " << d;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("need a square Z (n = p), but n = 4 and p = " + std::to_string(d)),
+                std::string::npos)
+          << e.what();
+    }
+    params.coordinates = SgdCoordinates::Auto;
+  }
+  // Square and well conditioned: pre-activations; rcond is sigma_min / sigma_max (here from JacobiSVD).
+  auto pr = test::random_problem(4, 4, 5, "cubic", false, 3);
+  LabelNoiseSgd sgd(pr.model, pr.theta, params);
+  EXPECT_EQ(sgd.coordinates(), SgdCoordinates::Preactivations);
+  const Eigen::MatrixXd Z = pr.model.X();
+  const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(Z).singularValues();
+  EXPECT_NEAR(sgd.data_rcond(), sv(3) / sv(0), 1e-12 * sv(3) / sv(0));
+  // Square but nearly dependent rows (rcond about 1e-7): auto keeps weights; forcing pre-activations
+  // is allowed down to 1e-12 and refused on a singular Z.
+  Eigen::MatrixXd X = Z;
+  X.row(3) = X.row(2) + 1e-7 * Z.row(3);
+  const TwoLayerModel near(X, pr.model.y(), pr.model.a(), pr.model.activation());
+  LabelNoiseSgd auto_near(near, pr.theta, params);
+  EXPECT_EQ(auto_near.coordinates(), SgdCoordinates::Weights);
+  EXPECT_LT(auto_near.data_rcond(), kPreactivationMinRcond);
+  params.coordinates = SgdCoordinates::Preactivations;
+  EXPECT_EQ(LabelNoiseSgd(near, pr.theta, params).coordinates(), SgdCoordinates::Preactivations);
+  X.row(3) = X.row(2);
+  const TwoLayerModel singular(X, pr.model.y(), pr.model.a(), pr.model.activation());
+  EXPECT_THROW(LabelNoiseSgd(singular, pr.theta, params), InputError);
+}
+
+TEST(LabelNoiseSgd, PreactivationRunsRestoreFromWeightsAndStartFromTheGivenBits) {
+  auto pr = test::random_problem(4, 4, 6, "cubic", true, 12, 0.4);
+  SgdParameters params;
+  params.learning_rate = 0.03;
+  params.label_noise = 0.2;
+  LabelNoiseSgd a(pr.model, pr.theta, params);
+  ASSERT_EQ(a.coordinates(), SgdCoordinates::Preactivations);
+  // Before any step the weights are the given ones, bit for bit (not Z^{-1} Z theta).
+  EXPECT_TRUE((a.weights().array() == pr.theta.array()).all());
+  a.advance(500);
+  SgdState st = a.state();
+  ASSERT_GT(st.preactivations.size(), 0);
+  // A state without pre-activations (weights only) continues from R = Z beta^T: the same run up to
+  // rounding.
+  SgdState weights_only = st;
+  weights_only.preactivations.resize(0, 0);
+  LabelNoiseSgd b(pr.model, pr.theta, params);
+  b.restore(weights_only);
+  EXPECT_TRUE((b.weights().array() == st.beta.array()).all());
+  a.advance(500);
+  b.advance(500);
+  EXPECT_LT(rel_error(b.weights(), a.weights()), 1e-12);
+  // A state of pre-activations only cannot go into a run in weight coordinates.
+  SgdState r_only = st;
+  r_only.beta.resize(0, 0);
+  params.coordinates = SgdCoordinates::Weights;
+  LabelNoiseSgd w(pr.model, pr.theta, params);
+  EXPECT_THROW(w.restore(r_only), InputError);
 }
 
 TEST(LabelNoiseSgd, StepNoiseHasCovarianceSSquaredOverBTimesHessL) {

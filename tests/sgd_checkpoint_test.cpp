@@ -15,6 +15,7 @@
 
 #include "test_support.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/reduced_weights.hpp"
 
@@ -68,9 +69,9 @@ class SgdCheckpoint : public testing::Test {
   // A run of 1000 steps whose checkpoint is turned into one of a 2000-step run interrupted at step
   // 1000 (run.json asks for 2000 steps, the checkpoint says "running"): resuming it must give the
   // uninterrupted 2000-step run.
-  std::string interrupted_at_1000(const std::string& name) const {
+  std::string interrupted_at_1000(const std::string& name, const std::string& extra = "") const {
     const std::string d = dir_ + "/" + name;
-    EXPECT_EQ(run_command(sgd(name, "--steps 1000 --checkpoint-every 1000 --log-every 500")), 0);
+    EXPECT_EQ(run_command(sgd(name, "--steps 1000 --checkpoint-every 1000 --log-every 500 " + extra)), 0);
     json run = read_json(d + "/run.json");
     run["steps"] = 2000;
     write_json(d + "/run.json", run);
@@ -86,10 +87,32 @@ class SgdCheckpoint : public testing::Test {
   std::string dir_, data_;
 };
 
-TEST_F(SgdCheckpoint, JsonIsSmallAndItsBlockHoldsTheExactWeights) {
-  ASSERT_EQ(run_command(sgd("a", "--steps 3000 --checkpoint-every 1000")), 0);
+TEST_F(SgdCheckpoint, JsonIsSmallAndItsBlockHoldsTheExactState) {
+  // n = 4 = p: the run keeps the 4 x 8 pre-activations R = Z beta^T, and the block holds them.
+  ASSERT_EQ(run_command(sgd("r", "--steps 3000 --checkpoint-every 1000")), 0);
+  {
+    const std::string d = dir_ + "/r";
+    const json summary = read_json(d + "/summary.json");
+    EXPECT_EQ(summary["coordinates"], "preactivations");
+    EXPECT_GT(summary["data_rcond"].get<double>(), 1e-4);
+    const json rck = read_json(d + "/checkpoint.json");
+    const json& st = rck["state"];
+    EXPECT_FALSE(st.contains("weights"));
+    EXPECT_EQ(st["preactivations"]["file"], "checkpoint_3000.csv");
+    EXPECT_EQ(st["preactivations"]["n"], 4);
+    EXPECT_EQ(st["preactivations"]["m"], 8);
+    EXPECT_EQ(st["preactivations"]["fnv1a64"], hex64(file_checksum(d + "/checkpoint_3000.csv")));
+    // R = Z beta^T with the final weights (recovered from R through Z^{-1}: equal up to rounding).
+    const ReducedWeights fin = read_reduced_weights(d + "/final_reduced.json", 6);
+    const Eigen::MatrixXd Z = read_dataset_csv(data_).X * fin.basis;
+    const Eigen::MatrixXd R = read_matrix_csv(d + "/checkpoint_3000.csv", "r", 8, 4).values;
+    EXPECT_LT((R - Z * fin.beta.transpose()).norm(), 1e-13 * R.norm());
+  }
+  // Weight coordinates: the block is the m x p weights, bit for bit the final ones.
+  ASSERT_EQ(run_command(sgd("a", "--steps 3000 --checkpoint-every 1000 --coordinates weights")), 0);
   const std::string d = dir_ + "/a";
   const json ck = read_json(d + "/checkpoint.json");
+  EXPECT_EQ(read_json(d + "/summary.json")["coordinates"], "weights");
   EXPECT_EQ(ck["version"], 2);
   EXPECT_EQ(ck["status"], "completed");
   const json& st = ck["state"];
@@ -128,8 +151,10 @@ TEST_F(SgdCheckpoint, ResumeFromTheBlockIsBitForBitAndSurvivesACrashBetweenBlock
   ASSERT_EQ(resume(c, &err), 0) << err;
   EXPECT_EQ(slurp(c + "/final_reduced.csv"), slurp(full + "/final_reduced.csv"));
   EXPECT_EQ(checkpoint_blocks(c), std::vector<std::string>({"checkpoint_2000.csv"}));
-  // A checkpoint of the first format (weights inline in the JSON) is still read.
-  const std::string v1 = interrupted_at_1000("v1");
+  // A checkpoint of the first format (weights inline in the JSON) is still read (it can only come
+  // from a run in weight coordinates, and continues bit for bit there).
+  ASSERT_EQ(run_command(sgd("full_w", "--steps 2000 --checkpoint-every 1000 --log-every 500 --coordinates weights")), 0);
+  const std::string v1 = interrupted_at_1000("v1", "--coordinates weights");
   json ck = read_json(v1 + "/checkpoint.json");
   const MatrixCsv block = read_matrix_csv(v1 + "/checkpoint_1000.csv", "b", 4, 8);
   json beta = json::array();
@@ -144,7 +169,7 @@ TEST_F(SgdCheckpoint, ResumeFromTheBlockIsBitForBitAndSurvivesACrashBetweenBlock
   write_json(v1 + "/checkpoint.json", ck);
   fs::remove(v1 + "/checkpoint_1000.csv");
   ASSERT_EQ(resume(v1, &err), 0) << err;
-  EXPECT_EQ(slurp(v1 + "/final_reduced.csv"), slurp(full + "/final_reduced.csv"));
+  EXPECT_EQ(slurp(v1 + "/final_reduced.csv"), slurp(dir_ + "/full_w/final_reduced.csv"));
 }
 
 TEST_F(SgdCheckpoint, MissingTruncatedOrForeignBlocksAreRefusedByName) {
@@ -160,7 +185,7 @@ TEST_F(SgdCheckpoint, MissingTruncatedOrForeignBlocksAreRefusedByName) {
   std::string d = copy("missing");
   fs::remove(d + block_name);
   EXPECT_EQ(resume(d, &err), 2);
-  EXPECT_NE(err.find(d + block_name + ": missing; expected the 8 x 4 weight block (header b1..b4) of step 1000"),
+  EXPECT_NE(err.find(d + block_name + ": missing; expected the n x m = 4 x 8 pre-activation block (header r1..r8) of step 1000"),
             std::string::npos)
       << err;
   // Truncated (a crash of something else, a full disk): the checksum recorded in the JSON differs.
@@ -173,20 +198,29 @@ TEST_F(SgdCheckpoint, MissingTruncatedOrForeignBlocksAreRefusedByName) {
   EXPECT_NE(err.find("of step 1000"), std::string::npos) << err;
   // Another block of the same shape (one number changed in its last digit).
   d = copy("foreign");
-  MatrixCsv block = read_matrix_csv(d + block_name, "b", 4, 8);
+  MatrixCsv block = read_matrix_csv(d + block_name, "r", 8, 4);
   block.values(3, 2) = std::nextafter(block.values(3, 2), 1e300);
-  write_matrix_csv(d + block_name, block.values, "b");
+  write_matrix_csv(d + block_name, block.values, "r");
   EXPECT_EQ(resume(d, &err), 2);
-  EXPECT_NE(err.find("differs from " + read_json(d + "/checkpoint.json")["state"]["weights"]["fnv1a64"].get<std::string>()),
+  EXPECT_NE(err.find("differs from " + read_json(d + "/checkpoint.json")["state"]["preactivations"]["fnv1a64"].get<std::string>()),
             std::string::npos)
       << err;
   // A JSON that names a block of another shape than the run's.
   d = copy("shape");
   json ck = read_json(d + "/checkpoint.json");
-  ck["state"]["weights"]["p"] = 3;
+  ck["state"]["preactivations"]["m"] = 7;
   write_json(d + "/checkpoint.json", ck);
   EXPECT_EQ(resume(d, &err), 2);
-  EXPECT_NE(err.find("holds 8 x 3 weights; this run has m x p = 8 x 4"), std::string::npos) << err;
+  EXPECT_NE(err.find("holds a 4 x 7 block; expected the n x m = 4 x 8 pre-activation block"), std::string::npos)
+      << err;
+  // The same for a weight block.
+  const std::string w = interrupted_at_1000("weights", "--coordinates weights");
+  ck = read_json(w + "/checkpoint.json");
+  ck["state"]["weights"]["p"] = 3;
+  write_json(w + "/checkpoint.json", ck);
+  EXPECT_EQ(resume(w, &err), 2);
+  EXPECT_NE(err.find("holds a 8 x 3 block; expected the m x p = 8 x 4 weight block (header b1..b4)"), std::string::npos)
+      << err;
   // Nothing of this touched the base copy, which still resumes.
   EXPECT_EQ(resume(base, &err), 0) << err;
 }

@@ -209,6 +209,34 @@ TEST(TrajectoryMetrics, ProjectionFailuresAgreeWithProjectNewton) {
   EXPECT_GT(failures, 0);
 }
 
+// The overload that takes R (the state of SGD in pre-activation coordinates) must be the same
+// computation as the one that forms R = Z beta^T: given that same R, every value is bit for bit equal;
+// given another R, the values follow R (not beta); a wrong shape is refused.
+TEST(TrajectoryMetrics, SuppliedPreactivationsAreUsedAsTheyAre) {
+  auto p = test::random_problem_on_manifold(5, 5, 7, "cubic", true, 21, 0.5);
+  const Eigen::MatrixXd R = p.model.X() * p.theta.transpose();
+  const RankOneOptimum opt{Eigen::MatrixXd::Constant(5, 7, 0.1), 0.5};
+  const TrajectoryMetrics a = compute_trajectory_metrics(p.model, p.theta, &opt, true, true);
+  const TrajectoryMetrics b = compute_trajectory_metrics(p.model, p.theta, R, &opt, true, true);
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_EQ(a.sharpness, b.sharpness);
+  EXPECT_TRUE((a.feature_singular_values.array() == b.feature_singular_values.array()).all());
+  EXPECT_TRUE((a.preactivation_singular_values.array() == b.preactivation_singular_values.array()).all());
+  EXPECT_EQ(a.distance_to_optimum, b.distance_to_optimum);
+  EXPECT_EQ(a.gradient_norm, b.gradient_norm);
+  ASSERT_TRUE(a.sharpness_on_manifold.has_value());
+  EXPECT_EQ(a.sharpness_on_manifold, b.sharpness_on_manifold);
+  EXPECT_EQ(a.mean_pairwise_cosine, b.mean_pairwise_cosine);
+  // Another R: the loss is the one of that R (off M), the cosine still the one of beta.
+  const TrajectoryMetrics c = compute_trajectory_metrics(p.model, p.theta, 1.1 * R, &opt, false, false);
+  EXPECT_GT(c.loss, 1e-6);
+  EXPECT_EQ(c.mean_pairwise_cosine, a.mean_pairwise_cosine);
+  EXPECT_NEAR(c.preactivation_singular_values(0), 1.1 * a.preactivation_singular_values(0),
+              1e-12 * a.preactivation_singular_values(0));
+  EXPECT_THROW(compute_trajectory_metrics(p.model, p.theta, Eigen::MatrixXd(R.transpose()), nullptr, false, false),
+               InputError);
+}
+
 TEST(TrajectoryMetrics, MeanPairwiseCosineByHand) {
   Eigen::MatrixXd b(4, 2);
   b << 1, 0, 0, 2, 3, 3, 0, 0;  // the zero neuron is left out

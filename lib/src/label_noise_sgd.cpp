@@ -11,14 +11,19 @@
 #include <new>
 #include <sstream>
 
+#include <Eigen/LU>
+#include <Eigen/SVD>
+
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
 namespace {
 
-// Weights layout: neurons in tiles of W = 4. Tile t holds neurons 4t .. 4t+3 as a contiguous
-// p x 4 block, element (neuron 4t + l, coordinate k) at beta[(t p + k) W + l]; m is padded to a
-// multiple of W with neurons of zero weight and a_j = 0 (their h is 0, so they never move). A step
+// State layout: neurons in tiles of W = 4. Tile t holds neurons 4t .. 4t+3 as a contiguous
+// rows x 4 block, element (neuron 4t + l, row k) at block[(t rows + k) W + l], where the rows are the
+// p coordinates of beta_j (weight coordinates) or the n pre-activations r_kj (pre-activation
+// coordinates); m is padded to a multiple of W with neurons of zero weight and a_j = 0 (their h is
+// 0, so they never move). A step
 // then works on the 4 neurons of a tile at once with GCC vector extensions: the kernel compiled
 // for AVX2 uses one 4-double vector (Vec4) per tile, the baseline kernel two 2-double SSE2 vectors
 // (Vec2; a 4-double vector lowered to SSE2 by the compiler measured 1.7x slower). The arithmetic of
@@ -101,15 +106,28 @@ template <class Vec>
 }
 
 // beta_l <- beta_l - h_l c z for the W neurons of a tile (batches B > 1: one call per sample, in
-// batch order).
+// batch order). In pre-activation coordinates the same call with z = row i of K = Z Z^T and p = n
+// updates the n pre-activations of the tile's neurons. Written as t + (-(h c)) z_k, which IEEE
+// arithmetic makes bitwise equal to t - (h c) z_k, so that the load folds into the addition.
 template <class Vec>
 [[gnu::always_inline]] inline void tile_update(double* __restrict t, const double* __restrict h, double c,
                                                const double* __restrict z, int p) {
   constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
   for (int v = 0; v < W / VL; ++v) {
     double* tv = t + v * VL;
-    const Vec hc = load<Vec>(h + v * VL) * c;
-    for (int k = 0; k < p; ++k) store<Vec>(tv + k * W, load<Vec>(tv + k * W) - hc * z[k]);
+    const Vec nhc = -(load<Vec>(h + v * VL) * c);
+    int k = 0;
+    for (; k + 4 <= p; k += 4) {  // unrolled by hand: GCC keeps the generic loop rolled
+      const Vec b0 = nhc * z[k] + load<Vec>(tv + k * W);
+      const Vec b1 = nhc * z[k + 1] + load<Vec>(tv + (k + 1) * W);
+      const Vec b2 = nhc * z[k + 2] + load<Vec>(tv + (k + 2) * W);
+      const Vec b3 = nhc * z[k + 3] + load<Vec>(tv + (k + 3) * W);
+      store<Vec>(tv + k * W, b0);
+      store<Vec>(tv + (k + 1) * W, b1);
+      store<Vec>(tv + (k + 2) * W, b2);
+      store<Vec>(tv + (k + 3) * W, b3);
+    }
+    for (; k < p; ++k) store<Vec>(tv + k * W, nhc * z[k] + load<Vec>(tv + k * W));
   }
 }
 
@@ -136,7 +154,7 @@ struct CubicAct {
   static constexpr const char* name = "cubic";
   void operator()(double z, double& v, double& d) const {
     const double z2 = z * z;
-    v = z + z * z2 / 3.0;
+    v = z + z * z2 * (1.0 / 3.0);
     d = 1.0 + z2;
   }
 };
@@ -229,12 +247,17 @@ struct LabelNoiseSgd::Core {
   Xoshiro256pp index_rng;
   int n = 0, m = 0, p = 0, B = 0;
   int tiles = 0, m_pad = 0;  // m_pad = W * tiles >= m
+  int rows = 0;              // rows of a tile: p (weights) or n (pre-activations)
   bool full = false;
   bool avx2 = false;  // which compiled kernel runs (see run_avx2)
+  bool pre = false;   // the state is the pre-activations R (n x m), not beta (m x p)
   double eta_over_B = 0, s = 0, residual_bound = 0;
+  double rcond = 0;          // of Z when square, else 0
   std::vector<double> Z, y;  // Z row-major n x p
+  std::vector<double> K;     // pre-activation coordinates: K = Z Z^T, row-major n x n
+  Eigen::PartialPivLU<Eigen::MatrixXd> z_lu;  // of Z, when square
   AlignedDoubles a;          // m_pad, zero on padding neurons
-  AlignedDoubles beta;       // tiles of W neurons (see W above), m_pad x p
+  AlignedDoubles block;      // the state in tiles of W neurons (see W above), m_pad x rows
   std::uint64_t step = 0;
   std::vector<int> batch, next_batch, swaps, perm;
   std::vector<double> xi;  // standardized noise of the next step
@@ -243,11 +266,16 @@ struct LabelNoiseSgd::Core {
   std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
   AlignedDoubles snapshot;
   std::uint64_t snapshot_step = 0;
+  // Pre-activation coordinates: the weights given to the constructor or restore(), returned as they
+  // are (not as Z^{-1} Z beta) until a step is taken, so that a run continued from saved weights
+  // starts from exactly those bits. Empty otherwise.
+  Eigen::MatrixXd given_weights;
   SgdDivergence divergence;
   std::unique_ptr<SgdKernelBase> kernel;
 
+  // Position of (neuron j, row k) in the block.
   std::size_t index(int j, int k) const {
-    return (static_cast<std::size_t>(j / W) * p + k) * W + static_cast<std::size_t>(j % W);
+    return (static_cast<std::size_t>(j / W) * rows + k) * W + static_cast<std::size_t>(j % W);
   }
 
   [[gnu::always_inline]] void draw_next() {
@@ -269,54 +297,185 @@ struct LabelNoiseSgd::Core {
       for (int b = 0; b < B; ++b) xi[b] = noise.next();
   }
 
+  // Pre-activations of the next batch into r: dot products in weight coordinates (in the fused
+  // kernel's order, so a restored state reproduces them bit for bit), copied rows in pre-activation
+  // coordinates.
   void compute_preactivations() {
     for (int b = 0; b < B; ++b) {
-      const double* z = Z.data() + static_cast<std::size_t>(next_batch[b]) * p;
-      for (int t = 0; t < tiles; ++t)
-        tile_dot<Vec2>(z, beta.data() + static_cast<std::size_t>(t) * p * W, p,
-                 r.data() + static_cast<std::size_t>(b) * m_pad + static_cast<std::size_t>(t) * W);
+      const int i = next_batch[b];
+      double* rb = r.data() + static_cast<std::size_t>(b) * m_pad;
+      for (int t = 0; t < tiles; ++t) {
+        const double* tile = block.data() + static_cast<std::size_t>(t) * rows * W;
+        if (pre)
+          std::copy(tile + static_cast<std::size_t>(i) * W, tile + static_cast<std::size_t>(i + 1) * W, rb + t * W);
+        else
+          tile_dot<Vec2>(Z.data() + static_cast<std::size_t>(i) * p, tile, p, rb + static_cast<std::size_t>(t) * W);
+      }
     }
   }
 
-  bool beta_finite() const {
-    for (double v : beta)
+  bool block_finite() const {
+    for (double v : block)
       if (!std::isfinite(v)) return false;
     return true;
   }
 
   void take_snapshot() {
-    if (beta_finite()) {
-      snapshot = beta;  // same size: no allocation after the first copy
+    if (block_finite()) {
+      snapshot = block;  // same size: no allocation after the first copy
       snapshot_step = step;
     }
   }
 
-  Eigen::MatrixXd to_matrix(const AlignedDoubles& v) const {
-    Eigen::MatrixXd out(m, p);
+  // The block as its matrix: beta (m x p) in weight coordinates, R (n x m) in pre-activation ones.
+  Eigen::MatrixXd block_matrix(const AlignedDoubles& v) const {
+    Eigen::MatrixXd out = pre ? Eigen::MatrixXd(n, m) : Eigen::MatrixXd(m, p);
     for (int j = 0; j < m; ++j)
-      for (int k = 0; k < p; ++k) out(j, k) = v[index(j, k)];
+      for (int k = 0; k < rows; ++k) (pre ? out(k, j) : out(j, k)) = v[index(j, k)];
     return out;
   }
 
-  void set_weights(const Eigen::Ref<const Eigen::MatrixXd>& w) {
-    beta.assign(static_cast<std::size_t>(m_pad) * p, 0.0);
+  // beta (m x p) of a block: in pre-activation coordinates beta^T = Z^{-1} R.
+  Eigen::MatrixXd weights_of(const AlignedDoubles& v) const {
+    if (!pre) return block_matrix(v);
+    return z_lu.solve(block_matrix(v)).transpose();
+  }
+
+  Eigen::MatrixXd preactivations_of(const AlignedDoubles& v) const {
+    if (pre) return block_matrix(v);
+    const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Zm(Z.data(), n, p);
+    return Zm * block_matrix(v).transpose();
+  }
+
+  // Sets the block from R (n x m) in pre-activation coordinates or beta (m x p) in weight ones.
+  void set_block(const Eigen::Ref<const Eigen::MatrixXd>& M) {
+    block.assign(static_cast<std::size_t>(m_pad) * rows, 0.0);
     for (int j = 0; j < m; ++j)
-      for (int k = 0; k < p; ++k) beta[index(j, k)] = w(j, k);
+      for (int k = 0; k < rows; ++k) block[index(j, k)] = pre ? M(k, j) : M(j, k);
+  }
+
+  void set_weights(const Eigen::Ref<const Eigen::MatrixXd>& w) {
+    if (!pre) return set_block(w);
+    const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Zm(Z.data(), n, p);
+    const Eigen::MatrixXd R = Zm * w.transpose();
+    set_block(R);
   }
 };
 
 namespace {
 
-// P > 0: the reduced dimension p known at compile time (small p: the loops over p unroll and the
-// sample vectors stay in registers); P = 0: any p.
+// P > 0: the rows of a tile known at compile time (the reduced dimension p, which equals n in
+// pre-activation coordinates; small P: the loops unroll and the sample vectors stay in registers);
+// P = 0: any.
+// Records that the step c.step + 1 is refused: the output f of sample i has residual f - y_i beyond the
+// bound (or not finite).
+[[gnu::noinline, gnu::cold]] void refuse_step(LabelNoiseSgd::Core& c, int i, double f, double residual) {
+  c.divergence.diverged = true;
+  c.divergence.step = c.step + 1;
+  std::ostringstream msg;
+  msg << "at step " << c.step + 1 << " the output of sample " << i + 1 << " is " << fmt(f)
+      << " (residual f_i - y_i = " << fmt(residual) << ")";
+  if (std::isfinite(residual))
+    msg << ", so the loss exceeds the divergence bound " << fmt(c.params.max_loss);
+  else
+    msg << ": the weights overflowed";
+  c.divergence.reason = msg.str();
+}
+
+// The activation of one tile row r[0..W) (neurons j0 .. j0 + W - 1, all real): h_l = a_l phi'(r_l)
+// and fl[l] += a_l phi(r_l). The order per neuron is the one of the separate activation loop of
+// run_steps, so both give the same bits.
+template <class Act>
+[[gnu::always_inline]] inline void tile_activation(const Act& act, const double* __restrict r,
+                                                   const double* __restrict a, double* __restrict h,
+                                                   double* __restrict fl) {
+  for (int l = 0; l < W; ++l) {
+    double v, d;
+    act(r[l], v, d);
+    fl[l] += a[l] * v;
+    h[l] = a[l] * d;
+  }
+}
+
+// Pre-activation coordinates with B = 1, the paper's setting: the update of step k and the
+// activation of step k + 1 in one pass. Per tile: the n rows move by -coef h_l K_{i k}, then the row
+// of the next sample (just written, still in L1) goes through phi and phi' at once: no separate pass
+// over the m pre-activations, no copy of them. The values and their order are those of run_steps
+// (the output sum adds neuron j into partial sum j mod W in tile order), so the bits are the same.
+template <int P, class Act, class Vec>
+[[gnu::always_inline]] inline std::uint64_t run_preactivation_steps(LabelNoiseSgd::Core& c, std::uint64_t steps,
+                                                                    const Act& act) {
+  const int m = c.m, n = P > 0 ? P : c.n, tiles = c.tiles, full_tiles = m / W;
+  const std::size_t tile_size = static_cast<std::size_t>(n) * W;
+  const double* a = c.a.data();
+  const double* y = c.y.data();
+  const double* K = c.K.data();
+  double* block = c.block.data();
+  double* h = c.h.data();
+  const double eta_over_B = c.eta_over_B, s = c.s, bound = c.residual_bound;
+  // Prologue: the activation of the first step's sample from r (compute_preactivations / the end of
+  // the previous call keep r equal to its row).
+  double fl[W] = {};
+  {
+    const double* r = c.r.data();
+    for (int t = 0; t < full_tiles; ++t) tile_activation(act, r + t * W, a + t * W, h + t * W, fl);
+    for (int j = full_tiles * W; j < m; ++j) {  // the last, partial tile (padding neurons skipped)
+      double v, d;
+      act(r[j], v, d);
+      fl[j % W] += a[j] * v;
+      h[j] = a[j] * d;
+    }
+  }
+  for (std::uint64_t done = 0; done < steps; ++done) {
+    const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
+    const int i = c.next_batch[0];
+    const double residual = f - y[i];
+    if (!(std::abs(residual) <= bound)) {
+      refuse_step(c, i, f, residual);
+      return done;
+    }
+    const double coef = eta_over_B * (residual - s * c.xi[0]);
+    c.batch.swap(c.next_batch);
+    c.draw_next();
+    const double* g = K + static_cast<std::size_t>(c.batch[0]) * n;
+    const std::size_t next = static_cast<std::size_t>(c.next_batch[0]) * W;
+    fl[0] = fl[1] = fl[2] = fl[3] = 0.0;
+    for (int t = 0; t < full_tiles; ++t) {
+      double* bt = block + t * tile_size;
+      double* ht = h + t * W;
+      tile_update<Vec>(bt, ht, coef, g, n);
+      tile_activation(act, bt + next, a + t * W, ht, fl);
+    }
+    if (full_tiles < tiles) {  // the last, partial tile: update all lanes (padding stays 0), skip padding
+      double* bt = block + full_tiles * tile_size;
+      tile_update<Vec>(bt, h + full_tiles * W, coef, g, n);
+      for (int j = full_tiles * W; j < m; ++j) {
+        double v, d;
+        act(bt[next + (j - full_tiles * W)], v, d);
+        fl[j % W] += a[j] * v;
+        h[j] = a[j] * d;
+      }
+    }
+    ++c.step;
+  }
+  // Epilogue: r holds the row of the next step's sample again (state(), the next call's prologue).
+  const std::size_t next = static_cast<std::size_t>(c.next_batch[0]) * W;
+  for (int t = 0; t < tiles; ++t)
+    for (int l = 0; l < W; ++l) c.r[t * W + l] = block[t * tile_size + next + l];
+  return steps;
+}
+
 template <int P, class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
+  if (c.pre && c.B == 1) return run_preactivation_steps<P, Act, Vec>(c, steps, act);
   const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles, full_tiles = m / W;
   const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(p) * W;
   const double* Z = c.Z.data();
   const double* a = c.a.data();
   const double* y = c.y.data();
-  double* beta = c.beta.data();
+  const double* K = c.K.data();
+  const bool pre = c.pre;
+  double* block = c.block.data();
   double* r = c.r.data();
   double* h = c.h.data();
   double* coef = c.coef.data();
@@ -348,16 +507,7 @@ template <int P, class Act, class Vec>
       const int i = c.next_batch[b];
       const double residual = f - y[i];
       if (!(std::abs(residual) <= bound)) {
-        c.divergence.diverged = true;
-        c.divergence.step = c.step + 1;
-        std::ostringstream msg;
-        msg << "at step " << c.step + 1 << " the output of sample " << i + 1 << " is " << fmt(f)
-            << " (residual f_i - y_i = " << fmt(residual) << ")";
-        if (std::isfinite(residual))
-          msg << ", so the loss exceeds the divergence bound " << fmt(c.params.max_loss);
-        else
-          msg << ": the weights overflowed";
-        c.divergence.reason = msg.str();
+        refuse_step(c, i, f, residual);
         return done;
       }
       coef[b] = eta_over_B * (residual - s * c.xi[b]);  // the step of neuron j is h_bj * coef[b] * z_i
@@ -367,18 +517,32 @@ template <int P, class Act, class Vec>
     c.batch.swap(c.next_batch);
     c.draw_next();
     // 3. Fused update and next pre-activations, one tile of W neurons at a time.
-    if (B == 1) {
+    if (pre) {
+      // Pre-activation coordinates, B > 1 (B = 1 runs in run_preactivation_steps): R <- R -
+      // sum_b K[:, i_b] (coef_b h_b)^T (row k of tile t moves by coef_b h_bj K_{i_b k}, sample by
+      // sample in batch order), then the rows of the next batch are read off.
+      for (int t = 0; t < tiles; ++t) {
+        const std::size_t o = static_cast<std::size_t>(t) * W;
+        double* bt = block + t * tile_size;
+        for (int b = 0; b < B; ++b)
+          tile_update<Vec>(bt, h + b * m_pad + o, coef[b], K + static_cast<std::size_t>(c.batch[b]) * p, p);
+        for (int b = 0; b < B; ++b) {
+          const double* row = bt + static_cast<std::size_t>(c.next_batch[b]) * W;
+          for (int l = 0; l < W; ++l) r[b * m_pad + o + l] = row[l];
+        }
+      }
+    } else if (B == 1) {
       const double* z = Z + static_cast<std::size_t>(c.batch[0]) * p;
       const double* zn = Z + static_cast<std::size_t>(c.next_batch[0]) * p;
       const double c0 = coef[0];
       for (int t = 0; t < tiles; ++t) {
         const std::size_t o = static_cast<std::size_t>(t) * W;
-        tile_update_and_dot<Vec>(beta + t * tile_size, h + o, c0, z, zn, p, r + o);
+        tile_update_and_dot<Vec>(block + t * tile_size, h + o, c0, z, zn, p, r + o);
       }
     } else {
       for (int t = 0; t < tiles; ++t) {
         const std::size_t o = static_cast<std::size_t>(t) * W;
-        double* bt = beta + t * tile_size;
+        double* bt = block + t * tile_size;
         for (int b = 0; b < B; ++b)
           tile_update<Vec>(bt, h + b * m_pad + o, coef[b], Z + static_cast<std::size_t>(c.batch[b]) * p, p);
         for (int b = 0; b < B; ++b) tile_dot<Vec>(Z + static_cast<std::size_t>(c.next_batch[b]) * p, bt, p, r + b * m_pad + o);
@@ -492,11 +656,41 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   for (int i = 0; i < c.n; ++i)
     for (int k = 0; k < c.p; ++k) c.Z[static_cast<std::size_t>(i) * c.p + k] = model.X()(i, k);
   c.y.assign(model.y().data(), model.y().data() + c.n);
+  if (c.n == c.p) {
+    // sigma_min / sigma_max from the singular values (an LU estimate such as PartialPivLU::rcond is
+    // not reliable on an exactly singular Z: it can return 1e-2 with a zero pivot).
+    const Eigen::VectorXd sv = Eigen::BDCSVD<Eigen::MatrixXd>(model.X()).singularValues();
+    c.rcond = sv.size() > 0 && sv(0) > 0 ? sv(sv.size() - 1) / sv(0) : 0.0;
+    if (!std::isfinite(c.rcond)) c.rcond = 0;
+  }
+  switch (params.coordinates) {
+    case SgdCoordinates::Auto: c.pre = c.n == c.p && c.rcond >= kPreactivationMinRcond; break;
+    case SgdCoordinates::Weights: c.pre = false; break;
+    case SgdCoordinates::Preactivations:
+      require(c.n == c.p, "label-noise SGD: pre-activation coordinates need a square Z (n = p), but n = " +
+                              std::to_string(c.n) + " and p = " + std::to_string(c.p) +
+                              " (use weight coordinates, or reduce the data to its span first)");
+      require(c.rcond >= 1e-12, "label-noise SGD: pre-activation coordinates need an invertible Z, but its "
+                                "reciprocal condition number is " + fmt(c.rcond) +
+                                    " (near-dependent data: use weight coordinates)");
+      c.pre = true;
+      break;
+  }
+  c.params.coordinates = c.pre ? SgdCoordinates::Preactivations : SgdCoordinates::Weights;
+  c.rows = c.pre ? c.n : c.p;
+  if (c.pre) {
+    c.z_lu.compute(model.X());
+    const Eigen::MatrixXd K = model.X() * model.X().transpose();
+    c.K.resize(static_cast<std::size_t>(c.n) * c.n);
+    for (int i = 0; i < c.n; ++i)
+      for (int k = 0; k < c.n; ++k) c.K[static_cast<std::size_t>(i) * c.n + k] = K(i, k);
+  }
   c.tiles = (c.m + W - 1) / W;
   c.m_pad = c.tiles * W;
   c.a.assign(static_cast<std::size_t>(c.m_pad), 0.0);
   std::copy(model.a().data(), model.a().data() + c.m, c.a.begin());
   c.set_weights(beta0);
+  if (c.pre) c.given_weights = beta0;
   c.batch.assign(c.B, 0);
   c.next_batch.assign(c.B, 0);
   c.swaps.assign(c.B, 0);
@@ -530,6 +724,7 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
   if (c.divergence.diverged) return 0;
   c.take_snapshot();
   const std::uint64_t done = c.kernel->run(c, steps);
+  if (done > 0) c.given_weights.resize(0, 0);
   if (c.divergence.diverged) c.take_snapshot();
   return done;
 }
@@ -537,8 +732,14 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
 std::uint64_t LabelNoiseSgd::step() const { return core_->step; }
 bool LabelNoiseSgd::diverged() const { return core_->divergence.diverged; }
 const SgdDivergence& LabelNoiseSgd::divergence() const { return core_->divergence; }
-Eigen::MatrixXd LabelNoiseSgd::weights() const { return core_->to_matrix(core_->beta); }
-Eigen::MatrixXd LabelNoiseSgd::last_finite_weights() const { return core_->to_matrix(core_->snapshot); }
+Eigen::MatrixXd LabelNoiseSgd::weights() const {
+  return core_->given_weights.size() > 0 ? core_->given_weights : core_->weights_of(core_->block);
+}
+Eigen::MatrixXd LabelNoiseSgd::last_finite_weights() const {
+  // While the given weights are current no step was taken, so the snapshot is the start.
+  return core_->given_weights.size() > 0 ? core_->given_weights : core_->weights_of(core_->snapshot);
+}
+Eigen::MatrixXd LabelNoiseSgd::preactivations() const { return core_->preactivations_of(core_->block); }
 std::uint64_t LabelNoiseSgd::last_finite_step() const { return core_->snapshot_step; }
 
 double LabelNoiseSgd::time() const {
@@ -556,6 +757,19 @@ const SgdParameters& LabelNoiseSgd::parameters() const { return core_->params; }
 const char* LabelNoiseSgd::kernel_name() const { return core_->kernel->name(); }
 SgdInstructionSet LabelNoiseSgd::instruction_set() const {
   return core_->avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
+}
+SgdCoordinates LabelNoiseSgd::coordinates() const {
+  return core_->pre ? SgdCoordinates::Preactivations : SgdCoordinates::Weights;
+}
+double LabelNoiseSgd::data_rcond() const { return core_->rcond; }
+
+const char* to_string(SgdCoordinates coordinates) {
+  switch (coordinates) {
+    case SgdCoordinates::Auto: return "auto";
+    case SgdCoordinates::Weights: return "weights";
+    case SgdCoordinates::Preactivations: return "preactivations";
+  }
+  return "unknown";
 }
 
 const char* to_string(SgdInstructionSet set) {
@@ -582,7 +796,8 @@ SgdState LabelNoiseSgd::state() const {
   const Core& c = *core_;
   SgdState st;
   st.step = c.step;
-  st.beta = c.to_matrix(c.beta);
+  st.beta = weights();
+  if (c.pre) st.preactivations = c.block_matrix(c.block);
   st.index_generator = c.index_rng.state();
   st.noise_generator = c.noise.state();
   st.next_batch = c.next_batch;
@@ -592,10 +807,22 @@ SgdState LabelNoiseSgd::state() const {
 
 void LabelNoiseSgd::restore(const SgdState& st) {
   Core& c = *core_;
-  require(st.beta.rows() == c.m && st.beta.cols() == c.p,
-          "SGD state: weights are " + std::to_string(st.beta.rows()) + " x " + std::to_string(st.beta.cols()) +
-              "; expected " + std::to_string(c.m) + " x " + std::to_string(c.p));
-  require(st.beta.allFinite(), "SGD state: the saved weights are not finite");
+  const bool use_r = c.pre && st.preactivations.size() > 0;
+  if (use_r) {
+    require(st.preactivations.rows() == c.n && st.preactivations.cols() == c.m,
+            "SGD state: pre-activations are " + std::to_string(st.preactivations.rows()) + " x " +
+                std::to_string(st.preactivations.cols()) + "; expected n x m = " + std::to_string(c.n) + " x " +
+                std::to_string(c.m));
+    require(st.preactivations.allFinite(), "SGD state: the saved pre-activations are not finite");
+  } else {
+    require(st.beta.size() > 0 || st.preactivations.size() == 0,
+            "SGD state: the state holds pre-activations only, but this run uses weight coordinates "
+            "(restore it into a run in pre-activation coordinates)");
+    require(st.beta.rows() == c.m && st.beta.cols() == c.p,
+            "SGD state: weights are " + std::to_string(st.beta.rows()) + " x " + std::to_string(st.beta.cols()) +
+                "; expected " + std::to_string(c.m) + " x " + std::to_string(c.p));
+    require(st.beta.allFinite(), "SGD state: the saved weights are not finite");
+  }
   require(static_cast<int>(st.next_batch.size()) == c.B && static_cast<int>(st.next_noise.size()) == c.B,
           "SGD state: the saved batch has " + std::to_string(st.next_batch.size()) + " entries; expected B = " +
               std::to_string(c.B));
@@ -608,7 +835,13 @@ void LabelNoiseSgd::restore(const SgdState& st) {
   c.index_rng.restore(st.index_generator);
   c.noise.restore(st.noise_generator);
   c.step = st.step;
-  c.set_weights(st.beta);
+  c.given_weights.resize(0, 0);
+  if (use_r) {
+    c.set_block(st.preactivations);
+  } else {
+    c.set_weights(st.beta);
+    if (c.pre) c.given_weights = st.beta;
+  }
   c.next_batch = st.next_batch;
   c.xi = st.next_noise;
   c.divergence = SgdDivergence{};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
@@ -109,10 +110,21 @@ void factor_constraint_gram(const TwoLayerModel& model, const Eigen::MatrixXd& D
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              const RankOneOptimum* optimum, bool with_gradient, bool with_projection) {
   model.check_weights(beta, "trajectory weights");
-  const int n = model.n();
-  TrajectoryMetrics out;
   Eigen::MatrixXd R;
   R.noalias() = model.X() * beta.transpose();
+  return compute_trajectory_metrics(model, beta, std::move(R), optimum, with_gradient, with_projection);
+}
+
+TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                             Eigen::MatrixXd R, const RankOneOptimum* optimum, bool with_gradient,
+                                             bool with_projection) {
+  model.check_weights(beta, "trajectory weights");
+  if (R.rows() != model.n() || R.cols() != model.m())
+    throw InputError("trajectory metrics: the pre-activations are " + std::to_string(R.rows()) + " x " +
+                     std::to_string(R.cols()) + "; expected n x m = " + std::to_string(model.n()) + " x " +
+                     std::to_string(model.m()));
+  const int n = model.n();
+  TrajectoryMetrics out;
   Eigen::MatrixXd phi, dphi, d2phi;
   activation_values(model.activation(), R, &phi, &dphi, (with_gradient ? &d2phi : nullptr));
   if (!R.allFinite() || !phi.allFinite()) {

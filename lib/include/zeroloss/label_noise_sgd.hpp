@@ -18,14 +18,28 @@
 // Speed: the activation is dispatched once per advance() call through a template on
 // Activation::kind() (cubic, sinh, tanh, sigmoid, softplus, gelu, polynomial; other activations go
 // through the generic virtual call), and p = 1..16 have kernels specialised at compile time. The
-// weights are stored in tiles of 4 neurons (a p x 4 block each), so a step works on 4 neurons at
-// once with vector instructions (AVX2 when the processor has it, SSE2 otherwise; the same bits
-// either way). The update of step k is fused with the pre-activations of step k + 1 (its batch is
-// drawn ahead), so one step streams the m x p block once. Random numbers come from xoshiro256++
-// with buffered noise (rng.hpp).
+// state is stored in tiles of 4 neurons, so a step works on 4 neurons at once with vector
+// instructions (AVX2 when the processor has it, SSE2 otherwise; the same bits either way). Random
+// numbers come from xoshiro256++ with buffered noise (rng.hpp).
+//
+// Coordinates of the state (SgdCoordinates). The loss and the step depend on the weights only
+// through the pre-activations r_ij = z_i . beta_j, and the step moves them by a rank-B update:
+//
+//     r_kj <- r_kj - (eta / B) sum_{i in I} (f_i - y_i - xi_i) a_j phi'(r_ij) K_ki,   K = Z Z^T (n x n),
+//
+// exactly the image of the weight step under beta -> R = Z beta^T. When Z is square and well
+// conditioned (p = n: linearly independent data, the paper's setting) that map is invertible, and the
+// run keeps R (n x m, as many numbers as beta) as its state: a step is then one multiply-add pass over
+// the block, with no dot products (the pre-activations of the next batch are read, not computed).
+// weights() recovers beta^T = Z^{-1} R through an LU factorisation of Z (relative error of order
+// cond(Z) epsilon). Otherwise (n > p, near-dependent data, or on request) the state is beta and the
+// update of step k is fused with the pre-activations of step k + 1 (its batch is drawn ahead), so one
+// step streams the m x p block once. The two give the same iterates up to rounding
+// (label_noise_sgd_test compares them).
 //
 // Determinism: the same model, start, parameters and seed give the same bits; state() / restore()
-// save and restore everything (weights, step, generator states, the batch and noise drawn ahead),
+// save and restore everything (the state block, step, generator states, the batch and noise drawn
+// ahead),
 // so a restored run continues bit for bit like an uninterrupted one.
 //
 // Divergence: a step whose batch output is not finite, or whose residual shows that the loss
@@ -51,6 +65,14 @@ enum class SgdInstructionSet { Auto, Baseline, Avx2 };
 
 // "auto", "baseline", "avx2".
 const char* to_string(SgdInstructionSet set);
+
+// What the run stores and updates (see "Coordinates of the state" above). Auto picks
+// Preactivations when Z is square (n = p) and its reciprocal condition number sigma_min / sigma_max
+// is at least kPreactivationMinRcond, else Weights.
+enum class SgdCoordinates { Auto, Weights, Preactivations };
+constexpr double kPreactivationMinRcond = 1e-4;
+// "auto", "weights", "preactivations".
+const char* to_string(SgdCoordinates coordinates);
 // True when the processor running this program supports AVX2.
 bool cpu_has_avx2();
 
@@ -64,12 +86,18 @@ struct SgdParameters {
   double max_loss = 0.0;
   // Avx2 on a processor without AVX2 is an InputError.
   SgdInstructionSet instruction_set = SgdInstructionSet::Auto;
+  // Preactivations when Z is not square or is singular (rcond below 1e-12) is an InputError.
+  SgdCoordinates coordinates = SgdCoordinates::Auto;
 };
 
 // Everything needed to continue a run bit for bit.
 struct SgdState {
   std::uint64_t step = 0;
   Eigen::MatrixXd beta;                   // m x p weights after `step` steps
+  // n x m pre-activations R = Z beta^T: the state itself in pre-activation coordinates (beta is then
+  // recovered from it); empty in weight coordinates. restore() uses it when present, so a run in
+  // pre-activation coordinates continues bit for bit; without it R is recomputed from beta.
+  Eigen::MatrixXd preactivations;
   Xoshiro256pp::State index_generator{};  // batch sampling generator
   StandardNoise::State noise_generator{};
   std::vector<int> next_batch;            // batch of step `step` + 1 (drawn ahead)
@@ -105,6 +133,8 @@ class LabelNoiseSgd {
   // advance() call (and after divergence), so this is the current state whenever it is finite.
   Eigen::MatrixXd last_finite_weights() const;
   std::uint64_t last_finite_step() const;
+  // Current pre-activations R = Z beta^T (n x m): the state itself in pre-activation coordinates.
+  Eigen::MatrixXd preactivations() const;
 
   // SGD time t = eta^2 k and flow time tau = s^2/(4B) t after k = step() steps.
   double time() const;
@@ -116,6 +146,9 @@ class LabelNoiseSgd {
   const SgdParameters& parameters() const;  // max_loss resolved to the bound in use
   const char* kernel_name() const;          // which activation kernel the dispatch chose
   SgdInstructionSet instruction_set() const;  // Baseline or Avx2 (Auto resolved)
+  SgdCoordinates coordinates() const;         // Weights or Preactivations (Auto resolved)
+  // Reciprocal condition number sigma_min / sigma_max of Z when Z is square; 0 otherwise.
+  double data_rcond() const;
 
   // The batch and standardized noise of the next step (drawn ahead); for tests and diagnostics.
   const std::vector<int>& next_batch() const;
@@ -123,7 +156,8 @@ class LabelNoiseSgd {
 
   SgdState state() const;
   // Restores a state saved from a run with the same model and parameters; throws InputError on a
-  // shape mismatch, a batch index outside [0, n) or non-finite weights.
+  // shape mismatch, a batch index outside [0, n), non-finite weights, or a state that holds only
+  // pre-activations restored into a run in weight coordinates.
   void restore(const SgdState& state);
 
   struct Core;  // the data, buffers and generators the kernels work on

@@ -60,6 +60,13 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
                                              const RankOneOptimum* optimum = nullptr, bool with_gradient = false,
                                              bool with_projection = false);
 
+// The same with the pre-activations R = Z beta^T (n x m) supplied by the caller, e.g. the state of
+// label-noise SGD in pre-activation coordinates (label_noise_sgd.hpp), which is then used as it is:
+// beta only enters the mean pairwise cosine. Throws InputError if R is not n x m.
+TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                             Eigen::MatrixXd preactivations, const RankOneOptimum* optimum,
+                                             bool with_gradient, bool with_projection);
+
 // Mean over pairs j < k with beta_j, beta_k != 0 of cos(beta_j, beta_k); empty if no such pair.
 std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixXd>& beta);
 
