@@ -131,6 +131,16 @@ template <class Vec>
   }
 }
 
+// Row k of a tile after tile_update(t, h, c, z, .): the same expression t_k + (-(h c)) z_k, computed
+// from the row before the update, into out[0..W) (so the activation of the next sample need not wait
+// for the stores of the update).
+template <class Vec>
+[[gnu::always_inline]] inline void tile_row_after_update(const double* __restrict t, const double* __restrict h,
+                                                         double c, double zk, double* __restrict out) {
+  constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
+  for (int v = 0; v < W / VL; ++v) store<Vec>(out + v * VL, -(load<Vec>(h + v * VL) * c) * zk + load<Vec>(t + v * VL));
+}
+
 #pragma GCC diagnostic pop
 
 // 64-byte aligned storage, so a tile row (32 bytes) never straddles a cache line.
@@ -439,19 +449,24 @@ template <int P, class Act, class Vec>
     c.draw_next();
     const double* g = K + static_cast<std::size_t>(c.batch[0]) * n;
     const std::size_t next = static_cast<std::size_t>(c.next_batch[0]) * W;
+    const double g_next = g[c.next_batch[0]];
     fl[0] = fl[1] = fl[2] = fl[3] = 0.0;
     for (int t = 0; t < full_tiles; ++t) {
       double* bt = block + t * tile_size;
       double* ht = h + t * W;
+      alignas(32) double row[W];
+      tile_row_after_update<Vec>(bt + next, ht, coef, g_next, row);
       tile_update<Vec>(bt, ht, coef, g, n);
-      tile_activation(act, bt + next, a + t * W, ht, fl);
+      tile_activation(act, row, a + t * W, ht, fl);
     }
     if (full_tiles < tiles) {  // the last, partial tile: update all lanes (padding stays 0), skip padding
       double* bt = block + full_tiles * tile_size;
+      alignas(32) double row[W];
+      tile_row_after_update<Vec>(bt + next, h + full_tiles * W, coef, g_next, row);
       tile_update<Vec>(bt, h + full_tiles * W, coef, g, n);
       for (int j = full_tiles * W; j < m; ++j) {
         double v, d;
-        act(bt[next + (j - full_tiles * W)], v, d);
+        act(row[j - full_tiles * W], v, d);
         fl[j % W] += a[j] * v;
         h[j] = a[j] * d;
       }
