@@ -387,9 +387,11 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     const std::uint64_t k = sgd.step();
     if (next_log < cfg.log_steps.size() && cfg.log_steps[next_log] == k) {
       const auto t0 = Clock::now();
-      res.rows.push_back(make_row(sgd.weights(), k,
-                                  sgd.coordinates() == SgdCoordinates::Preactivations ? sgd.preactivations()
-                                                                                       : Eigen::MatrixXd()));
+      // In pre-activation coordinates the metrics need only the state R (not beta = Z^{-1} R).
+      if (sgd.coordinates() == SgdCoordinates::Preactivations)
+        res.rows.push_back(make_row(Eigen::MatrixXd(), k, sgd.preactivations()));
+      else
+        res.rows.push_back(make_row(sgd.weights(), k));
       logging_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       ++next_log;
     }

@@ -235,6 +235,18 @@ TEST(TrajectoryMetrics, SuppliedPreactivationsAreUsedAsTheyAre) {
               1e-12 * a.preactivation_singular_values(0));
   EXPECT_THROW(compute_trajectory_metrics(p.model, p.theta, Eigen::MatrixXd(R.transpose()), nullptr, false, false),
                InputError);
+  // Without beta (Z square): the cosine from L^{-1} R agrees with the one of beta to rounding, and
+  // everything else is bit for bit the same.
+  const TrajectoryMetrics d = compute_trajectory_metrics(p.model, Eigen::MatrixXd(), R, &opt, true, true);
+  ASSERT_TRUE(d.mean_pairwise_cosine.has_value());
+  EXPECT_NEAR(*d.mean_pairwise_cosine, *a.mean_pairwise_cosine, 1e-13);
+  EXPECT_GT(std::abs(*a.mean_pairwise_cosine), 1e-3);
+  EXPECT_EQ(d.gradient_norm, a.gradient_norm);
+  EXPECT_EQ(d.sharpness_on_manifold, a.sharpness_on_manifold);
+  const auto rect = test::random_problem_on_manifold(4, 6, 7, "cubic", true, 22, 0.5);
+  EXPECT_THROW(compute_trajectory_metrics(rect.model, Eigen::MatrixXd(), rect.model.X() * rect.theta.transpose(),
+                                          nullptr, false, false),
+               InputError);
 }
 
 TEST(TrajectoryMetrics, MeanPairwiseCosineByHand) {

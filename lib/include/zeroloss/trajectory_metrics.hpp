@@ -62,7 +62,9 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
 
 // The same with the pre-activations R = Z beta^T (n x m) supplied by the caller, e.g. the state of
 // label-noise SGD in pre-activation coordinates (label_noise_sgd.hpp), which is then used as it is:
-// beta only enters the mean pairwise cosine. Throws InputError if R is not n x m.
+// beta only enters the mean pairwise cosine. beta may be empty (0 x 0) when Z is square (n = p):
+// the cosines of beta_j = Z^{-1} r_j are then those of the columns of L^{-1} R (K = Z Z^T = L L^T),
+// without forming beta. Throws InputError if R is not n x m, or beta is empty and n != p.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              Eigen::MatrixXd preactivations, const RankOneOptimum* optimum,
                                              bool with_gradient, bool with_projection);
