@@ -283,15 +283,16 @@ TEST(LabelNoiseSgd, CoordinatesAreChosenFromTheShapeAndConditioningOfZ) {
   EXPECT_THROW(LabelNoiseSgd(singular, pr.theta, params), InputError);
 }
 
-TEST(LabelNoiseSgd, PreactivationRunsRestoreFromWeightsAndStartFromTheGivenBits) {
+TEST(LabelNoiseSgd, PreactivationRunsStartFromZTimesTheWeightsAndRestoreFromWeights) {
   auto pr = test::random_problem(4, 4, 6, "cubic", true, 12, 0.4);
   SgdParameters params;
   params.learning_rate = 0.03;
   params.label_noise = 0.2;
   LabelNoiseSgd a(pr.model, pr.theta, params);
   ASSERT_EQ(a.coordinates(), SgdCoordinates::Preactivations);
-  // Before any step the weights are the given ones, bit for bit (not Z^{-1} Z theta).
-  EXPECT_TRUE((a.weights().array() == pr.theta.array()).all());
+  // Before any step the state is R = Z theta^T, and the weights Z^{-1} R are theta to rounding.
+  EXPECT_LT(rel_error(a.weights(), pr.theta), 1e-14);
+  EXPECT_TRUE((a.preactivations().array() == (pr.model.X() * pr.theta.transpose()).array()).all());
   a.advance(500);
   SgdState st = a.state();
   ASSERT_GT(st.preactivations.size(), 0);
@@ -301,7 +302,7 @@ TEST(LabelNoiseSgd, PreactivationRunsRestoreFromWeightsAndStartFromTheGivenBits)
   weights_only.preactivations.resize(0, 0);
   LabelNoiseSgd b(pr.model, pr.theta, params);
   b.restore(weights_only);
-  EXPECT_TRUE((b.weights().array() == st.beta.array()).all());
+  EXPECT_LT(rel_error(b.weights(), st.beta), 1e-14);
   a.advance(500);
   b.advance(500);
   EXPECT_LT(rel_error(b.weights(), a.weights()), 1e-12);

@@ -276,10 +276,6 @@ struct LabelNoiseSgd::Core {
   std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
   AlignedDoubles snapshot;
   std::uint64_t snapshot_step = 0;
-  // Pre-activation coordinates: the weights given to the constructor or restore(), returned as they
-  // are (not as Z^{-1} Z beta) until a step is taken, so that a run continued from saved weights
-  // starts from exactly those bits. Empty otherwise.
-  Eigen::MatrixXd given_weights;
   SgdDivergence divergence;
   std::unique_ptr<SgdKernelBase> kernel;
 
@@ -705,7 +701,6 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   c.a.assign(static_cast<std::size_t>(c.m_pad), 0.0);
   std::copy(model.a().data(), model.a().data() + c.m, c.a.begin());
   c.set_weights(beta0);
-  if (c.pre) c.given_weights = beta0;
   c.batch.assign(c.B, 0);
   c.next_batch.assign(c.B, 0);
   c.swaps.assign(c.B, 0);
@@ -739,7 +734,6 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
   if (c.divergence.diverged) return 0;
   c.take_snapshot();
   const std::uint64_t done = c.kernel->run(c, steps);
-  if (done > 0) c.given_weights.resize(0, 0);
   if (c.divergence.diverged) c.take_snapshot();
   return done;
 }
@@ -747,13 +741,8 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
 std::uint64_t LabelNoiseSgd::step() const { return core_->step; }
 bool LabelNoiseSgd::diverged() const { return core_->divergence.diverged; }
 const SgdDivergence& LabelNoiseSgd::divergence() const { return core_->divergence; }
-Eigen::MatrixXd LabelNoiseSgd::weights() const {
-  return core_->given_weights.size() > 0 ? core_->given_weights : core_->weights_of(core_->block);
-}
-Eigen::MatrixXd LabelNoiseSgd::last_finite_weights() const {
-  // While the given weights are current no step was taken, so the snapshot is the start.
-  return core_->given_weights.size() > 0 ? core_->given_weights : core_->weights_of(core_->snapshot);
-}
+Eigen::MatrixXd LabelNoiseSgd::weights() const { return core_->weights_of(core_->block); }
+Eigen::MatrixXd LabelNoiseSgd::last_finite_weights() const { return core_->weights_of(core_->snapshot); }
 Eigen::MatrixXd LabelNoiseSgd::preactivations() const { return core_->preactivations_of(core_->block); }
 std::uint64_t LabelNoiseSgd::last_finite_step() const { return core_->snapshot_step; }
 
@@ -850,13 +839,10 @@ void LabelNoiseSgd::restore(const SgdState& st) {
   c.index_rng.restore(st.index_generator);
   c.noise.restore(st.noise_generator);
   c.step = st.step;
-  c.given_weights.resize(0, 0);
-  if (use_r) {
+  if (use_r)
     c.set_block(st.preactivations);
-  } else {
+  else
     c.set_weights(st.beta);
-    if (c.pre) c.given_weights = st.beta;
-  }
   c.next_batch = st.next_batch;
   c.xi = st.next_noise;
   c.divergence = SgdDivergence{};

@@ -32,7 +32,7 @@
 // run keeps R (n x m, as many numbers as beta) as its state: a step is then one multiply-add pass over
 // the block, with no dot products (the pre-activations of the next batch are read, not computed).
 // weights() recovers beta^T = Z^{-1} R through an LU factorisation of Z (relative error of order
-// cond(Z) epsilon). Otherwise (n > p, near-dependent data, or on request) the state is beta and the
+// cond(Z) epsilon; so even before the first step it returns Z^{-1} Z beta0, beta0 to rounding). Otherwise (n > p, near-dependent data, or on request) the state is beta and the
 // update of step k is fused with the pre-activations of step k + 1 (its batch is drawn ahead), so one
 // step streams the m x p block once. The two give the same iterates up to rounding
 // (label_noise_sgd_test compares them).
