@@ -370,9 +370,6 @@ struct LabelNoiseSgd::Core {
 
 namespace {
 
-// P > 0: the rows of a tile known at compile time (the reduced dimension p, which equals n in
-// pre-activation coordinates; small P: the loops unroll and the sample vectors stay in registers);
-// P = 0: any.
 // Records that the step c.step + 1 is refused: the output f of sample i has residual f - y_i beyond the
 // bound (or not finite).
 [[gnu::noinline, gnu::cold]] void refuse_step(LabelNoiseSgd::Core& c, int i, double f, double residual) {
@@ -403,11 +400,16 @@ template <class Act>
   }
 }
 
+// P > 0 (here and in run_steps): the rows of a tile known at compile time (the reduced dimension p,
+// which equals n in pre-activation coordinates; small P: the loops unroll and the sample vectors stay
+// in registers); P = 0: any.
+//
 // Pre-activation coordinates with B = 1, the paper's setting: the update of step k and the
-// activation of step k + 1 in one pass. Per tile: the n rows move by -coef h_l K_{i k}, then the row
-// of the next sample (just written, still in L1) goes through phi and phi' at once: no separate pass
-// over the m pre-activations, no copy of them. The values and their order are those of run_steps
-// (the output sum adds neuron j into partial sum j mod W in tile order), so the bits are the same.
+// activation of step k + 1 in one pass. Per tile: the row of the next sample after the update is
+// computed in registers from the row before it (tile_row_after_update: the same expression as the
+// update, so the same bits), the n rows move by -coef h_l K_{i k}, and the next sample's row goes
+// through phi and phi' at once: no separate pass over the m pre-activations. The output sum adds
+// neuron j into partial sum j mod W in tile order, as in run_steps.
 template <int P, class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_preactivation_steps(LabelNoiseSgd::Core& c, std::uint64_t steps,
                                                                     const Act& act) {
@@ -419,8 +421,14 @@ template <int P, class Act, class Vec>
   double* block = c.block.data();
   double* h = c.h.data();
   const double eta_over_B = c.eta_over_B, s = c.s, bound = c.residual_bound;
-  // Prologue: the activation of the first step's sample from r (compute_preactivations / the end of
-  // the previous call keep r equal to its row).
+  // r holds the row of the next step's sample between calls (compute_preactivations after a
+  // construction or restore; this function on every return).
+  auto sync_r = [&]() {
+    const std::size_t next = static_cast<std::size_t>(c.next_batch[0]) * W;
+    for (int t = 0; t < tiles; ++t)
+      for (int l = 0; l < W; ++l) c.r[t * W + l] = block[t * tile_size + next + l];
+  };
+  // Prologue: the activation of the first step's sample, from r.
   double fl[W] = {};
   {
     const double* r = c.r.data();
@@ -438,6 +446,7 @@ template <int P, class Act, class Vec>
     const double residual = f - y[i];
     if (!(std::abs(residual) <= bound)) {
       refuse_step(c, i, f, residual);
+      sync_r();
       return done;
     }
     const double coef = eta_over_B * (residual - s * c.xi[0]);
@@ -469,10 +478,7 @@ template <int P, class Act, class Vec>
     }
     ++c.step;
   }
-  // Epilogue: r holds the row of the next step's sample again (state(), the next call's prologue).
-  const std::size_t next = static_cast<std::size_t>(c.next_batch[0]) * W;
-  for (int t = 0; t < tiles; ++t)
-    for (int l = 0; l < W; ++l) c.r[t * W + l] = block[t * tile_size + next + l];
+  sync_r();
   return steps;
 }
 
