@@ -296,6 +296,8 @@ TEST(LabelNoiseSgd, PreactivationRunsStartFromZTimesTheWeightsAndRestoreFromWeig
   a.advance(500);
   SgdState st = a.state();
   ASSERT_GT(st.preactivations.size(), 0);
+  EXPECT_EQ(st.beta.size(), 0) << "the state is R; beta = Z^{-1} R is weights()";
+  st.beta = a.weights();
   // A state without pre-activations (weights only) continues from R = Z beta^T: the same run up to
   // rounding.
   SgdState weights_only = st;

@@ -341,10 +341,15 @@ struct LabelNoiseSgd::Core {
     return out;
   }
 
-  // beta (m x p) of a block: in pre-activation coordinates beta^T = Z^{-1} R.
+  // beta (m x p) of a block: in pre-activation coordinates beta^T = Z^{-1} R, solved in place (P L U
+  // factors of Z), so that the only n x m matrices are R and the result (at m = 10^4: 8 MB each).
   Eigen::MatrixXd weights_of(const AlignedDoubles& v) const {
     if (!pre) return block_matrix(v);
-    return z_lu.solve(block_matrix(v)).transpose();
+    Eigen::MatrixXd R = block_matrix(v);
+    R = z_lu.permutationP() * R;  // a row permutation, applied in place by Eigen
+    z_lu.matrixLU().triangularView<Eigen::UnitLower>().solveInPlace(R);
+    z_lu.matrixLU().triangularView<Eigen::Upper>().solveInPlace(R);
+    return R.transpose();
   }
 
   Eigen::MatrixXd preactivations_of(const AlignedDoubles& v) const {
@@ -806,8 +811,10 @@ SgdState LabelNoiseSgd::state() const {
   const Core& c = *core_;
   SgdState st;
   st.step = c.step;
-  st.beta = weights();
-  if (c.pre) st.preactivations = c.block_matrix(c.block);
+  if (c.pre)
+    st.preactivations = c.block_matrix(c.block);  // the state; beta = Z^{-1} R is weights()
+  else
+    st.beta = c.block_matrix(c.block);
   st.index_generator = c.index_rng.state();
   st.noise_generator = c.noise.state();
   st.next_batch = c.next_batch;

@@ -146,6 +146,19 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
                      std::to_string(model.m()));
   const int n = model.n();
   TrajectoryMetrics out;
+  // The cosine first: in pre-activation coordinates it needs an n x m matrix of its own, which is then
+  // freed before the evaluation's n x m matrices exist (at m = 10^4: 8 MB less at the peak).
+  if (beta.size() > 0) {
+    out.mean_pairwise_cosine = mean_pairwise_cosine(beta);
+  } else {
+    // beta_j = Z^{-1} r_j, so beta_j . beta_k = r_j^T K^{-1} r_k = (L^{-1} r_j) . (L^{-1} r_k) with
+    // K = Z Z^T = L L^T: the cosines of the columns of L^{-1} R (one triangular solve, n^2 m / 2).
+    const Eigen::LLT<Eigen::MatrixXd> k_llt(model.gram());
+    if (k_llt.info() != Eigen::Success)
+      throw InputError("trajectory metrics: the data Gram matrix Z Z^T is not positive definite");
+    const Eigen::MatrixXd U = k_llt.matrixL().solve(R);  // evaluated once (col(j) of the lazy solve re-solves)
+    out.mean_pairwise_cosine = mean_pairwise_column_cosine(U);
+  }
   Eigen::MatrixXd phi, dphi, d2phi;
   activation_values(model.activation(), R, &phi, &dphi, (with_gradient ? &d2phi : nullptr));
   if (!R.allFinite() || !phi.allFinite()) {
@@ -166,17 +179,6 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
     }
     out.sharpness_gap = out.sharpness - optimum->sharpness;
     out.distance_to_optimum = (R - optimum->preactivations).norm();
-  }
-  if (beta.size() > 0) {
-    out.mean_pairwise_cosine = mean_pairwise_cosine(beta);
-  } else {
-    // beta_j = Z^{-1} r_j, so beta_j . beta_k = r_j^T K^{-1} r_k = (L^{-1} r_j) . (L^{-1} r_k) with
-    // K = Z Z^T = L L^T: the cosines of the columns of L^{-1} R (one triangular solve, n^2 m / 2).
-    const Eigen::LLT<Eigen::MatrixXd> k_llt(model.gram());
-    if (k_llt.info() != Eigen::Success)
-      throw InputError("trajectory metrics: the data Gram matrix Z Z^T is not positive definite");
-    const Eigen::MatrixXd U = k_llt.matrixL().solve(R);  // evaluated once (col(j) of the lazy solve re-solves)
-    out.mean_pairwise_cosine = mean_pairwise_column_cosine(U);
   }
   if (!with_gradient && !with_projection) return out;
 

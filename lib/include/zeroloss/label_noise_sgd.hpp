@@ -93,10 +93,13 @@ struct SgdParameters {
 // Everything needed to continue a run bit for bit.
 struct SgdState {
   std::uint64_t step = 0;
-  Eigen::MatrixXd beta;                   // m x p weights after `step` steps
-  // n x m pre-activations R = Z beta^T: the state itself in pre-activation coordinates (beta is then
-  // recovered from it); empty in weight coordinates. restore() uses it when present, so a run in
-  // pre-activation coordinates continues bit for bit; without it R is recomputed from beta.
+  // The state block, one of the two (state() fills the one the run keeps):
+  // m x p weights after `step` steps, in weight coordinates (empty in pre-activation coordinates:
+  // weights() gives Z^{-1} R);
+  Eigen::MatrixXd beta;
+  // n x m pre-activations R = Z beta^T, in pre-activation coordinates (empty in weight coordinates).
+  // restore() accepts either in a run in pre-activation coordinates: with R it continues bit for bit,
+  // with beta only it starts from R = Z beta^T (the same run up to rounding).
   Eigen::MatrixXd preactivations;
   Xoshiro256pp::State index_generator{};  // batch sampling generator
   StandardNoise::State noise_generator{};
