@@ -1034,8 +1034,9 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "figures (SVG, when gnuplot is installed)");
   app.add_option("--checkpoint-every", o->checkpoint_every,
                  "Write a checkpoint every N steps: DIR/checkpoint.json (step, RNG states, trajectory so far) and "
-                 "the m x p weights in DIR/checkpoint_<step>.csv (block first, JSON second, both atomic); SIGINT/SIGTERM "
-                 "always write one before exiting")
+                 "the state block in DIR/checkpoint_<step>.csv (the n x m pre-activations R or the m x p weights, "
+                 "see --coordinates; block first, JSON second, both atomic); SIGINT/SIGTERM always write one "
+                 "before exiting")
       ->capture_default_str();
   app.add_option("--resume", o->resume,
                  "Continue the run in DIR from its checkpoint (options come from DIR/run.json); the result is bit "
