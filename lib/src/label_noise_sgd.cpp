@@ -691,7 +691,8 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
     case SgdCoordinates::Preactivations:
       require(c.n == c.p, "label-noise SGD: pre-activation coordinates need a square Z (n = p), but n = " +
                               std::to_string(c.n) + " and p = " + std::to_string(c.p) +
-                              " (use weight coordinates, or reduce the data to its span first)");
+                              " (use weight coordinates; with full coordinates and d > n, reduce to the data's span first: "
+                              "reduced_coordinates.hpp)");
       require(c.rcond >= 1e-12, "label-noise SGD: pre-activation coordinates need an invertible Z, but its "
                                 "reciprocal condition number is " + fmt(c.rcond) +
                                     " (near-dependent data: use weight coordinates)");
