@@ -9,7 +9,8 @@
 // which is THEORY 7's Theta <- Theta - (eta/B) sum_{i in I} (f_i - y_i - xi_i) grad f_i written in
 // the reduced coordinates of THEORY 4 (pass the reduced model, X replaced by Z = X U, and
 // beta = Theta U; the perpendicular part of Theta never moves). A step costs O(B m p) time and no
-// allocation; memory is O(m p + n p). The same class runs in full coordinates if given the full
+// allocation; memory is O(m p + n p) (O(n m + n^2) in pre-activation coordinates, the same when
+// n = p). The same class runs in full coordinates if given the full
 // model and Theta (tests use this to check the reduction).
 //
 // Time scales: k steps are SGD time t = eta^2 k, and flow time tau = s^2 / (4 B) * t, the time of the
@@ -32,15 +33,14 @@
 // run keeps R (n x m, as many numbers as beta) as its state: a step is then one multiply-add pass over
 // the block, with no dot products (the pre-activations of the next batch are read, not computed).
 // weights() recovers beta^T = Z^{-1} R through an LU factorisation of Z (relative error of order
-// cond(Z) epsilon; so even before the first step it returns Z^{-1} Z beta0, beta0 to rounding). Otherwise (n > p, near-dependent data, or on request) the state is beta and the
-// update of step k is fused with the pre-activations of step k + 1 (its batch is drawn ahead), so one
+// cond(Z) epsilon; so even before the first step it returns Z^{-1} Z beta0, beta0 to rounding).
+// Otherwise (n > p, near-dependent data, or on request) the state is beta and the update of step k is fused with the pre-activations of step k + 1 (its batch is drawn ahead), so one
 // step streams the m x p block once. The two give the same iterates up to rounding
 // (label_noise_sgd_test compares them).
 //
 // Determinism: the same model, start, parameters and seed give the same bits; state() / restore()
 // save and restore everything (the state block, step, generator states, the batch and noise drawn
-// ahead),
-// so a restored run continues bit for bit like an uninterrupted one.
+// ahead), so a restored run continues bit for bit like an uninterrupted one.
 //
 // Divergence: a step whose batch output is not finite, or whose residual shows that the loss
 // exceeds `max_loss` (|f_i - y_i| > sqrt(2 n max_loss) implies L > max_loss), is not taken; the run
