@@ -209,3 +209,31 @@ TEST(Activation, AssumptionReport) {
 }
 
 }  // namespace
+
+// The matrix form must be the per-entry derivatives() bit for bit (the cubic overrides it with
+// vectorised array expressions; the others use the default loop), with any output left out.
+TEST(Activation, MatrixDerivativesAreThePerEntryOnesBitForBit) {
+  Eigen::MatrixXd R(7, 5);
+  for (Eigen::Index j = 0; j < R.cols(); ++j)
+    for (Eigen::Index i = 0; i < R.rows(); ++i) R(i, j) = -2.3 + 0.137 * static_cast<double>(i * R.cols() + j) / 3.0;
+  const Activation custom = Activation::from_callable("quintic", [](auto z) { return z + z * z * z * z * z / 5; });
+  for (const Activation& act : {Activation::cubic(), Activation::sinh(), Activation::tanh(), Activation::sigmoid(),
+                                Activation::softplus(), Activation::gelu(), Activation::from_name("poly:0.1,1,0.2,0.3"),
+                                custom}) {
+    Eigen::MatrixXd d0, d1, d2, d3;
+    act.derivatives_of(R, &d0, &d1, &d2, &d3);
+    Eigen::MatrixXd only_d1;
+    act.derivatives_of(R, nullptr, &only_d1);
+    ASSERT_EQ(d0.rows(), R.rows());
+    ASSERT_EQ(only_d1.cols(), R.cols());
+    for (Eigen::Index j = 0; j < R.cols(); ++j)
+      for (Eigen::Index i = 0; i < R.rows(); ++i) {
+        const ActivationDerivatives dv = act.derivatives(R(i, j));
+        EXPECT_EQ(d0(i, j), dv.d0) << act.name();
+        EXPECT_EQ(d1(i, j), dv.d1) << act.name();
+        EXPECT_EQ(d2(i, j), dv.d2) << act.name();
+        EXPECT_EQ(d3(i, j), dv.d3) << act.name();
+        EXPECT_EQ(only_d1(i, j), dv.d1) << act.name();
+      }
+  }
+}

@@ -64,21 +64,10 @@ NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Ei
 NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta, int max_order) {
   model.check_weights(theta);
   NetworkEvaluation e;
-  const int n = model.n(), m = model.m();
+  const int n = model.n();
   e.R.noalias() = model.X() * theta.transpose();
-  e.phi.resize(n, m);
-  if (max_order >= 1) e.dphi.resize(n, m);
-  if (max_order >= 2) e.d2phi.resize(n, m);
-  if (max_order >= 3) e.d3phi.resize(n, m);
-  const Activation& act = model.activation();
-  for (int j = 0; j < m; ++j)
-    for (int i = 0; i < n; ++i) {
-      const ActivationDerivatives dv = act.derivatives(e.R(i, j));
-      e.phi(i, j) = dv.d0;
-      if (max_order >= 1) e.dphi(i, j) = dv.d1;
-      if (max_order >= 2) e.d2phi(i, j) = dv.d2;
-      if (max_order >= 3) e.d3phi(i, j) = dv.d3;
-    }
+  model.activation().derivatives_of(e.R, &e.phi, max_order >= 1 ? &e.dphi : nullptr,
+                                    max_order >= 2 ? &e.d2phi : nullptr, max_order >= 3 ? &e.d3phi : nullptr);
   e.outputs.noalias() = e.phi * model.a();
   e.residuals = e.outputs - model.y();
   e.loss = e.residuals.squaredNorm() / (2.0 * n);

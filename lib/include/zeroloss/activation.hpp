@@ -10,6 +10,7 @@
 // THEORY section 1: the theory assumes phi' > 0 and phi''' > 0 on the region visited. Only cubic,
 // sinh and suitable polynomials satisfy this; `check_assumptions` says where the others fail.
 
+#include <Eigen/Core>
 #include <boost/math/differentiation/autodiff.hpp>
 
 #include <functional>
@@ -42,6 +43,11 @@ class Activation {
     virtual ~Impl() = default;
     virtual ActivationDerivatives derivatives(double z) const = 0;
     virtual double value(double z) const { return derivatives(z).d0; }
+    // Entrywise over a matrix: writes phi, phi', phi'', phi''' of every entry of z into the outputs
+    // that are not null (already sized like z). The default calls derivatives(double) per entry;
+    // an override must give the same bits (the cubic evaluates the same expressions vectorised).
+    virtual void derivatives_of(const Eigen::Ref<const Eigen::MatrixXd>& z, Eigen::MatrixXd* d0,
+                                Eigen::MatrixXd* d1, Eigen::MatrixXd* d2, Eigen::MatrixXd* d3) const;
     // phi^{-1}(y); throws DomainError if phi is not invertible at y.
     virtual double inverse(double y) const;
     // (phi'')^{-1}(c); throws DomainError if phi'' is not invertible at c.
@@ -82,6 +88,10 @@ class Activation {
 
   double value(double z) const { return impl_->value(z); }
   ActivationDerivatives derivatives(double z) const { return impl_->derivatives(z); }
+  // phi and its derivatives entrywise over R, into the outputs that are not null (resized to R's
+  // shape): one virtual call per matrix instead of one per entry, the same bits as derivatives().
+  void derivatives_of(const Eigen::Ref<const Eigen::MatrixXd>& R, Eigen::MatrixXd* d0, Eigen::MatrixXd* d1,
+                      Eigen::MatrixXd* d2 = nullptr, Eigen::MatrixXd* d3 = nullptr) const;
   // phi^{-1}(y) and (phi'')^{-1}(c); throw DomainError (naming the activation) where undefined.
   double inverse(double y) const;
   double second_derivative_inverse(double c) const;
