@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include <Eigen/LU>
-#include <Eigen/SVD>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/singular_values.hpp"
 
 namespace zeroloss {
 namespace {
@@ -390,19 +390,32 @@ namespace {
   c.divergence.reason = msg.str();
 }
 
-// The activation of one tile row r[0..W) (neurons j0 .. j0 + W - 1, all real): h_l = a_l phi'(r_l)
-// and fl[l] += a_l phi(r_l). The order per neuron is the one of the separate activation loop of
-// run_steps, so both give the same bits.
+// The activation of the first `lanes` neurons of one tile row r[0..W) (lanes < W: a last tile with
+// padding, which is skipped): h_l = a_l phi'(r_l) and fl[l] += a_l phi(r_l), neuron l of the tile into
+// partial sum l.
 template <class Act>
 [[gnu::always_inline]] inline void tile_activation(const Act& act, const double* __restrict r,
                                                    const double* __restrict a, double* __restrict h,
-                                                   double* __restrict fl) {
-  for (int l = 0; l < W; ++l) {
+                                                   double* __restrict fl, int lanes = W) {
+  for (int l = 0; l < lanes; ++l) {
     double v, d;
     act(r[l], v, d);
     fl[l] += a[l] * v;
     h[l] = a[l] * d;
   }
+}
+
+// The activation of one batch row r[0..m) (tiles in order, the last one without its padding): h and
+// the output's W partial sums fl, neuron j into fl[j mod W]. The fused pre-activation kernel computes
+// the same values tile by tile in the same order, so both give the same bits.
+template <class Act>
+[[gnu::always_inline]] inline void row_activation(const Act& act, const double* __restrict r,
+                                                  const double* __restrict a, double* __restrict h, int m,
+                                                  double* __restrict fl) {
+  const int full_tiles = m / W;
+  for (int t = 0; t < full_tiles; ++t) tile_activation(act, r + t * W, a + t * W, h + t * W, fl);
+  if (full_tiles * W < m)
+    tile_activation(act, r + full_tiles * W, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
 }
 
 // P > 0 (here and in run_steps): the rows of a tile known at compile time (the reduced dimension p,
@@ -435,16 +448,7 @@ template <int P, class Act, class Vec>
   };
   // Prologue: the activation of the first step's sample, from r.
   double fl[W] = {};
-  {
-    const double* r = c.r.data();
-    for (int t = 0; t < full_tiles; ++t) tile_activation(act, r + t * W, a + t * W, h + t * W, fl);
-    for (int j = full_tiles * W; j < m; ++j) {  // the last, partial tile (padding neurons skipped)
-      double v, d;
-      act(r[j], v, d);
-      fl[j % W] += a[j] * v;
-      h[j] = a[j] * d;
-    }
-  }
+  row_activation(act, c.r.data(), a, h, m, fl);
   for (std::uint64_t done = 0; done < steps; ++done) {
     const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
     const int i = c.next_batch[0];
@@ -474,12 +478,7 @@ template <int P, class Act, class Vec>
       alignas(32) double row[W];
       tile_row_after_update<Vec>(bt + next, h + full_tiles * W, coef, g_next, row);
       tile_update<Vec>(bt, h + full_tiles * W, coef, g, n);
-      for (int j = full_tiles * W; j < m; ++j) {
-        double v, d;
-        act(row[j - full_tiles * W], v, d);
-        fl[j % W] += a[j] * v;
-        h[j] = a[j] * d;
-      }
+      tile_activation(act, row, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
     }
     ++c.step;
   }
@@ -490,7 +489,7 @@ template <int P, class Act, class Vec>
 template <int P, class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
   if (c.pre && c.B == 1) return run_preactivation_steps<P, Act, Vec>(c, steps, act);
-  const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles, full_tiles = m / W;
+  const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles;
   const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(p) * W;
   const double* Z = c.Z.data();
   const double* a = c.a.data();
@@ -508,23 +507,8 @@ template <int P, class Act, class Vec>
     //    partial sums (neuron j into sum j mod W), then (f0 + f1) + (f2 + f3): a fixed order that
     //    the vector units can follow, unlike one chain of m dependent additions.
     for (int b = 0; b < B; ++b) {
-      double* hb = h + b * m_pad;
-      const double* rb = r + b * m_pad;
       double fl[W] = {};
-      for (int t = 0; t < full_tiles; ++t)
-        for (int l = 0; l < W; ++l) {
-          const int j = t * W + l;
-          double v, d;
-          act(rb[j], v, d);
-          fl[l] += a[j] * v;
-          hb[j] = a[j] * d;
-        }
-      for (int j = full_tiles * W; j < m; ++j) {  // the last, partial tile (padding neurons skipped)
-        double v, d;
-        act(rb[j], v, d);
-        fl[j % W] += a[j] * v;
-        hb[j] = a[j] * d;
-      }
+      row_activation(act, r + b * m_pad, a, h + b * m_pad, m, fl);
       const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
       const int i = c.next_batch[b];
       const double residual = f - y[i];
@@ -681,7 +665,7 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   if (c.n == c.p) {
     // sigma_min / sigma_max from the singular values (an LU estimate such as PartialPivLU::rcond is
     // not reliable on an exactly singular Z: it can return 1e-2 with a zero pivot).
-    const Eigen::VectorXd sv = Eigen::BDCSVD<Eigen::MatrixXd>(model.X()).singularValues();
+    const Eigen::VectorXd sv = singular_values(model.X());  // descending
     c.rcond = sv.size() > 0 && sv(0) > 0 ? sv(sv.size() - 1) / sv(0) : 0.0;
     if (!std::isfinite(c.rcond)) c.rcond = 0;
   }
@@ -703,7 +687,7 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   c.rows = c.pre ? c.n : c.p;
   if (c.pre) {
     c.z_lu.compute(model.X());
-    const Eigen::MatrixXd K = model.X() * model.X().transpose();
+    const Eigen::MatrixXd& K = model.gram();  // Z Z^T (the model's, computed once)
     c.K.resize(static_cast<std::size_t>(c.n) * c.n);
     for (int i = 0; i < c.n; ++i)
       for (int k = 0; k < c.n; ++k) c.K[static_cast<std::size_t>(i) * c.n + k] = K(i, k);
