@@ -568,13 +568,11 @@ std::uint64_t run_baseline(LabelNoiseSgd::Core& c, std::uint64_t steps, const Ac
   return run_steps<P, Act, Vec2>(c, steps, act);
 }
 #if defined(__GNUC__) && defined(__x86_64__)
-#define ZEROLOSS_AVX2_KERNEL 1
 template <int P, class Act>
 [[gnu::target("avx2")]] std::uint64_t run_avx2(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
   return run_steps<P, Act, Vec4>(c, steps, act);
 }
 #else
-#define ZEROLOSS_AVX2_KERNEL 0
 template <int P, class Act>
 std::uint64_t run_avx2(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {  // never selected
   return run_steps<P, Act, Vec2>(c, steps, act);
@@ -706,14 +704,7 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   c.r.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
   c.h.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
   c.coef.assign(c.B, 0.0);
-  switch (params.instruction_set) {
-    case SgdInstructionSet::Auto: c.avx2 = cpu_has_avx2(); break;
-    case SgdInstructionSet::Baseline: c.avx2 = false; break;
-    case SgdInstructionSet::Avx2:
-      require(cpu_has_avx2(), "label-noise SGD: the AVX2 kernel was requested but this processor has no AVX2");
-      c.avx2 = true;
-      break;
-  }
+  c.avx2 = use_avx2(params.instruction_set, "label-noise SGD");
   c.params.instruction_set = c.avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
   c.kernel = make_kernel(c.model.activation(), c.p, c.avx2);
   c.draw_next();
@@ -772,23 +763,6 @@ const char* to_string(SgdCoordinates coordinates) {
   return "unknown";
 }
 
-const char* to_string(SgdInstructionSet set) {
-  switch (set) {
-    case SgdInstructionSet::Auto: return "auto";
-    case SgdInstructionSet::Baseline: return "baseline";
-    case SgdInstructionSet::Avx2: return "avx2";
-  }
-  return "unknown";
-}
-
-bool cpu_has_avx2() {
-#if ZEROLOSS_AVX2_KERNEL
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
 const std::vector<int>& LabelNoiseSgd::next_batch() const { return core_->next_batch; }
 std::vector<double> LabelNoiseSgd::next_noise() const { return core_->xi; }
 

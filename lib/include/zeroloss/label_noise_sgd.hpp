@@ -53,18 +53,16 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/instruction_set.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/rng.hpp"
 
 namespace zeroloss {
 
-// Which compiled kernel runs the steps. Both perform the same IEEE operations in the same order
-// (no fused multiply-add), so they give the same bits; AVX2 processes 4 neurons per instruction
-// instead of 2. Auto picks AVX2 when the processor has it.
-enum class SgdInstructionSet { Auto, Baseline, Avx2 };
-
-// "auto", "baseline", "avx2".
-const char* to_string(SgdInstructionSet set);
+// Which compiled kernel runs the steps (instruction_set.hpp). Both perform the same IEEE
+// operations in the same order (no fused multiply-add), so they give the same bits; AVX2 processes
+// 4 neurons per instruction instead of 2. Auto picks AVX2 when the processor has it.
+using SgdInstructionSet = InstructionSet;
 
 // What the run stores and updates (see "Coordinates of the state" above). Auto picks
 // Preactivations when Z is square (n = p) and its reciprocal condition number sigma_min / sigma_max
@@ -73,8 +71,6 @@ enum class SgdCoordinates { Auto, Weights, Preactivations };
 constexpr double kPreactivationMinRcond = 1e-4;
 // "auto", "weights", "preactivations".
 const char* to_string(SgdCoordinates coordinates);
-// True when the processor running this program supports AVX2.
-bool cpu_has_avx2();
 
 struct SgdParameters {
   double learning_rate = 0.01;  // eta > 0
