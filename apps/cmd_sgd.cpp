@@ -349,8 +349,10 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
     row.tau = cfg.coefficient * row.t;
     const RankOneOptimum* optimum = setup.optimum ? &*setup.optimum : nullptr;
     row.metrics = R.size() > 0
-                      ? compute_trajectory_metrics(setup.reduced, beta, std::move(R), optimum, cfg.log_gradient, true)
-                      : compute_trajectory_metrics(setup.reduced, beta, optimum, cfg.log_gradient, true);
+                      ? compute_trajectory_metrics(setup.reduced, beta, std::move(R), optimum, cfg.log_gradient, true,
+                                                   sgd.instruction_set())
+                      : compute_trajectory_metrics(setup.reduced, beta, optimum, cfg.log_gradient, true,
+                                                   sgd.instruction_set());
     return row;
   };
   size_t next_log = 0;

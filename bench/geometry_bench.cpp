@@ -1,6 +1,7 @@
 // Micro-benchmarks of the manifold geometry in reduced coordinates: Riemannian gradient, Riemannian
 // Hessian-vector product, Newton projection from 1e-3 away, one logged trajectory point (all
-// metrics of `zeroloss sgd`'s trajectory.csv, 1e-3 away from M). Sizes: n samples, m neurons, p = rank X.
+// metrics of `zeroloss sgd`'s trajectory.csv, 1e-3 away from M), and the fixed-order products
+// those points spend most of their time in. Sizes: n samples, m neurons, p = rank X.
 // Run: build/bin/geometry_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
@@ -8,6 +9,7 @@
 #include <random>
 
 #include "bench_problem.hpp"
+#include "zeroloss/ordered_product.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/trajectory_metrics.hpp"
@@ -72,6 +74,81 @@ void BM_TrajectoryLogPoint(benchmark::State& state) {
   const Eigen::MatrixXd point = off_manifold(pr);
   for (auto _ : state) benchmark::DoNotOptimize(compute_trajectory_metrics(pr.model, point, nullptr, true, true));
 }
+
+// The n x n x m products that dominate a logged point (n = 100, m = 1000): the constraint and
+// spectrum Gram matrices A A^T (A n x m) and K W (K n x n, W n x m), by ordered_product.hpp's
+// fixed-order kernels (label: the instruction set) against Eigen's products in this build (baseline
+// x86-64, SSE2). Counter GMACs: multiply-adds per second / 1e9 (n^2 m / 2 for the Gram matrix,
+// whose upper triangle is a copy).
+void product_counters(benchmark::State& state, double macs) {
+  state.counters["GMACs"] = benchmark::Counter(macs * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+void BM_GramOrdered(benchmark::State& state) {
+  const int n = state.range(0), m = state.range(1);
+  const auto set = static_cast<InstructionSet>(state.range(2));
+  const Eigen::MatrixXd A = Eigen::MatrixXd::Random(n, m);
+  Eigen::MatrixXd G(n, n);
+  for (auto _ : state) {
+    ordered_gram(A, G, set);
+    benchmark::DoNotOptimize(G.data());
+  }
+  product_counters(state, 0.5 * n * n * m);
+  state.SetLabel(to_string(set));
+}
+
+void BM_GramEigen(benchmark::State& state) {
+  const int n = state.range(0), m = state.range(1);
+  const Eigen::MatrixXd A = Eigen::MatrixXd::Random(n, m);
+  Eigen::MatrixXd G(n, n);
+  for (auto _ : state) {
+    G.setZero();
+    G.selfadjointView<Eigen::Lower>().rankUpdate(A);
+    benchmark::DoNotOptimize(G.data());
+  }
+  product_counters(state, 0.5 * n * n * m);
+}
+
+void BM_ProductOrdered(benchmark::State& state) {
+  const int n = state.range(0), m = state.range(1);
+  const auto set = static_cast<InstructionSet>(state.range(2));
+  const Eigen::MatrixXd K = Eigen::MatrixXd::Random(n, n), W = Eigen::MatrixXd::Random(n, m);
+  Eigen::MatrixXd C(n, m);
+  for (auto _ : state) {
+    ordered_product(K, W, C, ProductUpdate::Assign, set);
+    benchmark::DoNotOptimize(C.data());
+  }
+  product_counters(state, 1.0 * n * n * m);
+  state.SetLabel(to_string(set));
+}
+
+void BM_ProductEigen(benchmark::State& state) {
+  const int n = state.range(0), m = state.range(1);
+  const Eigen::MatrixXd K = Eigen::MatrixXd::Random(n, n), W = Eigen::MatrixXd::Random(n, m);
+  Eigen::MatrixXd C(n, m);
+  for (auto _ : state) {
+    C.noalias() = K * W;
+    benchmark::DoNotOptimize(C.data());
+  }
+  product_counters(state, 1.0 * n * n * m);
+}
+
+void ordered_sizes(benchmark::internal::Benchmark* b) {
+  for (auto set : {InstructionSet::Baseline, InstructionSet::Avx2}) {
+    if (set == InstructionSet::Avx2 && !cpu_has_avx2()) continue;
+    for (int m : {1000, 10000}) b->Args({100, m, static_cast<int>(set)});
+  }
+  b->ArgNames({"n", "m", "set"})->Unit(benchmark::kMicrosecond);
+}
+void eigen_sizes(benchmark::internal::Benchmark* b) {
+  for (int m : {1000, 10000}) b->Args({100, m});
+  b->ArgNames({"n", "m"})->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_GramOrdered)->Apply(ordered_sizes);
+BENCHMARK(BM_GramEigen)->Apply(eigen_sizes);
+BENCHMARK(BM_ProductOrdered)->Apply(ordered_sizes);
+BENCHMARK(BM_ProductEigen)->Apply(eigen_sizes);
 
 // The Figure 1 size, a middle size, n = p = 100 with m = 1000, and sweeps around it that show the
 // cost O(n m p + n^2 m + n^3): doubling m (2000, 4000) should double the time; doubling n and p

@@ -1,7 +1,7 @@
-// The fixed-order products (ordered_product.hpp): bit for bit against the plain
-// scalar triple loop they promise to equal, in both instruction sets, over
-// shapes that exercise every edge of the register blocks and more than one pass
-// over l; and against Eigen's products (a second algorithm) to rounding.
+// The fixed-order products (ordered_product.hpp): bit for bit against the plain scalar triple loop
+// they promise to equal, in both instruction sets, over shapes that exercise every edge of the
+// register blocks and more than one pass over l; and against Eigen's products (a second algorithm)
+// to rounding.
 
 #include "zeroloss/ordered_product.hpp"
 
@@ -19,9 +19,8 @@ namespace {
 
 enum class Form { Plain, Transposed };
 
-// The reference: c_ij (= 0 for Assign) then c_ij +/-= a_il b_lj for l = 0, 1,
-// ... in that order. The project compiles with -ffp-contract=off, so each line
-// is one rounded product and one sum.
+// The reference: c_ij (= 0 for Assign) then c_ij +/-= a_il b_lj for l = 0, 1, ... in that order.
+// The project compiles with -ffp-contract=off, so each line is one rounded product and one sum.
 Eigen::MatrixXd reference(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const Eigen::MatrixXd& C0,
                           ProductUpdate update) {
   Eigen::MatrixXd C = C0;
@@ -56,12 +55,11 @@ const char* name(ProductUpdate u) {
 }  // namespace
 
 TEST(OrderedProduct, EqualsTheScalarTripleLoopBitForBitInBothInstructionSets) {
-  // Rows cover the 8-, 4-, 2- and 1-row blocks and their combinations, columns
-  // the 4-column blocks and the 1..3 remainders; L = 1000 at M = 100 takes
-  // several passes over l (the pass depth is 327 there), as does L = 5000 at M
-  // = 9.
+  // Rows cover the 8-, 4-, 2- and 1-row blocks and their combinations, columns the 6-column blocks
+  // and the 1..5 remainders; L = 1000 at M = 100 takes several passes over l (the pass depth is 327
+  // there when B is read by columns, 96 when by rows), as does L = 5000 at M = 9.
   const int rows[] = {1, 2, 3, 5, 7, 8, 9, 13, 17, 100};
-  const int cols[] = {1, 2, 3, 4, 5, 9};
+  const int cols[] = {1, 2, 3, 4, 5, 6, 7, 13};
   unsigned seed = 1;
   for (InstructionSet set : instruction_sets()) {
     for (int M : rows) {
@@ -91,8 +89,8 @@ TEST(OrderedProduct, EqualsTheScalarTripleLoopBitForBitInBothInstructionSets) {
 }
 
 TEST(OrderedProduct, WorksOnBlocksOfLargerMatrices) {
-  // Operands with outer strides larger than their row counts (Eigen blocks);
-  // the rest of the output matrix is left untouched.
+  // Operands with outer strides larger than their row counts (Eigen blocks); the rest of the output
+  // matrix is left untouched.
   const Eigen::MatrixXd bigA = test::random_matrix(40, 300, 3);
   const Eigen::MatrixXd bigB = test::random_matrix(310, 30, 4);
   for (InstructionSet set : instruction_sets()) {
@@ -128,8 +126,8 @@ TEST(OrderedProduct, GramMatrixIsTheTransposedProductAndExactlySymmetric) {
 }
 
 TEST(OrderedProduct, AgreesWithEigenToRounding) {
-  // A second algorithm (Eigen's blocked product, another summation order):
-  // equal to a few eps * |A| |B| per entry.
+  // A second algorithm (Eigen's blocked product, another summation order): equal to a few eps * |A|
+  // |B| per entry.
   const Eigen::MatrixXd A = test::random_matrix(100, 1000, 11);
   const Eigen::MatrixXd B = test::random_matrix(1000, 37, 12);
   Eigen::MatrixXd C(100, 37), G(100, 100);

@@ -31,8 +31,7 @@ template <class V>
   std::memcpy(p, &v, sizeof v);
 }
 
-// A(i, l) = a[i + l * lda]; B(l, j) = b[l * rsb + j * csb]; C(i, j) = c[i + j *
-// ldc].
+// A(i, l) = a[i + l * lda]; B(l, j) = b[l * rsb + j * csb]; C(i, j) = c[i + j * ldc].
 struct Operands {
   const double* a;
   Index lda;
@@ -42,11 +41,10 @@ struct Operands {
   Index ldc;
 };
 
-// The block of C with rows i .. i + NV * lanes - 1 and columns j .. j + NR - 1,
-// over l in [l0, l1): each entry starts from C (from_c) or 0 and takes its
-// products in increasing l, one rounded multiplication then one rounded
-// addition (subtraction) each. V = double is the scalar case; the vector cases
-// do the same per lane.
+// The block of C with rows i .. i + NV * lanes - 1 and columns j .. j + NR - 1, over l in [l0, l1):
+// each entry starts from C (from_c) or 0 and takes its products in increasing l, one rounded
+// multiplication then one rounded addition (subtraction) each. V = double is the scalar case; the
+// vector cases do the same per lane.
 template <class V, int NV, int NR, bool Subtract>
 [[gnu::always_inline]] inline void block(const Operands& o, Index i, Index j, Index l0, Index l1, bool from_c) {
   constexpr int VL = kLanes<V>;
@@ -75,8 +73,8 @@ template <class V, int NV, int NR, bool Subtract>
     for (int v = 0; v < NV; ++v) store<V>(c + jj * o.ldc + v * VL, acc[jj][v]);
 }
 
-// Rows [i, M) of the NR columns at j: blocks of two vectors, then one vector,
-// then (AVX2) one 2-lane vector, then single rows.
+// Rows [i, M) of the NR columns at j: blocks of two vectors, then one vector, then (AVX2) one
+// 2-lane vector, then single rows.
 template <class V, int NR, bool Subtract>
 [[gnu::always_inline]] inline void column_strip(const Operands& o, Index i, Index M, Index j, Index l0, Index l1,
                                                 bool from_c) {
@@ -95,35 +93,41 @@ template <class V, int NR, bool Subtract>
   for (; i < M; ++i) block<double, 1, NR, Subtract>(o, i, j, l0, l1, from_c);
 }
 
-// Depth of one pass over l: the M x kc slice of A (read once per column strip)
-// stays in a 256 KB second-level cache. Any value gives the same bits.
-Index pass_depth(Index M) { return std::max<Index>(16, 32768 / std::max<Index>(M, 1)); }
+// Depth of one pass over l. When B is read along its rows (b_lj = Bt(j, l), the Gram matrix and
+// ordered_product_transposed) each l touches a new cache line of A and of B, and a depth of 96
+// keeps both strips in a 32 KB first-level cache; otherwise the M x kc slice of A (read once per
+// column strip) stays in a 256 KB second-level cache. Any value gives the same bits; these were the
+// fastest at n = 100, m = 1000 (docs/performance.md).
+Index pass_depth(Index M, bool b_by_rows) {
+  return b_by_rows ? 96 : std::max<Index>(16, 32768 / std::max<Index>(M, 1));
+}
 
-// C (op)= A B over all of l, for columns [0, N); with `lower` only rows i >= j
-// are needed (the blocks on the diagonal compute a few entries above it as
+// Columns [j, j + R) for the last R < NR columns.
+template <class V, int R, bool Subtract>
+[[gnu::always_inline]] inline void last_columns(const Operands& o, Index i, Index M, Index j, Index l0, Index l1,
+                                                bool from_c, Index count) {
+  if constexpr (R > 0) {
+    if (count == R) {
+      column_strip<V, R, Subtract>(o, i, M, j, l0, l1, from_c);
+    } else {
+      last_columns<V, R - 1, Subtract>(o, i, M, j, l0, l1, from_c, count);
+    }
+  }
+}
+
+// C (op)= A B over all of l, for columns [0, N), NR = 6 at a time (12 vector accumulators); with
+// `lower` only rows i >= j are needed (the blocks on the diagonal compute a few entries above it as
 // well).
 template <class V, bool Subtract>
 [[gnu::always_inline]] inline void run(const Operands& o, Index M, Index N, Index L, bool from_c, bool lower) {
-  constexpr int NR = 4;
-  const Index kc = pass_depth(M);
+  constexpr int NR = 6;
+  const Index kc = pass_depth(M, o.rsb != 1);
   for (Index l0 = 0; l0 < L; l0 += kc) {
     const Index l1 = std::min(L, l0 + kc);
     const bool start_from_c = from_c || l0 > 0;
     Index j = 0;
     for (; j + NR <= N; j += NR) column_strip<V, NR, Subtract>(o, lower ? j : 0, M, j, l0, l1, start_from_c);
-    switch (N - j) {
-      case 3:
-        column_strip<V, 3, Subtract>(o, lower ? j : 0, M, j, l0, l1, start_from_c);
-        break;
-      case 2:
-        column_strip<V, 2, Subtract>(o, lower ? j : 0, M, j, l0, l1, start_from_c);
-        break;
-      case 1:
-        column_strip<V, 1, Subtract>(o, lower ? j : 0, M, j, l0, l1, start_from_c);
-        break;
-      default:
-        break;
-    }
+    last_columns<V, NR - 1, Subtract>(o, lower ? j : 0, M, j, l0, l1, start_from_c, N - j);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/ordered_product.hpp"
 
 namespace zeroloss {
 namespace {
@@ -17,7 +18,7 @@ Eigen::VectorXd direct(const Eigen::Ref<const Eigen::MatrixXd>& A) {
 
 }  // namespace
 
-Eigen::VectorXd singular_values(const Eigen::Ref<const Eigen::MatrixXd>& A, SingularValueRoute* route) {
+Eigen::VectorXd singular_values(const Eigen::Ref<const Eigen::MatrixXd>& A, SingularValueRoute* route, InstructionSet set) {
   if (!A.allFinite()) {
     std::ostringstream s;
     s << "singular values: the " << A.rows() << " x " << A.cols() << " matrix has a non-finite entry";
@@ -30,12 +31,12 @@ Eigen::VectorXd singular_values(const Eigen::Ref<const Eigen::MatrixXd>& A, Sing
     if (route) *route = SingularValueRoute::Direct;
     return direct(A);
   }
-  // Gram route: eigenvalues of the k x k Gram matrix (lower triangle from one rank-k update).
-  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(k, k);
+  // Gram route: eigenvalues of the k x k Gram matrix.
+  Eigen::MatrixXd G(k, k);
   if (wide) {
-    G.selfadjointView<Eigen::Lower>().rankUpdate(A);
+    ordered_gram(A, G, set);
   } else {
-    G.selfadjointView<Eigen::Lower>().rankUpdate(A.transpose());
+    ordered_gram(A.transpose(), G, set);  // a transposed copy of A: the Gram rows must be contiguous
   }
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
   es.compute(G, Eigen::EigenvaluesOnly);  // reads the lower triangle only

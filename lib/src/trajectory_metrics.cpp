@@ -9,6 +9,7 @@
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/ordered_product.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/singular_values.hpp"
 
@@ -50,19 +51,17 @@ double sharpness_from(const TwoLayerModel& model, const Eigen::MatrixXd& dphi) {
 }
 
 // K W with K = X X^T (n x n) the data Gram matrix, as X (X^T W) when that is cheaper (2 d < n):
-// out = K W, or out -= K W with `subtract`.
-void gram_times(const TwoLayerModel& model, const Eigen::MatrixXd& W, Eigen::MatrixXd& out, bool subtract) {
+// out = K W, or out -= K W with `subtract`; Xt = X^T. Fixed-order products (ordered_product.hpp).
+void gram_times(const TwoLayerModel& model, const Eigen::MatrixXd& Xt, const Eigen::MatrixXd& W, Eigen::MatrixXd& out,
+                bool subtract, InstructionSet set) {
+  const ProductUpdate update = subtract ? ProductUpdate::Subtract : ProductUpdate::Assign;
+  if (!subtract) out.resize(model.n(), W.cols());
   if (2 * model.d() < model.n()) {
-    const Eigen::MatrixXd XtW = model.X().transpose() * W;
-    if (subtract) {
-      out.noalias() -= model.X() * XtW;
-    } else {
-      out.noalias() = model.X() * XtW;
-    }
-  } else if (subtract) {
-    out.noalias() -= model.gram() * W;
+    Eigen::MatrixXd XtW(model.d(), W.cols());
+    ordered_product(Xt, W, XtW, ProductUpdate::Assign, set);
+    ordered_product(model.X(), XtW, out, update, set);
   } else {
-    out.noalias() = model.gram() * W;
+    ordered_product(model.gram(), W, out, update, set);
   }
 }
 
@@ -75,12 +74,12 @@ struct ConstraintGram {
   bool regular(double max_condition) const { return rcond > 0 && 1.0 / rcond <= max_condition; }
 };
 
-void factor_constraint_gram(const TwoLayerModel& model, const Eigen::MatrixXd& D, ConstraintGram& out) {
-  const Eigen::Index n = D.rows();
-  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n, n);
-  G.selfadjointView<Eigen::Lower>().rankUpdate(D);  // lower triangle of D D^T
-  G = G.cwiseProduct(model.gram());
-  out.llt.compute(G);  // reads the lower triangle only
+void factor_constraint_gram(const TwoLayerModel& model, const Eigen::MatrixXd& D, ConstraintGram& out,
+                            InstructionSet set) {
+  Eigen::MatrixXd G(D.rows(), D.rows());
+  ordered_gram(D, G, set);
+  G.array() *= model.gram().array();
+  out.llt.compute(G);
   out.rcond = out.llt.info() == Eigen::Success ? out.llt.rcond() : 0.0;
 }
 
@@ -99,16 +98,17 @@ void factor_constraint_gram(const TwoLayerModel& model, const Eigen::MatrixXd& D
 // In exact arithmetic every value equals the one of the separate routes (BDCSVD, SharpnessGeometry,
 // project_newton + evaluate); tests/trajectory_metrics_test.cpp checks the agreement.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                             const RankOneOptimum* optimum, bool with_gradient, bool with_projection) {
+                                             const RankOneOptimum* optimum, bool with_gradient, bool with_projection,
+                                             InstructionSet products) {
   model.check_weights(beta, "trajectory weights");
-  Eigen::MatrixXd R;
-  R.noalias() = model.X() * beta.transpose();
-  return compute_trajectory_metrics(model, beta, std::move(R), optimum, with_gradient, with_projection);
+  Eigen::MatrixXd R(model.n(), model.m());
+  ordered_product_transposed(model.X(), beta, R, ProductUpdate::Assign, products);
+  return compute_trajectory_metrics(model, beta, std::move(R), optimum, with_gradient, with_projection, products);
 }
 
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              Eigen::MatrixXd R, const RankOneOptimum* optimum, bool with_gradient,
-                                             bool with_projection) {
+                                             bool with_projection, InstructionSet products) {
   if (beta.size() > 0) {
     model.check_weights(beta, "trajectory weights");
   } else if (model.n() != model.d()) {
@@ -142,9 +142,9 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   Eigen::VectorXd residuals = phi * model.a() - model.y();
   out.loss = residuals.squaredNorm() / (2.0 * n);
   out.sharpness = sharpness_from(model, dphi);
-  out.feature_singular_values = singular_values(phi);
+  out.feature_singular_values = singular_values(phi, nullptr, products);
   phi.resize(0, 0);  // the n x m matrices are released as soon as they are used (m = 10^4 and more)
-  out.preactivation_singular_values = singular_values(R);
+  out.preactivation_singular_values = singular_values(R, nullptr, products);
   if (optimum) {
     if (optimum->preactivations.rows() != R.rows() || optimum->preactivations.cols() != R.cols()) {
       throw InputError("trajectory metrics: the optimum's pre-activations are " +
@@ -166,10 +166,11 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   }
   Eigen::MatrixXd& D = dphi;  // D = phi'(R) diag(a), in place of phi'
   D.array().rowwise() *= model.a().transpose().array();
+  const Eigen::MatrixXd Xt = model.X().transpose();
   ConstraintGram gram;
   bool factored = false;
   auto factor = [&]() {
-    if (!factored) factor_constraint_gram(model, D, gram);
+    if (!factored) factor_constraint_gram(model, D, gram, products);
     factored = true;
   };
 
@@ -179,13 +180,13 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
       Eigen::VectorXd Jg;
       {
         Eigen::MatrixXd Kc;
-        gram_times(model, c, Kc, false);
+        gram_times(model, Xt, c, Kc, false, products);
         Jg = D.cwiseProduct(Kc).rowwise().sum();
       }
       const Eigen::VectorXd lambda = gram.llt.solve(Jg);
       c -= lambda.asDiagonal() * D;  // c - diag(lambda) D: grad_M T = c^T X
-      Eigen::MatrixXd gradient;
-      gradient.noalias() = model.X().transpose() * c;  // d x m (p x m in reduced coordinates)
+      Eigen::MatrixXd gradient(model.d(), model.m());  // d x m (p x m in reduced coordinates)
+      ordered_product(Xt, c, gradient, ProductUpdate::Assign, products);
       out.gradient_norm = gradient.norm();
     }  // else J J^T singular here: the Riemannian gradient does not exist
     c.resize(0, 0);
@@ -222,7 +223,7 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
       if (!gram.regular(po.max_condition)) break;  // singular: the projection does not exist
       const Eigen::VectorXd mu = gram.llt.solve(residuals);
       W.noalias() = mu.asDiagonal() * D;
-      gram_times(model, W, R, true);  // R <- R - K diag(mu) D
+      gram_times(model, Xt, W, R, true, products);  // R <- R - K diag(mu) D
     }
   }
   return out;

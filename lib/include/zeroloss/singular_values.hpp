@@ -8,8 +8,8 @@
 //
 //   Direct            k < 16 or the matrix is square-ish (max < 2 k): Eigen::BDCSVD of the matrix
 //                     (for k < 16 BDCSVD itself runs JacobiSVD); the values are those of BDCSVD.
-//   Gram              the eigenvalues lambda of the k x k Gram matrix (A A^T or A^T A, one
-//                     symmetric rank-k update, m k^2 flops) give sigma = sqrt(lambda). Forming the
+//   Gram              the eigenvalues lambda of the k x k Gram matrix (A A^T or A^T A, its lower
+//                     triangle by ordered_gram, m k^2 flops) give sigma = sqrt(lambda). Forming the
 //                     Gram matrix squares the condition: the computed lambda_i carry an absolute
 //                     error of a few eps * lambda_1, so sigma_i carries a relative error of about
 //                     eps (sigma_1 / sigma_i)^2. The route is taken only when every
@@ -26,6 +26,8 @@
 
 #include <Eigen/Dense>
 
+#include "zeroloss/instruction_set.hpp"
+
 namespace zeroloss {
 
 enum class SingularValueRoute { Direct, Gram, TriangularFactor };
@@ -34,7 +36,10 @@ enum class SingularValueRoute { Direct, Gram, TriangularFactor };
 inline constexpr double kGramMinRatio = 0.05;
 
 // Singular values of A, descending. Throws InputError if A has a non-finite entry. `route`, if
-// given, receives the route taken.
-Eigen::VectorXd singular_values(const Eigen::Ref<const Eigen::MatrixXd>& A, SingularValueRoute* route = nullptr);
+// given, receives the route taken. The Gram route forms its matrix with ordered_gram
+// (ordered_product.hpp), so its values have the same bits in both instruction sets; `set` picks the
+// compiled variant.
+Eigen::VectorXd singular_values(const Eigen::Ref<const Eigen::MatrixXd>& A, SingularValueRoute* route = nullptr,
+                                InstructionSet set = InstructionSet::Auto);
 
 }  // namespace zeroloss

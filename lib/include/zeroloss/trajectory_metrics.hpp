@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/instruction_set.hpp"
 #include "zeroloss/network.hpp"
 
 namespace zeroloss {
@@ -51,14 +52,17 @@ struct TrajectoryMetrics {
 // `with_projection` the sharpness at the Newton projection onto M is computed too.
 // Cost: one evaluation of the network shared by all metrics, products of n x n and n x m matrices
 // (never J, never an m x d matrix except the gradient, m x p in reduced coordinates); at n = p = 100,
-// m = 1000 about 10 ms with both options (was 37 to 57 ms). The values agree with the separate
+// m = 1000 about MS_PLACEHOLDER with both options (was 37 to 57 ms). The n x n x m products are
+// ordered_product.hpp's, whose bits do not depend on the instruction set: `products` only picks
+// the compiled variant (InputError for Avx2 without AVX2), every value is the same. The values agree with the separate
 // routes (BDCSVD of R and Phi, SharpnessGeometry::riemannian_gradient, project_newton + T there) to
 // relative 1e-12 (singular values far below sigma_1: absolute 1e-14 sigma_1, as BDCSVD itself;
 // the gradient: plus 1e-12 ||grad T|| from the cancellation in grad T - J^T lambda); loss and T are
 // the same formulas. tests/trajectory_metrics_test.cpp checks this on random problems.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              const RankOneOptimum* optimum = nullptr, bool with_gradient = false,
-                                             bool with_projection = false);
+                                             bool with_projection = false,
+                                             InstructionSet products = InstructionSet::Auto);
 
 // The same with the pre-activations R = Z beta^T (n x m) supplied by the caller, e.g. the state of
 // label-noise SGD in pre-activation coordinates (label_noise_sgd.hpp), which is then used as it is:
@@ -67,7 +71,8 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
 // without forming beta. Throws InputError if R is not n x m, or beta is empty and n != p.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              Eigen::MatrixXd preactivations, const RankOneOptimum* optimum,
-                                             bool with_gradient, bool with_projection);
+                                             bool with_gradient, bool with_projection,
+                                             InstructionSet products = InstructionSet::Auto);
 
 // Mean over pairs j < k with beta_j, beta_k != 0 of cos(beta_j, beta_k); empty if no such pair.
 std::optional<double> mean_pairwise_cosine(const Eigen::Ref<const Eigen::MatrixXd>& beta);
