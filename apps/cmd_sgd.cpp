@@ -39,6 +39,7 @@ struct SgdOptions {
   double label_noise = 0;
   std::string noise = "gaussian";
   std::string instruction_set = "auto";  // which compiled SGD kernel (same bits either way)
+  int steps_per_pass = 0;                // SgdParameters::steps_per_pass (same bits for every value)
   std::string coordinates = "auto";      // state of the run: weights or pre-activations (bits differ)
   std::string batch = "1";
   std::uint64_t steps = 0;
@@ -462,6 +463,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                   {"parameters", parameters_json(cfg)},
                   {"kernel", sgd.kernel_name()},
                   {"instruction_set", to_string(sgd.instruction_set())},
+                  {"steps_per_pass", sgd.steps_per_pass()},
                   {"coordinates", to_string(sgd.coordinates())},
                   {"data_rcond", sgd.data_rcond()},
                   {"steps_done", res.steps_done},
@@ -809,6 +811,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.params.instruction_set = o.instruction_set == "baseline" ? SgdInstructionSet::Baseline
                                : o.instruction_set == "avx2"   ? SgdInstructionSet::Avx2
                                                                : SgdInstructionSet::Auto;
+  cfg.params.steps_per_pass = o.steps_per_pass;
   cfg.params.coordinates = o.coordinates == "weights"          ? SgdCoordinates::Weights
                            : o.coordinates == "preactivations" ? SgdCoordinates::Preactivations
                                                                : SgdCoordinates::Auto;
@@ -1008,6 +1011,13 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "SGD kernel: auto (AVX2 when the processor has it), baseline (SSE2) or avx2 (an error "
                  "without AVX2). Both give the same bits; summary.json reports the one used")
       ->check(CLI::IsMember({"auto", "baseline", "avx2"}))
+      ->capture_default_str();
+  app.add_option("--steps-per-pass", o->steps_per_pass,
+                 "Performance only, the same bits for every value: how many steps share one pass over "
+                 "the pre-activations R (pre-activation coordinates with --batch 1; the rows of a "
+                 "pass's later samples are formed from m-vectors). 1 to 8, or 0 = auto (4 when n > 16, "
+                 "else 1); summary.json reports the value used")
+      ->check(CLI::Range(0, kMaxStepsPerPass))
       ->capture_default_str();
   app.add_option("--coordinates", o->coordinates,
                  "What the run stores and updates: preactivations (R = Z beta^T, n x m: a step is one "

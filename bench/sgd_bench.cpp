@@ -51,7 +51,7 @@ struct Problem {
 // s = 0.03 (the paper's Figure 1 value).
 Problem make_problem(int m, int p, std::uint64_t seed = 0,
                      SgdInstructionSet instruction_set = SgdInstructionSet::Auto,
-                     SgdCoordinates coordinates = SgdCoordinates::Auto) {
+                     SgdCoordinates coordinates = SgdCoordinates::Auto, int steps_per_pass = 0) {
   auto base = zeroloss::bench::random_problem_on_manifold(p, p, m);
   SgdParameters params;
   params.learning_rate = 0.05 / m;
@@ -60,6 +60,7 @@ Problem make_problem(int m, int p, std::uint64_t seed = 0,
   params.seed = seed;
   params.instruction_set = instruction_set;
   params.coordinates = coordinates;
+  params.steps_per_pass = steps_per_pass;
   return Problem{std::move(base.model), std::move(base.beta), params};
 }
 
@@ -110,6 +111,24 @@ void BM_SgdStep(benchmark::State& state) {
     }
   }
   set_counters(state, m, p, static_cast<double>(state.iterations()));
+}
+
+// Steps per pass over R (SgdParameters::steps_per_pass; the same bits for every value), third
+// argument; label: what ran.
+void BM_SgdStepsPerPass(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  Problem pr = make_problem(m, p, 0, SgdInstructionSet::Auto, SgdCoordinates::Auto, static_cast<int>(state.range(2)));
+  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  const std::uint64_t chunk = chunk_steps(m, p);
+  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
+    if (sgd.advance(chunk) != chunk) {
+      state.SkipWithError(sgd.divergence().reason.c_str());
+      break;
+    }
+  }
+  set_counters(state, m, p, static_cast<double>(state.iterations()));
+  state.SetLabel(std::string(to_string(sgd.instruction_set())) + ", " + std::to_string(sgd.steps_per_pass()) +
+                 " steps per pass");
 }
 
 void BM_ReadModifyWrite(benchmark::State& state) {
@@ -194,6 +213,10 @@ void grid(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_SgdStep)->Apply(grid)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_ReadModifyWrite)->Apply(grid)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_SgdStepsPerPass)
+    ->ArgsProduct({{100, 1000, 10000}, {20, 100}, {1, 2, 4, 8}})
+    ->ArgNames({"m", "p", "steps_per_pass"})
+    ->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_SgdVsLimit)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(BM_SgdVsLimitBaseline)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();
 BENCHMARK(BM_SgdVsLimitWeights)->Apply(grid)->Unit(benchmark::kNanosecond)->UseRealTime();

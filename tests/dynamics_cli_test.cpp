@@ -15,6 +15,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "test_support.hpp"
 #include "zeroloss/csv.hpp"
@@ -148,22 +150,37 @@ bool wait_for_file(const std::string& path, double seconds) {
   return false;
 }
 
-// --instruction-set: the baseline and AVX2 kernels write the same bytes, and summary.json says which
-// ran.
-TEST(DynamicsCli, InstructionSetsWriteTheSameBytes) {
-  if (!zeroloss::cpu_has_avx2()) GTEST_SKIP() << "this processor has no AVX2";
+// --instruction-set and --steps-per-pass: the baseline and AVX2 kernels, with one or several steps
+// per pass, write the same bytes (the weights and every diagnostic of trajectory.csv), and
+// summary.json says what ran.
+TEST(DynamicsCli, InstructionSetsAndStepsPerPassWriteTheSameBytes) {
+  const bool avx2 = zeroloss::cpu_has_avx2();
   const Files f = write_problem("cli-isa");
-  for (const char* set : {"baseline", "avx2"})
-    ASSERT_EQ(run_command(sgd_command(f, f.dir + "/" + set,
-                                      std::string("--steps 20000 --seed 4 --no-figures --instruction-set ") + set)),
-              0);
+  const std::vector<std::pair<std::string, std::string>> runs{
+      {"baseline", "--instruction-set baseline --steps-per-pass 1"},
+      {"baseline3", "--instruction-set baseline --steps-per-pass 3"},
+      {"avx2", "--instruction-set avx2 --steps-per-pass 1"},
+      {"avx2_8", "--instruction-set avx2 --steps-per-pass 8"}};
+  for (const auto& [name, options] : runs) {
+    if (!avx2 && name.rfind("avx2", 0) == 0) continue;
+    ASSERT_EQ(run_command(sgd_command(f, f.dir + "/" + name, "--steps 20000 --seed 4 --no-figures " + options)), 0)
+        << options;
+  }
   const std::string base = slurp(f.dir + "/baseline/final_weights.csv");
   EXPECT_FALSE(base.empty());
-  EXPECT_EQ(base, slurp(f.dir + "/avx2/final_weights.csv"));
-  EXPECT_EQ(slurp(f.dir + "/baseline/trajectory.csv"), slurp(f.dir + "/avx2/trajectory.csv"));
+  for (const auto& [name, options] : runs) {
+    if (name == "baseline" || (!avx2 && name.rfind("avx2", 0) == 0)) continue;
+    EXPECT_EQ(base, slurp(f.dir + "/" + name + "/final_weights.csv")) << options;
+    EXPECT_EQ(slurp(f.dir + "/baseline/trajectory.csv"), slurp(f.dir + "/" + name + "/trajectory.csv")) << options;
+  }
   EXPECT_EQ(read_json(f.dir + "/baseline/summary.json").at("instruction_set"), "baseline");
-  EXPECT_EQ(read_json(f.dir + "/avx2/summary.json").at("instruction_set"), "avx2");
+  EXPECT_EQ(read_json(f.dir + "/baseline3/summary.json").at("steps_per_pass"), 3);
+  if (avx2) {
+    EXPECT_EQ(read_json(f.dir + "/avx2/summary.json").at("instruction_set"), "avx2");
+    EXPECT_EQ(read_json(f.dir + "/avx2_8/summary.json").at("steps_per_pass"), 8);
+  }
   EXPECT_NE(run_command(sgd_command(f, f.dir + "/bad", "--steps 10 --instruction-set avx512")), 0);
+  EXPECT_NE(run_command(sgd_command(f, f.dir + "/bad2", "--steps 10 --steps-per-pass 9")), 0);
 }
 
 TEST(DynamicsCli, KilledRunResumesBitForBit) {

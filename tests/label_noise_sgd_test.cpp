@@ -180,6 +180,111 @@ TEST(LabelNoiseSgd, Avx2AndBaselineKernelsGiveTheSameBits) {
   }
 }
 
+// Several steps per pass over R (pre-activation coordinates, B = 1) must give the bits of one step
+// per pass: the rows of a window's later samples are formed from m-vectors with the update's own
+// expression, and each entry of R takes the window's updates in step order. Covers every activation
+// kernel (the cubic's vector form and the scalar ones), n with a fixed-n kernel (3, 11) and the
+// generic one (17, 20), m with and without a partial tile and with an odd number of tiles (the AVX2
+// pass updates tiles in pairs), every window size, windows cut by irregular advance() lengths, both
+// instruction sets, and the state between calls (R, the next sample and its noise).
+TEST(LabelNoiseSgd, StepsPerPassGiveTheSameBits) {
+  std::vector<SgdInstructionSet> sets{SgdInstructionSet::Baseline};
+  if (cpu_has_avx2()) sets.push_back(SgdInstructionSet::Avx2);
+  const std::uint64_t chunks[] = {1, 2, 3, 50, 7, 640};  // 703 steps
+  for (const char* act : {"cubic", "sinh", "tanh", "sigmoid", "softplus", "gelu", "poly:0,1,0.5,0.2"}) {
+    for (int n : {3, 11, 17, 20}) {
+      for (int m : {5, 12, 13}) {
+        auto pr = test::random_problem(n, n, m, act, true, 300 + n + m, 0.3);
+        for (SgdInstructionSet set : sets) {
+          SgdParameters params;
+          params.learning_rate = 0.01 / n;
+          params.label_noise = 0.3;
+          params.seed = 11;
+          params.instruction_set = set;
+          params.steps_per_pass = 1;
+          LabelNoiseSgd one(pr.model, pr.theta, params);
+          ASSERT_EQ(one.steps_per_pass(), 1);
+          for (std::uint64_t k : chunks) ASSERT_EQ(one.advance(k), k) << one.divergence().reason;
+          EXPECT_GT((one.weights() - pr.theta).norm(), 1e-6) << "the run must move";
+          for (int w = 2; w <= kMaxStepsPerPass; ++w) {
+            params.steps_per_pass = w;
+            LabelNoiseSgd windowed(pr.model, pr.theta, params);
+            ASSERT_EQ(windowed.steps_per_pass(), w);
+            ASSERT_EQ(windowed.coordinates(), SgdCoordinates::Preactivations);
+            for (std::uint64_t k : chunks) ASSERT_EQ(windowed.advance(k), k) << windowed.divergence().reason;
+            const SgdState a = one.state(), b = windowed.state();
+            EXPECT_TRUE((a.preactivations.array() == b.preactivations.array()).all())
+                << act << " n=" << n << " m=" << m << " " << to_string(set) << " w=" << w << ": max difference "
+                << (a.preactivations - b.preactivations).cwiseAbs().maxCoeff();
+            EXPECT_EQ(one.next_batch(), windowed.next_batch());
+            EXPECT_EQ(one.next_noise(), windowed.next_noise());
+          }
+        }
+      }
+    }
+  }
+}
+
+// A window cut short by a refused step leaves the state of the one-step kernel: the same step
+// refused with the same message, the same R, and the run stays stopped.
+TEST(LabelNoiseSgd, StepsPerPassRefuseTheSameStep) {
+  auto pr = test::random_problem_on_manifold(20, 20, 9, "cubic", false, 4, 0.3);
+  SgdParameters params;
+  params.learning_rate = 0.01;
+  params.label_noise = 0.5;
+  params.steps_per_pass = 1;
+  // A divergence bound on the loss that the noisy run (it starts on M, at loss 0) crosses after a
+  // few windows: the largest of these that stops it after more than 20 steps.
+  std::uint64_t done = 0;
+  for (double bound : {1.0, 0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3}) {
+    params.max_loss = bound;
+    LabelNoiseSgd probe(pr.model, pr.theta, params);
+    done = probe.advance(100000);
+    if (probe.diverged() && done > 20) break;
+  }
+  LabelNoiseSgd one(pr.model, pr.theta, params);
+  ASSERT_EQ(one.advance(100000), done);
+  ASSERT_TRUE(one.diverged());
+  ASSERT_GT(done, 20u) << "the test needs a refusal after some windows, not at the first step";
+  for (int w = 2; w <= kMaxStepsPerPass; ++w) {
+    params.steps_per_pass = w;
+    LabelNoiseSgd windowed(pr.model, pr.theta, params);
+    EXPECT_EQ(windowed.advance(100000), done) << "w=" << w;
+    EXPECT_EQ(windowed.divergence().step, one.divergence().step);
+    EXPECT_EQ(windowed.divergence().reason, one.divergence().reason);
+    EXPECT_TRUE((windowed.state().preactivations.array() == one.state().preactivations.array()).all()) << "w=" << w;
+    EXPECT_EQ(windowed.advance(10), 0u);
+  }
+}
+
+TEST(LabelNoiseSgd, StepsPerPassAreCheckedAndChosen) {
+  auto square = test::random_problem(20, 20, 6, "cubic", false, 4);
+  auto small = test::random_problem(3, 3, 6, "cubic", false, 4);
+  auto wide = test::random_problem(5, 11, 6, "cubic", false, 4);
+  SgdParameters params;
+  EXPECT_EQ(LabelNoiseSgd(square.model, square.theta, params).steps_per_pass(), 4);  // auto, n > 16
+  EXPECT_EQ(LabelNoiseSgd(small.model, small.theta, params).steps_per_pass(), 1);    // auto, n <= 16
+  EXPECT_EQ(LabelNoiseSgd(wide.model, wide.theta, params).steps_per_pass(), 1);      // weight coordinates
+  params.batch_size = 2;
+  EXPECT_EQ(LabelNoiseSgd(square.model, square.theta, params).steps_per_pass(), 1);  // B > 1
+  params.steps_per_pass = 3;
+  try {
+    LabelNoiseSgd(square.model, square.theta, params);
+    FAIL() << "3 steps per pass with B = 2 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("need pre-activation coordinates and batch size 1"), std::string::npos)
+        << e.what();
+  }
+  params.batch_size = 1;
+  EXPECT_THROW(LabelNoiseSgd(wide.model, wide.theta, params), InputError);
+  params.steps_per_pass = kMaxStepsPerPass + 1;
+  EXPECT_THROW(LabelNoiseSgd(square.model, square.theta, params), InputError);
+  params.steps_per_pass = -1;
+  EXPECT_THROW(LabelNoiseSgd(square.model, square.theta, params), InputError);
+  params.steps_per_pass = 3;
+  EXPECT_EQ(LabelNoiseSgd(small.model, small.theta, params).steps_per_pass(), 3);  // allowed at any n
+}
+
 TEST(LabelNoiseSgd, RestoredStateContinuesBitForBit) {
   for (NoiseKind kind : {NoiseKind::Gaussian, NoiseKind::Rademacher}) {
     for (int B : {1, 3}) for (int n : {5, 11}) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 #include <sstream>
+#include <type_traits>
 
 #include <Eigen/LU>
 
@@ -30,6 +31,13 @@ namespace {
 // each neuron is exactly the scalar sequence written below, so the bits do not depend on the
 // vector width.
 constexpr int W = 4;
+// Auto takes kAutoStepsPerPass steps per pass above kWindowMinN samples (smaller n run the kernels
+// specialised for n, whose pass over R is short). 4 was the fastest of 2, 4 and 8 at m = 1000 and
+// m = 10^4 with n = 100 (sgd_bench BM_SgdStepsPerPass; docs/performance.md): with 4 the AVX2 pass
+// updates two tiles per load of K's entries (tile_pair_update_window) without running out of
+// registers.
+constexpr int kWindowMinN = 16;
+constexpr int kAutoStepsPerPass = 4;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
 typedef double Vec2 __attribute__((vector_size(16)));
@@ -141,6 +149,99 @@ template <class Vec>
   for (int v = 0; v < W / VL; ++v) store<Vec>(out + v * VL, -(load<Vec>(h + v * VL) * c) * zk + load<Vec>(t + v * VL));
 }
 
+// The updates of `Count` consecutive steps to one tile, in one sweep over its rows: row k moves by
+// nhc_q g_q[k] for q = 0, 1, ..., Count - 1 in that order, with nhc_q = -(h_q c_q), the expression of
+// tile_update. Each entry therefore takes the same operations in the same order as in Count calls of
+// tile_update, and ends with the same bits; the tile is loaded and stored once instead of Count times.
+template <class Vec, int Count>
+[[gnu::always_inline]] inline void tile_update_window(double* __restrict t, const double* const* __restrict h,
+                                                      const double* __restrict c, const double* const* __restrict g,
+                                                      int p) {
+  constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
+  for (int v = 0; v < W / VL; ++v) {
+    double* tv = t + v * VL;
+    Vec nhc[Count];
+    for (int q = 0; q < Count; ++q) nhc[q] = -(load<Vec>(h[q] + v * VL) * c[q]);
+    int k = 0;
+    for (; k + 4 <= p; k += 4) {  // four rows at once: four independent chains of Count additions
+      Vec x0 = load<Vec>(tv + k * W), x1 = load<Vec>(tv + (k + 1) * W);
+      Vec x2 = load<Vec>(tv + (k + 2) * W), x3 = load<Vec>(tv + (k + 3) * W);
+      for (int q = 0; q < Count; ++q) {
+        x0 = nhc[q] * g[q][k] + x0;
+        x1 = nhc[q] * g[q][k + 1] + x1;
+        x2 = nhc[q] * g[q][k + 2] + x2;
+        x3 = nhc[q] * g[q][k + 3] + x3;
+      }
+      store<Vec>(tv + k * W, x0);
+      store<Vec>(tv + (k + 1) * W, x1);
+      store<Vec>(tv + (k + 2) * W, x2);
+      store<Vec>(tv + (k + 3) * W, x3);
+    }
+    for (; k < p; ++k) {
+      Vec x = load<Vec>(tv + k * W);
+      for (int q = 0; q < Count; ++q) x = nhc[q] * g[q][k] + x;
+      store<Vec>(tv + k * W, x);
+    }
+  }
+}
+
+// tile_update_window for two tiles at once, one vector per tile row (AVX2): each g_q[k] is loaded
+// once for both tiles. The same operations per entry as two calls of tile_update_window.
+template <class Vec, int Count>
+[[gnu::always_inline]] inline void tile_pair_update_window(double* __restrict t0, double* __restrict t1,
+                                                           const double* const* __restrict h0,
+                                                           const double* const* __restrict h1,
+                                                           const double* __restrict c,
+                                                           const double* const* __restrict g, int p) {
+  static_assert(sizeof(Vec) == W * sizeof(double), "one vector per tile row");
+  Vec nhc0[Count], nhc1[Count];
+  for (int q = 0; q < Count; ++q) {
+    nhc0[q] = -(load<Vec>(h0[q]) * c[q]);
+    nhc1[q] = -(load<Vec>(h1[q]) * c[q]);
+  }
+  int k = 0;
+  for (; k + 2 <= p; k += 2) {
+    Vec x0 = load<Vec>(t0 + k * W), x1 = load<Vec>(t0 + (k + 1) * W);
+    Vec y0 = load<Vec>(t1 + k * W), y1 = load<Vec>(t1 + (k + 1) * W);
+    for (int q = 0; q < Count; ++q) {
+      const double b0 = g[q][k], b1 = g[q][k + 1];
+      x0 = nhc0[q] * b0 + x0;
+      y0 = nhc1[q] * b0 + y0;
+      x1 = nhc0[q] * b1 + x1;
+      y1 = nhc1[q] * b1 + y1;
+    }
+    store<Vec>(t0 + k * W, x0);
+    store<Vec>(t0 + (k + 1) * W, x1);
+    store<Vec>(t1 + k * W, y0);
+    store<Vec>(t1 + (k + 1) * W, y1);
+  }
+  for (; k < p; ++k) {
+    Vec x = load<Vec>(t0 + k * W), y = load<Vec>(t1 + k * W);
+    for (int q = 0; q < Count; ++q) {
+      x = nhc0[q] * g[q][k] + x;
+      y = nhc1[q] * g[q][k] + y;
+    }
+    store<Vec>(t0 + k * W, x);
+    store<Vec>(t1 + k * W, y);
+  }
+}
+
+// Row i of a tile after the first `count` updates of a window, from its row `base` at the window's
+// start: tile_row_after_update's expression applied for u = 0, 1, ..., count - 1 in step order, with
+// h[u] and c[u] the update's h (at this tile) and coefficient and k[u] = K_{i_u i}; into out[0..W).
+template <class Vec>
+[[gnu::always_inline]] inline void tile_row_after_updates(const double* __restrict base,
+                                                          const double* const* __restrict h,
+                                                          const double* __restrict c, const double* __restrict k,
+                                                          int count, double* __restrict out) {
+  constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
+  for (int v = 0; v < W / VL; ++v) {
+    Vec x = load<Vec>(base + v * VL);
+    for (int u = 0; u < count; ++u) x = -(load<Vec>(h[u] + v * VL) * c[u]) * k[u] + x;
+    store<Vec>(out + v * VL, x);
+  }
+}
+
 #pragma GCC diagnostic pop
 
 // 64-byte aligned storage, so a tile row (32 bytes) never straddles a cache line.
@@ -160,14 +261,19 @@ struct CacheAligned {
 using AlignedDoubles = std::vector<double, CacheAligned<double>>;
 
 // Activation policies: value and first derivative (the only ones SGD needs).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // the vector form is only called inlined
 struct CubicAct {
   static constexpr const char* name = "cubic";
-  void operator()(double z, double& v, double& d) const {
-    const double z2 = z * z;
+  static constexpr bool kVectorised = true;  // T is double or a vector of doubles: the same expressions
+  template <class T>
+  [[gnu::always_inline]] void operator()(T z, T& v, T& d) const {
+    const T z2 = z * z;
     v = z + z * z2 * (1.0 / 3.0);
     d = 1.0 + z2;
   }
 };
+#pragma GCC diagnostic pop
 struct SinhAct {
   static constexpr const char* name = "sinh";
   void operator()(double z, double& v, double& d) const {
@@ -274,6 +380,12 @@ struct LabelNoiseSgd::Core {
   AlignedDoubles r;        // B x m_pad pre-activations of the next step's batch
   AlignedDoubles h;        // B x m_pad: a_j phi'(r_ij) of the current batch (0 on padding)
   std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
+  // Steps per pass over R (pre-activation coordinates, B = 1; run_preactivation_windows) and that
+  // kernel's buffers, window x m_pad each: h of the window's steps, the rows of their samples as
+  // of the window's start, and the same for the next window.
+  int window = 1;
+  AlignedDoubles win_h, win_rows, win_next_rows;
+  std::vector<double> win_coef;
   AlignedDoubles snapshot;
   std::uint64_t snapshot_step = 0;
   SgdDivergence divergence;
@@ -392,11 +504,32 @@ namespace {
 
 // The activation of the first `lanes` neurons of one tile row r[0..W) (lanes < W: a last tile with
 // padding, which is skipped): h_l = a_l phi'(r_l) and fl[l] += a_l phi(r_l), neuron l of the tile into
-// partial sum l.
+// partial sum l. Activations with a vector form (kVectorised, the cubic) evaluate a full tile in
+// vectors of Vec: the same expressions lane by lane, so the same bits as the scalar loop.
+template <class Act, class = void>
+struct Vectorised : std::false_type {};
 template <class Act>
+struct Vectorised<Act, std::void_t<decltype(Act::kVectorised)>> : std::true_type {};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
+template <class Vec, class Act>
 [[gnu::always_inline]] inline void tile_activation(const Act& act, const double* __restrict r,
                                                    const double* __restrict a, double* __restrict h,
                                                    double* __restrict fl, int lanes = W) {
+  if constexpr (Vectorised<Act>::value) {
+    if (lanes == W) {
+      constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
+      for (int v = 0; v < W / VL; ++v) {
+        Vec value, slope;
+        act(load<Vec>(r + v * VL), value, slope);
+        const Vec av = load<Vec>(a + v * VL);
+        store<Vec>(fl + v * VL, load<Vec>(fl + v * VL) + av * value);
+        store<Vec>(h + v * VL, av * slope);
+      }
+      return;
+    }
+  }
   for (int l = 0; l < lanes; ++l) {
     double v, d;
     act(r[l], v, d);
@@ -404,18 +537,19 @@ template <class Act>
     h[l] = a[l] * d;
   }
 }
+#pragma GCC diagnostic pop
 
 // The activation of one batch row r[0..m) (tiles in order, the last one without its padding): h and
 // the output's W partial sums fl, neuron j into fl[j mod W]. The fused pre-activation kernel computes
 // the same values tile by tile in the same order, so both give the same bits.
-template <class Act>
+template <class Vec, class Act>
 [[gnu::always_inline]] inline void row_activation(const Act& act, const double* __restrict r,
                                                   const double* __restrict a, double* __restrict h, int m,
                                                   double* __restrict fl) {
   const int full_tiles = m / W;
-  for (int t = 0; t < full_tiles; ++t) tile_activation(act, r + t * W, a + t * W, h + t * W, fl);
+  for (int t = 0; t < full_tiles; ++t) tile_activation<Vec>(act, r + t * W, a + t * W, h + t * W, fl);
   if (full_tiles * W < m)
-    tile_activation(act, r + full_tiles * W, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
+    tile_activation<Vec>(act, r + full_tiles * W, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
 }
 
 // P > 0 (here and in run_steps): the rows of a tile known at compile time (the reduced dimension p,
@@ -448,7 +582,7 @@ template <int P, class Act, class Vec>
   };
   // Prologue: the activation of the first step's sample, from r.
   double fl[W] = {};
-  row_activation(act, c.r.data(), a, h, m, fl);
+  row_activation<Vec>(act, c.r.data(), a, h, m, fl);
   for (std::uint64_t done = 0; done < steps; ++done) {
     const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
     const int i = c.next_batch[0];
@@ -471,14 +605,14 @@ template <int P, class Act, class Vec>
       alignas(32) double row[W];
       tile_row_after_update<Vec>(bt + next, ht, coef, g_next, row);
       tile_update<Vec>(bt, ht, coef, g, n);
-      tile_activation(act, row, a + t * W, ht, fl);
+      tile_activation<Vec>(act, row, a + t * W, ht, fl);
     }
     if (full_tiles < tiles) {  // the last, partial tile: update all lanes (padding stays 0), skip padding
       double* bt = block + full_tiles * tile_size;
       alignas(32) double row[W];
       tile_row_after_update<Vec>(bt + next, h + full_tiles * W, coef, g_next, row);
       tile_update<Vec>(bt, h + full_tiles * W, coef, g, n);
-      tile_activation(act, row, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
+      tile_activation<Vec>(act, row, a + full_tiles * W, h + full_tiles * W, fl, m - full_tiles * W);
     }
     ++c.step;
   }
@@ -486,8 +620,163 @@ template <int P, class Act, class Vec>
   return steps;
 }
 
+// Pre-activation coordinates with B = 1 and w = c.window > 1 steps per pass over R: the same
+// iteration as run_preactivation_steps, bit for bit, with R loaded and stored once per w steps.
+//
+// A step needs the row of its sample after all earlier updates, and its update needs the output
+// f_i, a sum over all m neurons: step k + 1 cannot start before the pass of step k has ended. But
+// the row of a later sample after the window's earlier updates is cheap to form from its row at the
+// window's start (m values): it moves by -(h_q c_q) K_{i_q i} for each earlier step q of the window,
+// the expression tile_update applies to R. So a window runs in two phases:
+//   decide  for q = 0 .. w-1: the row of step q's sample (its row at the window's start, moved by the
+//           window's earlier updates in step order), phi and phi' give h_q and f, the residual gives
+//           c_q, and the next sample and noise are drawn, exactly as in run_preactivation_steps;
+//   apply   one pass over R: each entry takes the w updates in step order (tile_update_window), and
+//           the rows of the next window's samples are copied out of each tile while it is in cache.
+// The next window's samples are known before its steps run: they are peeked from a copy of the
+// index generator (the run's own generator draws them again, one per step, as always). Per entry
+// and per step the arithmetic is that of run_preactivation_steps, so both kernels give the same
+// bits (label_noise_sgd_test), and the state between calls (R, the next sample's row in r, the
+// generators) is the same.
+int peek_index(const LabelNoiseSgd::Core& c, Xoshiro256pp& ahead) {
+  return c.full ? 0 : static_cast<int>(ahead.below(static_cast<std::uint64_t>(c.n)));
+}
+
+// The apply phase with Count updates; copies the rows next[0..next_count) of the updated R into
+// next_rows (row q at next_rows + q m_pad).
+template <class Vec, int Count>
+[[gnu::always_inline]] inline void apply_window(LabelNoiseSgd::Core& c, const int* idx, const int* next,
+                                                int next_count) {
+  const int n = c.n, tiles = c.tiles;
+  const std::size_t tile_size = static_cast<std::size_t>(n) * W, m_pad = static_cast<std::size_t>(c.m_pad);
+  const double* g[Count > 0 ? Count : 1];
+  for (int q = 0; q < Count; ++q) g[q] = c.K.data() + static_cast<std::size_t>(idx[q]) * n;
+  constexpr bool pairs = sizeof(Vec) == W * sizeof(double) && Count > 0 && Count <= 4;
+  for (int t = 0; t < tiles; ++t) {
+    double* bt = c.block.data() + t * tile_size;
+    if constexpr (pairs) {  // tiles t and t + 1 updated together at even t, copied from below at both
+      if (t % 2 == 0 && t + 1 < tiles) {
+        const double *h0[Count > 0 ? Count : 1], *h1[Count > 0 ? Count : 1];
+        for (int q = 0; q < Count; ++q) {
+          h0[q] = c.win_h.data() + q * m_pad + t * W;
+          h1[q] = h0[q] + W;
+        }
+        tile_pair_update_window<Vec, Count>(bt, bt + tile_size, h0, h1, c.win_coef.data(), g, n);
+      } else if (t % 2 == 0) {
+        const double* h[Count > 0 ? Count : 1];
+        for (int q = 0; q < Count; ++q) h[q] = c.win_h.data() + q * m_pad + t * W;
+        tile_update_window<Vec, Count>(bt, h, c.win_coef.data(), g, n);
+      }
+    } else if constexpr (Count > 0) {
+      const double* h[Count];
+      for (int q = 0; q < Count; ++q) h[q] = c.win_h.data() + q * m_pad + t * W;
+      tile_update_window<Vec, Count>(bt, h, c.win_coef.data(), g, n);
+    }
+    for (int q = 0; q < next_count; ++q) {
+      const double* row = bt + static_cast<std::size_t>(next[q]) * W;
+      double* out = c.win_next_rows.data() + q * m_pad + t * W;
+      for (int l = 0; l < W; ++l) out[l] = row[l];
+    }
+  }
+}
+
+template <class Vec>
+[[gnu::always_inline]] inline void apply_window(LabelNoiseSgd::Core& c, int count, const int* idx, const int* next,
+                                                int next_count) {
+  switch (count) {
+    case 0: apply_window<Vec, 0>(c, idx, next, next_count); break;
+    case 1: apply_window<Vec, 1>(c, idx, next, next_count); break;
+    case 2: apply_window<Vec, 2>(c, idx, next, next_count); break;
+    case 3: apply_window<Vec, 3>(c, idx, next, next_count); break;
+    case 4: apply_window<Vec, 4>(c, idx, next, next_count); break;
+    case 5: apply_window<Vec, 5>(c, idx, next, next_count); break;
+    case 6: apply_window<Vec, 6>(c, idx, next, next_count); break;
+    case 7: apply_window<Vec, 7>(c, idx, next, next_count); break;
+    default: apply_window<Vec, kMaxStepsPerPass>(c, idx, next, next_count); break;
+  }
+}
+
+// The decide phase for `count` steps whose samples are idx[0..count) and whose rows at the window's
+// start are in win_rows; returns the number of steps taken (fewer when one is refused).
+template <class Act, class Vec>
+[[gnu::always_inline]] inline int decide_window(LabelNoiseSgd::Core& c, const Act& act, int count, const int* idx) {
+  const int m = c.m, n = c.n, tiles = c.tiles, full_tiles = m / W;
+  const std::size_t m_pad = static_cast<std::size_t>(c.m_pad);
+  const double* a = c.a.data();
+  const double bound = c.residual_bound;
+  for (int q = 0; q < count; ++q) {
+    const int i = c.next_batch[0];
+    if (i != idx[q]) throw std::logic_error("label-noise SGD: the window's peeked sample differs from the drawn one");
+    double fl[W] = {};
+    double* hq = c.win_h.data() + q * m_pad;
+    double kq[kMaxStepsPerPass];
+    for (int u = 0; u < q; ++u) kq[u] = c.K[static_cast<std::size_t>(idx[u]) * n + i];
+    for (int t = 0; t < tiles; ++t) {
+      alignas(32) double row[W];
+      const double* hu[kMaxStepsPerPass];
+      for (int u = 0; u < q; ++u) hu[u] = c.win_h.data() + u * m_pad + t * W;
+      tile_row_after_updates<Vec>(c.win_rows.data() + q * m_pad + t * W, hu, c.win_coef.data(), kq, q, row);
+      tile_activation<Vec>(act, row, a + t * W, hq + t * W, fl, t < full_tiles ? W : m - full_tiles * W);
+    }
+    const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
+    const double residual = f - c.y[i];
+    if (!(std::abs(residual) <= bound)) {
+      refuse_step(c, i, f, residual);
+      return q;
+    }
+    c.win_coef[q] = c.eta_over_B * (residual - c.s * c.xi[0]);
+    c.batch.swap(c.next_batch);
+    c.draw_next();
+    ++c.step;
+  }
+  return count;
+}
+
+template <class Act, class Vec>
+[[gnu::always_inline]] inline std::uint64_t run_preactivation_windows(LabelNoiseSgd::Core& c, std::uint64_t steps,
+                                                                      const Act& act) {
+  const int w = c.window;
+  const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(c.n) * W;
+  int idx[kMaxStepsPerPass], next[kMaxStepsPerPass];
+  // The first window's samples and their rows: the next sample's row is r, the others are read
+  // from R (strided, once per call).
+  int count = static_cast<int>(std::min<std::uint64_t>(w, steps));
+  {
+    Xoshiro256pp ahead = c.index_rng;
+    idx[0] = c.next_batch[0];
+    for (int q = 1; q < count; ++q) idx[q] = peek_index(c, ahead);
+    std::copy(c.r.begin(), c.r.begin() + c.m_pad, c.win_rows.begin());
+    for (int q = 1; q < count; ++q)
+      for (int t = 0; t < c.tiles; ++t)
+        for (int l = 0; l < W; ++l)
+          c.win_rows[q * m_pad + t * W + l] = c.block[t * tile_size + static_cast<std::size_t>(idx[q]) * W + l];
+  }
+  std::uint64_t done = 0;
+  while (count > 0) {
+    const int decided = decide_window<Act, Vec>(c, act, count, idx);
+    done += static_cast<std::uint64_t>(decided);
+    // The next window's samples (only the next one after the last window, or after a refusal:
+    // its row becomes r).
+    const int next_count =
+        decided < count ? 1 : static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(w, steps - done)));
+    Xoshiro256pp ahead = c.index_rng;
+    next[0] = c.next_batch[0];
+    for (int q = 1; q < next_count; ++q) next[q] = peek_index(c, ahead);
+    apply_window<Vec>(c, decided, idx, next, next_count);
+    c.win_rows.swap(c.win_next_rows);
+    if (decided < count || done == steps) break;
+    count = next_count;
+    std::copy(next, next + next_count, idx);
+  }
+  std::copy(c.win_rows.begin(), c.win_rows.begin() + c.m_pad, c.r.begin());  // the next sample's row
+  return done;
+}
+
 template <int P, class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
+  if constexpr (P == 0) {
+    if (c.window > 1) return run_preactivation_windows<Act, Vec>(c, steps, act);
+  }
   if (c.pre && c.B == 1) return run_preactivation_steps<P, Act, Vec>(c, steps, act);
   const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles;
   const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(p) * W;
@@ -508,7 +797,7 @@ template <int P, class Act, class Vec>
     //    the vector units can follow, unlike one chain of m dependent additions.
     for (int b = 0; b < B; ++b) {
       double fl[W] = {};
-      row_activation(act, r + b * m_pad, a, h + b * m_pad, m, fl);
+      row_activation<Vec>(act, r + b * m_pad, a, h + b * m_pad, m, fl);
       const double f = (fl[0] + fl[1]) + (fl[2] + fl[3]);
       const int i = c.next_batch[b];
       const double residual = f - y[i];
@@ -704,9 +993,27 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
   c.r.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
   c.h.assign(static_cast<std::size_t>(c.B) * c.m_pad, 0.0);
   c.coef.assign(c.B, 0.0);
+  require(params.steps_per_pass >= 0 && params.steps_per_pass <= kMaxStepsPerPass,
+          "label-noise SGD: steps per pass = " + std::to_string(params.steps_per_pass) + "; expected 0 (auto) to " +
+              std::to_string(kMaxStepsPerPass));
+  const bool windows_apply = c.pre && c.B == 1;
+  require(params.steps_per_pass <= 1 || windows_apply,
+          "label-noise SGD: " + std::to_string(params.steps_per_pass) +
+              " steps per pass need pre-activation coordinates and batch size 1 (this run: " +
+              to_string(c.params.coordinates) + " coordinates, B = " + std::to_string(c.B) + ")");
+  c.window = params.steps_per_pass > 0 ? params.steps_per_pass
+                                       : (windows_apply && c.n > kWindowMinN ? kAutoStepsPerPass : 1);
+  c.params.steps_per_pass = c.window;
+  if (c.window > 1) {
+    const std::size_t size = static_cast<std::size_t>(c.window) * c.m_pad;
+    c.win_h.assign(size, 0.0);
+    c.win_rows.assign(size, 0.0);
+    c.win_next_rows.assign(size, 0.0);
+    c.win_coef.assign(c.window, 0.0);
+  }
   c.avx2 = use_avx2(params.instruction_set, "label-noise SGD");
   c.params.instruction_set = c.avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
-  c.kernel = make_kernel(c.model.activation(), c.p, c.avx2);
+  c.kernel = make_kernel(c.model.activation(), c.window > 1 ? 0 : c.p, c.avx2);
   c.draw_next();
   c.compute_preactivations();
   c.take_snapshot();
@@ -725,6 +1032,7 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
   return done;
 }
 
+int LabelNoiseSgd::steps_per_pass() const { return core_->window; }
 std::uint64_t LabelNoiseSgd::step() const { return core_->step; }
 bool LabelNoiseSgd::diverged() const { return core_->divergence.diverged; }
 const SgdDivergence& LabelNoiseSgd::divergence() const { return core_->divergence; }

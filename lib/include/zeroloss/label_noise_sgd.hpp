@@ -69,6 +69,8 @@ using SgdInstructionSet = InstructionSet;
 // is at least kPreactivationMinRcond, else Weights.
 enum class SgdCoordinates { Auto, Weights, Preactivations };
 constexpr double kPreactivationMinRcond = 1e-4;
+// Most steps one pass over R can apply (SgdParameters::steps_per_pass).
+constexpr int kMaxStepsPerPass = 8;
 // "auto", "weights", "preactivations".
 const char* to_string(SgdCoordinates coordinates);
 
@@ -84,6 +86,13 @@ struct SgdParameters {
   SgdInstructionSet instruction_set = SgdInstructionSet::Auto;
   // Preactivations when Z is not square or is singular (rcond below 1e-12) is an InputError.
   SgdCoordinates coordinates = SgdCoordinates::Auto;
+  // Steps whose updates one pass over the state applies: performance only, every value gives the
+  // same bits. In pre-activation coordinates with B = 1 the pass over R is the cost of a step once
+  // R outgrows the first-level cache; 2 .. kMaxStepsPerPass steps then share one pass (the rows of
+  // their samples are formed from m-vectors: label_noise_sgd.cpp, run_preactivation_windows).
+  // 0 = auto: 4 there when n > 16, else 1. Values above 1 elsewhere, or outside
+  // 0 .. kMaxStepsPerPass, are an InputError.
+  int steps_per_pass = 0;
 };
 
 // Everything needed to continue a run bit for bit.
@@ -145,6 +154,7 @@ class LabelNoiseSgd {
   const SgdParameters& parameters() const;  // max_loss resolved to the bound in use
   const char* kernel_name() const;          // which activation kernel the dispatch chose
   SgdInstructionSet instruction_set() const;  // Baseline or Avx2 (Auto resolved)
+  int steps_per_pass() const;                  // 1 .. kMaxStepsPerPass (auto resolved)
   SgdCoordinates coordinates() const;         // Weights or Preactivations (Auto resolved)
   // Reciprocal condition number sigma_min / sigma_max of Z when Z is square; 0 otherwise.
   double data_rcond() const;
