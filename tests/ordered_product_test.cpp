@@ -125,6 +125,31 @@ TEST(OrderedProduct, GramMatrixIsTheTransposedProductAndExactlySymmetric) {
   }
 }
 
+TEST(OrderedProduct, LowerTriangularProductIsTheLoopOverLUpToI) {
+  for (InstructionSet set : instruction_sets()) {
+    for (int M : {1, 2, 5, 8, 13, 100, 333}) {
+      for (int N : {1, 6, 7, 50}) {
+        SCOPED_TRACE(testing::Message() << to_string(set) << " M=" << M << " N=" << N);
+        const Eigen::MatrixXd L = test::random_matrix(M, M, 500 + M).triangularView<Eigen::Lower>();
+        const Eigen::MatrixXd B = test::random_matrix(M, N, 600 + N);
+        Eigen::MatrixXd expected(M, N);
+        for (int i = 0; i < M; ++i)
+          for (int j = 0; j < N; ++j) {
+            double s = 0.0;
+            for (int l = 0; l <= i; ++l) s = s + L(i, l) * B(l, j);
+            expected(i, j) = s;
+          }
+        Eigen::MatrixXd C(M, N);
+        ordered_lower_triangular_product(L, B, C, set);
+        EXPECT_TRUE(same_bits(C, expected));
+      }
+    }
+  }
+  Eigen::MatrixXd C(3, 2);
+  EXPECT_THROW(ordered_lower_triangular_product(test::random_matrix(3, 4, 1), test::random_matrix(4, 2, 2), C),
+               InputError);
+}
+
 TEST(OrderedProduct, AgreesWithEigenToRounding) {
   // A second algorithm (Eigen's blocked product, another summation order): equal to a few eps * |A|
   // |B| per entry.

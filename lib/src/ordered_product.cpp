@@ -39,6 +39,7 @@ struct Operands {
   Index rsb, csb;
   double* c;
   Index ldc;
+  bool a_lower = false;  // A lower triangular: the rows [i, i + r) stop after l = i + r - 1
 };
 
 // The block of C with rows i .. i + NV * lanes - 1 and columns j .. j + NR - 1, over l in [l0, l1):
@@ -54,6 +55,7 @@ template <class V, int NV, int NR, bool Subtract>
     for (int v = 0; v < NV; ++v) acc[jj][v] = from_c ? load<V>(c + jj * o.ldc + v * VL) : V{};
   const double* a = o.a + i + l0 * o.lda;
   const double* b = o.b + l0 * o.rsb + j * o.csb;
+  if (o.a_lower) l1 = std::min<Index>(l1, i + NV * VL);
   for (Index l = l0; l < l1; ++l, a += o.lda, b += o.rsb) {
     V av[NV];
     for (int v = 0; v < NV; ++v) av[v] = load<V>(a + v * VL);
@@ -216,6 +218,19 @@ void ordered_product_transposed(const Eigen::Ref<const Eigen::MatrixXd>& A, cons
   check_output(who, A, Bt, C, A.rows(), Bt.rows(), "B");
   const Operands o{A.data(), A.outerStride(), Bt.data(), Bt.outerStride(), 1, C.data(), C.outerStride()};
   execute(who, o, A.rows(), Bt.rows(), A.cols(), update, false, set);
+}
+
+void ordered_lower_triangular_product(const Eigen::Ref<const Eigen::MatrixXd>& L,
+                                      const Eigen::Ref<const Eigen::MatrixXd>& B, Eigen::Ref<Eigen::MatrixXd> C,
+                                      InstructionSet set) {
+  const char* who = "ordered lower-triangular product";
+  if (L.rows() != L.cols() || L.cols() != B.rows())
+    throw InputError(std::string(who) + ": L is " + shape(L.rows(), L.cols()) + " and B is " +
+                     shape(B.rows(), B.cols()) + "; expected a square L with as many columns as B has rows");
+  check_output(who, L, B, C, L.rows(), B.cols(), "B");
+  Operands o{L.data(), L.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
+  o.a_lower = true;
+  execute(who, o, L.rows(), B.cols(), L.cols(), ProductUpdate::Assign, false, set);
 }
 
 void ordered_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G, InstructionSet set) {

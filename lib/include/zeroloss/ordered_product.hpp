@@ -40,6 +40,15 @@ void ordered_product_transposed(const Eigen::Ref<const Eigen::MatrixXd>& A, cons
                                 Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update = ProductUpdate::Assign,
                                 InstructionSet set = InstructionSet::Auto);
 
+// C = L B for a lower-triangular L (M x M; its entries above the diagonal must be zero) and a finite
+// B: the order of ordered_product, with each block of rows [i, i + r) stopping after l = i + r - 1.
+// Within a block the zeros above the diagonal add +0, which changes nothing (a sum that starts at +0
+// is never -0), so the result has the bits of the scalar loop over l <= i whatever the block size,
+// for about half the work of a product.
+void ordered_lower_triangular_product(const Eigen::Ref<const Eigen::MatrixXd>& L,
+                                      const Eigen::Ref<const Eigen::MatrixXd>& B, Eigen::Ref<Eigen::MatrixXd> C,
+                                      InstructionSet set = InstructionSet::Auto);
+
 // G = A A^T (M x M) for A M x L: the lower triangle is computed (about half the work of a product,
 // in the same order as ordered_product_transposed(A, A, ...)) and copied to the upper one, so G is
 // exactly symmetric. G must not alias A.
