@@ -41,24 +41,26 @@ struct TrajectoryMetrics {
   std::optional<double> gradient_norm;            // ||grad_M T|| (empty if not asked or J J^T singular)
   // T at the point put on M by Newton's method (project_newton; within O(dist^2) of Phi_GF), and
   // that minus T*: for SGD iterates, which sit near M at a distance ~ sqrt(L), T itself is off by
-  // O(dist), so convergence of T to T* is measured here. Equal to sharpness on M. Empty if not asked
-  // or if the projection fails.
+  // O(dist), so convergence of T to T* is measured here. Equal to sharpness on M. Empty if not
+  // asked or if the projection fails.
   std::optional<double> sharpness_on_manifold;
   std::optional<double> sharpness_gap_on_manifold;
 };
 
 // Computes the metrics at beta. `optimum` may be null. With `with_gradient` the Riemannian gradient
 // norm is computed too (O(n m p + n^2 m + n^3)); at a singular point it stays empty. With
-// `with_projection` the sharpness at the Newton projection onto M is computed too.
-// Cost: one evaluation of the network shared by all metrics, products of n x n and n x m matrices
-// (never J, never an m x d matrix except the gradient, m x p in reduced coordinates); at n = p = 100,
-// m = 1000 about MS_PLACEHOLDER with both options (was 37 to 57 ms). The n x n x m products are
-// ordered_product.hpp's, whose bits do not depend on the instruction set: `products` only picks
-// the compiled variant (InputError for Avx2 without AVX2), every value is the same. The values agree with the separate
-// routes (BDCSVD of R and Phi, SharpnessGeometry::riemannian_gradient, project_newton + T there) to
-// relative 1e-12 (singular values far below sigma_1: absolute 1e-14 sigma_1, as BDCSVD itself;
-// the gradient: plus 1e-12 ||grad T|| from the cancellation in grad T - J^T lambda); loss and T are
-// the same formulas. tests/trajectory_metrics_test.cpp checks this on random problems.
+// `with_projection` the sharpness at the Newton projection onto M is computed too. Cost: one
+// evaluation of the network shared by all metrics, products of n x n and n x m matrices (never J,
+// never an m x d matrix except the gradient, m x p in reduced coordinates); at n = p = 100, m =
+// 1000 about 7 ms with both options at the points of docs/performance.md's large run (two Newton
+// steps, both spectra on the Gram route; AVX2), 9.6 ms with Eigen's products, 37 to 57 ms with the
+// separate routes. The n x n x m products are ordered_product.hpp's, whose bits do not depend on
+// the instruction set: `products` only picks the compiled variant (InputError for Avx2 without
+// AVX2), every value is the same. The values agree with the separate routes (BDCSVD of R and Phi,
+// SharpnessGeometry::riemannian_gradient, project_newton + T there) to relative 1e-12 (singular
+// values far below sigma_1: absolute 1e-14 sigma_1, as BDCSVD itself; the gradient: plus 1e-12
+// ||grad T|| from the cancellation in grad T - J^T lambda); loss and T are the same formulas.
+// tests/trajectory_metrics_test.cpp checks this on random problems.
 TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta,
                                              const RankOneOptimum* optimum = nullptr, bool with_gradient = false,
                                              bool with_projection = false,
@@ -89,8 +91,7 @@ struct TrajectoryRow {
 //   step,t,tau,loss,sharpness,sharpness_gap,dist_R_opt,mean_cosine,grad_norm,sharpness_on_M,
 //   sharpness_gap_on_M,sv_phi_1..sv_phi_K,sv_R_1..sv_R_K          (K = min(n, m))
 // one row per logged state, numbers in the shortest round-trip %.Ng (they read back to the same
-// bits), empty cells for
-// quantities that do not exist at that state.
+// bits), empty cells for quantities that do not exist at that state.
 std::string trajectory_csv_header(int singular_values);
 std::string trajectory_csv_line(const TrajectoryRow& row, int singular_values);
 std::string trajectory_csv(const std::vector<TrajectoryRow>& rows, int singular_values);
