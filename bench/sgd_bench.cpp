@@ -146,7 +146,8 @@ void sgd_vs_limit(benchmark::State& state, SgdInstructionSet instruction_set,
   const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
   Problem pr = make_problem(m, p, 0, instruction_set, coordinates);
   LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
-  state.SetLabel(std::string(to_string(sgd.instruction_set())) + "," + to_string(sgd.coordinates()));
+  state.SetLabel(std::string(to_string(sgd.instruction_set())) + "," + to_string(sgd.coordinates()) + "," +
+                 std::to_string(sgd.steps_per_pass()) + " steps/pass");
   AlignedBlock block(static_cast<std::size_t>(m) * p, 0.5);
   const std::uint64_t chunk = chunk_steps(m, p);
   double sgd_seconds = 0, limit_seconds = 0, steps = 0;
