@@ -99,10 +99,8 @@ void set_counters(benchmark::State& state, int m, int p, double steps) {
       benchmark::Counter(16.0 * m * p * steps, benchmark::Counter::kIsRate, benchmark::Counter::kIs1024);
 }
 
-void BM_SgdStep(benchmark::State& state) {
-  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
-  Problem pr = make_problem(m, p);
-  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+// Advances sgd in chunks for as long as the benchmark asks; counters: m, p and bytes per second.
+void time_steps(benchmark::State& state, LabelNoiseSgd& sgd, int m, int p) {
   const std::uint64_t chunk = chunk_steps(m, p);
   while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
     if (sgd.advance(chunk) != chunk) {
@@ -113,20 +111,20 @@ void BM_SgdStep(benchmark::State& state) {
   set_counters(state, m, p, static_cast<double>(state.iterations()));
 }
 
+void BM_SgdStep(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
+  Problem pr = make_problem(m, p);
+  LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
+  time_steps(state, sgd, m, p);
+}
+
 // Steps per pass over R (SgdParameters::steps_per_pass; the same bits for every value), third
 // argument; label: what ran.
 void BM_SgdStepsPerPass(benchmark::State& state) {
   const int m = static_cast<int>(state.range(0)), p = static_cast<int>(state.range(1));
   Problem pr = make_problem(m, p, 0, SgdInstructionSet::Auto, SgdCoordinates::Auto, static_cast<int>(state.range(2)));
   LabelNoiseSgd sgd(pr.model, pr.beta, pr.params);
-  const std::uint64_t chunk = chunk_steps(m, p);
-  while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(chunk))) {
-    if (sgd.advance(chunk) != chunk) {
-      state.SkipWithError(sgd.divergence().reason.c_str());
-      break;
-    }
-  }
-  set_counters(state, m, p, static_cast<double>(state.iterations()));
+  time_steps(state, sgd, m, p);
   state.SetLabel(std::string(to_string(sgd.instruction_set())) + ", " + std::to_string(sgd.steps_per_pass()) +
                  " steps per pass");
 }

@@ -7,13 +7,13 @@
 #include <array>
 #include <utility>
 #include <cmath>
-#include <cstring>
 #include <new>
 #include <sstream>
 #include <type_traits>
 
 #include <Eigen/LU>
 
+#include "vector_lanes.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/singular_values.hpp"
 
@@ -38,21 +38,13 @@ constexpr int W = 4;
 // registers.
 constexpr int kWindowMinN = 16;
 constexpr int kAutoStepsPerPass = 4;
+using vector_lanes::load;
+using vector_lanes::store;
+using vector_lanes::Vec2;
+using vector_lanes::Vec4;
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
-typedef double Vec2 __attribute__((vector_size(16)));
-typedef double Vec4 __attribute__((vector_size(32)));
-
-template <class Vec>
-[[gnu::always_inline]] inline Vec load(const double* p) {
-  Vec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class Vec>
-[[gnu::always_inline]] inline void store(double* p, const Vec& v) {
-  std::memcpy(p, &v, sizeof v);
-}
 
 // Pre-activations of one tile, r_l = z . beta_l, written to out[0..W), with a fixed summation order
 // per neuron: four interleaved partial sums over k mod 4, the tail (p mod 4 coordinates) in index

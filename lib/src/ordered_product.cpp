@@ -1,10 +1,10 @@
 #include "zeroloss/ordered_product.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
 #include <string>
 
+#include "vector_lanes.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
@@ -12,24 +12,14 @@ namespace {
 
 using Index = Eigen::Index;
 
+using vector_lanes::kLanes;
+using vector_lanes::load;
+using vector_lanes::store;
+using vector_lanes::Vec2;
+using vector_lanes::Vec4;
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
-typedef double Vec2 __attribute__((vector_size(16)));
-typedef double Vec4 __attribute__((vector_size(32)));
-
-template <class V>
-constexpr int kLanes = static_cast<int>(sizeof(V) / sizeof(double));
-
-template <class V>
-[[gnu::always_inline]] inline V load(const double* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class V>
-[[gnu::always_inline]] inline void store(double* p, const V& v) {
-  std::memcpy(p, &v, sizeof v);
-}
 
 // A(i, l) = a[i + l * lda]; B(l, j) = b[l * rsb + j * csb]; C(i, j) = c[i + j * ldc].
 struct Operands {
