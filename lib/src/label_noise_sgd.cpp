@@ -38,10 +38,7 @@ constexpr int W = 4;
 // registers.
 constexpr int kWindowMinN = 16;
 constexpr int kAutoStepsPerPass = 4;
-using vector_lanes::load;
-using vector_lanes::store;
-using vector_lanes::Vec2;
-using vector_lanes::Vec4;
+using namespace vector_lanes;  // Vec2, Vec4, load, store
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
@@ -105,46 +102,12 @@ template <class Vec>
   }
 }
 
-// beta_l <- beta_l - h_l c z for the W neurons of a tile (batches B > 1: one call per sample, in
-// batch order). In pre-activation coordinates the same call with z = row i of K = Z Z^T and p = n
-// updates the n pre-activations of the tile's neurons. Written as t + (-(h c)) z_k, which IEEE
-// arithmetic makes bitwise equal to t - (h c) z_k, so that the load folds into the addition.
-template <class Vec>
-[[gnu::always_inline]] inline void tile_update(double* __restrict t, const double* __restrict h, double c,
-                                               const double* __restrict z, int p) {
-  constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
-  for (int v = 0; v < W / VL; ++v) {
-    double* tv = t + v * VL;
-    const Vec nhc = -(load<Vec>(h + v * VL) * c);
-    int k = 0;
-    for (; k + 4 <= p; k += 4) {  // unrolled by hand: GCC keeps the generic loop rolled
-      const Vec b0 = nhc * z[k] + load<Vec>(tv + k * W);
-      const Vec b1 = nhc * z[k + 1] + load<Vec>(tv + (k + 1) * W);
-      const Vec b2 = nhc * z[k + 2] + load<Vec>(tv + (k + 2) * W);
-      const Vec b3 = nhc * z[k + 3] + load<Vec>(tv + (k + 3) * W);
-      store<Vec>(tv + k * W, b0);
-      store<Vec>(tv + (k + 1) * W, b1);
-      store<Vec>(tv + (k + 2) * W, b2);
-      store<Vec>(tv + (k + 3) * W, b3);
-    }
-    for (; k < p; ++k) store<Vec>(tv + k * W, nhc * z[k] + load<Vec>(tv + k * W));
-  }
-}
-
-// Row k of a tile after tile_update(t, h, c, z, .): the same expression t_k + (-(h c)) z_k, computed
-// from the row before the update, into out[0..W) (so the activation of the next sample need not wait
-// for the stores of the update).
-template <class Vec>
-[[gnu::always_inline]] inline void tile_row_after_update(const double* __restrict t, const double* __restrict h,
-                                                         double c, double zk, double* __restrict out) {
-  constexpr int VL = static_cast<int>(sizeof(Vec) / sizeof(double));
-  for (int v = 0; v < W / VL; ++v) store<Vec>(out + v * VL, -(load<Vec>(h + v * VL) * c) * zk + load<Vec>(t + v * VL));
-}
-
 // The updates of `Count` consecutive steps to one tile, in one sweep over its rows: row k moves by
-// nhc_q g_q[k] for q = 0, 1, ..., Count - 1 in that order, with nhc_q = -(h_q c_q), the expression of
-// tile_update. Each entry therefore takes the same operations in the same order as in Count calls of
-// tile_update, and ends with the same bits; the tile is loaded and stored once instead of Count times.
+// nhc_q g_q[k] for q = 0, 1, ..., Count - 1 in that order, with nhc_q = -(h_q c_q), written
+// t + nhc_q g_q[k], which IEEE arithmetic makes bitwise equal to t - (h_q c_q) g_q[k] (so that the
+// load folds into the addition). Each entry therefore takes the same operations in the same order
+// as in Count one-step passes (tile_update below), and ends with the same bits; the tile is loaded
+// and stored once instead of Count times.
 template <class Vec, int Count>
 [[gnu::always_inline]] inline void tile_update_window(double* __restrict t, const double* const* __restrict h,
                                                       const double* __restrict c, const double* const* __restrict g,
@@ -219,8 +182,9 @@ template <class Vec, int Count>
 }
 
 // Row i of a tile after the first `count` updates of a window, from its row `base` at the window's
-// start: tile_row_after_update's expression applied for u = 0, 1, ..., count - 1 in step order, with
-// h[u] and c[u] the update's h (at this tile) and coefficient and k[u] = K_{i_u i}; into out[0..W).
+// start: the update's expression (tile_update_window) applied for u = 0, 1, ..., count - 1 in step
+// order, with h[u] and c[u] the update's h (at this tile) and coefficient and k[u] = K_{i_u i};
+// into out[0..W).
 template <class Vec>
 [[gnu::always_inline]] inline void tile_row_after_updates(const double* __restrict base,
                                                           const double* const* __restrict h,
@@ -232,6 +196,25 @@ template <class Vec>
     for (int u = 0; u < count; ++u) x = -(load<Vec>(h[u] + v * VL) * c[u]) * k[u] + x;
     store<Vec>(out + v * VL, x);
   }
+}
+
+// One step's update of a tile (tile_update_window with Count = 1): beta_l <- beta_l - h_l c z for
+// the W neurons of a tile (batches B > 1: one call per sample, in batch order). In pre-activation
+// coordinates the same call with z = row i of K = Z Z^T and p = n updates the n pre-activations of
+// the tile's neurons.
+template <class Vec>
+[[gnu::always_inline]] inline void tile_update(double* __restrict t, const double* h, double c, const double* z,
+                                               int p) {
+  tile_update_window<Vec, 1>(t, &h, &c, &z, p);
+}
+
+// Row k of a tile after tile_update(t, h, c, z, .), computed from the row before the update
+// (tile_row_after_updates with one update: the expression of the update, so the same bits), into
+// out[0..W): the activation of the next sample need not wait for the stores of the update.
+template <class Vec>
+[[gnu::always_inline]] inline void tile_row_after_update(const double* t, const double* h, double c, double zk,
+                                                         double* __restrict out) {
+  tile_row_after_updates<Vec>(t, &h, &c, &zk, 1, out);
 }
 
 #pragma GCC diagnostic pop
@@ -372,10 +355,9 @@ struct LabelNoiseSgd::Core {
   AlignedDoubles r;        // B x m_pad pre-activations of the next step's batch
   AlignedDoubles h;        // B x m_pad: a_j phi'(r_ij) of the current batch (0 on padding)
   std::vector<double> coef;  // B: (eta/B) (f_i - y_i - s xi_i)
-  // Steps per pass over R (pre-activation coordinates, B = 1; run_preactivation_windows) and that
-  // kernel's buffers, window x m_pad each: h of the window's steps, the rows of their samples as
-  // of the window's start, and the same for the next window.
-  int window = 1;
+  // The buffers of run_preactivation_windows (params.steps_per_pass > 1), steps_per_pass x m_pad
+  // each: h of the window's steps, the rows of their samples as of the window's start, and the
+  // same for the next window.
   AlignedDoubles win_h, win_rows, win_next_rows;
   std::vector<double> win_coef;
   AlignedDoubles snapshot;
@@ -388,11 +370,17 @@ struct LabelNoiseSgd::Core {
     return (static_cast<std::size_t>(j / W) * rows + k) * W + static_cast<std::size_t>(j % W);
   }
 
+  // The sample of a B = 1 step from `rng`: the run's index generator, or a copy of it that peeks at
+  // the samples of the steps ahead (run_preactivation_windows).
+  int draw_sample(Xoshiro256pp& rng) const {
+    return full ? 0 : static_cast<int>(rng.below(static_cast<std::uint64_t>(n)));
+  }
+
   [[gnu::always_inline]] void draw_next() {
     if (full) {
       for (int b = 0; b < B; ++b) next_batch[b] = b;
     } else if (B == 1) {
-      next_batch[0] = static_cast<int>(index_rng.below(static_cast<std::uint64_t>(n)));
+      next_batch[0] = draw_sample(index_rng);
     } else {
       // Partial Fisher-Yates on the identity permutation, undone afterwards (O(B), no state).
       for (int b = 0; b < B; ++b) {
@@ -612,7 +600,7 @@ template <int P, class Act, class Vec>
   return steps;
 }
 
-// Pre-activation coordinates with B = 1 and w = c.window > 1 steps per pass over R: the same
+// Pre-activation coordinates with B = 1 and w = c.params.steps_per_pass > 1 steps per pass over R: the same
 // iteration as run_preactivation_steps, bit for bit, with R loaded and stored once per w steps.
 //
 // A step needs the row of its sample after all earlier updates, and its update needs the output
@@ -630,10 +618,6 @@ template <int P, class Act, class Vec>
 // and per step the arithmetic is that of run_preactivation_steps, so both kernels give the same
 // bits (label_noise_sgd_test), and the state between calls (R, the next sample's row in r, the
 // generators) is the same.
-int peek_index(const LabelNoiseSgd::Core& c, Xoshiro256pp& ahead) {
-  return c.full ? 0 : static_cast<int>(ahead.below(static_cast<std::uint64_t>(c.n)));
-}
-
 // The apply phase with Count updates; copies the rows next[0..next_count) of the updated R into
 // next_rows (row q at next_rows + q m_pad).
 template <class Vec, int Count>
@@ -727,7 +711,7 @@ template <class Act, class Vec>
 template <class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_preactivation_windows(LabelNoiseSgd::Core& c, std::uint64_t steps,
                                                                       const Act& act) {
-  const int w = c.window;
+  const int w = c.params.steps_per_pass;
   const std::size_t m_pad = static_cast<std::size_t>(c.m_pad), tile_size = static_cast<std::size_t>(c.n) * W;
   int idx[kMaxStepsPerPass], next[kMaxStepsPerPass];
   // The first window's samples and their rows: the next sample's row is r, the others are read
@@ -736,7 +720,7 @@ template <class Act, class Vec>
   {
     Xoshiro256pp ahead = c.index_rng;
     idx[0] = c.next_batch[0];
-    for (int q = 1; q < count; ++q) idx[q] = peek_index(c, ahead);
+    for (int q = 1; q < count; ++q) idx[q] = c.draw_sample(ahead);
     std::copy(c.r.begin(), c.r.begin() + c.m_pad, c.win_rows.begin());
     for (int q = 1; q < count; ++q)
       for (int t = 0; t < c.tiles; ++t)
@@ -753,7 +737,7 @@ template <class Act, class Vec>
         decided < count ? 1 : static_cast<int>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(w, steps - done)));
     Xoshiro256pp ahead = c.index_rng;
     next[0] = c.next_batch[0];
-    for (int q = 1; q < next_count; ++q) next[q] = peek_index(c, ahead);
+    for (int q = 1; q < next_count; ++q) next[q] = c.draw_sample(ahead);
     apply_window<Vec>(c, decided, idx, next, next_count);
     c.win_rows.swap(c.win_next_rows);
     if (decided < count || done == steps) break;
@@ -767,7 +751,7 @@ template <class Act, class Vec>
 template <int P, class Act, class Vec>
 [[gnu::always_inline]] inline std::uint64_t run_steps(LabelNoiseSgd::Core& c, std::uint64_t steps, const Act& act) {
   if constexpr (P == 0) {
-    if (c.window > 1) return run_preactivation_windows<Act, Vec>(c, steps, act);
+    if (c.params.steps_per_pass > 1) return run_preactivation_windows<Act, Vec>(c, steps, act);
   }
   if (c.pre && c.B == 1) return run_preactivation_steps<P, Act, Vec>(c, steps, act);
   const int m = c.m, p = P > 0 ? P : c.p, B = c.B, tiles = c.tiles;
@@ -993,19 +977,19 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
           "label-noise SGD: " + std::to_string(params.steps_per_pass) +
               " steps per pass need pre-activation coordinates and batch size 1 (this run: " +
               to_string(c.params.coordinates) + " coordinates, B = " + std::to_string(c.B) + ")");
-  c.window = params.steps_per_pass > 0 ? params.steps_per_pass
-                                       : (windows_apply && c.n > kWindowMinN ? kAutoStepsPerPass : 1);
-  c.params.steps_per_pass = c.window;
-  if (c.window > 1) {
-    const std::size_t size = static_cast<std::size_t>(c.window) * c.m_pad;
+  const int window = params.steps_per_pass > 0 ? params.steps_per_pass
+                                               : (windows_apply && c.n > kWindowMinN ? kAutoStepsPerPass : 1);
+  c.params.steps_per_pass = window;
+  if (window > 1) {
+    const std::size_t size = static_cast<std::size_t>(window) * c.m_pad;
     c.win_h.assign(size, 0.0);
     c.win_rows.assign(size, 0.0);
     c.win_next_rows.assign(size, 0.0);
-    c.win_coef.assign(c.window, 0.0);
+    c.win_coef.assign(window, 0.0);
   }
   c.avx2 = use_avx2(params.instruction_set, "label-noise SGD");
   c.params.instruction_set = c.avx2 ? SgdInstructionSet::Avx2 : SgdInstructionSet::Baseline;
-  c.kernel = make_kernel(c.model.activation(), c.window > 1 ? 0 : c.p, c.avx2);
+  c.kernel = make_kernel(c.model.activation(), window > 1 ? 0 : c.p, c.avx2);
   c.draw_next();
   c.compute_preactivations();
   c.take_snapshot();
@@ -1024,7 +1008,7 @@ std::uint64_t LabelNoiseSgd::advance(std::uint64_t steps) {
   return done;
 }
 
-int LabelNoiseSgd::steps_per_pass() const { return core_->window; }
+int LabelNoiseSgd::steps_per_pass() const { return core_->params.steps_per_pass; }
 std::uint64_t LabelNoiseSgd::step() const { return core_->step; }
 bool LabelNoiseSgd::diverged() const { return core_->divergence.diverged; }
 const SgdDivergence& LabelNoiseSgd::divergence() const { return core_->divergence; }

@@ -12,11 +12,7 @@ namespace {
 
 using Index = Eigen::Index;
 
-using vector_lanes::kLanes;
-using vector_lanes::load;
-using vector_lanes::store;
-using vector_lanes::Vec2;
-using vector_lanes::Vec4;
+using namespace vector_lanes;  // Vec2, Vec4, kLanes, load, store
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a call: everything below is inlined
