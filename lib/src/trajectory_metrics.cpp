@@ -119,6 +119,7 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
     throw InputError("trajectory metrics: the pre-activations are " + std::to_string(R.rows()) + " x " +
                      std::to_string(R.cols()) + "; expected n x m = " + std::to_string(model.n()) + " x " +
                      std::to_string(model.m()));
+  if (!R.allFinite()) throw InputError("trajectory metrics: the pre-activations are not finite at this point");
   const int n = model.n();
   TrajectoryMetrics out;
   // The cosine first: in pre-activation coordinates it needs an n x m matrix of its own, which is then
@@ -133,7 +134,6 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
     const Eigen::LLT<Eigen::MatrixXd> k_llt(model.gram());
     if (k_llt.info() != Eigen::Success)
       throw InputError("trajectory metrics: the data Gram matrix Z Z^T is not positive definite");
-    if (!R.allFinite()) throw InputError("trajectory metrics: the pre-activations are not finite at this point");
     Eigen::MatrixXd L_inverse = Eigen::MatrixXd::Identity(n, n);
     k_llt.matrixL().solveInPlace(L_inverse);
     L_inverse.triangularView<Eigen::StrictlyUpper>().setZero();
@@ -143,8 +143,8 @@ TrajectoryMetrics compute_trajectory_metrics(const TwoLayerModel& model, const E
   }
   Eigen::MatrixXd phi, dphi, d2phi;
   model.activation().derivatives_of(R, &phi, &dphi, (with_gradient ? &d2phi : nullptr));
-  if (!R.allFinite() || !phi.allFinite()) {
-    throw InputError("trajectory metrics: the pre-activations or features are not finite at this point");
+  if (!phi.allFinite()) {
+    throw InputError("trajectory metrics: the features phi(R) are not finite at this point");
   }
   Eigen::VectorXd residuals = phi * model.a() - model.y();
   out.loss = residuals.squaredNorm() / (2.0 * n);
