@@ -1,5 +1,8 @@
 #include "zeroloss/csv.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -10,6 +13,7 @@
 #include <system_error>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/output_directory.hpp"
 
 namespace zeroloss {
 namespace {
@@ -110,7 +114,11 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
 }
 
 void write_file_atomic_stream(const std::string& path, const std::function<void(std::ostream&)>& write) {
-  const std::string tmp = path + ".tmp";
+  const OutputWrite recorded(path);  // in an open output folder: listed in its manifest first
+  // A name of this process and write alone (<path>.tmp.<pid>.<k>), so that concurrent writers of
+  // one path never share a temporary file: each rename installs one whole file.
+  static std::atomic<unsigned long> counter{0};
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw InputError(path + ": cannot open for writing");

@@ -11,6 +11,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/output_directory.hpp"
 
 namespace zeroloss {
 namespace {
@@ -149,6 +150,8 @@ PlotOutcome write_svg_plot(const PlotSpec& spec, const std::string& svg_path) {
   const fs::path dir = svg.parent_path().empty() ? fs::path(".") : svg.parent_path();
   const std::string tmp_name = svg.filename().string() + ".tmp";
   const std::string err_name = svg.filename().string() + ".gnuplot-errors";
+  // In an open output folder both are recorded before gnuplot runs (svg_path.tmp with svg_path).
+  const OutputWrite recorded_svg(svg_path), recorded_errors((dir / err_name).string());
   const std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(program) + " -e " +
                               shell_quote("outfile='" + tmp_name + "'") + " " +
                               shell_quote(script.filename().string()) + " >/dev/null 2>" + shell_quote(err_name) +

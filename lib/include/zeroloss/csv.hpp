@@ -30,8 +30,10 @@ CsvTable read_csv(const std::string& path, CsvHeader header);
 // infinities and NaN are returned as such (read_csv rejects them).
 bool parse_double(std::string_view cell, double& out);
 
-// Writes `contents` to `path` atomically (a temporary file in the same folder, then rename), so an
-// interrupted or failed write never leaves a partial file. Throws InputError if it cannot write.
+// Writes `contents` to `path` atomically (a temporary file <path>.tmp.<pid>.<k> in the same folder,
+// then rename), so an interrupted or failed write never leaves a partial file and concurrent writers
+// of one path each install a whole file. Inside a folder open as an OutputDirectory the file is
+// recorded in its run manifest first (output_directory.hpp). Throws InputError if it cannot write.
 void write_file_atomic(const std::string& path, const std::string& contents);
 // The same, streaming: `write` writes the contents to the stream of the temporary file (large files
 // need not exist as one string in memory). An exception from `write` removes the temporary file and
