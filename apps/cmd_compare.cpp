@@ -42,6 +42,7 @@ struct CompareOptions {
   std::string integrator = "rkf78";
   std::string projection;
   std::string out;
+  bool overwrite = false;
   bool no_figures = false;
 };
 
@@ -161,7 +162,7 @@ void run_compare(CompareOptions o) {
   std::map<double, Eigen::MatrixXd> flow_at;
   std::map<double, double> flow_T;
   std::vector<TrajectoryRow> flow_rows;
-  ensure_directory(o.out);
+  OutputDirectory out_dir(o.out, "compare", {o.overwrite});
   install_interrupt_handlers();
   const auto t0 = Clock::now();
   const FlowResult flow = integrate_sharpness_flow(model, start, fo, [&](const FlowSample& s) {
@@ -178,6 +179,7 @@ void run_compare(CompareOptions o) {
   });
   if (interrupt_signal() != 0) {
     std::cerr << "zeroloss compare: interrupted by " << signal_name(interrupt_signal()) << "; no outputs written\n";
+    out_dir.finish(RunStatus::Interrupted);
     exit_by_signal(interrupt_signal());
   }
   const double flow_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -246,6 +248,7 @@ void run_compare(CompareOptions o) {
   if (interrupt_signal() != 0) {
     std::cerr << "zeroloss compare: interrupted by " << signal_name(interrupt_signal())
               << "; only " << o.out << "/flow_trajectory.csv was written\n";
+    out_dir.finish(RunStatus::Interrupted);
     exit_by_signal(interrupt_signal());
   }
   for (auto& e : errors)
@@ -459,6 +462,7 @@ void run_compare(CompareOptions o) {
                   {"figures", figures},
                   {"notes", notes}};
   write_json(o.out + "/summary.json", summary);
+  out_dir.finish(RunStatus::Completed);
 
   std::ostringstream msg;
   msg.precision(6);
@@ -499,6 +503,7 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
   app.add_option("--out", o->out,
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();
+  add_overwrite_flag(app, o->overwrite);
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
   app.footer(
       "Runs the limiting flow once (C = S^2/(4B), from W0 or its projection) and, for every eta in --lr-list,\n"

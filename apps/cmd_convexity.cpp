@@ -38,6 +38,7 @@ struct Options {
   // Default anchor and trajectories.
   bool no_anchor = false;
   bool no_figures = false;
+  bool overwrite = false;
   double along_flow = 0;
   bool along_sgd = false;
   std::string trajectory_start;
@@ -289,6 +290,7 @@ CommandRegistration reg({"convexity",
                  "position in this list); points off M are projected with Newton")
       ->check(CLI::ExistingFile);
   app.add_option("--out", o->out, "Output directory (created if missing)")->required();
+  add_overwrite_flag(app, o->overwrite);
   app.add_flag("--quick", o->quick,
                "Seconds-scale preset: 4 directions, 100 random + 100 geodesic points, 6 rungs of 8 starts, "
                "at most 10000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
@@ -442,13 +444,14 @@ CommandRegistration reg({"convexity",
       check_same_second_layer(a, w, path);
       opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});
     }
-    ensure_directory(o->out);
+    OutputDirectory out_dir(o->out, "convexity", {o->overwrite});
     const auto progress = [](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; };
     const Eigen::MatrixXd theta = point ? point->theta : Eigen::MatrixXd(0, 0);
     const std::optional<Eigen::MatrixXd> anchor_theta =
         anchor ? std::optional<Eigen::MatrixXd>(anchor->theta) : std::nullopt;
     const ConvexityResult r = analyze_convexity(model, theta, anchor_theta, opt, progress);
     const std::vector<std::string> files = write_convexity_outputs(o->out, r, opt, a);
+    out_dir.finish(RunStatus::Completed);
     const nlohmann::json summary = read_json(o->out + "/summary.json");
     print_report(r, model, ReducedCoordinates(model.X()).rank(), opt, o->out, files, summary.at("figures"),
                  summary.at("figure_notes"));

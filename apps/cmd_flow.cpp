@@ -33,6 +33,7 @@ struct FlowCliOptions {
   int log_points = 200;
   std::string projection;
   std::string out;
+  bool overwrite = false;
   bool no_figures = false;
   double rank_one_threshold = 1e-2;
   std::uint64_t max_steps = 50'000'000;
@@ -88,7 +89,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
   fo.stepper = parse_flow_stepper(o.integrator);
   fo.max_steps = o.max_steps;
   for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
-  ensure_directory(o.out);
+  OutputDirectory out_dir(o.out, "flow", {o.overwrite});
   install_interrupt_handlers();
 
   std::vector<TrajectoryRow> rows;
@@ -231,15 +232,22 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
   if (interrupted) {
     std::cerr << "zeroloss flow: interrupted by " << signal_name(interrupt_signal()) << " at t = " << fs.t_reached
               << "; the outputs in " << o.out << " hold the state reached\n";
+    out_dir.finish(RunStatus::Interrupted);
     exit_by_signal(interrupt_signal());
   }
   if (fs.stopped_at_singular_point) {
     // Not a failure of the command: the flow exists only up to here (M degenerates ahead). The
     // outputs describe the last regular point; the message says what happened.
     std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
+    out_dir.finish(RunStatus::Completed);
     return;
   }
-  if (!fs.completed) throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
+  if (!fs.completed) {
+    const std::string message = "sharpness flow stopped early: " + fs.termination + " (outputs written)";
+    out_dir.finish(RunStatus::Failed, message);
+    throw ConvergenceError(message);
+  }
+  out_dir.finish(RunStatus::Completed);
 }
 
 CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of label-noise SGD (THEORY 7-8)",
@@ -276,6 +284,7 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
       ->capture_default_str();
   app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
       ->required();
+  add_overwrite_flag(app, o->overwrite);
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
   app.footer(
       "Integrates dTheta/dt = -C grad_M T(Theta) in reduced coordinates with an error-controlled Runge-Kutta\n"

@@ -30,6 +30,7 @@ struct RunOptions {
   bool quick = false;
   bool print_config = false;
   bool resume = false;
+  bool overwrite = false;
 };
 
 using ClaimFunction = Verdict (*)(VerificationContext&);
@@ -88,7 +89,13 @@ void run_report(const RunOptions& o) {
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  ensure_directory(o.out);
+  OutputDirectoryOptions folder;
+  folder.overwrite = o.overwrite;
+  // --resume of a report not started yet starts one; of a finished one reuses every verdict.
+  folder.resume = o.resume && std::filesystem::exists(o.out) && !std::filesystem::is_empty(o.out);
+  folder.resume_completed = true;
+  folder.resume_marker = "verdicts";  // a report written before run manifests existed
+  OutputDirectory out_dir(o.out, "run", folder);
   ensure_directory(o.out + "/verdicts");
   const std::vector<std::string> selected = cfg["claims"];
   VerificationContext ctx(cfg, o.out, [&](const std::string& msg) { std::cerr << "  " << msg << "\n"; });
@@ -151,6 +158,7 @@ void run_report(const RunOptions& o) {
                      {"claim_seconds", timings},
                      {"commands_run", ctx.commands().size()}};
   write_report(o.out, doc);
+  out_dir.finish(RunStatus::Completed);
   std::cout << "\nVerdicts (" << cfg["mode"].get<std::string>() << " mode, " << fmt(seconds, 3) << " s):\n";
   for (size_t k = 0; k < doc.verdicts.size(); ++k) {
     const Verdict& v = doc.verdicts[k];
@@ -180,6 +188,7 @@ CommandRegistration reg(
            ->check(CLI::ExistingFile);
        app.add_flag("--quick", o->quick, "Short version (fewer starts, seeds and steps; under two minutes on 2 cores)");
        app.add_option("--out", o->out, "Output directory")->capture_default_str();
+       add_overwrite_flag(app, o->overwrite);
        app.add_flag("--print-config", o->print_config,
                     "Print the embedded default configuration (with its 'quick' overrides) and exit");
        app.add_flag("--resume", o->resume,

@@ -51,6 +51,7 @@ struct SgdOptions {
   std::string out;
   std::uint64_t checkpoint_every = 0;
   std::string resume;
+  bool overwrite = false;
   double max_loss = 0;
   bool no_figures = false;
   double rank_one_threshold = 1e-2;
@@ -710,6 +711,8 @@ DynamicsSetup reduced_start_dynamics(const SgdOptions& o, bool& perpendicular_dr
 void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   std::vector<std::uint64_t> seeds;
   bool ensemble = false;
+  // The output folder, locked from here to the end (a resumed run: before anything in it is read).
+  std::optional<OutputDirectory> out_dir;
   if (!o.resume.empty()) {
     for (const auto& name : given) {
       if (name != "--resume" && name != "--threads" && name != "--no-figures") {
@@ -717,6 +720,10 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
                          " cannot be combined with it (only --threads and --no-figures can)");
       }
     }
+    OutputDirectoryOptions resume_options;
+    resume_options.resume = true;
+    resume_options.resume_marker = "run.json";  // a run written before run manifests existed
+    out_dir.emplace(o.resume, "sgd", resume_options);
     const std::string run_path = o.resume + "/run.json";
     const json run = read_json(run_path);
     if (run.value("format", "") != "zeroloss-sgd-run") throw InputError(run_path + ": not a zeroloss sgd run file");
@@ -840,7 +847,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
   }
   if (!ensemble) cfg.release_start = &setup.beta0;
-  ensure_directory(o.out);
+  if (!out_dir) out_dir.emplace(o.out, "sgd", OutputDirectoryOptions{o.overwrite});
   if (o.resume.empty()) write_json(o.out + "/run.json", run_json(o, seeds, ensemble));
   install_interrupt_handlers();
 
@@ -971,6 +978,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     std::cerr << "zeroloss sgd: interrupted by " << signal_name(sig) << "; checkpoint written ("
               << (ensemble ? o.out + "/seed_*/checkpoint.json" : o.out + "/checkpoint.json")
               << "); continue with: zeroloss sgd --resume " << o.out << "\n";
+    out_dir->finish(RunStatus::Interrupted);
     exit_by_signal(sig);
   }
   if (diverged > 0) {
@@ -985,8 +993,10 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
         break;
       }
     if (diverged > 1) e << " (" << diverged << " of " << seeds.size() << " seeds diverged)";
+    out_dir->finish(RunStatus::Failed, e.str());
     throw ConvergenceError(e.str());
   }
+  out_dir->finish(RunStatus::Completed);
 }
 
 CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinates: trajectories, checkpoints, ensembles",
@@ -1050,6 +1060,7 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "see --coordinates; block first, JSON second, both atomic); SIGINT/SIGTERM always write one "
                  "before exiting")
       ->capture_default_str();
+  add_overwrite_flag(app, o->overwrite);
   app.add_option("--resume", o->resume,
                  "Continue the run in DIR from its checkpoint (options come from DIR/run.json); the result is bit "
                  "for bit that of an uninterrupted run");

@@ -38,6 +38,13 @@ LoadedProblem load_problem(const ProblemOptions& o) {
   return LoadedProblem{std::move(data), std::move(w), std::move(model)};
 }
 
+void add_overwrite_flag(CLI::App& app, bool& overwrite) {
+  app.add_flag("--overwrite", overwrite,
+               "Write into an --out folder that holds an earlier zeroloss run: first remove the files that run "
+               "recorded in its manifest (.zeroloss-run.json); files zeroloss did not write are kept. Without it "
+               "a folder that is not empty is refused (exit 2)");
+}
+
 void ensure_directory(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

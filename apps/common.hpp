@@ -7,6 +7,7 @@
 
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/network.hpp"
+#include "zeroloss/output_directory.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss::cli {
@@ -31,5 +32,8 @@ LoadedProblem load_problem(const ProblemOptions& options);
 
 // Makes `dir` (and parents) exist; throws InputError if it cannot.
 void ensure_directory(const std::string& dir);
+
+// --overwrite of the commands that write a folder (zeroloss/output_directory.hpp).
+void add_overwrite_flag(CLI::App& app, bool& overwrite);
 
 }  // namespace zeroloss::cli

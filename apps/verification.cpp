@@ -43,10 +43,31 @@ std::string slurp(const std::string& path) {
 }
 }  // namespace
 
+namespace {
+// A command run for the report writes into the report's folder: its logs and outputs are recorded
+// in the report's run manifest, and a command that writes a folder gets --overwrite (the folder is
+// the report's; an earlier attempt's files there are that command's own, listed in its manifest).
+std::vector<std::string> child_arguments(const std::vector<std::string>& args, const std::string& log_base) {
+  record_output_file(log_base + ".out");
+  record_output_file(log_base + ".err");
+  const bool folder = !args.empty() && (args[0] == "flow" || args[0] == "sgd" || args[0] == "compare" ||
+                                        args[0] == "convexity");
+  for (std::size_t k = 0; k + 1 < args.size(); ++k) {
+    if (args[k] == "--out" && folder)
+      record_output_subrun(args[k + 1]);
+    else if (args[k] == "--out" || args[k] == "--weights-out")
+      record_output_file(args[k + 1]);
+  }
+  std::vector<std::string> with = args;
+  if (folder) with.push_back("--overwrite");
+  return with;
+}
+}  // namespace
+
 int VerificationContext::try_run(const std::string& log_name, const std::vector<std::string>& args, std::string* out) {
   commands_.push_back(command_line(args));
   const std::string base = out_ + "/logs/" + log_name;
-  const int rc = run_self(args, base + ".out", base + ".err").exit_code;
+  const int rc = run_self(child_arguments(args, base), base + ".out", base + ".err").exit_code;
   if (out) *out = slurp(base + ".out");
   return rc;
 }
@@ -54,7 +75,7 @@ int VerificationContext::try_run(const std::string& log_name, const std::vector<
 std::string VerificationContext::run(const std::string& log_name, const std::vector<std::string>& args) {
   const std::string base = out_ + "/logs/" + log_name;
   commands_.push_back(command_line(args));
-  const ChildResult r = run_self(args, base + ".out", base + ".err");
+  const ChildResult r = run_self(child_arguments(args, base), base + ".out", base + ".err");
   if (r.exit_code != 0) {
     throw CommandFailedError("`" + command_line(args) + "` exited with code " + std::to_string(r.exit_code) + ": " +
                              tail_of_file(base + ".err", 3) + "(full output in " + base + ".out/.err)");
