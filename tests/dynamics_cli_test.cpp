@@ -109,9 +109,9 @@ TEST(DynamicsCli, SgdWritesTrajectoryWeightsAndSummary) {
 
 TEST(DynamicsCli, SameSeedSameBitsEnsembleIndependentOfThreads) {
   const Files f = write_problem("cli-ens");
-  // A first, shorter run in the same folder: a fresh run must not continue its checkpoint.
+  // A first, shorter run in the same folder: a fresh run (--overwrite) must not continue its checkpoint.
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single", "--steps 10000 --seed 2 --no-figures")), 0);
-  ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single", "--steps 30000 --seed 2 --no-figures")), 0);
+  ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single", "--steps 30000 --seed 2 --no-figures --overwrite")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/single2", "--steps 30000 --seed 2 --no-figures")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/t1", "--steps 30000 --seeds 0-3 --threads 1 --no-figures")), 0);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/t2", "--steps 30000 --seeds 0-3 --threads 2 --no-figures")), 0);
@@ -229,9 +229,10 @@ TEST(DynamicsCli, SigtermWritesCheckpointAndResumesBitForBit) {
   ASSERT_EQ(run_command(zeroloss_binary() + " sgd --resume " + f.dir + "/term", &out, &err), 0) << err;
   EXPECT_EQ(slurp(f.dir + "/term/final_weights.csv"), slurp(f.dir + "/full/final_weights.csv"));
   EXPECT_EQ(slurp(f.dir + "/term/trajectory.csv"), slurp(f.dir + "/full/trajectory.csv"));
-  // Resuming a finished run does nothing and changes nothing.
+  // Resuming a finished run is refused and changes nothing.
   const std::string before = slurp(f.dir + "/term/final_weights.csv");
-  ASSERT_EQ(run_command(zeroloss_binary() + " sgd --resume " + f.dir + "/term"), 0);
+  ASSERT_EQ(run_command(zeroloss_binary() + " sgd --resume " + f.dir + "/term", &out, &err), 2);
+  EXPECT_NE(err.find("completed; there is nothing to resume"), std::string::npos) << err;
   EXPECT_EQ(before, slurp(f.dir + "/term/final_weights.csv"));
 }
 

@@ -78,6 +78,9 @@ class SgdCheckpoint : public testing::Test {
     json ck = read_json(d + "/checkpoint.json");
     ck["status"] = "running";
     write_json(d + "/checkpoint.json", ck);
+    json manifest = read_json(d + "/.zeroloss-run.json");  // and the folder's run manifest
+    manifest["status"] = "interrupted";
+    write_json(d + "/.zeroloss-run.json", manifest);
     return d;
   }
   int resume(const std::string& d, std::string* err = nullptr) const {
@@ -128,8 +131,8 @@ TEST_F(SgdCheckpoint, JsonIsSmallAndItsBlockHoldsTheExactState) {
   const MatrixCsv block = read_matrix_csv(d + "/checkpoint_3000.csv", "b", 4, 8);
   const ReducedWeights fin = read_reduced_weights(d + "/final_reduced.json", 6);
   EXPECT_TRUE((block.values.array() == fin.beta.array()).all());
-  // A fresh run in the same folder removes the old checkpoint and its block first.
-  ASSERT_EQ(run_command(sgd("a", "--steps 700")), 0);
+  // A fresh run in the same folder (--overwrite) removes the old checkpoint and its block first.
+  ASSERT_EQ(run_command(sgd("a", "--steps 700 --overwrite")), 0);
   EXPECT_EQ(checkpoint_blocks(d), std::vector<std::string>({"checkpoint_700.csv"}));
 }
 
