@@ -162,7 +162,7 @@ void run_compare(CompareOptions o) {
   std::map<double, Eigen::MatrixXd> flow_at;
   std::map<double, double> flow_T;
   std::vector<TrajectoryRow> flow_rows;
-  OutputDirectory out_dir(o.out, "compare", {o.overwrite});
+  OutputDirectory out_dir(o.out, "compare", OutputDirectoryOptions::fresh(o.overwrite));
   install_interrupt_handlers();
   const auto t0 = Clock::now();
   const FlowResult flow = integrate_sharpness_flow(model, start, fo, [&](const FlowSample& s) {

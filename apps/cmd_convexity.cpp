@@ -444,7 +444,7 @@ CommandRegistration reg({"convexity",
       check_same_second_layer(a, w, path);
       opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});
     }
-    OutputDirectory out_dir(o->out, "convexity", {o->overwrite});
+    OutputDirectory out_dir(o->out, "convexity", OutputDirectoryOptions::fresh(o->overwrite));
     const auto progress = [](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; };
     const Eigen::MatrixXd theta = point ? point->theta : Eigen::MatrixXd(0, 0);
     const std::optional<Eigen::MatrixXd> anchor_theta =

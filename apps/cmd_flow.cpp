@@ -89,7 +89,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
   fo.stepper = parse_flow_stepper(o.integrator);
   fo.max_steps = o.max_steps;
   for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
-  OutputDirectory out_dir(o.out, "flow", {o.overwrite});
+  OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
   install_interrupt_handlers();
 
   std::vector<TrajectoryRow> rows;

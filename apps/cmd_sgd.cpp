@@ -847,7 +847,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
   }
   if (!ensemble) cfg.release_start = &setup.beta0;
-  if (!out_dir) out_dir.emplace(o.out, "sgd", OutputDirectoryOptions{o.overwrite});
+  if (!out_dir) out_dir.emplace(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
   if (o.resume.empty()) write_json(o.out + "/run.json", run_json(o, seeds, ensemble));
   install_interrupt_handlers();
 

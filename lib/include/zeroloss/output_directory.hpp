@@ -31,6 +31,13 @@ struct OutputDirectoryOptions {
   std::string resume_marker;
   // The option that asks for overwrite, named in the refusal message ("--overwrite").
   std::string overwrite_option = "--overwrite";
+
+  // A new run, replacing an earlier one's files when `overwrite`.
+  static OutputDirectoryOptions fresh(bool overwrite) {
+    OutputDirectoryOptions o;
+    o.overwrite = overwrite;
+    return o;
+  }
 };
 
 enum class RunStatus { Running, Completed, Failed, Interrupted };
