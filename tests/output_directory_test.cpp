@@ -260,7 +260,7 @@ Problem problem(const std::string& name) {
   p.data = p.dir + "/data.csv";
   p.weights = p.dir + "/w0.csv";
   EXPECT_EQ(run_command(zeroloss_binary() + " data --generator uniform01 --n 3 --d 3 --seed 1 --out " + p.data +
-                        " --weights-out " + p.weights + " --m 6"),
+                        " --weights-out " + p.weights + " --m 6 --init-scale 0.5"),
             0);
   return p;
 }

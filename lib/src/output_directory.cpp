@@ -98,7 +98,7 @@ bool safe_relative(const std::string& rel) {
 
 // The manifest is written like every output (temporary file, then rename) but never records itself.
 void write_manifest(const OutputDirectory::State& s) {
-  json j = {{"format", "zeroloss-run"},
+  nlohmann::ordered_json j = {{"format", "zeroloss-run"},
             {"version", 1},
             {"command", s.command},
             {"status", s.status},
