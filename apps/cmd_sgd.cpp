@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "zeroloss/label_noise_sgd.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/sgd_checkpoint.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss::cli {
@@ -77,6 +79,7 @@ struct RunConfig {
   bool ensemble = false;
   std::string data_path, weights_path;
   bool resume = false;
+  std::string run_path;  // DIR/run.json
   bool init = false;           // random start in the data span
   bool reduced_start = false;  // start from a reduced-weights file (--weights *.json)
   bool log_gradient = true;    // grad_norm column of the trajectory
@@ -93,6 +96,7 @@ struct SeedResult {
   std::string status;  // completed | diverged | interrupted
   std::uint64_t steps_done = 0;
   std::vector<TrajectoryRow> rows;
+  std::optional<TrajectoryRow> reached;  // interrupted: the state at the interrupt (step steps_done)
   std::string divergence_reason;
   std::uint64_t divergence_step = 0;
   std::uint64_t last_finite_step = 0;
@@ -100,156 +104,7 @@ struct SeedResult {
   std::string dir;
 };
 
-// Checkpoints (docs/formats.md#sgd-checkpoints): DIR/checkpoint.json holds the step, the generator
-// states, the batch and noise drawn ahead and the trajectory so far; the m x p weights are in
-// DIR/checkpoint_<step>.csv (header b1..bp, shortest round-trip numbers), streamed (at m = 10^4,
-// p = 100 a JSON tree and text of the 10^6 weights took 45 MB). The block is written first and the
-// JSON, which names it and records its FNV-1a 64 checksum, second, both atomically; blocks of other
-// steps are removed only after that. A crash at any point therefore leaves a checkpoint.json whose
-// block exists and is the one of its step (a resume verifies the checksum).
-std::string checkpoint_block_name(std::uint64_t step) { return "checkpoint_" + std::to_string(step) + ".csv"; }
-
-bool is_checkpoint_block_name(const std::string& name) {
-  // checkpoint_<digits>.csv, or its temporary file checkpoint_<digits>.csv.tmp
-  const std::string head = "checkpoint_";
-  if (name.compare(0, head.size(), head) != 0) return false;
-  std::size_t k = head.size();
-  const std::size_t digits = k;
-  while (k < name.size() && std::isdigit(static_cast<unsigned char>(name[k]))) ++k;
-  if (k == digits) return false;
-  const std::string tail = name.substr(k);
-  return tail == ".csv" || tail == ".csv.tmp";
-}
-
-// Removes the checkpoint blocks in `dir` other than `keep` ("" removes all).
-void remove_checkpoint_blocks(const std::string& dir, const std::string& keep) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name != keep && is_checkpoint_block_name(name)) {
-      std::error_code ignored;
-      fs::remove(it->path(), ignored);
-    }
-  }
-}
-
-std::string hex64(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string numbered_header(const std::string& prefix, Eigen::Index count) {
-  std::string header;
-  for (Eigen::Index k = 0; k < count; ++k) header += (k ? "," : "") + prefix + std::to_string(k + 1);
-  return header;
-}
-
-// Writes the block of `st` into `dir` and returns the state's JSON (everything but the block). The
-// block is the state the run keeps: the m x p weights (header b1..bp), or, in pre-activation
-// coordinates (label_noise_sgd.hpp), the n x m pre-activations (header r1..rm, row i holds
-// r_i1..r_im), so that a resume continues bit for bit.
-json write_state(const SgdState& st, const std::string& dir) {
-  const std::string block = checkpoint_block_name(st.step);
-  const bool pre = st.preactivations.size() > 0;
-  const Eigen::MatrixXd& M = pre ? st.preactivations : st.beta;
-  // After a divergence the current state may be non-finite: it is written as such (nan, inf) and
-  // never read back (a resume of a diverged run does nothing).
-  const std::uint64_t checksum = write_numbers_csv(dir + "/" + block, numbered_header(pre ? "r" : "b", M.cols()),
-                                                   M.rows(), M.cols(),
-                                                   [&](Eigen::Index j, Eigen::Index k) { return M(j, k); });
-  json block_json = pre ? json{{"file", block}, {"n", M.rows()}, {"m", M.cols()}, {"fnv1a64", hex64(checksum)}}
-                        : json{{"file", block}, {"m", M.rows()}, {"p", M.cols()}, {"fnv1a64", hex64(checksum)}};
-  return {{"step", st.step},
-          {pre ? "preactivations" : "weights", std::move(block_json)},
-          {"index_generator", std::vector<std::uint64_t>(st.index_generator.begin(), st.index_generator.end())},
-          {"noise_generator",
-           {{"state", std::vector<std::uint64_t>(st.noise_generator.generator_before_fill.begin(),
-                                                 st.noise_generator.generator_before_fill.end())},
-            {"position", st.noise_generator.position}}},
-          {"next_batch", st.next_batch},
-          {"next_noise", st.next_noise}};
-}
-
-// The block file named by a checkpoint state (version 2).
-std::string state_block_file(const json& state) {
-  return (state.contains("preactivations") ? state.at("preactivations") : state.at("weights")).at("file").get<std::string>();
-}
-
-// Opens the block file named in a checkpoint state after checking its name, shape and checksum;
-// `rows_key`/`cols_key` name the recorded shape, `what` describes the expected block in messages.
-std::string verified_block(const json& w, const std::string& path, const std::string& dir, const char* rows_key,
-                           Eigen::Index rows, const char* cols_key, Eigen::Index cols, const std::string& what) {
-  const std::string file = w.at("file").get<std::string>();
-  if (file.find('/') != std::string::npos || !is_checkpoint_block_name(file))
-    throw InputError(path + ": block file '" + file + "' is not a checkpoint block name (checkpoint_<step>.csv)");
-  const Eigen::Index saved_rows = w.at(rows_key).get<Eigen::Index>(), saved_cols = w.at(cols_key).get<Eigen::Index>();
-  if (saved_rows != rows || saved_cols != cols)
-    throw InputError(path + ": the checkpoint holds a " + std::to_string(saved_rows) + " x " +
-                     std::to_string(saved_cols) + " block; expected " + what);
-  const std::string block = dir + "/" + file;
-  if (!fs::exists(block)) throw InputError(block + ": missing; expected " + what);
-  const std::string recorded = w.at("fnv1a64").get<std::string>();
-  const std::string actual = hex64(file_checksum(block));
-  if (actual != recorded)
-    throw InputError(block + ": FNV-1a checksum " + actual + " differs from " + recorded + " recorded in " + path +
-                     " (the file was truncated or changed); expected " + what);
-  return block;
-}
-
-// The weights of a checkpoint: the block file named in the state (version 2), checked against the
-// recorded checksum and shape, or the inline "beta" rows of a version 1 checkpoint.
-Eigen::MatrixXd read_state_weights(const json& j, const std::string& path, const std::string& dir, Eigen::Index m,
-                                   Eigen::Index p, std::uint64_t step) {
-  if (j.contains("beta")) {
-    const auto rows = j.at("beta").get<std::vector<std::vector<double>>>();
-    if (rows.empty()) throw InputError(path + ": empty weights in the checkpoint");
-    Eigen::MatrixXd beta(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows[0].size()));
-    for (size_t r = 0; r < rows.size(); ++r) {
-      if (rows[r].size() != rows[0].size()) throw InputError(path + ": ragged weights in the checkpoint");
-      for (size_t c = 0; c < rows[r].size(); ++c) beta(r, c) = rows[r][c];
-    }
-    return beta;
-  }
-  const std::string what = "the m x p = " + std::to_string(m) + " x " + std::to_string(p) +
-                           " weight block (header b1..b" + std::to_string(p) + ") of step " + std::to_string(step) +
-                           " written with " + path;
-  const std::string block = verified_block(j.at("weights"), path, dir, "m", m, "p", p, what);
-  return read_matrix_csv(block, "b", p, m).values;
-}
-
-// The pre-activation block of a checkpoint written in pre-activation coordinates.
-Eigen::MatrixXd read_state_preactivations(const json& j, const std::string& path, const std::string& dir,
-                                          Eigen::Index n, Eigen::Index m, std::uint64_t step) {
-  const std::string what = "the n x m = " + std::to_string(n) + " x " + std::to_string(m) +
-                           " pre-activation block (header r1..r" + std::to_string(m) + ") of step " +
-                           std::to_string(step) + " written with " + path;
-  const std::string block = verified_block(j.at("preactivations"), path, dir, "n", n, "m", m, what);
-  return read_matrix_csv(block, "r", m, n).values;
-}
-
-SgdState state_from_json(const json& j, const std::string& path, const std::string& dir, Eigen::Index n,
-                         Eigen::Index m, Eigen::Index p) {
-  try {
-    SgdState st;
-    st.step = j.at("step").get<std::uint64_t>();
-    if (j.contains("preactivations"))
-      st.preactivations = read_state_preactivations(j, path, dir, n, m, st.step);
-    else
-      st.beta = read_state_weights(j, path, dir, m, p, st.step);
-    const auto ig = j.at("index_generator").get<std::vector<std::uint64_t>>();
-    const auto ng = j.at("noise_generator").at("state").get<std::vector<std::uint64_t>>();
-    if (ig.size() != 4 || ng.size() != 4) throw InputError(path + ": generator states must have four words");
-    std::copy(ig.begin(), ig.end(), st.index_generator.begin());
-    std::copy(ng.begin(), ng.end(), st.noise_generator.generator_before_fill.begin());
-    st.noise_generator.position = j.at("noise_generator").at("position").get<int>();
-    st.next_batch = j.at("next_batch").get<std::vector<int>>();
-    st.next_noise = j.at("next_noise").get<std::vector<double>>();
-    return st;
-  } catch (const json::exception& e) {
-    throw InputError(path + ": malformed checkpoint (" + e.what() + ")");
-  }
-}
+// Checkpoints: zeroloss/sgd_checkpoint.hpp (docs/formats.md#sgd-checkpoints).
 
 std::string seed_dir(const std::string& out, std::uint64_t seed, bool ensemble) {
   return ensemble ? out + "/seed_" + std::to_string(seed) : out;
@@ -296,9 +151,18 @@ json projected_gap_fit(const std::vector<TrajectoryRow>& rows, const std::string
   }
   ExponentialTailOptions fo;
   fo.noise_floor = 0;
-  json fit = fit_json(fit_exponential_tail(tau, gap, fo));
+  ExponentialTailFit f = fit_exponential_tail(tau, gap, fo);
+  if (!f.applicable && !rows.empty() && rows.back().tau == 0)
+    f.verdict = "not applicable: the flow time tau = s^2/(4B) eta^2 k is 0 at every logged step (label noise s = 0, "
+                "or s^2 below the smallest double: no drift along M), so T - T* has no rate over tau";
+  json fit = fit_json(f);
   fit["quantity"] = quantity;
   return fit;
+}
+
+// The note for stdout and summary.json when a rate fit does not apply to the run.
+void note_inapplicable_fit(const json& fit, const std::string& name, std::vector<std::string>& notes) {
+  if (!fit.value("applicable", true)) notes.push_back(name + ": " + fit["verdict"].get<std::string>());
 }
 
 SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string& dir,
@@ -313,33 +177,43 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   if (cfg.release_start) cfg.release_start->resize(0, 0);  // single seed: the SGD holds its own copy
   const std::string checkpoint_path = dir + "/checkpoint.json";
   double previous_seconds = 0;
-  if (!cfg.resume) {
+  // An ensemble's seed whose folder does not exist never started: it starts now.
+  const bool resume = cfg.resume && (!cfg.ensemble || fs::exists(dir));
+  ensure_directory(dir);
+  if (!resume) {
     std::error_code ec;
     fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
-    remove_checkpoint_blocks(dir, "");
-  } else if (fs::exists(checkpoint_path)) {
-    const json ck = read_json(checkpoint_path);
-    if (ck.value("format", "") != "zeroloss-sgd-checkpoint" || ck.value("seed", ~0ULL) != seed) {
-      throw InputError(checkpoint_path + ": not a checkpoint of seed " + std::to_string(seed) + " of this run");
-    }
+    remove_sgd_checkpoint_blocks(dir, "");
+  } else {
+    if (!fs::exists(checkpoint_path))
+      throw InputError(checkpoint_path + ": missing; --resume continues a run from its checkpoint, and " + dir +
+                       " has none (the run stopped before its first checkpoint, or the file was removed): start the "
+                       "run again without --resume (its options are in " + cfg.run_path + ")");
+    const SgdCheckpoint ck = read_sgd_checkpoint(checkpoint_path);
+    SgdCheckpointExpectation expected;
+    expected.seed = seed;
+    expected.steps = cfg.steps;
+    expected.log_steps = cfg.log_steps;
+    expected.n = setup.reduced.n();
+    expected.m = setup.reduced.m();
+    expected.p = setup.coordinates.rank();
+    check_sgd_checkpoint(ck, checkpoint_path, expected);
     try {
-      for (const auto& r : ck.at("trajectory")) res.rows.push_back(row_from_json(r));
-      previous_seconds = ck.value("elapsed_seconds", 0.0);
-      const std::string status = ck.value("status", "running");
-      if (status == "completed" || status == "diverged") {
-        // Finished before; nothing to do (the weights are not read: after a divergence they may be
-        // non-finite, and the final outputs exist).
-        res.status = status;
-        res.steps_done = ck.at("state").at("step").get<std::uint64_t>();
-        res.divergence_reason = ck.value("divergence", "");
-        res.last_finite_step = res.steps_done;
-        return res;
-      }
+      for (const auto& r : ck.trajectory) res.rows.push_back(row_from_json(r));
     } catch (const json::exception& e) {
-      throw InputError(checkpoint_path + ": malformed checkpoint (" + e.what() + ")");
+      throw InputError(checkpoint_path + ": malformed trajectory row (" + e.what() + ")");
     }
-    sgd.restore(state_from_json(ck.at("state"), checkpoint_path, dir, setup.reduced.n(), setup.reduced.m(),
-                                setup.coordinates.rank()));
+    previous_seconds = ck.elapsed_seconds;
+    if (ck.status == "completed" || ck.status == "diverged") {
+      // Finished before; nothing to do (the block is not loaded: after a divergence it may be
+      // non-finite, and the final outputs exist).
+      res.status = ck.status;
+      res.steps_done = ck.state.step;
+      res.divergence_reason = ck.divergence;
+      res.last_finite_step = res.steps_done;
+      return res;
+    }
+    sgd.restore(ck.state);
   }
   const double eta = params.learning_rate;
   // R, when given, is the run's own state in pre-activation coordinates (used as it is, and not
@@ -367,22 +241,14 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
   std::uint64_t chunk = 256;
   std::uint64_t last_checkpoint = sgd.step();
   auto write_checkpoint = [&](const std::string& status) {
-    json state;
-    {
-      const SgdState st = sgd.state();
-      state = write_state(st, dir);  // the block first
-    }
-    json ck = {{"format", "zeroloss-sgd-checkpoint"},
-               {"version", 2},
-               {"seed", seed},
-               {"status", status},
-               {"elapsed_seconds", previous_seconds + std::chrono::duration<double>(Clock::now() - start).count()},
-               {"state", std::move(state)},
-               {"trajectory", json::array()}};
-    for (const auto& r : res.rows) ck["trajectory"].push_back(row_json(r));
-    if (sgd.diverged()) ck["divergence"] = sgd.divergence().reason;
-    write_json(checkpoint_path, ck);  // then the JSON that names it
-    remove_checkpoint_blocks(dir, state_block_file(ck["state"]));
+    SgdCheckpoint ck;
+    ck.seed = seed;
+    ck.status = status;
+    ck.elapsed_seconds = previous_seconds + std::chrono::duration<double>(Clock::now() - start).count();
+    ck.state = sgd.state();
+    for (const auto& r : res.rows) ck.trajectory.push_back(row_json(r));
+    if (sgd.diverged()) ck.divergence = sgd.divergence().reason;
+    write_sgd_checkpoint(dir, ck);
     last_checkpoint = sgd.step();
   };
 
@@ -442,6 +308,16 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
       }
     }
   }
+  if (status == "interrupted") {
+    // The state the run reached, which the next logged row would have been far from; it is reported,
+    // not added to the trajectory (a resume continues the logged schedule).
+    if (!res.rows.empty() && res.rows.back().step == sgd.step())
+      res.reached = res.rows.back();
+    else if (sgd.coordinates() == SgdCoordinates::Preactivations)
+      res.reached = make_row(Eigen::MatrixXd(), sgd.step(), sgd.preactivations());
+    else
+      res.reached = make_row(final_beta, sgd.step());
+  }
   // Outputs: the trajectory always; final weights unless interrupted (the checkpoint holds the state).
   write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
   if (status != "interrupted") {
@@ -479,16 +355,23 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
                     {"elapsed_seconds_total", previous_seconds + seconds}}},
                   {"optimum", optimum_json(setup)}};
   if (final_beta.allFinite()) summary["assumptions_at_end"] = assumptions_json(setup, final_beta);
-  if (!res.rows.empty()) {
+  if (res.reached) {
+    summary["final"] = row_json(*res.reached);
+    summary["final"]["interrupted"] = true;  // the state at the interrupt, not a logged row
+  } else if (!res.rows.empty()) {
     summary["final"] = row_json(res.rows.back());
+  }
+  if (!res.rows.empty()) {
     const auto f = rank_one_step(res.rows, cfg.rank_one_threshold, true);
     const auto r = rank_one_step(res.rows, cfg.rank_one_threshold, false);
     summary["rank_one"] = {{"threshold_sigma2_over_sigma1", cfg.rank_one_threshold},
                            {"feature_step", f ? json(*f) : json(nullptr)},
                            {"preactivation_step", r ? json(*r) : json(nullptr)}};
   }
-  if (setup.optimum && res.rows.size() >= 2)
+  if (setup.optimum && res.rows.size() >= 2) {
     summary["rate_fit"] = projected_gap_fit(res.rows, "T(projection onto M) - T*");
+    note_inapplicable_fit(summary["rate_fit"], "rate fit of T - T*", notes);
+  }
   if (status == "diverged") {
     summary["divergence"] = {{"step", res.divergence_step},
                              {"reason", res.divergence_reason},
@@ -507,6 +390,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
 // Mean and standard deviation over seeds at each logged step (seeds that reached it).
 struct EnsembleTable {
   std::vector<TrajectoryRow> mean;
+  std::vector<int> seeds;  // how many seeds each row of `mean` averages
   std::string csv;
 };
 
@@ -576,6 +460,7 @@ EnsembleTable ensemble_table(const std::vector<SeedResult>& results, const std::
               })).value_or(0);
     csv << '\n';
     out.mean.push_back(std::move(m));
+    out.seeds.push_back(static_cast<int>(rows.size()));
   }
   out.csv = csv.str();
   return out;
@@ -832,6 +717,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.figures = !o.no_figures;
   cfg.ensemble = ensemble;
   cfg.resume = !o.resume.empty();
+  cfg.run_path = o.out + "/run.json";
   cfg.data_path = o.problem.data;
   cfg.weights_path = o.init.empty() ? o.problem.weights
                                      : "--init " + o.init + " --m " + std::to_string(o.m) + " --init-scale " +
@@ -871,8 +757,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     auto worker = [&]() {
       for (size_t i = next++; i < seeds.size(); i = next++) {
         try {
-          const std::string dir = seed_dir(o.out, seeds[i], true);
-          ensure_directory(dir);
+          const std::string dir = seed_dir(o.out, seeds[i], true);  // created by run_seed
           results[i] = run_seed(cfg, seeds[i], dir, [&](std::uint64_t d) { progress += d; });
         } catch (...) {
           errors[i] = std::current_exception();
@@ -907,7 +792,11 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     msg << "\n";
     if (summary.contains("final")) {
       const json& f = summary["final"];
-      msg << "final: loss " << f["loss"].get<double>() << ", T " << f["sharpness"].get<double>();
+      if (f.value("interrupted", false))
+        msg << "state at the interrupt (step " << f["step"].get<std::uint64_t>() << "): loss ";
+      else
+        msg << "final: loss ";
+      msg << f["loss"].get<double>() << ", T " << f["sharpness"].get<double>();
       if (!f["sharpness_gap"].is_null()) msg << ", T - T* " << f["sharpness_gap"].get<double>();
       if (!f["sharpness_gap_on_M"].is_null())
         msg << " (at the projection onto M: " << f["sharpness_gap_on_M"].get<double>() << ")";
@@ -934,9 +823,40 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     for (const auto& r : results) {
       json s = {{"seed", r.seed}, {"status", r.status}, {"steps_done", r.steps_done},
                 {"steps_per_second", r.steps_per_second}, {"dir", r.dir}};
-      if (!r.rows.empty()) s["final"] = row_json(r.rows.back());
+      if (r.reached) {
+        s["final"] = row_json(*r.reached);
+        s["final"]["interrupted"] = true;
+      } else if (!r.rows.empty()) {
+        s["final"] = row_json(r.rows.back());
+      }
       if (r.status == "diverged") s["divergence"] = r.divergence_reason;
       per_seed.push_back(s);
+    }
+    // After an interrupt the seeds stand at different steps: a mean is formed only over states at
+    // one step (the states reached, when every seed stopped at the same step), never across steps.
+    std::optional<TrajectoryRow> interrupted_mean;
+    std::string no_mean;
+    if (interrupted > 0) {
+      bool same_step = diverged == 0;
+      for (const auto& r : results) same_step = same_step && r.steps_done == results[0].steps_done;
+      if (same_step) {
+        std::vector<SeedResult> states(results.size());
+        for (size_t i = 0; i < results.size(); ++i)
+          if (results[i].reached) states[i].rows = {*results[i].reached};
+          else if (!results[i].rows.empty()) states[i].rows = {results[i].rows.back()};
+        const EnsembleTable at = ensemble_table(states, {results[0].steps_done}, setup.singular_values);
+        if (!at.mean.empty() && at.seeds[0] == static_cast<int>(results.size())) interrupted_mean = at.mean[0];
+      }
+      if (!interrupted_mean) {
+        std::ostringstream why;
+        why << "no mean over seeds: the run was interrupted with the seeds at different steps (";
+        for (size_t i = 0; i < results.size(); ++i)
+          why << (i ? ", " : "") << "seed " << results[i].seed << " " << results[i].status << " at step "
+              << results[i].steps_done;
+        why << "), and states at different steps are not averaged; each seed's state is in per_seed";
+        no_mean = why.str();
+        notes.push_back(no_mean);
+      }
     }
     json summary = {{"command", "sgd"},
                     {"status", interrupted ? "interrupted" : (diverged ? "diverged" : "completed")},
@@ -950,17 +870,46 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
                       {"steps_per_second_all_threads", wall > 0 ? steps_here / wall : 0}}},
                     {"optimum", optimum_json(setup)},
                     {"per_seed", per_seed}};
-    if (!table.mean.empty()) summary["final_mean"] = row_json(table.mean.back());
-    if (setup.optimum && table.mean.size() >= 2)
-      summary["rate_fit_of_mean"] = projected_gap_fit(table.mean, "mean over seeds of T(projection onto M) - T*");
+    if (interrupted > 0) {
+      if (interrupted_mean) {
+        summary["final_mean"] = row_json(*interrupted_mean);
+        summary["final_mean"]["interrupted"] = true;  // the mean of the states at the interrupt
+      }
+    } else if (!table.mean.empty()) {
+      summary["final_mean"] = row_json(table.mean.back());
+    }
+    // The rate fit of the mean uses the logged steps every seed reached (after an interrupt, a later
+    // row would average fewer seeds than an earlier one).
+    std::vector<TrajectoryRow> mean_rows;
+    for (size_t i = 0; i < table.mean.size(); ++i)
+      if (interrupted == 0 || table.seeds[i] == static_cast<int>(results.size())) mean_rows.push_back(table.mean[i]);
+    if (setup.optimum && mean_rows.size() >= 2) {
+      summary["rate_fit_of_mean"] = projected_gap_fit(mean_rows, "mean over seeds of T(projection onto M) - T*");
+      note_inapplicable_fit(summary["rate_fit_of_mean"], "rate fit of the mean T - T*", notes);
+    }
     summary["figures"] = figures;
     summary["notes"] = notes;
     write_json(o.out + "/summary.json", summary);
     msg << "label-noise SGD ensemble: " << seeds.size() << " seeds x " << o.steps << " steps on " << threads
         << " threads, " << static_cast<double>(steps_here) / std::max(wall, 1e-12) << " steps/s in all\n";
-    if (!table.mean.empty()) {
-      const TrajectoryRow& f = table.mean.back();
-      msg << "mean at step " << f.step << ": loss " << f.metrics.loss << ", T " << f.metrics.sharpness;
+    if (interrupted > 0) {
+      for (const auto& r : results) {
+        const TrajectoryRow* f = r.reached ? &*r.reached : (r.rows.empty() ? nullptr : &r.rows.back());
+        msg << "seed " << r.seed << ", " << r.status << " at step " << r.steps_done;
+        if (f) {
+          msg << (r.reached ? " (state at the interrupt)" : " (last logged row, step " + std::to_string(f->step) + ")")
+              << ": loss " << f->metrics.loss << ", T " << f->metrics.sharpness;
+          if (f->metrics.sharpness_gap) msg << ", T - T* " << *f->metrics.sharpness_gap;
+        }
+        msg << "\n";
+      }
+    }
+    const TrajectoryRow* shown = interrupted > 0 ? (interrupted_mean ? &*interrupted_mean : nullptr)
+                                                 : (table.mean.empty() ? nullptr : &table.mean.back());
+    if (shown) {
+      const TrajectoryRow& f = *shown;
+      msg << "mean at step " << f.step << (interrupted > 0 ? " (states at the interrupt, all seeds)" : "") << ": loss "
+          << f.metrics.loss << ", T " << f.metrics.sharpness;
       if (f.metrics.sharpness_gap) msg << ", T - T* " << *f.metrics.sharpness_gap;
       msg << ", mean singular values of Phi:";
       for (Eigen::Index k = 0; k < f.metrics.feature_singular_values.size(); ++k)

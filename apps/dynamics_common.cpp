@@ -344,7 +344,8 @@ nlohmann::json line_fit_json(const LinearFit& f) {
 }
 
 nlohmann::json fit_json(const ExponentialTailFit& f) {
-  nlohmann::json j = {{"fitted", f.fitted}, {"exponential", f.exponential}, {"verdict", f.verdict}};
+  nlohmann::json j = {
+      {"applicable", f.applicable}, {"fitted", f.fitted}, {"exponential", f.exponential}, {"verdict", f.verdict}};
   if (f.fitted) {
     j["rate_mu"] = f.rate;
     j["rate_ci_low"] = optional_json(f.rate_ci_low);

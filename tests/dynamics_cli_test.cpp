@@ -337,4 +337,109 @@ TEST(DynamicsCli, CompareReportsPerStepSizeAndFittedOrder) {
   for (const auto& e : s["per_eta"]) EXPECT_EQ(e["seeds"], 16);
 }
 
+// Plain gradient descent and label noise too small for a double (--label-noise 0 or 1e-300, any
+// batch): the flow time tau stays 0, so a rate over tau does not exist. The run completes (exit 0,
+// summary.json written) and says the rate fit does not apply and why, in summary.json and on stdout;
+// a --resume of the finished run is refused as having nothing to resume.
+TEST(DynamicsCli, SgdWithoutLabelNoiseCompletesAndCallsTheRateFitNotApplicable) {
+  const Files f = write_problem("cli-noiseless");
+  for (const std::string& opts : {std::string("--label-noise 0"), std::string("--label-noise 0 --batch full"),
+                                  std::string("--label-noise 1e-300 --batch 2")}) {
+    const std::string out_dir = f.dir + "/run" + std::to_string(opts.size());
+    std::string out, err;
+    ASSERT_EQ(run_command(zeroloss_binary() + " sgd --data " + f.data + " --weights " + f.weights + " --lr 0.05 " + opts +
+                              " --steps 4000 --log-points 20 --out " + out_dir,
+                          &out, &err),
+              0)
+        << opts << ": " << err;
+    const auto s = read_json(out_dir + "/summary.json");
+    EXPECT_EQ(s["status"], "completed") << opts;
+    EXPECT_EQ(s["tau"], 0.0) << opts;
+    ASSERT_TRUE(s.contains("rate_fit")) << opts;
+    EXPECT_EQ(s["rate_fit"]["applicable"], false) << opts;
+    EXPECT_EQ(s["rate_fit"]["fitted"], false) << opts;
+    const std::string verdict = s["rate_fit"]["verdict"];
+    EXPECT_EQ(verdict.rfind("not applicable: the flow time tau", 0), 0u) << verdict;
+    EXPECT_NE(out.find("note: rate fit of T - T*: not applicable: the flow time tau"), std::string::npos) << out;
+    EXPECT_NE(out.find("final: loss"), std::string::npos) << out;
+    EXPECT_TRUE(fs::exists(out_dir + "/final_weights.csv"));
+    ASSERT_EQ(run_command(zeroloss_binary() + " sgd --resume " + out_dir, &out, &err), 2) << err;
+    EXPECT_NE(err.find("completed; there is nothing to resume"), std::string::npos) << err;
+  }
+}
+
+pid_t spawn_capturing(const std::string& command, const std::string& out_path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command + " >" + out_path + " 2>/dev/null").c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// SIGTERM between two logged steps (only steps 0 and K are logged): the summary and the stdout
+// report the state at the interrupt, at the step the run reached, marked interrupted (not the row
+// of step 0).
+TEST(DynamicsCli, InterruptedRunReportsTheStateItReached) {
+  const Files f = write_problem("cli-reached");
+  const std::string dir = f.dir + "/term", out_path = f.dir + "/term.out";
+  const pid_t pid = spawn_capturing(sgd_command(f, dir, "--steps 100000000 --seed 4 --log-points 1 --no-figures"), out_path);
+  ASSERT_TRUE(wait_for_file(dir + "/run.json", 20.0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  const auto s = read_json(dir + "/summary.json");
+  EXPECT_EQ(s["status"], "interrupted");
+  const auto k = s["steps_done"].get<std::uint64_t>();
+  ASSERT_GT(k, 0u) << "the signal came before the first step; wait longer";
+  ASSERT_LT(k, 100000000u);
+  EXPECT_EQ(s["final"]["step"].get<std::uint64_t>(), k);
+  EXPECT_EQ(s["final"]["interrupted"], true);
+  EXPECT_NEAR(s["final"]["t"].get<double>(), 0.0025 * static_cast<double>(k), 1e-9 * static_cast<double>(k));
+  const std::string out = slurp(out_path);
+  EXPECT_NE(out.find("state at the interrupt (step " + std::to_string(k) + "): loss"), std::string::npos) << out;
+  EXPECT_EQ(out.find("final: loss"), std::string::npos) << out;
+  // The logged rows (and so the resume) are those of the schedule only.
+  EXPECT_EQ(lines(slurp(dir + "/trajectory.csv")).size(), 2u);  // header + step 0
+}
+
+// An ensemble interrupted with its seeds at different steps (one thread: seed 0 runs, seeds 1 and 2
+// stop at step 0): each seed's step and state are reported, and no mean over different steps.
+TEST(DynamicsCli, InterruptedEnsembleNeverAveragesDifferentSteps) {
+  const Files f = write_problem("cli-reached-ens");
+  const std::string dir = f.dir + "/term", out_path = f.dir + "/term.out";
+  const pid_t pid = spawn_capturing(
+      sgd_command(f, dir, "--steps 100000000 --seeds 0-2 --threads 1 --log-points 1 --no-figures"), out_path);
+  ASSERT_TRUE(wait_for_file(dir + "/run.json", 20.0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  const auto s = read_json(dir + "/summary.json");
+  EXPECT_EQ(s["status"], "interrupted");
+  ASSERT_EQ(s["per_seed"].size(), 3u);
+  const auto k0 = s["per_seed"][0]["steps_done"].get<std::uint64_t>();
+  ASSERT_GT(k0, 0u) << "the signal came before the first step; wait longer";
+  for (const auto& seed : s["per_seed"]) {
+    EXPECT_EQ(seed["status"], "interrupted");
+    EXPECT_EQ(seed["final"]["step"], seed["steps_done"]);
+    EXPECT_EQ(seed["final"]["interrupted"], true);
+  }
+  EXPECT_EQ(s["per_seed"][1]["steps_done"], 0);
+  EXPECT_FALSE(s.contains("final_mean")) << s["final_mean"].dump();
+  bool noted = false;
+  for (const auto& n : s["notes"]) noted = noted || n.get<std::string>().rfind("no mean over seeds", 0) == 0;
+  EXPECT_TRUE(noted) << s["notes"].dump();
+  const std::string out = slurp(out_path);
+  EXPECT_NE(out.find("seed 0, interrupted at step " + std::to_string(k0) + " (state at the interrupt): loss"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("seed 2, interrupted at step 0 (state at the interrupt): loss"), std::string::npos) << out;
+  EXPECT_EQ(out.find("mean at step"), std::string::npos) << out;
+}
+
 }  // namespace

@@ -97,4 +97,24 @@ TEST(RateFit, PointsBelowTheNoiseFloorAreExcluded) {
   EXPECT_NE(none.verdict.find("no fit"), std::string::npos);
 }
 
+// Times that do not increase along the tail (every flow time 0 without label noise): no rate over
+// time exists; the fit says so instead of throwing "all x values are equal" after a finished run.
+TEST(RateFit, ExponentialTailOverConstantTimeIsNotApplicable) {
+  std::vector<double> tau(20, 0.0), gap;
+  for (int k = 0; k < 20; ++k) gap.push_back(std::exp(-0.1 * k));
+  ExponentialTailFit f;
+  ASSERT_NO_THROW(f = fit_exponential_tail(tau, gap));
+  EXPECT_FALSE(f.applicable);
+  EXPECT_FALSE(f.fitted);
+  EXPECT_EQ(f.verdict.rfind("not applicable: the times of the tail points do not increase", 0), 0u) << f.verdict;
+  // A repeated time inside the tail likewise.
+  for (int k = 0; k < 20; ++k) tau[k] = k;
+  tau[15] = tau[14];
+  ASSERT_NO_THROW(f = fit_exponential_tail(tau, gap));
+  EXPECT_FALSE(f.applicable);
+  // Increasing times: applicable.
+  tau[15] = 15;
+  EXPECT_TRUE(fit_exponential_tail(tau, gap).applicable);
+}
+
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "test_support.hpp"
@@ -18,6 +19,8 @@
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/sgd_checkpoint.hpp"
 
 namespace {
 
@@ -36,6 +39,12 @@ std::string slurp(const std::string& path) {
 }
 json read_json(const std::string& path) { return json::parse(slurp(path)); }
 void write_json(const std::string& path, const json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
+// A checkpoint edited and sealed again: what zeroloss would have written for the edited state
+// (the consistency checks, not the seal, must then refuse what does not fit the run).
+void write_sealed(const std::string& path, json j) {
+  j["fnv1a64"] = sgd_checkpoint_seal(j);
+  write_json(path, j);
+}
 
 std::vector<std::string> checkpoint_blocks(const std::string& dir) {
   std::vector<std::string> out;
@@ -77,7 +86,7 @@ class SgdCheckpoint : public testing::Test {
     write_json(d + "/run.json", run);
     json ck = read_json(d + "/checkpoint.json");
     ck["status"] = "running";
-    write_json(d + "/checkpoint.json", ck);
+    write_sealed(d + "/checkpoint.json", ck);
     json manifest = read_json(d + "/.zeroloss-run.json");  // and the folder's run manifest
     manifest["status"] = "interrupted";
     write_json(d + "/.zeroloss-run.json", manifest);
@@ -116,7 +125,8 @@ TEST_F(SgdCheckpoint, JsonIsSmallAndItsBlockHoldsTheExactState) {
   const std::string d = dir_ + "/a";
   const json ck = read_json(d + "/checkpoint.json");
   EXPECT_EQ(read_json(d + "/summary.json")["coordinates"], "weights");
-  EXPECT_EQ(ck["version"], 2);
+  EXPECT_EQ(ck["version"], 3);
+  EXPECT_EQ(ck["fnv1a64"], sgd_checkpoint_seal(ck));
   EXPECT_EQ(ck["status"], "completed");
   const json& st = ck["state"];
   EXPECT_EQ(st["step"], 3000);
@@ -150,13 +160,12 @@ TEST_F(SgdCheckpoint, ResumeFromTheBlockIsBitForBitAndSurvivesACrashBetweenBlock
   // before its JSON: checkpoint.json still names the block of step 1000, which is what is read.
   const std::string c = interrupted_at_1000("crashed");
   fs::copy_file(full + "/checkpoint_2000.csv", c + "/checkpoint_1500.csv");
-  write_file_atomic(c + "/checkpoint_1700.csv.tmp", "b1,b2,b3,b4\n0.1,0.2");
+  write_file_atomic(c + "/checkpoint_1700.csv.tmp.999.0", "b1,b2,b3,b4\n0.1,0.2");  // as write_file_atomic names it
   ASSERT_EQ(resume(c, &err), 0) << err;
   EXPECT_EQ(slurp(c + "/final_reduced.csv"), slurp(full + "/final_reduced.csv"));
   EXPECT_EQ(checkpoint_blocks(c), std::vector<std::string>({"checkpoint_2000.csv"}));
-  // A checkpoint of the first format (weights inline in the JSON) is still read (it can only come
-  // from a run in weight coordinates, and continues bit for bit there).
-  ASSERT_EQ(run_command(sgd("full_w", "--steps 2000 --checkpoint-every 1000 --log-every 500 --coordinates weights")), 0);
+  // A checkpoint of an earlier format (version 1: weights inline in the JSON; version 2: no seal
+  // over all fields) cannot be verified: it is refused, saying so and what to do.
   const std::string v1 = interrupted_at_1000("v1", "--coordinates weights");
   json ck = read_json(v1 + "/checkpoint.json");
   const MatrixCsv block = read_matrix_csv(v1 + "/checkpoint_1000.csv", "b", 4, 8);
@@ -167,12 +176,14 @@ TEST_F(SgdCheckpoint, ResumeFromTheBlockIsBitForBitAndSurvivesACrashBetweenBlock
     beta.push_back(row);
   }
   ck["version"] = 1;
+  ck.erase("fnv1a64");
   ck["state"].erase("weights");
   ck["state"]["beta"] = beta;
   write_json(v1 + "/checkpoint.json", ck);
-  fs::remove(v1 + "/checkpoint_1000.csv");
-  ASSERT_EQ(resume(v1, &err), 0) << err;
-  EXPECT_EQ(slurp(v1 + "/final_reduced.csv"), slurp(dir_ + "/full_w/final_reduced.csv"));
+  EXPECT_EQ(resume(v1, &err), 2);
+  EXPECT_NE(err.find(v1 + "/checkpoint.json: a version 1 checkpoint, written by an earlier zeroloss"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("start it again without --resume"), std::string::npos) << err;
 }
 
 TEST_F(SgdCheckpoint, MissingTruncatedOrForeignBlocksAreRefusedByName) {
@@ -209,22 +220,166 @@ TEST_F(SgdCheckpoint, MissingTruncatedOrForeignBlocksAreRefusedByName) {
             std::string::npos)
       << err;
   // A JSON that names a block of another shape than the run's.
+  // (an intact checkpoint, sealed, whose block has one neuron fewer).
+  auto narrower = [&](const std::string& dir, const char* key, const char* prefix, const char* cols_key,
+                      Eigen::Index rows, Eigen::Index cols) {
+    json c = read_json(dir + "/checkpoint.json");
+    const MatrixCsv b = read_matrix_csv(dir + block_name, prefix, cols, rows);
+    const Eigen::MatrixXd smaller = b.values.leftCols(cols - 1);
+    c["state"][key][cols_key] = cols - 1;
+    c["state"][key]["fnv1a64"] = hex64(write_matrix_csv(dir + block_name, smaller, prefix));
+    write_sealed(dir + "/checkpoint.json", c);
+  };
   d = copy("shape");
-  json ck = read_json(d + "/checkpoint.json");
-  ck["state"]["preactivations"]["m"] = 7;
-  write_json(d + "/checkpoint.json", ck);
+  narrower(d, "preactivations", "r", "m", 4, 8);
   EXPECT_EQ(resume(d, &err), 2);
   EXPECT_NE(err.find("holds a 4 x 7 block; expected the n x m = 4 x 8 pre-activation block"), std::string::npos)
       << err;
   // The same for a weight block.
   const std::string w = interrupted_at_1000("weights", "--coordinates weights");
-  ck = read_json(w + "/checkpoint.json");
-  ck["state"]["weights"]["p"] = 3;
-  write_json(w + "/checkpoint.json", ck);
+  narrower(w, "weights", "b", "p", 8, 4);
   EXPECT_EQ(resume(w, &err), 2);
   EXPECT_NE(err.find("holds a 8 x 3 block; expected the m x p = 8 x 4 weight block (header b1..b4)"), std::string::npos)
       << err;
   // Nothing of this touched the base copy, which still resumes.
+  EXPECT_EQ(resume(base, &err), 0) << err;
+}
+
+// The library reader: a round trip keeps every field and bit; any field changed after writing
+// (the step, the noise position, the noise drawn ahead, a trajectory row, the block's checksum) is
+// refused by the seal; a sealed checkpoint that does not fit the run is refused by the checks.
+TEST(SgdCheckpointFormat, RoundTripKeepsEveryBitAndAnyEditIsRefused) {
+  const std::string dir = temp_dir("sgd-checkpoint-format");
+  zeroloss::SgdCheckpoint ck;
+  ck.seed = 5;
+  ck.status = "running";
+  ck.elapsed_seconds = 0.25;
+  ck.state.step = 40;
+  ck.state.beta = Eigen::MatrixXd::Random(3, 2) * 1e-3;
+  ck.state.beta(1, 1) = std::nextafter(0.1, 1.0);
+  ck.state.index_generator = {1, 2, 3, 0xffffffffffffffffULL};
+  ck.state.noise_generator.generator_before_fill = {4, 5, 6, 7};
+  ck.state.noise_generator.position = 17;
+  ck.state.next_batch = {2};
+  ck.state.next_noise = {-0.3};
+  for (std::uint64_t k : {0, 20, 40}) ck.trajectory.push_back({{"step", k}, {"loss", 0.5 / (1.0 + k)}});
+  const std::string path = write_sgd_checkpoint(dir, ck);
+  EXPECT_EQ(path, dir + "/checkpoint.json");
+  const zeroloss::SgdCheckpoint back = read_sgd_checkpoint(path);
+  EXPECT_EQ(back.seed, 5u);
+  EXPECT_EQ(back.status, "running");
+  EXPECT_EQ(back.elapsed_seconds, 0.25);
+  EXPECT_EQ(back.state.step, 40u);
+  EXPECT_TRUE((back.state.beta.array() == ck.state.beta.array()).all());
+  EXPECT_EQ(back.state.index_generator, ck.state.index_generator);
+  EXPECT_EQ(back.state.noise_generator.generator_before_fill, ck.state.noise_generator.generator_before_fill);
+  EXPECT_EQ(back.state.noise_generator.position, 17);
+  EXPECT_EQ(back.state.next_batch, ck.state.next_batch);
+  EXPECT_EQ(back.state.next_noise, ck.state.next_noise);
+  EXPECT_EQ(back.trajectory, ck.trajectory);
+  SgdCheckpointExpectation run;
+  run.seed = 5;
+  run.steps = 100;
+  run.log_steps = {0, 20, 40, 60, 80, 100};
+  run.n = 2;
+  run.m = 3;
+  run.p = 2;
+  EXPECT_NO_THROW(check_sgd_checkpoint(back, path, run));
+
+  const json good = read_json(path);
+  auto refused = [&](const std::function<void(json&)>& edit, const std::string& expected, bool reseal = false) {
+    json j = good;
+    edit(j);
+    if (reseal) j["fnv1a64"] = sgd_checkpoint_seal(j);
+    write_json(path, j);
+    std::string what;
+    try {
+      check_sgd_checkpoint(read_sgd_checkpoint(path), path, run);
+    } catch (const InputError& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find(expected), std::string::npos) << j.dump() << "\n" << what;
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+  };
+  const std::string seal = path + ": the checkpoint does not verify";
+  refused([](json& j) { j["state"]["step"] = 41; }, seal);
+  refused([](json& j) { j["state"]["noise_generator"]["position"] = 18; }, seal);
+  refused([](json& j) { j["state"]["next_noise"][0] = -0.30000000000000004; }, seal);
+  refused([](json& j) { j["state"]["index_generator"][3] = 0; }, seal);
+  refused([](json& j) { j["trajectory"].erase(1); }, seal);
+  refused([](json& j) { j["elapsed_seconds"] = 1.0; }, seal);
+  refused([](json& j) { j["state"]["weights"]["fnv1a64"] = "0000000000000000"; }, seal);
+  refused([](json& j) { j.erase("fnv1a64"); }, "'fnv1a64' is missing");
+  refused([](json& j) { j["version"] = 2; }, "a version 2 checkpoint, written by an earlier zeroloss");
+  // Sealed again after the edit (as a checkpoint of another run would be): the checks refuse it.
+  refused([](json& j) { j["trajectory"].erase(1); }, "the trajectory holds rows at steps 0, 40, but the run logs steps 0, 20, 40", true);
+  refused([](json& j) { j["seed"] = 6; }, "a checkpoint of seed 6, not of seed 5 of this run", true);
+  refused([](json& j) { j["status"] = "paused"; }, "unknown status 'paused'", true);
+  refused([](json& j) { j["state"]["next_noise"].push_back(0.1); }, "must be arrays of the same length", true);
+  refused([](json& j) { j["trajectory"][2]["step"] = 60; }, "end at or before the state's step 40", true);
+  // A step beyond the run's (the block is renamed with it so that only the step is wrong).
+  refused(
+      [&](json& j) {
+        fs::copy_file(dir + "/checkpoint_40.csv", dir + "/checkpoint_140.csv", fs::copy_options::overwrite_existing);
+        j["state"]["step"] = 140;
+        j["state"]["weights"]["file"] = "checkpoint_140.csv";
+      },
+      "the checkpoint is at step 140, beyond the run's 100 steps", true);
+  // The intact file still reads.
+  write_json(path, good);
+  EXPECT_NO_THROW(check_sgd_checkpoint(read_sgd_checkpoint(path), path, run));
+  fs::remove(path);
+  try {
+    read_sgd_checkpoint(path);
+    ADD_FAILURE() << "a missing checkpoint was read";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": missing"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// `sgd --resume` of a checkpoint edited by hand, or of a folder without one, exits 2 naming the file
+// and what to do; it never continues silently with other results or from step 0.
+TEST_F(SgdCheckpoint, EditedOrMissingCheckpointsAreRefusedOnResume) {
+  const std::string base = interrupted_at_1000("edited-base");
+  auto copy = [&](const std::string& name) {
+    const std::string d = dir_ + "/" + name;
+    fs::copy(base, d, fs::copy_options::recursive);
+    return d;
+  };
+  std::string err;
+  for (const auto& [name, edit] : std::vector<std::pair<std::string, std::function<void(json&)>>>{
+           {"step", [](json& j) { j["state"]["step"] = 1001; }},
+           {"position", [](json& j) { j["state"]["noise_generator"]["position"] = j["state"]["noise_generator"]["position"].get<int>() + 1; }},
+           {"noise", [](json& j) { j["state"]["next_noise"][0] = 0.5; }},
+           {"rows", [](json& j) { j["trajectory"].erase(1); }}}) {
+    const std::string d = copy(name);
+    json ck = read_json(d + "/checkpoint.json");
+    edit(ck);
+    write_json(d + "/checkpoint.json", ck);
+    EXPECT_EQ(resume(d, &err), 2) << name;
+    EXPECT_NE(err.find(d + "/checkpoint.json: the checkpoint does not verify"), std::string::npos) << name << ": " << err;
+    EXPECT_NE(err.find("start the run again without --resume"), std::string::npos) << err;
+    EXPECT_EQ(slurp(d + "/trajectory.csv"), slurp(base + "/trajectory.csv")) << name;  // nothing ran
+  }
+  // Rows removed and the checkpoint sealed again: the rows no longer match the run's log schedule
+  // (before, the run went past its last step and truncated trajectory.csv).
+  std::string d = copy("rows-sealed");
+  json ck = read_json(d + "/checkpoint.json");
+  ck["trajectory"].erase(1);
+  write_sealed(d + "/checkpoint.json", ck);
+  EXPECT_EQ(resume(d, &err), 2);
+  EXPECT_NE(err.find("the trajectory holds rows at steps 0, 1000, but the run logs steps 0, 500, 1000"), std::string::npos)
+      << err;
+  // No checkpoint at all: refused, not restarted from step 0.
+  d = copy("none");
+  fs::remove(d + "/checkpoint.json");
+  EXPECT_EQ(resume(d, &err), 2);
+  EXPECT_NE(err.find(d + "/checkpoint.json: missing; --resume continues a run from its checkpoint"), std::string::npos)
+      << err;
+  EXPECT_EQ(slurp(d + "/trajectory.csv"), slurp(base + "/trajectory.csv"));
+  EXPECT_TRUE(fs::exists(d + "/checkpoint_1000.csv"));
+  // The untouched copy resumes.
   EXPECT_EQ(resume(base, &err), 0) << err;
 }
 

@@ -102,6 +102,17 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
                   std::to_string(o.min_points) + "); run longer or log more points";
     return out;
   }
+  for (size_t k = begin; k < usable; ++k) {
+    if (!std::isfinite(x[k]) || (k > begin && !(x[k] > x[k - 1]))) {
+      out.applicable = false;
+      out.verdict = "not applicable: the times of the tail points do not increase (" +
+                    (std::isfinite(x[k]) ? "x = " + fmt(x[k - 1], 17) + " then " + fmt(x[k], 17)
+                                         : std::string("a non-finite time")) +
+                    "), so T - T* has no rate over time; e.g. the flow time is 0 at every point when there is no "
+                    "label noise";
+      return out;
+    }
+  }
   std::vector<double> tx(x.begin() + begin, x.begin() + usable), ty;
   for (size_t k = begin; k < usable; ++k) ty.push_back(std::log(gap[k]));
   const LinearFit line = fit_line(tx, ty, o.confidence);

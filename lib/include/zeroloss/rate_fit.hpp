@@ -50,7 +50,10 @@ struct ExponentialTailOptions {
 };
 
 struct ExponentialTailFit {
-  bool fitted = false;      // false: too few points above the floor (see verdict)
+  // false: a rate over x does not exist for these points (x does not increase along the tail, e.g.
+  // every flow time is 0 without label noise); `verdict` says why. fitted is then false too.
+  bool applicable = true;
+  bool fitted = false;      // false: too few points above the floor, or not applicable (see verdict)
   bool exponential = false; // the tail passed the checks
   double rate = 0;          // mu (per unit of the x variable, e.g. flow time)
   std::optional<double> rate_ci_low, rate_ci_high;
@@ -62,6 +65,9 @@ struct ExponentialTailFit {
   std::string verdict;      // one sentence
 };
 
+// Never throws for a fit that cannot be made: too few usable points, or x values that do not
+// increase along the tail, give fitted = false with the reason in the verdict. Throws InputError
+// only when x and gap differ in length.
 ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
                                         const ExponentialTailOptions& options = {});
 
