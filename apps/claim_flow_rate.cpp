@@ -20,10 +20,10 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   const json& cfg = ctx.config()["flow_rate"];
   const json& problem = ctx.config()["problem"];
   const std::string act = problem["activation"].get<std::string>();
+  const size_t first = ctx.begin_block();
   const std::string dir = ctx.dir("flow_rate");
   const std::string data = write_problem_data(ctx);
   const std::string start = write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "flow_rate/start.csv");
-  const size_t first = ctx.commands().size();
   ctx.progress("flow rate: integrating the flow to tau = " + fmt(cfg["flow_time"].get<double>()));
   ctx.run("flow_rate_flow", {"flow", "--data", data, "--weights", start, "--activation", act, "--coefficient", "1",
                              "--time", format_double(cfg["flow_time"].get<double>()), "--log-points",

@@ -25,9 +25,10 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   const double tol = cfg["relative_tolerance"].get<double>();
   const double rank_tol = cfg["rank_tolerance"].get<double>();
   const double G = cfg["until_gradient"].get<double>();
+  const size_t first_command = ctx.begin_block();
   const std::string dir = ctx.dir("global_minimum");
   const std::string data = write_problem_data(ctx);
-  const size_t first_command = ctx.commands().size();
+  size_t first_start_end = 0;  // the reproduce block shows the commands of the first start
 
   std::vector<bool> layers = {false};
   if (cfg["mixed_second_layer"].get<bool>()) layers.push_back(true);
@@ -129,11 +130,13 @@ Verdict check_global_minimum(VerificationContext& ctx) {
               << format_double(s["riemannian_grad_norm"].get<double>()) << "," << (ok ? "reached" : "missed") << "\n";
       }
       runs.push_back(run);
+      if (first_start_end == 0) first_start_end = ctx.commands().size();
     }
   }
   write_file_atomic(dir + "/runs.csv", table.str());
-  std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_command + 4);
-  v.command = join_commands(cmds) + " (and the same for every start; all commands in logs/)";
+  std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);
+  v.command = join_commands(cmds) + "\n# and the same for every start" +
+              (layers.size() > 1 ? std::string(" and for the mixed-sign a") : std::string("")) + " (all commands in logs/)";
   v.numbers = {{"runs", total}, {"missed", failures}, {"worst_relative_gap", worst_gap},
                {"worst_rank_one_ratio_a1", worst_rank}, {"worst_dist_R_opt", worst_dist},
                {"relative_tolerance", tol}, {"rank_tolerance", rank_tol}, {"until_gradient", G}, {"details", runs}};

@@ -3,6 +3,7 @@
 // sampled threshold and adversarial search of `zeroloss convexity` anchored at the minimizer, and
 // THEORY 6's explicit counterexample checked with `zeroloss inspect`.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -33,11 +34,11 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   const json& problem = ctx.config()["problem"];
   const std::string act = problem["activation"].get<std::string>();
   const bool quick = ctx.config()["local_convexity"]["preset"].get<std::string>() == "quick";
+  const size_t first = ctx.begin_block();
   const std::string dir = ctx.dir("local_convexity");
   const std::string data = write_problem_data(ctx);
   const std::string start =
       write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "local_convexity/start.csv");
-  const size_t first = ctx.commands().size();
   ctx.progress("local convexity: minimizer of T");
   json opt = ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start,
                                                             "--activation", act, "--accept-stationary", "--out",
@@ -61,6 +62,8 @@ Verdict check_local_convexity(VerificationContext& ctx) {
     Eigen::MatrixXd w(3, 1);
     w << 5.0, 0.58, 0.0;
     write_weights_csv(dir + "/theory6_weights.csv", w, Eigen::VectorXd::Ones(3));
+    ctx.record_file(dir + "/theory6_data.csv");
+    ctx.record_file(dir + "/theory6_weights.csv");
   }
   json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
                                                            dir + "/theory6_weights.csv", "--activation", "cubic",
@@ -132,11 +135,30 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   fig.y_label = "lambda_min(Hess_M T)";
   fig.log_x = true;
   fig.key = "bottom left";
+  // The anchor is stationary up to rounding (||grad_M T|| about 1e-15), which would stretch the log
+  // axis over many empty decades: points below kFloor times the largest gradient norm are drawn at
+  // that floor, in their own colour, and the caption says so.
+  constexpr double kFloor = 1e-6;
+  double g_max = 0;
+  for (double x : g)
+    if (std::isfinite(x)) g_max = std::max(g_max, x);
+  const double floor = kFloor * g_max;
   PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
   PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
-  for (size_t k = 0; k < g.size(); ++k) (l[k] < 0 ? neg : pos).x.push_back(g[k]), (l[k] < 0 ? neg : pos).y.push_back(l[k]);
+  PlotSeries low{"", {}, {}, PlotStyle::Points, "#2ca02c", false};
+  double low_max = 0;
+  for (size_t k = 0; k < g.size(); ++k) {
+    PlotSeries& target = g[k] < floor ? low : l[k] < 0 ? neg : pos;
+    if (g[k] < floor) low_max = std::max(low_max, g[k]);
+    target.x.push_back(g[k] < floor ? floor : g[k]);
+    target.y.push_back(l[k]);
+  }
   fig.series.push_back(pos);
   if (!neg.x.empty()) fig.series.push_back(neg);
+  if (!low.x.empty()) {
+    low.label = "||grad_M T|| <= " + fmt(low_max, 2) + " (stationary), drawn at " + fmt(floor, 2);
+    fig.series.push_back(low);
+  }
   if (std::isfinite(g_star)) {
     PlotSeries lim{"sampled threshold", {g_star, g_star}, {0, 0}, PlotStyle::Lines, "black", true};
     double lo = 0, hi = 0;
@@ -144,10 +166,15 @@ Verdict check_local_convexity(VerificationContext& ctx) {
     lim.y = {lo, hi};
     fig.series.push_back(lim);
   }
+  std::string caption =
+      "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.";
+  if (!low.x.empty())
+    caption += " Green: " + std::to_string(low.x.size()) + " point" + (low.x.size() > 1 ? "s" : "") +
+               " with ||grad_M T|| at most " + fmt(low_max, 2) + " (the stationary anchor, zero up to rounding), " +
+               "drawn at " + fmt(floor, 2) + " = 1e-6 times the largest gradient norm so the log axis spans the " +
+               "sampled points; their true values are in the data file.";
   if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
-    v.figures.push_back({"local_convexity/scatter.svg",
-                         "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.",
-                         "local_convexity/convexity/points.csv"});
+    v.figures.push_back({"local_convexity/scatter.svg", caption, "local_convexity/convexity/points.csv"});
   return v;
 }
 

@@ -19,8 +19,9 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
   v.claim = "Outside the assumptions (tanh, softplus, n > d): what the flow ends at (reported, not asserted)";
   v.status = VerdictStatus::Reported;
   const json& cfg = ctx.config()["outside_assumptions"];
+  const size_t first = ctx.begin_block();
   const std::string dir = ctx.dir("outside_assumptions");
-  const size_t first = ctx.commands().size();
+  size_t first_case_end = 0;  // the reproduce block shows the first case's commands
   json cases = json::array();
   std::ostringstream ev, table;
   table << "case,activation,n,d,m,status,sharpness,grad_norm,sigma2_over_sigma1_R,sigma2_over_sigma1_phi,assumptions\n";
@@ -85,11 +86,12 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
       ev << name << ": " << e.what() << " ";
     }
     cases.push_back(rec);
+    if (k == 0) first_case_end = ctx.commands().size();
     ++k;
   }
   write_file_atomic(dir + "/cases.csv", table.str());
-  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().begin() + std::min(first + 2, ctx.commands().size())}) +
-              " (and the same for each case; all commands in logs/)";
+  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().begin() + std::max(first, first_case_end)}) +
+              "\n# and the same for each case (all commands in logs/)";
   v.numbers = {{"cases", cases}};
   v.evidence = ev.str();
   return v;

@@ -19,10 +19,10 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
   v.claim = "Label-noise SGD reaches a rank-one feature matrix (the paper's Figure 1 setting)";
   const json& cfg = ctx.config()["rank_one_sgd"];
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
+  const size_t first = ctx.begin_block();
   const std::string dir = ctx.dir("rank_one_sgd");
   const double threshold = cfg["rank_one_threshold"].get<double>();
   const long long steps = cfg["steps"].get<long long>();
-  const size_t first = ctx.commands().size();
   ctx.run("rank_one_data", {"data", "--generator", "uniform01", "--n", std::to_string(cfg["n"].get<int>()), "--d",
                             std::to_string(cfg["d"].get<int>()), "--seed", std::to_string(cfg["data_seed"].get<int>()),
                             "--out", dir + "/data.csv", "--weights-out", dir + "/w0.csv", "--m",
@@ -83,10 +83,14 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
     for (size_t q = 0; q < step.size(); ++q) ser.y.push_back(rest[k][q] / s1[q]);
     fig.series.push_back(ser);
   }
+  if (!fig.series.empty() && !step.empty())
+    fig.series.push_back({"rank-one threshold sigma_2/sigma_1 = " + fmt(threshold), {step.front(), step.back()},
+                          {threshold, threshold}, PlotStyle::Lines, "black", true});
   write_file_atomic(dir + "/singular_values.csv", csv.str());
   if (!fig.series.empty() && write_svg_plot(fig, dir + "/singular_values.svg").written)
     v.figures.push_back({"rank_one_sgd/singular_values.svg",
-                         "sigma_2/sigma_1 and sigma_3/sigma_1 of Phi along SGD: both go to zero (rank one).",
+                         "sigma_2/sigma_1 and sigma_3/sigma_1 of Phi along SGD (log scale); dashed: the rank-one "
+                         "threshold sigma_2/sigma_1 = " + fmt(threshold) + " that the verdict uses.",
                          "rank_one_sgd/singular_values.csv"});
   return v;
 }

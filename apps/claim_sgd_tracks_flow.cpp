@@ -20,13 +20,13 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   const json& cfg = ctx.config()["sgd_tracks_flow"];
   const json& problem = ctx.config()["problem"];
   const std::string act = problem["activation"].get<std::string>();
+  const size_t first = ctx.begin_block();
   const std::string dir = ctx.dir("sgd_tracks_flow");
   const std::string data = write_problem_data(ctx);
   const std::string start =
       write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "sgd_tracks_flow/start.csv");
   std::string lr_list;
   for (const auto& x : cfg["lr_list"]) lr_list += (lr_list.empty() ? "" : ",") + format_double(x.get<double>());
-  const size_t first = ctx.commands().size();
   ctx.progress("SGD vs flow: " + std::to_string(cfg["lr_list"].size()) + " step sizes x " +
                std::to_string(cfg["seeds"].get<int>()) + " seeds");
   ctx.run("sgd_tracks_flow_compare",

@@ -14,15 +14,21 @@
 #include "common.hpp"
 #include "subprocess.hpp"
 #include "verification.hpp"
-#include "verification_config.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/svg_plot.hpp"
+#include "zeroloss/verification_config.hpp"
 
 namespace zeroloss::cli {
 namespace {
 
 using nlohmann::json;
+
+// Exit codes of `zeroloss run` beyond main.cpp's 1-7 (documented in docs/report.md and docs/cli.md):
+// 0 every asserted claim passed (reported and not-applicable claims assert nothing),
+// 8 at least one claim failed, 9 no claim failed but at least one check could not be completed.
+constexpr int kExitClaimFailed = 8;
+constexpr int kExitCheckIncomplete = 9;
 
 struct RunOptions {
   std::string config;
@@ -81,8 +87,8 @@ std::string now_utc() {
 }
 
 void run_report(const RunOptions& o) {
-  const json user = o.config.empty() ? json() : read_config_file(o.config);
-  const json cfg = resolve_verification_config(user, o.config.empty() ? "default configuration" : o.config, o.quick);
+  // The whole configuration is validated here, before any directory is created or command run.
+  const json cfg = read_verification_config(o.config, o.quick);
   if (o.print_config) {
     json printable = default_verification_config();
     std::cout << printable.dump(2) << "\n";
@@ -156,7 +162,7 @@ void run_report(const RunOptions& o) {
                      {"seed", cfg["seed"]},
                      {"total_seconds", seconds},
                      {"claim_seconds", timings},
-                     {"commands_run", ctx.commands().size()}};
+                     {"commands_run", ctx.runs()}};
   write_report(o.out, doc);
   out_dir.finish(RunStatus::Completed);
   std::cout << "\nVerdicts (" << cfg["mode"].get<std::string>() << " mode, " << fmt(seconds, 3) << " s):\n";
@@ -165,6 +171,20 @@ void run_report(const RunOptions& o) {
     std::printf("  %zu. %-15s %s\n", k + 1, to_string(v.status).c_str(), v.claim.c_str());
   }
   std::cout << "\nreport: " << o.out << "/report.html (also report.md, summary.json; figures and CSVs beside them)\n";
+  // The exit code tells CI the outcome: a definite negative verdict first, then incomplete checks.
+  std::string failed, incomplete;
+  for (const auto& v : doc.verdicts) {
+    if (v.status == VerdictStatus::Fail) failed += (failed.empty() ? "" : ", ") + v.key;
+    if (v.status == VerdictStatus::Error) incomplete += (incomplete.empty() ? "" : ", ") + v.key;
+  }
+  if (!failed.empty())
+    throw CommandFailure("claim failed: " + failed + (incomplete.empty() ? "" : "; check not completed: " + incomplete) +
+                             " (see " + o.out + "/report.html)",
+                         kExitClaimFailed);
+  if (!incomplete.empty())
+    throw CommandFailure("check not completed: " + incomplete + " (see " + o.out + "/report.html and " + o.out +
+                             "/logs/)",
+                         kExitCheckIncomplete);
 }
 
 CommandRegistration reg(
@@ -183,7 +203,11 @@ CommandRegistration reg(
            "(unknown keys are errors). Every verdict is computed by running zeroloss commands (listed with it).\n"
            "Outputs in --out: report.html (self-contained, figures inline), report.md, summary.json (verdicts: one "
            "entry per claim with status pass/fail/reported and its key numbers), the CSVs and SVGs behind each figure, "
-           "logs/ (every command's output) and verdicts/ (per-claim results, reused by --resume).");
+           "logs/ (every command's output) and verdicts/ (per-claim results, reused by --resume).\n"
+           "The configuration is validated as a whole before any work (bad values exit 2 naming the file and key).\n"
+           "Exit codes: 0 every asserted claim passed (claims with status reported or not-applicable assert "
+           "nothing); 8 some claim failed; 9 no claim failed but some check could not be completed (status error); "
+           "1 usage error; 2 bad configuration. The report is written in all three cases 0, 8 and 9.");
        app.add_option("config", o->config, "Configuration JSON merged over the default (optional)")
            ->check(CLI::ExistingFile);
        app.add_flag("--quick", o->quick, "Short version (fewer starts, seeds and steps; under two minutes on 2 cores)");

@@ -1,5 +1,6 @@
 #include "verification.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -24,10 +25,28 @@ VerificationContext::VerificationContext(json config, std::string out_dir,
   ensure_directory(out_ + "/logs");
 }
 
-std::string VerificationContext::dir(const std::string& relative) const {
+std::string VerificationContext::dir(const std::string& relative) {
   const std::string d = out_ + "/" + relative;
   ensure_directory(d);
+  if (std::find(block_dirs_.begin(), block_dirs_.end(), d) == block_dirs_.end()) {
+    block_dirs_.push_back(d);
+    commands_.push_back("mkdir -p " + shell_quote(d));
+  }
   return d;
+}
+
+size_t VerificationContext::begin_block() {
+  block_dirs_.clear();
+  return commands_.size();
+}
+
+void VerificationContext::record_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": missing (the report was to record how it was made)");
+  std::string cmd = "printf '%s\\n'";
+  std::string line;
+  while (std::getline(in, line)) cmd += " " + shell_quote(line);
+  commands_.push_back(cmd + " > " + shell_quote(path));
 }
 
 void VerificationContext::progress(const std::string& message) const {
@@ -66,6 +85,7 @@ std::vector<std::string> child_arguments(const std::vector<std::string>& args, c
 
 int VerificationContext::try_run(const std::string& log_name, const std::vector<std::string>& args, std::string* out) {
   commands_.push_back(command_line(args));
+  ++runs_;
   const std::string base = out_ + "/logs/" + log_name;
   const int rc = run_self(child_arguments(args, base), base + ".out", base + ".err").exit_code;
   if (out) *out = slurp(base + ".out");
@@ -75,6 +95,7 @@ int VerificationContext::try_run(const std::string& log_name, const std::vector<
 std::string VerificationContext::run(const std::string& log_name, const std::vector<std::string>& args) {
   const std::string base = out_ + "/logs/" + log_name;
   commands_.push_back(command_line(args));
+  ++runs_;
   const ChildResult r = run_self(child_arguments(args, base), base + ".out", base + ".err");
   if (r.exit_code != 0) {
     throw CommandFailedError("`" + command_line(args) + "` exited with code " + std::to_string(r.exit_code) + ": " +
@@ -148,6 +169,13 @@ std::string fmt(double x, int precision) {
   return s.str();
 }
 
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() && word.find_first_of(" \t\"'$&|;<>()*?!\\`#~{}[]") == std::string::npos) return word;
+  std::string s = "'";
+  for (char c : word) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return s + "'";
+}
+
 std::string join_commands(const std::vector<std::string>& commands) {
   std::string s;
   for (size_t k = 0; k < commands.size(); ++k) s += (k ? " && " : "") + commands[k];
@@ -184,6 +212,7 @@ std::string write_random_start(VerificationContext& ctx, const std::string& data
   }
   const std::string path = ctx.out() + "/" + relative_path;
   write_weights_csv(path, theta, a);
+  ctx.record_file(path);
   return path;
 }
 

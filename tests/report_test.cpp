@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -26,16 +27,63 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs `zeroloss run CONFIG --quick --out DIR` and returns summary.json.
-json run_report(const std::string& name, const json& config, std::string* dir_out = nullptr) {
+// Runs `zeroloss run config.json --quick --out report` inside a fresh folder (so the commands in the
+// report use the relative paths report/...), expects exit code `expected_rc` and returns summary.json.
+json run_report(const std::string& name, const json& config, std::string* dir_out = nullptr, int expected_rc = 0,
+                std::string* stderr_out = nullptr) {
   const std::string dir = temp_dir(name);
-  const std::string cfg = dir + "/config.json";
-  std::ofstream(cfg) << config.dump(2);
+  std::ofstream(dir + "/config.json") << config.dump(2);
   std::string out, err;
-  const int rc = run_command(zeroloss_binary() + " run " + cfg + " --quick --out " + dir + "/report", &out, &err);
-  EXPECT_EQ(rc, 0) << out << err;
+  const int rc = run_command("cd " + dir + " && " + zeroloss_binary() + " run config.json --quick --out report", &out, &err);
+  EXPECT_EQ(rc, expected_rc) << out << err;
   if (dir_out) *dir_out = dir + "/report";
+  if (stderr_out) *stderr_out = err;
   return json::parse(slurp(dir + "/report/summary.json"));
+}
+
+// The cells of each <tr> of the first <table> in `html`: {header cells, body rows...} as counts.
+std::vector<int> verdict_table_cells(const std::string& html) {
+  const size_t b = html.find("<table>"), e = html.find("</table>", b);
+  std::vector<int> counts;
+  if (b == std::string::npos || e == std::string::npos) return counts;
+  const std::string table = html.substr(b, e - b);
+  const std::regex tr("<tr>([\\s\\S]*?)</tr>"), cell("<t[hd][ >]");
+  for (auto it = std::sregex_iterator(table.begin(), table.end(), tr); it != std::sregex_iterator(); ++it) {
+    const std::string row = (*it)[1];
+    counts.push_back(static_cast<int>(std::distance(std::sregex_iterator(row.begin(), row.end(), cell),
+                                                    std::sregex_iterator())));
+  }
+  return counts;
+}
+
+// The x values of every datablock ($s0 << EOD ... EOD) of a gnuplot script written by svg_plot.
+std::vector<double> datablock_x(const std::string& gp) {
+  std::vector<double> xs;
+  std::istringstream in(gp);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.find("<< EOD") != std::string::npos) {
+      inside = true;
+    } else if (line == "EOD") {
+      inside = false;
+    } else if (inside) {
+      xs.push_back(std::stod(line.substr(0, line.find(' '))));
+    }
+  }
+  return xs;
+}
+
+// The ```sh blocks of report.md (the Reproduce blocks), in order.
+std::vector<std::string> reproduce_blocks(const std::string& md) {
+  std::vector<std::string> blocks;
+  size_t at = 0;
+  while ((at = md.find("```sh\n", at)) != std::string::npos) {
+    const size_t end = md.find("\n```", at + 6);
+    blocks.push_back(md.substr(at + 6, end - at - 6));
+    at = end;
+  }
+  return blocks;
 }
 
 const json kSmall = {
@@ -71,13 +119,46 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
     for (const auto& f : v["figures"]) {
       EXPECT_TRUE(std::filesystem::exists(dir + "/" + f["file"].get<std::string>())) << f["file"];
     }
+
+  // The verdict table: as many header cells as cells in every row.
+  const std::vector<int> cells = verdict_table_cells(slurp(dir + "/report.html"));
+  ASSERT_EQ(cells.size(), 4u);  // header + 3 claims
+  for (size_t r = 1; r < cells.size(); ++r) EXPECT_EQ(cells[r], cells[0]) << "row " << r;
+
+  // Claim 5's scatter: the stationary anchor (||grad_M T|| ~ 1e-15) is drawn at a floor, so the log
+  // axis spans the sampled points (a few decades), and the caption says so.
+  const std::vector<double> xs = datablock_x(slurp(dir + "/local_convexity/scatter.gp"));
+  ASSERT_FALSE(xs.empty());
+  const double lo = *std::min_element(xs.begin(), xs.end()), hi = *std::max_element(xs.begin(), xs.end());
+  EXPECT_GT(lo, 0);
+  EXPECT_LE(hi / lo, 1e6 * (1 + 1e-12)) << lo << " .. " << hi;
+  const std::string caption = s["verdicts"]["local_convexity"]["figures"][0]["caption"];
+  EXPECT_NE(caption.find("stationary anchor"), std::string::npos) << caption;
+}
+
+TEST(Report, ReproduceBlocksRunInAnEmptyFolder) {
+  // Every Reproduce block creates its own inputs (data, random starts, hand-made files) before the
+  // commands that read them: run as written, from an empty folder, each one succeeds.
+  std::string dir;
+  run_report("report-reproduce", {{"claims", {"flow_rate", "local_convexity"}}}, &dir);
+  const std::vector<std::string> blocks = reproduce_blocks(slurp(dir + "/report.md"));
+  ASSERT_EQ(blocks.size(), 2u);
+  const std::string bin = std::filesystem::path(zeroloss_binary()).parent_path().string();
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    const std::string fresh = temp_dir("report-reproduce-" + std::to_string(k));
+    std::ofstream(fresh + "/block.sh") << "set -e\n" << blocks[k] << "\n";
+    std::string out, err;
+    EXPECT_EQ(run_command("cd " + fresh + " && PATH=" + bin + ":$PATH sh block.sh", &out, &err), 0)
+        << blocks[k] << "\n" << err;
+    std::filesystem::remove_all(fresh);
+  }
 }
 
 TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
   // tanh has phi''' < 0 near 0: the closed-form stationary point is not a minimum, so local
   // convexity must fail (THEORY 5-6 need phi''' > 0).
   json cfg = {{"claims", {"local_convexity"}}, {"problem", {{"activation", "tanh"}}}};
-  const json s = run_report("report-tanh", cfg);
+  const json s = run_report("report-tanh", cfg, nullptr, 8);  // 8: a claim failed
   EXPECT_EQ(s["verdicts"]["local_convexity"]["status"], "fail") << s["verdicts"]["local_convexity"]["evidence"];
   EXPECT_LT(s["verdicts"]["local_convexity"]["numbers"]["lambda_min_at_minimizer"].get<double>(), 0);
 }
@@ -85,22 +166,61 @@ TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
   // The Figure 1 run with so few steps that the flow time is far too short for rank one.
   json cfg = {{"claims", {"rank_one_sgd"}}, {"quick", {{"rank_one_sgd", {{"steps", 20000}}}}}};
-  const json s = run_report("report-short", cfg);
+  std::string dir, err;
+  const json s = run_report("report-short", cfg, &dir, 8, &err);
   EXPECT_EQ(s["verdicts"]["rank_one_sgd"]["status"], "fail") << s["verdicts"]["rank_one_sgd"]["evidence"];
   EXPECT_GT(s["verdicts"]["rank_one_sgd"]["numbers"]["final_ratios"][0].get<double>(), 0.01);
+  EXPECT_NE(err.find("claim failed: rank_one_sgd"), std::string::npos) << err;
+  // Figure 1 carries its rank-one threshold 0.01 as a dashed line across the run, named in the caption.
+  const std::string gp = slurp(dir + "/rank_one_sgd/singular_values.gp");
+  EXPECT_NE(gp.find("title \"rank-one threshold sigma_2/sigma_1 = 0.01\""), std::string::npos) << gp.substr(0, 500);
+  EXPECT_NE(gp.find(" 0.01\n"), std::string::npos);
+  const std::string caption = s["verdicts"]["rank_one_sgd"]["figures"].empty()
+                                  ? std::string()
+                                  : s["verdicts"]["rank_one_sgd"]["figures"][0]["caption"].get<std::string>();
+  if (!caption.empty()) EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
+}
+
+TEST(Report, ACheckThatCannotCompleteExitsNine) {
+  // The flow's output folder is taken by a file: the flow command fails, the claim is "error" (the
+  // check could not be completed), the report is still written and the exit code is 9.
+  const std::string dir = temp_dir("report-error");
+  std::filesystem::create_directories(dir + "/report/flow_rate");
+  std::ofstream(dir + "/report/flow_rate/flow") << "not a folder\n";
+  std::ofstream(dir + "/config.json") << R"({"claims": ["flow_rate"]})";
+  std::string out, err;
+  EXPECT_EQ(run_command("cd " + dir + " && " + zeroloss_binary() + " run config.json --quick --out report", &out, &err), 9)
+      << out << err;
+  EXPECT_NE(err.find("check not completed: flow_rate"), std::string::npos) << err;
+  const json s = json::parse(slurp(dir + "/report/summary.json"));
+  EXPECT_EQ(s["verdicts"]["flow_rate"]["status"], "error");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Report, BadConfigurationIsOneClearErrorAndNoReport) {
   const std::string dir = temp_dir("report-bad");
-  std::ofstream(dir + "/c.json") << R"({"global_minimum": {"startz": 3}})";
-  std::string out, err;
-  const int rc = run_command(zeroloss_binary() + " run " + dir + "/c.json --out " + dir + "/report", &out, &err);
-  EXPECT_EQ(rc, 2);
-  EXPECT_NE(err.find("unknown key 'global_minimum.startz'"), std::string::npos) << err;
-  EXPECT_FALSE(std::filesystem::exists(dir + "/report/report.html"));
-  std::ofstream(dir + "/d.json") << R"({"problem": {"n": "three"}})";
-  EXPECT_EQ(run_command(zeroloss_binary() + " run " + dir + "/d.json --out " + dir + "/report", &out, &err), 2);
-  EXPECT_NE(err.find("'problem.n' is string, expected integer"), std::string::npos) << err;
+  // Each bad configuration: exit 2 before any work (no output folder at all), one message naming
+  // the file and the key.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"global_minimum": {"startz": 3}})", "unknown key 'global_minimum.startz'"},
+      {R"({"problem": {"n": "three"}})", "key 'problem.n' is string, expected integer"},
+      {R"({"flow_rate": {"flow_time": -5}})", "key 'flow_rate.flow_time' must be a finite number > 0 (got -5)"},
+      {R"({"flow_rate": {"log_points": 0}})", "key 'flow_rate.log_points' must be an integer >= 1 (got 0)"},
+      {R"({"problem": {"activation": "relu"}})", "key 'problem.activation' is not an activation"},
+      {R"({"rank_one_sgd": {"lr": -0.05}})", "key 'rank_one_sgd.lr' must be a finite number > 0 (got -0.05)"},
+      {R"({"rank_one_sgd": {"lr": 1e400}})", "at key 'rank_one_sgd.lr'"},
+  };
+  for (size_t k = 0; k < bad.size(); ++k) {
+    const std::string cfg = dir + "/c" + std::to_string(k) + ".json";
+    std::ofstream(cfg) << bad[k].first;
+    std::string out, err;
+    EXPECT_EQ(run_command(zeroloss_binary() + " run " + cfg + " --out " + dir + "/report", &out, &err), 2) << err;
+    EXPECT_NE(err.find("zeroloss run: error: " + cfg + ": "), std::string::npos) << err;
+    EXPECT_NE(err.find(bad[k].second), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/report")) << bad[k].first;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Report, PrintConfigIsTheEmbeddedDefault) {
@@ -136,6 +256,29 @@ TEST(Report, PageShowsEveryFigureInHeadlessChromium) {
   const std::regex row("<td class=\"(pass|fail|reported|error|not-applicable)\">");
   EXPECT_EQ(std::distance(std::sregex_iterator(dom.begin(), dom.end(), row), std::sregex_iterator()),
             static_cast<long>(s["verdicts"].size()));
+  const std::vector<int> cells = verdict_table_cells(dom);
+  ASSERT_FALSE(cells.empty());
+  for (size_t r = 1; r < cells.size(); ++r) EXPECT_EQ(cells[r], cells[0]) << "row " << r;
+
+  // Laid out at 1200 px, no Reproduce (or other) box hides text behind a horizontal scroll: a copy
+  // of the page measures every <pre> in the browser and writes the count of overflowing ones.
+  std::string page = slurp(dir + "/report.html");
+  const std::string probe =
+      "<script>document.body.setAttribute('data-overflowing', Array.from(document.querySelectorAll('pre'))"
+      ".filter(p => p.scrollWidth > p.clientWidth + 1).length + '/' + document.querySelectorAll('pre').length);"
+      "</script>";
+  page.insert(page.rfind("</body>"), probe);
+  std::ofstream(dir + "/probe.html") << page;
+  ASSERT_EQ(run_command("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                        "--disable-background-networking --disable-component-update --disable-sync --window-size=1200,2000 "
+                        "--user-data-dir=" + profile + " --dump-dom file://" + dir + "/probe.html",
+                        &dom, &err),
+            0)
+      << err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex("data-overflowing=\"(\\d+)/(\\d+)\"")));
+  EXPECT_EQ(m[1].str(), "0") << m[0].str();
+  EXPECT_NE(m[2].str(), "0");
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ th { background: #f3f3f3; }
 .not-applicable { background: #eee; } .reported { background: #e6eefb; font-weight: bold; }
 .error { background: #fff1c2; font-weight: bold; }
 code, pre { font-family: Menlo, Consolas, monospace; font-size: 0.88em; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
+pre { background: #f7f7f7; padding: 0.8em; white-space: pre-wrap; overflow-wrap: anywhere; }
 figure { margin: 1.2em 0; } figcaption { font-size: 0.9em; color: #444; }
 figure svg { max-width: 100%; height: auto; }
 )";
@@ -116,7 +116,7 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html_escape(doc.title)
     << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n<h1>" << html_escape(doc.title) << "</h1>\n<p>"
     << html_escape(doc.introduction) << "</p>\n<h2 id=\"verdicts\">Verdicts</h2>\n<table>\n<tr><th>#</th><th>Claim</th>"
-    << "<th>Verdict</th><th>Evidence</th><th>Reproduce</th><th>Time</th></tr>\n";
+    << "<th>Verdict</th><th>Evidence</th><th>Time</th></tr>\n";
   int k = 0;
   for (const auto& v : doc.verdicts) {
     ++k;

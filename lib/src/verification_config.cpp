@@ -1,0 +1,365 @@
+#include "zeroloss/verification_config.hpp"
+
+#include <climits>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "zeroloss/activation.hpp"
+#include "zeroloss/dataset.hpp"
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+
+using nlohmann::json;
+
+json default_verification_config() {
+  return json::parse(R"json({
+  "claims": ["global_minimum", "flow_rate", "sgd_tracks_flow", "rank_one_sgd", "local_convexity",
+             "outside_assumptions"],
+  "seed": 0,
+  "problem": {
+    "generator": "gaussian", "n": 3, "d": 5, "m": 4, "activation": "cubic",
+    "label_scale": 1.0, "data_seed": 1, "init_scale": 0.5
+  },
+  "global_minimum": {
+    "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
+    "rank_tolerance": 1e-6, "mixed_second_layer": true
+  },
+  "flow_rate": { "flow_time": 200.0, "log_points": 400 },
+  "sgd_tracks_flow": {
+    "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
+    "points": 10
+  },
+  "rank_one_sgd": {
+    "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
+    "log_points": 400, "rank_one_threshold": 0.01
+  },
+  "local_convexity": { "preset": "full" },
+  "outside_assumptions": {
+    "cases": [
+      { "name": "tanh", "activation": "tanh", "n": 3, "d": 5, "m": 4, "label_scale": 0.5 },
+      { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
+      { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
+    ],
+    "flow_time": 500.0, "until_gradient": 1e-8
+  },
+  "quick": {
+    "global_minimum": { "starts": 4 },
+    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
+    "rank_one_sgd": { "steps": 50000000 },
+    "local_convexity": { "preset": "quick" },
+    "outside_assumptions": { "flow_time": 200.0 }
+  }
+})json");
+}
+
+namespace {
+
+std::string type_name(const json& j) {
+  if (j.is_number_integer() || j.is_number_unsigned()) return "integer";
+  if (j.is_number()) return "number";
+  return j.type_name();
+}
+
+bool compatible(const json& def, const json& val) {
+  if (def.is_number_integer() || def.is_number_unsigned()) return val.is_number_integer() || val.is_number_unsigned();
+  if (def.is_number()) return val.is_number();
+  if (def.is_boolean()) return val.is_boolean();
+  if (def.is_string()) return val.is_string();
+  if (def.is_array()) return val.is_array();
+  if (def.is_object()) return val.is_object();
+  return false;
+}
+
+void merge(json& base, const json& over, const std::string& path, const std::string& source) {
+  for (auto it = over.begin(); it != over.end(); ++it) {
+    const std::string key = path.empty() ? it.key() : path + "." + it.key();
+    if (!base.contains(it.key())) {
+      std::ostringstream known;
+      bool first = true;
+      for (auto k = base.begin(); k != base.end(); ++k) {
+        known << (first ? "" : ", ") << k.key();
+        first = false;
+      }
+      throw InputError(source + ": unknown key '" + key + "'; known keys here: " + known.str());
+    }
+    json& target = base[it.key()];
+    if (!compatible(target, it.value())) {
+      throw InputError(source + ": key '" + key + "' is " + type_name(it.value()) + ", expected " + type_name(target));
+    }
+    if (target.is_object())
+      merge(target, it.value(), key, source);
+    else
+      target = it.value();
+  }
+}
+
+// Range checks of a merged configuration. Keys are named as the user wrote them: "a.b" when the
+// user's file sets a.b, "quick.a.b" when only its quick section does.
+class Validator {
+ public:
+  Validator(const json& cfg, const json& user_plain, const json& user_quick, std::string source)
+      : cfg_(cfg), plain_(user_plain), quick_(user_quick), source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what, const json& got) const {
+    throw InputError(source_ + ": key '" + name(key) + "' " + what + " (got " + got.dump() + ")");
+  }
+
+  const json& at(const std::string& key) const { return cfg_.at(json::json_pointer(pointer(key))); }
+
+  long long integer(const std::string& key, long long lo, long long hi = INT_MAX) const {
+    return integer_value(key, at(key), lo, hi);
+  }
+  long long integer_value(const std::string& key, const json& v, long long lo, long long hi = INT_MAX) const {
+    if (!(v.is_number_integer() || v.is_number_unsigned())) fail(key, "must be an integer", v);
+    if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(LLONG_MAX))
+      fail(key, "must be an integer <= " + std::to_string(hi), v);
+    const long long x = v.get<long long>();
+    const bool open_ended = hi == INT_MAX || hi == LLONG_MAX;
+    if (x < lo && open_ended) fail(key, "must be an integer >= " + std::to_string(lo), v);
+    if (x > hi && open_ended) fail(key, "must be an integer <= " + std::to_string(hi), v);
+    if (x < lo || x > hi)
+      fail(key, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi), v);
+    return x;
+  }
+  // A finite number > 0 (or >= 0 with allow_zero).
+  double positive(const std::string& key, bool allow_zero = false) const {
+    return positive_value(key, at(key), allow_zero);
+  }
+  double positive_value(const std::string& key, const json& v, bool allow_zero = false) const {
+    if (!v.is_number()) fail(key, "must be a number", v);
+    const double x = v.get<double>();
+    if (!std::isfinite(x) || x < 0 || (!allow_zero && x == 0))
+      fail(key, allow_zero ? "must be a finite number >= 0" : "must be a finite number > 0", v);
+    return x;
+  }
+  void activation(const std::string& key, const json& v) const {
+    if (!v.is_string()) fail(key, "must be a string naming an activation", v);
+    try {
+      (void)Activation::from_name(v.get<std::string>());
+    } catch (const InputError& e) {
+      fail(key, std::string("is not an activation the toolkit supports: ") + e.what(), v);
+    }
+  }
+
+ private:
+  static std::vector<std::string> parts(const std::string& key) {
+    std::vector<std::string> out;
+    std::stringstream ss(key);
+    std::string p;
+    while (std::getline(ss, p, '.')) out.push_back(p);
+    return out;
+  }
+  static std::string pointer(const std::string& key) {
+    std::string p;
+    for (const auto& part : parts(key)) p += "/" + part;
+    return p;
+  }
+  static bool has(const json& j, const std::string& key) {
+    const json* cur = &j;
+    for (const auto& part : parts(key)) {
+      if (!cur->is_object() || !cur->contains(part)) return false;
+      cur = &(*cur)[part];
+    }
+    return true;
+  }
+  std::string name(const std::string& key) const {
+    if (!has(plain_, key) && has(quick_, key)) return "quick." + key;
+    return key;
+  }
+
+  const json& cfg_;
+  const json& plain_;
+  const json& quick_;
+  std::string source_;
+};
+
+const char* const kClaimNames[] = {"global_minimum",  "flow_rate",          "sgd_tracks_flow",
+                                   "rank_one_sgd",    "local_convexity",    "outside_assumptions"};
+
+void validate(const Validator& v) {
+  const json& claims = v.at("claims");
+  if (claims.empty()) v.fail("claims", "must list at least one claim", claims);
+  std::set<std::string> seen;
+  for (const auto& c : claims) {
+    bool known = false;
+    for (const char* k : kClaimNames) known = known || (c.is_string() && c.get<std::string>() == k);
+    if (!known)
+      v.fail("claims", "lists " + c.dump() + "; expected claim names among global_minimum, flow_rate, "
+             "sgd_tracks_flow, rank_one_sgd, local_convexity, outside_assumptions", claims);
+    if (!seen.insert(c.get<std::string>()).second) v.fail("claims", "lists " + c.dump() + " twice", claims);
+  }
+  v.integer("seed", 0);
+
+  const json& gen = v.at("problem.generator");
+  try {
+    (void)parse_generator(gen.get<std::string>());
+  } catch (const InputError& e) {
+    v.fail("problem.generator", std::string("is not a data generator: ") + e.what(), gen);
+  }
+  const long long n = v.integer("problem.n", 1);
+  v.integer("problem.d", 1);
+  v.integer("problem.m", 1);
+  v.activation("problem.activation", v.at("problem.activation"));
+  v.positive("problem.label_scale", true);
+  v.integer("problem.data_seed", 0);
+  v.positive("problem.init_scale");
+
+  v.integer("global_minimum.starts", 1);
+  v.positive("global_minimum.flow_time");
+  v.positive("global_minimum.until_gradient");
+  v.positive("global_minimum.relative_tolerance");
+  v.positive("global_minimum.rank_tolerance");
+
+  v.positive("flow_rate.flow_time");
+  v.integer("flow_rate.log_points", 1);
+
+  v.positive("sgd_tracks_flow.label_noise");
+  v.integer("sgd_tracks_flow.batch", 1, n);
+  const json& lrs = v.at("sgd_tracks_flow.lr_list");
+  if (lrs.size() < 3)
+    v.fail("sgd_tracks_flow.lr_list", "needs at least 3 step sizes to fit an order with a confidence interval", lrs);
+  std::set<double> distinct;
+  for (const auto& x : lrs) {
+    if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() <= 0)
+      v.fail("sgd_tracks_flow.lr_list", "must hold finite numbers > 0", lrs);
+    if (!distinct.insert(x.get<double>()).second)
+      v.fail("sgd_tracks_flow.lr_list", "lists the step size " + x.dump() + " twice", lrs);
+  }
+  v.positive("sgd_tracks_flow.time");
+  v.integer("sgd_tracks_flow.seeds", 1);
+  v.integer("sgd_tracks_flow.points", 1);
+
+  v.integer("rank_one_sgd.n", 1);
+  v.integer("rank_one_sgd.d", 1);
+  v.integer("rank_one_sgd.m", 1);
+  v.integer("rank_one_sgd.data_seed", 0);
+  v.positive("rank_one_sgd.lr");
+  v.positive("rank_one_sgd.label_noise");
+  v.integer("rank_one_sgd.steps", 1, LLONG_MAX);
+  v.integer("rank_one_sgd.log_points", 1);
+  const double threshold = v.positive("rank_one_sgd.rank_one_threshold");
+  if (threshold >= 1)
+    v.fail("rank_one_sgd.rank_one_threshold", "must lie strictly between 0 and 1 (a ratio sigma_2/sigma_1)",
+           v.at("rank_one_sgd.rank_one_threshold"));
+
+  const json& preset = v.at("local_convexity.preset");
+  if (preset != "quick" && preset != "full") v.fail("local_convexity.preset", "must be \"quick\" or \"full\"", preset);
+
+  const json& cases = v.at("outside_assumptions.cases");
+  static const std::set<std::string> case_keys = {"name", "activation", "n", "d", "m", "label_scale", "labels"};
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const json& c = cases[k];
+    const std::string key = "outside_assumptions.cases";
+    const std::string entry = "entry " + std::to_string(k + 1) + " ";
+    if (!c.is_object()) v.fail(key, entry + "must be an object with name, activation, n, d, m", c);
+    for (auto it = c.begin(); it != c.end(); ++it)
+      if (!case_keys.count(it.key()))
+        v.fail(key, entry + "has the unknown key '" + it.key() +
+                        "'; known keys: name, activation, n, d, m, label_scale, labels",
+               c);
+    for (const char* req : {"name", "activation", "n", "d", "m"})
+      if (!c.contains(req)) v.fail(key, entry + "lacks '" + req + "' (entries need name, activation, n, d, m)", c);
+    if (!c["name"].is_string() || c["name"].get<std::string>().empty())
+      v.fail(key, entry + "'name' must be a non-empty string", c["name"]);
+    v.activation(key + "[" + std::to_string(k) + "].activation", c["activation"]);
+    for (const char* dim : {"n", "d", "m"}) v.integer_value(key + "[" + std::to_string(k) + "]." + dim, c[dim], 1);
+    if (c.contains("label_scale")) v.positive_value(key + "[" + std::to_string(k) + "].label_scale", c["label_scale"], true);
+    if (c.contains("labels") && c["labels"] != "random" && c["labels"] != "teacher")
+      v.fail(key, entry + "'labels' must be \"random\" or \"teacher\"", c["labels"]);
+  }
+  v.positive("outside_assumptions.flow_time");
+  v.positive("outside_assumptions.until_gradient");
+}
+
+// Collects the object keys on the way to the value being parsed, so that a number the parser
+// cannot hold (1e400) is reported with its key.
+struct KeyTracker {
+  std::vector<std::string> path;
+  std::string last_key;
+  std::string current() const {
+    std::string s;
+    for (const auto& p : path) s += (s.empty() || p.empty() ? "" : ".") + p;
+    if (!last_key.empty()) s += (s.empty() ? "" : ".") + last_key;
+    return s;
+  }
+};
+
+}  // namespace
+
+json resolve_verification_config(const json& user, const std::string& source, bool quick) {
+  if (!user.is_null() && !user.is_object()) throw InputError(source + ": expected a JSON object at the top level");
+  // Precedence (lowest first): the defaults, the default "quick" overrides, the user's "quick"
+  // section (both only with --quick), then the user's own settings outside "quick". Every user key
+  // is validated against the defaults, and both the quick and the full configuration are range
+  // checked, whichever is asked for.
+  const json defaults = default_verification_config();
+  json base = defaults;
+  base.erase("quick");
+  json user_plain = user.is_null() ? json::object() : user;
+  json user_quick = json::object();
+  if (user_plain.contains("quick")) {
+    user_quick = user_plain["quick"];
+    user_plain.erase("quick");
+    if (!user_quick.is_object()) throw InputError(source + ": key 'quick' must be an object of overrides");
+  }
+  json full = base;
+  merge(full, user_plain, "", source);
+  json fast = base;
+  merge(fast, defaults["quick"], "", "the default quick overrides");
+  merge(fast, user_quick, "quick", source);
+  merge(fast, user_plain, "", source);
+  validate(Validator(full, user_plain, json::object(), source));
+  validate(Validator(fast, user_plain, user_quick, source));
+  json cfg = quick ? fast : full;
+  cfg["mode"] = quick ? "quick" : "full";
+  return cfg;
+}
+
+json parse_verification_config(const std::string& text, const std::string& source, bool quick) {
+  KeyTracker keys;
+  json::parser_callback_t track = [&keys](int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        keys.path.push_back(keys.last_key);
+        keys.last_key.clear();
+        break;
+      case json::parse_event_t::object_end:
+        if (!keys.path.empty()) {
+          keys.last_key = keys.path.back();
+          keys.path.pop_back();
+        }
+        break;
+      case json::parse_event_t::key:
+        keys.last_key = parsed.get<std::string>();
+        break;
+      default: break;
+    }
+    return true;
+  };
+  json user;
+  try {
+    user = json::parse(text, track);
+  } catch (const json::exception& e) {
+    // parse_error (syntax) or out_of_range 406 (a number that does not fit a double, e.g. 1e400).
+    const std::string key = keys.current();
+    throw InputError(source + ": not a valid configuration" + (key.empty() ? "" : " at key '" + key + "'") + " (" +
+                     e.what() + ")");
+  }
+  return resolve_verification_config(user, source, quick);
+}
+
+json read_verification_config(const std::string& path, bool quick) {
+  if (path.empty()) return resolve_verification_config(json(), "default configuration", quick);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError(path + ": cannot read configuration file");
+  return parse_verification_config(text.str(), path, quick);
+}
+
+}  // namespace zeroloss
