@@ -39,18 +39,19 @@ std::vector<std::string_view> Input::parts(std::size_t count) const {
 namespace {
 
 // One scratch folder per process under $TMPDIR (scripts/fuzz points TMPDIR into the build folder),
-// removed at exit.
+// removed at exit. Never destroyed, so the exit handler can still read it.
 const std::string& scratch_folder() {
-  static const std::string folder = [] {
+  static const std::string* const folder = [] {
     std::string pattern = (fs::temp_directory_path() / "zeroloss-fuzz-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) std::abort();
-    std::atexit([] {
-      std::error_code ec;
-      fs::remove_all(scratch_folder(), ec);
-    });
-    return pattern;
+    return new std::string(pattern);
   }();
-  return folder;
+  static const bool registered = std::atexit([] {
+    std::error_code ec;
+    fs::remove_all(*folder, ec);
+  }) == 0;
+  (void)registered;
+  return *folder;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,14 @@ MatrixCsv read_matrix_csv(const std::string& path, const std::string& prefix, Ei
   const std::string what = "the header " + shorten(expected) +
                            (last_name.empty() ? std::string() : " (optionally followed by ," + last_name + ")") +
                            " and " + std::to_string(rows) + " rows";
+  // Every data row holds at least 2 cols - 1 bytes (one character per cell and the commas): a
+  // file too small for `rows` rows is refused before the rows x cols matrix is allocated (a
+  // manifest or checkpoint naming 10^9 rows must not allocate for them).
+  std::error_code ec;
+  const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && rows > 0 && static_cast<long double>(bytes) < static_cast<long double>(rows) * (2.0L * cols - 1))
+    throw InputError(path + ": " + std::to_string(bytes) + " bytes cannot hold the expected " + std::to_string(rows) +
+                     " rows of " + std::to_string(cols) + " numbers (the file is truncated or belongs to another run)");
   MatrixCsv out;
   out.values.resize(rows, cols);
   std::string line;
