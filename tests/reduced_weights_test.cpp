@@ -97,7 +97,7 @@ TEST(ReducedWeights, ShapeTooLargeForTheFilesIsRefusedBeforeAllocating) {
     read_reduced_weights(dir + "/r.json");
     ADD_FAILURE() << "accepted";
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), dir + "/r.csv: 5 bytes cannot hold the expected 2000000000 rows of 1000000000 "
+    EXPECT_EQ(std::string(e.what()), dir + "/r.csv: 5 bytes cannot hold a header and 2000000000 rows of 1000000000 "
                                            "numbers (the file is truncated or belongs to another run)");
   }
 }
