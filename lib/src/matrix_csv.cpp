@@ -110,6 +110,9 @@ MatrixCsv read_matrix_csv(const std::string& path, const std::string& prefix, Ei
   // is built (a manifest or checkpoint naming 10^9 rows or columns must not allocate for them).
   std::error_code ec;
   const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes == 0)
+    throw InputError(path + ": empty file; expected the header " + prefix + "1,...," + prefix + std::to_string(cols) +
+                     " and " + std::to_string(rows) + " rows");
   if (!ec && static_cast<long double>(bytes) < (rows + 1.0L) * (2.0L * cols - 1))
     throw InputError(path + ": " + std::to_string(bytes) + " bytes cannot hold a header and " + std::to_string(rows) +
                      " rows of " + std::to_string(cols) + " numbers (the file is truncated or belongs to another run)");
