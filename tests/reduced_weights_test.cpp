@@ -1,6 +1,7 @@
 // Reduced weights (beta, U) files and `zeroloss sgd --init` / `--save-reduced`.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -59,6 +60,46 @@ TEST(ReducedWeights, RejectsNonOrthonormalBasisAndWrongShapes) {
   bad.a.resize(2);
   EXPECT_THROW(write_reduced_weights(dir + "/v.json", bad), InputError);
   EXPECT_THROW(write_reduced_weights(dir + "/v.csv", random_reduced(3, 5, 2, 3)), InputError);
+}
+
+// A manifest whose counts are not whole numbers from 1 to INT_MAX is refused naming the key (found
+// by fuzz/reduced_weights_fuzz: 1e20 was converted to int, undefined behaviour; 2.5 read as 2).
+TEST(ReducedWeights, ManifestCountsMustBeWholeNumbersInRange) {
+  const std::string dir = temp_dir("reduced-counts");
+  write_reduced_weights(dir + "/w.json", random_reduced(2, 3, 2, 4));
+  std::ifstream in(dir + "/w.json");
+  nlohmann::json manifest;
+  in >> manifest;
+  for (const std::string value : {"2.5", "1e20", "4294967298", "-1", "\"2\""}) {
+    SCOPED_TRACE(value);
+    nlohmann::json edited = manifest;
+    edited["m"] = nlohmann::json::parse(value);
+    std::ofstream(dir + "/e.json") << edited.dump();
+    try {
+      read_reduced_weights(dir + "/e.json");
+      ADD_FAILURE() << "accepted \"m\": " << value;
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()), dir + "/e.json: \"m\" is " + edited["m"].dump() +
+                                           "; expected a whole number from 1 to 2147483647");
+    }
+  }
+}
+
+// A manifest naming more rows than its files can hold is refused before the matrix is allocated
+// (found by fuzz/reduced_weights_fuzz: m = 2e9, p = 1e9 ended in std::bad_alloc).
+TEST(ReducedWeights, ShapeTooLargeForTheFilesIsRefusedBeforeAllocating) {
+  const std::string dir = temp_dir("reduced-huge");
+  std::ofstream(dir + "/r.json") << R"({"format": "zeroloss-reduced-weights", "version": 1, "m": 2000000000,
+      "d": 1000000000, "p": 1000000000, "weights": "r.csv", "basis": "r_basis.csv"})";
+  std::ofstream(dir + "/r.csv") << "b1\n1\n";
+  std::ofstream(dir + "/r_basis.csv") << "u1\n1\n";
+  try {
+    read_reduced_weights(dir + "/r.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/r.csv: 5 bytes cannot hold a header and 2000000000 rows of 1000000000 "
+                                           "numbers (the file is truncated or belongs to another run)");
+  }
 }
 
 // sgd --init starts inside the data span and writes reduced weights (no final_weights.csv); other

@@ -3,12 +3,53 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 namespace zeroloss::test {
+namespace {
+
+// Folders made by temp_dir since the last cleanup.
+std::vector<std::filesystem::path>& created_dirs() {
+  static std::vector<std::filesystem::path> dirs;
+  return dirs;
+}
+
+bool keep_test_dirs() {
+  const char* keep = std::getenv("ZEROLOSS_KEEP_TEST_DIRS");
+  return keep && *keep && std::string(keep) != "0";
+}
+
+void remove_created_dirs() {
+  for (const auto& dir : created_dirs()) {
+    if (keep_test_dirs()) {
+      std::cerr << "ZEROLOSS_KEEP_TEST_DIRS: kept " << dir.string() << "\n";
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  created_dirs().clear();
+}
+
+// Removes every test's temp_dir folders when the test ends (and any made outside a test when the
+// program ends), so the suite leaves nothing in the temporary directory.
+class RemoveTempDirs : public testing::EmptyTestEventListener {
+  void OnTestEnd(const testing::TestInfo&) override { remove_created_dirs(); }
+  void OnTestProgramEnd(const testing::UnitTest&) override { remove_created_dirs(); }
+};
+
+[[maybe_unused]] const bool remove_temp_dirs_registered = [] {
+  testing::UnitTest::GetInstance()->listeners().Append(new RemoveTempDirs);
+  return true;
+}();
+
+}  // namespace
 
 void PrintTo(const ProblemConfig& c, std::ostream* os) {
   *os << c.activation << " n=" << c.n << " d=" << c.d << " m=" << c.m << (c.mixed_a ? " mixed a" : " a=1");
@@ -76,6 +117,7 @@ std::string temp_dir(const std::string& name) {
                             ("zeroloss-test-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
+  created_dirs().push_back(p);
   return p.string();
 }
 

@@ -47,8 +47,11 @@ Eigen::MatrixXd fd_gradient(const std::function<double(const Eigen::MatrixXd&)>&
 // ||a - b|| / max(||b||, floor).
 double rel_error(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, double floor = 1e-300);
 
-// Path to the built zeroloss binary and a fresh temporary directory for CLI tests.
+// Path to the built zeroloss binary.
 std::string zeroloss_binary();
+// A fresh folder zeroloss-test-<name>-<pid> in the temporary directory ($TMPDIR or /tmp). It is
+// removed with everything in it when the current test ends (or at program end if made outside a
+// test); ZEROLOSS_KEEP_TEST_DIRS=1 keeps it for debugging and prints its path instead.
 std::string temp_dir(const std::string& name);
 // Runs a shell command, returns the exit status; captures stdout and stderr.
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);

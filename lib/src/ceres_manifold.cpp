@@ -8,6 +8,7 @@
 #include <limits>
 #include <sstream>
 
+#include "ceres_logging.hpp"
 #include "projection_internal.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/errors.hpp"
@@ -361,6 +362,7 @@ ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Ei
     BasisWatch watch(manifold, x.data(), options.min_basis_quality);
     so.callbacks.push_back(&watch);
     ceres::GradientProblemSolver::Summary summary;
+    detail::silence_ceres_logging();
     ceres::Solve(so, problem, x.data(), &summary);
     const int done = summary.iterations.empty() ? 0 : static_cast<int>(summary.iterations.back().iteration);
     s.iterations += done;

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "ceres_logging.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
@@ -522,6 +523,7 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
   BudgetCallback budget(&tr);
   so.callbacks.push_back(&budget);
   ceres::GradientProblemSolver::Summary summary;
+  detail::silence_ceres_logging();
   ceres::Solve(so, problem, c.data(), &summary);
   try {
     const Eigen::MatrixXd start = ch.center + unvectorize(ch.basis * c, red.m(), red.d());

@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "ceres_logging.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/errors.hpp"
 
@@ -356,6 +357,7 @@ LogarithmResult logarithm_map(const TwoLayerModel& model, const Eigen::Ref<const
     so.minimizer_progress_to_stdout = false;
     so.num_threads = 1;
     ceres::Solver::Summary summary;
+    detail::silence_ceres_logging();
     ceres::Solve(so, &problem, &summary);
     out.iterations = static_cast<int>(summary.iterations.size()) - 1;
     out.report = summary.BriefReport();

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,17 @@ MatrixCsv read_matrix_csv(const std::string& path, const std::string& prefix, Ei
                           const std::string& last_name) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open file for reading");
+  // The header and every data row hold at least 2 cols - 1 bytes (one character per cell and the
+  // commas): a file too small for them is refused before the header text or the rows x cols matrix
+  // is built (a manifest or checkpoint naming 10^9 rows or columns must not allocate for them).
+  std::error_code ec;
+  const std::uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes == 0)
+    throw InputError(path + ": empty file; expected the header " + prefix + "1,...," + prefix + std::to_string(cols) +
+                     " and " + std::to_string(rows) + " rows");
+  if (!ec && static_cast<long double>(bytes) < (rows + 1.0L) * (2.0L * cols - 1))
+    throw InputError(path + ": " + std::to_string(bytes) + " bytes cannot hold a header and " + std::to_string(rows) +
+                     " rows of " + std::to_string(cols) + " numbers (the file is truncated or belongs to another run)");
   const std::string expected = header_text(prefix, cols, std::string());
   const std::string expected_last = last_name.empty() ? expected : expected + "," + last_name;
   const std::string what = "the header " + shorten(expected) +

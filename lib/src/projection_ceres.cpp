@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "ceres_logging.hpp"
 #include "projection_internal.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
@@ -91,6 +92,7 @@ ProjectionResult project_ceres(const TwoLayerModel& model, const Eigen::Ref<cons
   ResidualReached stop(tol);
   so.callbacks.push_back(&stop);
   ceres::Solver::Summary summary;
+  detail::silence_ceres_logging();
   ceres::Solve(so, &problem, &summary);
 
   out.theta = rc.lift(beta, theta0);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +13,21 @@
 namespace zeroloss {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// The manifest's count `key`: a whole number from 1 to INT_MAX (not 2.5, "3", 1e20 or -1).
+int manifest_count(const std::string& manifest_path, const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  const bool in_range = v.is_number_unsigned()  ? v.get<std::uint64_t>() >= 1 && v.get<std::uint64_t>() <= 0x7fffffffULL
+                        : v.is_number_integer() ? v.get<std::int64_t>() >= 1 && v.get<std::int64_t>() <= 0x7fffffff
+                                                : false;
+  if (!in_range)
+    throw InputError(manifest_path + ": \"" + key + "\" is " + v.dump() + "; expected a whole number from 1 to 2147483647");
+  return v.get<int>();
+}
+
+}  // namespace
 
 bool is_reduced_weights_path(const std::string& path) {
   return path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
@@ -63,9 +79,9 @@ ReducedWeights read_reduced_weights(const std::string& manifest_path, int expect
     in >> j;
     if (j.value("format", "") != "zeroloss-reduced-weights")
       throw InputError(manifest_path + ": not a reduced-weights manifest (expected \"format\": \"zeroloss-reduced-weights\")");
-    m = j.at("m").get<int>();
-    d = j.at("d").get<int>();
-    p = j.at("p").get<int>();
+    m = manifest_count(manifest_path, j, "m");
+    d = manifest_count(manifest_path, j, "d");
+    p = manifest_count(manifest_path, j, "p");
     weights_name = j.at("weights").get<std::string>();
     basis_name = j.at("basis").get<std::string>();
     perpendicular = j.value("perpendicular", "zero");
