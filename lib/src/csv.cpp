@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/printable_text.hpp"
 
 namespace zeroloss {
 namespace {
@@ -63,7 +64,7 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
   bool first = true;
   auto column = [&](size_t k) {
     return t.header.empty() ? "column " + std::to_string(k + 1)
-                            : "column " + std::to_string(k + 1) + " ('" + t.header[k] + "')";
+                            : "column " + std::to_string(k + 1) + " ('" + printable_text(t.header[k]) + "')";
   };
   while (std::getline(in, line)) {
     ++lineno;
@@ -92,11 +93,11 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
     std::vector<double> row(cells.size());
     for (size_t k = 0; k < cells.size(); ++k) {
       if (!parse_double(cells[k], row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + printable_text(cells[k]) +
                          "' is not a number");
       }
       if (!std::isfinite(row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + printable_text(cells[k]) +
                          "' is not finite; expected a finite number");
       }
     }
