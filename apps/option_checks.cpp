@@ -35,9 +35,9 @@ CLI::Validator number(const std::string& range, const std::string& desc, bool (*
 
 }  // namespace
 
-CLI::Validator integer(const std::string& what, long long lo, unsigned long long hi) {
+CLI::Validator integer(const std::string& what, long long lo, unsigned long long hi, bool name_bound) {
   return CLI::Validator(
-      [what, lo, hi](std::string& text) -> std::string {
+      [what, lo, hi, name_bound](std::string& text) -> std::string {
         const char* b = text.data();
         const char* e = b + text.size();
         if (!text.empty() && text[0] == '-') {
@@ -47,9 +47,10 @@ CLI::Validator integer(const std::string& what, long long lo, unsigned long long
         } else if (!text.empty() && text[0] >= '0' && text[0] <= '9') {
           unsigned long long v = 0;
           const auto r = std::from_chars(b, e, v);
-          if (r.ptr == e && (r.ec == std::errc::result_out_of_range || (r.ec == std::errc() && v > hi)))
+          if (name_bound && r.ptr == e && (r.ec == std::errc::result_out_of_range || (r.ec == std::errc() && v > hi)))
             return "must be " + what + " of at most " + std::to_string(hi) + got(text);
-          if (r.ec == std::errc() && r.ptr == e && (lo <= 0 || v >= static_cast<unsigned long long>(lo))) return {};
+          if (r.ec == std::errc() && r.ptr == e && v <= hi && (lo <= 0 || v >= static_cast<unsigned long long>(lo)))
+            return {};
         }
         return "must be " + what + got(text);
       },
@@ -58,7 +59,7 @@ CLI::Validator integer(const std::string& what, long long lo, unsigned long long
 
 CLI::Validator integer_from_to(long long lo, long long hi) {
   CLI::Validator v = integer("an integer from " + std::to_string(lo) + " to " + std::to_string(hi), lo,
-                             static_cast<unsigned long long>(hi));
+                             static_cast<unsigned long long>(hi), /*name_bound=*/false);
   v.description("INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return v;
 }
@@ -186,8 +187,9 @@ CLI::Validator existing_file(const std::string& option) {
         namespace fs = std::filesystem;
         std::error_code ec;
         const auto status = fs::status(text, ec);
-        if (!fs::exists(status)) throw InputError(option + " " + shown(text) + ": no such file");
-        if (fs::is_directory(status)) throw InputError(option + " " + shown(text) + ": is a folder; expected a file");
+        const std::string path = printable_text(text, 4096);
+        if (!fs::exists(status)) throw InputError(option + " " + path + ": no such file");
+        if (fs::is_directory(status)) throw InputError(option + " " + path + ": is a folder; expected a file");
         return {};
       },
       "FILE");

@@ -15,8 +15,9 @@
 namespace zeroloss::cli::checks {
 
 // A plain decimal integer (optional '-', digits) in [lo, hi]; `what` names the set in the message
-// ("must be <what>, got <text>"). Refuses "-5" for unsigned options instead of letting it wrap.
-CLI::Validator integer(const std::string& what, long long lo, unsigned long long hi);
+// ("must be <what>, got <text>"; with name_bound, a value above hi adds "of at most <hi>").
+// Refuses "-5" for unsigned options instead of letting it wrap.
+CLI::Validator integer(const std::string& what, long long lo, unsigned long long hi, bool name_bound = true);
 
 template <class T>
 CLI::Validator non_negative_integer() {
