@@ -9,6 +9,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/derivative_check.hpp"
 #include "zeroloss/errors.hpp"
@@ -57,9 +58,6 @@ nlohmann::ordered_json residual_json(const ResidualCheck& r) {
 
 void run_check(const CheckOptions& o) {
   const LoadedProblem P = load_problem(o.problem);
-  if (!(o.slope_tolerance > 0 && o.slope_tolerance < 1))
-    throw InputError("--slope-tolerance must be in (0, 1) (got " + format_double(o.slope_tolerance) + ")");
-  if (!(o.residual_tolerance > 0)) throw InputError("--residual-tolerance must be > 0");
   DerivativeCheckOptions opt;
   opt.seed = o.seed;
   opt.slope_tolerance = o.slope_tolerance;
@@ -72,7 +70,6 @@ void run_check(const CheckOptions& o) {
   } else if (o.inject != "none") {
     throw InputError("--inject-error '" + o.inject + "': expected none, gradient or hessian");
   }
-  if (!(std::isfinite(o.inject_size) && o.inject_size > 0)) throw InputError("--inject-size must be > 0");
   const DerivativeCheckResult r = check_sharpness_derivatives(P.model, P.weights.theta, opt, injected);
   if (o.json) {
     nlohmann::ordered_json j;
@@ -118,20 +115,27 @@ CommandRegistration reg(
      [](CLI::App& app) {
        auto o = std::make_shared<CheckOptions>();
        add_problem_options(app, o->problem);
-       app.add_option("--seed", o->seed, "Seed of the random tangent directions")->capture_default_str();
+       app.add_option("--seed", o->seed, "Seed (integer >= 0) of the random tangent directions")
+           ->capture_default_str()
+           ->check(checks::non_negative_integer<std::uint64_t>());
        app.add_flag("--json", o->json, "Print one JSON object with every measured number (see docs/commands/check.md)");
        app.add_option("--slope-tolerance", o->slope_tolerance,
                       "Pass when the fitted slope >= expected - tolerance (expected 2 for the gradient, 3 for the "
-                      "Hessian)")
-           ->capture_default_str();
+                      "Hessian); in (0, 1)")
+           ->capture_default_str()
+           ->check(checks::open_unit_interval());
        app.add_option("--residual-tolerance", o->residual_tolerance,
-                      "Pass threshold of the relative tangency, symmetry and linearity residuals")
-           ->capture_default_str();
+                      "Pass threshold (> 0) of the relative tangency, symmetry and linearity residuals")
+           ->capture_default_str()
+           ->check(checks::positive_number());
        app.add_option("--inject-error", o->inject,
                       "none, gradient or hessian: add a deliberate error of relative size --inject-size to that "
                       "derivative, to see what a failing check looks like")
-           ->capture_default_str();
-       app.add_option("--inject-size", o->inject_size, "Relative size of the injected error")->capture_default_str();
+           ->capture_default_str()
+           ->check(checks::one_of({"none", "gradient", "hessian"}));
+       app.add_option("--inject-size", o->inject_size, "Relative size (> 0) of the injected error")
+           ->capture_default_str()
+           ->check(checks::positive_number());
        app.footer(
            "The point is first moved onto M by Newton projection (the distance moved is printed). Along a random\n"
            "unit tangent v, E1(t) = |T(R(x,tv)) - T(x) - t<g,v>| must fall like t^2 and\n"

@@ -16,6 +16,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "dynamics_common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
@@ -127,6 +128,12 @@ void run_compare(CompareOptions o) {
   for (double eta : etas) {
     EtaPlan p;
     p.eta = eta;
+    const double steps_needed = o.time / (eta * eta);
+    if (!(steps_needed < 9.2e18)) {
+      throw InputError("--lr-list: eta = " + format_double(eta) + " with --time " + format_double(o.time) +
+                       " needs T / eta^2 = " + format_double(steps_needed) +
+                       " steps (more than a 64-bit step count holds); expected a larger eta or a shorter --time");
+    }
     for (int q = 1; q <= o.points; ++q) {
       const auto k = static_cast<std::uint64_t>(std::llround(o.time * q / o.points / (eta * eta)));
       if (k == 0 || (!p.k.empty() && k == p.k.back())) continue;
@@ -483,23 +490,44 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
                          [](CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   add_problem_options(app, o->problem);
-  app.add_option("--label-noise", o->label_noise, "Label-noise scale S > 0")->required();
-  app.add_option("--noise", o->noise, "gaussian or rademacher")->capture_default_str();
-  app.add_option("--batch", o->batch, "Batch size B or 'full'; the flow coefficient is C = S^2/(4B)")
-      ->capture_default_str();
-  app.add_option("--lr-list", o->lr_list, "Step sizes, comma-separated (e.g. 0.04,0.02,0.01,0.005)")->required();
+  app.add_option("--label-noise", o->label_noise, "Label-noise scale S > 0")
+      ->required()
+      ->check(checks::positive_number());
+  app.add_option("--noise", o->noise, "gaussian or rademacher")
+      ->capture_default_str()
+      ->check(checks::one_of({"gaussian", "rademacher"}));
+  app.add_option("--batch", o->batch, "Batch size B (1 <= B <= n) or 'full'; the flow coefficient is C = S^2/(4B)")
+      ->capture_default_str()
+      ->check(checks::batch_size());
+  app.add_option("--lr-list", o->lr_list,
+                 "Step sizes, comma-separated (e.g. 0.04,0.02,0.01,0.005): each > 0, no repeats, at least two "
+                 "(the order fit needs two distinct step sizes)")
+      ->required()
+      ->check(checks::step_size_list(2));
   app.add_option("--time", o->time,
-                 "Compare up to SGD time t = eta^2 k = T_END (flow time tau = C T_END); eta needs T_END/eta^2 steps")
-      ->required();
-  app.add_option("--seeds", o->seeds, "Seeds per step size: a count N (seeds 0..N-1) or a list like 0-63")
-      ->capture_default_str();
-  app.add_option("--points", o->points, "Comparison times t_q = q T_END / Q, q = 1..Q")->capture_default_str();
-  app.add_option("--threads", o->threads, "Threads for the SGD runs (default: all cores)");
-  app.add_option("--rtol", o->rtol, "Flow integrator relative tolerance")->capture_default_str();
-  app.add_option("--atol", o->atol, "Flow integrator absolute tolerance")->capture_default_str();
-  app.add_option("--integrator", o->integrator, "rkf78, dopri5 or rosenbrock4 (see zeroloss flow --help)")->capture_default_str();
+                 "Compare up to SGD time t = eta^2 k = T_END > 0 (flow time tau = C T_END); eta needs T_END/eta^2 steps")
+      ->required()
+      ->check(checks::positive_number());
+  app.add_option("--seeds", o->seeds, "Seeds per step size: a count N >= 1 (seeds 0..N-1) or a list like 0-63")
+      ->capture_default_str()
+      ->check(checks::seed_count_or_list());
+  app.add_option("--points", o->points, "Comparison times t_q = q T_END / Q, q = 1..Q (Q >= 1)")
+      ->capture_default_str()
+      ->check(checks::positive_integer<int>());
+  app.add_option("--threads", o->threads, "Threads N >= 1 for the SGD runs (default: all cores)")
+      ->check(checks::positive_integer<int>());
+  app.add_option("--rtol", o->rtol, "Flow integrator relative tolerance (> 0)")
+      ->capture_default_str()
+      ->check(checks::positive_number());
+  app.add_option("--atol", o->atol, "Flow integrator absolute tolerance (> 0)")
+      ->capture_default_str()
+      ->check(checks::positive_number());
+  app.add_option("--integrator", o->integrator, "rkf78, dopri5 or rosenbrock4 (see zeroloss flow --help)")
+      ->capture_default_str()
+      ->check(checks::one_of({"rkf78", "dopri5", "rosenbrock4"}));
   app.add_option("--projection", o->projection,
-                 "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")");
+                 "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")")
+      ->check(checks::one_of(projection_methods()));
   app.add_option("--out", o->out,
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();

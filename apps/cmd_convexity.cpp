@@ -11,7 +11,9 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "dynamics_common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/convexity.hpp"
+#include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/rng.hpp"
@@ -284,67 +286,91 @@ CommandRegistration reg({"convexity",
   app.add_option("--anchor", o->anchor,
                  "Weights CSV of a point on M: the centre of the geodesic-distance sampling scheme and a start of "
                  "the search (default: the minimizer of T, computed; see --no-anchor)")
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--anchor"));
   app.add_option("--trajectory-weights", o->trajectory_weights,
                  "Weights CSV files to add as sampled points (scheme 'trajectory:<file stem>', parameter = "
                  "position in this list); points off M are projected with Newton")
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--trajectory-weights"));
   app.add_option("--out", o->out, "Output directory (created if missing)")->required();
   add_overwrite_flag(app, o->overwrite);
   app.add_flag("--quick", o->quick,
                "Seconds-scale preset: 4 directions, 100 random + 100 geodesic points, 6 rungs of 8 starts, "
                "at most 10000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
                "of 24 starts, at most 100000 evaluations per rung)");
-  app.add_option("--directions", o->directions, "Random geodesic directions at the point (K)");
-  app.add_option("--profile-length", o->profile_length, "Half-length L of each profile: s in [-L, L] (default 1)");
-  app.add_option("--profile-points", o->profile_points, "Odd number of profile points on [-L, L]");
-  app.add_option("--random", o->random_points, "Number of random starts projected onto M");
+  app.add_option("--directions", o->directions, "Random geodesic directions at the point (K >= 0)")
+      ->check(checks::non_negative_integer<int>());
+  app.add_option("--profile-length", o->profile_length, "Half-length L > 0 of each profile: s in [-L, L] (default 1)")
+      ->check(checks::positive_number());
+  app.add_option("--profile-points", o->profile_points, "Odd number (>= 3) of profile points on [-L, L]")
+      ->check(checks::odd_integer_at_least(3));
+  app.add_option("--random", o->random_points, "Number (>= 0) of random starts projected onto M")
+      ->check(checks::non_negative_integer<int>());
   app.add_option("--random-scale", o->random_scale,
-                 "LO,HI: RMS pre-activation of the random starts, log-uniform in [LO, HI] (default 0.1,3)")
+                 "LO,HI: RMS pre-activation of the random starts, log-uniform in [LO, HI], 0 < LO <= HI (default 0.1,3)")
       ->delimiter(',')
-      ->expected(2);
-  app.add_option("--geodesic", o->geodesic_points, "Number of points on geodesics from --anchor");
+      ->expected(2)
+      ->check(checks::positive_number());
+  app.add_option("--geodesic", o->geodesic_points, "Number (>= 0) of points on geodesics from --anchor")
+      ->check(checks::non_negative_integer<int>());
   app.add_option("--max-distance", o->max_distance,
-                 "Largest geodesic length from the anchor; lengths are stratified on (0, max] (default 2)");
+                 "Largest geodesic length (> 0) from the anchor; lengths are stratified on (0, max] (default 2)")
+      ->check(checks::positive_number());
   app.add_option("--eps", o->eps,
                  "Comma-separated ladder of gradient bounds for the search (default: automatic, around the "
-                 "sampled threshold)")
-      ->delimiter(',');
-  app.add_option("--rungs", o->rungs, "Size of the automatic eps ladder");
-  app.add_option("--starts", o->starts, "Sampled starts per rung (plus the previous rung's point and the anchor)");
-  app.add_option("--stages", o->stages, "Barrier stages per start (mu divided by 10 each stage)");
-  app.add_option("--iterations", o->iterations, "L-BFGS iterations per stage");
-  app.add_option("--max-evaluations", o->max_evaluations, "Budget of point evaluations per rung");
+                 "sampled threshold); each > 0")
+      ->delimiter(',')
+      ->check(checks::positive_number());
+  app.add_option("--rungs", o->rungs, "Size (>= 1) of the automatic eps ladder")->check(checks::positive_integer<int>());
+  app.add_option("--starts", o->starts, "Sampled starts per rung, >= 0 (plus the previous rung's point and the anchor)")
+      ->check(checks::non_negative_integer<int>());
+  app.add_option("--stages", o->stages, "Barrier stages per start, >= 1 (mu divided by 10 each stage)")
+      ->check(checks::positive_integer<int>());
+  app.add_option("--iterations", o->iterations, "L-BFGS iterations per stage, >= 1")
+      ->check(checks::positive_integer<int>());
+  app.add_option("--max-evaluations", o->max_evaluations, "Budget (>= 1) of point evaluations per rung")
+      ->check(checks::positive_integer<long>());
   app.add_flag("--no-search", o->no_search, "Skip the adversarial search");
   app.add_option("--negative-tolerance", o->negative_tolerance,
-                 "lambda_min counts as negative below -tol * max_k |lambda_k| (default 1e-10)");
-  app.add_option("--seed", o->seed, "Seed of every random choice, including the SGD run (same seed, same numbers)")
-      ->capture_default_str();
+                 "lambda_min counts as negative below -tol * max_k |lambda_k|, tol >= 0 (default 1e-10)")
+      ->check(checks::non_negative_number());
+  app.add_option("--seed", o->seed,
+                 "Seed (integer >= 0) of every random choice, including the SGD run (same seed, same numbers)")
+      ->capture_default_str()
+      ->check(checks::non_negative_integer<std::uint64_t>());
   app.add_flag("--no-anchor", o->no_anchor,
                "Without --anchor, do not compute the minimizer of T as the anchor (no geodesic scheme)");
   app.add_option("--along-flow", o->along_flow,
                  "TAU > 0: integrate the limiting flow dTheta/dtau = -grad_M T (THEORY 7, C = 1) to flow time TAU "
                  "from the projection of the trajectory start onto M, recording lambda_min(Hess_M T) and ||grad_M T|| "
-                 "(trajectory_convexity.csv, source 'flow')");
+                 "(trajectory_convexity.csv, source 'flow')")
+      ->check(checks::positive_number());
   app.add_flag("--along-sgd", o->along_sgd,
                "Run label-noise SGD (--lr, --label-noise, --batch, --steps, --noise, --seed) from the trajectory "
                "start; each logged iterate is projected onto M (--trajectory-projection) and measured there, at flow "
                "time tau = s^2 eta^2 k / (4B) (source 'sgd')");
-  app.add_option("--lr", o->lr, "SGD learning rate eta > 0 (with --along-sgd)");
-  app.add_option("--label-noise", o->label_noise, "SGD label-noise standard deviation s > 0 (with --along-sgd)");
-  app.add_option("--batch", o->batch, "SGD batch size B in [1, n] or 'full' (with --along-sgd)")->capture_default_str();
-  app.add_option("--steps", o->steps, "SGD steps K (with --along-sgd)");
-  app.add_option("--noise", o->noise, "SGD noise: gaussian or rademacher (with --along-sgd)")->capture_default_str();
+  app.add_option("--lr", o->lr, "SGD learning rate eta > 0 (with --along-sgd)")->check(checks::positive_number());
+  app.add_option("--label-noise", o->label_noise, "SGD label-noise standard deviation s > 0 (with --along-sgd)")
+      ->check(checks::positive_number());
+  app.add_option("--batch", o->batch, "SGD batch size B in [1, n] or 'full' (with --along-sgd)")
+      ->capture_default_str()
+      ->check(checks::batch_size());
+  app.add_option("--steps", o->steps, "SGD steps K >= 1 (with --along-sgd)")
+      ->check(checks::positive_integer<std::uint64_t>());
+  app.add_option("--noise", o->noise, "SGD noise: gaussian or rademacher (with --along-sgd)")
+      ->capture_default_str()
+      ->check(checks::one_of({"gaussian", "rademacher"}));
   app.add_option("--trajectory-start", o->trajectory_start,
                  "Weights CSV where the flow and SGD start (may be off M; default: --weights, else the anchor)")
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--trajectory-start"));
   app.add_option("--trajectory-points", o->trajectory_points,
                  "Logged states per trajectory, evenly spaced in flow time (flow) or steps (SGD), plus the start "
-                 "(default 200; --quick 40)");
+                 "(default 200; --quick 40); >= 1")
+      ->check(checks::positive_integer<int>());
   app.add_option("--trajectory-projection", o->trajectory_projection,
                  "Map onto M of the flow's start and of the SGD iterates: gradient-flow (Phi_GF of THEORY 7), newton, "
                  "nearest or ceres")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checks::one_of(projection_methods()));
   app.add_flag("--no-figures", o->no_figures, "Do not draw the SVG figures");
   return std::function<void()>([o, &app]() {
     const auto app_count = [&app](const std::string& name) { return app.count(name); };
@@ -374,8 +400,13 @@ CommandRegistration reg({"convexity",
         throw InputError("--label-noise must be > 0 (the flow time s^2 eta^2 k / (4B) would not advance)");
       }
       if (o->steps < 1) throw InputError("--steps must be at least 1");
+      check_sgd_time_scales(o->lr, o->steps, o->label_noise);
     }
     if (o->anchor.empty() == false && o->no_anchor) throw InputError("--no-anchor contradicts --anchor");
+    if (o->random_scale.size() == 2 && !(o->random_scale[0] <= o->random_scale[1])) {
+      throw InputError("--random-scale " + format_double(o->random_scale[0]) + "," + format_double(o->random_scale[1]) +
+                       ": expected LO,HI with LO <= HI");
+    }
     const Activation phi = Activation::from_name(o->problem.activation);
     const Dataset data = read_dataset_csv(o->problem.data);
     const int d = static_cast<int>(data.X.cols());

@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss::cli {
@@ -147,33 +148,47 @@ CommandRegistration reg({"data", "Write a data set CSV (gaussian, uniform01 or o
                                           "Rows of X: gaussian (entries N(0, 1/d), so ||x_i|| ~ 1), uniform01 "
                                           "(entries uniform on [0, 1], the paper's Figure 1), orthonormal "
                                           "(orthonormal rows, needs n <= d)")
-                               ->capture_default_str();
-                           app.add_option("--n", o->n, "Number of samples n (rows)")->required();
-                           app.add_option("--d", o->d, "Number of features d (columns)")->required();
+                               ->capture_default_str()
+                               ->check(checks::one_of({"gaussian", "uniform01", "orthonormal"}));
+                           app.add_option("--n", o->n, "Number of samples n (rows), >= 1")
+                               ->required()
+                               ->check(checks::positive_integer<int>());
+                           app.add_option("--d", o->d, "Number of features d (columns), >= 1")
+                               ->required()
+                               ->check(checks::positive_integer<int>());
                            auto* labels = app.add_option("--labels", o->labels,
                                                          "Labels y: random (N(0, label-scale^2)), given (--label-values), "
                                                          "teacher (y_i = sum_k phi(x_i . w_k), w_k ~ N(0, I/d))")
-                                              ->capture_default_str();
+                                              ->capture_default_str()
+                                              ->check(checks::one_of({"random", "given", "teacher"}));
                            app.add_option("--label-values", o->label_values,
                                           "The n labels for --labels given, comma- or space-separated (implies "
                                           "--labels given)")
-                               ->delimiter(',');
-                           app.add_option("--label-scale", o->label_scale, "Standard deviation of random labels")
-                               ->capture_default_str();
-                           app.add_option("--teacher-width", o->teacher_width, "Teacher network width K")
-                               ->capture_default_str();
+                               ->delimiter(',')
+                               ->check(checks::finite_number());
+                           app.add_option("--label-scale", o->label_scale, "Standard deviation of random labels, >= 0")
+                               ->capture_default_str()
+                               ->check(checks::non_negative_number());
+                           app.add_option("--teacher-width", o->teacher_width, "Teacher network width K >= 1")
+                               ->capture_default_str()
+                               ->check(checks::positive_integer<int>());
                            app.add_option("--teacher-activation", o->teacher_activation,
                                           "Teacher activation: " + Activation::known_names())
-                               ->capture_default_str();
-                           app.add_option("--seed", o->seed, "Random seed (same seed -> same bits)")->capture_default_str();
+                               ->capture_default_str()
+                               ->check(checks::activation_name());
+                           app.add_option("--seed", o->seed, "Random seed, an integer >= 0 (same seed -> same bits)")
+                               ->capture_default_str()
+                               ->check(checks::non_negative_integer<std::uint64_t>());
                            app.add_option("--out", o->out, "Output data CSV (header x1..xd,y; %.17g numbers)")->required();
                            app.add_option("--weights-out", o->weights_out,
                                           "Also write a random starting weights CSV (header w1..wd,a; one row per neuron)");
-                           app.add_option("--m", o->m, "Number of neurons m of the starting weights (with --weights-out)");
+                           app.add_option("--m", o->m, "Number of neurons m >= 1 of the starting weights (with --weights-out)")
+                               ->check(checks::positive_integer<int>());
                            app.add_option("--init-scale", o->init_scale,
                                           "Starting weights theta_jk ~ N(0, s^2 / mean_i ||x_i||^2): pre-activations "
-                                          "have standard deviation about s")
-                               ->capture_default_str();
+                                          "have standard deviation about s; s > 0")
+                               ->capture_default_str()
+                               ->check(checks::positive_number());
                            app.add_flag("--a-mixed", o->a_mixed,
                                         "Mixed-sign second layer: a_j = +-u_j with alternating signs, u_j uniform on "
                                         "[0.5, 1.5] (default a = 1)");

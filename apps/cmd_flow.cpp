@@ -10,6 +10,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "dynamics_common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/sharpness_flow.hpp"
@@ -256,32 +257,45 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   add_problem_options(app, o->problem);
   app.add_option("--time", o->time,
                  "End time T_END of t in dTheta/dt = -C grad_M T (with C = S^2/(4B), t is SGD time eta^2 k; flow "
-                 "time tau = C t)")
+                 "time tau = C t); T_END > 0")
       ->required()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--coefficient", o->coefficient, "The coefficient C > 0")->check(CLI::PositiveNumber);
-  app.add_option("--label-noise", o->label_noise, "Label-noise scale S: C = S^2/(4B)");
-  app.add_option("--batch", o->batch, "Batch size B of the SGD this flow describes (or 'full' = n)")
-      ->capture_default_str();
-  app.add_option("--rtol", o->rtol, "Relative error tolerance per component per step")->capture_default_str();
-  app.add_option("--atol", o->atol, "Absolute error tolerance per component per step")->capture_default_str();
+      ->check(checks::positive_number());
+  app.add_option("--coefficient", o->coefficient, "The coefficient C > 0")->check(checks::positive_number());
+  app.add_option("--label-noise", o->label_noise, "Label-noise scale S > 0: C = S^2/(4B)")
+      ->check(checks::positive_number());
+  app.add_option("--batch", o->batch, "Batch size B of the SGD this flow describes, 1 <= B <= n (or 'full' = n)")
+      ->capture_default_str()
+      ->check(checks::batch_size());
+  app.add_option("--rtol", o->rtol, "Relative error tolerance (> 0) per component per step")
+      ->capture_default_str()
+      ->check(checks::positive_number());
+  app.add_option("--atol", o->atol, "Absolute error tolerance (> 0) per component per step")
+      ->capture_default_str()
+      ->check(checks::positive_number());
   app.add_option("--integrator", o->integrator,
                  "rkf78 (Runge-Kutta-Fehlberg 7(8)), dopri5 (Dormand-Prince 5(4)), both explicit, or rosenbrock4 (linearly implicit, for stiff runs; Jacobian by central differences); all error-controlled")
-      ->capture_default_str();
-  app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G (0: run to --time)")
-      ->capture_default_str();
-  app.add_option("--log-points", o->log_points, "Trajectory rows at P evenly spaced times in (0, T_END] (plus t = 0)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checks::one_of({"rkf78", "dopri5", "rosenbrock4"}));
+  app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G, G >= 0 (0: run to --time)")
+      ->capture_default_str()
+      ->check(checks::non_negative_number());
+  app.add_option("--log-points", o->log_points, "Trajectory rows at P >= 1 evenly spaced times in (0, T_END] (plus t = 0)")
+      ->capture_default_str()
+      ->check(checks::positive_integer<int>());
   app.add_option("--projection", o->projection,
                  "How to put W0 on M when it is not: " + [] {
                    std::string s;
                    for (const auto& m : projection_methods()) s += (s.empty() ? "" : "|") + m;
                    return s;
-                 }() + " (default " + default_projection_method() + ")");
-  app.add_option("--max-steps", o->max_steps, "Limit on accepted + rejected integrator steps")->capture_default_str();
+                 }() + " (default " + default_projection_method() + ")")
+      ->check(checks::one_of(projection_methods()));
+  app.add_option("--max-steps", o->max_steps, "Limit (>= 1) on accepted + rejected integrator steps")
+      ->capture_default_str()
+      ->check(checks::positive_integer<std::uint64_t>());
   app.add_option("--rank-one-threshold", o->rank_one_threshold,
-                 "Report when sigma_2/sigma_1 of the feature matrix falls below this for good")
-      ->capture_default_str();
+                 "Report when sigma_2/sigma_1 of the feature matrix falls below this for good; in (0, 1]")
+      ->capture_default_str()
+      ->check(checks::half_open_unit_interval());
   app.add_option("--out", o->out, "Output directory: final_weights.csv, trajectory.csv, summary.json, figures")
       ->required();
   add_overwrite_flag(app, o->overwrite);

@@ -15,6 +15,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -179,8 +180,9 @@ CommandRegistration reg(
        app.add_flag("--json", o->json,
                     "Print one JSON object (keys in docs/formats.md; infinite or undefined values are null)");
        app.add_option("--manifold-tolerance", o->manifold_tolerance,
-                      "The point counts as on M when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|)")
-           ->capture_default_str();
+                      "The point counts as on M when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|); tolerance > 0")
+           ->capture_default_str()
+           ->check(checks::positive_number());
        app.footer(
            "Riemannian quantities (riemannian_grad_norm, hessian_eigenvalues: the m*p - n eigenvalues of the\n"
            "Riemannian Hessian of T on the non-trivial tangent part, ascending) are computed in reduced\n"

@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
@@ -168,19 +169,19 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                            app.add_option("--method", o->method,
                                           "auto: closed form when rank X = n, else Riemannian L-BFGS from --weights; "
                                           "lbfgs: always Riemannian L-BFGS from --weights (an independent route)")
-                               ->check(CLI::IsMember({"auto", "lbfgs"}))
+                               ->check(checks::one_of({"auto", "lbfgs"}))
                                ->capture_default_str();
                            app.add_flag("--accept-stationary", o->accept_stationary,
                                         "Write the point even when it is a stationary point that is not a minimum "
                                         "(e.g. tanh, where THEORY 5's assumptions fail); otherwise that is exit 4");
                            app.add_option("--max-iterations", o->minimum.fallback.max_iterations,
-                                          "L-BFGS fallback: iteration limit")
+                                          "L-BFGS fallback: iteration limit (>= 1)")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_integer<int>());
                            app.add_option("--gradient-tolerance", o->minimum.fallback.gradient_tolerance,
-                                          "L-BFGS fallback: converged when ||grad_M T|| <= this * max(1, T)")
+                                          "L-BFGS fallback: converged when ||grad_M T|| <= this * max(1, T); > 0")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_number());
                            return std::function<void()>([o]() { run_optimum(*o); });
                          },
                          41});

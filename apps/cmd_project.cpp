@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -122,27 +123,27 @@ CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (N
                            add_problem_options(app, o->problem);
                            app.add_option("--method", o->method, "newton | nearest | gradient-flow | ceres")
                                ->required()
-                               ->check(CLI::IsMember(projection_method_names()));
+                               ->check(checks::one_of(projection_method_names()));
                            app.add_option("--out", o->out, "Output weights CSV (written atomically; header w1..wd,a)")
                                ->required();
                            app.add_flag("--json", o->json, "Print one JSON object instead of the table");
                            app.add_option("--tolerance", o->projection.residual_tolerance,
-                                          "Residual tolerance, relative to max(1, max_i |y_i|)")
+                                          "Residual tolerance (> 0), relative to max(1, max_i |y_i|)")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_number());
                            app.add_option("--max-iterations", o->projection.max_iterations,
-                                          "Iteration limit of Newton / KKT (Ceres LM: 4x this)")
+                                          "Iteration limit (>= 1) of Newton / KKT (Ceres LM: 4x this)")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_integer<int>());
                            app.add_option("--ode-tolerance", o->projection.ode_tolerance,
                                           "gradient-flow: relative and absolute error tolerance per step of the "
-                                          "adaptive integrator")
+                                          "adaptive integrator (> 0)")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_number());
                            app.add_option("--max-ode-steps", o->projection.max_ode_steps,
-                                          "gradient-flow: limit on accepted integration steps")
+                                          "gradient-flow: limit (>= 1) on accepted integration steps")
                                ->capture_default_str()
-                               ->check(CLI::PositiveNumber);
+                               ->check(checks::positive_integer<long>());
                            app.add_flag("--no-error-estimate", o->no_error_estimate,
                                         "gradient-flow: skip the second integration at a 100x looser tolerance that "
                                         "estimates the distance to the exact limit");

@@ -19,6 +19,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "dynamics_common.hpp"
+#include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/dataset.hpp"
@@ -685,6 +686,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     }
     if (o.steps == 0) throw InputError("--steps must be at least 1");
   }
+  check_sgd_time_scales(o.lr, o.steps, o.label_noise);
 
   const bool reduced_start = o.init.empty() && is_reduced_weights_path(o.problem.weights);
   bool perpendicular_dropped = false;
@@ -732,6 +734,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     SgdParameters probe = cfg.params;
     LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
   }
+  // For the advice after a divergence (the start is released below in single-seed runs).
+  const double stability_limit = sgd_stability_limit(setup.reduced, setup.beta0);
   if (!ensemble) cfg.release_start = &setup.beta0;
   if (!out_dir) out_dir.emplace(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
   if (o.resume.empty()) write_json(o.out + "/run.json", run_json(o, seeds, ensemble));
@@ -936,8 +940,8 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     for (const auto& r : results)
       if (r.status == "diverged") {
         e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
-          << r.divergence_reason << ". Try a smaller --lr (e.g. " << o.lr / 2
-          << "). The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
+          << r.divergence_reason << ". " << smaller_lr_advice(o.lr, stability_limit)
+          << ". The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
           << (cfg.reduced_only() ? "/final_reduced.json" : "/final_weights.csv");
         break;
       }
@@ -952,31 +956,36 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                          [](CLI::App& app) {
   auto o = std::make_shared<SgdOptions>();
   app.add_option("--data", o->problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--data"));
   app.add_option("--weights", o->problem.weights,
                  "[required unless --resume or --init] Starting weights W0: a CSV (one row per neuron, optional "
                  "column 'a' = fixed second layer, default 1), or a reduced-weights manifest *.json (written by "
                  "--init / --save-reduced): the run then stays in reduced coordinates (no m x d matrix; the data "
                  "rows must span the saved basis) and writes DIR/final_reduced.json instead of final_weights.csv")
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--weights"));
   app.add_option("--activation", o->problem.activation, "Activation: " + Activation::known_names())
-      ->capture_default_str();
-  app.add_option("--lr", o->lr, "[required unless --resume] Learning rate eta > 0 (SGD time t = eta^2 k after k steps)");
+      ->capture_default_str()
+      ->check(checks::activation_name());
+  app.add_option("--lr", o->lr, "[required unless --resume] Learning rate eta > 0 (SGD time t = eta^2 k after k steps; eta^2 K must "
+                 "be a finite number > 0)")
+      ->check(checks::positive_number());
   app.add_option("--label-noise", o->label_noise,
-                 "[required unless --resume] Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2");
+                 "[required unless --resume] Label-noise scale s >= 0: each step uses labels y_i + xi_i, E xi = 0, Var xi = s^2")
+      ->check(checks::non_negative_number());
   app.add_option("--noise", o->noise, "Noise distribution: gaussian (N(0, s^2)) or rademacher (+-s)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checks::one_of({"gaussian", "rademacher"}));
   app.add_option("--instruction-set", o->instruction_set,
                  "SGD kernel: auto (AVX2 when the processor has it), baseline (SSE2) or avx2 (an error "
                  "without AVX2). Both give the same bits; summary.json reports the one used")
-      ->check(CLI::IsMember({"auto", "baseline", "avx2"}))
+      ->check(checks::one_of({"auto", "baseline", "avx2"}))
       ->capture_default_str();
   app.add_option("--steps-per-pass", o->steps_per_pass,
                  "Performance only, the same bits for every value: how many steps share one pass over "
                  "the pre-activations R (pre-activation coordinates with --batch 1; the rows of a "
                  "pass's later samples are formed from m-vectors). 1 to 8, or 0 = auto (4 when n > 16, "
                  "else 1); summary.json reports the value used")
-      ->check(CLI::Range(0, kMaxStepsPerPass))
+      ->check(checks::integer_from_to(0, kMaxStepsPerPass))
       ->capture_default_str();
   app.add_option("--coordinates", o->coordinates,
                  "What the run stores and updates: preactivations (R = Z beta^T, n x m: a step is one "
@@ -984,20 +993,29 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "(beta, m x p), or auto (preactivations when n = p and Z's reciprocal condition number is "
                  ">= 1e-4). The iterates agree up to rounding, not bit for bit; summary.json reports the "
                  "choice and data_rcond")
-      ->check(CLI::IsMember({"auto", "weights", "preactivations"}))
+      ->check(checks::one_of({"auto", "weights", "preactivations"}))
       ->capture_default_str();
   app.add_option("--batch", o->batch,
                  "Batch size B (B distinct samples drawn uniformly each step) or 'full' (all n samples, no "
-                 "sampling: with --label-noise 0 this is gradient descent on L)")
-      ->capture_default_str();
-  app.add_option("--steps", o->steps, "[required unless --resume] Number of SGD steps K");
-  app.add_option("--seed", o->seed, "Random seed (same seed, same bits)")->capture_default_str();
+                 "sampling: with --label-noise 0 this is gradient descent on L); 1 <= B <= n")
+      ->capture_default_str()
+      ->check(checks::batch_size());
+  app.add_option("--steps", o->steps, "[required unless --resume] Number of SGD steps K >= 1")
+      ->check(checks::positive_integer<std::uint64_t>());
+  app.add_option("--seed", o->seed, "Random seed, an integer >= 0 (same seed, same bits)")
+      ->capture_default_str()
+      ->check(checks::non_negative_integer<std::uint64_t>());
   app.add_option("--seeds", o->seeds,
                  "Run an ensemble: a list like 0-63 or 1,4,7-9; each seed in DIR/seed_<s>/, in parallel threads; "
-                 "each seed's result is independent of the thread count");
-  app.add_option("--threads", o->threads, "Threads for --seeds (default: all cores)");
-  auto* every = app.add_option("--log-every", o->log_every, "Log every N steps (and the last step)");
-  auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K")->capture_default_str();
+                 "each seed's result is independent of the thread count")
+      ->check(checks::seed_list());
+  app.add_option("--threads", o->threads, "Threads N >= 1 for --seeds (default: all cores)")
+      ->check(checks::positive_integer<int>());
+  auto* every = app.add_option("--log-every", o->log_every, "Log every N >= 1 steps (and the last step)")
+                    ->check(checks::positive_integer<std::uint64_t>());
+  auto* points = app.add_option("--log-points", o->log_points, "Log P+1 evenly spaced steps 0..K (P >= 1)")
+                     ->capture_default_str()
+                     ->check(checks::positive_integer<int>());
   every->excludes(points);
   app.add_option("--out", o->out,
                  "[required unless --resume] Output directory: final_weights.csv (or final_reduced.json + .csv + "
@@ -1007,28 +1025,36 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
                  "Write a checkpoint every N steps: DIR/checkpoint.json (step, RNG states, trajectory so far) and "
                  "the state block in DIR/checkpoint_<step>.csv (the n x m pre-activations R or the m x p weights, "
                  "see --coordinates; block first, JSON second, both atomic); SIGINT/SIGTERM always write one "
-                 "before exiting")
-      ->capture_default_str();
+                 "before exiting; N >= 0, 0 = only at the end and on a signal")
+      ->capture_default_str()
+      ->check(checks::non_negative_integer<std::uint64_t>());
   add_overwrite_flag(app, o->overwrite);
   app.add_option("--resume", o->resume,
                  "Continue the run in DIR from its checkpoint (options come from DIR/run.json); the result is bit "
                  "for bit that of an uninterrupted run");
   app.add_option("--max-loss", o->max_loss,
                  "Divergence bound on the loss L (default 1e6 * max(1, L(W0), mean y^2)); a step whose batch shows "
-                 "L beyond it, or a non-finite output, stops the run");
+                 "L beyond it, or a non-finite output, stops the run; L > 0")
+      ->check(checks::positive_number());
   app.add_option("--rank-one-threshold", o->rank_one_threshold,
-                 "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this")
-      ->capture_default_str();
+                 "Report the step from which sigma_2/sigma_1 of the feature matrix stays below this; in (0, 1]")
+      ->capture_default_str()
+      ->check(checks::half_open_unit_interval());
   app.add_flag("--no-figures", o->no_figures, "Do not draw SVG figures");
   app.add_option("--init", o->init,
                  "Start from a random point inside the data span instead of --weights: 'gaussian' draws "
                  "theta_j = U beta_j, beta_jk ~ N(0, s^2 / mean_i |x_i|^2) (pre-activations of standard deviation "
                  "about s = --init-scale), a = 1. Needs --m. The m x d weights are never formed: the result is "
-                 "written as reduced weights (DIR/final_reduced.json) instead of final_weights.csv");
-  app.add_option("--m", o->m, "Number of neurons of the --init start");
-  app.add_option("--init-scale", o->init_scale, "Scale s of the --init start")->capture_default_str();
+                 "written as reduced weights (DIR/final_reduced.json) instead of final_weights.csv")
+      ->check(checks::one_of({"gaussian"}));
+  app.add_option("--m", o->m, "Number of neurons M >= 1 of the --init start")->check(checks::positive_integer<int>());
+  app.add_option("--init-scale", o->init_scale, "Scale s > 0 of the --init start")
+      ->capture_default_str()
+      ->check(checks::positive_number());
   app.add_option("--init-seed", o->init_seed, "Seed of the --init start (independent of --seed/--seeds: an ensemble "
-                                              "shares one start)")->capture_default_str();
+                                              "shares one start); an integer >= 0")
+      ->capture_default_str()
+      ->check(checks::non_negative_integer<std::uint64_t>());
   app.add_flag("--no-log-gradient", o->no_log_gradient,
                "Leave the grad_norm column of trajectory.csv empty: the Riemannian gradient at each logged point "
                "evaluates the geometry again (O(n m) memory, about 80 MB at n = 100, m = 10^4)");

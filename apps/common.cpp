@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_weights.hpp"
 
@@ -10,15 +11,16 @@ namespace zeroloss::cli {
 void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required) {
   app.add_option("--data", o.data, "Data CSV: header row, column 'y' = labels, other columns = features")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(checks::existing_file("--data"));
   auto* w = app.add_option("--weights", o.weights,
                            "Weights CSV: one row per neuron (d numbers), optional header, optional column 'a' "
                            "(fixed second-layer weight, default 1); or a reduced-weights manifest *.json written by "
                            "zeroloss sgd (--save-reduced, --init), read as Theta = beta U^T");
-  w->check(CLI::ExistingFile);
+  w->check(checks::existing_file("--weights"));
   if (weights_required) w->required();
   app.add_option("--activation", o.activation, "Activation: " + Activation::known_names())
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(checks::activation_name());
 }
 
 LoadedProblem load_problem(const ProblemOptions& o) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -106,12 +107,12 @@ std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
   std::set<std::uint64_t> seen;
   auto number = [&](const std::string& s) -> std::uint64_t {
     if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
-      throw InputError("--seeds '" + text + "': '" + s + "' is not a non-negative integer; expected e.g. 0-63 or 1,4,7-9");
+      throw InputError("'" + text + "': '" + s + "' is not a non-negative integer; expected e.g. 0-63 or 1,4,7-9");
     }
     try {
       return std::stoull(s);
     } catch (const std::exception&) {
-      throw InputError("--seeds '" + text + "': '" + s + "' is too large");
+      throw InputError("'" + text + "': '" + s + "' is too large");
     }
   };
   std::stringstream ss(text);
@@ -124,16 +125,16 @@ std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
     } else {
       lo = number(item.substr(0, dash));
       hi = number(item.substr(dash + 1));
-      if (hi < lo) throw InputError("--seeds '" + text + "': range " + item + " is empty (expected low-high)");
-      if (hi - lo > 1000000) throw InputError("--seeds '" + text + "': range " + item + " has more than a million seeds");
+      if (hi < lo) throw InputError("'" + text + "': range " + item + " is empty (expected low-high)");
+      if (hi - lo > 1000000) throw InputError("'" + text + "': range " + item + " has more than a million seeds");
     }
     for (std::uint64_t s = lo;; ++s) {
-      if (!seen.insert(s).second) throw InputError("--seeds '" + text + "': seed " + std::to_string(s) + " appears twice");
+      if (!seen.insert(s).second) throw InputError("'" + text + "': seed " + std::to_string(s) + " appears twice");
       seeds.push_back(s);
       if (s == hi) break;
     }
   }
-  if (seeds.empty()) throw InputError("--seeds: empty list; expected e.g. 0-63");
+  if (seeds.empty()) throw InputError("empty list; expected e.g. 0-63");
   return seeds;
 }
 
@@ -175,6 +176,46 @@ std::vector<double> parse_positive_list(const std::string& text, const std::stri
   }
   if (out.empty()) throw InputError(what + ": empty list");
   return out;
+}
+
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise) {
+  const double eta2 = lr * lr;
+  const double t = eta2 * static_cast<double>(steps);
+  const std::string which = "--lr " + format_double(lr) + " with --steps " + std::to_string(steps);
+  if (!(eta2 > 0))
+    throw InputError(which + ": eta^2 = " + format_double(eta2) +
+                     " underflows, so the SGD time t = eta^2 k would never advance; expected a larger --lr");
+  if (!std::isfinite(t))
+    throw InputError(which + ": the SGD time t = eta^2 K = " + format_double(t) +
+                     " is not a finite number; expected a --lr with eta^2 K finite (a stable step size is far "
+                     "smaller: see docs/commands/sgd.md)");
+  if (!std::isfinite(label_noise * label_noise * t))
+    throw InputError(which + " and --label-noise " + format_double(label_noise) +
+                     ": the flow time tau = s^2 eta^2 K / (4B) is not a finite number; expected smaller values");
+}
+
+double sgd_stability_limit(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
+  const NetworkEvaluation e = evaluate(model, beta, 1);
+  const Eigen::VectorXd a2 = model.a().array().square();
+  // ||grad f_i||^2 = ||x_i||^2 sum_j a_j^2 phi'(r_ij)^2.
+  const Eigen::VectorXd g2 = model.row_norms_squared().cwiseProduct(e.dphi.array().square().matrix() * a2);
+  const double largest = g2.maxCoeff();
+  return largest > 0 && std::isfinite(largest) ? 2.0 / largest : std::numeric_limits<double>::infinity();
+}
+
+std::string smaller_lr_advice(double lr, double limit) {
+  std::ostringstream s;
+  s.precision(3);
+  if (std::isfinite(limit) && lr >= limit) {
+    s << "Try --lr below " << limit << ": a step multiplies the residual of sample i by about 1 - eta ||grad f_i||^2, "
+      << "which is stable only for eta < 2 / max_i ||grad f_i||^2 = " << limit << " at the start";
+  } else {
+    s << "Try a smaller --lr (e.g. " << lr / 2 << ")";
+    if (std::isfinite(limit))
+      s << "; at the start the step size was below the stability limit 2 / max_i ||grad f_i||^2 = " << limit
+        << ", but that limit changes along the run";
+  }
+  return s.str();
 }
 
 std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t every, int points) {

@@ -54,12 +54,27 @@ std::string default_projection_method();
 std::vector<std::string> projection_methods();
 
 // "5" -> {5}; "0-63" -> {0..63}; "1,4,7-9" -> {1,4,7,8,9}. Throws InputError on malformed lists,
-// empty ranges or duplicates.
+// empty ranges or duplicates (the message quotes the list, not the option: checks::seed_list() puts
+// "--seeds: " before it).
 std::vector<std::uint64_t> parse_seed_list(const std::string& text);
 // "full" -> n; otherwise an integer in [1, n].
 int parse_batch(const std::string& text, int n);
 // Comma-separated positive numbers ("0.04,0.02").
 std::vector<double> parse_positive_list(const std::string& text, const std::string& what);
+
+// Refuses step sizes for which the time scales of label-noise SGD are not finite numbers: the SGD
+// time t = eta^2 K must be finite and > 0 (eta = 1e300 gives inf, eta = 1e-200 gives eta^2 = 0) and
+// the flow time tau = s^2 eta^2 K / (4B) finite (B >= 1 only lowers it). Throws InputError naming
+// --lr, --steps and --label-noise.
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise);
+
+// The largest step size at which a step near the zero-loss manifold does not amplify a residual:
+// a step on sample i multiplies f_i - y_i by about 1 - eta ||grad f_i||^2, so eta must stay below
+// 2 / max_i ||grad f_i(beta)||^2 (for every batch size: a batch's Hessian is an average of the
+// samples' rank-one terms). Infinity when every gradient vanishes.
+double sgd_stability_limit(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta);
+// The advice printed after a divergence at step size `lr` given that limit at the start.
+std::string smaller_lr_advice(double lr, double limit_at_start);
 
 // Logged steps: 0, every, 2 every, ..., steps (log_every > 0) or round(q steps / points), q = 0..points.
 std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t log_every, int log_points);

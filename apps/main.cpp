@@ -3,11 +3,15 @@
 //   1 usage error, 2 bad input (file, line or quantity named), 3 singular manifold point,
 //   4 undefined quantity for the activation, 5 failed convergence or divergence, 6 other errors,
 //   7 a check ran and failed (zeroloss check).
+// Every failure is one line on stderr, "zeroloss <command>: error: ...", with non-printable bytes
+// escaped (printable_text), so that nothing read from a file reaches the terminal raw.
 
 #include <algorithm>
 #include <iostream>
 
 #include "command.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/printable_text.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss::cli {
@@ -38,33 +42,51 @@ int main(int argc, char** argv) {
       running = name;
     });
   }
+  // The subcommand being parsed (the prefix of its messages), known once CLI11 has seen its name.
+  auto parsed_command = [&app]() {
+    const auto subs = app.get_subcommands();
+    return subs.empty() ? std::string() : subs.front()->get_name();
+  };
+  auto fail = [](const std::string& command, const std::string& message, int code) {
+    std::cerr << "zeroloss" << (command.empty() ? "" : " " + command) << ": error: "
+              << printable_text(message, 4000) << "\n";
+    return code;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help / --version exit 0; every usage error exits 1 (CLI11's own codes are 100-127).
-    return app.exit(e) == 0 ? 0 : 1;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every usage error exits 1 (CLI11's own codes are 100-127), as one line naming the option.
+    const std::string command = parsed_command();
+    if (command.empty()) {
+      std::string names;
+      for (const auto& spec : registry) names += (names.empty() ? "" : ", ") + spec.name;
+      const std::string first = argc > 1 ? argv[1] : "";
+      if (first.empty()) return fail("", "no command given; expected one of: " + names + " (see zeroloss --help)", 1);
+      if (first[0] != '-')
+        return fail("", "unknown command '" + first + "'; expected one of: " + names + " (see zeroloss --help)", 1);
+      return fail("", std::string(e.what()) + " (see zeroloss --help)", 1);
+    }
+    return fail(command, std::string(e.what()) + " (see zeroloss " + command + " --help)", 1);
+  } catch (const InputError& e) {
+    // An input file named on the command line does not exist (checks::existing_file): bad input.
+    return fail(parsed_command(), e.what(), 2);
   }
-  const std::string prefix = "zeroloss " + running + ": ";
   try {
     if (run) run();
     return 0;
   } catch (const InputError& e) {
-    std::cerr << prefix << "error: " << e.what() << "\n";
-    return 2;
+    return fail(running, e.what(), 2);
   } catch (const SingularPointError& e) {
-    std::cerr << prefix << "error: " << e.what() << "\n";
-    return 3;
+    return fail(running, e.what(), 3);
   } catch (const DomainError& e) {
-    std::cerr << prefix << "error: " << e.what() << "\n";
-    return 4;
+    return fail(running, e.what(), 4);
   } catch (const ConvergenceError& e) {
-    std::cerr << prefix << "error: " << e.what() << "\n";
-    return 5;
+    return fail(running, e.what(), 5);
   } catch (const cli::CommandFailure& e) {
-    std::cerr << prefix << e.what() << "\n";
+    std::cerr << "zeroloss " << running << ": " << printable_text(e.what(), 4000) << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::cerr << prefix << "error: " << e.what() << "\n";
-    return 6;
+    return fail(running, e.what(), 6);
   }
 }

@@ -256,9 +256,10 @@ TEST(DynamicsCli, DivergenceNamesTheStepSuggestsSmallerLrAndKeepsFiniteWeights) 
 TEST(DynamicsCli, BadOptionsGetOneMessageAndExitCode2) {
   const Files f = write_problem("cli-bad");
   std::string out, err;
-  EXPECT_EQ(run_command(sgd_command(f, f.dir + "/a", "--steps 10 --batch 0"), &out, &err), 2);
+  // A malformed option value is a usage error (exit 1), refused at parse time; the rest are exit 2.
+  EXPECT_EQ(run_command(sgd_command(f, f.dir + "/a", "--steps 10 --batch 0"), &out, &err), 1);
   EXPECT_NE(err.find("--batch"), std::string::npos) << err;
-  EXPECT_EQ(run_command(sgd_command(f, f.dir + "/b", "--steps 10 --seeds 3-1"), &out, &err), 2);
+  EXPECT_EQ(run_command(sgd_command(f, f.dir + "/b", "--steps 10 --seeds 3-1"), &out, &err), 1);
   EXPECT_NE(err.find("--seeds"), std::string::npos) << err;
   EXPECT_EQ(run_command(zeroloss_binary() + " sgd --resume " + f.dir + "/nothing", &out, &err), 2);
   ASSERT_EQ(run_command(sgd_command(f, f.dir + "/c", "--steps 10 --no-figures")), 0);

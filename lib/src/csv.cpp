@@ -14,6 +14,7 @@
 
 #include "zeroloss/errors.hpp"
 #include "zeroloss/output_directory.hpp"
+#include "zeroloss/printable_text.hpp"
 
 namespace zeroloss {
 namespace {
@@ -67,7 +68,7 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
   bool first = true;
   auto column = [&](size_t k) {
     return t.header.empty() ? "column " + std::to_string(k + 1)
-                            : "column " + std::to_string(k + 1) + " ('" + t.header[k] + "')";
+                            : "column " + std::to_string(k + 1) + " ('" + printable_text(t.header[k]) + "')";
   };
   while (std::getline(in, line)) {
     ++lineno;
@@ -96,11 +97,11 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
     std::vector<double> row(cells.size());
     for (size_t k = 0; k < cells.size(); ++k) {
       if (!parse_double(cells[k], row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + printable_text(cells[k]) +
                          "' is not a number");
       }
       if (!std::isfinite(row[k])) {
-        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + std::string(cells[k]) +
+        throw InputError(path + ":" + std::to_string(lineno) + ": " + column(k) + ": '" + printable_text(cells[k]) +
                          "' is not finite; expected a finite number");
       }
     }

@@ -9,6 +9,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/printable_text.hpp"
 
 namespace zeroloss {
 namespace {
@@ -148,7 +149,7 @@ MatrixCsv read_matrix_csv(const std::string& path, const std::string& prefix, Ei
         width = cols + 1;
         out.last = Eigen::VectorXd(rows);
       } else {
-        throw InputError(path + ":" + std::to_string(lineno) + ": header '" + shorten(h) + "'; expected " + what);
+        throw InputError(path + ":" + std::to_string(lineno) + ": header '" + printable_text(h) + "'; expected " + what);
       }
       continue;
     }
@@ -164,7 +165,7 @@ MatrixCsv read_matrix_csv(const std::string& path, const std::string& prefix, Ei
         double v = 0;
         if (!parse_double(cell, v) || !std::isfinite(v))
           throw InputError(path + ":" + std::to_string(lineno) + ": column " + std::to_string(k + 1) + ": '" +
-                           std::string(cell) + "' is not a finite number");
+                           printable_text(cell) + "' is not a finite number");
         if (k < cols)
           out.values(r, k) = v;
         else
