@@ -2,12 +2,15 @@
 // Library exceptions become one message on stderr and a non-zero exit code:
 //   1 usage error, 2 bad input (file, line or quantity named), 3 singular manifold point,
 //   4 undefined quantity for the activation, 5 failed convergence or divergence, 6 other errors,
-//   7 a check ran and failed (zeroloss check).
+//   7 a check ran and failed (zeroloss check), 8 a dense object larger than the dense limit was
+//   refused before allocation (ResourceError; out of memory anyway: also 8, with a message).
 
 #include <algorithm>
 #include <iostream>
+#include <new>
 
 #include "command.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss::cli {
@@ -60,6 +63,15 @@ int main(int argc, char** argv) {
   } catch (const ConvergenceError& e) {
     std::cerr << prefix << "error: " << e.what() << "\n";
     return 5;
+  } catch (const ResourceError& e) {
+    std::cerr << prefix << "error: " << e.what() << "\n";
+    return 8;
+  } catch (const std::bad_alloc&) {
+    std::cerr << prefix << "error: out of memory (std::bad_alloc): the problem is too large for this machine; "
+                           "use a smaller problem (fewer neurons m, samples n or features d), or lower "
+                           "ZEROLOSS_DENSE_LIMIT_MB so that dense objects are refused before allocation "
+                           "(docs/performance.md)\n";
+    return 8;
   } catch (const cli::CommandFailure& e) {
     std::cerr << prefix << e.what() << "\n";
     return e.exit_code();
