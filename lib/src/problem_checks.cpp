@@ -261,7 +261,7 @@ DataDiagnostics diagnose_data(const TwoLayerModel& model, const ProblemSource& s
                          std::to_string(static_cast<long long>(m) * g.rank) + " (m = " + std::to_string(m) +
                          " neurons, p = rank X = " + std::to_string(g.rank) +
                          "): J J^T (n x n) has rank at most m p < n, so it is singular at every Theta. Use at least " +
-                         std::to_string((n + g.rank - 1) / g.rank) + " neurons or fewer samples");
+                         std::to_string((n + std::max(g.rank, 1) - 1) / std::max(g.rank, 1)) + " neurons or fewer samples");
   }
   if (!g.parallel.empty()) {
     g.findings.push_back("parallel data rows x_k = c x_i (" + rows(g.parallel) + ", e.g. c = " +
@@ -269,7 +269,7 @@ DataDiagnostics diagnose_data(const TwoLayerModel& model, const ProblemSource& s
                          "): rank X < n; their constraints need not conflict (e.g. a = 1 and a monotone phi) and "
                          "J J^T can still be invertible when m p >= n");
   }
-  if (g.rank < n && !g.singular_everywhere) {
+  if (g.rank < n && !g.blocking()) {
     g.findings.push_back("the rows of X are linearly dependent (rank p = " + std::to_string(g.rank) + " < n = " +
                          std::to_string(n) + "; singular values <= " + num(g.rank_tolerance) +
                          " = max(n, d) eps sigma_max count as zero): M is a manifold of dimension m p - n wherever "
