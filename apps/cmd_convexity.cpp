@@ -418,6 +418,19 @@ CommandRegistration reg({"convexity",
     if (anchor) check_same_second_layer(a, *anchor, o->anchor);
     if (start) check_same_second_layer(a, *start, o->trajectory_start);
     const TwoLayerModel model(data.X, data.y, a, phi);
+    // Every weights file evaluable in floating point, then the data diagnostics (problem_checks.hpp).
+    if (point) require_evaluable(model, point->theta, problem_source(data, o->problem.data, o->problem.weights));
+    if (anchor) require_evaluable(model, anchor->theta, problem_source(data, o->problem.data, o->anchor));
+    if (start) require_evaluable(model, start->theta, problem_source(data, o->problem.data, o->trajectory_start));
+    for (const std::string& path : o->trajectory_weights) {
+      const Weights w = read_weights_csv(path, d);
+      check_same_second_layer(a, w, path);
+      require_evaluable(model, w.theta, problem_source(data, o->problem.data, path));
+    }
+    {
+      const ProblemSource source = problem_source(data, o->problem.data, o->problem.weights);
+      require_manifold(diagnose_data(model, source), source);
+    }
 
     ConvexityOptions opt = o->quick ? ConvexityOptions::quick() : ConvexityOptions::full();
     if (o->directions >= 0) opt.point.directions = o->directions;

@@ -16,6 +16,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "option_checks.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -27,6 +28,7 @@ struct InspectOptions {
   ProblemOptions problem;
   bool json = false;
   double manifold_tolerance = 1e-9;
+  bool no_hessian = false;
 };
 
 nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
@@ -62,7 +64,9 @@ std::string vector_text(const Eigen::VectorXd& v, const std::string& indent) {
 }
 
 void run_inspect(const InspectOptions& o) {
-  const LoadedProblem P = load_problem(o.problem);
+  // Data that make M empty or J J^T singular everywhere: the table is still printed (the point is
+  // singular, exit 3 below) and the error says what the data imply.
+  const LoadedProblem P = load_problem(o.problem, ManifoldPolicy::Warn);
   const TwoLayerModel& model = P.model;
   const Eigen::MatrixXd& theta = P.weights.theta;
   const int n = model.n(), d = model.d(), m = model.m();
@@ -91,7 +95,13 @@ void run_inspect(const InspectOptions& o) {
     const SharpnessGeometry red(reduced, rc.reduce(theta));
     if (!full.jacobian().regular()) full.jacobian().solve_gram(Eigen::VectorXd::Zero(n));  // throws
     grad_norm = red.riemannian_gradient().norm();
-    eigenvalues = red.riemannian_hessian_matrix().eigenvalues;
+    if (!o.no_hessian) {
+      try {
+        eigenvalues = red.riemannian_hessian_matrix().eigenvalues;
+      } catch (const ResourceError& err) {
+        throw ResourceError(std::string(err.what()) + ", or pass --no-hessian to print everything else");
+      }
+    }
   } catch (const SingularPointError& err) {
     singular_message = err.what();
     singular_condition = err.condition();
@@ -117,6 +127,7 @@ void run_inspect(const InspectOptions& o) {
     j["hessian_trace"] = number(full.hessian_trace());
     j["riemannian_grad_norm"] = grad_norm ? number(*grad_norm) : nlohmann::ordered_json(nullptr);
     j["hessian_eigenvalues"] = eigenvalues ? vector_json(*eigenvalues) : nlohmann::ordered_json(nullptr);
+    if (o.no_hessian) j["hessian_eigenvalues_skipped"] = true;
     j["riemannian_reference"] = riemannian_on;
     j["preactivation_singular_values"] = vector_json(sv_R);
     j["feature_singular_values"] = vector_json(sv_Phi);
@@ -160,8 +171,12 @@ void run_inspect(const InspectOptions& o) {
         row("", "{f = f(Theta)} through it (tangent space ker J): they are not those of the zero-loss manifold");
       }
       row("riemannian_grad_norm", g6(*grad_norm) + "  (||grad_M T||)");
-      row("hessian_eigenvalues", std::to_string(eigenvalues->size()) + " eigenvalues of Hess_M T, ascending:");
-      row("", vector_text(*eigenvalues, indent));
+      if (eigenvalues) {
+        row("hessian_eigenvalues", std::to_string(eigenvalues->size()) + " eigenvalues of Hess_M T, ascending:");
+        row("", vector_text(*eigenvalues, indent));
+      } else {
+        row("hessian_eigenvalues", "not computed (--no-hessian)");
+      }
     }
     row("preactivation_singular_values", vector_text(sv_R, indent));
     row("feature_singular_values", vector_text(sv_Phi, indent));
@@ -169,7 +184,12 @@ void run_inspect(const InspectOptions& o) {
                            assumptions.describe(model.activation().name()) + " (the n*m pre-activations present)");
     std::cout << std::flush;
   }
-  if (singular) throw SingularPointError(singular_message, singular_condition);
+  if (singular) {
+    if (P.diagnostics.blocking()) {
+      for (const std::string& f : P.diagnostics.findings) singular_message += ". " + o.problem.data + ": " + f;
+    }
+    throw SingularPointError(singular_message, singular_condition);
+  }
 }
 
 CommandRegistration reg(
@@ -183,6 +203,9 @@ CommandRegistration reg(
                       "The point counts as on M when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|); tolerance > 0")
            ->capture_default_str()
            ->check(checks::positive_number());
+       app.add_flag("--no-hessian", o->no_hessian,
+                    "Skip the Riemannian Hessian spectrum (a dense (m p - n)^2 matrix; needed when it exceeds the "
+                    "dense limit, see docs/performance.md)");
        app.footer(
            "Riemannian quantities (riemannian_grad_norm, hessian_eigenvalues: the m*p - n eigenvalues of the\n"
            "Riemannian Hessian of T on the non-trivial tangent part, ascending) are computed in reduced\n"

@@ -334,6 +334,7 @@ SeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::string&
 
   json summary = {{"command", "sgd"},
                   {"status", status},
+                  {"data_diagnostics", diagnostics_json(setup.problem.diagnostics)},
                   {"seed", seed},
                   {"data", cfg.data_path},
                   {"weights", cfg.weights_path},
@@ -519,12 +520,15 @@ json run_json(const SgdOptions& o, const std::vector<std::uint64_t>& seeds, bool
 // same, d comes from the basis) and problem.weights.theta is empty (0 x d): lift_weights must not be
 // called on them. At n = 100, d = 10^4 this frees 8 MB.
 DynamicsSetup reduced_only_setup(Dataset data, Weights w, TwoLayerModel model, ReducedCoordinates rc,
-                                 Eigen::MatrixXd beta0) {
+                                 Eigen::MatrixXd beta0, const ProblemSource& source) {
   TwoLayerModel reduced = rc.reduce(model);
+  // The start in reduced coordinates: R = Z beta0^T is the full-coordinate X Theta0^T.
+  require_evaluable(reduced, beta0, source, false);
+  DataDiagnostics diagnostics = diagnose_data(model, source);
   const int sv = std::min(model.n(), model.m());
   TwoLayerModel kept = reduced;
   { TwoLayerModel drop = std::move(model); }  // X (n x d) freed here
-  DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(kept)}, std::move(rc), std::move(reduced),
+  DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(kept), std::move(diagnostics)}, std::move(rc), std::move(reduced),
                   std::move(beta0), std::nullopt, "", sv};
   s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
   return s;
@@ -550,7 +554,8 @@ DynamicsSetup init_dynamics(const SgdOptions& o) {
   Weights w;
   w.theta.resize(0, model.d());
   w.a = Eigen::VectorXd::Ones(o.m);
-  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0));
+  ProblemSource source = problem_source(data, o.problem.data, "the --init " + o.init + " start");
+  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0), source);
 }
 
 // The setup of a run from a reduced-weights file (--weights *.json, written by --init/--save-reduced):
@@ -591,7 +596,8 @@ DynamicsSetup reduced_start_dynamics(const SgdOptions& o, bool& perpendicular_dr
   w.theta.resize(0, model.d());
   w.a = std::move(saved.a);
   w.has_second_layer_column = true;
-  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0));
+  ProblemSource source = problem_source(data, o.problem.data, o.problem.weights);
+  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0), source);
 }
 
 void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
@@ -692,7 +698,9 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   bool perpendicular_dropped = false;
   DynamicsSetup setup = !o.init.empty() ? init_dynamics(o)
                         : reduced_start ? reduced_start_dynamics(o, perpendicular_dropped)
-                                        : load_dynamics(o.problem);
+                                        : load_dynamics(o.problem, ManifoldPolicy::Warn);
+  // sgd is well defined off M: data that make M empty or J J^T singular everywhere are reported, not refused.
+  warn_diagnostics(setup.problem.diagnostics, "sgd");
   if (o.init.empty() && !reduced_start) {
     const Eigen::MatrixXd& theta = setup.problem.weights.theta;
     perpendicular_dropped = (theta - setup.coordinates.lift_tangent(setup.beta0)).norm() > 1e-12 * theta.norm();
@@ -864,6 +872,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
     }
     json summary = {{"command", "sgd"},
                     {"status", interrupted ? "interrupted" : (diverged ? "diverged" : "completed")},
+                    {"data_diagnostics", diagnostics_json(setup.problem.diagnostics)},
                     {"seeds", seeds},
                     {"threads", threads},
                     {"problem", problem_json(setup)},

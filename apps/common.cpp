@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <filesystem>
+#include <iostream>
 
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
@@ -23,7 +24,7 @@ void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required
       ->check(checks::activation_name());
 }
 
-LoadedProblem load_problem(const ProblemOptions& o) {
+LoadedProblem load_problem(const ProblemOptions& o, ManifoldPolicy policy) {
   Activation phi = Activation::from_name(o.activation);
   Dataset data = read_dataset_csv(o.data);
   Weights w;
@@ -37,7 +38,56 @@ LoadedProblem load_problem(const ProblemOptions& o) {
     w = read_weights_csv(o.weights, static_cast<int>(data.X.cols()));
   }
   TwoLayerModel model(data.X, data.y, w.a, phi);
-  return LoadedProblem{std::move(data), std::move(w), std::move(model)};
+  const ProblemSource source = problem_source(data, o.data, o.weights);
+  require_evaluable(model, w.theta, source, !is_reduced_weights_path(o.weights));
+  DataDiagnostics diagnostics = diagnose_data(model, source);
+  if (policy == ManifoldPolicy::Require) require_manifold(diagnostics, source);
+  return LoadedProblem{std::move(data), std::move(w), std::move(model), std::move(diagnostics)};
+}
+
+ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path) {
+  ProblemSource s;
+  s.data = data_path;
+  s.weights = weights_path;
+  s.data_lines = data.line_numbers;
+  s.feature_names = data.feature_names;
+  return s;
+}
+
+nlohmann::json diagnostics_json(const DataDiagnostics& g) {
+  auto pairs = [](const std::vector<RowPair>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const RowPair& p : v) a.push_back({{"first", p.first + 1}, {"second", p.second + 1}, {"factor", p.factor}});
+    return a;
+  };
+  auto samples = [](const std::vector<int>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (int i : v) a.push_back(i + 1);
+    return a;
+  };
+  return {{"n", g.n},
+          {"d", g.d},
+          {"m", g.m},
+          {"rank", g.rank},
+          {"rank_tolerance", g.rank_tolerance},
+          {"sigma_max", g.sigma_max},
+          {"sigma_min", g.sigma_min},
+          {"identical_rows_same_label", pairs(g.identical_same_label)},
+          {"identical_rows_conflicting_labels", pairs(g.identical_conflicting)},
+          {"mirrored_rows_consistent", pairs(g.mirrored_consistent)},
+          {"mirrored_rows_conflicting", pairs(g.mirrored_conflicting)},
+          {"parallel_rows", pairs(g.parallel)},
+          {"zero_rows_consistent", samples(g.zero_rows_consistent)},
+          {"zero_rows_conflicting", samples(g.zero_rows_conflicting)},
+          {"manifold_empty", g.empty_manifold},
+          {"jjt_singular_everywhere", g.singular_everywhere},
+          {"findings", g.findings}};
+}
+
+void warn_diagnostics(const DataDiagnostics& g, const std::string& command) {
+  if (!g.blocking()) return;
+  for (const std::string& f : g.findings)
+    std::cerr << "zeroloss " << command << ": warning: " << f << "\n";
 }
 
 void add_overwrite_flag(CLI::App& app, bool& overwrite) {

@@ -68,8 +68,8 @@ std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, 
   return opt;
 }
 
-DynamicsSetup load_dynamics(const ProblemOptions& options) {
-  DynamicsSetup s = make_setup(load_problem(options));
+DynamicsSetup load_dynamics(const ProblemOptions& options, ManifoldPolicy policy) {
+  DynamicsSetup s = make_setup(load_problem(options, policy));
   s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
   return s;
 }

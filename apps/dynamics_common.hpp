@@ -33,7 +33,7 @@ struct DynamicsSetup {
   int singular_values = 0;          // min(n, m): columns per spectrum in trajectory.csv
 };
 
-DynamicsSetup load_dynamics(const ProblemOptions& options);
+DynamicsSetup load_dynamics(const ProblemOptions& options, ManifoldPolicy policy = ManifoldPolicy::Require);
 
 // Full-coordinate weights from reduced ones: in-span part from beta, perpendicular part from W0.
 Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta);

@@ -2,16 +2,20 @@
 // Library exceptions become one message on stderr and a non-zero exit code:
 //   1 usage error, 2 bad input (file, line or quantity named), 3 singular manifold point,
 //   4 undefined quantity for the activation, 5 failed convergence or divergence, 6 other errors,
-//   7 a check ran and failed (zeroloss check).
+//   7 a check ran and failed (zeroloss check), 8 a claim of zeroloss run failed, 9 a check of
+//   zeroloss run could not be completed, 10 a dense object larger than the dense limit was refused
+//   before allocation (ResourceError; out of memory anyway: also 10, with a message).
 // Every failure is one line on stderr, "zeroloss <command>: error: ...", with non-printable bytes
 // escaped (printable_text), so that nothing read from a file reaches the terminal raw.
 
 #include <algorithm>
 #include <iostream>
+#include <new>
 
 #include "command.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/printable_text.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss::cli {
@@ -83,6 +87,14 @@ int main(int argc, char** argv) {
     return fail(running, e.what(), 4);
   } catch (const ConvergenceError& e) {
     return fail(running, e.what(), 5);
+  } catch (const ResourceError& e) {
+    return fail(running, e.what(), 10);
+  } catch (const std::bad_alloc&) {
+    return fail(running,
+                "out of memory (std::bad_alloc): the problem is too large for this machine; use a smaller "
+                "problem (fewer neurons m, samples n or features d), or lower ZEROLOSS_DENSE_LIMIT_MB so that "
+                "dense objects are refused before allocation (docs/cli.md#the-dense-limit)",
+                10);
   } catch (const cli::CommandFailure& e) {
     std::cerr << "zeroloss " << running << ": " << printable_text(e.what(), 4000) << "\n";
     return e.exit_code();

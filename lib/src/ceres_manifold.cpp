@@ -11,6 +11,7 @@
 #include "ceres_logging.hpp"
 #include "projection_internal.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -61,6 +62,15 @@ ZeroLossManifold::ZeroLossManifold(const TwoLayerModel& reduced_model, const Eig
   const NetworkEvaluation e = evaluate(reduced_model, reference);
   const ConstraintJacobian cj(reduced_model, e, options.max_condition);
   if (!cj.regular()) cj.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
+  {
+    // J (n x m p), the full Q of J^T (m p square) and the tangent basis (m p x (m p - n)).
+    const long double N = n, MP = ambient_, K = tangent_;
+    require_dense_memory(N * MP + MP * MP + MP * K,
+                         "the Ceres zero-loss manifold's tangent basis (the full Q factor of J, m p = " +
+                             std::to_string(ambient_) + " square)",
+                         "Use fewer neurons m or data of lower rank p, or a projection without it (newton or "
+                         "gradient-flow).");
+  }
   const Eigen::MatrixXd J = dense_jacobian(reduced_model.X(), cj.D());
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(J.transpose());
   const Eigen::MatrixXd Q = qr.householderQ();

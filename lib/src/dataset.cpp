@@ -29,6 +29,7 @@ Dataset read_dataset_csv(const std::string& path) {
   const int n = static_cast<int>(t.rows.size());
   ds.X.resize(n, d);
   ds.y.resize(n);
+  ds.line_numbers = t.line_numbers;
   for (size_t k = 0; k < t.header.size(); ++k)
     if (static_cast<int>(k) != ycol) ds.feature_names.push_back(t.header[k]);
   for (int i = 0; i < n; ++i) {

@@ -11,6 +11,7 @@
 
 #include "ceres_logging.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
@@ -277,6 +278,14 @@ Eigen::MatrixXd tangent_basis(const TwoLayerModel& model, const Eigen::Ref<const
   const NetworkEvaluation e = evaluate(model, theta);
   const ConstraintJacobian J(model, e);
   if (!J.regular()) J.solve_gram(Eigen::VectorXd::Zero(model.n()));  // throws SingularPointError
+  {
+    // J (n x m d), the full Q of J^T (m d square) and the basis (m d x (m d - n)).
+    const long double n = model.n(), md = static_cast<long double>(model.m()) * model.d();
+    require_dense_memory(n * md + md * md + md * (md - n),
+                         "an orthonormal tangent basis of M (the full Q factor of J, m p = " +
+                             std::to_string(static_cast<long long>(model.m()) * model.d()) + " square)",
+                         "Use fewer neurons m or data of lower rank p.");
+  }
   const Eigen::MatrixXd Jd = J.dense();
   const Eigen::Index total = Jd.cols(), k = total - Jd.rows();
   if (k <= 0) return Eigen::MatrixXd(total, 0);

@@ -15,6 +15,7 @@
 
 #include "projection_internal.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
@@ -74,6 +75,15 @@ double second_order_check(const TwoLayerModel& red, const std::vector<Eigen::Mat
   if (lo > 0) return lo;
   const Eigen::Index mp = static_cast<Eigen::Index>(m) * p, k = mp - n;
   if (k <= 0) return std::numeric_limits<double>::infinity();  // M is a point locally: nothing to check
+  {
+    // J, the full Q of J^T (m p square), the basis B and H B, the k x k form.
+    const long double N = n, MP = mp, K = k;
+    require_dense_memory(N * MP + MP * MP + 2 * MP * K + 2 * K * K,
+                         "the second-order check of the nearest-point projection (the full Q factor of J, m p = " +
+                             std::to_string(mp) + " square)",
+                         "Use fewer neurons m or data of lower rank p, or another projection (newton or "
+                         "gradient-flow).");
+  }
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(dense_jacobian(red.X(), D).transpose());
   const Eigen::MatrixXd Q = qr.householderQ();
   const Eigen::MatrixXd B = Q.rightCols(k);
@@ -166,6 +176,12 @@ ProjectionResult project_nearest(const TwoLayerModel& model, const Eigen::Ref<co
     } else {
       // Indefinite Lagrangian Hessian (large multipliers): the full KKT matrix, pivoted LU.
       const int n = red.n();
+      // The KKT matrix and its pivoted LU.
+      require_dense_memory(2.0L * (mp + n) * static_cast<long double>(mp + n),
+                           "the KKT matrix of the nearest-point projection (m p + n = " + std::to_string(mp + n) +
+                               " square, twice with its LU)",
+                           "Use fewer neurons m or data of lower rank p, or another projection (newton or "
+                           "gradient-flow).");
       Eigen::MatrixXd K = Eigen::MatrixXd::Zero(mp + n, mp + n);
       for (int j = 0; j < m; ++j) K.block(static_cast<Eigen::Index>(j) * p, static_cast<Eigen::Index>(j) * p, p, p) = H[j];
       const Eigen::MatrixXd Jd = dense_jacobian(Z, s.D);

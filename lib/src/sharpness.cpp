@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 
 namespace zeroloss {
@@ -110,6 +111,18 @@ RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix() const {
 
   // Constraint Jacobian in reduced coordinates, n x (m p).
   const Eigen::Index mp = static_cast<Eigen::Index>(m) * p;
+  if (mp > n) {
+    // Jz, the full Q of Jz^T, the basis B and H B, the k x k matrix (twice, with the eigensolver's
+    // copy) and the basis lifted to m d coordinates.
+    const long double MP = mp, K = mp - n;
+    require_dense_memory(n * MP + MP * MP + 2 * MP * K + 2 * K * K + static_cast<long double>(m) * d * K,
+                         "the dense Riemannian Hessian of T (m p - n = " + std::to_string(mp - n) +
+                             " square, with the full Q factor of J (m p = " + std::to_string(mp) +
+                             " square) and the tangent basis in m d = " + std::to_string(static_cast<long long>(m) * d) +
+                             " coordinates)",
+                         "The Hessian spectrum needs it and its size grows like (m p)^2: use fewer neurons m or data "
+                         "of lower rank p");
+  }
   Eigen::MatrixXd Jz(n, mp);
   for (int j = 0; j < m; ++j) Jz.middleCols(static_cast<Eigen::Index>(j) * p, p) = D.col(j).asDiagonal() * Z;
   RiemannianHessianMatrix out;

@@ -18,6 +18,7 @@ struct Dataset {
   Eigen::MatrixXd X;                       // n x d
   Eigen::VectorXd y;                       // n
   std::vector<std::string> feature_names;  // d names (x1..xd when generated)
+  std::vector<int> line_numbers;           // file line of each row (read_dataset_csv); empty when generated
 };
 
 // Reads a data CSV; throws InputError (file, line, column) on any malformed input.
