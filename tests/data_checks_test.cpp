@@ -321,7 +321,7 @@ TEST_F(DataChecksCli, DenseObjectsBeyondTheLimitAreRefusedWithTheWayOut) {
     r.code = test::run_command(env + test::zeroloss_binary() + " " + a, &r.out, &r.err);
     return r;
   };
-  expect_error(run("inspect" + args), "inspect", 8, {"dense Riemannian Hessian", "dense limit of 1 MiB", "--no-hessian"});
+  expect_error(run("inspect" + args), "inspect", 10, {"dense Riemannian Hessian", "dense limit of 1 MiB", "--no-hessian"});
   const RunResult skip = run("inspect --no-hessian" + args);
   EXPECT_EQ(skip.code, 0) << skip.err;
   EXPECT_NE(skip.out.find("not computed (--no-hessian)"), std::string::npos) << skip.out;

@@ -17,7 +17,7 @@ namespace zeroloss {
 
 // A dense object (a matrix of size (m p)^2, md x md, ...) would need more memory than the dense
 // limit: the computation was refused before allocating. The message names the object, its size,
-// the memory it needs, the limit and what to do instead. The program exits with code 8.
+// the memory it needs, the limit and what to do instead. The program exits with code 10.
 class ResourceError : public Error {
  public:
   explicit ResourceError(const std::string& what) : Error(what) {}
