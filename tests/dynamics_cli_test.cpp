@@ -245,7 +245,7 @@ TEST(DynamicsCli, DivergenceNamesTheStepSuggestsSmallerLrAndKeepsFiniteWeights) 
   EXPECT_EQ(code, 5) << err;
   EXPECT_NE(err.find("diverged"), std::string::npos) << err;
   EXPECT_NE(err.find("at step"), std::string::npos) << err;
-  EXPECT_NE(err.find("smaller --lr"), std::string::npos) << err;
+  EXPECT_NE(err.find("Try --lr below"), std::string::npos) << err;
   const zeroloss::Weights w = zeroloss::read_weights_csv(f.dir + "/run/final_weights.csv", 3);  // finite, or it throws
   EXPECT_TRUE(w.theta.allFinite());
   const auto s = read_json(f.dir + "/run/summary.json");

@@ -272,16 +272,17 @@ TEST(ProjectCommand, FailuresExitNonZeroAndWriteNothing) {
   const std::string base = test::zeroloss_binary() + " project --data " + f.data + " --weights " + f.weights;
   std::string se;
   EXPECT_NE(test::run_command(base + " --method geodesic --out " + out, nullptr, &se), 0);
-  EXPECT_EQ(test::run_command(base + " --method newton --activation relu --out " + out, nullptr, &se), 2) << se;
+  EXPECT_EQ(test::run_command(base + " --method newton --activation relu --out " + out, nullptr, &se), 1) << se;  // usage
   EXPECT_EQ(test::run_command(base + " --method gradient-flow --max-ode-steps 3 --out " + out, nullptr, &se), 5) << se;
   EXPECT_NE(se.find("integration steps"), std::string::npos) << se;
-  // Two identical data rows: J J^T is singular.
+  // Two identical data rows with different labels: M is empty, refused as bad data before any work.
   const std::string dup = write_text(f.dir + "/dup.csv", "x1,x2,x3,x4,y\n0.5,0.2,-0.1,0.3,1.0\n0.5,0.2,-0.1,0.3,0.5\n");
   EXPECT_EQ(test::run_command(test::zeroloss_binary() + " project --data " + dup + " --weights " + f.weights +
                                   " --method nearest --out " + out,
                               nullptr, &se),
-            3)
+            2)
       << se;
+  EXPECT_NE(se.find("M is empty"), std::string::npos) << se;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

@@ -178,7 +178,9 @@ TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
   const std::string caption = s["verdicts"]["rank_one_sgd"]["figures"].empty()
                                   ? std::string()
                                   : s["verdicts"]["rank_one_sgd"]["figures"][0]["caption"].get<std::string>();
-  if (!caption.empty()) EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
+  if (!caption.empty()) {
+    EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
+  }
 }
 
 TEST(Report, ACheckThatCannotCompleteExitsNine) {
@@ -189,7 +191,10 @@ TEST(Report, ACheckThatCannotCompleteExitsNine) {
   std::ofstream(dir + "/report/flow_rate/flow") << "not a folder\n";
   std::ofstream(dir + "/config.json") << R"({"claims": ["flow_rate"]})";
   std::string out, err;
-  EXPECT_EQ(run_command("cd " + dir + " && " + zeroloss_binary() + " run config.json --quick --out report", &out, &err), 9)
+  // --overwrite: the folder holds a file zeroloss did not write (kept, so the flow's --out stays taken).
+  EXPECT_EQ(run_command("cd " + dir + " && " + zeroloss_binary() + " run config.json --quick --overwrite --out report", &out,
+                        &err),
+            9)
       << out << err;
   EXPECT_NE(err.find("check not completed: flow_rate"), std::string::npos) << err;
   const json s = json::parse(slurp(dir + "/report/summary.json"));

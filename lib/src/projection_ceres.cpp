@@ -8,6 +8,7 @@
 
 #include "ceres_logging.hpp"
 #include "projection_internal.hpp"
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
@@ -76,6 +77,14 @@ ProjectionResult project_ceres(const TwoLayerModel& model, const Eigen::Ref<cons
   out.summary.initial_residual = max_residual(model, theta0);
 
   RowMajorMatrix beta = rc.reduce(theta0);
+  {
+    // Levenberg-Marquardt with DENSE_QR factors the Jacobian (n x m p) stacked on its m p x m p
+    // diagonal regularisation: an (n + m p) x m p dense matrix.
+    const long double n = red.n(), mp = static_cast<long double>(beta.size());
+    require_dense_size(n + mp, mp, "the dense QR system of Ceres' Levenberg-Marquardt projection",
+                       "Use a projection without it (newton or gradient-flow), fewer neurons m or data of lower "
+                       "rank p.");
+  }
   ceres::Problem problem;
   problem.AddResidualBlock(new ResidualCost(red), nullptr, beta.data());
   ceres::Solver::Options so;
