@@ -118,8 +118,8 @@ RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix() const {
     require_dense_memory(n * MP + MP * MP + 2 * MP * K + 2 * K * K + static_cast<long double>(m) * d * K,
                          "the dense Riemannian Hessian of T (m p - n = " + std::to_string(mp - n) +
                              " square, with the full Q factor of J (m p = " + std::to_string(mp) +
-                             " square) and the tangent basis in m d = " + std::to_string(static_cast<long long>(m) * d) +
-                             " coordinates)",
+                             " square) and the tangent basis in the " + std::to_string(static_cast<long long>(m) * d) +
+                             " coordinates of this model)",
                          "The Hessian spectrum needs it and its size grows like (m p)^2: use fewer neurons m or data "
                          "of lower rank p");
   }
