@@ -20,23 +20,11 @@ using nlohmann::json;
 
 namespace {
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
+using zeroloss::test::slurp;
 
-RunResult zeroloss(const std::string& args) {
-  RunResult r;
-  r.code = test::run_command(test::zeroloss_binary() + " " + args, &r.out, &r.err);
-  return r;
-}
+using zeroloss::test::RunResult;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+RunResult zeroloss(const std::string& args) { return test::run_zeroloss(args); }
 
 // Exactly one line on stderr, of the form "zeroloss <command>: error: ...", containing every fragment.
 void expect_one_message(const RunResult& r, const std::string& command, const std::vector<std::string>& fragments) {

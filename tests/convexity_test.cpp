@@ -26,6 +26,8 @@ using namespace zeroloss;
 
 namespace {
 
+using zeroloss::test::slurp;
+
 // THEORY 6: n = 1, x = e_1, m = 3, phi(z) = z + z^3/3, a = 1, pre-activations (5, 0.58, 0).
 struct Theory6 {
   TwoLayerModel model;
@@ -41,13 +43,6 @@ Theory6 theory6() {
   X << 1;
   TwoLayerModel model(X, Eigen::VectorXd::Constant(1, y), Eigen::VectorXd::Ones(3), phi);
   return Theory6{model, Eigen::MatrixXd(r), Eigen::MatrixXd::Constant(3, 1, phi.inverse(y / 3))};
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 int count_lines(const std::string& path) {

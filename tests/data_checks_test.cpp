@@ -224,16 +224,9 @@ TEST(DenseLimit, DefaultIsAtMostTwoGiB) {
 
 // --- The program -----------------------------------------------------------------------------
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
+using zeroloss::test::RunResult;
 
-RunResult zeroloss(const std::string& args) {
-  RunResult r;
-  r.code = test::run_command(test::zeroloss_binary() + " " + args, &r.out, &r.err);
-  return r;
-}
+RunResult zeroloss(const std::string& args) { return test::run_zeroloss(args); }
 
 class DataChecksCli : public testing::Test {
  protected:

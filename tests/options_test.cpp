@@ -16,11 +16,9 @@
 
 namespace {
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
+using zeroloss::test::RunResult;
 
+// Bounded by `timeout`: before the fix, options such as --steps -5 ran for ever.
 RunResult zeroloss(const std::string& args) {
   RunResult r;
   r.code = zeroloss::test::run_command("timeout 120 " + zeroloss::test::zeroloss_binary() + " " + args, &r.out, &r.err);

@@ -19,6 +19,8 @@
 
 namespace {
 
+using zeroloss::test::slurp;
+
 using namespace zeroloss;
 using namespace zeroloss::test;
 
@@ -138,13 +140,6 @@ TEST(ReducedWeights, SgdInitWritesReducedWeightsThatOtherCommandsRead) {
   EXPECT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --lr 0.01 --label-noise 0.1 --steps 5 --out " +
                         dir + "/x", &out, &err), 2);
   EXPECT_NE(err.find("--m"), std::string::npos) << err;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // trajectory.csv as rows of cells (header dropped).

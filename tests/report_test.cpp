@@ -15,17 +15,12 @@
 
 namespace {
 
+using zeroloss::test::slurp;
+
 using nlohmann::json;
 using zeroloss::test::run_command;
 using zeroloss::test::temp_dir;
 using zeroloss::test::zeroloss_binary;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `zeroloss run config.json --quick --out report` inside a fresh folder (so the commands in the
 // report use the relative paths report/...), expects exit code `expected_rc` and returns summary.json.

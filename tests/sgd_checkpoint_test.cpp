@@ -24,6 +24,8 @@
 
 namespace {
 
+using zeroloss::test::slurp;
+
 using namespace zeroloss;
 using test::run_command;
 using test::temp_dir;
@@ -31,12 +33,6 @@ using test::zeroloss_binary;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 json read_json(const std::string& path) { return json::parse(slurp(path)); }
 void write_json(const std::string& path, const json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 // A checkpoint edited and sealed again: what zeroloss would have written for the edited state

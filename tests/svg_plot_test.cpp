@@ -16,12 +16,7 @@ using namespace zeroloss;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using zeroloss::test::slurp;
 
 PlotSpec demo() {
   PlotSpec spec;

@@ -141,4 +141,17 @@ int run_command(const std::string& command, std::string* out, std::string* err) 
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+RunResult run_zeroloss(const std::string& args) {
+  RunResult r;
+  r.code = run_command(zeroloss_binary() + " " + args, &r.out, &r.err);
+  return r;
+}
+
 }  // namespace zeroloss::test

@@ -56,4 +56,15 @@ std::string temp_dir(const std::string& name);
 // Runs a shell command, returns the exit status; captures stdout and stderr.
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
 
+// The bytes of a file ("" if it cannot be read).
+std::string slurp(const std::string& path);
+
+// One run of the zeroloss program: exit status and what it printed.
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+// Runs `zeroloss <args>` (args as a shell would split them).
+RunResult run_zeroloss(const std::string& args);
+
 }  // namespace zeroloss::test
