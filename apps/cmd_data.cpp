@@ -179,7 +179,10 @@ CommandRegistration reg({"data", "Write a data set CSV (gaussian, uniform01 or o
                            app.add_option("--seed", o->seed, "Random seed, an integer >= 0 (same seed -> same bits)")
                                ->capture_default_str()
                                ->check(checks::non_negative_integer<std::uint64_t>());
-                           app.add_option("--out", o->out, "Output data CSV (header x1..xd,y; each number in the shortest form that reads back to the same double)")->required();
+                           app.add_option("--out", o->out,
+                                          "Output data CSV (header x1..xd,y; each number in the shortest form "
+                                          "that reads back to the same double)")
+                               ->required();
                            app.add_option("--weights-out", o->weights_out,
                                           "Also write a random starting weights CSV (header w1..wd,a; one row per neuron)");
                            app.add_option("--m", o->m, "Number of neurons m >= 1 of the starting weights (with --weights-out)")
