@@ -33,18 +33,9 @@ void expect_one_message(const RunResult& r, const std::string& command, const st
   for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "'" << f << "' not in: " << r.err;
 }
 
-class Cli : public testing::Test {
+class Cli : public test::FolderTest {
  protected:
-  void SetUp() override {
-    dir_ = test::temp_dir(std::string("cli-") + testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string file(const std::string& name, const std::string& contents) {
-    const std::string p = path(name);
-    std::ofstream(p) << contents;
-    return p;
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  Cli() : test::FolderTest("cli-") {}
   // Files in the working folder other than the given inputs.
   std::vector<std::string> outputs_besides(const std::vector<std::string>& inputs) const {
     std::vector<std::string> extra;
@@ -54,7 +45,6 @@ class Cli : public testing::Test {
     }
     return extra;
   }
-  std::string dir_;
 };
 
 const char* kGoodData = "x1,x2,x3,y\n0.3,0.1,0.9,0.5\n0.7,0.2,0.1,-0.4\n";

@@ -228,19 +228,9 @@ using zeroloss::test::RunResult;
 
 RunResult zeroloss(const std::string& args) { return test::run_zeroloss(args); }
 
-class DataChecksCli : public testing::Test {
+class DataChecksCli : public test::FolderTest {
  protected:
-  void SetUp() override {
-    dir_ = test::temp_dir(std::string("datachk-") + testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string file(const std::string& name, const std::string& contents) {
-    const std::string p = path(name);
-    std::ofstream(p) << contents;
-    return p;
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string dir_;
+  DataChecksCli() : test::FolderTest("datachk-") {}
 };
 
 void expect_error(const RunResult& r, const std::string& command, int code, const std::vector<std::string>& fragments) {

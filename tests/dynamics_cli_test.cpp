@@ -374,6 +374,19 @@ pid_t spawn_capturing(const std::string& command, const std::string& out_path) {
   return pid;
 }
 
+// Waits until the run in `dir` has started (run.json written) and a little longer, sends SIGTERM
+// and reaps the process: true when it ended by that signal, as an interrupted run must.
+testing::AssertionResult terminated_after_start(pid_t pid, const std::string& dir) {
+  if (!wait_for_file(dir + "/run.json", 20.0)) return testing::AssertionFailure() << dir << "/run.json never appeared";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (kill(pid, SIGTERM) != 0) return testing::AssertionFailure() << "kill failed";
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM))
+    return testing::AssertionFailure() << "exit status " << status << ", not ended by SIGTERM";
+  return testing::AssertionSuccess();
+}
+
 // SIGTERM between two logged steps (only steps 0 and K are logged): the summary and the stdout
 // report the state at the interrupt, at the step the run reached, marked interrupted (not the row
 // of step 0).
@@ -381,12 +394,7 @@ TEST(DynamicsCli, InterruptedRunReportsTheStateItReached) {
   const Files f = write_problem("cli-reached");
   const std::string dir = f.dir + "/term", out_path = f.dir + "/term.out";
   const pid_t pid = spawn_capturing(sgd_command(f, dir, "--steps 100000000 --seed 4 --log-points 1 --no-figures"), out_path);
-  ASSERT_TRUE(wait_for_file(dir + "/run.json", 20.0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  ASSERT_TRUE(terminated_after_start(pid, dir));
   const auto s = read_json(dir + "/summary.json");
   EXPECT_EQ(s["status"], "interrupted");
   const auto k = s["steps_done"].get<std::uint64_t>();
@@ -409,12 +417,7 @@ TEST(DynamicsCli, InterruptedEnsembleNeverAveragesDifferentSteps) {
   const std::string dir = f.dir + "/term", out_path = f.dir + "/term.out";
   const pid_t pid = spawn_capturing(
       sgd_command(f, dir, "--steps 100000000 --seeds 0-2 --threads 1 --log-points 1 --no-figures"), out_path);
-  ASSERT_TRUE(wait_for_file(dir + "/run.json", 20.0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  ASSERT_TRUE(terminated_after_start(pid, dir));
   const auto s = read_json(dir + "/summary.json");
   EXPECT_EQ(s["status"], "interrupted");
   ASSERT_EQ(s["per_seed"].size(), 3u);

@@ -30,20 +30,15 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-class Options : public testing::Test {
+class Options : public zeroloss::test::FolderTest {
  protected:
+  Options() : FolderTest("options-") {}
   void SetUp() override {
-    dir_ = zeroloss::test::temp_dir(std::string("options-") +
-                                    testing::UnitTest::GetInstance()->current_test_info()->name());
+    FolderTest::SetUp();
     data_ = write("D.csv", "x1,x2,x3,y\n0.3,0.1,0.9,0.5\n0.7,0.2,0.1,-0.4\n");
     weights_ = write("W.csv", "w1,w2,w3,a\n0.2,-0.1,0.4,1\n-0.3,0.5,0.1,-1\n0.6,0.2,-0.2,0.5\n");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& contents) {
-    const std::string p = dir_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << contents;
-    return p;
-  }
+  std::string write(const std::string& name, const std::string& contents) const { return file(name, contents); }
   // {D}, {W}, {O} stand for the data file, the weights file and an output path in the folder.
   std::string expand(const std::string& args) const {
     return replace_all(replace_all(replace_all(args, "{D}", data_), "{W}", weights_), "{O}", dir_ + "/out");
@@ -55,7 +50,7 @@ class Options : public testing::Test {
       if (std::find(inputs.begin(), inputs.end(), e.path().string()) == inputs.end()) extra.push_back(e.path().string());
     return extra;
   }
-  std::string dir_, data_, weights_;
+  std::string data_, weights_;
 };
 
 // One line on stderr, "zeroloss <command>: error: ..." (or "zeroloss: error: ..."), holding `fragment`.

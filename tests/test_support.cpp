@@ -154,4 +154,12 @@ RunResult run_zeroloss(const std::string& args) {
   return r;
 }
 
+void FolderTest::SetUp() { dir_ = temp_dir(prefix_ + testing::UnitTest::GetInstance()->current_test_info()->name()); }
+
+std::string FolderTest::file(const std::string& name, const std::string& contents) const {
+  const std::string p = path(name);
+  std::ofstream(p, std::ios::binary) << contents;
+  return p;
+}
+
 }  // namespace zeroloss::test

@@ -8,6 +8,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <utility>
 
 #include "zeroloss/network.hpp"
 
@@ -66,5 +67,20 @@ struct RunResult {
 };
 // Runs `zeroloss <args>` (args as a shell would split them).
 RunResult run_zeroloss(const std::string& args);
+
+// A test that works in a fresh folder of its own, temp_dir(prefix + the test's name), removed when
+// the test ends.
+class FolderTest : public testing::Test {
+ protected:
+  explicit FolderTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override;
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  // Writes `contents` byte for byte to dir_/name and returns that path.
+  std::string file(const std::string& name, const std::string& contents) const;
+  std::string dir_;
+
+ private:
+  std::string prefix_;
+};
 
 }  // namespace zeroloss::test
