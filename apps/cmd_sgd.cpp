@@ -26,6 +26,7 @@
 #include "zeroloss/label_noise_sgd.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/sgd_stability.hpp"
 #include "zeroloss/sgd_checkpoint.hpp"
 #include "zeroloss/weights.hpp"
 

@@ -194,15 +194,6 @@ void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise) {
                      ": the flow time tau = s^2 eta^2 K / (4B) is not a finite number; expected smaller values");
 }
 
-double sgd_stability_limit(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta) {
-  const NetworkEvaluation e = evaluate(model, beta, 1);
-  const Eigen::VectorXd a2 = model.a().array().square();
-  // ||grad f_i||^2 = ||x_i||^2 sum_j a_j^2 phi'(r_ij)^2.
-  const Eigen::VectorXd g2 = model.row_norms_squared().cwiseProduct(e.dphi.array().square().matrix() * a2);
-  const double largest = g2.maxCoeff();
-  return largest > 0 && std::isfinite(largest) ? 2.0 / largest : std::numeric_limits<double>::infinity();
-}
-
 std::string smaller_lr_advice(double lr, double limit) {
   std::ostringstream s;
   s.precision(3);

@@ -68,11 +68,6 @@ std::vector<double> parse_positive_list(const std::string& text, const std::stri
 // --lr, --steps and --label-noise.
 void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise);
 
-// The largest step size at which a step near the zero-loss manifold does not amplify a residual:
-// a step on sample i multiplies f_i - y_i by about 1 - eta ||grad f_i||^2, so eta must stay below
-// 2 / max_i ||grad f_i(beta)||^2 (for every batch size: a batch's Hessian is an average of the
-// samples' rank-one terms). Infinity when every gradient vanishes.
-double sgd_stability_limit(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta);
 // The advice printed after a divergence at step size `lr` given that limit at the start.
 std::string smaller_lr_advice(double lr, double limit_at_start);
 
