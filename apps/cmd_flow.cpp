@@ -9,9 +9,14 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/dynamics/riemannian_flow.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/manifold/newton_projection.hpp"
+#include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/sharpness_flow.hpp"
 #include "zeroloss/weights.hpp"
@@ -38,25 +43,113 @@ struct FlowCliOptions {
   bool no_figures = false;
   double rank_one_threshold = 1e-2;
   std::uint64_t max_steps = 50'000'000;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
-void run_flow(FlowCliOptions o, const CLI::App& app) {
-  DynamicsSetup setup = load_dynamics(o.problem);
-  const int n = setup.problem.model.n();
+// C from --coefficient, or from --label-noise S and --batch B as S^2/(4B) (THEORY 7); B is 0 with
+// --coefficient.
+double flow_coefficient(const FlowCliOptions& o, const CLI::App& app, int n, int& B) {
   const bool has_c = app.count("--coefficient") > 0, has_s = app.count("--label-noise") > 0;
   if (has_c == has_s) {
     throw InputError("give either --coefficient C or --label-noise S (with --batch B, default 1), which sets C = S^2/(4B)");
   }
-  double C = o.coefficient;
-  int B = 0;
-  if (has_s) {
-    if (!(o.label_noise > 0) || !std::isfinite(o.label_noise))
-      throw InputError("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
-    B = parse_batch(o.batch, n);
-    C = o.label_noise * o.label_noise / (4.0 * B);
-  } else if (app.count("--batch") > 0) {
-    throw InputError("--batch only enters through C = S^2/(4B); with --coefficient it has no effect, leave it out");
+  B = 0;
+  if (has_c) {
+    if (app.count("--batch") > 0)
+      throw InputError("--batch only enters through C = S^2/(4B); with --coefficient it has no effect, leave it out");
+    return o.coefficient;
   }
+  if (!(o.label_noise > 0) || !std::isfinite(o.label_noise))
+    throw InputError("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
+  B = parse_batch(o.batch, n);
+  return o.label_noise * o.label_noise / (4.0 * B);
+}
+
+FlowOptions flow_options(const FlowCliOptions& o, double C) {
+  FlowOptions fo;
+  fo.coefficient = C;
+  fo.t_end = o.time;
+  fo.rtol = o.rtol;
+  fo.atol = o.atol;
+  fo.until_gradient = o.until_grad;
+  fo.stepper = parse_flow_stepper(o.integrator);
+  fo.max_steps = o.max_steps;
+  for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
+  return fo;
+}
+
+// --model diagonal-linear: the same flow on (u, v) (THEORY 9), started at the Newton projection of
+// the weights; trajectory rows carry T, ||grad_M T|| and the weighted-l1 bound (4/n) sum_k c_k |w_k|,
+// which T reaches exactly where u_k v_k = 0.
+void run_diagonal_flow(const FlowCliOptions& o, const CLI::App& app) {
+  const Dataset data = read_dataset_csv(o.problem.data);
+  const DiagonalWeights w0 = read_diagonal_weights_csv(o.problem.weights, static_cast<int>(data.X.cols()));
+  const auto model = std::make_shared<const DiagonalLinearNetwork>(data.X, data.y);
+  const int n = model->num_samples();
+  int B = 0;
+  const double C = flow_coefficient(o, app, n, B);
+  if (!o.projection.empty() && o.projection != "newton")
+    throw InputError("--projection " + o.projection + " is implemented for the two-layer network only; the diagonal "
+                     "linear network starts at the Newton projection of --weights");
+  const ParameterProjection start = project_newton(model, model->parameters(w0.u, w0.v));
+  OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
+  install_interrupt_handlers();
+  std::ostringstream csv;
+  csv.precision(17);
+  csv << "t,tau,accepted_steps,rejected_steps,sharpness,riemannian_grad_norm,weighted_l1_bound,residual_max\n";
+  auto bound = [&](const Eigen::VectorXd& theta) {
+    return 4.0 / n * model->column_norms_squared().dot(model->linear_weights(theta).cwiseAbs());
+  };
+  const ParameterFlowResult r = integrate_sharpness_flow(model, start.theta, flow_options(o, C), [&](const ParameterFlowSample& s) {
+    csv << format_double(s.t) << ',' << format_double(s.tau) << ',' << s.accepted << ',' << s.rejected << ','
+        << format_double(s.sharpness) << ',' << format_double(s.gradient_norm) << ',' << format_double(bound(*s.theta))
+        << ',' << format_double(model->max_residual(*s.theta)) << '\n';
+    return interrupt_signal() == 0;
+  });
+  const FlowSummary& fs = r.summary;
+  const bool interrupted = interrupt_signal() != 0 && !fs.completed;
+  write_file_atomic(o.out + "/trajectory.csv", csv.str());
+  write_diagonal_weights_csv(o.out + "/final_weights.csv", model->u(r.theta), model->v(r.theta));
+  const std::string status = fs.completed ? "completed" : interrupted ? "interrupted"
+                             : fs.stopped_at_singular_point ? "singular point" : "step limit";
+  const nlohmann::json summary = {
+      {"command", "flow"}, {"model", to_string(ModelKind::DiagonalLinear)}, {"status", status},
+      {"termination", fs.termination}, {"data", o.problem.data}, {"weights", o.problem.weights},
+      {"problem", {{"n", n}, {"d", model->dimension()}}},
+      {"parameters", {{"coefficient", C}, {"label_noise", B ? nlohmann::json(o.label_noise) : nlohmann::json(nullptr)},
+                      {"batch_size", B ? nlohmann::json(B) : nlohmann::json(nullptr)}, {"time", o.time},
+                      {"until_grad", o.until_grad}, {"integrator", fs.stepper}, {"rtol", o.rtol}, {"atol", o.atol}}},
+      {"start", {{"initial_residual", start.summary.initial_residual}, {"projection_iterations", start.summary.iterations},
+                 {"distance_moved", start.summary.distance_moved}}},
+      {"t_reached", fs.t_reached}, {"tau_reached", fs.tau_reached}, {"accepted_steps", fs.accepted},
+      {"rejected_steps", fs.rejected}, {"max_constraint_drift", fs.max_constraint_drift},
+      {"stopped_at_singular_point", fs.stopped_at_singular_point}, {"singular_condition", fs.singular_condition},
+      {"initial_grad_norm", fs.initial_gradient_norm}, {"final_grad_norm", fs.final_gradient_norm},
+      {"final_sharpness", fs.final_sharpness}, {"final_weighted_l1_bound", bound(r.theta)}};
+  write_json(o.out + "/summary.json", summary);
+  std::cout << "sharpness flow of the " << model->description() << ", C = " << C << " (" << fs.stepper
+            << "): " << fs.termination << "\nT -> " << fs.final_sharpness << ", ||grad_M T|| -> " << fs.final_gradient_norm
+            << ", (4/n) sum_k c_k |w_k| -> " << bound(r.theta) << "; " << fs.accepted << " accepted, " << fs.rejected
+            << " rejected steps\noutputs in " << o.out << "\n";
+  if (interrupted) {
+    out_dir.finish(RunStatus::Interrupted);
+    exit_by_signal(interrupt_signal());
+  }
+  if (!fs.completed && !fs.stopped_at_singular_point) {
+    out_dir.finish(RunStatus::Failed, "sharpness flow stopped early: " + fs.termination);
+    throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
+  }
+  if (fs.stopped_at_singular_point) std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
+  out_dir.finish(RunStatus::Completed);
+}
+
+void run_flow(FlowCliOptions o, const CLI::App& app) {
+  if (o.model == ModelKind::DiagonalLinear) return run_diagonal_flow(o, app);
+  DynamicsSetup setup = load_dynamics(o.problem);
+  const int n = setup.problem.model.n();
+  const bool has_s = app.count("--label-noise") > 0;
+  int B = 0;
+  const double C = flow_coefficient(o, app, n, B);
   if (o.log_points < 1) throw InputError("--log-points must be at least 1");
   if (o.projection.empty()) o.projection = default_projection_method();
 
@@ -81,15 +174,7 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
                                 {"termination", pr.summary.termination}};
   }
 
-  FlowOptions fo;
-  fo.coefficient = C;
-  fo.t_end = o.time;
-  fo.rtol = o.rtol;
-  fo.atol = o.atol;
-  fo.until_gradient = o.until_grad;
-  fo.stepper = parse_flow_stepper(o.integrator);
-  fo.max_steps = o.max_steps;
-  for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
+  const FlowOptions fo = flow_options(o, C);
   OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
   install_interrupt_handlers();
 
@@ -255,6 +340,7 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
                          [](CLI::App& app) {
   auto o = std::make_shared<FlowCliOptions>();
   add_problem_options(app, o->problem);
+  add_model_option(app, o->model);
   app.add_option("--time", o->time,
                  "End time T_END of t in dTheta/dt = -C grad_M T (with C = S^2/(4B), t is SGD time eta^2 k; flow "
                  "time tau = C t); T_END > 0")
@@ -304,7 +390,10 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
       "Integrates dTheta/dt = -C grad_M T(Theta) in reduced coordinates with an error-controlled Runge-Kutta\n"
       "method (Boost.Odeint), re-projecting onto M (Newton) after every accepted step; starts at W0 if it lies\n"
       "on M, else at its projection. Exit codes: 0 done, 2 bad input, 3 singular point of M, 5 step limit or\n"
-      "step-size underflow (outputs written). See docs/commands/flow.md.");
+      "step-size underflow (outputs written). See docs/commands/flow.md.\n"
+      "--model diagonal-linear: the same flow on (u, v) from the Newton projection of --weights (a u,v CSV);\n"
+      "trajectory.csv has t, tau, steps, T, ||grad_M T||, the weighted-l1 bound (4/n) sum_k c_k |w_k| and the\n"
+      "residual; final_weights.csv is a u,v CSV; no figures.");
   return std::function<void()>([o, &app]() { run_flow(*o, app); });
 }, 41});
 

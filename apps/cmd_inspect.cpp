@@ -15,6 +15,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
@@ -29,6 +30,7 @@ struct InspectOptions {
   bool json = false;
   double manifold_tolerance = 1e-9;
   bool no_hessian = false;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
@@ -197,6 +199,7 @@ CommandRegistration reg(
      [](CLI::App& app) {
        auto o = std::make_shared<InspectOptions>();
        add_problem_options(app, o->problem);
+       add_model_option(app, o->model);
        app.add_flag("--json", o->json,
                     "Print one JSON object (keys in docs/formats.md; infinite or undefined values are null)");
        app.add_option("--manifold-tolerance", o->manifold_tolerance,
@@ -212,7 +215,10 @@ CommandRegistration reg(
            "coordinates. Off the manifold they are those of the level set {f = f(Theta)} through the point.\n"
            "At a singular point (J J^T singular) they are undefined: the rest is printed, then the command\n"
            "fails with exit code 3.");
-       return std::function<void()>([o]() { run_inspect(*o); });
+       return std::function<void()>([o]() {
+         if (o->model == ModelKind::DiagonalLinear) return run_diagonal_inspect(o->problem, o->json);
+         run_inspect(*o);
+       });
      },
      20});
 

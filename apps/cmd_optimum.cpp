@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -28,6 +29,7 @@ struct OptimumOptions {
   bool accept_stationary = false;
   std::string method = "auto";
   SharpnessMinimumOptions minimum;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
@@ -161,8 +163,10 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                                "with an activation whose phi'' is not monotone) or if the point is a stationary point "
                                "but not a minimum (negative Riemannian Hessian eigenvalue; see --accept-stationary), "
                                "5 if L-BFGS does not converge; no output file then. Output: weights CSV (header "
-                               "w1..wd,a).");
+                               "w1..wd,a).\n"
+                               "--model diagonal-linear: the minimizer of T = (4/n) sum_k c_k (u_k^2 + v_k^2) on {X w = y}, w = u*u - v*v, i.e. the weighted basis pursuit min sum_k c_k |w_k| (THEORY 9): the Riemannian flow of T from --weights, then the exact point on the support it finds, certified optimal by a dual vector mu with |X^T mu|_k <= c_k (exit 5 if the certificate fails, e.g. from a start on a saddle). Output: u,v CSV.");
                            add_problem_options(app, o->problem);
+                           add_model_option(app, o->model);
                            app.add_option("--out", o->out, "Output weights CSV (written atomically; header w1..wd,a)")
                                ->required();
                            app.add_flag("--json", o->json, "Print one JSON object instead of the table");
@@ -182,7 +186,10 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                                           "L-BFGS fallback: converged when ||grad_M T|| <= this * max(1, T); > 0")
                                ->capture_default_str()
                                ->check(checks::positive_number());
-                           return std::function<void()>([o]() { run_optimum(*o); });
+                           return std::function<void()>([o]() {
+                             if (o->model == ModelKind::DiagonalLinear) return run_diagonal_optimum(o->problem, o->out, o->json);
+                             run_optimum(*o);
+                           });
                          },
                          41});
 

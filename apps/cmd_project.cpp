@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/projection.hpp"
@@ -28,6 +29,7 @@ struct ProjectOptions {
   bool json = false;
   ProjectionOptions projection;
   bool no_error_estimate = false;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
@@ -119,8 +121,10 @@ CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (N
                                "  ceres          Ceres Levenberg-Marquardt on the residuals f - y\n"
                                "All but newton keep the components of each theta_j orthogonal to span{x_i} unchanged.\n"
                                "Converged when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|); otherwise exit 5 "
-                               "and no output file. Output: weights CSV (header w1..wd,a).");
+                               "and no output file. Output: weights CSV (header w1..wd,a).\n"
+                               "--model diagonal-linear: --method newton only; input and output are u,v CSVs.");
                            add_problem_options(app, o->problem);
+                           add_model_option(app, o->model);
                            app.add_option("--method", o->method, "newton | nearest | gradient-flow | ceres")
                                ->required()
                                ->check(checks::one_of(projection_method_names()));
@@ -147,7 +151,15 @@ CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (N
                            app.add_flag("--no-error-estimate", o->no_error_estimate,
                                         "gradient-flow: skip the second integration at a 100x looser tolerance that "
                                         "estimates the distance to the exact limit");
-                           return std::function<void()>([o]() { run_project(*o); });
+                           return std::function<void()>([o]() {
+                             if (o->model == ModelKind::DiagonalLinear) {
+                               if (o->method != "newton")
+                                 throw InputError("--method " + o->method + " is implemented for the two-layer network only; "
+                                                  "the diagonal linear network is projected with --method newton");
+                               return run_diagonal_project(o->problem, o->projection, o->out, o->json);
+                             }
+                             run_project(*o);
+                           });
                          },
                          40});
 
