@@ -1,0 +1,99 @@
+// `--model diagonal-linear` through the real program: optimum, project, inspect and flow read u,v
+// weights, call the library and write what it computed; bad weights files are one clear message.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "test_support.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/model/diagonal_linear_network.hpp"
+#include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
+
+namespace zeroloss {
+namespace {
+
+using test::RunResult;
+
+class DiagonalCli : public test::FolderTest {
+ protected:
+  DiagonalCli() : test::FolderTest("diagonal-cli-") {}
+  void SetUp() override {
+    test::FolderTest::SetUp();
+    data_ = path("data.csv");
+    ASSERT_EQ(test::run_zeroloss("data --generator gaussian --n 4 --d 10 --seed 3 --out " + data_).code, 0);
+    std::string uv = "u,v\n";
+    for (int k = 0; k < 10; ++k) uv += std::to_string(0.6 + 0.07 * k) + "," + std::to_string(1.3 - 0.05 * k) + "\n";
+    weights_ = file("uv.csv", uv);
+  }
+  std::string args(const std::string& command) const {
+    return command + " --model diagonal-linear --data " + data_ + " --weights " + weights_;
+  }
+  std::string data_, weights_;
+};
+
+TEST_F(DiagonalCli, OptimumWritesTheCertifiedPointTheLibraryComputes) {
+  const RunResult r = test::run_zeroloss(args("optimum") + " --json --out " + path("opt.csv"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const Dataset data = read_dataset_csv(data_);
+  const DiagonalWeights w0 = read_diagonal_weights_csv(weights_);
+  const DiagonalLinearNetwork model(data.X, data.y);
+  const DiagonalLinearOptimum opt = diagonal_linear_optimum(model, model.parameters(w0.u, w0.v));
+  EXPECT_EQ(j["sharpness"].get<double>(), opt.sharpness);
+  EXPECT_EQ(j["support"].size(), 4u);
+  EXPECT_LE(j["max_dual_violation"].get<double>(), 1e-9);
+  const DiagonalWeights out = read_diagonal_weights_csv(path("opt.csv"), 10);
+  EXPECT_EQ(model.parameters(out.u, out.v), opt.theta);  // shortest round-trip CSV: the same bits
+}
+
+TEST_F(DiagonalCli, ProjectInspectAndFlowAgreeWithEachOther) {
+  ASSERT_EQ(test::run_zeroloss(args("project") + " --method newton --out " + path("on.csv")).code, 0);
+  const RunResult inspect = test::run_zeroloss("inspect --model diagonal-linear --json --data " + data_ +
+                                               " --weights " + path("on.csv"));
+  ASSERT_EQ(inspect.code, 0) << inspect.err;
+  const nlohmann::json in = nlohmann::json::parse(inspect.out);
+  EXPECT_LT(in["residual_max"].get<double>(), 1e-12);
+  EXPECT_EQ(in["manifold_dimension"].get<int>(), 16);
+  EXPECT_TRUE(in["regular"].get<bool>());
+  const RunResult flow = test::run_zeroloss(args("flow") + " --coefficient 1 --time 1500 --log-points 3 --out " + path("fl"));
+  ASSERT_EQ(flow.code, 0) << flow.err;
+  const CsvTable t = read_csv(path("fl/trajectory.csv"), CsvHeader::Required);
+  ASSERT_EQ(t.rows.size(), 4u);  // t = 0 and 3 log points
+  EXPECT_EQ(t.header[4], "sharpness");
+  // At t = 0 the flow starts at the Newton projection, the point inspect saw.
+  EXPECT_NEAR(t.rows[0][4], in["sharpness"].get<double>(), 1e-13 * in["sharpness"].get<double>());
+  // At the end T has come down to its weighted-l1 bound: u_k v_k = 0, the optimum of THEORY 9.
+  const auto& last = t.rows.back();
+  EXPECT_NEAR(last[4], last[6], 1e-10 * last[6]);
+  const RunResult opt = test::run_zeroloss(args("optimum") + " --json --out " + path("opt.csv"));
+  ASSERT_EQ(opt.code, 0) << opt.err;
+  EXPECT_NEAR(last[4], nlohmann::json::parse(opt.out)["sharpness"].get<double>(), 1e-9 * last[4]);
+  const nlohmann::json s = nlohmann::json::parse(test::slurp(path("fl/summary.json")));
+  EXPECT_EQ(s["model"], "diagonal-linear");
+  EXPECT_EQ(s["status"], "completed");
+}
+
+TEST_F(DiagonalCli, BadWeightsFilesAreOneMessageAndNoOutput) {
+  const std::string two_layer = file("w.csv", "w1,w2,w3,w4,w5,w6,w7,w8,w9,w10\n" + std::string("1,1,1,1,1,1,1,1,1,1\n"));
+  RunResult r = test::run_zeroloss("optimum --model diagonal-linear --data " + data_ + " --weights " + two_layer +
+                                   " --out " + path("o.csv"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("column 'w1' in the header"), std::string::npos) << r.err;
+  const std::string short_file = file("short.csv", "u,v\n1,2\n3,4\n");
+  r = test::run_zeroloss("inspect --model diagonal-linear --data " + data_ + " --weights " + short_file);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("2 rows, but the data has d = 10 features"), std::string::npos) << r.err;
+  r = test::run_zeroloss(args("project") + " --method nearest --out " + path("o.csv"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("two-layer network only"), std::string::npos) << r.err;
+  r = test::run_zeroloss(args("inspect") + " --model bogus");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(std::filesystem::exists(path("o.csv")));
+}
+
+}  // namespace
+}  // namespace zeroloss
