@@ -13,6 +13,7 @@
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/geodesics.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
@@ -229,6 +230,39 @@ TEST(ScalarLinearNetworkExample, AxiomsHoldAndTheGenericFlowReachesTheClosedForm
   const double T_star = 2.0 / n * std::sqrt(y.squaredNorm() * X.squaredNorm());
   EXPECT_NEAR(model->evaluate(r.theta)->sharpness(), T_star, 1e-12 * T_star);
   EXPECT_NEAR(std::pow(r.theta(0), 4), y.squaredNorm() / X.squaredNorm(), 1e-9 * y.squaredNorm() / X.squaredNorm());
+}
+
+// THEORY 3's identities along the generic geodesic: f(gamma) = y, constant speed,
+// d/ds T(gamma) = <grad_M T, v> and d^2/ds^2 T(gamma) = Hess_M T[v, v] at s = 0 (central differences
+// of T along the integrated geodesic), and the RATTLE route agrees with the Runge-Kutta one.
+void check_geodesic_identities(const ModelCase& mc) {
+  const RiemannianSharpness s(mc.model, mc.theta);
+  const Eigen::VectorXd v = s.point().tangent_projection(random_vector(mc.theta.size(), 51)).normalized();
+  const double h = 1e-3;
+  GeodesicStatistics st;
+  const auto fwd = trace_geodesic(mc.model, mc.theta, v, {h, 0.5}, {}, &st);
+  const auto bwd = trace_geodesic(mc.model, mc.theta, -v, {h});
+  auto T = [&](const Eigen::VectorXd& t) { return mc.model->evaluate(t)->sharpness(); };
+  const double d1 = (T(fwd[0].theta) - T(bwd[0].theta)) / (2 * h);
+  const double d2 = (T(fwd[0].theta) - 2 * s.value() + T(bwd[0].theta)) / (h * h);
+  EXPECT_NEAR(d1, s.riemannian_gradient().dot(v), 1e-6 * (1 + std::abs(d1)));
+  EXPECT_NEAR(d2, s.riemannian_hessian_form(v), 1e-4 * (1 + std::abs(d2)));
+  EXPECT_LT(mc.model->max_residual(fwd[1].theta), 1e-11);
+  EXPECT_LT(st.max_relative_speed_drift, 1e-9);
+  GeodesicOptions rattle;
+  rattle.method = GeodesicMethod::Rattle;
+  rattle.rattle_step = 1e-3;
+  const auto r = trace_geodesic(mc.model, mc.theta, v, {0.5}, rattle);
+  EXPECT_LT((r[0].theta - fwd[1].theta).norm(), 1e-5);  // RATTLE is second order: O(h^2)
+}
+
+TEST(GenericGeodesics, TheoryIdentitiesHoldForEveryModel) {
+  check_geodesic_identities(diagonal_case(3, 8, 61));
+  check_geodesic_identities(two_layer_case(Config{3, 5, 4, "cubic", true}, 62));
+  const int n = 3, d = 5;
+  const Eigen::MatrixXd X = Eigen::Map<const Eigen::MatrixXd>(random_vector(n * d, 63).data(), n, d);
+  Eigen::VectorXd theta = random_vector(1 + d, 64);
+  check_geodesic_identities({std::make_shared<example::ScalarLinearNetwork>(X, theta(0) * (X * theta.tail(d))), theta});
 }
 
 TEST(ModelInterface, PointsOutliveTheirModel) {

@@ -2,8 +2,6 @@
 
 #include <ceres/ceres.h>
 
-#include <boost/numeric/odeint.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,13 +11,11 @@
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/geodesics.hpp"
+#include "zeroloss/model/two_layer_network.hpp"
 
 namespace zeroloss {
 namespace {
-
-namespace odeint = boost::numeric::odeint;
-using State = std::vector<double>;
-using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // gamma'' = -J^T (J J^T)^{-1} q with q_i = sum_j a_j phi''(r_ij) (x_i . w_j)^2 (THEORY 2).
 Eigen::MatrixXd acceleration(const TwoLayerModel& model, const NetworkEvaluation& e, const ConstraintJacobian& J,
@@ -38,179 +34,25 @@ std::string fmt(double x) {
   return s.str();
 }
 
-void check_s_values(const std::vector<double>& s_values) {
-  double prev = 0;
-  for (std::size_t k = 0; k < s_values.size(); ++k) {
-    const double s = s_values[k];
-    if (!std::isfinite(s) || s < prev) {
-      throw InputError("geodesic: parameter values must be finite, non-negative and non-decreasing; value " +
-                       std::to_string(k + 1) + " is " + fmt(s) + " after " + fmt(prev) +
-                       " (for negative s, trace the geodesic with velocity -v)");
-    }
-    prev = s;
-  }
-}
-
-// The position/velocity pair as one ODE state: [vec(beta); vec(w)], vec = vectorize() (row-major).
-void pack(const Eigen::MatrixXd& beta, const Eigen::MatrixXd& w, State& x) {
-  const Eigen::Index k = beta.size();
-  x.resize(static_cast<std::size_t>(2 * k));
-  Eigen::Map<RowMajor>(x.data(), beta.rows(), beta.cols()) = beta;
-  Eigen::Map<RowMajor>(x.data() + k, w.rows(), w.cols()) = w;
-}
-
-void unpack(const State& x, int m, int p, Eigen::MatrixXd& beta, Eigen::MatrixXd& w) {
-  const Eigen::Index k = static_cast<Eigen::Index>(m) * p;
-  beta = Eigen::Map<const RowMajor>(x.data(), m, p);
-  w = Eigen::Map<const RowMajor>(x.data() + k, m, p);
-}
-
-struct GeodesicSystem {
-  const TwoLayerModel* model;
-  int m, p;
-  void operator()(const State& x, State& dxdt, double /*s*/) const {
-    const Eigen::Index k = static_cast<Eigen::Index>(m) * p;
-    Eigen::Map<const RowMajor> beta(x.data(), m, p);
-    Eigen::Map<const RowMajor> w(x.data() + k, m, p);
-    const NetworkEvaluation e = evaluate(*model, beta);
-    const ConstraintJacobian J(*model, e);
-    dxdt.resize(x.size());
-    std::copy(x.begin() + k, x.end(), dxdt.begin());
-    Eigen::Map<RowMajor>(dxdt.data() + k, m, p) = acceleration(*model, e, J, w);
-  }
-};
-
-// Projects (beta, w) back: beta onto M by minimum-norm Newton, w onto the tangent space there.
-// Records the residual before and after in the statistics.
-void project_state(const TwoLayerModel& model, const ProjectionOptions& options, Eigen::MatrixXd& beta,
-                   Eigen::MatrixXd& w, GeodesicStatistics& st) {
-  ProjectionResult pr = project_newton(model, beta, options);
-  st.max_drift_before_projection = std::max(st.max_drift_before_projection, pr.summary.initial_residual);
-  st.max_residual = std::max(st.max_residual, pr.summary.final_residual);
-  beta = std::move(pr.theta);
-  const NetworkEvaluation e = evaluate(model, beta);
-  const ConstraintJacobian J(model, e, options.max_condition);
-  w = J.tangent_projection(w);
-}
-
 }  // namespace
 
 GeodesicIntegrator::GeodesicIntegrator(const TwoLayerModel& model, GeodesicOptions options)
-    : model_(&model), options_(options), rc_(model.X()), reduced_(rc_.reduce(model)) {
-  if (!(options_.relative_tolerance > 0) || !(options_.absolute_tolerance > 0) || !(options_.initial_step > 0) ||
-      !(options_.rattle_step > 0) || options_.max_steps < 1) {
-    throw InputError("geodesic options: tolerances, initial_step and rattle_step must be positive and max_steps >= 1");
-  }
+    : model_(&model), options_(options), rc_(model.X()), reduced_(rc_.reduce(model)),
+      reduced_network_(std::make_shared<const TwoLayerNetwork>(reduced_)) {
+  check_geodesic_options(options_);
 }
 
 std::vector<GeodesicIntegrator::ReducedSample> GeodesicIntegrator::trace_reduced(
     const Eigen::Ref<const Eigen::MatrixXd>& beta0, const Eigen::Ref<const Eigen::MatrixXd>& w0,
     const std::vector<double>& s_values, GeodesicStatistics* statistics) const {
-  const TwoLayerModel& red = reduced_;
-  const int m = red.m(), p = red.d();
   reduced_.check_weights(beta0, "geodesic start (reduced coordinates)");
   reduced_.check_weights(w0, "geodesic velocity (reduced coordinates)");
-  check_s_values(s_values);
-  GeodesicStatistics st;
+  const std::vector<ParameterGeodesicSample> path =
+      trace_geodesic(reduced_network_, vectorize(beta0), vectorize(w0), s_values, options_, statistics);
+  const int m = reduced_.m(), p = reduced_.d();
   std::vector<ReducedSample> out;
-  out.reserve(s_values.size());
-  Eigen::MatrixXd beta = beta0, w = w0;
-  const double speed0 = w0.norm();
-  auto note_speed = [&]() {
-    if (speed0 > 0) st.max_relative_speed_drift = std::max(st.max_relative_speed_drift, std::abs(w.norm() / speed0 - 1));
-  };
-  const double scale_y = label_scale(red);
-  double s = 0;
-
-  if (options_.method == GeodesicMethod::ProjectedRungeKutta) {
-    GeodesicSystem system{&red, m, p};
-    auto stepper = odeint::make_controlled(options_.absolute_tolerance, options_.relative_tolerance,
-                                           odeint::runge_kutta_fehlberg78<State>());
-    State x;
-    double ds = options_.initial_step;
-    for (double target : s_values) {
-      while (s < target) {
-        if (st.accepted_steps + st.rejected_steps >= options_.max_steps) {
-          throw ConvergenceError("geodesic: more than " + std::to_string(options_.max_steps) +
-                                 " steps before reaching s = " + fmt(target) + " (stopped at s = " + fmt(s) +
-                                 "); the geodesic is too long or the curvature too large for the tolerance");
-        }
-        const double remaining = target - s;
-        const bool truncated = ds >= remaining;
-        double dt = truncated ? remaining : ds;
-        pack(beta, w, x);
-        double t = s;
-        const auto result = stepper.try_step(system, x, t, dt);
-        if (result == odeint::fail) {
-          ++st.rejected_steps;
-          ds = dt;
-          if (!(ds > 1e-14 * std::max(1.0, target))) {
-            throw ConvergenceError("geodesic: step size collapsed to " + fmt(ds) + " at s = " + fmt(s) +
-                                   " (the acceleration is not finite or varies too fast)");
-          }
-          continue;
-        }
-        ++st.accepted_steps;
-        s = truncated ? target : t;  // land exactly on the requested value
-        ds = truncated ? std::max(ds, dt) : dt;
-        unpack(x, m, p, beta, w);
-        if (!beta.allFinite() || !w.allFinite()) {
-          throw ConvergenceError("geodesic: non-finite state at s = " + fmt(s));
-        }
-        project_state(red, options_.projection, beta, w, st);
-        note_speed();
-      }
-      out.push_back({beta, w});
-    }
-  } else {
-    // RATTLE with fixed step h (shortened to land on requested values).
-    const double h = options_.rattle_step;
-    for (double target : s_values) {
-      while (s < target) {
-        if (st.accepted_steps >= options_.max_steps) {
-          throw ConvergenceError("geodesic (RATTLE): more than " + std::to_string(options_.max_steps) +
-                                 " steps before reaching s = " + fmt(target));
-        }
-        const double step = std::min(h, target - s);
-        const NetworkEvaluation e0 = evaluate(red, beta);
-        const ConstraintJacobian J0(red, e0, options_.projection.max_condition);
-        if (!J0.regular()) J0.solve_gram(Eigen::VectorXd::Zero(red.n()));  // throws SingularPointError
-        Eigen::MatrixXd q = beta + step * w;
-        const double tol = options_.projection.residual_tolerance * scale_y;
-        double first_residual = -1;
-        for (int it = 0;; ++it) {
-          const NetworkEvaluation e = evaluate(red, q);
-          const double res = e.residuals.cwiseAbs().maxCoeff();
-          if (first_residual < 0) first_residual = res;
-          if (!std::isfinite(res)) throw ConvergenceError("geodesic (RATTLE): non-finite residual at s = " + fmt(s));
-          if (res <= tol) {
-            st.max_residual = std::max(st.max_residual, res);
-            break;
-          }
-          if (it >= options_.projection.max_iterations) {
-            throw ConvergenceError("geodesic (RATTLE): the constraint solve did not reach residual " + fmt(tol) +
-                                   " at s = " + fmt(s) + " (residual " + fmt(res) + "); use a smaller step");
-          }
-          // Newton on mu for f(q + J0^T mu) = y: the matrix is J(q) J0^T = G o (D(q) D0^T).
-          const Eigen::MatrixXd Dq = e.dphi * red.a().asDiagonal();
-          const Eigen::MatrixXd A = red.gram().cwiseProduct(Dq * J0.D().transpose());
-          const Eigen::VectorXd dmu = A.partialPivLu().solve(e.residuals);
-          q -= J0.apply_transpose(dmu);
-        }
-        st.max_drift_before_projection = std::max(st.max_drift_before_projection, first_residual);
-        const NetworkEvaluation e1 = evaluate(red, q);
-        const ConstraintJacobian J1(red, e1, options_.projection.max_condition);
-        w = J1.tangent_projection((q - beta) / step);
-        beta = std::move(q);
-        s += step;
-        if (s > target) s = target;
-        ++st.accepted_steps;
-        note_speed();
-      }
-      out.push_back({beta, w});
-    }
-  }
-  if (statistics) *statistics = st;
+  out.reserve(path.size());
+  for (const ParameterGeodesicSample& g : path) out.push_back({unvectorize(g.theta, m, p), unvectorize(g.velocity, m, p)});
   return out;
 }
 

@@ -35,42 +35,15 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "zeroloss/manifold/geodesic_options.hpp"
+#include "zeroloss/model/squared_loss_model.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 
 namespace zeroloss {
-
-enum class GeodesicMethod { ProjectedRungeKutta, Rattle };
-
-struct GeodesicOptions {
-  GeodesicMethod method = GeodesicMethod::ProjectedRungeKutta;
-  // ProjectedRungeKutta: local error control on the state (beta, beta').
-  double relative_tolerance = 1e-12;
-  double absolute_tolerance = 1e-12;
-  double initial_step = 1e-2;  // first trial step in the geodesic parameter s
-  // Rattle: fixed step in s.
-  double rattle_step = 1e-3;
-  // Either method gives up (ConvergenceError) after this many steps per call.
-  long max_steps = 1000000;
-  // Re-projection onto M after each step (and the Newton solve inside RATTLE).
-  ProjectionOptions projection{};
-  // The start must satisfy max_i |f_i - y_i| <= start_tolerance * max(1, max |y_i|), and the initial
-  // velocity ||J v|| <= tangent_tolerance * ||J||_F ||v||; otherwise InputError.
-  double start_tolerance = 1e-8;
-  double tangent_tolerance = 1e-8;
-};
-
-// Bookkeeping of one integration.
-struct GeodesicStatistics {
-  long accepted_steps = 0;
-  long rejected_steps = 0;
-  double max_residual = 0;                // max_i |f_i - y_i| after each step (after projection)
-  double max_drift_before_projection = 0;  // max_i |f_i - y_i| the integrator left before projecting
-  // max | ||beta'(s)|| / ||beta'(0)|| - 1 | over accepted steps, for the in-span velocity beta'; the
-  // part orthogonal to span{x_i} is constant, so this bounds the drift of the full speed ||gamma'||.
-  double max_relative_speed_drift = 0;
-};
 
 struct GeodesicSample {
   double s = 0;
@@ -119,6 +92,7 @@ class GeodesicIntegrator {
   GeodesicOptions options_;
   ReducedCoordinates rc_;
   TwoLayerModel reduced_;
+  std::shared_ptr<const SquaredLossModel> reduced_network_;  // reduced_ as a SquaredLossModel
 };
 
 // The geodesic acceleration gamma''(0) = -J^T (J J^T)^{-1} q at theta for the tangent velocity v

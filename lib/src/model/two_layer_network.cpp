@@ -40,7 +40,7 @@ class TwoLayerPoint final : public ModelPoint {
 
   Eigen::VectorXd constraint_hessian_forms(const Eigen::Ref<const Eigen::VectorXd>& v) const override {
     const Eigen::MatrixXd S = products(v);
-    return (eval_.d2phi * net_->a().asDiagonal()).cwiseProduct(S.cwiseProduct(S)).rowwise().sum();
+    return (eval_.d2phi.array() * S.array().square()).matrix() * net_->a();
   }
 
   Eigen::VectorXd sharpness_gradient() const override {
