@@ -17,6 +17,7 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
+#include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
@@ -114,7 +115,7 @@ void run_compare(CompareOptions o) {
   if (!(o.time > 0) || !std::isfinite(o.time)) throw InputError("--time must be > 0");
   if (o.points < 1) throw InputError("--points must be at least 1");
   const int B = parse_batch(o.batch, n);
-  const double C = o.label_noise * o.label_noise / (4.0 * B);
+  const double C = limiting_flow_coefficient(o.label_noise, B);
   const NoiseKind noise = parse_noise_kind(o.noise);
   std::vector<double> etas = parse_positive_list(o.lr_list, "--lr-list");
   std::sort(etas.begin(), etas.end(), std::greater<double>());

@@ -12,6 +12,7 @@
 #include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
+#include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
@@ -62,7 +63,7 @@ double flow_coefficient(const FlowCliOptions& o, const CLI::App& app, int n, int
   if (!(o.label_noise > 0) || !std::isfinite(o.label_noise))
     throw InputError("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
   B = parse_batch(o.batch, n);
-  return o.label_noise * o.label_noise / (4.0 * B);
+  return limiting_flow_coefficient(o.label_noise, B);
 }
 
 FlowOptions flow_options(const FlowCliOptions& o, double C) {

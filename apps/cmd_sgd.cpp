@@ -20,6 +20,7 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
+#include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/dataset.hpp"
@@ -723,7 +724,7 @@ void run_sgd(SgdOptions o, const std::vector<std::string>& given) {
   cfg.steps = o.steps;
   cfg.log_steps = log_schedule(o.steps, o.log_every, o.log_points);
   cfg.checkpoint_every = o.checkpoint_every;
-  cfg.coefficient = o.label_noise * o.label_noise / (4.0 * cfg.params.batch_size);
+  cfg.coefficient = limiting_flow_coefficient(o.label_noise, cfg.params.batch_size);
   cfg.rank_one_threshold = o.rank_one_threshold;
   cfg.figures = !o.no_figures;
   cfg.ensemble = ensemble;

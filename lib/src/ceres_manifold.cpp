@@ -44,7 +44,7 @@ struct ZeroLossManifold::Cache {
 
 ZeroLossManifold::ZeroLossManifold(const TwoLayerModel& reduced_model, const Eigen::Ref<const Eigen::MatrixXd>& reference,
                                    const ProjectionOptions& options)
-    : model_(&reduced_model), options_(options) {
+    : model_(reduced_model), options_(options) {
   reduced_model.check_weights(reference, "manifold reference point");
   const int n = reduced_model.n(), m = reduced_model.m(), p = reduced_model.d();
   ambient_ = m * p;
@@ -89,15 +89,15 @@ const ZeroLossManifold::Cache& ZeroLossManifold::cached(const double* xp) const 
   if (cache_ && cache_->x.size() == x.size() && cache_->x == x) return *cache_;
   auto c = std::make_unique<Cache>();
   c->x = x;
-  const int m = model_->m(), p = model_->d();
+  const int m = model_.m(), p = model_.d();
   const Eigen::MatrixXd beta = unvectorize(x, m, p);
   if (!beta.allFinite()) {
     c->problem = "non-finite point";
     cache_ = std::move(c);
     return *cache_;
   }
-  const NetworkEvaluation e = evaluate(*model_, beta);
-  const ConstraintJacobian cj(*model_, e, options_.max_condition);
+  const NetworkEvaluation e = evaluate(model_, beta);
+  const ConstraintJacobian cj(model_, e, options_.max_condition);
   c->D = cj.D();
   c->regular = cj.regular();
   if (!c->regular) {
@@ -105,7 +105,7 @@ const ZeroLossManifold::Cache& ZeroLossManifold::cached(const double* xp) const 
     cache_ = std::move(c);
     return *cache_;
   }
-  c->J = dense_jacobian(model_->X(), c->D);
+  c->J = dense_jacobian(model_.X(), c->D);
   // A = P(x) B_ref = B_ref - J^T (J J^T)^{-1} J B_ref; B = A (A^T A)^{-1/2}.
   const Eigen::MatrixXd C = c->J * reference_basis_;                 // n x k
   Eigen::MatrixXd GinvC(C.rows(), C.cols());
@@ -150,12 +150,12 @@ bool ZeroLossManifold::Plus(const double* xp, const double* deltap, double* out)
   std::lock_guard<std::mutex> lock(mutex_);
   const Cache& c = cached(xp);
   if (!c.basis_ok) return false;
-  const int n = model_->n(), m = model_->m(), p = model_->d();
+  const int n = model_.n(), m = model_.m(), p = model_.d();
   const Eigen::Map<const Eigen::VectorXd> x(xp, ambient_);
   const Eigen::Map<const Eigen::VectorXd> delta(deltap, tangent_);
   const Eigen::VectorXd u0 = x + c.B * delta;
   if (!u0.allFinite()) return false;
-  const double tol = detail::residual_tolerance(*model_, options_);
+  const double tol = detail::residual_tolerance(model_, options_);
 
   // Orthographic retraction: u = x + s B delta + J(x)^T mu(s) with f(u) = y, followed from s = 0
   // (mu = 0) to s = 1. Tried in one Newton solve first, then by continuation in K = 2, 4, ..., 256
@@ -180,7 +180,7 @@ bool ZeroLossManifold::Plus(const double* xp, const double* deltap, double* out)
   // Fallback for steps beyond the orthographic retraction's domain: the minimum-norm Newton
   // projection of x + B delta (a point of M, but Minus does not invert it).
   try {
-    const ProjectionResult r = project_newton(*model_, unvectorize(u0, m, p), options_);
+    const ProjectionResult r = project_newton(model_, unvectorize(u0, m, p), options_);
     Eigen::Map<Eigen::VectorXd>(out, ambient_) = vectorize(r.theta);
     ++fallbacks_;
     return true;
@@ -194,14 +194,14 @@ bool ZeroLossManifold::orthographic_solve(const Cache& c, const Eigen::VectorXd&
   // Newton on mu -> f(base + J(x)^T mu) - y, whose Jacobian is J(u) J(x)^T = G o (D(u) D(x)^T).
   // Once within tol, one more step is taken and kept if it lowers the residual further (quadratic
   // convergence then lands at rounding level, well inside tol).
-  const int m = model_->m(), p = model_->d();
+  const int m = model_.m(), p = model_.d();
   double first = -1;
   Eigen::VectorXd within_mu, within_u;
   double within_res = -1;
   for (int it = 0; it <= options_.max_iterations + 1; ++it) {
     *u = base;
     u->noalias() += c.J.transpose() * *mu;
-    const NetworkEvaluation e = evaluate(*model_, unvectorize(*u, m, p));
+    const NetworkEvaluation e = evaluate(model_, unvectorize(*u, m, p));
     const double res = e.residuals.cwiseAbs().maxCoeff();
     if (within_res >= 0) {
       if (!(res < within_res)) {
@@ -219,8 +219,8 @@ bool ZeroLossManifold::orthographic_solve(const Cache& c, const Eigen::VectorXd&
     } else if (res > 1e3 * std::max(first, tol) || it >= options_.max_iterations) {
       return false;
     }
-    const Eigen::MatrixXd Du = e.dphi * model_->a().asDiagonal();
-    const Eigen::MatrixXd F = model_->gram().cwiseProduct(Du * c.D.transpose());
+    const Eigen::MatrixXd Du = e.dphi * model_.a().asDiagonal();
+    const Eigen::MatrixXd F = model_.gram().cwiseProduct(Du * c.D.transpose());
     Eigen::PartialPivLU<Eigen::MatrixXd> lu(F);
     const Eigen::VectorXd step = lu.solve(e.residuals);
     if (!step.allFinite()) {

@@ -9,7 +9,7 @@ namespace zeroloss {
 
 ConstraintJacobian::ConstraintJacobian(const TwoLayerModel& model, const NetworkEvaluation& evaluation,
                                        double max_condition)
-    : model_(&model), max_condition_(max_condition) {
+    : model_(model), max_condition_(max_condition) {
   D_ = evaluation.dphi * model.a().asDiagonal();
   gram_ = model.gram().cwiseProduct(D_ * D_.transpose());
   llt_.compute(gram_);
@@ -28,18 +28,18 @@ void ConstraintJacobian::throw_singular() const {
   s.precision(3);
   s << "J J^T is singular or numerically singular at this point (condition number " << cond << ", limit "
     << max_condition_ << "): the zero-loss set is not a smooth manifold of dimension m*d - n = "
-    << model_->m() * model_->d() - model_->n() << " here. Typical causes: linearly dependent data rows, "
+    << model_.m() * model_.d() - model_.n() << " here. Typical causes: linearly dependent data rows, "
     << "more samples than the network can fit (n > m*rank X), or activations that are flat on the data (phi' ~ 0)";
   throw SingularPointError(s.str(), cond);
 }
 
 Eigen::VectorXd ConstraintJacobian::apply(const Eigen::Ref<const Eigen::MatrixXd>& v) const {
-  const Eigen::MatrixXd S = model_->X() * v.transpose();  // S_ij = x_i . v_j
+  const Eigen::MatrixXd S = model_.X() * v.transpose();  // S_ij = x_i . v_j
   return D_.cwiseProduct(S).rowwise().sum();
 }
 
 Eigen::MatrixXd ConstraintJacobian::apply_transpose(const Eigen::Ref<const Eigen::VectorXd>& mu) const {
-  return (mu.asDiagonal() * D_).transpose() * model_->X();
+  return (mu.asDiagonal() * D_).transpose() * model_.X();
 }
 
 Eigen::VectorXd ConstraintJacobian::solve_gram(const Eigen::Ref<const Eigen::VectorXd>& b) const {
@@ -67,10 +67,10 @@ Eigen::MatrixXd ConstraintJacobian::normal_projection(const Eigen::Ref<const Eig
 }
 
 Eigen::MatrixXd ConstraintJacobian::dense() const {
-  const int n = model_->n(), m = model_->m(), d = model_->d();
+  const int n = model_.n(), m = model_.m(), d = model_.d();
   Eigen::MatrixXd J(n, static_cast<Eigen::Index>(m) * d);
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < m; ++j) J.block(i, static_cast<Eigen::Index>(j) * d, 1, d) = D_(i, j) * model_->X().row(i);
+    for (int j = 0; j < m; ++j) J.block(i, static_cast<Eigen::Index>(j) * d, 1, d) = D_(i, j) * model_.X().row(i);
   return J;
 }
 

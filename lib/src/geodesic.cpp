@@ -37,7 +37,7 @@ std::string fmt(double x) {
 }  // namespace
 
 GeodesicIntegrator::GeodesicIntegrator(const TwoLayerModel& model, GeodesicOptions options)
-    : model_(&model), options_(options), rc_(model.X()), reduced_(rc_.reduce(model)),
+    : model_(model), options_(options), rc_(model.X()), reduced_(rc_.reduce(model)),
       reduced_network_(std::make_shared<const TwoLayerNetwork>(reduced_)) {
   check_geodesic_options(options_);
 }
@@ -59,12 +59,12 @@ std::vector<GeodesicIntegrator::ReducedSample> GeodesicIntegrator::trace_reduced
 GeodesicPath GeodesicIntegrator::trace(const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                        const Eigen::Ref<const Eigen::MatrixXd>& v,
                                        const std::vector<double>& s_values) const {
-  model_->check_weights(theta, "geodesic start");
-  model_->check_weights(v, "geodesic initial velocity");
-  const double res = max_residual(*model_, theta);
-  if (!(res <= options_.start_tolerance * label_scale(*model_))) {
+  model_.check_weights(theta, "geodesic start");
+  model_.check_weights(v, "geodesic initial velocity");
+  const double res = max_residual(model_, theta);
+  if (!(res <= options_.start_tolerance * label_scale(model_))) {
     throw InputError("geodesic start is not on the zero-loss manifold: max_i |f_i - y_i| = " + fmt(res) +
-                     " > " + fmt(options_.start_tolerance * label_scale(*model_)) +
+                     " > " + fmt(options_.start_tolerance * label_scale(model_)) +
                      "; project it first (zeroloss project / project_newton)");
   }
   const Eigen::MatrixXd beta = rc_.reduce(theta);

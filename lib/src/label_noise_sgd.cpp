@@ -1,3 +1,4 @@
+#include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
 
 #include <boost/math/constants/constants.hpp>
@@ -1022,8 +1023,7 @@ double LabelNoiseSgd::time() const {
   return eta * eta * static_cast<double>(core_->step);
 }
 double LabelNoiseSgd::flow_time_per_step() const {
-  const double eta = core_->params.learning_rate, s = core_->params.label_noise;
-  return s * s * eta * eta / (4.0 * core_->B);
+  return zeroloss::flow_time_per_step(core_->params.label_noise, core_->B, core_->params.learning_rate);
 }
 double LabelNoiseSgd::flow_time() const { return flow_time_per_step() * static_cast<double>(core_->step); }
 

@@ -20,28 +20,29 @@ void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& M, const std::strin
 
 }  // namespace
 
-TwoLayerModel::TwoLayerModel(Eigen::MatrixXd X, Eigen::VectorXd y, Eigen::VectorXd a, Activation phi)
-    : X_(std::move(X)), y_(std::move(y)), a_(std::move(a)), phi_(std::move(phi)) {
-  if (X_.rows() == 0 || X_.cols() == 0) throw InputError("data X: expected at least one sample and one feature");
-  if (y_.size() != X_.rows()) {
+TwoLayerModel::TwoLayerModel(Eigen::MatrixXd X, Eigen::VectorXd y, Eigen::VectorXd a, Activation phi) {
+  if (X.rows() == 0 || X.cols() == 0) throw InputError("data X: expected at least one sample and one feature");
+  if (y.size() != X.rows()) {
     std::ostringstream s;
-    s << "labels y: " << y_.size() << " labels for " << X_.rows() << " samples; expected one label per row of X";
+    s << "labels y: " << y.size() << " labels for " << X.rows() << " samples; expected one label per row of X";
     throw InputError(s.str());
   }
-  if (a_.size() == 0) throw InputError("second layer a: expected at least one neuron");
-  require_finite(X_, "data X");
-  require_finite(y_, "labels y");
-  require_finite(a_, "second layer a");
-  for (Eigen::Index j = 0; j < a_.size(); ++j)
-    if (a_(j) == 0.0) {
+  if (a.size() == 0) throw InputError("second layer a: expected at least one neuron");
+  require_finite(X, "data X");
+  require_finite(y, "labels y");
+  require_finite(a, "second layer a");
+  for (Eigen::Index j = 0; j < a.size(); ++j)
+    if (a(j) == 0.0) {
       std::ostringstream s;
       s << "second layer a: a_" << j + 1 << " = 0 (neuron " << j + 1
         << "); every second-layer weight must be nonzero (a zero weight removes the neuron from the "
            "network and makes J J^T and T degenerate)";
       throw InputError(s.str());
     }
-  gram_ = X_ * X_.transpose();
-  row_norms2_ = X_.rowwise().squaredNorm();
+  Eigen::MatrixXd gram = X * X.transpose();
+  Eigen::VectorXd row_norms2 = X.rowwise().squaredNorm();
+  data_ = std::make_shared<const Data>(
+      Data{std::move(X), std::move(y), std::move(a), std::move(phi), std::move(gram), std::move(row_norms2)});
 }
 
 void TwoLayerModel::check_weights(const Eigen::Ref<const Eigen::MatrixXd>& theta, const std::string& what) const {
@@ -54,8 +55,8 @@ void TwoLayerModel::check_weights(const Eigen::Ref<const Eigen::MatrixXd>& theta
   require_finite(theta, what);
 }
 
-TwoLayerModel TwoLayerModel::with_labels(Eigen::VectorXd y) const { return TwoLayerModel(X_, std::move(y), a_, phi_); }
-TwoLayerModel TwoLayerModel::with_data(Eigen::MatrixXd X) const { return TwoLayerModel(std::move(X), y_, a_, phi_); }
+TwoLayerModel TwoLayerModel::with_labels(Eigen::VectorXd y) const { return TwoLayerModel(X(), std::move(y), a(), activation()); }
+TwoLayerModel TwoLayerModel::with_data(Eigen::MatrixXd X) const { return TwoLayerModel(std::move(X), y(), a(), activation()); }
 
 NetworkEvaluation evaluate(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta) {
   return evaluate(model, theta, 3);

@@ -9,17 +9,17 @@ namespace zeroloss {
 
 SharpnessGeometry::SharpnessGeometry(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                      double max_condition)
-    : model_(&model), theta_(theta), eval_(evaluate(model, theta)), jac_(model, eval_, max_condition) {}
+    : model_(model), theta_(theta), eval_(evaluate(model, theta)), jac_(model, eval_, max_condition) {}
 
 double SharpnessGeometry::sharpness() const {
-  const Eigen::VectorXd a2 = model_->a().array().square();
-  return model_->row_norms_squared().dot(eval_.dphi.array().square().matrix() * a2) / model_->n();
+  const Eigen::VectorXd a2 = model_.a().array().square();
+  return model_.row_norms_squared().dot(eval_.dphi.array().square().matrix() * a2) / model_.n();
 }
 
 double SharpnessGeometry::hessian_trace() const {
   // tr Hess f_i = ||x_i||^2 sum_j a_j phi''(r_ij).
-  const Eigen::VectorXd tr_hess_f = model_->row_norms_squared().cwiseProduct(eval_.d2phi * model_->a());
-  return sharpness() + eval_.residuals.dot(tr_hess_f) / model_->n();
+  const Eigen::VectorXd tr_hess_f = model_.row_norms_squared().cwiseProduct(eval_.d2phi * model_.a());
+  return sharpness() + eval_.residuals.dot(tr_hess_f) / model_.n();
 }
 
 namespace {
@@ -37,7 +37,7 @@ Eigen::MatrixXd euclidean_gradient_of(const TwoLayerModel& model, const Eigen::M
 }  // namespace
 
 Eigen::MatrixXd SharpnessGeometry::euclidean_gradient() const {
-  return euclidean_gradient_of(*model_, eval_.dphi, eval_.d2phi);
+  return euclidean_gradient_of(model_, eval_.dphi, eval_.d2phi);
 }
 
 double riemannian_gradient_norm(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
@@ -59,16 +59,16 @@ double riemannian_gradient_norm(const TwoLayerModel& model, const Eigen::Ref<con
 }
 
 Eigen::MatrixXd SharpnessGeometry::hessian_weights() const {
-  const double n = model_->n();
-  const Eigen::VectorXd a2 = model_->a().array().square();
+  const double n = model_.n();
+  const Eigen::VectorXd a2 = model_.a().array().square();
   const Eigen::MatrixXd e = eval_.d2phi.cwiseProduct(eval_.d2phi) + eval_.dphi.cwiseProduct(eval_.d3phi);
-  return (2.0 / n) * model_->row_norms_squared().asDiagonal() * e * a2.asDiagonal();
+  return (2.0 / n) * model_.row_norms_squared().asDiagonal() * e * a2.asDiagonal();
 }
 
 Eigen::MatrixXd SharpnessGeometry::weighted_block_apply(const Eigen::MatrixXd& W,
                                                         const Eigen::Ref<const Eigen::MatrixXd>& v) const {
-  const Eigen::MatrixXd S = model_->X() * v.transpose();  // S_ij = x_i . v_j
-  return W.cwiseProduct(S).transpose() * model_->X();
+  const Eigen::MatrixXd S = model_.X() * v.transpose();  // S_ij = x_i . v_j
+  return W.cwiseProduct(S).transpose() * model_.X();
 }
 
 Eigen::MatrixXd SharpnessGeometry::euclidean_hessian_apply(const Eigen::Ref<const Eigen::MatrixXd>& v) const {
@@ -88,7 +88,7 @@ Eigen::MatrixXd SharpnessGeometry::riemannian_gradient() const {
 }
 
 Eigen::MatrixXd SharpnessGeometry::curvature_weights() const {
-  return hessian_weights() - multipliers().asDiagonal() * (eval_.d2phi * model_->a().asDiagonal());
+  return hessian_weights() - multipliers().asDiagonal() * (eval_.d2phi * model_.a().asDiagonal());
 }
 
 Eigen::MatrixXd SharpnessGeometry::riemannian_hessian_apply(const Eigen::Ref<const Eigen::MatrixXd>& v) const {
@@ -96,15 +96,15 @@ Eigen::MatrixXd SharpnessGeometry::riemannian_hessian_apply(const Eigen::Ref<con
 }
 
 double SharpnessGeometry::riemannian_hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& v) const {
-  const Eigen::MatrixXd S = model_->X() * v.transpose();
+  const Eigen::MatrixXd S = model_.X() * v.transpose();
   return curvature_weights().cwiseProduct(S.cwiseProduct(S)).sum();
 }
 
 RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix() const {
-  const int n = model_->n(), m = model_->m(), d = model_->d();
-  const ReducedCoordinates rc(model_->X());
+  const int n = model_.n(), m = model_.m(), d = model_.d();
+  const ReducedCoordinates rc(model_.X());
   const int p = rc.rank();
-  const Eigen::MatrixXd Z = model_->X() * rc.basis();  // n x p
+  const Eigen::MatrixXd Z = model_.X() * rc.basis();  // n x p
   const Eigen::MatrixXd& D = jac_.D();
   const Eigen::MatrixXd W = curvature_weights();
   if (!jac_.regular()) jac_.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError

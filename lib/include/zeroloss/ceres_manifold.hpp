@@ -42,7 +42,7 @@ namespace zeroloss {
 class ZeroLossManifold final : public ceres::Manifold {
  public:
   // `reduced_model` is the model in reduced coordinates (ReducedCoordinates::reduce(model); any model
-  // works, its X is then used as is) and must outlive the manifold. `reference` (m x p) must lie on M
+  // works, its X is then used as is; the manifold keeps a share of it). `reference` (m x p) must lie on M
   // (max residual within options.residual_tolerance, else InputError) and be a regular point
   // (else SingularPointError).
   ZeroLossManifold(const TwoLayerModel& reduced_model, const Eigen::Ref<const Eigen::MatrixXd>& reference,
@@ -62,7 +62,7 @@ class ZeroLossManifold final : public ceres::Manifold {
   // sigma_min(P(x) B_ref) in [0, 1]; 1 at the reference point.
   double basis_quality(const Eigen::Ref<const Eigen::VectorXd>& x) const;
   const Eigen::MatrixXd& reference_basis() const { return reference_basis_; }
-  const TwoLayerModel& reduced_model() const { return *model_; }
+  const TwoLayerModel& reduced_model() const { return model_; }
   // Number of Plus calls that needed the Newton-projection fallback (diagnostics).
   long fallback_count() const;
 
@@ -73,7 +73,7 @@ class ZeroLossManifold final : public ceres::Manifold {
   bool orthographic_solve(const Cache& c, const Eigen::VectorXd& base, double tol, Eigen::VectorXd* mu,
                           Eigen::VectorXd* u) const;
 
-  const TwoLayerModel* model_;
+  TwoLayerModel model_;  // shares the model's data (O(1) copy)
   ProjectionOptions options_;
   int ambient_ = 0, tangent_ = 0;
   Eigen::MatrixXd reference_basis_;

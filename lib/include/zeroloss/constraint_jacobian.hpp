@@ -19,7 +19,6 @@ class ConstraintJacobian {
  public:
   static constexpr double kDefaultMaxCondition = 1e13;
 
-  // `model` must outlive this object.
   ConstraintJacobian(const TwoLayerModel& model, const NetworkEvaluation& evaluation,
                      double max_condition = kDefaultMaxCondition);
 
@@ -50,7 +49,7 @@ class ConstraintJacobian {
 
  private:
   void throw_singular() const;
-  const TwoLayerModel* model_;
+  TwoLayerModel model_;  // shares the model's data (O(1) copy)
   Eigen::MatrixXd D_;
   Eigen::MatrixXd gram_;
   Eigen::LLT<Eigen::MatrixXd> llt_;

@@ -59,10 +59,9 @@ struct GeodesicPath {
 // A geodesic integrator bound to one model (holds the reduced coordinates of its data).
 class GeodesicIntegrator {
  public:
-  // `model` must outlive this object.
   explicit GeodesicIntegrator(const TwoLayerModel& model, GeodesicOptions options = {});
 
-  const TwoLayerModel& model() const { return *model_; }
+  const TwoLayerModel& model() const { return model_; }
   const GeodesicOptions& options() const { return options_; }
   // The data's reduced coordinates and the model in them (X replaced by Z = X U).
   const ReducedCoordinates& reduced_coordinates() const { return rc_; }
@@ -88,7 +87,7 @@ class GeodesicIntegrator {
                       GeodesicStatistics* statistics = nullptr) const;
 
  private:
-  const TwoLayerModel* model_;
+  TwoLayerModel model_;  // shares the model's data (O(1) copy)
   GeodesicOptions options_;
   ReducedCoordinates rc_;
   TwoLayerModel reduced_;

@@ -12,6 +12,9 @@
 
 #include <Eigen/Dense>
 
+#include <memory>
+#include <string>
+
 #include "zeroloss/activation.hpp"
 
 namespace zeroloss {
@@ -21,16 +24,16 @@ class TwoLayerModel {
   // Validates sizes, finiteness and a_j != 0; throws InputError naming the quantity otherwise.
   TwoLayerModel(Eigen::MatrixXd X, Eigen::VectorXd y, Eigen::VectorXd a, Activation phi);
 
-  int n() const { return static_cast<int>(X_.rows()); }
-  int d() const { return static_cast<int>(X_.cols()); }
-  int m() const { return static_cast<int>(a_.size()); }
-  const Eigen::MatrixXd& X() const { return X_; }
-  const Eigen::VectorXd& y() const { return y_; }
-  const Eigen::VectorXd& a() const { return a_; }
-  const Activation& activation() const { return phi_; }
+  int n() const { return static_cast<int>(data_->X.rows()); }
+  int d() const { return static_cast<int>(data_->X.cols()); }
+  int m() const { return static_cast<int>(data_->a.size()); }
+  const Eigen::MatrixXd& X() const { return data_->X; }
+  const Eigen::VectorXd& y() const { return data_->y; }
+  const Eigen::VectorXd& a() const { return data_->a; }
+  const Activation& activation() const { return data_->phi; }
   // G = X X^T (n x n) and ||x_i||^2.
-  const Eigen::MatrixXd& gram() const { return gram_; }
-  const Eigen::VectorXd& row_norms_squared() const { return row_norms2_; }
+  const Eigen::MatrixXd& gram() const { return data_->gram; }
+  const Eigen::VectorXd& row_norms_squared() const { return data_->row_norms2; }
 
   // Throws InputError unless theta is m x d with finite entries. `what` names it in the message.
   void check_weights(const Eigen::Ref<const Eigen::MatrixXd>& theta, const std::string& what = "weights") const;
@@ -40,12 +43,17 @@ class TwoLayerModel {
   TwoLayerModel with_data(Eigen::MatrixXd X) const;
 
  private:
-  Eigen::MatrixXd X_;
-  Eigen::VectorXd y_;
-  Eigen::VectorXd a_;
-  Activation phi_;
-  Eigen::MatrixXd gram_;
-  Eigen::VectorXd row_norms2_;
+  // Immutable and shared: copying a model is O(1), so classes that need the model hold it by value
+  // (no pointer that could dangle), and copies never duplicate the data.
+  struct Data {
+    Eigen::MatrixXd X;
+    Eigen::VectorXd y;
+    Eigen::VectorXd a;
+    Activation phi;
+    Eigen::MatrixXd gram;
+    Eigen::VectorXd row_norms2;
+  };
+  std::shared_ptr<const Data> data_;
 };
 
 // Everything the network computes at one point: pre-activations R = X Theta^T (n x m), phi and its

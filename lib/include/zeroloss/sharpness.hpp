@@ -32,11 +32,11 @@ struct RiemannianHessianMatrix {
 
 class SharpnessGeometry {
  public:
-  // `model` must outlive this object. Throws InputError on malformed weights.
+  // Throws InputError on malformed weights.
   SharpnessGeometry(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                     double max_condition = ConstraintJacobian::kDefaultMaxCondition);
 
-  const TwoLayerModel& model() const { return *model_; }
+  const TwoLayerModel& model() const { return model_; }
   const Eigen::MatrixXd& point() const { return theta_; }
   const NetworkEvaluation& evaluation() const { return eval_; }
   const ConstraintJacobian& jacobian() const { return jac_; }
@@ -68,7 +68,7 @@ class SharpnessGeometry {
   Eigen::MatrixXd weighted_block_apply(const Eigen::MatrixXd& W, const Eigen::Ref<const Eigen::MatrixXd>& v) const;
   Eigen::MatrixXd hessian_weights() const;  // (2/n) ||x_i||^2 a_j^2 (phi''^2 + phi' phi''')
 
-  const TwoLayerModel* model_;
+  TwoLayerModel model_;  // shares the model's data (O(1) copy)
   Eigen::MatrixXd theta_;
   NetworkEvaluation eval_;
   ConstraintJacobian jac_;
