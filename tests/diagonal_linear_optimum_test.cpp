@@ -194,6 +194,28 @@ TEST(DiagonalLinearOptimum, SaddleIsRefusedByTheCertificate) {
   }
 }
 
+// Sparse recovery (THEORY 9): with a k-sparse ground truth (k < n) the minimiser is a singular point
+// of M, J J^T = 4 X diag(u^2 + v^2) X^T of rank k there. The flow says where it stopped and with
+// which condition number instead of returning NaN, and the certificate on the support it reached
+// still proves optimality: the optimum is the ground truth, to rounding.
+TEST(DiagonalLinearOptimum, SparseGroundTruthIsASingularLimitAndStillCertified) {
+  Problem p = generic_problem(6, 10, 31);
+  Eigen::VectorXd w_true = Eigen::VectorXd::Zero(10);
+  w_true(3) = 1.5;
+  const DiagonalLinearNetwork model(p.model->X(), p.model->X() * w_true);
+  // The premise, from the independent route: on these data the LP recovers the 1-sparse truth.
+  const LinearProgramSolution vertex =
+      weighted_basis_pursuit_by_vertices(model.X(), model.labels(), model.column_norms_squared());
+  ASSERT_LT((vertex.w - w_true).cwiseAbs().maxCoeff(), 1e-12) << vertex.w.transpose();
+  const DiagonalLinearOptimum opt = diagonal_linear_optimum(model, p.start);
+  EXPECT_TRUE(opt.flow.stopped_at_singular_point) << opt.flow.termination;
+  EXPECT_GT(opt.flow.singular_condition, 1e12);
+  EXPECT_EQ(opt.support, (std::vector<int>{3}));
+  EXPECT_LT((opt.w - w_true).cwiseAbs().maxCoeff(), 1e-12);
+  EXPECT_LE(opt.max_dual_violation, 1e-9);
+  EXPECT_NEAR(opt.objective, vertex.objective, 1e-12 * vertex.objective);
+}
+
 TEST(DiagonalLinearOptimum, ZeroFeatureIsRefused) {
   Eigen::MatrixXd X(2, 3);
   X << 1, 0, 2, 3, 0, 1;
