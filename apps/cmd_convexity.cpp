@@ -82,11 +82,11 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
       << ", m = " << model.m() << " (p = rank X = " << p << "; non-trivial tangent part of dimension "
       << model.m() * p - model.n() << ")\n\n";
   out << "Anchor: ";
-  if (r.anchor.source == "given") {
+  if (r.anchor.source == AnchorSource::Given) {
     out << "--anchor (T = " << g(r.anchor.sharpness, 8) << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n\n";
-  } else if (r.anchor.source == "minimizer") {
-    out << "none given; using the " << r.anchor.kind << " of T"
-        << (r.anchor.kind == "stationary point" ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
+  } else if (r.anchor.source == AnchorSource::Minimizer) {
+    out << "none given; using the " << to_string(*r.anchor.kind) << " of T"
+        << (r.anchor.kind == OptimumKind::StationaryPoint ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
         << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n  " << r.anchor.description << "\n\n";
   } else {
     out << r.anchor.description << "\n\n";
@@ -169,12 +169,12 @@ void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, c
       } else {
         onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ")";
       }
-      out << "  " << pad(tr.source, 8) << pad(std::to_string(tr.points.size()), 8)
+      out << "  " << pad(to_string(tr.source), 8) << pad(std::to_string(tr.points.size()), 8)
           << pad(std::to_string(tr.failures.size()), 8) << pad(std::to_string(tr.onset.negative_points), 10)
           << pad(g(tr.tau_end, 4), 13) << pad(lam, 27) << pad(grad, 28) << onset << "\n";
     }
     for (const auto& tr : r.trajectories) {
-      out << "  " << tr.source << ": " << tr.start_note << "; " << tr.termination << " (" << g(tr.seconds, 3) << " s)\n";
+      out << "  " << to_string(tr.source) << ": " << tr.start_note << "; " << tr.termination << " (" << g(tr.seconds, 3) << " s)\n";
       if (tr.refined_low) {
         out << "    onset refined by integrating the flow again across the bracket: convex from tau in ("
             << g(*tr.refined_low, 6) << ", " << g(*tr.refined_high, 6) << "]\n";

@@ -362,8 +362,8 @@ TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
   // Without an anchor: the closed-form minimizer (THEORY 5) becomes the anchor and centres the geodesics.
   const Theory6 t = theory6();
   const ConvexityResult r = analyze_convexity(t.model, t.point, std::nullopt, tiny_options());
-  EXPECT_EQ(r.anchor.source, "minimizer");
-  EXPECT_EQ(r.anchor.kind, "global minimum");
+  EXPECT_EQ(r.anchor.source, AnchorSource::Minimizer);
+  EXPECT_EQ(r.anchor.kind, OptimumKind::GlobalMinimum);
   EXPECT_NE(r.anchor.description.find("closed form"), std::string::npos) << r.anchor.description;
   ASSERT_GE(r.sampling.points.size(), 2u);
   const SampledPoint& a = r.sampling.points[1];  // after "given"
@@ -379,7 +379,7 @@ TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
   ConvexityOptions off = tiny_options();
   off.default_anchor = false;
   const ConvexityResult n = analyze_convexity(t.model, t.point, std::nullopt, off);
-  EXPECT_EQ(n.anchor.source, "none");
+  EXPECT_EQ(n.anchor.source, AnchorSource::None);
   for (const auto& p : n.sampling.points) EXPECT_NE(p.scheme, "geodesic");
   // No minimizer: with a non-constant second layer the closed form needs (phi'')^{-1}, which tanh does
   // not have (DomainError inside sharpness_minimum). The run goes on without an anchor and says why.
@@ -392,7 +392,7 @@ TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
   wm(2, 0) = std::atanh((0.5 - f0) / 1.5);
   ASSERT_LT(max_residual(mixed, wm), 1e-12);
   const ConvexityResult u = analyze_convexity(mixed, wm, std::nullopt, tiny_options());
-  EXPECT_EQ(u.anchor.source, "none");
+  EXPECT_EQ(u.anchor.source, AnchorSource::None);
   EXPECT_NE(u.anchor.description.find("no minimizer of T available"), std::string::npos) << u.anchor.description;
   EXPECT_NE(u.anchor.description.find("continuing without an anchor"), std::string::npos);
   for (const auto& p : u.sampling.points) EXPECT_NE(p.scheme, "geodesic");
@@ -419,8 +419,8 @@ TEST(ConvexityTrajectories, FlowAndSgdStatesJoinTheSampleAndCountInTheThreshold)
   o.along_sgd = g;
   const ConvexityResult r = analyze_convexity(p.model, Eigen::MatrixXd(0, 0), std::nullopt, o);
   ASSERT_EQ(r.trajectories.size(), 2u);
-  EXPECT_EQ(r.trajectories[0].source, "flow");
-  EXPECT_EQ(r.trajectories[1].source, "sgd");
+  EXPECT_EQ(r.trajectories[0].source, TrajectorySource::Flow);
+  EXPECT_EQ(r.trajectories[1].source, TrajectorySource::Sgd);
   // Every trajectory state is a sampled point (scheme trajectory:<source>, parameter = tau) ...
   ASSERT_EQ(r.sampling.points.size(), 9u + 5u);
   for (std::size_t k = 0; k < 9; ++k) {

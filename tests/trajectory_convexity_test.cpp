@@ -71,7 +71,7 @@ TEST(TrajectoryConvexityFlow, StatesMatchIndependentRoutesAndTheOnsetIsRefined) 
   const TrajectoryConvexity r = flow_convexity(p.model, p.theta, o);
   ASSERT_TRUE(r.completed) << r.termination;
   ASSERT_EQ(r.points.size(), 11u);
-  EXPECT_EQ(r.source, "flow");
+  EXPECT_EQ(r.source, TrajectorySource::Flow);
   EXPECT_GT(r.start_projection_distance, 0);
   EXPECT_DOUBLE_EQ(r.tau_end, 0.5);
   for (std::size_t k = 0; k < r.points.size(); ++k) {
@@ -220,11 +220,11 @@ TEST(TrajectoryConvexityInputs, BadOptionsThrowAndUnreachableStartsAreReported) 
 TEST(TrajectoryConvexityCsv, OneRowPerStateInFullPrecision) {
   TrajectoryConvexity a;
   a.points = {state(0, true), state(0.1, false)};
-  a.points[0].source = a.points[1].source = "flow";
+  a.points[0].source = a.points[1].source = TrajectorySource::Flow;
   a.points[1].grad_norm = 0.1 + 0.2;
   TrajectoryConvexity b;
   b.points = {state(0, true)};
-  b.points[0].source = "sgd";
+  b.points[0].source = TrajectorySource::Sgd;
   b.points[0].step = 12;
   const std::string csv = trajectory_convexity_csv({a, b});
   std::istringstream in(csv);

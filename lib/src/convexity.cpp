@@ -19,6 +19,15 @@
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss {
+
+const char* to_string(AnchorSource source) {
+  switch (source) {
+    case AnchorSource::None: return "none";
+    case AnchorSource::Given: return "given";
+    case AnchorSource::Minimizer: return "minimizer";
+  }
+  return "?";
+}
 namespace {
 
 using Progress = std::function<void(const std::string&)>;
@@ -762,10 +771,8 @@ AnchorInfo minimizer_anchor(const TwoLayerModel& model, const Eigen::MatrixXd& r
                        fmt(s.max_residual) + ")" + skip;
     return info;
   }
-  info.source = "minimizer";
-  info.kind = s.kind == OptimumKind::GlobalMinimum  ? "global minimum"
-              : s.kind == OptimumKind::LocalMinimum ? "local minimum"
-                                                    : "stationary point";
+  info.source = AnchorSource::Minimizer;
+  info.kind = s.kind;
   info.description = (s.kind == OptimumKind::StationaryPoint ? "candidate minimizer of T (" : "minimizer of T (") +
                      s.message + "): " + s.verdict;
   info.sharpness = s.sharpness;
@@ -797,7 +804,7 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     require_on_manifold(model, *anchor, "convexity anchor");
     const Reduced R(model);
     const SampledPoint a = measure(R, R.rc.reduce(*anchor), *anchor, "anchor", 0, 0.0, 0.0);
-    out.anchor.source = "given";
+    out.anchor.source = AnchorSource::Given;
     out.anchor.description = "given by the caller";
     out.anchor.sharpness = a.sharpness;
     out.anchor.grad_norm = a.grad_norm;
@@ -824,7 +831,7 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     if (options.along_flow) out.trajectories.push_back(flow_convexity(model, start, *options.along_flow, progress));
     if (options.along_sgd) out.trajectories.push_back(sgd_convexity(model, start, *options.along_sgd, progress));
     for (const auto& tr : out.trajectories)
-      for (const auto& p : tr.points) sampling.external.push_back({tr.source, p.tau, p.theta});
+      for (const auto& p : tr.points) sampling.external.push_back({to_string(tr.source), p.tau, p.theta});
   }
 
   Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta)
@@ -898,16 +905,16 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
                   {"iterations_per_stage", o.search.iterations_per_stage},
                   {"max_evaluations_per_rung", o.search.max_evaluations_per_rung},
                   {"difference_step", o.search.difference_step}}}};
-  j["anchor"] = {{"source", res.anchor.source},
+  j["anchor"] = {{"source", to_string(res.anchor.source)},
                  {"description", res.anchor.description},
-                 {"kind", res.anchor.kind.empty() ? json(nullptr) : json(res.anchor.kind)},
+                 {"kind", res.anchor.kind ? json(to_string(*res.anchor.kind)) : json(nullptr)},
                  {"sharpness", number_or_null(res.anchor.sharpness)},
                  {"grad_norm", number_or_null(res.anchor.grad_norm)}};
   json trajectories = json::array();
   for (const auto& tr : res.trajectories) {
     json fails = json::array();
     for (const auto& f : tr.failures) fails.push_back({{"step", f.step}, {"tau", f.tau}, {"reason", f.reason}});
-    json t = {{"source", tr.source},
+    json t = {{"source", to_string(tr.source)},
               {"points", tr.points.size()},
               {"negative_points", tr.onset.negative_points},
               {"completed", tr.completed},

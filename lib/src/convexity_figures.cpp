@@ -118,9 +118,9 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
     double tau_max = 0, lmin = 0, lmax = 0;
     for (const auto& tr : res.trajectories) {
       if (tr.points.size() < 2) continue;
-      const std::string color = tr.source == "sgd" ? kSgd : kFlow;
-      PlotSeries ls{tr.source, {}, {}, PlotStyle::LinesPoints, color, false};
-      PlotSeries gs{tr.source, {}, {}, PlotStyle::Lines, color, false};
+      const std::string color = tr.source == TrajectorySource::Sgd ? kSgd : kFlow;
+      PlotSeries ls{to_string(tr.source), {}, {}, PlotStyle::LinesPoints, color, false};
+      PlotSeries gs{to_string(tr.source), {}, {}, PlotStyle::Lines, color, false};
       for (const auto& p : tr.points) {
         ls.x.push_back(p.tau);
         ls.y.push_back(p.lambda_min);
@@ -137,8 +137,8 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
     for (const auto& tr : res.trajectories) {
       if (tr.points.size() < 2 || !tr.onset.tau || tr.onset.convex_throughout) continue;
       const double at = tr.refined_high ? *tr.refined_high : *tr.onset.tau;
-      l.series.push_back(line(tr.source + ": convex from tau = " + short_number(at), at, lmin, at, lmax,
-                              tr.source == "sgd" ? kSgd : kFlow));
+      l.series.push_back(line(std::string(to_string(tr.source)) + ": convex from tau = " + short_number(at), at, lmin, at, lmax,
+                              tr.source == TrajectorySource::Sgd ? kSgd : kFlow));
     }
     if (t.negative_found) {
       g.series.push_back(line("sampled threshold g* = " + short_number(t.threshold), 0, t.threshold, tau_max,

@@ -11,6 +11,15 @@
 #include "zeroloss/sharpness.hpp"
 
 namespace zeroloss {
+
+const char* to_string(OptimumKind kind) {
+  switch (kind) {
+    case OptimumKind::GlobalMinimum: return "global minimum";
+    case OptimumKind::LocalMinimum: return "local minimum";
+    case OptimumKind::StationaryPoint: return "stationary point";
+  }
+  return "?";
+}
 namespace {
 
 std::string fmt(double x) {

@@ -11,6 +11,8 @@
 #include "zeroloss/sharpness.hpp"
 
 namespace zeroloss {
+
+const char* to_string(TrajectorySource source) { return source == TrajectorySource::Sgd ? "sgd" : "flow"; }
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -140,7 +142,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   const TwoLayerModel red = rc.reduce(model);
   require_tangent_directions(red, "flow convexity");
   TrajectoryConvexity out;
-  out.source = "flow";
+  out.source = TrajectorySource::Flow;
   Eigen::MatrixXd beta = rc.reduce(theta0);
   const double residual0 = max_residual(red, beta);
   if (residual0 <= 1e-10 * label_scale(model)) {
@@ -176,7 +178,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
                     std::to_string(o.points) + " logged states");
   const auto observer = [&](const FlowSample& s) {
     TrajectoryConvexityPoint p = measure(red, *s.beta, o.negative_tolerance);
-    p.source = "flow";
+    p.source = TrajectorySource::Flow;
     p.step = s.accepted;
     p.tau = s.tau;
     p.theta = rc.lift(*s.beta, theta0);
@@ -226,7 +228,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   const TwoLayerModel red = rc.reduce(model);
   require_tangent_directions(red, "SGD convexity");
   TrajectoryConvexity out;
-  out.source = "sgd";
+  out.source = TrajectorySource::Sgd;
   LabelNoiseSgd sgd(red, rc.reduce(theta0), o.sgd);
   out.start_note = "SGD from the start itself (eta = " + fmt(o.sgd.learning_rate) + ", s = " + fmt(o.sgd.label_noise) +
                    ", B = " + std::to_string(o.sgd.batch_size) + ", seed " + std::to_string(o.sgd.seed) +
@@ -251,7 +253,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     try {
       const ProjectionResult pr = project(red, w, o.projection, o.projection_options);
       TrajectoryConvexityPoint p = measure(red, pr.theta, o.negative_tolerance);
-      p.source = "sgd";
+      p.source = TrajectorySource::Sgd;
       p.step = k;
       p.tau = tau;
       p.projection_distance = pr.summary.distance_moved;
@@ -280,7 +282,7 @@ std::string trajectory_convexity_csv(const std::vector<TrajectoryConvexity>& tra
   s << "source,step,tau,grad_norm,lambda_min,lambda_max,T,negative,projection_distance,iterate_loss\n";
   for (const auto& tr : trajectories) {
     for (const auto& p : tr.points) {
-      s << p.source << ',' << p.step << ',' << F(p.tau) << ',' << F(p.grad_norm) << ',' << F(p.lambda_min) << ','
+      s << to_string(p.source) << ',' << p.step << ',' << F(p.tau) << ',' << F(p.grad_norm) << ',' << F(p.lambda_min) << ','
         << F(p.lambda_max) << ',' << F(p.sharpness) << ',' << (p.negative ? 1 : 0) << ',' << F(p.projection_distance)
         << ',' << F(p.iterate_loss) << '\n';
     }

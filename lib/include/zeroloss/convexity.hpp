@@ -54,6 +54,7 @@
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/geodesic.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/svg_plot.hpp"
@@ -255,10 +256,16 @@ struct ConvexityOptions {
 };
 
 // Where the anchor (the centre of the geodesic scheme and a start of the search) came from.
+// Where the anchor of a convexity analysis came from: the caller's point, the minimizer of T
+// (sharpness_minimum), or none.
+enum class AnchorSource { None, Given, Minimizer };
+// "none", "given", "minimizer".
+const char* to_string(AnchorSource source);
+
 struct AnchorInfo {
-  std::string source = "none";   // "given" (the caller's), "minimizer" (sharpness_minimum), "none"
-  std::string description;       // how it was obtained, or why there is none
-  std::string kind;              // minimizer: "global minimum", "local minimum" or "stationary point"
+  AnchorSource source = AnchorSource::None;
+  std::string description;          // how it was obtained, or why there is none
+  std::optional<OptimumKind> kind;  // Minimizer only: what the point is known to be
   double sharpness = std::numeric_limits<double>::quiet_NaN();
   double grad_norm = std::numeric_limits<double>::quiet_NaN();
 };

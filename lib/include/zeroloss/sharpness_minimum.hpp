@@ -52,6 +52,8 @@ enum class OptimumKind {
   LocalMinimum,     // stationary with a positive definite Riemannian Hessian; global minimality not established
   StationaryPoint,  // stationary, but the Riemannian Hessian is not positive definite: NOT a minimum
 };
+// "global minimum", "local minimum", "stationary point".
+const char* to_string(OptimumKind kind);
 
 struct SharpnessMinimum {
   Eigen::MatrixXd theta;              // m x d, the minimizer

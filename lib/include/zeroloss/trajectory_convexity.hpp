@@ -41,8 +41,13 @@
 
 namespace zeroloss {
 
+// Which dynamics a trajectory of the convexity analysis follows.
+enum class TrajectorySource { Flow, Sgd };
+// "flow", "sgd".
+const char* to_string(TrajectorySource source);
+
 struct TrajectoryConvexityPoint {
-  std::string source;            // "flow" or "sgd"
+  TrajectorySource source = TrajectorySource::Flow;
   std::uint64_t step = 0;        // SGD step k; flow: accepted integrator steps so far
   double tau = 0;                // flow time
   double grad_norm = 0;          // ||grad_M T|| at the point on M
@@ -73,7 +78,7 @@ struct TrajectoryFailure {
 };
 
 struct TrajectoryConvexity {
-  std::string source;                        // "flow" or "sgd"
+  TrajectorySource source = TrajectorySource::Flow;
   std::vector<TrajectoryConvexityPoint> points;  // in order of tau
   std::vector<TrajectoryFailure> failures;   // SGD iterates whose projection failed
   ConvexityOnset onset;
