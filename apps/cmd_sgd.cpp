@@ -532,7 +532,9 @@ DynamicsSetup reduced_only_setup(Dataset data, Weights w, TwoLayerModel model, R
   { TwoLayerModel drop = std::move(model); }  // X (n x d) freed here
   DynamicsSetup s{LoadedProblem{std::move(data), std::move(w), std::move(kept), std::move(diagnostics)}, std::move(rc), std::move(reduced),
                   std::move(beta0), std::nullopt, "", sv};
-  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
+  ClosedFormOptimum star = closed_form_optimum(s.reduced, s.coordinates.rank());
+  s.optimum = std::move(star.optimum);
+  s.optimum_note = std::move(star.note);
   return s;
 }
 

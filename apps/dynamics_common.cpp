@@ -33,44 +33,12 @@ DynamicsSetup make_setup(LoadedProblem problem) {
 
 }  // namespace
 
-std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, int rank, std::string& note) {
-  const int n = reduced.n(), m = reduced.m();
-  if (rank < n) {
-    note = "no closed-form optimum: the data rows are linearly dependent (rank X = " + std::to_string(rank) +
-           " < n = " + std::to_string(n) + "), so the per-sample problems of THEORY 5 are coupled; T - T* and the "
-           "distance to R* are not reported";
-    return std::nullopt;
-  }
-  RankOneOptimum opt;
-  opt.preactivations.resize(n, m);
-  double T = 0;
-  const Activation& phi = reduced.activation();
-  try {
-    for (int i = 0; i < n; ++i) {
-      const SampleOptimum so = solve_sample_optimum(phi, reduced.a(), reduced.y()(i), i);
-      opt.preactivations.row(i) = so.r.transpose();
-      double row = 0;
-      for (int j = 0; j < m; ++j) row += std::pow(reduced.a()(j) * phi.derivatives(so.r(j)).d1, 2);
-      T += reduced.row_norms_squared()(i) * row;
-    }
-  } catch (const DomainError& e) {
-    note = std::string("no closed-form optimum: ") + e.what();
-    return std::nullopt;
-  }
-  opt.sharpness = T / n;
-  const std::vector<double> points(opt.preactivations.data(), opt.preactivations.data() + opt.preactivations.size());
-  const AssumptionReport a = check_assumptions(phi, points);
-  note = "closed form of THEORY 5 (a_j phi''(r_ij) = c_i, one bracketed root per sample)";
-  if (!a.holds()) {
-    note += "; THEORY's assumptions fail at R* (" + a.describe(phi.name()) +
-            "), so R* is a stationary point of T on M but need not be its minimum: T - T* can be negative";
-  }
-  return opt;
-}
 
 DynamicsSetup load_dynamics(const ProblemOptions& options, ManifoldPolicy policy) {
   DynamicsSetup s = make_setup(load_problem(options, policy));
-  s.optimum = closed_form_optimum(s.reduced, s.coordinates.rank(), s.optimum_note);
+  ClosedFormOptimum star = closed_form_optimum(s.reduced, s.coordinates.rank());
+  s.optimum = std::move(star.optimum);
+  s.optimum_note = std::move(star.note);
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/rate_fit.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
@@ -45,10 +46,6 @@ ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::
                                        const std::string& method, const std::string& what = "W0",
                                        bool estimate_error = true);
 
-// R* and T* of THEORY 5 through the per-sample closed form (solve_sample_optimum), without the
-// Hessian and polish work of sharpness_minimum(); empty with the reason in `note` when rank X < n or
-// an inverse does not exist. `note` also says when THEORY's assumptions fail at R*.
-std::optional<RankOneOptimum> closed_form_optimum(const TwoLayerModel& reduced, int rank, std::string& note);
 // Projection methods accepted by --projection, and the default (Phi_GF when available).
 std::string default_projection_method();
 std::vector<std::string> projection_methods();

@@ -55,6 +55,25 @@ TEST_P(ClosedForm, IsAStationaryPointOnTheManifold) {
   EXPECT_LT(((s.theta - p.theta) * perp).norm(), 1e-12 * p.theta.norm());
 }
 
+// The trajectory metrics' T* and R* (closed_form_optimum, no polishing) against the polished,
+// verified minimizer and T evaluated there by SharpnessGeometry (a different formula for T).
+TEST_P(ClosedForm, MetricsOptimumAgreesWithTheVerifiedMinimizer) {
+  auto p = problem();
+  const SharpnessMinimum s = sharpness_minimum(p.model, p.theta);
+  ASSERT_TRUE(s.closed_form) << s.message;
+  const ClosedFormOptimum star = closed_form_optimum(p.model, ReducedCoordinates(p.model.X()).rank());
+  ASSERT_TRUE(star.optimum.has_value()) << star.note;
+  const double T = SharpnessGeometry(p.model, s.theta).sharpness();
+  EXPECT_NEAR(star.optimum->sharpness, T, 1e-12 * T);
+  const Eigen::MatrixXd R = p.model.X() * s.theta.transpose();
+  EXPECT_LT((star.optimum->preactivations - R).norm(), 1e-10 * (1 + R.norm()));
+  EXPECT_EQ(star.note.find("no closed-form"), std::string::npos);
+  // Dependent rows: no closed form, and the note says why.
+  const ClosedFormOptimum none = closed_form_optimum(p.model, p.model.n() - 1);
+  EXPECT_FALSE(none.optimum.has_value());
+  EXPECT_NE(none.note.find("linearly dependent"), std::string::npos) << none.note;
+}
+
 TEST_P(ClosedForm, MatchesTheoryMultipliersCurvatureAndRankOne) {
   auto p = problem();
   const SharpnessMinimum s = sharpness_minimum(p.model, p.theta);

@@ -90,10 +90,58 @@ SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const
   return out;
 }
 
+ClosedFormPreactivations closed_form_preactivations(const TwoLayerModel& model) {
+  const int n = model.n(), m = model.m();
+  ClosedFormPreactivations out;
+  out.R.resize(n, m);
+  out.c.resize(n);
+  for (int i = 0; i < n; ++i) {
+    const SampleOptimum s = solve_sample_optimum(model.activation(), model.a(), model.y()(i), i);
+    out.c(i) = s.c;
+    out.R.row(i) = s.r.transpose();
+  }
+  return out;
+}
+
+ClosedFormOptimum closed_form_optimum(const TwoLayerModel& model, int rank) {
+  const int n = model.n(), m = model.m();
+  ClosedFormOptimum out;
+  if (rank < n) {
+    out.note = "no closed-form optimum: the data rows are linearly dependent (rank X = " + std::to_string(rank) +
+               " < n = " + std::to_string(n) + "), so the per-sample problems of THEORY 5 are coupled; T - T* and "
+               "the distance to R* are not reported";
+    return out;
+  }
+  RankOneOptimum opt;
+  const Activation& phi = model.activation();
+  try {
+    opt.preactivations = closed_form_preactivations(model).R;
+  } catch (const DomainError& e) {
+    out.note = std::string("no closed-form optimum: ") + e.what();
+    return out;
+  }
+  double T = 0;
+  for (int i = 0; i < n; ++i) {
+    double row = 0;
+    for (int j = 0; j < m; ++j) row += std::pow(model.a()(j) * phi.derivatives(opt.preactivations(i, j)).d1, 2);
+    T += model.row_norms_squared()(i) * row;
+  }
+  opt.sharpness = T / n;
+  const std::vector<double> points(opt.preactivations.data(), opt.preactivations.data() + opt.preactivations.size());
+  const AssumptionReport a = check_assumptions(phi, points);
+  out.note = "closed form of THEORY 5 (a_j phi''(r_ij) = c_i, one bracketed root per sample)";
+  if (!a.holds()) {
+    out.note += "; THEORY's assumptions fail at R* (" + a.describe(phi.name()) +
+                "), so R* is a stationary point of T on M but need not be its minimum: T - T* can be negative";
+  }
+  out.optimum = std::move(opt);
+  return out;
+}
+
 SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta_reference,
                                    const SharpnessMinimumOptions& options) {
   model.check_weights(theta_reference, "reference weights");
-  const int n = model.n(), m = model.m();
+  const int n = model.n();
   const ReducedCoordinates rc(model.X());
   const TwoLayerModel red = rc.reduce(model);
   const int p = rc.rank();
@@ -101,13 +149,9 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
 
   if (p == n && options.use_closed_form) {
     // Closed form: per-sample roots, then beta = (Z^{-1} R*)^T.
-    Eigen::MatrixXd R(n, m);
-    out.c.resize(n);
-    for (int i = 0; i < n; ++i) {
-      const SampleOptimum s = solve_sample_optimum(model.activation(), model.a(), model.y()(i), i);
-      out.c(i) = s.c;
-      R.row(i) = s.r.transpose();
-    }
+    ClosedFormPreactivations star = closed_form_preactivations(model);
+    const Eigen::MatrixXd& R = star.R;
+    out.c = std::move(star.c);
     const Eigen::MatrixXd& Z = red.X();  // n x n
     Eigen::MatrixXd beta = Z.fullPivLu().solve(R).transpose();  // m x p
     const double tol = detail::residual_tolerance(model, options.projection);

@@ -29,12 +29,14 @@
 #include <Eigen/Dense>
 
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/ceres_manifold.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
+#include "zeroloss/trajectory_metrics.hpp"
 
 namespace zeroloss {
 
@@ -91,5 +93,24 @@ struct SampleOptimum {
 };
 SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const Eigen::VectorXd>& a, double y,
                                    int sample = 0);
+
+// The closed-form minimizer in pre-activation space (THEORY 5), one bracketed root per sample and
+// no polishing: R* (n x m) with a_j phi''(r_ij) = c_i and sum_j a_j phi(r_ij) = y_i. Needs independent
+// rows (the per-sample problems decouple only then). Throws DomainError when a root does not exist.
+struct ClosedFormPreactivations {
+  Eigen::MatrixXd R;  // n x m
+  Eigen::VectorXd c;  // n
+};
+ClosedFormPreactivations closed_form_preactivations(const TwoLayerModel& model);
+
+// R* and T* = (1/n) sum_i ||x_i||^2 sum_j (a_j phi'(r_ij*))^2 for the trajectory metrics (T - T*,
+// ||R - R*||), or none, with a note that says which and why: none when rank X < n (the per-sample
+// problems are coupled) or a root does not exist; the note also says when THEORY's assumptions fail
+// at R* (then R* is a stationary point of T on M but need not be its minimum).
+struct ClosedFormOptimum {
+  std::optional<RankOneOptimum> optimum;
+  std::string note;
+};
+ClosedFormOptimum closed_form_optimum(const TwoLayerModel& model, int rank);
 
 }  // namespace zeroloss
