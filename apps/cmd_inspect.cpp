@@ -216,7 +216,7 @@ CommandRegistration reg(
            "At a singular point (J J^T singular) they are undefined: the rest is printed, then the command\n"
            "fails with exit code 3.");
        return std::function<void()>([o]() {
-         if (o->model == ModelKind::DiagonalLinear) return run_diagonal_inspect(o->problem, o->json);
+         if (o->model == ModelKind::DiagonalLinear) return run_diagonal_inspect(o->problem, o->json, !o->no_hessian);
          run_inspect(*o);
        });
      },

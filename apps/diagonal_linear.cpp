@@ -137,9 +137,9 @@ void run_diagonal_project(const ProblemOptions& problem, const ProjectionOptions
   row("written", out);
 }
 
-void run_diagonal_inspect(const ProblemOptions& problem, bool json) {
+void run_diagonal_inspect(const ProblemOptions& problem, bool json, bool with_hessian) {
   const DiagonalProblem P = load(problem);
-  const PointSummary s = summarize_point(P.model, P.theta);
+  const PointSummary s = summarize_point(P.model, P.theta, with_hessian);
   const Eigen::VectorXd w = P.model->linear_weights(P.theta);
   if (json) {
     nlohmann::ordered_json j;
@@ -156,6 +156,7 @@ void run_diagonal_inspect(const ProblemOptions& problem, bool json) {
     j["regular"] = s.regular;
     j["singular_reason"] = s.singular_reason.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.singular_reason);
     j["weighted_l1"] = number(P.model->column_norms_squared().dot(w.cwiseAbs()));
+    j["hessian_eigenvalues"] = with_hessian && s.regular ? vector_json(s.hessian_eigenvalues) : nlohmann::ordered_json(nullptr);
     j["w"] = vector_json(w);
     std::cout << j.dump(2) << std::endl;
     return;
@@ -168,6 +169,15 @@ void run_diagonal_inspect(const ProblemOptions& problem, bool json) {
                          g6(4.0 / s.num_samples * P.model->column_norms_squared().dot(w.cwiseAbs())) + ")");
   row("||grad_M T||", s.regular ? g6(s.riemannian_gradient_norm) : "undefined: " + s.singular_reason);
   row("cond(J J^T)", g6(s.gram_condition) + (s.regular ? "" : "  (singular point of M)"));
+  if (!with_hessian) {
+    row("hessian_eigenvalues", "not computed (--no-hessian)");
+  } else if (s.regular) {
+    std::ostringstream ev;
+    const Eigen::Index show = std::min<Eigen::Index>(s.hessian_eigenvalues.size(), 12);
+    for (Eigen::Index k = 0; k < show; ++k) ev << (k ? "  " : "") << g6(s.hessian_eigenvalues(k));
+    if (show < s.hessian_eigenvalues.size()) ev << "  ... (" << s.hessian_eigenvalues.size() - show << " more in --json)";
+    row("hessian_eigenvalues", ev.str() + "  (Hess_M T on T_theta M, ascending)");
+  }
 }
 
 }  // namespace zeroloss::cli

@@ -19,6 +19,6 @@ void run_diagonal_optimum(const ProblemOptions& problem, const std::string& out,
 void run_diagonal_project(const ProblemOptions& problem, const ProjectionOptions& options, const std::string& out,
                           bool json);
 // inspect.
-void run_diagonal_inspect(const ProblemOptions& problem, bool json);
+void run_diagonal_inspect(const ProblemOptions& problem, bool json, bool with_hessian);
 
 }  // namespace zeroloss::cli

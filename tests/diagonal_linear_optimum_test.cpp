@@ -22,6 +22,7 @@
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
+#include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {
 namespace {
@@ -186,6 +187,16 @@ TEST(DiagonalLinearOptimum, SaddleIsRefusedByTheCertificate) {
       ++zeroed;
     }
   ASSERT_EQ(zeroed, 1);
+  // The flow's end point from this start is stationary with a negative Hessian eigenvalue: a saddle
+  // (THEORY 9), while the certified optimum has a positive definite Hessian.
+  FlowOptions o;
+  o.t_end = 1e5;
+  o.until_gradient = 1e-10;
+  const ParameterFlowResult end = integrate_sharpness_flow(p.model, project_newton(p.model, start).theta, o);
+  ASSERT_TRUE(end.summary.completed) << end.summary.termination;
+  EXPECT_LT(RiemannianSharpness(p.model, end.theta).riemannian_hessian_eigenvalues().minCoeff(), -1e-3);
+  const DiagonalLinearOptimum best = diagonal_linear_optimum(*p.model, p.start);
+  EXPECT_GT(RiemannianSharpness(p.model, best.theta).riemannian_hessian_eigenvalues().minCoeff(), 1e-6);
   try {
     diagonal_linear_optimum(*p.model, start);
     FAIL() << "a saddle was certified";

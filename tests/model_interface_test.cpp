@@ -18,6 +18,7 @@
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
+#include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
@@ -263,6 +264,24 @@ TEST(GenericGeodesics, TheoryIdentitiesHoldForEveryModel) {
   const Eigen::MatrixXd X = Eigen::Map<const Eigen::MatrixXd>(random_vector(n * d, 63).data(), n, d);
   Eigen::VectorXd theta = random_vector(1 + d, 64);
   check_geodesic_identities({std::make_shared<example::ScalarLinearNetwork>(X, theta(0) * (X * theta.tail(d))), theta});
+}
+
+// The generic dense spectrum of Hess_M T against SharpnessGeometry's (a different basis and a
+// different Hessian formula: the curvature weights w_ij of THEORY 3), in reduced coordinates where
+// the whole tangent space is the non-trivial part.
+TEST(GenericHessianSpectrum, MatchesTheTwoLayerSpectrumInReducedCoordinates) {
+  for (const Config& c : {Config{3, 5, 4, "cubic", true}, Config{2, 4, 3, "sinh", false}}) {
+    const test::RandomProblem p = test::random_problem_on_manifold(c.n, c.d, c.m, c.activation, c.mixed_a, 71);
+    const ReducedCoordinates rc(p.model.X());
+    const TwoLayerModel reduced = rc.reduce(p.model);
+    const Eigen::MatrixXd beta = rc.reduce(p.theta);
+    const Eigen::VectorXd reference = SharpnessGeometry(reduced, beta).riemannian_hessian_matrix().eigenvalues;
+    const Eigen::VectorXd generic =
+        RiemannianSharpness(std::make_shared<TwoLayerNetwork>(reduced), vectorize(beta)).riemannian_hessian_eigenvalues();
+    ASSERT_EQ(generic.size(), reference.size());
+    EXPECT_LT((generic - reference).cwiseAbs().maxCoeff(), 1e-10 * (1 + reference.cwiseAbs().maxCoeff()))
+        << generic.transpose() << "\n" << reference.transpose();
+  }
 }
 
 TEST(ModelInterface, PointsOutliveTheirModel) {

@@ -8,7 +8,8 @@
 namespace zeroloss {
 
 PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& model,
-                             const Eigen::Ref<const Eigen::VectorXd>& theta, double max_condition) {
+                             const Eigen::Ref<const Eigen::VectorXd>& theta, bool with_hessian_spectrum,
+                             double max_condition) {
   const RiemannianSharpness s(model, theta, max_condition);
   const ManifoldPoint& p = s.point();
   PointSummary out;
@@ -26,6 +27,7 @@ PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& mode
   out.riemannian_gradient_norm = std::numeric_limits<double>::quiet_NaN();
   try {
     out.riemannian_gradient_norm = s.riemannian_gradient().norm();
+    if (with_hessian_spectrum) out.hessian_eigenvalues = s.riemannian_hessian_eigenvalues();
   } catch (const SingularPointError& e) {
     out.singular_reason = e.what();
   }

@@ -1,5 +1,9 @@
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
+#include <string>
+
+#include "zeroloss/dense_limit.hpp"
+
 namespace zeroloss {
 
 RiemannianSharpness::RiemannianSharpness(std::shared_ptr<const SquaredLossModel> model, Eigen::VectorXd theta,
@@ -28,6 +32,26 @@ Eigen::VectorXd RiemannianSharpness::lagrangian_hessian_apply(const Eigen::Ref<c
 
 Eigen::VectorXd RiemannianSharpness::riemannian_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const {
   return point_.tangent_projection(lagrangian_hessian_apply(v));
+}
+
+Eigen::VectorXd RiemannianSharpness::riemannian_hessian_eigenvalues() const {
+  const ModelPoint& e = point_.evaluation();
+  const Eigen::Index n = e.num_samples(), P = point_.point().size(), k = P - n;
+  require_dense_memory(static_cast<long double>(P) * n + 3.0L * P * P,
+                       "the dense Riemannian Hessian of T on the tangent space (P - n = " + std::to_string(k) +
+                           " square, with the Q factor of J, P = " + std::to_string(P) + " square)",
+                       "The spectrum needs it; use a smaller model");
+  if (!point_.regular()) point_.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
+  if (k <= 0) return Eigen::VectorXd(0);
+  Eigen::MatrixXd Jt(P, n);  // the gradients grad f_i as columns
+  for (Eigen::Index i = 0; i < n; ++i) Jt.col(i) = e.jacobian_transpose_apply(Eigen::VectorXd::Unit(n, i));
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(Jt);
+  const Eigen::MatrixXd B = Eigen::MatrixXd(qr.householderQ()).rightCols(k);  // orthonormal basis of ker J
+  Eigen::MatrixXd HB(P, k);
+  for (Eigen::Index c = 0; c < k; ++c) HB.col(c) = riemannian_hessian_apply(B.col(c));
+  Eigen::MatrixXd H = B.transpose() * HB;
+  H = 0.5 * (H + H.transpose()).eval();
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(H, Eigen::EigenvaluesOnly).eigenvalues();
 }
 
 double RiemannianSharpness::riemannian_hessian_form(const Eigen::Ref<const Eigen::VectorXd>& v) const {

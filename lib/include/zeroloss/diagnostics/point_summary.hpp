@@ -25,11 +25,14 @@ struct PointSummary {
   double gram_condition = 0;     // 2-norm condition number of J J^T (infinity if singular)
   double riemannian_gradient_norm = 0;  // ||grad_M T||; NaN at a singular point (see singular_reason)
   std::string singular_reason;   // empty at a regular point
+  // Spectrum of Hess_M T on the tangent space (ascending; empty at a singular point or when not
+  // requested). RiemannianSharpness::riemannian_hessian_eigenvalues.
+  Eigen::VectorXd hessian_eigenvalues;
 };
 
 // Throws InputError if theta is malformed for the model; a singular point is reported, not thrown.
 PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& model,
-                             const Eigen::Ref<const Eigen::VectorXd>& theta,
+                             const Eigen::Ref<const Eigen::VectorXd>& theta, bool with_hessian_spectrum,
                              double max_condition = ManifoldPoint::kDefaultMaxCondition);
 
 }  // namespace zeroloss

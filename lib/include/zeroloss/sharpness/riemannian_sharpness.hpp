@@ -38,6 +38,14 @@ class RiemannianSharpness {
   Eigen::VectorXd riemannian_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const;
   // Hess_M T[v, v] for tangent v.
   double riemannian_hessian_form(const Eigen::Ref<const Eigen::VectorXd>& v) const;
+  // Eigenvalues (ascending) of Hess_M T on an orthonormal basis of the whole tangent space ker J
+  // (dimension P - n), from P - n Hessian products and a dense symmetric eigensolver: for small
+  // models and diagnostics (memory and time grow like P^2 and P^3; the dense limit of
+  // dense_limit.hpp applies, ResourceError beyond it). For the two-layer network in full
+  // coordinates this space includes the trivial directions orthogonal to the data (eigenvalue 0);
+  // SharpnessGeometry::riemannian_hessian_matrix reports the non-trivial part. Throws
+  // SingularPointError at a singular point.
+  Eigen::VectorXd riemannian_hessian_eigenvalues() const;
 
  private:
   // Hess T v - sum_i lambda_i Hess f_i v (not projected).
