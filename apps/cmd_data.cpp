@@ -10,8 +10,11 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/model/diagonal_linear_network.hpp"
 
 namespace zeroloss::cli {
 namespace {
@@ -31,6 +34,7 @@ struct DataCommandOptions {
   int m = 0;
   double init_scale = 1.0;
   bool a_mixed = false;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 // The folder a file will be written into must exist: checked for every output before anything is
@@ -93,7 +97,11 @@ void run_data(const DataCommandOptions& o, bool labels_given_explicitly) {
   opt.seed = o.seed;
   const bool want_weights = !o.weights_out.empty();
   if (want_weights) {
-    if (o.m < 1) throw InputError("--weights-out needs --m M with M >= 1 neurons (got --m " + std::to_string(o.m) + ")");
+    if (o.model == ModelKind::TwoLayer && o.m < 1)
+      throw InputError("--weights-out needs --m M with M >= 1 neurons (got --m " + std::to_string(o.m) + ")");
+    if (o.model == ModelKind::DiagonalLinear && (o.m != 0 || o.a_mixed))
+      throw InputError("--m and --a-mixed describe two-layer weights; the diagonal linear network has one (u_k, v_k) "
+                       "per feature: leave them out");
     if (!(std::isfinite(o.init_scale) && o.init_scale > 0))
       throw InputError("--init-scale must be a finite number > 0 (got " + fmt(o.init_scale) + ")");
     std::error_code e1, e2;
@@ -109,12 +117,18 @@ void run_data(const DataCommandOptions& o, bool labels_given_explicitly) {
   const DataSummary s = summarize_data(data.X);
   Eigen::MatrixXd theta;
   Eigen::VectorXd a;
-  if (want_weights) random_weights(data, o, theta, a);
+  if (want_weights && o.model == ModelKind::TwoLayer) random_weights(data, o, theta, a);
 
   write_dataset_csv(o.out, data);
   if (want_weights) {
     try {
-      write_weights_csv(o.weights_out, theta, a);
+      if (o.model == ModelKind::DiagonalLinear) {
+        const int d = static_cast<int>(data.X.cols());
+        const Eigen::VectorXd uv = random_diagonal_start(d, o.init_scale, o.seed);
+        write_diagonal_weights_csv(o.weights_out, uv.head(d), uv.tail(d));
+      } else {
+        write_weights_csv(o.weights_out, theta, a);
+      }
     } catch (...) {
       std::filesystem::remove(o.out);  // no partial output: both files or none
       throw;
@@ -134,7 +148,11 @@ void run_data(const DataCommandOptions& o, bool labels_given_explicitly) {
                  "identical rows), and the closed-form optimum of T (THEORY 5) assumes independent rows\n";
   }
   std::cout << "labels: min " << fmt(data.y.minCoeff()) << ", max " << fmt(data.y.maxCoeff()) << "\n";
-  if (want_weights) {
+  if (want_weights && o.model == ModelKind::DiagonalLinear) {
+    std::cout << "wrote " << o.weights_out << ": u_k, v_k ~ uniform on [s/2, 3s/2] with s = " << fmt(o.init_scale)
+              << " (diagonal linear network; not on the zero-loss manifold: `zeroloss project --model diagonal-linear "
+                 "--method newton` puts it there)\n";
+  } else if (want_weights) {
     std::cout << "wrote " << o.weights_out << ": m = " << o.m << " neurons, theta_jk ~ N(0, s^2 / mean ||x_i||^2) "
               << "with s = " << fmt(o.init_scale) << ", a " << (o.a_mixed ? "mixed signs" : "= 1")
               << " (a random start, not on the zero-loss manifold; `zeroloss project` puts it there)\n";
@@ -183,13 +201,16 @@ CommandRegistration reg({"data", "Write a data set CSV (gaussian, uniform01 or o
                                           "Output data CSV (header x1..xd,y; each number in the shortest form "
                                           "that reads back to the same double)")
                                ->required();
+                           add_model_option(app, o->model);
                            app.add_option("--weights-out", o->weights_out,
-                                          "Also write a random starting weights CSV (header w1..wd,a; one row per neuron)");
+                                          "Also write a random starting weights CSV (header w1..wd,a; one row per neuron; "
+                                          "with --model diagonal-linear: header u,v, one row per feature)");
                            app.add_option("--m", o->m, "Number of neurons m >= 1 of the starting weights (with --weights-out)")
                                ->check(checks::positive_integer<int>());
                            app.add_option("--init-scale", o->init_scale,
                                           "Starting weights theta_jk ~ N(0, s^2 / mean_i ||x_i||^2): pre-activations "
-                                          "have standard deviation about s; s > 0")
+                                          "have standard deviation about s; s > 0. --model diagonal-linear: u_k, v_k "
+                                          "uniform on [s/2, 3s/2]")
                                ->capture_default_str()
                                ->check(checks::positive_number());
                            app.add_flag("--a-mixed", o->a_mixed,

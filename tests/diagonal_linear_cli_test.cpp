@@ -77,6 +77,24 @@ TEST_F(DiagonalCli, ProjectInspectAndFlowAgreeWithEachOther) {
   EXPECT_EQ(s["status"], "completed");
 }
 
+TEST_F(DiagonalCli, DataWritesAPositiveStartWithTheSameBitsForTheSameSeed) {
+  const std::string base = "data --model diagonal-linear --generator gaussian --n 4 --d 10 --seed 9 --init-scale 2 ";
+  ASSERT_EQ(test::run_zeroloss(base + "--out " + path("d1.csv") + " --weights-out " + path("s1.csv")).code, 0);
+  ASSERT_EQ(test::run_zeroloss(base + "--out " + path("d2.csv") + " --weights-out " + path("s2.csv")).code, 0);
+  EXPECT_EQ(test::slurp(path("s1.csv")), test::slurp(path("s2.csv")));
+  const DiagonalWeights w = read_diagonal_weights_csv(path("s1.csv"), 10);
+  EXPECT_GE(std::min(w.u.minCoeff(), w.v.minCoeff()), 1.0);  // [s/2, 3s/2] with s = 2
+  EXPECT_LT(std::max(w.u.maxCoeff(), w.v.maxCoeff()), 3.0);
+  EXPECT_GT((w.u - w.v).norm(), 0.0);
+  const RunResult opt = test::run_zeroloss("optimum --model diagonal-linear --data " + path("d1.csv") + " --weights " +
+                                           path("s1.csv") + " --out " + path("o.csv"));
+  EXPECT_EQ(opt.code, 0) << opt.err;
+  const RunResult bad = test::run_zeroloss(base + "--m 3 --out " + path("d3.csv") + " --weights-out " + path("s3.csv"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--m and --a-mixed describe two-layer weights"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(path("d3.csv")));
+}
+
 TEST_F(DiagonalCli, BadWeightsFilesAreOneMessageAndNoOutput) {
   const std::string two_layer = file("w.csv", "w1,w2,w3,w4,w5,w6,w7,w8,w9,w10\n" + std::string("1,1,1,1,1,1,1,1,1,1\n"));
   RunResult r = test::run_zeroloss("optimum --model diagonal-linear --data " + data_ + " --weights " + two_layer +

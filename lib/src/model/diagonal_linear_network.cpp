@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/rng.hpp"
 
 namespace zeroloss {
 namespace {
@@ -126,6 +127,16 @@ Eigen::VectorXd DiagonalLinearNetwork::parameters(const Eigen::Ref<const Eigen::
   Eigen::VectorXd theta(2 * dimension());
   theta << u, v;
   check_parameters(theta, "diagonal linear weights");
+  return theta;
+}
+
+Eigen::VectorXd random_diagonal_start(int d, double scale, std::uint64_t seed) {
+  if (d < 1) throw InputError("diagonal linear start: d = " + std::to_string(d) + "; expected d >= 1");
+  if (!(std::isfinite(scale) && scale > 0))
+    throw InputError("diagonal linear start: scale " + std::to_string(scale) + "; expected a finite number > 0");
+  Xoshiro256pp rng(seed, 3);
+  Eigen::VectorXd theta(2 * d);
+  for (int k = 0; k < 2 * d; ++k) theta(k) = scale * (0.5 + rng.uniform());
   return theta;
 }
 
