@@ -27,8 +27,6 @@ struct CheckOptions {
   double inject_size = 1e-3;
 };
 
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
 nlohmann::ordered_json numbers(const std::vector<double>& v) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (double x : v) a.push_back(number(x));

@@ -33,21 +33,6 @@ struct InspectOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
-nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
-  return a;
-}
-
-std::string g6(double x) {
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  std::ostringstream s;
-  s << std::setprecision(6) << x;
-  return s.str();
-}
-
 // A vector on one or more lines; long vectors show their ends (the JSON output has every value).
 std::string vector_text(const Eigen::VectorXd& v, const std::string& indent) {
   if (v.size() == 0) return "(none)";

@@ -32,20 +32,6 @@ struct OptimumOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
-nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
-  return a;
-}
-
-std::string g6(double x) {
-  std::ostringstream s;
-  s << std::setprecision(6) << x;
-  return s.str();
-}
-
 std::string vector_text(const Eigen::VectorXd& v) {
   if (v.size() == 0) return "(none)";
   std::ostringstream s;

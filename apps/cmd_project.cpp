@@ -32,14 +32,6 @@ struct ProjectOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
-std::string g6(double x) {
-  std::ostringstream s;
-  s << std::setprecision(6) << x;
-  return s.str();
-}
-
 void run_project(const ProjectOptions& o) {
   // Ceres logs internal notes (line-search details, failed trial evaluations) through glog; every
   // outcome that matters is reported by the command itself, so only fatal messages stay.

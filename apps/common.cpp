@@ -1,6 +1,9 @@
 #include "common.hpp"
 
+#include <cmath>
 #include <filesystem>
+#include <iomanip>
+#include <sstream>
 #include <iostream>
 
 #include "option_checks.hpp"
@@ -88,6 +91,21 @@ void warn_diagnostics(const DataDiagnostics& g, const std::string& command) {
   if (!g.blocking()) return;
   for (const std::string& f : g.findings)
     std::cerr << "zeroloss " << command << ": warning: " << f << "\n";
+}
+
+nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
+
+nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
+  return a;
+}
+
+std::string g6(double x) {
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  std::ostringstream s;
+  s << std::setprecision(6) << x;
+  return s.str();
 }
 
 void add_overwrite_flag(CLI::App& app, bool& overwrite) {

@@ -51,6 +51,12 @@ void warn_diagnostics(const DataDiagnostics& diagnostics, const std::string& com
 // Makes `dir` (and parents) exist; throws InputError if it cannot.
 void ensure_directory(const std::string& dir);
 
+// Printing helpers of the commands: a JSON number (null for NaN and infinities), a JSON array of
+// them, and %.6g text ("inf" / "-inf" for infinities).
+nlohmann::ordered_json number(double x);
+nlohmann::ordered_json vector_json(const Eigen::VectorXd& v);
+std::string g6(double x);
+
 // --overwrite of the commands that write a folder (zeroloss/output_directory.hpp).
 void add_overwrite_flag(CLI::App& app, bool& overwrite);
 

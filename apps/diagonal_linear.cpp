@@ -35,20 +35,6 @@ DiagonalProblem load(const ProblemOptions& o) {
   return {std::move(model), std::move(theta)};
 }
 
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
-nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
-  return a;
-}
-
-std::string g6(double x) {
-  std::ostringstream s;
-  s << std::setprecision(6) << x;
-  return s.str();
-}
-
 void row(const std::string& key, const std::string& value) { std::cout << std::left << std::setw(24) << key << value << "\n"; }
 
 }  // namespace

@@ -4,20 +4,13 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "../require_finite.hpp"
 #include "zeroloss/rng.hpp"
 
 namespace zeroloss {
 namespace {
 
-void require_finite(const Eigen::Ref<const Eigen::MatrixXd>& M, const std::string& what) {
-  for (Eigen::Index j = 0; j < M.cols(); ++j)
-    for (Eigen::Index i = 0; i < M.rows(); ++i)
-      if (!std::isfinite(M(i, j))) {
-        std::ostringstream s;
-        s << what << ": entry (" << i + 1 << ", " << j + 1 << ") is " << M(i, j) << "; expected a finite number";
-        throw InputError(s.str());
-      }
-}
+using detail::require_finite;
 
 class DiagonalLinearPoint final : public ModelPoint {
  public:
