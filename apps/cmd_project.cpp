@@ -15,6 +15,8 @@
 #include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/weights.hpp"
@@ -32,21 +34,13 @@ struct ProjectOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-void run_project(const ProjectOptions& o) {
-  // Ceres logs internal notes (line-search details, failed trial evaluations) through glog; every
-  // outcome that matters is reported by the command itself, so only fatal messages stay.
-  FLAGS_minloglevel = google::GLOG_FATAL;
-  const LoadedProblem P = load_problem(o.problem);
-  ProjectionOptions po = o.projection;
-  po.estimate_limit_error = !o.no_error_estimate;
-  const ProjectionResult r = project(P.model, P.weights.theta, o.method, po);
-  const double T_in = SharpnessGeometry(P.model, P.weights.theta).sharpness();
-  const double T_out = SharpnessGeometry(P.model, r.theta).sharpness();
-  write_weights_csv(o.out, r.theta, P.model.a());
-  const ProjectionSummary& s = r.summary;
-
-  if (o.json) {
+// The projection's summary as JSON (--json) or a table; `model` is printed when not empty (the
+// diagonal network), `distance` names the norm of the distance moved.
+void print_projection(const ProjectionSummary& s, double T_in, double T_out, const std::string& out, bool json,
+                      const std::string& model, const std::string& distance) {
+  if (json) {
     nlohmann::ordered_json j;
+    if (!model.empty()) j["model"] = model;
     j["method"] = s.method;
     j["converged"] = s.converged;
     j["iterations"] = s.iterations;
@@ -67,7 +61,7 @@ void run_project(const ProjectOptions& o) {
       j["newton_correction"] = number(s.newton_correction);
       j["limit_error_estimate"] = number(s.limit_error_estimate);
     }
-    j["out"] = o.out;
+    j["out"] = out;
     std::cout << j.dump(2) << std::endl;
     return;
   }
@@ -75,27 +69,55 @@ void run_project(const ProjectOptions& o) {
   auto row = [&](const std::string& key, const std::string& value) {
     std::cout << std::left << std::setw(w) << key << value << "\n";
   };
+  if (!model.empty()) row("model", model);
   row("method", s.method);
   row("iterations", std::to_string(s.iterations));
   row("initial residual", g6(s.initial_residual) + "  (max_i |f_i - y_i| at the input weights)");
   row("final residual", g6(s.final_residual) + "  (at the written weights)");
-  row("distance moved", g6(s.distance_moved) + "  (||Theta_out - Theta_in||_F)");
+  row("distance moved", g6(s.distance_moved) + "  (" + distance + ")");
   row("sharpness", g6(T_in) + " -> " + g6(T_out) + "  (T at input -> output)");
   if (s.method == "nearest") {
-    row("normal defect", g6(s.normal_defect) + "  (||P(Theta_out - Theta_in)|| / ||Theta_out - Theta_in||; 0 = KKT)");
+    row("normal defect", g6(s.normal_defect) + "  (||P(out - in)|| / ||out - in||; 0 = KKT)");
     row("Lagrangian Hessian", ">= " + g6(s.lagrangian_hessian_min_eigenvalue) +
                                   "  (smallest eigenvalue on the tangent space; > 0 = local minimum of the distance)");
   }
   if (s.method == "gradient-flow") {
-    row("integration time", g6(s.integration_time) + "  (flow time t of dTheta/dt = -grad L)");
+    row("integration time", g6(s.integration_time) + "  (flow time t of d theta/dt = -grad L)");
     row("ODE steps", std::to_string(s.ode_steps) + " accepted, " + std::to_string(s.ode_rejected_steps) + " rejected");
     row("Newton finish", g6(s.newton_correction) + "  (distance of the final Newton correction)");
     row("limit error estimate",
         (std::isfinite(s.limit_error_estimate) ? g6(s.limit_error_estimate) : std::string("not estimated")) +
-            "  (estimated ||Theta_out - Phi_GF(Theta_in)||)");
+            "  (estimated distance to the exact limit Phi_GF)");
   }
   row("termination", s.termination);
-  row("written", o.out);
+  row("written", out);
+}
+
+ProjectionOptions projection_options(const ProjectOptions& o) {
+  ProjectionOptions po = o.projection;
+  po.estimate_limit_error = !o.no_error_estimate;
+  return po;
+}
+
+void run_project(const ProjectOptions& o) {
+  // Ceres logs internal notes (line-search details, failed trial evaluations) through glog; every
+  // outcome that matters is reported by the command itself, so only fatal messages stay.
+  FLAGS_minloglevel = google::GLOG_FATAL;
+  const LoadedProblem P = load_problem(o.problem);
+  const ProjectionResult r = project(P.model, P.weights.theta, o.method, projection_options(o));
+  const double T_in = SharpnessGeometry(P.model, P.weights.theta).sharpness();
+  const double T_out = SharpnessGeometry(P.model, r.theta).sharpness();
+  write_weights_csv(o.out, r.theta, P.model.a());
+  print_projection(r.summary, T_in, T_out, o.out, o.json, "", "||Theta_out - Theta_in||_F");
+}
+
+void run_diagonal_project(const ProjectOptions& o) {
+  FLAGS_minloglevel = google::GLOG_FATAL;
+  const DiagonalProblem P = load_diagonal_problem(o.problem);
+  const ParameterProjection r = project(P.model, P.theta, parse_projection_method(o.method), projection_options(o));
+  const double T_in = P.model->evaluate(P.theta)->sharpness(), T_out = P.model->evaluate(r.theta)->sharpness();
+  write_diagonal_weights_csv(o.out, P.model->u(r.theta), P.model->v(r.theta));
+  print_projection(r.summary, T_in, T_out, o.out, o.json, P.model->description(), "||(u, v)_out - (u, v)_in||");
 }
 
 CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (Newton, nearest point, gradient-flow limit, Ceres LM)",
@@ -114,7 +136,7 @@ CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (N
                                "All but newton keep the components of each theta_j orthogonal to span{x_i} unchanged.\n"
                                "Converged when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|); otherwise exit 5 "
                                "and no output file. Output: weights CSV (header w1..wd,a).\n"
-                               "--model diagonal-linear: --method newton only; input and output are u,v CSVs.");
+                               "--model diagonal-linear: every method; input and output are u,v CSVs.");
                            add_problem_options(app, o->problem);
                            add_model_option(app, o->model);
                            app.add_option("--method", o->method, "newton | nearest | gradient-flow | ceres")
@@ -144,12 +166,7 @@ CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (N
                                         "gradient-flow: skip the second integration at a 100x looser tolerance that "
                                         "estimates the distance to the exact limit");
                            return std::function<void()>([o]() {
-                             if (o->model == ModelKind::DiagonalLinear) {
-                               if (o->method != "newton")
-                                 throw InputError("--method " + o->method + " is implemented for the two-layer network only; "
-                                                  "the diagonal linear network is projected with --method newton");
-                               return run_diagonal_project(o->problem, o->projection, o->out, o->json);
-                             }
+                             if (o->model == ModelKind::DiagonalLinear) return run_diagonal_project(*o);
                              run_project(*o);
                            });
                          },

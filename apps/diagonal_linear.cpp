@@ -12,19 +12,17 @@
 #include "zeroloss/diagnostics/point_summary.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 
 namespace zeroloss::cli {
 namespace {
 
-struct DiagonalProblem {
-  std::shared_ptr<const DiagonalLinearNetwork> model;
-  Eigen::VectorXd theta;
-};
+void row(const std::string& key, const std::string& value) { std::cout << std::left << std::setw(24) << key << value << "\n"; }
 
-DiagonalProblem load(const ProblemOptions& o) {
+}  // namespace
+
+DiagonalProblem load_diagonal_problem(const ProblemOptions& o) {
   if (o.weights.size() >= 5 && o.weights.compare(o.weights.size() - 5, 5, ".json") == 0)
     throw InputError(o.weights + ": reduced-weights manifests are two-layer weights; the diagonal linear network "
                                  "reads a CSV with header u,v");
@@ -35,10 +33,6 @@ DiagonalProblem load(const ProblemOptions& o) {
   return {std::move(model), std::move(theta)};
 }
 
-void row(const std::string& key, const std::string& value) { std::cout << std::left << std::setw(24) << key << value << "\n"; }
-
-}  // namespace
-
 void add_model_option(CLI::App& app, ModelKind& kind) {
   app.add_option_function<std::string>(
          "--model", [&kind](const std::string& name) { kind = parse_model_kind(name); },
@@ -48,7 +42,7 @@ void add_model_option(CLI::App& app, ModelKind& kind) {
 }
 
 void run_diagonal_optimum(const ProblemOptions& problem, const std::string& out, bool json) {
-  const DiagonalProblem P = load(problem);
+  const DiagonalProblem P = load_diagonal_problem(problem);
   const DiagonalLinearOptimum r = diagonal_linear_optimum(*P.model, P.theta);
   write_diagonal_weights_csv(out, P.model->u(r.theta), P.model->v(r.theta));
   nlohmann::ordered_json support = nlohmann::ordered_json::array();
@@ -89,42 +83,8 @@ void run_diagonal_optimum(const ProblemOptions& problem, const std::string& out,
   row("written", out);
 }
 
-void run_diagonal_project(const ProblemOptions& problem, const ProjectionOptions& options, const std::string& out,
-                          bool json) {
-  const DiagonalProblem P = load(problem);
-  const ParameterProjection r = project_newton(P.model, P.theta, options);
-  const double T_in = P.model->evaluate(P.theta)->sharpness(), T_out = P.model->evaluate(r.theta)->sharpness();
-  write_diagonal_weights_csv(out, P.model->u(r.theta), P.model->v(r.theta));
-  const ProjectionSummary& s = r.summary;
-  if (json) {
-    nlohmann::ordered_json j;
-    j["model"] = P.model->description();
-    j["method"] = s.method;
-    j["converged"] = s.converged;
-    j["iterations"] = s.iterations;
-    j["initial_residual"] = number(s.initial_residual);
-    j["final_residual"] = number(s.final_residual);
-    j["distance_moved"] = number(s.distance_moved);
-    j["sharpness_before"] = number(T_in);
-    j["sharpness_after"] = number(T_out);
-    j["termination"] = s.termination;
-    j["out"] = out;
-    std::cout << j.dump(2) << std::endl;
-    return;
-  }
-  row("model", P.model->description());
-  row("method", s.method);
-  row("iterations", std::to_string(s.iterations));
-  row("initial residual", g6(s.initial_residual) + "  (max_i |f_i - y_i| at the input weights)");
-  row("final residual", g6(s.final_residual) + "  (at the written weights)");
-  row("distance moved", g6(s.distance_moved) + "  (||(u, v)_out - (u, v)_in||)");
-  row("sharpness", g6(T_in) + " -> " + g6(T_out) + "  (T at input -> output)");
-  row("termination", s.termination);
-  row("written", out);
-}
-
 void run_diagonal_inspect(const ProblemOptions& problem, bool json, bool with_hessian) {
-  const DiagonalProblem P = load(problem);
+  const DiagonalProblem P = load_diagonal_problem(problem);
   const PointSummary s = summarize_point(P.model, P.theta, with_hessian);
   const Eigen::VectorXd w = P.model->linear_weights(P.theta);
   if (json) {

@@ -85,7 +85,23 @@ void check_axioms(const ModelCase& mc, double fd_tolerance) {
   EXPECT_NEAR(e->sharpness_gradient().dot(v), directional(sharp, mc.theta, v)(0),
               fd_tolerance * (1 + std::abs(e->sharpness_gradient().dot(v))));
   EXPECT_LT(rel(e->sharpness_hessian_apply(v), directional(grad_t, mc.theta, v)), fd_tolerance);
-  // The models' structured overrides agree with the interface's default implementations.
+  // The models' structured overrides agree with the interface's default implementations, and the
+  // dense J with the products: J v and J^T mu.
+  EXPECT_LT((e->jacobian() - e->ModelPoint::jacobian()).norm(), 1e-12 * e->jacobian().norm());
+  EXPECT_LT(rel(e->jacobian() * v, e->jacobian_apply(v)), 1e-12);
+  EXPECT_LT(rel(e->jacobian().transpose() * mu, e->jacobian_transpose_apply(mu)), 1e-12);
+  // The blocks of sum_i mu_i Hess f_i: block diagonal with them is the operator constraint_hessian_apply,
+  // and the default (one dense block) agrees with it too.
+  for (const auto& blocks : {e->constraint_hessian_blocks(mu), e->ModelPoint::constraint_hessian_blocks(mu)}) {
+    Eigen::VectorXd Bv(P);
+    Eigen::Index offset = 0;
+    for (const auto& B : blocks) {
+      Bv.segment(offset, B.rows()) = B * v.segment(offset, B.cols());
+      offset += B.rows();
+    }
+    ASSERT_EQ(offset, P);
+    EXPECT_LT(rel(Bv, e->constraint_hessian_apply(mu, v)), 1e-12);
+  }
   EXPECT_LT((e->jacobian_gram() - e->ModelPoint::jacobian_gram()).norm(), 1e-12 * e->jacobian_gram().norm());
   EXPECT_LT(rel(e->constraint_hessian_forms(v), e->ModelPoint::constraint_hessian_forms(v)), 1e-12);
   EXPECT_LT(rel(e->sharpness_gradient(), e->ModelPoint::sharpness_gradient()), 1e-12);

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "ceres_logging.hpp"
-#include "projection_internal.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
@@ -53,11 +53,11 @@ ZeroLossManifold::ZeroLossManifold(const TwoLayerModel& reduced_model, const Eig
     throw InputError("zero-loss manifold: m*p = " + std::to_string(ambient_) + " <= n = " + std::to_string(n) +
                      " (p = rank X): the constraints leave no tangent directions");
   }
-  const double tol = detail::residual_tolerance(reduced_model, options);
+  const double tol = absolute_residual_tolerance(options, reduced_model.y());
   const double res = max_residual(reduced_model, reference);
   if (!(res <= tol)) {
-    throw InputError("zero-loss manifold: the reference point is not on M (max residual " + detail::short_number(res) +
-                     ", tolerance " + detail::short_number(tol) + "); project it first");
+    throw InputError("zero-loss manifold: the reference point is not on M (max residual " + short_number(res) +
+                     ", tolerance " + short_number(tol) + "); project it first");
   }
   const NetworkEvaluation e = evaluate(reduced_model, reference);
   const ConstraintJacobian cj(reduced_model, e, options.max_condition);
@@ -101,7 +101,7 @@ const ZeroLossManifold::Cache& ZeroLossManifold::cached(const double* xp) const 
   c->D = cj.D();
   c->regular = cj.regular();
   if (!c->regular) {
-    c->problem = "J J^T is singular or numerically singular (condition " + detail::short_number(cj.condition()) + ")";
+    c->problem = "J J^T is singular or numerically singular (condition " + short_number(cj.condition()) + ")";
     cache_ = std::move(c);
     return *cache_;
   }
@@ -118,7 +118,7 @@ const ZeroLossManifold::Cache& ZeroLossManifold::cached(const double* xp) const 
   c->quality = std::sqrt(std::max(lmin, 0.0));
   if (!(lmin > 1e-12)) {
     c->problem = "the tangent space is (nearly) orthogonal to the reference tangent space (basis quality " +
-                 detail::short_number(c->quality) + "); re-anchor the manifold at a nearer reference point";
+                 short_number(c->quality) + "); re-anchor the manifold at a nearer reference point";
     cache_ = std::move(c);
     return *cache_;
   }
@@ -155,7 +155,7 @@ bool ZeroLossManifold::Plus(const double* xp, const double* deltap, double* out)
   const Eigen::Map<const Eigen::VectorXd> delta(deltap, tangent_);
   const Eigen::VectorXd u0 = x + c.B * delta;
   if (!u0.allFinite()) return false;
-  const double tol = detail::residual_tolerance(model_, options_);
+  const double tol = absolute_residual_tolerance(options_, model_.y());
 
   // Orthographic retraction: u = x + s B delta + J(x)^T mu(s) with f(u) = y, followed from s = 0
   // (mu = 0) to s = 1. Tried in one Newton solve first, then by continuation in K = 2, 4, ..., 256
@@ -327,7 +327,7 @@ ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Ei
   ManifoldMinimizationSummary& s = out.summary;
 
   Eigen::MatrixXd beta = rc.reduce(theta0);
-  const double tol = detail::residual_tolerance(red, options.projection);
+  const double tol = absolute_residual_tolerance(options.projection, red.y());
   if (!(max_residual(red, beta) <= tol)) {
     // Newton first; from far away (Newton diverges or stalls) the gradient-flow limit.
     try {
@@ -400,8 +400,8 @@ ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Ei
   const double gtol = options.gradient_tolerance * std::max(1.0, std::abs(s.final_value));
   s.converged = s.riemannian_gradient_norm <= gtol && s.final_residual <= tol;
   std::ostringstream t;
-  t << (s.converged ? "converged" : "NOT converged") << ": ||grad_M F|| = " << detail::short_number(s.riemannian_gradient_norm)
-    << (s.converged ? " <= " : " > ") << detail::short_number(gtol) << " after " << s.iterations << " L-BFGS iterations ("
+  t << (s.converged ? "converged" : "NOT converged") << ": ||grad_M F|| = " << short_number(s.riemannian_gradient_norm)
+    << (s.converged ? " <= " : " > ") << short_number(gtol) << " after " << s.iterations << " L-BFGS iterations ("
     << s.reanchors << " re-anchorings of the tangent basis); Ceres: " << message;
   s.termination = t.str();
   out.theta = rc.lift(beta, theta0);

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "projection_internal.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/root_finding.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
@@ -154,7 +154,7 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
     out.c = std::move(star.c);
     const Eigen::MatrixXd& Z = red.X();  // n x n
     Eigen::MatrixXd beta = Z.fullPivLu().solve(R).transpose();  // m x p
-    const double tol = detail::residual_tolerance(model, options.projection);
+    const double tol = absolute_residual_tolerance(options.projection, model.y());
     std::ostringstream msg;
     msg << "closed form (THEORY 5): rank X = n = " << n << ", "
         << (constant(model.a()) ? "constant a: r_i* = phi^{-1}(y_i / (m a))" : "per-sample TOMS 748 roots for c_i");
@@ -163,8 +163,8 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
       const ProjectionResult pr = project_newton(red, beta, options.projection);
       out.newton_polish = pr.summary.distance_moved;
       beta = pr.theta;
-      msg << "; Newton polish moved " << detail::short_number(out.newton_polish) << " (cond X = "
-          << detail::short_number(rc.condition()) << ")";
+      msg << "; Newton polish moved " << short_number(out.newton_polish) << " (cond X = "
+          << short_number(rc.condition()) << ")";
     }
     out.theta = rc.lift(beta, theta_reference);
     out.closed_form = true;
@@ -220,7 +220,7 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
   } else {
     out.kind = OptimumKind::StationaryPoint;
     out.verdict = "stationary point of T on M that is NOT a minimum: the Riemannian Hessian has eigenvalue " +
-                  detail::short_number(out.hessian_min_eigenvalue) + " <= 0 (" + out.assumptions.describe(act) + ")";
+                  short_number(out.hessian_min_eigenvalue) + " <= 0 (" + out.assumptions.describe(act) + ")";
   }
   return out;
 }

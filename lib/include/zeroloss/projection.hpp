@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
 #include "zeroloss/network.hpp"
 
@@ -71,12 +72,11 @@ ProjectionResult project_gradient_flow(const TwoLayerModel& model, const Eigen::
 ProjectionResult project_ceres(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                const ProjectionOptions& options = {});
 
-// Dispatches on method = "newton" | "nearest" | "gradient-flow" | "ceres"; InputError otherwise.
+// Dispatches on method = "newton" | "nearest" | "gradient-flow" | "ceres" (projection_method_names());
+// InputError otherwise.
 ProjectionResult project(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                          const std::string& method, const ProjectionOptions& options = {});
 
-// The method names accepted by project(), in that order.
-const std::vector<std::string>& projection_method_names();
 
 // max_i |f_i(Theta) - y_i|.
 double max_residual(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 
@@ -17,20 +18,13 @@ namespace {
 namespace odeint = boost::numeric::odeint;
 using State = std::vector<double>;
 
-std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(3);
-  s << x;
-  return s.str();
-}
-
 void check_s_values(const std::vector<double>& s_values) {
   double prev = 0;
   for (std::size_t k = 0; k < s_values.size(); ++k) {
     const double s = s_values[k];
     if (!std::isfinite(s) || s < prev) {
       throw InputError("geodesic: parameter values must be finite, non-negative and non-decreasing; value " +
-                       std::to_string(k + 1) + " is " + fmt(s) + " after " + fmt(prev) +
+                       std::to_string(k + 1) + " is " + short_number(s) + " after " + short_number(prev) +
                        " (for negative s, trace the geodesic with velocity -v)");
     }
     prev = s;
@@ -112,7 +106,7 @@ std::vector<ParameterGeodesicSample> trace_geodesic(const std::shared_ptr<const 
       while (s < target) {
         if (st.accepted_steps + st.rejected_steps >= options.max_steps) {
           throw ConvergenceError("geodesic: more than " + std::to_string(options.max_steps) +
-                                 " steps before reaching s = " + fmt(target) + " (stopped at s = " + fmt(s) +
+                                 " steps before reaching s = " + short_number(target) + " (stopped at s = " + short_number(s) +
                                  "); the geodesic is too long or the curvature too large for the tolerance");
         }
         const double remaining = target - s;
@@ -125,7 +119,7 @@ std::vector<ParameterGeodesicSample> trace_geodesic(const std::shared_ptr<const 
           ++st.rejected_steps;
           ds = dt;
           if (!(ds > 1e-14 * std::max(1.0, target))) {
-            throw ConvergenceError("geodesic: step size collapsed to " + fmt(ds) + " at s = " + fmt(s) +
+            throw ConvergenceError("geodesic: step size collapsed to " + short_number(ds) + " at s = " + short_number(s) +
                                    " (the acceleration is not finite or varies too fast)");
           }
           continue;
@@ -134,7 +128,7 @@ std::vector<ParameterGeodesicSample> trace_geodesic(const std::shared_ptr<const 
         s = truncated ? target : t;  // land exactly on the requested value
         ds = truncated ? std::max(ds, dt) : dt;
         unpack(x, theta, w);
-        if (!theta.allFinite() || !w.allFinite()) throw ConvergenceError("geodesic: non-finite state at s = " + fmt(s));
+        if (!theta.allFinite() || !w.allFinite()) throw ConvergenceError("geodesic: non-finite state at s = " + short_number(s));
         project_state(model, options.projection, theta, w, st);
         note_speed();
       }
@@ -148,7 +142,7 @@ std::vector<ParameterGeodesicSample> trace_geodesic(const std::shared_ptr<const 
       while (s < target) {
         if (st.accepted_steps >= options.max_steps) {
           throw ConvergenceError("geodesic (RATTLE): more than " + std::to_string(options.max_steps) +
-                                 " steps before reaching s = " + fmt(target));
+                                 " steps before reaching s = " + short_number(target));
         }
         const double step = std::min(h, target - s);
         const ManifoldPoint start(model, theta, options.projection.max_condition);
@@ -163,14 +157,14 @@ std::vector<ParameterGeodesicSample> trace_geodesic(const std::shared_ptr<const 
           const Eigen::VectorXd residuals = e->outputs() - model->labels();
           const double res = residuals.cwiseAbs().maxCoeff();
           if (first_residual < 0) first_residual = res;
-          if (!std::isfinite(res)) throw ConvergenceError("geodesic (RATTLE): non-finite residual at s = " + fmt(s));
+          if (!std::isfinite(res)) throw ConvergenceError("geodesic (RATTLE): non-finite residual at s = " + short_number(s));
           if (res <= tol) {
             st.max_residual = std::max(st.max_residual, res);
             break;
           }
           if (it >= options.projection.max_iterations) {
-            throw ConvergenceError("geodesic (RATTLE): the constraint solve did not reach residual " + fmt(tol) +
-                                   " at s = " + fmt(s) + " (residual " + fmt(res) + "); use a smaller step");
+            throw ConvergenceError("geodesic (RATTLE): the constraint solve did not reach residual " + short_number(tol) +
+                                   " at s = " + short_number(s) + " (residual " + short_number(res) + "); use a smaller step");
           }
           // Newton on mu for f(q + J0^T mu) = y: the matrix is J(q) J0^T.
           Eigen::MatrixXd A(n, n);

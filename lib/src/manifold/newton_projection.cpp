@@ -6,23 +6,13 @@
 
 #include "zeroloss/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
+#include "zeroloss/number_text.hpp"
 
 namespace zeroloss {
-namespace {
-
-std::string short_number(double x) {
-  std::ostringstream s;
-  s.precision(3);
-  s << x;
-  return s.str();
-}
-
-}  // namespace
-
 ParameterProjection project_newton(const std::shared_ptr<const SquaredLossModel>& model,
                                    const Eigen::Ref<const Eigen::VectorXd>& theta0, const ProjectionOptions& options) {
   model->check_parameters(theta0, "starting weights");
-  const double tol = options.residual_tolerance * std::max(1.0, model->labels().cwiseAbs().maxCoeff());
+  const double tol = absolute_residual_tolerance(options, model->labels());
   ParameterProjection out;
   out.summary.method = "newton";
   Eigen::VectorXd theta = theta0;

@@ -54,6 +54,13 @@ class DiagonalLinearPoint final : public ModelPoint {
     return out;
   }
 
+  Eigen::MatrixXd jacobian() const override {
+    const Eigen::Index d = u_.size();
+    Eigen::MatrixXd J(data_->X.rows(), 2 * d);
+    J << 2.0 * data_->X * u_.asDiagonal(), -2.0 * data_->X * v_.asDiagonal();
+    return J;
+  }
+
   Eigen::MatrixXd jacobian_gram() const override {
     const Eigen::MatrixXd G = 4.0 * data_->X * s2_.asDiagonal() * data_->X.transpose();
     return 0.5 * (G + G.transpose());
@@ -62,6 +69,18 @@ class DiagonalLinearPoint final : public ModelPoint {
   Eigen::VectorXd constraint_hessian_forms(const Eigen::Ref<const Eigen::VectorXd>& dir) const override {
     const Eigen::Index d = u_.size();
     return 2.0 * (data_->X * (dir.head(d).cwiseAbs2() - dir.tail(d).cwiseAbs2()));
+  }
+
+  std::vector<Eigen::MatrixXd> constraint_hessian_blocks(const Eigen::Ref<const Eigen::VectorXd>& mu) const override {
+    // Diagonal: 2 s_k for u_k, -2 s_k for v_k, s = X^T mu.
+    const Eigen::VectorXd s = data_->X.transpose() * mu;
+    const Eigen::Index d = s.size();
+    std::vector<Eigen::MatrixXd> blocks(2 * d);
+    for (Eigen::Index k = 0; k < d; ++k) {
+      blocks[k] = Eigen::MatrixXd::Constant(1, 1, 2.0 * s(k));
+      blocks[d + k] = Eigen::MatrixXd::Constant(1, 1, -2.0 * s(k));
+    }
+    return blocks;
   }
 
   Eigen::VectorXd sharpness_gradient() const override {

@@ -3,9 +3,21 @@
 #include <cmath>
 #include <sstream>
 
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
+
+Eigen::MatrixXd ModelPoint::jacobian() const {
+  const int n = num_samples();
+  Eigen::MatrixXd J;
+  for (int i = 0; i < n; ++i) {
+    const Eigen::VectorXd row = jacobian_transpose_apply(Eigen::VectorXd::Unit(n, i));
+    if (i == 0) J.resize(n, row.size());
+    J.row(i) = row.transpose();
+  }
+  return J;
+}
 
 Eigen::MatrixXd ModelPoint::jacobian_gram() const {
   const int n = num_samples();
@@ -19,6 +31,16 @@ Eigen::VectorXd ModelPoint::constraint_hessian_forms(const Eigen::Ref<const Eige
   Eigen::VectorXd q(n);
   for (int i = 0; i < n; ++i) q(i) = v.dot(constraint_hessian_apply(Eigen::VectorXd::Unit(n, i), v));
   return q;
+}
+
+std::vector<Eigen::MatrixXd> ModelPoint::constraint_hessian_blocks(const Eigen::Ref<const Eigen::VectorXd>& mu) const {
+  const Eigen::Index P = jacobian_transpose_apply(mu).size();
+  require_dense_size(P, P, "the dense Hessian sum_i mu_i Hess f_i of the constraints",
+                     "Use a projection that does not factor it (newton, gradient-flow), or a model that supplies "
+                     "its block structure.");
+  Eigen::MatrixXd B(P, P);
+  for (Eigen::Index k = 0; k < P; ++k) B.col(k) = constraint_hessian_apply(mu, Eigen::VectorXd::Unit(P, k));
+  return {0.5 * (B + B.transpose())};
 }
 
 Eigen::VectorXd ModelPoint::sharpness_gradient() const {

@@ -36,11 +36,30 @@ class TwoLayerPoint final : public ModelPoint {
     return vectorize(H.cwiseProduct(products(v)).transpose() * net_->X());
   }
 
+  Eigen::MatrixXd jacobian() const override {
+    const int n = net_->n(), m = net_->m(), d = net_->d();
+    Eigen::MatrixXd J(n, static_cast<Eigen::Index>(m) * d);
+    for (int j = 0; j < m; ++j) J.middleCols(static_cast<Eigen::Index>(j) * d, d) = D_.col(j).asDiagonal() * net_->X();
+    return J;
+  }
+
   Eigen::MatrixXd jacobian_gram() const override { return net_->gram().cwiseProduct(D_ * D_.transpose()); }
 
   Eigen::VectorXd constraint_hessian_forms(const Eigen::Ref<const Eigen::VectorXd>& v) const override {
     const Eigen::MatrixXd S = products(v);
     return (eval_.d2phi.array() * S.array().square()).matrix() * net_->a();
+  }
+
+  std::vector<Eigen::MatrixXd> constraint_hessian_blocks(const Eigen::Ref<const Eigen::VectorXd>& mu) const override {
+    // Block j = X^T diag(mu o a_j phi''(r_:j)) X.
+    const int m = net_->m();
+    const Eigen::MatrixXd& X = net_->X();
+    std::vector<Eigen::MatrixXd> blocks(m);
+    for (int j = 0; j < m; ++j) {
+      const Eigen::VectorXd w = net_->a()(j) * mu.cwiseProduct(eval_.d2phi.col(j));
+      blocks[j].noalias() = X.transpose() * w.asDiagonal() * X;
+    }
+    return blocks;
   }
 
   Eigen::VectorXd sharpness_gradient() const override {

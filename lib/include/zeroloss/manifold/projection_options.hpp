@@ -3,6 +3,9 @@
 // any model (manifold/newton_projection.hpp) and for the two-layer network's methods
 // (projection.hpp).
 
+#include <Eigen/Dense>
+
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -27,6 +30,13 @@ struct ProjectionOptions {
   // estimate of the distance between the returned point and the exact Phi_GF (summary.limit_error_estimate).
   bool estimate_limit_error = true;
 };
+
+// The on-M tolerance: a point is on M when max_i |f_i - y_i| <= this, i.e.
+// options.residual_tolerance * max(1, max_i |y_i|) (relative to the labels' scale, absolute below 1).
+// Every projection stops on it and every "is this point on M" check uses it.
+inline double absolute_residual_tolerance(const ProjectionOptions& options, const Eigen::Ref<const Eigen::VectorXd>& labels) {
+  return options.residual_tolerance * std::max(1.0, labels.size() ? labels.cwiseAbs().maxCoeff() : 0.0);
+}
 
 struct ProjectionSummary {
   std::string method;

@@ -23,9 +23,13 @@
 // Axioms (tests/model_interface_test.cpp checks them for every model with finite differences):
 //   jacobian_apply(v)              = J v               = d/dt f(theta + t v) at t = 0;
 //   jacobian_transpose_apply(mu)   = J^T mu, the adjoint: <J v, mu> = <v, J^T mu>;
+//   jacobian()                     = J (n x P, row i = grad f_i), dense: only for the methods that need
+//                                    the matrix itself (Ceres' Levenberg-Marquardt, dense checks);
 //   jacobian_gram()                = J J^T (n x n, symmetric positive semi-definite);
 //   constraint_hessian_apply(mu,v) = sum_i mu_i Hess f_i v = d/dt J(theta + t v)^T mu at t = 0;
 //   constraint_hessian_forms(v)_i  = v^T Hess f_i v;
+//   constraint_hessian_blocks(mu)  = the diagonal blocks B_1, B_2, ... of sum_i mu_i Hess f_i, which is
+//                                    block diagonal with them (consecutive blocks, sizes summing to P);
 //   sharpness_gradient()           = grad T = (2/n) sum_i Hess f_i grad f_i;
 //   sharpness_hessian_apply(v)     = Hess T v = d/dt grad T(theta + t v) at t = 0.
 // A ModelPoint is immutable and owns (or shares) everything it reads: it stays valid after the
@@ -35,6 +39,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace zeroloss {
 
@@ -57,10 +62,17 @@ class ModelPoint {
   // Hess T v in R^P, T = (1/n) sum_i ||grad f_i||^2.
   virtual Eigen::VectorXd sharpness_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const = 0;
 
+  // J (n x P), dense. Default: row i is (J^T e_i)^T.
+  virtual Eigen::MatrixXd jacobian() const;
   // J J^T (n x n). Default: column i is J (J^T e_i).
   virtual Eigen::MatrixXd jacobian_gram() const;
   // (v^T Hess f_i v)_i in R^n. Default: <v, constraint_hessian_apply(e_i, v)>.
   virtual Eigen::VectorXd constraint_hessian_forms(const Eigen::Ref<const Eigen::VectorXd>& v) const;
+  // sum_i mu_i Hess f_i as consecutive symmetric diagonal blocks (it is zero outside them): what the
+  // nearest-point projection factors. Default: one dense P x P block from P products (refused by
+  // the dense limit, dense_limit.hpp, for large P). The two-layer network has m blocks of size d
+  // (neurons do not interact), the diagonal network 2d blocks of size 1.
+  virtual std::vector<Eigen::MatrixXd> constraint_hessian_blocks(const Eigen::Ref<const Eigen::VectorXd>& mu) const;
   // grad T in R^P. Default: (2/n) sum_i constraint_hessian_apply(e_i, J^T e_i).
   virtual Eigen::VectorXd sharpness_gradient() const;
   // ||grad f_i||^2 in R^n (the diagonal of J J^T). Default: from jacobian_gram().
