@@ -9,6 +9,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/derivative_check.hpp"
@@ -25,6 +26,7 @@ struct CheckOptions {
   double residual_tolerance = 1e-8;
   std::string inject = "none";
   double inject_size = 1e-3;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 nlohmann::ordered_json numbers(const std::vector<double>& v) {
@@ -55,7 +57,6 @@ nlohmann::ordered_json residual_json(const ResidualCheck& r) {
 }
 
 void run_check(const CheckOptions& o) {
-  const LoadedProblem P = load_problem(o.problem);
   DerivativeCheckOptions opt;
   opt.seed = o.seed;
   opt.slope_tolerance = o.slope_tolerance;
@@ -68,11 +69,30 @@ void run_check(const CheckOptions& o) {
   } else if (o.inject != "none") {
     throw InputError("--inject-error '" + o.inject + "': expected none, gradient or hessian");
   }
-  const DerivativeCheckResult r = check_sharpness_derivatives(P.model, P.weights.theta, opt, injected);
+  DerivativeCheckResult r;
+  std::string heading, function, activation;
+  if (o.model == ModelKind::DiagonalLinear) {
+    const DiagonalProblem P = load_diagonal_problem(o.problem);
+    r = check_sharpness_derivatives(P.model, P.theta, opt, injected);
+    function = "sharpness T of the diagonal linear network (THEORY 9; Riemannian gradient and Hessian of the model interface)";
+    heading = "Checking the sharpness T of the " + P.model->description() +
+              " with the Riemannian gradient and Hessian of the model interface";
+  } else {
+    const LoadedProblem P = load_problem(o.problem);
+    r = check_sharpness_derivatives(P.model, P.weights.theta, opt, injected);
+    function = "sharpness T (closed-form Riemannian gradient and Hessian, reduced coordinates)";
+    activation = P.model.activation().name();
+    heading = "Checking the sharpness T (activation " + activation + ", n = " + std::to_string(P.model.n()) +
+              ", d = " + std::to_string(P.model.d()) + ", m = " + std::to_string(P.model.m()) +
+              ") with its closed-form Riemannian gradient and Hessian, in reduced coordinates";
+  }
   if (o.json) {
     nlohmann::ordered_json j;
-    j["function"] = "sharpness T (closed-form Riemannian gradient and Hessian, reduced coordinates)";
-    j["activation"] = P.model.activation().name();
+    j["function"] = function;
+    if (o.model == ModelKind::DiagonalLinear)
+      j["model"] = to_string(o.model);
+    else
+      j["activation"] = activation;
     j["seed"] = o.seed;
     j["injected_error"] = o.inject == "none" ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json({{"in", o.inject}, {"size", o.inject_size}});
     j["passed"] = r.passed();
@@ -89,9 +109,7 @@ void run_check(const CheckOptions& o) {
     j["linearity"] = residual_json(r.linearity);
     std::cout << j.dump(2) << std::endl;
   } else {
-    std::cout << "Checking the sharpness T (activation " << P.model.activation().name() << ", n = " << P.model.n()
-              << ", d = " << P.model.d() << ", m = " << P.model.m()
-              << ") with its closed-form Riemannian gradient and Hessian, in reduced coordinates\n";
+    std::cout << heading << "\n";
     if (o.inject != "none")
       std::cout << "DELIBERATE ERROR injected into the " << o.inject << " (relative size " << o.inject_size
                 << "): this run shows what a failing check looks like\n";
@@ -113,6 +131,7 @@ CommandRegistration reg(
      [](CLI::App& app) {
        auto o = std::make_shared<CheckOptions>();
        add_problem_options(app, o->problem);
+       add_model_option(app, o->model);
        app.add_option("--seed", o->seed, "Seed (integer >= 0) of the random tangent directions")
            ->capture_default_str()
            ->check(checks::non_negative_integer<std::uint64_t>());
@@ -138,7 +157,8 @@ CommandRegistration reg(
            "The point is first moved onto M by Newton projection (the distance moved is printed). Along a random\n"
            "unit tangent v, E1(t) = |T(R(x,tv)) - T(x) - t<g,v>| must fall like t^2 and\n"
            "E2(t) = |E1 part - t^2/2 <Hv,v>| like t^3 (R = Newton projection of x + tv, a second-order\n"
-           "retraction). Exit 0: every check passes; 7: a check fails; 3: J J^T is singular at the point.");
+           "retraction). Exit 0: every check passes; 7: a check fails; 3: J J^T is singular at the point.\n"
+           "--model diagonal-linear: the same checks on (u, v) (a u,v weights CSV), directions in R^{2d}.");
        return std::function<void()>([o]() { run_check(*o); });
      },
      60});

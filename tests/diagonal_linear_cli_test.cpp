@@ -68,6 +68,20 @@ TEST_F(DiagonalCli, EveryProjectionMethodWritesWhatTheLibraryComputes) {
   }
 }
 
+TEST_F(DiagonalCli, CheckPassesOnTheTrueDerivativesAndFailsOnAnInjectedError) {
+  ASSERT_EQ(test::run_zeroloss(args("project") + " --method newton --out " + path("on.csv")).code, 0);
+  const std::string on = " --model diagonal-linear --data " + data_ + " --weights " + path("on.csv");
+  RunResult r = test::run_zeroloss("check --json" + on);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["passed"].get<bool>());
+  EXPECT_EQ(j["model"], "diagonal-linear");
+  EXPECT_GE(j["hessian"]["slope"].get<double>(), 2.8);
+  r = test::run_zeroloss("check --inject-error hessian --inject-size 1e-2" + on);
+  EXPECT_EQ(r.code, 7) << r.err;
+  EXPECT_NE(r.err.find("derivative check FAILED: hessian Taylor slope"), std::string::npos) << r.err;
+}
+
 TEST_F(DiagonalCli, ProjectInspectAndFlowAgreeWithEachOther) {
   ASSERT_EQ(test::run_zeroloss(args("project") + " --method newton --out " + path("on.csv")).code, 0);
   const RunResult inspect = test::run_zeroloss("inspect --model diagonal-linear --json --data " + data_ +

@@ -1,444 +1,49 @@
+// The derivative checks of the two-layer network's sharpness: the generic checks
+// (diagnostics/derivative_check.hpp) on the network in reduced coordinates, with the network's
+// structured rounding scale for the Hessian's residuals.
+
 #include "zeroloss/derivative_check.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <iomanip>
-#include <limits>
-#include <ostream>
-#include <random>
-#include <sstream>
+#include <string>
 
-#include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/model/two_layer_network.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 
 namespace zeroloss {
-namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kEps = std::numeric_limits<double>::epsilon();
-
-double inner(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a.array() * b.array()).sum(); }
-
-std::string sci(double x, int digits = 3) {
-  std::ostringstream s;
-  s << std::setprecision(digits) << x;
-  return s.str();
-}
-
-// Least-squares line through (X_k, Y_k), k in [b, e): slope, intercept and RMS deviation.
-void fit_line(const std::vector<double>& X, const std::vector<double>& Y, int b, int e, double& slope,
-              double& intercept, double& rms) {
-  const int n = e - b;
-  double mx = 0, my = 0;
-  for (int k = b; k < e; ++k) {
-    mx += X[k];
-    my += Y[k];
-  }
-  mx /= n;
-  my /= n;
-  double sxx = 0, sxy = 0;
-  for (int k = b; k < e; ++k) {
-    sxx += (X[k] - mx) * (X[k] - mx);
-    sxy += (X[k] - mx) * (Y[k] - my);
-  }
-  slope = sxy / sxx;
-  intercept = my - slope * mx;
-  double ss = 0;
-  for (int k = b; k < e; ++k) {
-    const double r = Y[k] - (intercept + slope * X[k]);
-    ss += r * r;
-  }
-  rms = std::sqrt(ss / n);
-}
-
-// Chooses the fitted window and sets slope, verdict and pass/fail of one Taylor check.
-void analyse(TaylorCheck& c, const DerivativeCheckOptions& o) {
-  const int K = static_cast<int>(c.t.size());
-  c.above_noise.assign(K, false);
-  int finite = 0, above = 0;
-  std::vector<double> lt(K), le(K);
-  for (int k = 0; k < K; ++k) {
-    lt[k] = std::log10(c.t[k]);
-    if (std::isfinite(c.error[k])) ++finite;
-    if (std::isfinite(c.error[k]) && c.error[k] > c.noise_floor[k]) {
-      c.above_noise[k] = true;
-      le[k] = std::log10(c.error[k]);
-      ++above;
-    }
-  }
-  c.slope = kNaN;
-  const double need = c.expected_slope - o.slope_tolerance;
-  if (finite < 3) {
-    c.passed = false;
-    c.verdict = "the retraction failed at all but " + std::to_string(finite) + " step sizes: inconclusive";
-    return;
-  }
-  // Windows of `window` consecutive points, all above the noise floor.
-  const int w = std::min(o.window, K);
-  int chosen_b = -1, chosen_e = -1;
-  double best_rms = std::numeric_limits<double>::infinity();
-  int best_b = -1;
-  for (int b = 0; b + w <= K; ++b) {
-    bool ok = true;
-    for (int k = b; k < b + w && ok; ++k) ok = c.above_noise[k];
-    if (!ok) continue;
-    double s, i, r;
-    fit_line(lt, le, b, b + w, s, i, r);
-    if (r <= o.max_fit_rms) {  // smallest-t window that is a clean straight line
-      chosen_b = b;
-      chosen_e = b + w;
-      break;
-    }
-    if (r < best_rms) {
-      best_rms = r;
-      best_b = b;
-    }
-  }
-  std::string note;
-  if (chosen_b < 0 && best_b >= 0) {
-    chosen_b = best_b;
-    chosen_e = best_b + w;
-    note = " (no window is a clean straight line; best one used)";
-  }
-  if (chosen_b < 0) {
-    // No full window above the noise: use the longest run of at least 3 points.
-    int run_b = -1, run_len = 0;
-    for (int k = 0; k < K;) {
-      if (!c.above_noise[k]) {
-        ++k;
-        continue;
-      }
-      int e = k;
-      while (e < K && c.above_noise[e]) ++e;
-      if (e - k > run_len) {
-        run_len = e - k;
-        run_b = k;
-      }
-      k = e;
-    }
-    if (run_len >= 3) {
-      chosen_b = run_b;
-      chosen_e = run_b + run_len;
-      note = " (only " + std::to_string(run_len) + " consecutive points above the rounding floor)";
-    }
-  }
-  if (chosen_b < 0) {
-    c.at_rounding_level = true;
-    c.passed = true;
-    c.verdict = "E(t) is at rounding level at " + std::to_string(K - above) + " of " + std::to_string(K) +
-                " step sizes: the model is exact to rounding along this direction";
-    return;
-  }
-  c.fit_begin = chosen_b;
-  c.fit_end = chosen_e;
-  fit_line(lt, le, chosen_b, chosen_e, c.slope, c.intercept, c.fit_rms);
-  c.passed = c.slope >= need;
-  std::ostringstream s;
-  s << "slope " << std::fixed << std::setprecision(3) << c.slope << " fitted on t in [" << sci(c.t[chosen_b]) << ", "
-    << sci(c.t[chosen_e - 1]) << "]" << note << "; expected " << std::setprecision(0) << c.expected_slope;
-  if (!c.passed) {
-    if (c.slope < 1.5)
-      s << ": FAILS (slope ~1: the gradient is wrong)";
-    else
-      s << ": FAILS (slope ~2: the Hessian is wrong, or the retraction is not second order)";
-  }
-  c.verdict = s.str();
-}
-
-ResidualCheck residual(const std::string& name, double value, double tolerance, const std::string& meaning) {
-  ResidualCheck r;
-  r.name = name;
-  r.ran = true;
-  r.value = value;
-  r.tolerance = tolerance;
-  r.passed = std::isfinite(value) && value <= tolerance;
-  r.meaning = meaning;
-  return r;
-}
-
-Eigen::MatrixXd random_unit_tangent(const ConstraintJacobian& J, int rows, int cols, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Eigen::MatrixXd g(rows, cols);
-  for (int c = 0; c < cols; ++c)
-    for (int r = 0; r < rows; ++r) g(r, c) = normal(rng);
-  Eigen::MatrixXd v = J.tangent_projection(g);
-  const double nv = v.norm();
-  if (!(nv > 1e-8 * g.norm())) {
-    throw InputError("derivative check: the tangent space of the zero-loss manifold is {0} at this point "
-                     "(m*d = n constraints fix every weight); there is no direction to check along");
-  }
-  return v / nv;
-}
-
-}  // namespace
-
-Eigen::MatrixXd newton_retraction(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                  const Eigen::Ref<const Eigen::MatrixXd>& v) {
-  model.check_weights(x, "retraction base point");
-  model.check_weights(v, "retraction direction");
-  const double tol = 1e-10 * std::max(1.0, model.y().cwiseAbs().maxCoeff());
-  Eigen::MatrixXd z = x + v;
-  Eigen::MatrixXd best = z;
-  double best_res = std::numeric_limits<double>::infinity(), prev = best_res, last = best_res;
-  int iterations = 0;
-  std::ostringstream history;
-  for (int it = 0; it <= 30; ++it) {
-    const NetworkEvaluation e = evaluate(model, z);
-    const double res = e.residuals.cwiseAbs().maxCoeff();
-    if (it < 4) history << (it ? ", " : "") << res;
-    last = res;
-    iterations = it + 1;
-    if (!std::isfinite(res)) break;
-    if (res < best_res) {
-      best_res = res;
-      best = z;
-    }
-    // Stop at an exact zero, or once the residual is small and a step no longer reduces it fourfold
-    // (rounding level: Newton's quadratic convergence reduces it much faster than that before).
-    if (res == 0.0 || (it >= 1 && res <= tol && res > 0.25 * prev)) break;
-    prev = res;
-    const ConstraintJacobian J(model, e);
-    z -= J.apply_transpose(J.solve_gram(e.residuals));
-  }
-  if (!(best_res <= tol)) {
-    throw ConvergenceError("retraction: Newton projection of x + v did not reach the zero-loss manifold "
-                           "(residual max_i |f_i - y_i|: " + history.str() +
-                           (iterations > 4 ? ", ..., " + sci(last) + " after " + std::to_string(iterations) + " evaluations"
-                                           : std::string()) +
-                           "; best " + sci(best_res) + ", needed " + sci(tol) +
-                           "). If this is the starting point, move it onto M first (zeroloss project)");
-  }
-  return best;
-}
-
-bool DerivativeCheckResult::passed() const {
-  for (const TaylorCheck* c : {&gradient, &hessian})
-    if (c->ran && !c->passed) return false;
-  for (const ResidualCheck* r : {&gradient_tangency, &hessian_tangency, &symmetry, &linearity})
-    if (r->ran && !r->passed) return false;
-  return true;
-}
-
-DerivativeCheckResult check_derivatives(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& x_in,
-                                        const ManifoldFunction& f, const DerivativeCheckOptions& o) {
-  if (!f.value || !f.gradient) throw InputError("derivative check: the value and gradient callbacks are required");
-  if (o.points < 3 || o.window < 3 || !(o.log10_t_max > o.log10_t_min)) {
-    throw InputError("derivative check: need at least 3 points, a window of at least 3 and log10_t_max > log10_t_min");
-  }
-  model.check_weights(x_in, "derivative check point");
-  const int m = model.m(), d = model.d();
-  const Retraction R = o.retraction ? o.retraction
-                                    : Retraction([&model](const Eigen::MatrixXd& x, const Eigen::MatrixXd& v) {
-                                        return newton_retraction(model, x, v);
-                                      });
-  DerivativeCheckResult out;
-  out.options = o;
-  out.options.retraction = nullptr;
-  const Eigen::MatrixXd x0 = R(Eigen::MatrixXd(x_in), Eigen::MatrixXd::Zero(m, d));
-  out.base_point_shift = (x0 - x_in).norm();
-  const NetworkEvaluation e0 = evaluate(model, x0);
-  const ConstraintJacobian J(model, e0);
-  if (!J.regular()) J.solve_gram(Eigen::VectorXd::Zero(model.n()));  // throws SingularPointError
-
-  std::mt19937_64 rng(o.seed);
-  const Eigen::MatrixXd v = random_unit_tangent(J, m, d, rng);
-  const Eigen::MatrixXd u = random_unit_tangent(J, m, d, rng);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  const double alpha = normal(rng), beta = normal(rng);
-
-  const double f0 = f.value(x0);
-  const Eigen::MatrixXd g = f.gradient(x0);
-  model.check_weights(g, "derivative check: gradient callback result");
-  const bool have_h = static_cast<bool>(f.hessian_apply);
-  Eigen::MatrixXd Hv, Hu;
-  if (have_h) {
-    Hv = f.hessian_apply(x0, v);
-    Hu = f.hessian_apply(x0, u);
-    model.check_weights(Hv, "derivative check: Hessian callback result");
-  }
-  out.value = f0;
-  out.gradient_norm = g.norm();
-  out.directional_derivative = inner(g, v);
-  out.curvature = have_h ? inner(Hv, v) : 0.0;
-  const double gv = out.directional_derivative, vHv = out.curvature;
-
-  TaylorCheck& c1 = out.gradient;
-  TaylorCheck& c2 = out.hessian;
-  c1.name = "gradient";
-  c1.ran = true;
-  c1.expected_slope = 2;
-  c2.name = "hessian";
-  c2.ran = have_h;
-  c2.expected_slope = 3;
-  for (int k = 0; k < o.points; ++k) {
-    const double t = std::pow(10.0, o.log10_t_min + (o.log10_t_max - o.log10_t_min) * k / (o.points - 1));
-    double ft = kNaN;
-    try {
-      ft = f.value(R(x0, t * v));
-    } catch (const Error&) {
-      ft = kNaN;  // the retraction (or f) failed at this step size: excluded from the fit
-    }
-    const double base = std::abs(f0) + std::abs(ft) + std::abs(t * gv);
-    c1.t.push_back(t);
-    c1.error.push_back(std::abs(ft - f0 - t * gv));
-    c1.noise_floor.push_back(o.noise_factor * kEps * base);
-    if (have_h) {
-      c2.t.push_back(t);
-      c2.error.push_back(std::abs(ft - f0 - t * gv - 0.5 * t * t * vHv));
-      c2.noise_floor.push_back(o.noise_factor * kEps * (base + std::abs(0.5 * t * t * vHv)));
-    }
-  }
-  analyse(c1, o);
-  if (have_h) analyse(c2, o);
-
-  const double gs = std::max(g.norm(), f.gradient_scale);
-  out.gradient_tangency = residual("gradient tangency", J.normal_projection(g).norm() / (gs > 0 ? gs : 1.0),
-                                   o.tangency_tolerance, "||N g|| / max(||g||, s_g)");
-  if (have_h) {
-    const double hs = f.hessian_scale;
-    const double hv_den = std::max(Hv.norm(), hs);
-    out.hessian_tangency = residual("Hessian tangency", J.normal_projection(Hv).norm() / (hv_den > 0 ? hv_den : 1.0),
-                                    o.tangency_tolerance, "||N H v|| / max(||H v||, s_H)");
-    const double sym_den = Hu.norm() + Hv.norm() + hs;
-    out.symmetry = residual("Hessian symmetry", std::abs(inner(u, Hv) - inner(Hu, v)) / (sym_den > 0 ? sym_den : 1.0),
-                            o.symmetry_tolerance, "|<u,Hv> - <Hu,v>| / (||Hu|| + ||Hv|| + s_H)");
-    const Eigen::MatrixXd Hw = f.hessian_apply(x0, alpha * u + beta * v);
-    const double lin_den = std::abs(alpha) * Hu.norm() + std::abs(beta) * Hv.norm() + hs;
-    out.linearity = residual("Hessian linearity",
-                             (Hw - alpha * Hu - beta * Hv).norm() / (lin_den > 0 ? lin_den : 1.0),
-                             o.linearity_tolerance, "||H(a u + b v) - a Hu - b Hv|| / (|a| ||Hu|| + |b| ||Hv|| + s_H)");
-  }
-  return out;
-}
-
-namespace {
-DerivativeCheckResult check_sharpness_derivatives_reduced(const TwoLayerModel& model,
-                                                          const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                                          const DerivativeCheckOptions& options,
-                                                          const InjectedError& injected);
-}  // namespace
 
 DerivativeCheckResult check_sharpness_derivatives(const TwoLayerModel& model,
                                                   const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                                   const DerivativeCheckOptions& options,
                                                   const InjectedError& injected) {
   model.check_weights(theta);
+  const ReducedCoordinates rc(model.X());
+  const auto reduced = std::make_shared<const TwoLayerNetwork>(rc.reduce(model));
+  const TwoLayerModel& red = reduced->network();
+  const Eigen::VectorXd beta_in = reduced->parameters(rc.reduce(theta));
   try {
-    return check_sharpness_derivatives_reduced(model, theta, options, injected);
-  } catch (const SingularPointError& e) {
-    throw SingularPointError(std::string(e.what()) + " [derivative check of T in reduced coordinates, where d is "
+    // The Hessian's rounding scale at the base point on M (the retraction moves it there first):
+    // max |weights of the unprojected Hessian form| sigma_max(Z)^2.
+    const Eigen::VectorXd beta0 = options.retraction ? options.retraction(beta_in, Eigen::VectorXd::Zero(beta_in.size()))
+                                                     : newton_retraction(reduced, beta_in, Eigen::VectorXd::Zero(beta_in.size()));
+    const SharpnessGeometry g0(red, reduced->weights(beta0));
+    const NetworkEvaluation& e = g0.evaluation();
+    const double n = red.n();
+    const Eigen::VectorXd a2 = red.a().array().square();
+    const Eigen::MatrixXd hw = (2.0 / n) * red.row_norms_squared().asDiagonal() *
+                               (e.d2phi.cwiseProduct(e.d2phi) + e.dphi.cwiseProduct(e.d3phi)) * a2.asDiagonal();
+    const double lam = g0.multipliers().cwiseAbs().maxCoeff();
+    const double smax = rc.singular_values()(0);
+    const double hessian_scale =
+        (hw.cwiseAbs().maxCoeff() + lam * (e.d2phi * red.a().cwiseAbs().asDiagonal()).cwiseAbs().maxCoeff()) * smax * smax;
+    return check_sharpness_derivatives(reduced, beta_in, options, injected, hessian_scale);
+  } catch (const SingularPointError& err) {
+    throw SingularPointError(std::string(err.what()) + " [derivative check of T in reduced coordinates, where d is "
                              "replaced by p = rank X; in the model's coordinates M has dimension m*d - n = " +
                              std::to_string(model.m() * model.d() - model.n()) + "]",
-                             e.condition());
+                             err.condition());
   }
-}
-
-namespace {
-
-DerivativeCheckResult check_sharpness_derivatives_reduced(const TwoLayerModel& model,
-                                                          const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                                          const DerivativeCheckOptions& options,
-                                                          const InjectedError& injected) {
-  const ReducedCoordinates rc(model.X());
-  const TwoLayerModel reduced = rc.reduce(model);
-  const Eigen::MatrixXd beta_in = rc.reduce(theta);
-  DerivativeCheckOptions o = options;
-  if (!o.retraction) {
-    o.retraction = [&reduced](const Eigen::MatrixXd& x, const Eigen::MatrixXd& v) {
-      return newton_retraction(reduced, x, v);
-    };
-  }
-  const Eigen::MatrixXd beta0 = o.retraction(beta_in, Eigen::MatrixXd::Zero(beta_in.rows(), beta_in.cols()));
-
-  ManifoldFunction f;
-  f.value = [&reduced](const Eigen::MatrixXd& b) { return SharpnessGeometry(reduced, b).sharpness(); };
-  f.gradient = [&reduced](const Eigen::MatrixXd& b) { return SharpnessGeometry(reduced, b).riemannian_gradient(); };
-  f.hessian_apply = [&reduced](const Eigen::MatrixXd& b, const Eigen::MatrixXd& v) {
-    return SharpnessGeometry(reduced, b).riemannian_hessian_apply(v);
-  };
-  // Rounding scales: ||grad T|| (Euclidean; the Riemannian gradient is its tangent part) and a bound
-  // on the operator norm of the unprojected Hessian form, max |weights| * sigma_max(Z)^2.
-  const SharpnessGeometry g0(reduced, beta0);
-  f.gradient_scale = g0.euclidean_gradient().norm();
-  const NetworkEvaluation& e = g0.evaluation();
-  const double n = reduced.n();
-  const Eigen::VectorXd a2 = reduced.a().array().square();
-  const Eigen::MatrixXd hw = (2.0 / n) * reduced.row_norms_squared().asDiagonal() *
-                             (e.d2phi.cwiseProduct(e.d2phi) + e.dphi.cwiseProduct(e.d3phi)) * a2.asDiagonal();
-  const double lam = g0.multipliers().cwiseAbs().maxCoeff();
-  const double smax = rc.singular_values()(0);
-  f.hessian_scale = (hw.cwiseAbs().maxCoeff() + lam * (e.d2phi * reduced.a().cwiseAbs().asDiagonal()).cwiseAbs().maxCoeff()) *
-                    smax * smax;
-
-  if (injected.gradient != 0 || injected.hessian != 0) {
-    std::mt19937_64 rng(o.seed ^ 0x9E3779B97F4A7C15ULL);
-    const Eigen::MatrixXd w = random_unit_tangent(g0.jacobian(), reduced.m(), reduced.d(), rng);
-    const double dg = injected.gradient * f.gradient_scale, dh = injected.hessian * f.hessian_scale;
-    const ManifoldFunction exact = f;
-    f.gradient = [exact, w, dg](const Eigen::MatrixXd& b) { return Eigen::MatrixXd(exact.gradient(b) + dg * w); };
-    f.hessian_apply = [exact, w, dh](const Eigen::MatrixXd& b, const Eigen::MatrixXd& v) {
-      return Eigen::MatrixXd(exact.hessian_apply(b, v) + dh * inner(w, v) * w);
-    };
-  }
-  DerivativeCheckResult r = check_derivatives(reduced, beta0, f, o);
-  r.base_point_shift = (beta0 - beta_in).norm();  // the perpendicular part never moves: same in full coordinates
-  r.options.retraction = nullptr;
-  return r;
-}
-
-}  // namespace
-
-void print_derivative_check(std::ostream& out, const DerivativeCheckResult& r) {
-  const auto flags = out.flags();
-  const auto prec = out.precision();
-  out << std::setprecision(6);
-  out << "Derivative check along a random unit tangent direction v (seed " << r.options.seed << ")\n";
-  out << "  f(x) = " << r.value << ", ||grad f|| = " << r.gradient_norm << ", <grad f, v> = " << r.directional_derivative;
-  if (r.hessian.ran) out << ", <Hess f[v], v> = " << r.curvature;
-  out << "\n  the point was moved " << std::setprecision(3) << r.base_point_shift
-      << " onto M by the retraction before checking\n\n";
-
-  out << std::left << std::setw(20) << "check" << std::setw(13) << "measured" << std::setw(16) << "criterion"
-      << std::setw(7) << "result" << "detail\n";
-  for (const TaylorCheck* c : {&r.gradient, &r.hessian}) {
-    if (!c->ran) continue;
-    std::ostringstream meas, crit;
-    if (std::isfinite(c->slope))
-      meas << std::fixed << std::setprecision(3) << c->slope;
-    else
-      meas << (c->at_rounding_level ? "rounding" : "n/a");
-    crit << "slope >= " << std::fixed << std::setprecision(2) << c->expected_slope - r.options.slope_tolerance;
-    out << std::setw(20) << (c->name == "gradient" ? "gradient (Taylor)" : "Hessian (Taylor)") << std::setw(13)
-        << meas.str() << std::setw(16) << crit.str() << std::setw(7) << (c->passed ? "PASS" : "FAIL") << c->verdict
-        << "\n";
-  }
-  for (const ResidualCheck* c : {&r.gradient_tangency, &r.hessian_tangency, &r.symmetry, &r.linearity}) {
-    if (!c->ran) continue;
-    std::ostringstream meas, crit;
-    meas << std::scientific << std::setprecision(2) << c->value;
-    crit << "<= " << std::scientific << std::setprecision(0) << c->tolerance;
-    out << std::setw(20) << c->name << std::setw(13) << meas.str() << std::setw(16) << crit.str() << std::setw(7)
-        << (c->passed ? "PASS" : "FAIL") << c->meaning << "\n";
-  }
-  out << "\nTaylor remainders (every 5th step; * = in the fitted window, . = below the rounding floor)\n";
-  out << std::right << std::setw(10) << "t" << std::setw(14) << "E_grad(t)";
-  if (r.hessian.ran) out << std::setw(16) << "E_hess(t)";
-  out << "\n";
-  auto mark = [](const TaylorCheck& c, size_t k) {
-    if (static_cast<int>(k) >= c.fit_begin && static_cast<int>(k) < c.fit_end) return '*';
-    return c.above_noise[k] ? ' ' : '.';
-  };
-  for (size_t k = 0; k < r.gradient.t.size(); k += 5) {
-    out << std::setw(10) << std::scientific << std::setprecision(1) << r.gradient.t[k] << std::setw(13)
-        << std::setprecision(3) << r.gradient.error[k] << mark(r.gradient, k);
-    if (r.hessian.ran) out << std::setw(15) << r.hessian.error[k] << mark(r.hessian, k);
-    out << "\n";
-  }
-  out << "\nOverall: " << (r.passed() ? "PASS" : "FAIL") << "\n";
-  out.flags(flags);
-  out.precision(prec);
 }
 
 }  // namespace zeroloss
