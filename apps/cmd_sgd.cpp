@@ -1,6 +1,6 @@
 // zeroloss sgd: label-noise SGD (THEORY 7). The run is the library's (zeroloss/runs/
-// label_noise_sgd_run.hpp); this file parses the options, draws the progress bar, turns
-// SIGINT/SIGTERM into an interruption, and prints.
+// label_noise_sgd_run.hpp; --model diagonal-linear: runs/diagonal_sgd_run.hpp); this file parses
+// the options, draws the progress bar, turns SIGINT/SIGTERM into an interruption, and prints.
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,11 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/runs/diagonal_sgd_run.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
 
 namespace zeroloss::cli {
@@ -32,6 +34,7 @@ struct SgdCliOptions {
   bool no_figures = false;
   std::string init;  // "" (use --weights) or "gaussian"
   bool no_log_gradient = false;
+  ModelKind model = ModelKind::TwoLayer;
 };
 
 LabelNoiseSgdRunOptions run_options(const SgdCliOptions& c, const std::vector<std::string>& given) {
@@ -129,7 +132,57 @@ void print_ensemble(std::ostream& msg, const LabelNoiseSgdRunOptions& o, const L
   for (const auto& n : S.notes) msg << "note: " << n << "\n";
 }
 
+// --model diagonal-linear: GenericLabelNoiseSgd on (u, v). Options of the two-layer kernel, its
+// reduced coordinates, starts, ensembles and checkpoints do not apply and are refused by name.
+void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
+  for (const char* name : {"--activation", "--instruction-set", "--steps-per-pass", "--coordinates", "--init", "--m",
+                           "--init-scale", "--init-seed", "--save-reduced", "--no-log-gradient", "--rank-one-threshold",
+                           "--max-loss", "--seeds", "--threads", "--checkpoint-every", "--resume", "--no-figures"})
+    if (std::find(given.begin(), given.end(), name) != given.end())
+      throw InputError(std::string(name) + " does not apply to --model diagonal-linear: it belongs to the two-layer "
+                       "network's kernel, coordinates, starts, ensembles or checkpoints (the diagonal network runs one "
+                       "seed of the generic step without checkpoints; docs/commands/sgd.md)");
+  auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
+  for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"})
+    if (!has(name)) throw InputError(std::string(name) + " is required");
+  DiagonalSgdRunOptions o;
+  o.data = c.run.problem.data;
+  o.weights = c.run.problem.weights;
+  o.learning_rate = c.run.learning_rate;
+  o.label_noise = c.run.label_noise;
+  o.noise = parse_noise_kind(c.noise);
+  o.batch = c.run.batch;
+  o.steps = c.run.steps;
+  o.seed = c.seed;
+  o.log_every = c.run.log_every;
+  o.log_points = c.run.log_points;
+  o.out = c.run.out;
+  o.overwrite = c.run.overwrite;
+  install_interrupt_handlers();
+  ProgressBar bar("sgd", static_cast<double>(o.steps), "steps");
+  RunControl control;
+  control.progress = [&bar](double done) { bar.update(done); };
+  control.interrupt = &interrupt_flag();
+  const DiagonalSgdRunSummary S = run_diagonal_label_noise_sgd(o, control);
+  bar.finish();
+  const DiagonalSgdRow& f = S.rows.back();
+  std::ostringstream msg;
+  msg.precision(6);
+  msg << "label-noise SGD on the " << S.model_description << ", seed " << o.seed << ": " << S.steps_done << " of "
+      << o.steps << " steps (t = eta^2 k = " << f.t << ", flow time tau = " << f.tau << ")\n"
+      << (S.status == SgdRunStatus::Completed ? "final" : "state reached") << ": loss " << f.loss << ", T " << f.sharpness
+      << ", (4/n) sum_k c_k |w_k| " << f.weighted_l1_bound << "\noutputs in " << o.out << "\n";
+  std::cout << msg.str() << std::flush;
+  if (S.status == SgdRunStatus::Interrupted) {
+    std::cerr << "zeroloss sgd: interrupted by " << signal_name(interrupt_signal()) << "; the outputs in " << o.out
+              << " hold the state reached (no checkpoint for --model diagonal-linear)\n";
+    exit_by_signal(interrupt_signal());
+  }
+  if (S.status == SgdRunStatus::Diverged) throw ConvergenceError(S.failure);
+}
+
 void run_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
+  if (c.model == ModelKind::DiagonalLinear) return run_diagonal_sgd(c, given);
   std::optional<LabelNoiseSgdRun> run;
   if (!c.resume.empty()) {
     for (const auto& name : given) {
@@ -175,6 +228,7 @@ void run_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
 CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinates: trajectories, checkpoints, ensembles",
                          [](CLI::App& app) {
   auto o = std::make_shared<SgdCliOptions>();
+  add_model_option(app, o->model);
   app.add_option("--data", o->run.problem.data, "[required unless --resume] Data CSV: header row, column 'y' = labels, other columns = features")
       ->check(checks::existing_file("--data"));
   app.add_option("--weights", o->run.problem.weights,
@@ -288,7 +342,9 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
       "run in reduced coordinates (O(m p) per step). Time scales: t = eta^2 k, flow time tau = s^2/(4B) t.\n"
       "Exit codes: 0 done, 2 bad input, 5 diverged (the last finite weights are in DIR/final_weights.csv, or\n"
       "DIR/final_reduced.json for runs from --init or a reduced-weights file);\n"
-      "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.");
+      "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.\n"
+      "--model diagonal-linear: the same step on (u, v) (THEORY 9) from a u,v --weights CSV; trajectory.csv has\n"
+      "step, t, tau, loss, T and the weighted-l1 bound; final_weights.csv is a u,v CSV; one seed, no checkpoints.");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;
     for (const CLI::Option* opt : app.get_options())
