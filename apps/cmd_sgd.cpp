@@ -204,8 +204,15 @@ void run_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
   RunControl control;
   control.progress = [&bar](double done) { bar.update(done); };
   control.interrupt = &interrupt_flag();
-  const LabelNoiseSgdRunSummary S = run->run(control);
-  bar.finish();
+  struct BarGuard {  // the bar line is cleared on every way out, an exception from a seed included
+    ProgressBar& bar;
+    ~BarGuard() { bar.finish(); }
+  };
+  LabelNoiseSgdRunSummary S;
+  {
+    BarGuard guard{bar};
+    S = run->run(control);
+  }
 
   std::ostringstream msg;
   msg.precision(6);
