@@ -204,15 +204,8 @@ void run_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
   RunControl control;
   control.progress = [&bar](double done) { bar.update(done); };
   control.interrupt = &interrupt_flag();
-  struct BarGuard {  // the bar line is cleared on every way out, an exception from a seed included
-    ProgressBar& bar;
-    ~BarGuard() { bar.finish(); }
-  };
-  LabelNoiseSgdRunSummary S;
-  {
-    BarGuard guard{bar};
-    S = run->run(control);
-  }
+  const LabelNoiseSgdRunSummary S = run->run(control);
+  bar.finish();
 
   std::ostringstream msg;
   msg.precision(6);

@@ -17,10 +17,14 @@
 
 namespace zeroloss::cli {
 
-// A one-line progress bar on stderr, drawn only when stderr is a terminal, at most ~8 times a second.
+// A one-line progress bar on stderr, drawn only when stderr is a terminal, at most ~8 times a second;
+// finish() (also called by the destructor, so on every way out) clears the line.
 class ProgressBar {
  public:
   ProgressBar(std::string label, double total, std::string unit);
+  ~ProgressBar() { finish(); }
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
   void update(double done);
   void finish();
   bool enabled() const { return enabled_; }
