@@ -1,8 +1,6 @@
-// zeroloss flow: the limiting flow of label-noise SGD, d Theta/dt = -C grad_M T (THEORY 7-8),
-// integrated with error control in reduced coordinates and re-projected onto M.
+// zeroloss flow: the limiting flow of label-noise SGD, d Theta/dt = -C grad_M T (THEORY 7-8). The run
+// is the library's (zeroloss/runs/sharpness_flow_run.hpp); this file parses, prints and exits.
 
-#include <chrono>
-#include <cmath>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -12,21 +10,11 @@
 #include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/dynamics/label_noise_time_scale.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dynamics/riemannian_flow.hpp"
-#include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/manifold/newton_projection.hpp"
-#include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/errors.hpp"
-#include "zeroloss/sharpness_flow.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/runs/sharpness_flow_run.hpp"
 
 namespace zeroloss::cli {
 namespace {
-
-using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct FlowCliOptions {
   ProblemOptions problem;
@@ -47,258 +35,19 @@ struct FlowCliOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-// C from --coefficient, or from --label-noise S and --batch B as S^2/(4B) (THEORY 7); B is 0 with
-// --coefficient.
-double flow_coefficient(const FlowCliOptions& o, const CLI::App& app, int n, int& B) {
-  const bool has_c = app.count("--coefficient") > 0, has_s = app.count("--label-noise") > 0;
-  if (has_c == has_s) {
-    throw InputError("give either --coefficient C or --label-noise S (with --batch B, default 1), which sets C = S^2/(4B)");
-  }
-  B = 0;
-  if (has_c) {
-    if (app.count("--batch") > 0)
-      throw InputError("--batch only enters through C = S^2/(4B); with --coefficient it has no effect, leave it out");
-    return o.coefficient;
-  }
-  if (!(o.label_noise > 0) || !std::isfinite(o.label_noise))
-    throw InputError("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
-  B = parse_batch(o.batch, n);
-  return limiting_flow_coefficient(o.label_noise, B);
-}
-
-FlowOptions flow_options(const FlowCliOptions& o, double C) {
-  FlowOptions fo;
-  fo.coefficient = C;
-  fo.t_end = o.time;
-  fo.rtol = o.rtol;
-  fo.atol = o.atol;
-  fo.until_gradient = o.until_grad;
-  fo.stepper = parse_flow_stepper(o.integrator);
-  fo.max_steps = o.max_steps;
-  for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
-  return fo;
-}
-
-// --model diagonal-linear: the same flow on (u, v) (THEORY 9), started at the Newton projection of
-// the weights; trajectory rows carry T, ||grad_M T|| and the weighted-l1 bound (4/n) sum_k c_k |w_k|,
-// which T reaches exactly where u_k v_k = 0.
-void run_diagonal_flow(const FlowCliOptions& o, const CLI::App& app) {
-  const Dataset data = read_dataset_csv(o.problem.data);
-  const DiagonalWeights w0 = read_diagonal_weights_csv(o.problem.weights, static_cast<int>(data.X.cols()));
-  const auto model = std::make_shared<const DiagonalLinearNetwork>(data.X, data.y);
-  const int n = model->num_samples();
-  int B = 0;
-  const double C = flow_coefficient(o, app, n, B);
-  if (!o.projection.empty() && o.projection != "newton")
-    throw InputError("--projection " + o.projection + " is implemented for the two-layer network only; the diagonal "
-                     "linear network starts at the Newton projection of --weights");
-  const ParameterProjection start = project_newton(model, model->parameters(w0.u, w0.v));
-  OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
-  install_interrupt_handlers();
-  std::ostringstream csv;
-  csv.precision(17);
-  csv << "t,tau,accepted_steps,rejected_steps,sharpness,riemannian_grad_norm,weighted_l1_bound,residual_max\n";
-  auto bound = [&](const Eigen::VectorXd& theta) {
-    return 4.0 / n * model->column_norms_squared().dot(model->linear_weights(theta).cwiseAbs());
-  };
-  const ParameterFlowResult r = integrate_sharpness_flow(model, start.theta, flow_options(o, C), [&](const ParameterFlowSample& s) {
-    csv << format_double(s.t) << ',' << format_double(s.tau) << ',' << s.accepted << ',' << s.rejected << ','
-        << format_double(s.sharpness) << ',' << format_double(s.gradient_norm) << ',' << format_double(bound(*s.theta))
-        << ',' << format_double(model->max_residual(*s.theta)) << '\n';
-    return interrupt_signal() == 0;
-  });
-  const FlowSummary& fs = r.summary;
-  const bool interrupted = interrupt_signal() != 0 && !fs.completed;
-  write_file_atomic(o.out + "/trajectory.csv", csv.str());
-  write_diagonal_weights_csv(o.out + "/final_weights.csv", model->u(r.theta), model->v(r.theta));
-  const std::string status = fs.completed ? "completed" : interrupted ? "interrupted"
-                             : fs.stopped_at_singular_point ? "singular point" : "step limit";
-  const nlohmann::json summary = {
-      {"command", "flow"}, {"model", to_string(ModelKind::DiagonalLinear)}, {"status", status},
-      {"termination", fs.termination}, {"data", o.problem.data}, {"weights", o.problem.weights},
-      {"problem", {{"n", n}, {"d", model->dimension()}}},
-      {"parameters", {{"coefficient", C}, {"label_noise", B ? nlohmann::json(o.label_noise) : nlohmann::json(nullptr)},
-                      {"batch_size", B ? nlohmann::json(B) : nlohmann::json(nullptr)}, {"time", o.time},
-                      {"until_grad", o.until_grad}, {"integrator", fs.stepper}, {"rtol", o.rtol}, {"atol", o.atol}}},
-      {"start", {{"initial_residual", start.summary.initial_residual}, {"projection_iterations", start.summary.iterations},
-                 {"distance_moved", start.summary.distance_moved}}},
-      {"t_reached", fs.t_reached}, {"tau_reached", fs.tau_reached}, {"accepted_steps", fs.accepted},
-      {"rejected_steps", fs.rejected}, {"max_constraint_drift", fs.max_constraint_drift},
-      {"stopped_at_singular_point", fs.stopped_at_singular_point}, {"singular_condition", fs.singular_condition},
-      {"initial_grad_norm", fs.initial_gradient_norm}, {"final_grad_norm", fs.final_gradient_norm},
-      {"final_sharpness", fs.final_sharpness}, {"final_weighted_l1_bound", bound(r.theta)}};
-  write_json(o.out + "/summary.json", summary);
-  std::cout << "sharpness flow of the " << model->description() << ", C = " << C << " (" << fs.stepper
-            << "): " << fs.termination << "\nT -> " << fs.final_sharpness << ", ||grad_M T|| -> " << fs.final_gradient_norm
-            << ", (4/n) sum_k c_k |w_k| -> " << bound(r.theta) << "; " << fs.accepted << " accepted, " << fs.rejected
-            << " rejected steps\noutputs in " << o.out << "\n";
-  if (interrupted) {
-    out_dir.finish(RunStatus::Interrupted);
-    exit_by_signal(interrupt_signal());
-  }
-  if (!fs.completed && !fs.stopped_at_singular_point) {
-    out_dir.finish(RunStatus::Failed, "sharpness flow stopped early: " + fs.termination);
-    throw ConvergenceError("sharpness flow stopped early: " + fs.termination + " (outputs written)");
-  }
-  if (fs.stopped_at_singular_point) std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
-  out_dir.finish(RunStatus::Completed);
-}
-
-void run_flow(FlowCliOptions o, const CLI::App& app) {
-  if (o.model == ModelKind::DiagonalLinear) return run_diagonal_flow(o, app);
-  DynamicsSetup setup = load_dynamics(o.problem);
-  const int n = setup.problem.model.n();
-  const bool has_s = app.count("--label-noise") > 0;
-  int B = 0;
-  const double C = flow_coefficient(o, app, n, B);
-  if (o.log_points < 1) throw InputError("--log-points must be at least 1");
-  if (o.projection.empty()) o.projection = default_projection_method();
-
-  // The start: W0 if it lies on M, otherwise its projection (THEORY 7: Phi_GF(Theta_0)).
-  const double ymax = std::max(1.0, setup.reduced.y().cwiseAbs().maxCoeff());
-  const double residual0 = max_residual(setup.reduced, setup.beta0);
-  Eigen::MatrixXd start = setup.beta0;
-  json start_json = {{"initial_residual", residual0}};
-  if (residual0 <= 1e-10 * ymax) {
-    start_json["on_manifold"] = true;
-  } else {
-    const ProjectionResult pr = project_onto_manifold(setup, setup.beta0, o.projection);
-    start = pr.theta;
-    start_json["on_manifold"] = false;
-    start_json["projection"] = {{"method", pr.summary.method},
-                                {"iterations", pr.summary.iterations},
-                                {"distance_moved", pr.summary.distance_moved},
-                                {"final_residual", pr.summary.final_residual},
-                                {"limit_error_estimate", std::isfinite(pr.summary.limit_error_estimate)
-                                                             ? json(pr.summary.limit_error_estimate)
-                                                             : json(nullptr)},
-                                {"termination", pr.summary.termination}};
-  }
-
-  const FlowOptions fo = flow_options(o, C);
-  OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
-  install_interrupt_handlers();
-
-  std::vector<TrajectoryRow> rows;
-  ProgressBar bar("flow", o.time, "t");
-  const auto t0 = Clock::now();
-  const FlowResult result = integrate_sharpness_flow(setup.reduced, start, fo, [&](const FlowSample& s) {
-    TrajectoryRow row;
-    row.step = s.accepted;
-    row.t = s.t;
-    row.tau = s.tau;
-    row.metrics =
-        compute_trajectory_metrics(setup.reduced, *s.beta, setup.optimum ? &*setup.optimum : nullptr, false, true);
-    row.metrics.gradient_norm = s.gradient_norm;
-    rows.push_back(std::move(row));
-    bar.update(s.t);
-    return interrupt_signal() == 0;
-  });
-  bar.finish();
-  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  const FlowSummary& fs = result.summary;
-  const bool interrupted = interrupt_signal() != 0 && !fs.completed;
-
-  write_file_atomic(o.out + "/trajectory.csv", trajectory_csv(rows, setup.singular_values));
-  write_weights_csv(o.out + "/final_weights.csv", lift_weights(setup, result.beta), setup.problem.model.a());
-
-  std::vector<std::string> notes;
-  json figures = json::array();
-  json summary = {{"command", "flow"},
-                  {"status", fs.completed ? "completed"
-                                          : interrupted ? "interrupted"
-                                          : fs.stopped_at_singular_point ? "singular point"
-                                                                         : "step limit"},
-                  {"termination", fs.termination},
-                  {"data", o.problem.data},
-                  {"weights", o.problem.weights},
-                  {"problem",
-                   {{"n", n},
-                    {"d", setup.problem.model.d()},
-                    {"m", setup.problem.model.m()},
-                    {"p", setup.coordinates.rank()}}},
-                  {"parameters",
-                   {{"activation", setup.problem.model.activation().name()},
-                    {"coefficient", C},
-                    {"label_noise", has_s ? json(o.label_noise) : json(nullptr)},
-                    {"batch_size", has_s ? json(B) : json(nullptr)},
-                    {"time", o.time},
-                    {"until_grad", o.until_grad},
-                    {"integrator", fs.stepper},
-                    {"rtol", o.rtol},
-                    {"atol", o.atol}}},
-                  {"start", start_json},
-                  {"t_reached", fs.t_reached},
-                  {"tau_reached", fs.tau_reached},
-                  {"accepted_steps", fs.accepted},
-                  {"rejected_steps", fs.rejected},
-                  {"max_constraint_drift", fs.max_constraint_drift},
-                  {"max_projection_iterations", fs.max_projection_iterations},
-                  {"stopped_at_singular_point", fs.stopped_at_singular_point},
-                  {"smallest_step", fs.smallest_step},
-                  {"largest_step", fs.largest_step},
-                  {"initial_grad_norm", fs.initial_gradient_norm},
-                  {"final_grad_norm", fs.final_gradient_norm},
-                  {"wall_seconds", wall},
-                  {"optimum", {{"available", setup.optimum.has_value()}, {"note", setup.optimum_note}}}};
-  if (setup.optimum) summary["optimum"]["sharpness"] = setup.optimum->sharpness;
-  summary["assumptions_at_start"] = assumptions_json(setup, start);
-  summary["assumptions_at_end"] = assumptions_json(setup, result.beta);
-  if (!rows.empty()) {
-    summary["initial"] = row_json(rows.front());
-    summary["final"] = row_json(rows.back());
-    const auto f = rank_one_step(rows, o.rank_one_threshold, true);
-    summary["rank_one"] = {{"threshold_sigma2_over_sigma1", o.rank_one_threshold},
-                           {"feature_accepted_step", f ? json(*f) : json(nullptr)}};
-    if (f) {
-      for (const auto& r : rows)
-        if (r.step == *f) {
-          summary["rank_one"]["feature_t"] = r.t;
-          summary["rank_one"]["feature_tau"] = r.tau;
-          break;
-        }
-    }
-  }
-  ExponentialTailFit rate;
-  bool have_rate = false;
-  if (setup.optimum && rows.size() >= 2) {
-    std::vector<double> tau, gap;
-    for (const auto& r : rows) {
-      tau.push_back(r.tau);
-      gap.push_back(*r.metrics.sharpness_gap);
-    }
-    ExponentialTailOptions eo;
-    eo.noise_floor = 1e-10 * std::max(1.0, std::abs(setup.optimum->sharpness));
-    rate = fit_exponential_tail(tau, gap, eo);
-    have_rate = true;
-    summary["rate_fit"] = fit_json(rate);
-  }
-  if (fs.stepper != std::string("rosenbrock4") && fs.accepted + fs.rejected > 20000 &&
-      4 * fs.rejected > fs.accepted + fs.rejected) {
-    notes.push_back("the flow was stiff on this run (" + std::to_string(fs.rejected) + " of " +
-                    std::to_string(fs.accepted + fs.rejected) +
-                    " steps rejected by the explicit method's error control); --integrator rosenbrock4 is usually "
-                    "much faster on such runs");
-  }
-  if (!o.no_figures && !interrupted)
-    trajectory_figures(rows, setup, o.out, "flow time tau", false, "sharpness flow", figures, notes);
-  summary["figures"] = figures;
-  summary["notes"] = notes;
-  write_json(o.out + "/summary.json", summary);
-
-  std::ostringstream msg;
-  msg.precision(6);
-  msg << "sharpness flow dTheta/dt = -C grad_M T, C = " << C << " (" << fs.stepper << ", rtol " << o.rtol << ", atol "
-      << o.atol << "): " << fs.termination << "\n";
-  msg << "start: " << (start_json["on_manifold"].get<bool>() ? "W0 is on M" : "W0 projected onto M (" + o.projection + ")")
-      << "; t = " << fs.t_reached << ", tau = C t = " << fs.tau_reached << "; " << fs.accepted << " accepted, "
-      << fs.rejected << " rejected steps; largest constraint drift before re-projection " << fs.max_constraint_drift
-      << " (relative); " << wall << " s\n";
-  if (!rows.empty()) {
-    const auto& a = rows.front().metrics;
-    const auto& b = rows.back().metrics;
+void print_two_layer(std::ostream& msg, const SharpnessFlowRunOptions& o, const SharpnessFlowRunSummary& S) {
+  const FlowSummary& fs = S.flow;
+  msg << "sharpness flow dTheta/dt = -C grad_M T, C = " << S.coefficient << " (" << fs.stepper << ", rtol " << o.rtol
+      << ", atol " << o.atol << "): " << fs.termination << "\n";
+  msg << "start: " << (S.start_on_manifold ? "W0 is on M" : "W0 projected onto M (" + S.projection + ")") << "; t = "
+      << fs.t_reached << ", tau = C t = " << fs.tau_reached << "; " << fs.accepted << " accepted, " << fs.rejected
+      << " rejected steps; largest constraint drift before re-projection " << fs.max_constraint_drift
+      << " (relative); " << S.wall_seconds << " s\n";
+  if (!S.rows.empty()) {
+    const auto& a = S.rows.front().metrics;
+    const auto& b = S.rows.back().metrics;
     msg << "T: " << a.sharpness << " -> " << b.sharpness;
-    if (setup.optimum) msg << " (T* = " << setup.optimum->sharpness << ", T - T* = " << *b.sharpness_gap << ")";
+    if (S.optimum_sharpness) msg << " (T* = " << *S.optimum_sharpness << ", T - T* = " << *b.sharpness_gap << ")";
     msg << "; ||grad_M T||: " << fs.initial_gradient_norm << " -> " << fs.final_gradient_norm << "\n";
     msg << "singular values of Phi at the end:";
     for (Eigen::Index k = 0; k < b.feature_singular_values.size(); ++k) msg << ' ' << b.feature_singular_values(k);
@@ -306,35 +55,62 @@ void run_flow(FlowCliOptions o, const CLI::App& app) {
     for (Eigen::Index k = 0; k < b.preactivation_singular_values.size(); ++k) msg << ' ' << b.preactivation_singular_values(k);
     msg << " (rank " << numerical_rank(b.preactivation_singular_values) << ")\n";
   }
-  if (have_rate) msg << "rate: " << rate.verdict << "\n";
-  for (const char* where : {"start", "end"}) {
-    const json& a = summary[std::string("assumptions_at_") + where];
-    if (!a["holds"].get<bool>())
-      msg << "outside THEORY's assumptions at the " << where << " point: " << a["description"].get<std::string>() << "\n";
+  if (S.rate) msg << "rate: " << S.rate->verdict << "\n";
+  if (!S.assumptions_hold_at_start) msg << "outside THEORY's assumptions at the start point: " << S.assumptions_at_start << "\n";
+  if (!S.assumptions_hold_at_end) msg << "outside THEORY's assumptions at the end point: " << S.assumptions_at_end << "\n";
+  for (const auto& f : S.figures) msg << "figure: " << f << "\n";
+  for (const auto& n : S.notes) msg << "note: " << n << "\n";
+}
+
+void run_flow(const FlowCliOptions& c, const CLI::App& app) {
+  SharpnessFlowRunOptions o;
+  o.problem = c.problem;
+  o.model = c.model;
+  o.time = c.time;
+  if (app.count("--coefficient") > 0) o.coefficient = c.coefficient;
+  if (app.count("--label-noise") > 0) o.label_noise = c.label_noise;
+  if (app.count("--batch") > 0) o.batch = c.batch;
+  o.rtol = c.rtol;
+  o.atol = c.atol;
+  o.integrator = parse_flow_stepper(c.integrator);
+  o.until_grad = c.until_grad;
+  o.log_points = c.log_points;
+  o.projection = c.projection;
+  o.max_steps = c.max_steps;
+  o.rank_one_threshold = c.rank_one_threshold;
+  o.figures = !c.no_figures;
+  o.out = c.out;
+  o.overwrite = c.overwrite;
+  install_interrupt_handlers();
+  const bool diagonal = o.model == ModelKind::DiagonalLinear;
+  ProgressBar bar("flow", o.time, "t");
+  RunControl control;
+  if (!diagonal) control.progress = [&bar](double t) { bar.update(t); };
+  control.interrupt = &interrupt_flag();
+  const SharpnessFlowRunSummary S = run_sharpness_flow(o, control);
+  bar.finish();
+  const FlowSummary& fs = S.flow;
+  std::ostringstream msg;
+  if (diagonal) {
+    msg << "sharpness flow of the " << S.model_description << ", C = " << S.coefficient << " (" << fs.stepper
+        << "): " << fs.termination << "\nT -> " << fs.final_sharpness << ", ||grad_M T|| -> " << fs.final_gradient_norm
+        << ", (4/n) sum_k c_k |w_k| -> " << S.final_weighted_l1_bound << "; " << fs.accepted << " accepted, "
+        << fs.rejected << " rejected steps\n";
+  } else {
+    msg.precision(6);
+    print_two_layer(msg, o, S);
   }
-  for (const auto& f : figures) msg << "figure: " << f.get<std::string>() << "\n";
-  for (const auto& n2 : notes) msg << "note: " << n2 << "\n";
   msg << "outputs in " << o.out << "\n";
   std::cout << msg.str() << std::flush;
-  if (interrupted) {
-    std::cerr << "zeroloss flow: interrupted by " << signal_name(interrupt_signal()) << " at t = " << fs.t_reached
-              << "; the outputs in " << o.out << " hold the state reached\n";
-    out_dir.finish(RunStatus::Interrupted);
+  if (S.status == FlowRunStatus::Interrupted) {
+    if (!diagonal)
+      std::cerr << "zeroloss flow: interrupted by " << signal_name(interrupt_signal()) << " at t = " << fs.t_reached
+                << "; the outputs in " << o.out << " hold the state reached\n";
     exit_by_signal(interrupt_signal());
   }
-  if (fs.stopped_at_singular_point) {
-    // Not a failure of the command: the flow exists only up to here (M degenerates ahead). The
-    // outputs describe the last regular point; the message says what happened.
-    std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
-    out_dir.finish(RunStatus::Completed);
-    return;
-  }
-  if (!fs.completed) {
-    const std::string message = "sharpness flow stopped early: " + fs.termination + " (outputs written)";
-    out_dir.finish(RunStatus::Failed, message);
-    throw ConvergenceError(message);
-  }
-  out_dir.finish(RunStatus::Completed);
+  if (S.status == FlowRunStatus::StepLimit) throw ConvergenceError(S.failure);
+  // Not a failure of the command: the flow exists only up to here (M degenerates ahead).
+  if (S.status == FlowRunStatus::SingularPoint) std::cerr << "zeroloss flow: note: " << fs.termination << "\n";
 }
 
 CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of label-noise SGD (THEORY 7-8)",

@@ -439,4 +439,12 @@ OutputWrite::~OutputWrite() {
   }
 }
 
+void ensure_directory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw InputError(dir + ": cannot create output directory (" + ec.message() + ")");
+  }
+}
+
 }  // namespace zeroloss

@@ -268,4 +268,26 @@ std::string trajectory_csv(const std::vector<TrajectoryRow>& rows, int K) {
   return out;
 }
 
+int numerical_rank(const Eigen::VectorXd& sv, double tol) {
+  if (sv.size() == 0 || !(sv(0) > 0)) return 0;
+  int r = 0;
+  for (Eigen::Index k = 0; k < sv.size(); ++k)
+    if (sv(k) > tol * sv(0)) ++r;
+  return r;
+}
+
+std::optional<std::uint64_t> rank_one_step(const std::vector<TrajectoryRow>& rows, double threshold, bool features) {
+  std::optional<std::uint64_t> since;
+  for (const auto& r : rows) {
+    const Eigen::VectorXd& sv = features ? r.metrics.feature_singular_values : r.metrics.preactivation_singular_values;
+    const bool one = sv.size() < 2 || (sv(0) > 0 && sv(1) / sv(0) <= threshold);
+    if (one) {
+      if (!since) since = r.step;
+    } else {
+      since.reset();
+    }
+  }
+  return since;
+}
+
 }  // namespace zeroloss

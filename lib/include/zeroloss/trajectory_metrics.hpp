@@ -96,4 +96,11 @@ std::string trajectory_csv_header(int singular_values);
 std::string trajectory_csv_line(const TrajectoryRow& row, int singular_values);
 std::string trajectory_csv(const std::vector<TrajectoryRow>& rows, int singular_values);
 
+// Numerical rank of a spectrum (descending): the values above tol * largest.
+int numerical_rank(const Eigen::VectorXd& singular_values, double tol = 1e-6);
+
+// First logged step from which sigma_2 / sigma_1 stays <= threshold to the end (the feature spectrum
+// if `features`, else the pre-activations'); empty if never.
+std::optional<std::uint64_t> rank_one_step(const std::vector<TrajectoryRow>& rows, double threshold, bool features);
+
 }  // namespace zeroloss

@@ -1,0 +1,69 @@
+#pragma once
+// A label-noise SGD run of the diagonal linear network (THEORY 9) with its files, on the generic
+// step (dynamics/generic_label_noise_sgd.hpp): trajectory.csv, final_weights.csv (u,v) and
+// summary.json in an output folder the run owns (output_directory.hpp). Same options and seed, same
+// bits. No checkpoints: an interrupted run writes the state it reached and stops.
+//
+// trajectory.csv: step,t,tau,loss,sharpness,weighted_l1_bound at the logged steps, with
+//   t = eta^2 k (SGD time), tau = C t, C = s^2 / (4B) (dynamics/label_noise_time_scale.hpp),
+//   loss L = (1/(2n)) sum_i (f_i - y_i)^2, T = (4/n) sum_k c_k (u_k^2 + v_k^2) (c_k = sum_i x_ik^2),
+//   and the weighted-l1 bound (4/n) sum_k c_k |u_k^2 - v_k^2| <= T, which T reaches where u_k v_k = 0
+//   (on M its minimum is T*, sharpness/diagonal_linear_optimum.hpp).
+
+#include <Eigen/Dense>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "zeroloss/rng.hpp"
+#include "zeroloss/runs/label_noise_sgd_run.hpp"
+#include "zeroloss/runs/run_control.hpp"
+
+namespace zeroloss {
+
+struct DiagonalSgdRunOptions {
+  std::string data;     // data CSV
+  std::string weights;  // u,v weights CSV (io/diagonal_weights_csv.hpp): the start
+  double learning_rate = 0;  // eta > 0
+  double label_noise = 0;    // s >= 0
+  NoiseKind noise = NoiseKind::Gaussian;
+  std::string batch = "1";   // B in [1, n] or "full" (run_parameters.hpp, parse_batch)
+  std::uint64_t steps = 0;   // K >= 1
+  std::uint64_t seed = 0;
+  std::uint64_t log_every = 0;  // logged steps as in LabelNoiseSgdRunOptions (log_schedule)
+  int log_points = 200;
+  std::string out;
+  bool overwrite = false;
+
+  // Empty when the options can run, else the reason naming the command-line option: K >= 1, eta
+  // and s finite with eta > 0 and s >= 0, the time scales (check_sgd_time_scales), log_points >= 1,
+  // the files and the folder named.
+  bool is_valid(std::string* error) const;
+  void validate() const;  // InputError with is_valid's message
+};
+
+struct DiagonalSgdRow {
+  std::uint64_t step = 0;
+  double t = 0, tau = 0;
+  double loss = 0, sharpness = 0, weighted_l1_bound = 0;
+};
+
+struct DiagonalSgdRunSummary {
+  SgdRunStatus status = SgdRunStatus::Completed;
+  std::string model_description;
+  int batch_size = 1;
+  double flow_coefficient = 0;       // C = s^2 / (4B)
+  std::uint64_t steps_done = 0;
+  std::vector<DiagonalSgdRow> rows;  // the logged rows; after an interrupt or a divergence, also the last state
+  Eigen::VectorXd u, v;              // the final (last finite) weights, as written
+  std::string failure;               // status diverged: what happened and what to do
+  double wall_seconds = 0;
+};
+
+// Validates, reads the data and the start (InputError naming the file), opens the folder, runs and
+// writes the outputs. A step that makes the parameters non-finite ends the run with status
+// diverged, the last finite weights written. Progress counts steps.
+DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& options, const RunControl& control = {});
+
+}  // namespace zeroloss

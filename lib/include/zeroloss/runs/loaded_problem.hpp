@@ -1,0 +1,41 @@
+#pragma once
+// A two-layer problem read from its files: the data (X, y), the weights Theta (a weights CSV or a
+// reduced-weights manifest), the activation phi, validated once before any work.
+
+#include <string>
+
+#include "zeroloss/dataset.hpp"
+#include "zeroloss/network.hpp"
+#include "zeroloss/problem_checks.hpp"
+#include "zeroloss/weights.hpp"
+
+namespace zeroloss {
+
+// The files (and the activation by name) a problem is read from.
+struct ProblemFiles {
+  std::string data;               // data CSV: column 'y' = labels, other columns = features
+  std::string weights;            // weights CSV, or a reduced-weights manifest *.json
+  std::string activation = "cubic";
+};
+
+struct LoadedProblem {
+  Dataset data;
+  Weights weights;
+  TwoLayerModel model;  // X, y from the data; a from the weights file (column 'a', default 1)
+  DataDiagnostics diagnostics;  // what the data imply for M (problem_checks.hpp)
+};
+
+// What a run does when the data make M empty or J J^T singular everywhere (diagnose_data):
+// Require refuses (require_manifold: InputError or SingularPointError); Warn loads anyway (the
+// caller reports LoadedProblem::diagnostics).
+enum class ManifoldPolicy { Require, Warn };
+
+// Reads and validates everything, including that the model can be evaluated in floating point at
+// the weights (require_evaluable) and the data diagnostics under `policy`; throws InputError naming
+// the file on any problem. A reduced-weights manifest is read as Theta = beta U^T.
+LoadedProblem load_problem(const ProblemFiles& files, ManifoldPolicy policy = ManifoldPolicy::Require);
+
+// The source names of a loaded data set and weights file, for the messages of problem_checks.hpp.
+ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path);
+
+}  // namespace zeroloss

@@ -1,0 +1,25 @@
+#pragma once
+// How the caller of a long run follows and stops it: a progress callback and an interruption flag,
+// both owned by the caller (the command line draws a progress bar and sets the flag from its signal
+// handler).
+
+#include <atomic>
+#include <functional>
+
+namespace zeroloss {
+
+struct RunControl {
+  // Called with the work done so far in this process (SGD: steps over all seeds; flow: the time t
+  // reached), from one thread at a time. May be empty.
+  std::function<void(double done)> progress;
+  // When it becomes true the run stops at its next check (SGD: between chunks of steps, after
+  // writing a checkpoint; flow: at the next logged sample) and reports status interrupted. May be null.
+  const std::atomic<bool>* interrupt = nullptr;
+
+  bool interrupted() const { return interrupt != nullptr && interrupt->load(std::memory_order_relaxed); }
+  void report(double done) const {
+    if (progress) progress(done);
+  }
+};
+
+}  // namespace zeroloss

@@ -1,0 +1,35 @@
+#pragma once
+// The parameters of dynamics runs given as text (seed lists, batch sizes, step-size lists), the
+// logged steps of an SGD run, and the checks on step sizes whose time scales are not numbers.
+// Messages name the command-line options the values come from.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zeroloss {
+
+// "5" -> {5}; "0-63" -> {0..63}; "1,4,7-9" -> {1,4,7,8,9}. Throws InputError on malformed lists,
+// empty ranges, ranges of more than a million seeds, or duplicates (the message quotes the list, not
+// the option).
+std::vector<std::uint64_t> parse_seed_list(const std::string& text);
+// "full" -> n; otherwise an integer in [1, n] (InputError naming --batch).
+int parse_batch(const std::string& text, int n);
+// Comma-separated positive finite numbers ("0.04,0.02"); `what` names the option in errors.
+std::vector<double> parse_positive_list(const std::string& text, const std::string& what);
+
+// Refuses step sizes for which the time scales of label-noise SGD are not finite numbers: the SGD
+// time t = eta^2 K must be finite and > 0 (eta = 1e300 gives inf, eta = 1e-200 gives eta^2 = 0) and
+// the flow time tau = s^2 eta^2 K / (4B) finite (B >= 1 only lowers it). Throws InputError naming
+// --lr, --steps and --label-noise.
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise);
+
+// The advice after a divergence at step size `lr` given the stability limit
+// 2 / max_i ||grad f_i||^2 at the start (sgd_stability.hpp).
+std::string smaller_lr_advice(double lr, double limit_at_start);
+
+// Logged steps: 0, every, 2 every, ..., steps (log_every > 0), or round(q steps / points) for
+// q = 0..points without repeats (InputError naming --log-points unless points >= 1).
+std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t log_every, int log_points);
+
+}  // namespace zeroloss

@@ -1,0 +1,134 @@
+#include "zeroloss/runs/run_parameters.hpp"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+
+std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
+  std::vector<std::uint64_t> seeds;
+  std::set<std::uint64_t> seen;
+  auto number = [&](const std::string& s) -> std::uint64_t {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+      throw InputError("'" + text + "': '" + s + "' is not a non-negative integer; expected e.g. 0-63 or 1,4,7-9");
+    }
+    try {
+      return std::stoull(s);
+    } catch (const std::exception&) {
+      throw InputError("'" + text + "': '" + s + "' is too large");
+    }
+  };
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto dash = item.find('-');
+    std::uint64_t lo, hi;
+    if (dash == std::string::npos) {
+      lo = hi = number(item);
+    } else {
+      lo = number(item.substr(0, dash));
+      hi = number(item.substr(dash + 1));
+      if (hi < lo) throw InputError("'" + text + "': range " + item + " is empty (expected low-high)");
+      if (hi - lo > 1000000) throw InputError("'" + text + "': range " + item + " has more than a million seeds");
+    }
+    for (std::uint64_t s = lo;; ++s) {
+      if (!seen.insert(s).second) throw InputError("'" + text + "': seed " + std::to_string(s) + " appears twice");
+      seeds.push_back(s);
+      if (s == hi) break;
+    }
+  }
+  if (seeds.empty()) throw InputError("empty list; expected e.g. 0-63");
+  return seeds;
+}
+
+int parse_batch(const std::string& text, int n) {
+  if (text == "full") return n;
+  std::size_t used = 0;
+  long b = 0;
+  try {
+    b = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty()) {
+    throw InputError("--batch '" + text + "': expected a batch size B (1 <= B <= n = " + std::to_string(n) + ") or 'full'");
+  }
+  if (b < 1 || b > n) {
+    throw InputError("--batch " + text + ": the batch size must satisfy 1 <= B <= n = " + std::to_string(n) +
+                     " (use 'full' for all samples)");
+  }
+  return static_cast<int>(b);
+}
+
+std::vector<double> parse_positive_list(const std::string& text, const std::string& what) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || item.empty() || !std::isfinite(v) || !(v > 0)) {
+      throw InputError(what + " '" + text + "': '" + item + "' is not a positive number");
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) throw InputError(what + ": empty list");
+  return out;
+}
+
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise) {
+  const double eta2 = lr * lr;
+  const double t = eta2 * static_cast<double>(steps);
+  const std::string which = "--lr " + format_double(lr) + " with --steps " + std::to_string(steps);
+  if (!(eta2 > 0))
+    throw InputError(which + ": eta^2 = " + format_double(eta2) +
+                     " underflows, so the SGD time t = eta^2 k would never advance; expected a larger --lr");
+  if (!std::isfinite(t))
+    throw InputError(which + ": the SGD time t = eta^2 K = " + format_double(t) +
+                     " is not a finite number; expected a --lr with eta^2 K finite (a stable step size is far "
+                     "smaller: see docs/commands/sgd.md)");
+  if (!std::isfinite(label_noise * label_noise * t))
+    throw InputError(which + " and --label-noise " + format_double(label_noise) +
+                     ": the flow time tau = s^2 eta^2 K / (4B) is not a finite number; expected smaller values");
+}
+
+std::string smaller_lr_advice(double lr, double limit) {
+  std::ostringstream s;
+  s.precision(3);
+  if (std::isfinite(limit) && lr >= limit) {
+    s << "Try --lr below " << limit << ": a step multiplies the residual of sample i by about 1 - eta ||grad f_i||^2, "
+      << "which is stable only for eta < 2 / max_i ||grad f_i||^2 = " << limit << " at the start";
+  } else {
+    s << "Try a smaller --lr (e.g. " << lr / 2 << ")";
+    if (std::isfinite(limit))
+      s << "; at the start the step size was below the stability limit 2 / max_i ||grad f_i||^2 = " << limit
+        << ", but that limit changes along the run";
+  }
+  return s.str();
+}
+
+std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t every, int points) {
+  std::vector<std::uint64_t> s;
+  if (every > 0) {
+    for (std::uint64_t k = 0; k < steps; k += every) s.push_back(k);
+    s.push_back(steps);
+  } else {
+    if (points < 1) throw InputError("--log-points must be at least 1");
+    for (int q = 0; q <= points; ++q) {
+      const auto k = static_cast<std::uint64_t>(std::llround(static_cast<long double>(steps) * q / points));
+      if (s.empty() || k != s.back()) s.push_back(k);
+    }
+  }
+  return s;
+}
+
+}  // namespace zeroloss
