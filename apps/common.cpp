@@ -1,7 +1,6 @@
 #include "common.hpp"
 
 #include <cmath>
-#include <filesystem>
 #include <iomanip>
 #include <sstream>
 #include <iostream>
@@ -113,14 +112,6 @@ void add_overwrite_flag(CLI::App& app, bool& overwrite) {
                "Write into an --out folder that holds an earlier zeroloss run: first remove the files that run "
                "recorded in its manifest (.zeroloss-run.json); files zeroloss did not write are kept. Without it "
                "a folder that is not empty is refused (exit 2)");
-}
-
-void ensure_directory(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    throw InputError(dir + ": cannot create output directory (" + ec.message() + ")");
-  }
 }
 
 }  // namespace zeroloss::cli

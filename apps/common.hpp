@@ -48,9 +48,6 @@ nlohmann::json diagnostics_json(const DataDiagnostics& diagnostics);
 // Prints one "warning:" line per blocking finding on stderr, prefixed with the command name.
 void warn_diagnostics(const DataDiagnostics& diagnostics, const std::string& command);
 
-// Makes `dir` (and parents) exist; throws InputError if it cannot.
-void ensure_directory(const std::string& dir);
-
 // Printing helpers of the commands: a JSON number (null for NaN and infinities), a JSON array of
 // them, and %.6g text ("inf" / "-inf" for infinities).
 nlohmann::ordered_json number(double x);

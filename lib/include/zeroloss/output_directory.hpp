@@ -88,6 +88,9 @@ class OutputDirectory {
 void record_output_file(const std::string& path);
 void record_output_subrun(const std::string& path);
 
+// Makes `dir` (and its parents) exist; throws InputError if it cannot.
+void ensure_directory(const std::string& dir);
+
 // Reads DIR/.zeroloss-run.json; present = false when there is none or it cannot be parsed.
 RunManifest read_run_manifest(const std::string& dir);
 

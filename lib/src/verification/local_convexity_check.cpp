@@ -1,21 +1,26 @@
 // Claim 5 (THEORY 6): T is geodesically convex near its stationary points (PSD Riemannian Hessian
 // where ||grad_M T|| is small), but not globally. Evidence: the spectrum at the minimizer, the
 // sampled threshold and adversarial search of `zeroloss convexity` anchored at the minimizer, and
-// THEORY 6's explicit counterexample checked with `zeroloss inspect`.
+// THEORY 6's explicit counterexample checked with `zeroloss inspect`; decided by
+// decide_local_convexity (local_convexity_rule.hpp).
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 
-#include "verification.hpp"
 #include "zeroloss/activation.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/dataset.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/significant_digits.hpp"
 #include "zeroloss/svg_plot.hpp"
+#include "zeroloss/verification/claims.hpp"
+#include "zeroloss/verification/local_convexity_rule.hpp"
+#include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/weights.hpp"
 
-namespace zeroloss::cli {
+namespace zeroloss {
 
 using nlohmann::json;
 
@@ -40,14 +45,24 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   const std::string start =
       write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "local_convexity/start.csv");
   ctx.progress("local convexity: minimizer of T");
-  json opt = ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start,
-                                                            "--activation", act, "--accept-stationary", "--out",
-                                                            dir + "/optimum.csv", "--json"});
+  json opt =
+      ctx.run_json("local_convexity_optimum", {"optimum", "--data", data, "--weights", start, "--activation", act,
+                                               "--accept-stationary", "--out", dir + "/optimum.csv", "--json"});
   ctx.progress(std::string("local convexity: sampling M and searching for negative curvature (") +
                (quick ? "quick" : "full") + " preset)");
-  std::vector<std::string> args = {"convexity", "--data",   data, "--weights", dir + "/optimum.csv", "--anchor",
-                                   dir + "/optimum.csv", "--activation", act, "--seed",
-                                   std::to_string(ctx.config()["seed"].get<int>()), "--out", dir + "/convexity"};
+  std::vector<std::string> args = {"convexity",
+                                   "--data",
+                                   data,
+                                   "--weights",
+                                   dir + "/optimum.csv",
+                                   "--anchor",
+                                   dir + "/optimum.csv",
+                                   "--activation",
+                                   act,
+                                   "--seed",
+                                   std::to_string(ctx.config()["seed"].get<int>()),
+                                   "--out",
+                                   dir + "/convexity"};
   if (quick) args.push_back("--quick");
   ctx.run("local_convexity_convexity", args);
 
@@ -66,9 +81,8 @@ Verdict check_local_convexity(VerificationContext& ctx) {
     ctx.record_file(dir + "/theory6_weights.csv");
   }
   json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
-                                                           dir + "/theory6_weights.csv", "--activation", "cubic",
-                                                           "--json"});
-  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
+                                                     dir + "/theory6_weights.csv", "--activation", "cubic", "--json"});
+  v.command = ctx.commands_since(first);
   json s = read_json_file(dir + "/convexity/summary.json");
   json point = s["point"];
   json th = s["threshold"];
@@ -82,13 +96,16 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   const double t6_lambda = t6["hessian_eigenvalues"].empty() ? NAN : t6["hessian_eigenvalues"][0].get<double>();
   const double t6_grad = num(t6["riemannian_grad_norm"]);
 
-  // Pass: positive definite at the minimizer, a neighbourhood of stationarity with no negative
-  // curvature (sampled points below the threshold, or search rungs that found none), and convexity
-  // failing somewhere (so the convexity is local, as claimed): THEORY 6's point or a sampled one.
-  const bool pd_at_min = lambda_opt > 0;
-  const bool convex_near = below > 0 && (search["rungs"].empty() || convex_up_to > 0);
-  const bool not_global = (t6_lambda < 0) || negative_found;
-  v.status = pd_at_min && convex_near && not_global ? VerdictStatus::Pass : VerdictStatus::Fail;
+  LocalConvexityEvidence evidence;
+  evidence.lambda_min_at_minimizer = lambda_opt;
+  evidence.points_below_threshold = below;
+  evidence.search_run = !search["rungs"].empty();
+  evidence.search_convex_up_to = convex_up_to;
+  evidence.sampled_negative_curvature = negative_found;
+  evidence.theory6_lambda_min = t6_lambda;
+  const Decision decision = decide_local_convexity(evidence, LocalConvexityThresholds());
+  const bool pd_at_min = decision.held(kRulePositiveDefiniteAtMinimizer);
+  v.status = decision.status;
   v.numbers = {{"lambda_min_at_minimizer", lambda_opt},
                {"optimum_verdict", opt["verdict"]},
                {"sampled_threshold_grad_norm", th["grad_norm_threshold"]},
@@ -105,25 +122,27 @@ Verdict check_local_convexity(VerificationContext& ctx) {
                {"assumptions", s["assumptions"]},
                {"sampling", s["sampling"]}};
   std::ostringstream ev;
-  ev << "At the closed-form stationary point (" << opt["verdict"].get<std::string>() << ") lambda_min(Hess_M T) = "
-     << fmt(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
+  ev << "At the closed-form stationary point (" << opt["verdict"].get<std::string>()
+     << ") lambda_min(Hess_M T) = " << significant_digits(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
      << ". Sampled " << s["sampling"]["points"].get<int>() << " points on M: ";
   if (negative_found)
-    ev << "no negative curvature below ||grad_M T|| = " << fmt(g_star) << " (" << below
-       << " points there, the largest gradient norm among them " << fmt(num(th["largest_grad_below"])) << "), "
-       << th["counterexamples_total"].get<int>() << " counterexamples above it";
+    ev << "no negative curvature below ||grad_M T|| = " << significant_digits(g_star) << " (" << below
+       << " points there, the largest gradient norm among them " << significant_digits(num(th["largest_grad_below"]))
+       << "), " << th["counterexamples_total"].get<int>() << " counterexamples above it";
   else
-    ev << "no negative curvature anywhere (largest gradient norm sampled " << fmt(num(th["largest_grad_sampled"]))
-       << ")";
+    ev << "no negative curvature anywhere (largest gradient norm sampled "
+       << significant_digits(num(th["largest_grad_sampled"])) << ")";
   ev << ". Adversarial search (minimize lambda_min subject to ||grad_M T|| <= eps): ";
   if (search["rungs"].empty())
     ev << "not run";
   else
-    ev << "none found for eps <= " << fmt(convex_up_to)
-       << (std::isfinite(negative_from) ? ", negative curvature from eps = " + fmt(negative_from) : std::string(""));
-  ev << ". THEORY 6's point: lambda_min = " << fmt(t6_lambda) << " at ||grad_M T|| = " << fmt(t6_grad)
-     << " (convexity is only local).";
-  if (!s["assumptions"]["hold"].get<bool>()) ev << " Assumptions: " << s["assumptions"]["description"].get<std::string>();
+    ev << "none found for eps <= " << significant_digits(convex_up_to)
+       << (std::isfinite(negative_from) ? ", negative curvature from eps = " + significant_digits(negative_from)
+                                        : std::string(""));
+  ev << ". THEORY 6's point: lambda_min = " << significant_digits(t6_lambda)
+     << " at ||grad_M T|| = " << significant_digits(t6_grad) << " (convexity is only local).";
+  if (!s["assumptions"]["hold"].get<bool>())
+    ev << " Assumptions: " << s["assumptions"]["description"].get<std::string>();
   v.evidence = ev.str();
 
   // Figure: (||grad_M T||, lambda_min) over the sampled points, convex and not.
@@ -156,7 +175,8 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   fig.series.push_back(pos);
   if (!neg.x.empty()) fig.series.push_back(neg);
   if (!low.x.empty()) {
-    low.label = "||grad_M T|| <= " + fmt(low_max, 2) + " (stationary), drawn at " + fmt(floor, 2);
+    low.label =
+        "||grad_M T|| <= " + significant_digits(low_max, 2) + " (stationary), drawn at " + significant_digits(floor, 2);
     fig.series.push_back(low);
   }
   if (std::isfinite(g_star)) {
@@ -170,12 +190,13 @@ Verdict check_local_convexity(VerificationContext& ctx) {
       "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.";
   if (!low.x.empty())
     caption += " Green: " + std::to_string(low.x.size()) + " point" + (low.x.size() > 1 ? "s" : "") +
-               " with ||grad_M T|| at most " + fmt(low_max, 2) + " (the stationary anchor, zero up to rounding), " +
-               "drawn at " + fmt(floor, 2) + " = 1e-6 times the largest gradient norm so the log axis spans the " +
+               " with ||grad_M T|| at most " + significant_digits(low_max, 2) +
+               " (the stationary anchor, zero up to rounding), " + "drawn at " + significant_digits(floor, 2) +
+               " = 1e-6 times the largest gradient norm so the log axis spans the " +
                "sampled points; their true values are in the data file.";
   if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
     v.figures.push_back({"local_convexity/scatter.svg", caption, "local_convexity/convexity/points.csv"});
   return v;
 }
 
-}  // namespace zeroloss::cli
+}  // namespace zeroloss
