@@ -30,6 +30,80 @@ double num(const json& j, double fallback = std::numeric_limits<double>::quiet_N
   return j.is_number() ? j.get<double>() : fallback;
 }
 
+// THEORY 6's point, where T is not geodesically convex: n = 1, x = e_1, m = 3, cubic, a = 1,
+// pre-activations (5, 0.58, 0). Writes its data and weights (recorded in the reproduce block) and
+// returns what `zeroloss inspect --json` prints there.
+json inspect_theory6_point(VerificationContext& ctx, const std::string& dir) {
+  const Activation cubic = Activation::cubic();
+  Dataset t6;
+  t6.X = Eigen::MatrixXd::Ones(1, 1);
+  t6.y = Eigen::VectorXd::Constant(1, cubic.value(5.0) + cubic.value(0.58) + cubic.value(0.0));
+  t6.feature_names = {"x1"};
+  write_dataset_csv(dir + "/theory6_data.csv", t6);
+  Eigen::MatrixXd w(3, 1);
+  w << 5.0, 0.58, 0.0;
+  write_weights_csv(dir + "/theory6_weights.csv", w, Eigen::VectorXd::Ones(3));
+  ctx.record_file(dir + "/theory6_data.csv");
+  ctx.record_file(dir + "/theory6_weights.csv");
+  return ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
+                                                  dir + "/theory6_weights.csv", "--activation", "cubic", "--json"});
+}
+
+// The figure: (||grad_M T||, lambda_min) over the sampled points, convex and not, with the sampled
+// threshold g_star (when finite); added to v.figures when drawn.
+void add_scatter_figure(const std::string& dir, double g_star, Verdict& v) {
+  const std::vector<double> g = read_csv_column(dir + "/convexity/points.csv", "grad_norm");
+  const std::vector<double> l = read_csv_column(dir + "/convexity/points.csv", "lambda_min");
+  PlotSpec fig;
+  fig.title = "Smallest Riemannian Hessian eigenvalue against the Riemannian gradient norm";
+  fig.x_label = "||grad_M T||";
+  fig.y_label = "lambda_min(Hess_M T)";
+  fig.log_x = true;
+  fig.key = "bottom left";
+  // The anchor is stationary up to rounding (||grad_M T|| about 1e-15), which would stretch the log
+  // axis over many empty decades: points below kFloor times the largest gradient norm are drawn at
+  // that floor, in their own colour, and the caption says so.
+  constexpr double kFloor = 1e-6;
+  double g_max = 0;
+  for (double x : g)
+    if (std::isfinite(x)) g_max = std::max(g_max, x);
+  const double floor = kFloor * g_max;
+  PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
+  PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
+  PlotSeries low{"", {}, {}, PlotStyle::Points, "#2ca02c", false};
+  double low_max = 0;
+  for (size_t k = 0; k < g.size(); ++k) {
+    PlotSeries& target = g[k] < floor ? low : l[k] < 0 ? neg : pos;
+    if (g[k] < floor) low_max = std::max(low_max, g[k]);
+    target.x.push_back(g[k] < floor ? floor : g[k]);
+    target.y.push_back(l[k]);
+  }
+  fig.series.push_back(pos);
+  if (!neg.x.empty()) fig.series.push_back(neg);
+  if (!low.x.empty()) {
+    low.label =
+        "||grad_M T|| <= " + significant_digits(low_max, 2) + " (stationary), drawn at " + significant_digits(floor, 2);
+    fig.series.push_back(low);
+  }
+  if (std::isfinite(g_star)) {
+    PlotSeries lim{"sampled threshold", {g_star, g_star}, {0, 0}, PlotStyle::Lines, "black", true};
+    double lo = 0, hi = 0;
+    for (double x : l) lo = std::min(lo, x), hi = std::max(hi, x);
+    lim.y = {lo, hi};
+    fig.series.push_back(lim);
+  }
+  std::string caption =
+      "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.";
+  if (!low.x.empty())
+    caption += " Green: " + std::to_string(low.x.size()) + " point" + (low.x.size() > 1 ? "s" : "") +
+               " with ||grad_M T|| at most " + significant_digits(low_max, 2) +
+               " (the stationary anchor, zero up to rounding), " + "drawn at " + significant_digits(floor, 2) +
+               " = 1e-6 times the largest gradient norm so the log axis spans the " +
+               "sampled points; their true values are in the data file.";
+  if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
+    v.figures.push_back({"local_convexity/scatter.svg", caption, "local_convexity/convexity/points.csv"});
+}
+
 }  // namespace
 
 Verdict check_local_convexity(VerificationContext& ctx) {
@@ -50,38 +124,13 @@ Verdict check_local_convexity(VerificationContext& ctx) {
                                                "--accept-stationary", "--out", dir + "/optimum.csv", "--json"});
   ctx.progress(std::string("local convexity: sampling M and searching for negative curvature (") +
                (quick ? "quick" : "full") + " preset)");
-  std::vector<std::string> args = {"convexity",
-                                   "--data",
-                                   data,
-                                   "--weights",
-                                   dir + "/optimum.csv",
-                                   "--anchor",
-                                   dir + "/optimum.csv",
-                                   "--activation",
-                                   act,
-                                   "--seed",
-                                   std::to_string(ctx.config()["seed"].get<int>()),
-                                   "--out",
-                                   dir + "/convexity"};
+  const std::string optimum = dir + "/optimum.csv", seed = std::to_string(ctx.config()["seed"].get<int>());
+  std::vector<std::string> args = {"convexity", "--data", data, "--weights", optimum, "--anchor", optimum,
+                                   "--activation", act, "--seed", seed, "--out", dir + "/convexity"};
   if (quick) args.push_back("--quick");
   ctx.run("local_convexity_convexity", args);
 
-  // THEORY 6: n = 1, x = e_1, m = 3, cubic, a = 1, pre-activations (5, 0.58, 0).
-  {
-    const Activation cubic = Activation::cubic();
-    Dataset t6;
-    t6.X = Eigen::MatrixXd::Ones(1, 1);
-    t6.y = Eigen::VectorXd::Constant(1, cubic.value(5.0) + cubic.value(0.58) + cubic.value(0.0));
-    t6.feature_names = {"x1"};
-    write_dataset_csv(dir + "/theory6_data.csv", t6);
-    Eigen::MatrixXd w(3, 1);
-    w << 5.0, 0.58, 0.0;
-    write_weights_csv(dir + "/theory6_weights.csv", w, Eigen::VectorXd::Ones(3));
-    ctx.record_file(dir + "/theory6_data.csv");
-    ctx.record_file(dir + "/theory6_weights.csv");
-  }
-  json t6 = ctx.run_json("local_convexity_theory6", {"inspect", "--data", dir + "/theory6_data.csv", "--weights",
-                                                     dir + "/theory6_weights.csv", "--activation", "cubic", "--json"});
+  json t6 = inspect_theory6_point(ctx, dir);
   v.command = ctx.commands_since(first);
   json s = read_json_file(dir + "/convexity/summary.json");
   json point = s["point"];
@@ -145,57 +194,7 @@ Verdict check_local_convexity(VerificationContext& ctx) {
     ev << " Assumptions: " << s["assumptions"]["description"].get<std::string>();
   v.evidence = ev.str();
 
-  // Figure: (||grad_M T||, lambda_min) over the sampled points, convex and not.
-  const std::vector<double> g = read_csv_column(dir + "/convexity/points.csv", "grad_norm");
-  const std::vector<double> l = read_csv_column(dir + "/convexity/points.csv", "lambda_min");
-  PlotSpec fig;
-  fig.title = "Smallest Riemannian Hessian eigenvalue against the Riemannian gradient norm";
-  fig.x_label = "||grad_M T||";
-  fig.y_label = "lambda_min(Hess_M T)";
-  fig.log_x = true;
-  fig.key = "bottom left";
-  // The anchor is stationary up to rounding (||grad_M T|| about 1e-15), which would stretch the log
-  // axis over many empty decades: points below kFloor times the largest gradient norm are drawn at
-  // that floor, in their own colour, and the caption says so.
-  constexpr double kFloor = 1e-6;
-  double g_max = 0;
-  for (double x : g)
-    if (std::isfinite(x)) g_max = std::max(g_max, x);
-  const double floor = kFloor * g_max;
-  PlotSeries pos{"lambda_min >= 0", {}, {}, PlotStyle::Points, "#1f77b4", false};
-  PlotSeries neg{"lambda_min < 0", {}, {}, PlotStyle::Points, "#d62728", false};
-  PlotSeries low{"", {}, {}, PlotStyle::Points, "#2ca02c", false};
-  double low_max = 0;
-  for (size_t k = 0; k < g.size(); ++k) {
-    PlotSeries& target = g[k] < floor ? low : l[k] < 0 ? neg : pos;
-    if (g[k] < floor) low_max = std::max(low_max, g[k]);
-    target.x.push_back(g[k] < floor ? floor : g[k]);
-    target.y.push_back(l[k]);
-  }
-  fig.series.push_back(pos);
-  if (!neg.x.empty()) fig.series.push_back(neg);
-  if (!low.x.empty()) {
-    low.label =
-        "||grad_M T|| <= " + significant_digits(low_max, 2) + " (stationary), drawn at " + significant_digits(floor, 2);
-    fig.series.push_back(low);
-  }
-  if (std::isfinite(g_star)) {
-    PlotSeries lim{"sampled threshold", {g_star, g_star}, {0, 0}, PlotStyle::Lines, "black", true};
-    double lo = 0, hi = 0;
-    for (double x : l) lo = std::min(lo, x), hi = std::max(hi, x);
-    lim.y = {lo, hi};
-    fig.series.push_back(lim);
-  }
-  std::string caption =
-      "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.";
-  if (!low.x.empty())
-    caption += " Green: " + std::to_string(low.x.size()) + " point" + (low.x.size() > 1 ? "s" : "") +
-               " with ||grad_M T|| at most " + significant_digits(low_max, 2) +
-               " (the stationary anchor, zero up to rounding), " + "drawn at " + significant_digits(floor, 2) +
-               " = 1e-6 times the largest gradient norm so the log axis spans the " +
-               "sampled points; their true values are in the data file.";
-  if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
-    v.figures.push_back({"local_convexity/scatter.svg", caption, "local_convexity/convexity/points.csv"});
+  add_scatter_figure(dir, g_star, v);
   return v;
 }
 
