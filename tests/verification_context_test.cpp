@@ -20,6 +20,7 @@
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 #include "zeroloss/verification/verification_report.hpp"
+#include "zeroloss/verification_config.hpp"
 
 namespace {
 
@@ -227,6 +228,50 @@ TEST(VerdictJson, KeysWithAStatusInReportOrder) {
   EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Fail), "a, c");
   EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Error), "d");
   EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Reported), "");
+}
+
+}  // namespace
+
+namespace {
+
+// The report assembly called in-process, with a program that fails every command: each selected
+// claim ends with status error (the check could not be completed), the report is still written,
+// the progress lines are those `zeroloss run` prints, and resume reuses the saved verdict.
+TEST(VerificationReport, ACommandThatFailsGivesStatusErrorAndResumeReusesIt) {
+  const std::string dir = temp_dir("report-assembly");
+  const json config = zeroloss::resolve_verification_config(json{{"claims", {"flow_rate"}}}, "test.json", true);
+  VerificationReportOptions options;
+  options.out = dir + "/report";
+  options.program = "/bin/false";
+  std::vector<std::string> lines;
+  const VerificationReportResult r =
+      write_verification_report(config, options, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_EQ(r.document.verdicts.size(), 1u);
+  const Verdict& v = r.document.verdicts[0];
+  EXPECT_EQ(v.key, "flow_rate");
+  EXPECT_EQ(v.status, VerdictStatus::Error);
+  EXPECT_EQ(v.evidence.rfind("The check could not be completed: `zeroloss data --generator gaussian", 0), 0u)
+      << v.evidence;
+  EXPECT_EQ(v.command.rfind("zeroloss data ", 0), 0u) << v.command;
+  EXPECT_EQ(verdict_keys_with_status(r.document, VerdictStatus::Error), "flow_rate");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "[1/1] exponential convergence of the flow");
+  EXPECT_EQ(lines[1].rfind("    -> error (", 0), 0u) << lines[1];
+  const json summary = read_json_file(dir + "/report/summary.json");
+  EXPECT_EQ(summary["verdicts"]["flow_rate"]["status"], "error");
+  EXPECT_EQ(summary["environment"]["commands_run"], 1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/report/report.html"));
+
+  lines.clear();
+  options.resume = true;
+  const VerificationReportResult again =
+      write_verification_report(config, options, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "[1/1] exponential convergence of the flow: reused from " + dir + "/report/verdicts/flow_rate.json");
+  ASSERT_EQ(again.document.verdicts.size(), 1u);
+  EXPECT_EQ(again.document.verdicts[0].evidence, v.evidence);
+  EXPECT_EQ(again.document.verdicts[0].seconds, v.seconds);
 }
 
 }  // namespace
