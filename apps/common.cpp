@@ -1,7 +1,6 @@
 #include "common.hpp"
 
 #include <cmath>
-#include <filesystem>
 #include <iomanip>
 #include <sstream>
 #include <iostream>

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string_view>
 #include <system_error>
 
@@ -112,6 +113,44 @@ CsvTable read_csv(const std::string& path, CsvHeader header) {
     throw InputError(path + ": no data rows" + std::string(t.header.empty() ? " (empty file)" : " after the header"));
   }
   return t;
+}
+
+std::vector<double> read_csv_column(const std::string& path, const std::string& name) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open file for reading");
+  std::string line;
+  std::vector<std::string_view> cells;
+  int lineno = 0;
+  size_t column = 0, width = 0;
+  bool have_header = false;
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (trim(line).empty()) continue;
+    split(line, cells);
+    if (!have_header) {
+      have_header = true;
+      width = cells.size();
+      column = width;
+      for (size_t k = 0; k < width && column == width; ++k)
+        if (cells[k] == name) column = k;
+      if (column == width) throw InputError(path + ": no column '" + printable_text(name) + "' in the header");
+      continue;
+    }
+    if (cells.size() < width) {
+      throw InputError(path + ":" + std::to_string(lineno) + ": " + std::to_string(cells.size()) +
+                       " cells, expected " + std::to_string(width) + " (as in the header)");
+    }
+    double v = std::numeric_limits<double>::quiet_NaN();
+    if (!cells[column].empty() && !parse_double(cells[column], v)) {
+      throw InputError(path + ":" + std::to_string(lineno) + ": column " + std::to_string(column + 1) + " ('" +
+                       printable_text(name) + "'): '" + printable_text(cells[column]) + "' is not a number");
+    }
+    out.push_back(v);
+  }
+  if (!have_header) throw InputError(path + ": empty file (expected a header naming '" + printable_text(name) + "')");
+  return out;
 }
 
 void write_file_atomic_stream(const std::string& path, const std::function<void(std::ostream&)>& write) {

@@ -253,6 +253,12 @@ void clean_recorded(const fs::path& root, const RunManifest& m) {
 
 }  // namespace
 
+void ensure_directory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw InputError(dir + ": cannot create output directory (" + ec.message() + ")");
+}
+
 RunManifest read_run_manifest(const std::string& dir) {
   RunManifest m = parse_manifest(normal_absolute(dir));
   // Subruns are reported with a trailing '/' in files.
@@ -436,14 +442,6 @@ OutputWrite::~OutputWrite() {
       if (--it->second == 0) s->pending.erase(it);
       return;
     }
-  }
-}
-
-void ensure_directory(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
-    throw InputError(dir + ": cannot create output directory (" + ec.message() + ")");
   }
 }
 

@@ -25,6 +25,13 @@ enum class CsvHeader { Required, Optional, None };
 // Non-numeric cells, NaN, Inf, ragged rows and empty files throw InputError.
 CsvTable read_csv(const std::string& path, CsvHeader header);
 
+// Reads the column `name` of a CSV file whose first line is a header, as numbers in row order. For
+// outputs whose other columns may hold text (e.g. a scheme name): only the named column is parsed.
+// An empty cell is NaN (a quantity not measured at that row); blank lines are skipped. A missing
+// file or column, a row with fewer cells than the header, or a cell that is not a number throws
+// InputError naming the file, the line and the column.
+std::vector<double> read_csv_column(const std::string& path, const std::string& name);
+
 // Reads a whole cell as a number: exactly the texts std::strtod reads completely (decimal numbers
 // through std::from_chars, the rest through strtod). Returns false if the cell is not a number;
 // infinities and NaN are returned as such (read_csv rejects them).

@@ -1,4 +1,4 @@
-#include "zeroloss/report_document.hpp"
+#include "zeroloss/presentation/report_document.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -64,15 +64,28 @@ std::string one_per_line(const std::string& commands) {
 
 }  // namespace
 
-std::string to_string(VerdictStatus status) {
-  switch (status) {
-    case VerdictStatus::Pass: return "pass";
-    case VerdictStatus::Fail: return "fail";
-    case VerdictStatus::NotApplicable: return "not-applicable";
-    case VerdictStatus::Reported: return "reported";
-    case VerdictStatus::Error: return "error";
+nlohmann::json verdict_json(const Verdict& v) {
+  nlohmann::json figs = nlohmann::json::array();
+  for (const auto& f : v.figures) figs.push_back({{"file", f.file}, {"caption", f.caption}, {"data", f.data}});
+  return {{"key", v.key},         {"claim", v.claim},     {"status", to_string(v.status)}, {"evidence", v.evidence},
+          {"command", v.command}, {"numbers", v.numbers}, {"figures", figs},               {"seconds", v.seconds}};
+}
+
+Verdict verdict_from_json(const nlohmann::json& j) {
+  try {
+    Verdict v;
+    v.key = j.at("key");
+    v.claim = j.at("claim");
+    v.status = verdict_status_from_string(j.at("status"));
+    v.evidence = j.at("evidence");
+    v.command = j.at("command");
+    v.numbers = j.at("numbers");
+    v.seconds = j.at("seconds");
+    for (const auto& f : j.at("figures")) v.figures.push_back({f.at("file"), f.at("caption"), f.at("data")});
+    return v;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("a saved verdict is incomplete or of the wrong type (") + e.what() + ")");
   }
-  return "reported";
 }
 
 std::string html_escape(const std::string& text) {
@@ -96,16 +109,8 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
   summary["title"] = doc.title;
   summary["verdicts"] = nlohmann::json::object();
   for (const auto& v : doc.verdicts) {
-    nlohmann::json j;
-    j["status"] = to_string(v.status);
-    j["claim"] = v.claim;
-    j["evidence"] = v.evidence;
-    j["command"] = v.command;
-    j["numbers"] = v.numbers;
-    j["seconds"] = v.seconds;
-    nlohmann::json figs = nlohmann::json::array();
-    for (const auto& f : v.figures) figs.push_back({{"file", f.file}, {"data", f.data}, {"caption", f.caption}});
-    j["figures"] = figs;
+    nlohmann::json j = verdict_json(v);
+    j.erase("key");  // the key names the entry
     summary["verdicts"][v.key] = j;
   }
   summary["configuration"] = doc.configuration;

@@ -9,13 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace zeroloss {
+#include "zeroloss/verification/decision.hpp"
 
-// Pass/Fail: the claim held/did not hold on the evidence. NotApplicable: the claim's premise does
-// not hold for the configuration. Reported: outside the theory, numbers without a verdict. Error: the
-// check could not be completed (a command failed); says nothing about the claim.
-enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error };
-std::string to_string(VerdictStatus status);  // "pass", "fail", "not-applicable", "reported", "error"
+namespace zeroloss {
 
 struct Figure {
   std::string file;     // SVG file name relative to the report directory
@@ -45,6 +41,12 @@ struct ReportDocument {
 // Writes DIR/report.html, DIR/report.md and DIR/summary.json (each atomically). Figures are read from
 // DIR/<figure.file>; a missing figure is named in the page instead of silently dropped.
 void write_report(const std::string& dir, const ReportDocument& document);
+
+// A verdict as JSON: key, claim, status (to_string), evidence, command, numbers, figures
+// ({file, caption, data}) and seconds; verdict_from_json reads it back (throws InputError on a
+// missing key or an unknown status).
+nlohmann::json verdict_json(const Verdict& verdict);
+Verdict verdict_from_json(const nlohmann::json& j);
 
 // HTML-escapes text.
 std::string html_escape(const std::string& text);

@@ -1,15 +1,21 @@
 // Claim 6: outside the theory's assumptions (phi' > 0 and phi''' > 0 fail for tanh and softplus;
 // n > d leaves no closed form) nothing is asserted: the flow is run to (near) stationarity and the
-// end point is reported (rank, T, gradient norm, which assumption fails and where).
+// end point is reported (rank, T, gradient norm, which assumption fails and where), read with
+// outside_assumptions_rule.hpp.
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "subprocess.hpp"
-#include "verification.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/verification/claims.hpp"
+#include "zeroloss/verification/outside_assumptions_rule.hpp"
+#include "zeroloss/verification/shell_command.hpp"
 
-namespace zeroloss::cli {
+namespace zeroloss {
 
 using nlohmann::json;
 
@@ -34,14 +40,31 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
     ctx.progress("outside the assumptions: " + name);
     json rec = {{"name", name}, {"activation", act}, {"n", c["n"]}, {"d", c["d"]}, {"m", c["m"]}};
     try {
-      ctx.run("outside_" + sub + "_data",
-              {"data", "--generator", "gaussian", "--n", std::to_string(c["n"].get<int>()), "--d",
-               std::to_string(c["d"].get<int>()), "--labels", c.value("labels", std::string("random")),
-               "--teacher-activation", act, "--teacher-width", std::to_string(c["m"].get<int>()), "--label-scale",
-               format_double(c.value("label_scale", 1.0)), "--seed",
-               std::to_string(ctx.config()["problem"]["data_seed"].get<int>()), "--out", data, "--weights-out",
-               dir + "/" + sub + "_w0.csv", "--m", std::to_string(c["m"].get<int>()), "--init-scale",
-               format_double(ctx.config()["problem"]["init_scale"].get<double>())});
+      ctx.run("outside_" + sub + "_data", {"data",
+                                           "--generator",
+                                           "gaussian",
+                                           "--n",
+                                           std::to_string(c["n"].get<int>()),
+                                           "--d",
+                                           std::to_string(c["d"].get<int>()),
+                                           "--labels",
+                                           c.value("labels", std::string("random")),
+                                           "--teacher-activation",
+                                           act,
+                                           "--teacher-width",
+                                           std::to_string(c["m"].get<int>()),
+                                           "--label-scale",
+                                           format_double(c.value("label_scale", 1.0)),
+                                           "--seed",
+                                           std::to_string(ctx.config()["problem"]["data_seed"].get<int>()),
+                                           "--out",
+                                           data,
+                                           "--weights-out",
+                                           dir + "/" + sub + "_w0.csv",
+                                           "--m",
+                                           std::to_string(c["m"].get<int>()),
+                                           "--init-scale",
+                                           format_double(ctx.config()["problem"]["init_scale"].get<double>())});
       std::string printed;
       const int rc = ctx.try_run("outside_" + sub + "_flow",
                                  {"flow", "--data", data, "--weights", dir + "/" + sub + "_w0.csv", "--activation", act,
@@ -62,23 +85,28 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
         const double rR = svR.size() > 1 ? svR[1].get<double>() / svR[0].get<double>() : 0.0;
         const double rP = svP.size() > 1 ? svP[1].get<double>() / svP[0].get<double>() : 0.0;
         const double g = fin["grad_norm"].get<double>();
-        const bool stationary = g < cfg["until_gradient"].get<double>();
+        OutsideAssumptionsThresholds thresholds;
+        thresholds.until_gradient = cfg["until_gradient"].get<double>();
+        const OutsideAssumptionsCase end_point{g, rR};
+        const bool stationary = reached_stationary_point(end_point, thresholds);
         rec["status"] = stationary ? "reached a stationary point" : "stopped before stationarity";
         rec["final"] = fin;
-        const json assumptions = value_or_null(s, "assumptions_at_end");
+        const json assumptions = s.contains("assumptions_at_end") ? s["assumptions_at_end"] : json(nullptr);
         const std::string described = assumptions.is_object() && assumptions.contains("description")
                                           ? assumptions["description"].get<std::string>()
                                           : std::string("assumptions at the end point not reported");
         rec["assumptions_at_end"] = assumptions;
         rec["tau"] = fin["tau"];
-        ev << name << ": flow " << (stationary ? "reached ||grad_M T|| = " : "stopped at ||grad_M T|| = ") << fmt(g, 3)
-           << " at tau = " << fmt(fin["tau"].get<double>(), 4) << ", T = " << fmt(fin["sharpness"].get<double>(), 6)
-           << ", sigma_2/sigma_1 of R " << fmt(rR, 3) << " (" << (rR < 1e-6 ? "rank one" : "not rank one")
-           << "); " << described << ". ";
+        ev << name << ": flow " << (stationary ? "reached ||grad_M T|| = " : "stopped at ||grad_M T|| = ")
+           << significant_digits(g, 3) << " at tau = " << significant_digits(fin["tau"].get<double>(), 4)
+           << ", T = " << significant_digits(fin["sharpness"].get<double>(), 6) << ", sigma_2/sigma_1 of R "
+           << significant_digits(rR, 3) << " ("
+           << (described_as_rank_one(end_point, thresholds) ? "rank one" : "not rank one") << "); " << described
+           << ". ";
         table << name << "," << act << "," << c["n"] << "," << c["d"] << "," << c["m"] << ","
               << (stationary ? "stationary" : "not stationary") << "," << format_double(fin["sharpness"].get<double>())
-              << "," << format_double(g) << "," << format_double(rR) << "," << format_double(rP) << ",\""
-              << described << "\"\n";
+              << "," << format_double(g) << "," << format_double(rR) << "," << format_double(rP) << ",\"" << described
+              << "\"\n";
       }
     } catch (const std::exception& e) {
       rec["status"] = "error";
@@ -90,11 +118,12 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
     ++k;
   }
   write_file_atomic(dir + "/cases.csv", table.str());
-  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().begin() + std::max(first, first_case_end)}) +
-              "\n# and the same for each case (all commands in logs/)";
+  v.command =
+      join_commands({ctx.commands().begin() + first, ctx.commands().begin() + std::max(first, first_case_end)}) +
+      "\n# and the same for each case (all commands in logs/)";
   v.numbers = {{"cases", cases}};
   v.evidence = ev.str();
   return v;
 }
 
-}  // namespace zeroloss::cli
+}  // namespace zeroloss

@@ -1,15 +1,19 @@
 // Claim 2: the Riemannian flow of T converges exponentially, T - T* ~ A exp(-mu tau) (local strong
 // convexity at the minimum, THEORY 5-6). Evidence: the flow from start 0 of the problem, the fitted
-// rate of its tail and the fit quality, decided by the flow command's own tail fit.
+// rate of its tail and the fit quality; decided by decide_flow_rate (flow_rate_rule.hpp).
 
 #include <cmath>
 #include <sstream>
 
-#include "verification.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/significant_digits.hpp"
 #include "zeroloss/svg_plot.hpp"
+#include "zeroloss/verification/claims.hpp"
+#include "zeroloss/verification/flow_rate_rule.hpp"
+#include "zeroloss/verification/report_inputs.hpp"
 
-namespace zeroloss::cli {
+namespace zeroloss {
 
 using nlohmann::json;
 
@@ -24,32 +28,45 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   const std::string dir = ctx.dir("flow_rate");
   const std::string data = write_problem_data(ctx);
   const std::string start = write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "flow_rate/start.csv");
-  ctx.progress("flow rate: integrating the flow to tau = " + fmt(cfg["flow_time"].get<double>()));
+  ctx.progress("flow rate: integrating the flow to tau = " + significant_digits(cfg["flow_time"].get<double>()));
   ctx.run("flow_rate_flow", {"flow", "--data", data, "--weights", start, "--activation", act, "--coefficient", "1",
                              "--time", format_double(cfg["flow_time"].get<double>()), "--log-points",
                              std::to_string(cfg["log_points"].get<int>()), "--no-figures", "--out", dir + "/flow"});
-  v.command = join_commands({ctx.commands().begin() + first, ctx.commands().end()});
+  v.command = ctx.commands_since(first);
   json s = read_json_file(dir + "/flow/summary.json");
-  if (!s.contains("rate_fit")) {
-    v.status = VerdictStatus::NotApplicable;
+  FlowRateEvidence evidence;
+  evidence.optimum_known = s.contains("rate_fit");
+  if (!evidence.optimum_known) {
+    v.status = decide_flow_rate(evidence, FlowRateThresholds()).status;
     v.evidence = "no closed-form T* for this problem, so the gap T - T* cannot be fitted: " + s["optimum"].dump();
     return v;
   }
   json fit = s["rate_fit"];
-  v.numbers = {{"rate_fit", fit}, {"T_star", s["optimum"]["sharpness"]}, {"final", s["final"]},
-               {"accepted_steps", s["accepted_steps"]}, {"rejected_steps", s["rejected_steps"]},
+  v.numbers = {{"rate_fit", fit},
+               {"T_star", s["optimum"]["sharpness"]},
+               {"final", s["final"]},
+               {"accepted_steps", s["accepted_steps"]},
+               {"rejected_steps", s["rejected_steps"]},
                {"max_constraint_drift", s["max_constraint_drift"]}};
-  const bool exponential = fit["fitted"].get<bool>() && fit["exponential"].get<bool>();
-  v.status = exponential ? VerdictStatus::Pass : VerdictStatus::Fail;
+  evidence.fitted = fit["fitted"].get<bool>();
+  if (evidence.fitted) {
+    evidence.rate = fit["rate_mu"].get<double>();
+    evidence.first_half_rate = fit["first_half_rate"].get<double>();
+    evidence.second_half_rate = fit["second_half_rate"].get<double>();
+    evidence.r_squared = fit["r_squared"].get<double>();
+  }
+  v.status = decide_flow_rate(evidence, FlowRateThresholds()).status;
   std::ostringstream ev;
   if (fit["fitted"].get<bool>()) {
-    ev << "T - T* ~ A exp(-mu tau) on the tail tau in [" << fmt(fit["tau_start"].get<double>()) << ", "
-       << fmt(fit["tau_end"].get<double>()) << "]: mu = " << fmt(fit["rate_mu"].get<double>());
+    ev << "T - T* ~ A exp(-mu tau) on the tail tau in [" << significant_digits(fit["tau_start"].get<double>()) << ", "
+       << significant_digits(fit["tau_end"].get<double>())
+       << "]: mu = " << significant_digits(fit["rate_mu"].get<double>());
     if (fit["rate_ci_low"].is_number())
-      ev << " (95% interval [" << fmt(fit["rate_ci_low"].get<double>()) << ", "
-         << fmt(fit["rate_ci_high"].get<double>()) << "])";
-    ev << ", R^2 = " << fmt(fit["r_squared"].get<double>(), 6) << ", rate in the first and second half of the tail "
-       << fmt(fit["first_half_rate"].get<double>()) << " and " << fmt(fit["second_half_rate"].get<double>()) << ". ";
+      ev << " (95% interval [" << significant_digits(fit["rate_ci_low"].get<double>()) << ", "
+         << significant_digits(fit["rate_ci_high"].get<double>()) << "])";
+    ev << ", R^2 = " << significant_digits(fit["r_squared"].get<double>(), 6)
+       << ", rate in the first and second half of the tail " << significant_digits(fit["first_half_rate"].get<double>())
+       << " and " << significant_digits(fit["second_half_rate"].get<double>()) << ". ";
   }
   ev << fit["verdict"].get<std::string>();
   v.evidence = ev.str();
@@ -88,4 +105,4 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   return v;
 }
 
-}  // namespace zeroloss::cli
+}  // namespace zeroloss

@@ -1,4 +1,4 @@
-#include "subprocess.hpp"
+#include "zeroloss/verification/child_process.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -15,21 +15,20 @@
 
 extern char** environ;
 
-namespace zeroloss::cli {
+namespace zeroloss {
 
-std::string self_executable() {
+std::string current_executable() {
   char buf[4096];
   const ssize_t len = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (len <= 0) throw Error("cannot locate the zeroloss executable through /proc/self/exe");
+  if (len <= 0) throw Error("cannot locate the running executable through /proc/self/exe");
   buf[len] = '\0';
   return buf;
 }
 
-ChildResult run_self(const std::vector<std::string>& args, const std::string& stdout_path,
-                     const std::string& stderr_path) {
-  const std::string exe = self_executable();
+ChildResult run_child_process(const std::string& program, const std::vector<std::string>& args,
+                              const std::string& stdout_path, const std::string& stderr_path) {
   std::vector<std::string> all;
-  all.push_back(exe);
+  all.push_back(program);
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
@@ -45,34 +44,17 @@ ChildResult run_self(const std::vector<std::string>& args, const std::string& st
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw Error("cannot start " + exe + ": " + std::strerror(rc));
+  if (rc != 0) throw Error("cannot start " + program + ": " + std::strerror(rc));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("waiting for a child zeroloss process failed: " + std::string(std::strerror(errno)));
+    if (errno != EINTR) throw Error("waiting for the child process " + program + " failed: " + std::strerror(errno));
   }
   ChildResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.log = stderr_path;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
-}
-
-std::string command_line(const std::vector<std::string>& args) {
-  std::string s = "zeroloss";
-  for (const auto& a : args) {
-    const bool plain = !a.empty() && a.find_first_of(" \t\"'$&|;<>()*?!\\`") == std::string::npos;
-    s += " ";
-    if (plain) {
-      s += a;
-    } else {
-      s += "'";
-      for (char c : a) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      s += "'";
-    }
-  }
-  return s;
 }
 
 std::string tail_of_file(const std::string& path, int lines) {
@@ -88,4 +70,4 @@ std::string tail_of_file(const std::string& path, int lines) {
   return out;
 }
 
-}  // namespace zeroloss::cli
+}  // namespace zeroloss

@@ -1,0 +1,37 @@
+#pragma once
+// The outcome of a claim's decision rules (the pure functions decide_<claim>, one header per claim
+// in this folder): the verdict status and, for each rule the claim asserts, whether it held. A rule
+// is a named comparison of measured evidence with a threshold; a claim passes only if every rule
+// holds, so a test can show each rule able to fail on its own.
+
+#include <string>
+#include <vector>
+
+namespace zeroloss {
+
+// Pass/Fail: the claim held/did not hold on the evidence. NotApplicable: the claim's premise does
+// not hold for the configuration. Reported: outside the theory, numbers without a verdict. Error: the
+// check could not be completed (a command failed); says nothing about the claim.
+enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error };
+// "pass", "fail", "not-applicable", "reported", "error" (the words of summary.json).
+std::string to_string(VerdictStatus status);
+// The inverse of to_string; throws InputError for any other word.
+VerdictStatus verdict_status_from_string(const std::string& word);
+
+struct RuleOutcome {
+  std::string rule;  // the rule's identifier, as documented in docs/report.md
+  bool held = false;
+};
+
+struct Decision {
+  VerdictStatus status = VerdictStatus::Fail;
+  std::vector<RuleOutcome> rules;  // in the order the claim states them
+
+  // Whether the rule `rule` held; throws std::out_of_range if the decision has no such rule.
+  bool held(const std::string& rule) const;
+};
+
+// Pass when every rule held, else Fail.
+Decision decide_by_rules(std::vector<RuleOutcome> rules);
+
+}  // namespace zeroloss

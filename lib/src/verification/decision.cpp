@@ -1,0 +1,47 @@
+#include "zeroloss/verification/decision.hpp"
+
+#include <stdexcept>
+
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss {
+
+std::string to_string(VerdictStatus status) {
+  switch (status) {
+    case VerdictStatus::Pass:
+      return "pass";
+    case VerdictStatus::Fail:
+      return "fail";
+    case VerdictStatus::NotApplicable:
+      return "not-applicable";
+    case VerdictStatus::Reported:
+      return "reported";
+    case VerdictStatus::Error:
+      return "error";
+  }
+  return "reported";
+}
+
+VerdictStatus verdict_status_from_string(const std::string& word) {
+  for (VerdictStatus s : {VerdictStatus::Pass, VerdictStatus::Fail, VerdictStatus::NotApplicable,
+                          VerdictStatus::Reported, VerdictStatus::Error})
+    if (to_string(s) == word) return s;
+  throw InputError("unknown verdict status '" + word + "' (expected pass, fail, not-applicable, reported or error)");
+}
+
+bool Decision::held(const std::string& rule) const {
+  for (const auto& r : rules)
+    if (r.rule == rule) return r.held;
+  throw std::out_of_range("the decision has no rule '" + rule + "'");
+}
+
+Decision decide_by_rules(std::vector<RuleOutcome> rules) {
+  Decision d;
+  d.rules = std::move(rules);
+  d.status = VerdictStatus::Pass;
+  for (const auto& r : d.rules)
+    if (!r.held) d.status = VerdictStatus::Fail;
+  return d;
+}
+
+}  // namespace zeroloss

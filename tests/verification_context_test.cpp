@@ -1,0 +1,277 @@
+// The machinery of the verification report, called directly: the child-process runner, shell
+// quoting (read back through a real shell), the context that records reproduce blocks, the readers
+// of the commands' outputs, and verdicts as JSON.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/report_document.hpp"
+#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/verification/shell_command.hpp"
+#include "zeroloss/verification/verification_context.hpp"
+#include "zeroloss/verification/verification_report.hpp"
+#include "zeroloss/verification_config.hpp"
+
+namespace {
+
+using namespace zeroloss;
+using nlohmann::json;
+using zeroloss::test::slurp;
+using zeroloss::test::temp_dir;
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+TEST(ChildProcess, ReturnsTheExitCodeAndCapturesBothStreams) {
+  const std::string dir = temp_dir("child-streams");
+  const ChildResult r =
+      run_child_process("/bin/sh", {"-c", "printf out; printf err >&2; exit 3"}, dir + "/o", dir + "/e");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_GE(r.seconds, 0);
+  EXPECT_EQ(slurp(dir + "/o"), "out");
+  EXPECT_EQ(slurp(dir + "/e"), "err");
+  // One file for both streams interleaves them in order; stdin is empty.
+  EXPECT_EQ(
+      run_child_process("/bin/sh", {"-c", "echo a; echo b >&2; cat; echo c"}, dir + "/both", dir + "/both").exit_code,
+      0);
+  EXPECT_EQ(slurp(dir + "/both"), "a\nb\nc\n");
+}
+
+TEST(ChildProcess, ASignalGivesOneHundredTwentyEightPlusItsNumber) {
+  const std::string dir = temp_dir("child-signal");
+  EXPECT_EQ(run_child_process("/bin/sh", {"-c", "kill -TERM $$"}, dir + "/o", dir + "/e").exit_code, 128 + 15);
+}
+
+TEST(ChildProcess, AProgramThatCannotStartThrows) {
+  const std::string dir = temp_dir("child-missing");
+  EXPECT_THROW(run_child_process(dir + "/no-such-program", {}, dir + "/o", dir + "/e"), Error);
+  EXPECT_FALSE(current_executable().empty());
+  EXPECT_TRUE(std::filesystem::exists(current_executable()));
+}
+
+TEST(ChildProcess, TailOfFileKeepsTheLastLines) {
+  const std::string dir = temp_dir("child-tail");
+  write_text(dir + "/f", "1\n2\n3\n4\n");
+  EXPECT_EQ(tail_of_file(dir + "/f", 2), "3\n4\n");
+  EXPECT_EQ(tail_of_file(dir + "/missing", 2), "");
+}
+
+// The shell reads every quoted word back as the word itself.
+TEST(ShellCommand, QuotedWordsReadBackThroughTheShell) {
+  const std::string dir = temp_dir("shell-quote");
+  const std::vector<std::string> words = {"plain",      "report/flow_rate/start.csv",
+                                          "two words",  "it's",
+                                          "a#b",        "#c",
+                                          "~x",         "{a,b}",
+                                          "[ab]",       "*",
+                                          "$HOME",      "back\\slash",
+                                          "",           "new\nline",
+                                          "semi;colon", "pipe|",
+                                          "tab\there",  "\"dq\""};
+  for (const auto& w : words) {
+    ASSERT_EQ(run_child_process("/bin/sh", {"-c", "printf %s " + shell_quote(w)}, dir + "/o", dir + "/e").exit_code, 0)
+        << w;
+    EXPECT_EQ(slurp(dir + "/o"), w) << shell_quote(w);
+  }
+  EXPECT_EQ(shell_quote("plain"), "plain");
+  EXPECT_EQ(zeroloss_command_line({"data", "--out", "a b", "--n", "3"}), "zeroloss data --out 'a b' --n 3");
+  EXPECT_EQ(join_commands({"mkdir -p x", "zeroloss data"}), "mkdir -p x && zeroloss data");
+  EXPECT_EQ(join_commands({}), "");
+}
+
+TEST(VerificationContext, RecordsCommandsAndLogsAndThrowsOnFailure) {
+  const std::string dir = temp_dir("context-run");
+  VerificationContext ctx(json::object(), dir + "/report", "/bin/sh", nullptr);
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/report/logs"));
+  const size_t first = ctx.begin_block();
+  EXPECT_EQ(ctx.run("hello", {"-c", "echo hi"}), "hi\n");
+  EXPECT_EQ(ctx.commands().back(), "zeroloss -c 'echo hi'");
+  EXPECT_EQ(slurp(dir + "/report/logs/hello.out"), "hi\n");
+  std::string printed;
+  EXPECT_EQ(ctx.try_run("four", {"-c", "echo x; exit 4"}, &printed), 4);
+  EXPECT_EQ(printed, "x\n");
+  try {
+    ctx.run("bad", {"-c", "echo first >&2; echo oops >&2; exit 5"});
+    ADD_FAILURE() << "no exception";
+  } catch (const CommandFailedError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("`zeroloss -c 'echo first >&2; echo oops >&2; exit 5'` exited with code 5"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("oops"), std::string::npos) << what;
+    EXPECT_NE(what.find(dir + "/report/logs/bad.out/.err"), std::string::npos) << what;
+  }
+  EXPECT_EQ(ctx.run_json("json", {"-c", "echo '{\"a\": 1}'"})["a"], 1);
+  EXPECT_THROW(ctx.run_json("notjson", {"-c", "echo not json"}), CommandFailedError);
+  EXPECT_EQ(ctx.runs(), 5u);
+  EXPECT_EQ(ctx.commands_since(first).substr(0, 31), "zeroloss -c 'echo hi' && zerolo");
+}
+
+TEST(VerificationContext, AFolderIsRecordedOncePerBlock) {
+  const std::string dir = temp_dir("context-dir");
+  VerificationContext ctx(json::object(), dir + "/r", "/bin/sh", nullptr);
+  const size_t first = ctx.begin_block();
+  EXPECT_EQ(ctx.dir("claim"), dir + "/r/claim");
+  ctx.dir("claim");
+  EXPECT_EQ(ctx.commands_since(first), "mkdir -p " + dir + "/r/claim");
+  const size_t second = ctx.begin_block();
+  ctx.dir("claim");
+  EXPECT_EQ(ctx.commands_since(second), "mkdir -p " + dir + "/r/claim");
+  EXPECT_EQ(ctx.runs(), 0u);
+}
+
+// The recorded printf command recreates the file byte for byte when a shell runs it.
+TEST(VerificationContext, ARecordedFileIsRecreatedByItsCommand) {
+  const std::string dir = temp_dir("context-record");
+  VerificationContext ctx(json::object(), dir + "/r", "/bin/sh", nullptr);
+  const std::string path = dir + "/r/start file.csv";
+  const std::string content = "theta_1,theta_2,a\n0.5,-1e-3,1\nit's $HOME `x` \\ %s %%,#,~\n\n";
+  write_text(path, content);
+  ctx.record_file(path);
+  const std::string command = ctx.commands().back();
+  std::filesystem::remove(path);
+  ASSERT_EQ(run_child_process("/bin/sh", {"-c", command}, dir + "/o", dir + "/e").exit_code, 0) << slurp(dir + "/e");
+  EXPECT_EQ(slurp(path), content);
+  EXPECT_THROW(ctx.record_file(dir + "/missing.csv"), InputError);
+}
+
+TEST(CsvColumn, ReadsOneColumnAmongTextColumns) {
+  const std::string dir = temp_dir("csv-column");
+  write_text(dir + "/p.csv", "scheme,tau,x\r\ngiven,1,\r\n\r\nrandom,2.5,3e-1\r\n");
+  EXPECT_EQ(read_csv_column(dir + "/p.csv", "tau"), (std::vector<double>{1, 2.5}));
+  const std::vector<double> x = read_csv_column(dir + "/p.csv", "x");
+  ASSERT_EQ(x.size(), 2u);
+  EXPECT_TRUE(std::isnan(x[0]));  // an empty cell: not measured at that row
+  EXPECT_EQ(x[1], 0.3);
+}
+
+TEST(CsvColumn, RefusesWhatIsNotThere) {
+  const std::string dir = temp_dir("csv-column-bad");
+  write_text(dir + "/bad.csv", "tau,T\n1,2\nzero,3\n");
+  write_text(dir + "/short.csv", "tau,T\n1,2\n3\n");
+  write_text(dir + "/empty.csv", "");
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no InputError");
+  };
+  EXPECT_EQ(message([&] { read_csv_column(dir + "/bad.csv", "tau"); }),
+            dir + "/bad.csv:3: column 1 ('tau'): 'zero' is not a number");
+  EXPECT_EQ(read_csv_column(dir + "/bad.csv", "T"), (std::vector<double>{2, 3}));
+  EXPECT_EQ(message([&] { read_csv_column(dir + "/bad.csv", "sharpness"); }),
+            dir + "/bad.csv: no column 'sharpness' in the header");
+  EXPECT_EQ(message([&] { read_csv_column(dir + "/short.csv", "T"); }),
+            dir + "/short.csv:3: 1 cells, expected 2 (as in the header)");
+  EXPECT_NE(message([&] { read_csv_column(dir + "/empty.csv", "T"); }).find("empty file"), std::string::npos);
+  EXPECT_NE(message([&] { read_csv_column(dir + "/missing.csv", "T"); }).find("cannot open"), std::string::npos);
+}
+
+TEST(JsonFile, ReadsAndNamesTheFileOnErrors) {
+  const std::string dir = temp_dir("json-file");
+  write_text(dir + "/ok.json", "{\"a\": [1, 2]}");
+  write_text(dir + "/bad.json", "{\"a\": ");
+  EXPECT_EQ(read_json_file(dir + "/ok.json")["a"][1], 2);
+  EXPECT_THROW(read_json_file(dir + "/bad.json"), InputError);
+  EXPECT_THROW(read_json_file(dir + "/missing.json"), InputError);
+}
+
+Verdict sample_verdict(const std::string& key, VerdictStatus status) {
+  Verdict v;
+  v.key = key;
+  v.claim = "a claim";
+  v.status = status;
+  v.evidence = "measured";
+  v.command = "zeroloss data && zeroloss flow";
+  v.numbers = {{"x", 1.5}};
+  v.figures.push_back({"k/f.svg", "a caption", "k/f.csv"});
+  v.seconds = 2.25;
+  return v;
+}
+
+TEST(VerdictJson, RoundTripsAndRefusesIncompleteVerdicts) {
+  const Verdict v = sample_verdict("flow_rate", VerdictStatus::NotApplicable);
+  const Verdict back = verdict_from_json(verdict_json(v));
+  EXPECT_EQ(back.key, v.key);
+  EXPECT_EQ(back.claim, v.claim);
+  EXPECT_EQ(back.status, v.status);
+  EXPECT_EQ(back.evidence, v.evidence);
+  EXPECT_EQ(back.command, v.command);
+  EXPECT_EQ(back.numbers, v.numbers);
+  ASSERT_EQ(back.figures.size(), 1u);
+  EXPECT_EQ(back.figures[0].file, "k/f.svg");
+  EXPECT_EQ(back.figures[0].caption, "a caption");
+  EXPECT_EQ(back.figures[0].data, "k/f.csv");
+  EXPECT_EQ(back.seconds, v.seconds);
+  json j = verdict_json(v);
+  j.erase("evidence");
+  EXPECT_THROW(verdict_from_json(j), InputError);
+  j = verdict_json(v);
+  j["status"] = "passed";
+  EXPECT_THROW(verdict_from_json(j), InputError);
+}
+
+TEST(VerdictJson, KeysWithAStatusInReportOrder) {
+  ReportDocument doc;
+  doc.verdicts = {sample_verdict("a", VerdictStatus::Fail), sample_verdict("b", VerdictStatus::Pass),
+                  sample_verdict("c", VerdictStatus::Fail), sample_verdict("d", VerdictStatus::Error)};
+  EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Fail), "a, c");
+  EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Error), "d");
+  EXPECT_EQ(verdict_keys_with_status(doc, VerdictStatus::Reported), "");
+}
+
+}  // namespace
+
+namespace {
+
+// The report assembly called in-process, with a program that fails every command: each selected
+// claim ends with status error (the check could not be completed), the report is still written,
+// the progress lines are those `zeroloss run` prints, and resume reuses the saved verdict.
+TEST(VerificationReport, ACommandThatFailsGivesStatusErrorAndResumeReusesIt) {
+  const std::string dir = temp_dir("report-assembly");
+  const json config = zeroloss::resolve_verification_config(json{{"claims", {"flow_rate"}}}, "test.json", true);
+  VerificationReportOptions options;
+  options.out = dir + "/report";
+  options.program = "/bin/false";
+  std::vector<std::string> lines;
+  const VerificationReportResult r =
+      write_verification_report(config, options, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_EQ(r.document.verdicts.size(), 1u);
+  const Verdict& v = r.document.verdicts[0];
+  EXPECT_EQ(v.key, "flow_rate");
+  EXPECT_EQ(v.status, VerdictStatus::Error);
+  EXPECT_EQ(v.evidence.rfind("The check could not be completed: `zeroloss data --generator gaussian", 0), 0u)
+      << v.evidence;
+  EXPECT_EQ(v.command.rfind("zeroloss data ", 0), 0u) << v.command;
+  EXPECT_EQ(verdict_keys_with_status(r.document, VerdictStatus::Error), "flow_rate");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "[1/1] exponential convergence of the flow");
+  EXPECT_EQ(lines[1].rfind("    -> error (", 0), 0u) << lines[1];
+  const json summary = read_json_file(dir + "/report/summary.json");
+  EXPECT_EQ(summary["verdicts"]["flow_rate"]["status"], "error");
+  EXPECT_EQ(summary["environment"]["commands_run"], 1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/report/report.html"));
+
+  lines.clear();
+  options.resume = true;
+  const VerificationReportResult again =
+      write_verification_report(config, options, [&](const std::string& line) { lines.push_back(line); });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "[1/1] exponential convergence of the flow: reused from " + dir + "/report/verdicts/flow_rate.json");
+  ASSERT_EQ(again.document.verdicts.size(), 1u);
+  EXPECT_EQ(again.document.verdicts[0].evidence, v.evidence);
+  EXPECT_EQ(again.document.verdicts[0].seconds, v.seconds);
+}
+
+}  // namespace
