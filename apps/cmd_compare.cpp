@@ -63,81 +63,6 @@ std::vector<std::uint64_t> compare_seeds(const std::string& text) {
   return parse_seed_list(text);
 }
 
-// error_vs_eta.svg (with the fit), distance_vs_t.svg, sharpness_vs_tau.svg and, with a closed-form
-// optimum, sharpness_gap_vs_tau.svg.
-void draw_comparison_figures(const std::string& dir, const ComparisonPlan& plan, const SgdFlowComparisonSummary& s,
-                             const std::vector<TrajectoryRow>& flow_rows, const DynamicsSetup& setup, json& figures,
-                             std::vector<std::string>& notes) {
-  const double C = plan.coefficient;
-  if (s.fit) {
-    PlotSpec ef;
-    ef.title = "error against step size at t = " + short_number(plan.t_end) + " (log-log), fitted slope p = " +
-               short_number(s.fit->exponent, 4);
-    ef.x_label = "eta";
-    ef.y_label = "mean ||Phi(Theta_SGD) - Theta_flow||";
-    ef.log_x = ef.log_y = true;
-    ef.key = "top left";
-    PlotSeries pts{"measured (mean over seeds)", s.fit_eta, s.fit_error, PlotStyle::Points, "#d62728", false};
-    PlotSeries line{"fit C eta^p", {}, {}, PlotStyle::Lines, "black", true};
-    const double lo = *std::min_element(s.fit_eta.begin(), s.fit_eta.end());
-    const double hi = *std::max_element(s.fit_eta.begin(), s.fit_eta.end());
-    for (int k = 0; k <= 20; ++k) {
-      const double x = lo * std::pow(hi / lo, k / 20.0);
-      line.x.push_back(x);
-      line.y.push_back(s.fit->prefactor * std::pow(x, s.fit->exponent));
-    }
-    ef.series = {pts, line};
-    draw_figure(ef, dir + "/error_vs_eta.svg", figures, notes);
-  }
-  PlotSpec dist_fig, sharp_fig, gap_fig;
-  gap_fig.title = "T - T* along the flow and along SGD (projected, mean over seeds)";
-  gap_fig.x_label = "flow time tau = C t";
-  gap_fig.y_label = "T - T*";
-  gap_fig.log_y = true;
-  dist_fig.title = "||Phi(Theta_SGD) - Theta_flow|| against SGD time (mean over seeds)";
-  dist_fig.x_label = "t = eta^2 k";
-  dist_fig.y_label = "distance";
-  dist_fig.log_y = true;
-  sharp_fig.title = "sharpness T along the flow and along SGD (projected, mean over seeds)";
-  sharp_fig.x_label = "flow time tau = C t";
-  sharp_fig.y_label = "T";
-  PlotSeries f{"flow", {}, {}, PlotStyle::Lines, "black", false}, g = f;
-  for (const auto& r : flow_rows) {
-    f.x.push_back(r.tau);
-    f.y.push_back(r.metrics.sharpness);
-    if (setup.optimum) {
-      g.x.push_back(r.tau);
-      g.y.push_back(r.metrics.sharpness - setup.optimum->sharpness);
-    }
-  }
-  sharp_fig.series.push_back(f);
-  if (setup.optimum) gap_fig.series.push_back(g);
-  for (std::size_t p = 0; p < plan.grids.size(); ++p) {
-    const double eta = plan.grids[p].eta;
-    const std::string color = plot_color(static_cast<int>(p));
-    PlotSeries ds{"eta = " + short_number(eta), {}, {}, PlotStyle::LinesPoints, color, false};
-    PlotSeries ts{"SGD eta = " + short_number(eta), {}, {}, PlotStyle::Points, color, false};
-    PlotSeries gs = ts;
-    for (const ComparisonRow& r : s.rows) {
-      if (r.eta != eta) continue;
-      ds.x.push_back(r.t);
-      ds.y.push_back(r.distance.mean);
-      ts.x.push_back(C * r.t);
-      ts.y.push_back(r.sgd_sharpness.mean);
-      if (setup.optimum) {
-        gs.x.push_back(C * r.t);
-        gs.y.push_back(r.sgd_sharpness.mean - setup.optimum->sharpness);
-      }
-    }
-    dist_fig.series.push_back(ds);
-    sharp_fig.series.push_back(ts);
-    if (setup.optimum) gap_fig.series.push_back(gs);
-  }
-  draw_figure(dist_fig, dir + "/distance_vs_t.svg", figures, notes);
-  draw_figure(sharp_fig, dir + "/sharpness_vs_tau.svg", figures, notes);
-  if (setup.optimum) draw_figure(gap_fig, dir + "/sharpness_gap_vs_tau.svg", figures, notes);
-}
-
 void run_compare(CompareOptions o) {
   DynamicsSetup setup = load_dynamics(o.problem);
   const TwoLayerModel& model = setup.reduced;
@@ -275,7 +200,17 @@ void run_compare(CompareOptions o) {
   } else {
     fit_line << "fitted order: not available (needs at least two step sizes with a positive error)";
   }
-  if (!o.no_figures) draw_comparison_figures(o.out, plan, summary, flow_rows, setup, figures, notes);
+  if (!o.no_figures) {
+    std::vector<double> flow_tau, flow_T;
+    for (const auto& r : flow_rows) {
+      flow_tau.push_back(r.tau);
+      flow_T.push_back(r.metrics.sharpness);
+    }
+    const std::optional<double> T_star =
+        setup.optimum ? std::optional<double>(setup.optimum->sharpness) : std::nullopt;
+    for (const auto& [name, spec] : comparison_figures(plan, summary, flow_tau, flow_T, T_star, plot_color))
+      draw_figure(spec, o.out + "/" + name, figures, notes);
+  }
 
   const json summary_json = {{"command", "compare"},
                              {"data", o.problem.data},

@@ -114,6 +114,18 @@ TEST(SgdFlowComparison, StatisticsDivergedSeedsAndTheOrderFit) {
   EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 7);
   EXPECT_EQ(std::count(per_eta.begin(), per_eta.end(), '\n'), 4);
   EXPECT_NE(comparison_table_text(sum).find("dist at t_end"), std::string::npos);
+  // The figures: the fitted line goes through the (exact power-law) measurements; the gap figure only with T*.
+  const std::vector<double> tau = {0.0, 0.1}, T = {5.0, 4.5};
+  const auto figs = comparison_figures(plan, sum, tau, T, 4.0, [](int k) { return "c" + std::to_string(k); });
+  ASSERT_EQ(figs.size(), 4u);
+  EXPECT_EQ(figs[0].first, "error_vs_eta.svg");
+  const PlotSeries& line = figs[0].second.series[1];
+  EXPECT_NEAR(line.y.front(), 3 * std::pow(line.x.front(), 1.5), 1e-12);
+  EXPECT_NEAR(line.y.back(), 3 * std::pow(line.x.back(), 1.5), 1e-12);
+  EXPECT_EQ(figs[3].first, "sharpness_gap_vs_tau.svg");
+  EXPECT_EQ(figs[3].second.series[0].y, (std::vector<double>{1.0, 0.5}));
+  EXPECT_EQ(figs[1].second.series[2].color, "c2");
+  EXPECT_EQ(comparison_figures(plan, sum, tau, T, std::nullopt, [](int) { return "k"; }).size(), 3u);
 }
 
 TEST(SgdFlowComparison, OneRunEqualsLabelNoiseSgdProjectedByHand) {
