@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -15,9 +18,11 @@
 
 #include "test_support.hpp"
 #include "zeroloss/convexity.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/geodesics.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
@@ -213,7 +218,8 @@ TEST(DiagonalConvexity, AnalysisAnchorsAtTheCertifiedOptimumAndFindsNoNegativeCu
   }
   EXPECT_EQ(anchors, 1);
   // Trajectories need the two-layer network's flow and SGD.
-  o.along_flow = FlowConvexityOptions{};
+  const FlowConvexityOptions flow;
+  o.along_flow = flow;
   EXPECT_THROW(analyze_convexity(G, Eigen::MatrixXd(p.theta), std::nullopt, o), InputError);
   // The report has no activation assumptions to state.
   const std::string text = convexity_report_text(r, o, "diagonal", "out", {}, nlohmann::json::array(), nlohmann::json::array());
@@ -283,6 +289,32 @@ TEST(ConvexitySettings, OverridesThePresetAndValidates) {
   EXPECT_NO_THROW(bad.validate());
   bad.sgd_steps = 0;
   EXPECT_THROW(bad.validate(), InputError);
+}
+
+TEST(DiagonalConvexity, TheCommandReadsAndWritesUVFilesAndRefusesTrajectories) {
+  // Through the real program: u,v points in, u,v search points out; the library's numbers are tested above.
+  const std::string dir = test::temp_dir("convexity-diagonal-cli");
+  const std::string data = dir + "/data.csv", w0 = dir + "/uv.csv", on = dir + "/on.csv";
+  ASSERT_EQ(test::run_zeroloss("data --generator gaussian --n 3 --d 6 --seed 2 --model diagonal-linear --out " + data +
+                               " --weights-out " + w0).code, 0);
+  ASSERT_EQ(test::run_zeroloss("project --model diagonal-linear --data " + data + " --weights " + w0 +
+                               " --method newton --out " + on).code, 0);
+  const std::string args = "convexity --model diagonal-linear --data " + data + " --weights " + on +
+                           " --quick --random 6 --geodesic 6 --directions 1 --profile-points 5 --rungs 2 --starts 1 "
+                           "--max-evaluations 300 --no-figures --out " + dir + "/out";
+  const test::RunResult r = test::run_zeroloss(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("diagonal linear network"), std::string::npos) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(test::slurp(dir + "/out/summary.json"));
+  EXPECT_EQ(j["anchor"]["source"], "minimizer");
+  EXPECT_TRUE(j["assumptions"].is_null());
+  const DiagonalWeights w = read_diagonal_weights_csv(dir + "/out/search_points/eps_0.csv", 6);
+  const Dataset d = read_dataset_csv(data);
+  EXPECT_LT(DiagonalLinearNetwork(d.X, d.y).max_residual(DiagonalLinearNetwork(d.X, d.y).parameters(w.u, w.v)), 1e-8);
+  const test::RunResult refused = test::run_zeroloss(args + "2 --along-flow 1");
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("not available with --model diagonal-linear"), std::string::npos) << refused.err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
