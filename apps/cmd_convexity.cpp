@@ -1,5 +1,6 @@
 // zeroloss convexity: is the sharpness T geodesically convex near its stationary points, how near,
-// and where does convexity fail? (THEORY 3 and 6; library: zeroloss/convexity.hpp)
+// and where does convexity fail? (THEORY 3, 6 and 9; library: zeroloss/convexity.hpp on a ConvexityGeometry:
+// the two-layer network, or --model diagonal-linear)
 
 #include <filesystem>
 #include <iostream>

@@ -134,7 +134,7 @@ PointConvexity analyze_point(const ConvexityGeometry& G, const Eigen::Ref<const 
   if (auto a = G.assumptions({Eigen::MatrixXd(theta)})) out.assumptions = *a;
 
   // Directions: the eigenvector of lambda_min, then K uniform on the unit sphere of the non-trivial
-  // tangent part. H.basis is in the reduced model's coordinates.
+  // tangent part. H.basis holds flattened working-coordinate vectors (to_working turns them back).
   std::vector<std::pair<std::string, Eigen::MatrixXd>> dirs;
   if (options.include_min_eigenvector) {
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.matrix);
@@ -393,7 +393,7 @@ struct Tracker {
 struct Chart {
   const ConvexityGeometry* G;
   Eigen::MatrixXd center;  // beta_c on M (working coordinates)
-  Eigen::MatrixXd basis;   // (m p) x k, orthonormal tangent basis at beta_c
+  Eigen::MatrixXd basis;   // N x k, orthonormal basis of the non-trivial tangent space at beta_c
   double eps = 0, mu = 0;
   bool penalty = false;
   double rho = 0;
