@@ -1,67 +1,48 @@
 // zeroloss convexity: is the sharpness T geodesically convex near its stationary points, how near,
-// and where does convexity fail? (THEORY 3 and 6; library: zeroloss/convexity.hpp)
+// and where does convexity fail? (THEORY 3, 6 and 9; library: zeroloss/convexity.hpp on a ConvexityGeometry:
+// the two-layer network, or --model diagonal-linear)
 
-#include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "command.hpp"
 #include "common.hpp"
+#include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/convexity.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/presentation/convexity_outputs.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/rng.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/runs/convexity_settings.hpp"
 
 namespace zeroloss::cli {
 namespace {
 
 struct Options {
   ProblemOptions problem;
+  ModelKind model = ModelKind::TwoLayer;
+  ConvexitySettings settings;
   std::string anchor;
   std::vector<std::string> trajectory_weights;
-  bool quick = false;
   std::string out;
-  // Overrides (negative / empty: keep the preset's value).
-  int directions = -1, profile_points = -1, random_points = -1, geodesic_points = -1;
-  int rungs = -1, starts = -1, stages = -1, iterations = -1;
-  long max_evaluations = -1;
-  double profile_length = -1, max_distance = -1, negative_tolerance = -1;
   std::vector<double> random_scale;
-  std::vector<double> eps;
-  bool no_search = false;
-  std::uint64_t seed = 0;
-  // Default anchor and trajectories.
-  bool no_anchor = false;
-  bool no_figures = false;
-  bool overwrite = false;
+  bool no_search = false, no_anchor = false, no_figures = false, overwrite = false;
   double along_flow = 0;
   bool along_sgd = false;
   std::string trajectory_start;
-  int trajectory_points = -1;
-  std::string trajectory_projection = "gradient-flow";
   double lr = 0, label_noise = 0;
   std::string batch = "1";
   std::string noise = "gaussian";
   std::uint64_t steps = 0;
 };
-
-std::string g(double x, int precision = 4) {
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, x);
-  return buf;
-}
-
-std::string pad(const std::string& s, std::size_t width) {
-  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
-}
 
 void check_same_second_layer(const Eigen::VectorXd& a, const Weights& w, const std::string& path) {
   if (w.theta.rows() != a.size()) {
@@ -74,187 +55,46 @@ void check_same_second_layer(const Eigen::VectorXd& a, const Weights& w, const s
   }
 }
 
-void print_report(const ConvexityResult& r, const TwoLayerModel& model, int p, const ConvexityOptions& o,
-                  const std::string& dir, const std::vector<std::string>& files, const nlohmann::json& figures,
-                  const nlohmann::json& figure_notes) {
-  std::ostream& out = std::cout;
-  out << "zeroloss convexity: " << r.activation << ", n = " << model.n() << ", d = " << model.d()
-      << ", m = " << model.m() << " (p = rank X = " << p << "; non-trivial tangent part of dimension "
-      << model.m() * p - model.n() << ")\n\n";
-  out << "Anchor: ";
-  if (r.anchor.source == AnchorSource::Given) {
-    out << "--anchor (T = " << g(r.anchor.sharpness, 8) << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n\n";
-  } else if (r.anchor.source == AnchorSource::Minimizer) {
-    out << "none given; using the " << to_string(*r.anchor.kind) << " of T"
-        << (r.anchor.kind == OptimumKind::StationaryPoint ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
-        << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n  " << r.anchor.description << "\n\n";
-  } else {
-    out << r.anchor.description << "\n\n";
+using Progress = std::function<void(const std::string&)>;
+
+// Runs the analysis into --out, writes the files and prints the report.
+void run_and_report(const Options& o, const ConvexityOptions& opt, const std::string& problem,
+                    const std::function<ConvexityResult(const Progress&)>& analyze, const ConvexityPointWriter& writer) {
+  OutputDirectory out_dir(o.out, "convexity", OutputDirectoryOptions::fresh(o.overwrite));
+  const ConvexityResult r = analyze([](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; });
+  const std::vector<std::string> files = write_convexity_outputs_with(o.out, r, opt, writer);
+  out_dir.finish(RunStatus::Completed);
+  const nlohmann::json summary = read_json(o.out + "/summary.json");
+  std::cout << convexity_report_text(r, opt, problem, o.out, files, summary.at("figures"), summary.at("figure_notes"));
+}
+
+// --model diagonal-linear: points are u,v CSV files; no trajectories.
+void run_diagonal(const Options& o) {
+  if (o.along_flow != 0 || o.along_sgd) {
+    throw InputError("--along-flow and --along-sgd are not available with --model diagonal-linear");
   }
-  if (r.point) {
-    const PointConvexity& pc = *r.point;
-    out << "At the given point: T = " << g(pc.sharpness, 8) << ", ||grad_M T|| = " << g(pc.grad_norm, 6)
-        << ", residual " << g(pc.residual, 2) << "\n";
-    out << "  spectrum of Hess_M T (" << pc.eigenvalues.size() << " eigenvalues):";
-    const Eigen::Index shown = std::min<Eigen::Index>(pc.eigenvalues.size(), 8);
-    for (Eigen::Index k = 0; k < shown; ++k) out << " " << g(pc.eigenvalues(k), 6);
-    if (shown < pc.eigenvalues.size()) out << " ... " << g(pc.eigenvalues(pc.eigenvalues.size() - 1), 6);
-    out << "\n  lambda_min = " << g(pc.lambda_min, 6)
-        << (pc.lambda_min < -o.sampling.negative_tolerance * std::max(std::abs(pc.lambda_min), std::abs(pc.lambda_max))
-                ? "  (negative curvature)"
-                : "  (positive semi-definite)")
-        << "\n";
-    if (!pc.profiles.empty()) {
-      out << "  T along unit-speed geodesics, s in [-" << g(o.point.profile_length) << ", "
-          << g(o.point.profile_length) << "] (profiles.csv):\n";
-      out << "    " << pad("dir", 5) << pad("kind", 17) << pad("dT/ds(0)", 12) << pad("d2T/ds2(0)", 12)
-          << pad("finite diff", 12) << pad("min 2nd diff", 13) << "complete\n";
-      for (const auto& pr : pc.profiles) {
-        out << "    " << pad(std::to_string(pr.direction), 5) << pad(pr.kind, 17) << pad(g(pr.first_derivative), 12)
-            << pad(g(pr.second_derivative, 6), 12) << pad(g(pr.second_derivative_fd, 6), 12)
-            << pad(g(pr.min_second_difference), 13) << (pr.complete ? "yes" : "no: " + pr.failure) << "\n";
-      }
-      out << "  min over directions of d2T/ds2(0) = " << g(pc.min_second_derivative, 6) << " (>= lambda_min)\n";
-    }
-    out << "\n";
-  }
-  // Per-scheme table.
-  struct Row {
-    int points = 0, negative = 0, failures = 0;
-    double gmin = INFINITY, gmax = 0, lmin = INFINITY;
+  Dataset data = read_dataset_csv(o.problem.data);
+  const int d = static_cast<int>(data.X.cols());
+  auto model = std::make_shared<const DiagonalLinearNetwork>(std::move(data.X), std::move(data.y));
+  const auto read = [&](const std::string& path) -> Eigen::MatrixXd {
+    const DiagonalWeights w = read_diagonal_weights_csv(path, d);
+    return model->parameters(w.u, w.v);
   };
-  std::vector<std::pair<std::string, Row>> rows;
-  auto row = [&](const std::string& s) -> Row& {
-    for (auto& [k, v] : rows)
-      if (k == s) return v;
-    rows.emplace_back(s, Row{});
-    return rows.back().second;
-  };
-  for (const auto& pt : r.sampling.points) {
-    Row& w = row(pt.scheme);
-    ++w.points;
-    w.negative += pt.negative ? 1 : 0;
-    w.gmin = std::min(w.gmin, pt.grad_norm);
-    w.gmax = std::max(w.gmax, pt.grad_norm);
-    w.lmin = std::min(w.lmin, pt.lambda_min);
+  ConvexityOptions opt = o.settings.options();
+  for (std::size_t k = 0; k < o.trajectory_weights.size(); ++k) {
+    const std::string& path = o.trajectory_weights[k];
+    opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), read(path)});
   }
-  for (const auto& f : r.sampling.failures) ++row(f.scheme).failures;
-  out << "Sampled points on M (" << r.sampling.points.size() << " points, " << r.sampling.failures.size()
-      << " failed samples; points.csv, failures.csv):\n";
-  out << "  " << pad("scheme", 20) << pad("points", 8) << pad("failed", 8) << pad("negative", 10)
-      << pad("||grad_M T|| range", 22) << "min lambda_min\n";
-  for (const auto& [name, w] : rows) {
-    out << "  " << pad(name, 20) << pad(std::to_string(w.points), 8) << pad(std::to_string(w.failures), 8)
-        << pad(std::to_string(w.negative), 10)
-        << pad(w.points ? g(w.gmin, 3) + " .. " + g(w.gmax, 3) : "-", 22) << (w.points ? g(w.lmin, 5) : "-") << "\n";
-  }
-  if (!r.trajectories.empty()) {
-    out << "\nAlong trajectories (trajectory_convexity.csv; tau = flow time; points on M, SGD iterates projected):\n";
-    out << "  " << pad("source", 8) << pad("states", 8) << pad("failed", 8) << pad("negative", 10) << pad("tau reached", 13)
-        << pad("lambda_min first -> last", 27) << pad("||grad_M T|| first -> last", 28) << "convexity\n";
-    for (const auto& tr : r.trajectories) {
-      std::string lam = "-", grad = "-";
-      if (!tr.points.empty()) {
-        lam = g(tr.points.front().lambda_min, 4) + " -> " + g(tr.points.back().lambda_min, 4);
-        grad = g(tr.points.front().grad_norm, 3) + " -> " + g(tr.points.back().grad_norm, 3);
-      }
-      std::string onset;
-      if (tr.points.empty()) {
-        onset = "no states";
-      } else if (tr.onset.convex_throughout) {
-        onset = "convex at every logged state";
-      } else if (tr.onset.tau) {
-        onset = "convex from tau = " + g(*tr.onset.tau, 4) + " on (last negative at " + g(*tr.onset.last_negative_tau, 4) +
-                "; ||grad_M T|| = " + g(*tr.onset.grad_norm_at_onset, 4) + " there)";
-      } else {
-        onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ")";
-      }
-      out << "  " << pad(to_string(tr.source), 8) << pad(std::to_string(tr.points.size()), 8)
-          << pad(std::to_string(tr.failures.size()), 8) << pad(std::to_string(tr.onset.negative_points), 10)
-          << pad(g(tr.tau_end, 4), 13) << pad(lam, 27) << pad(grad, 28) << onset << "\n";
-    }
-    for (const auto& tr : r.trajectories) {
-      out << "  " << to_string(tr.source) << ": " << tr.start_note << "; " << tr.termination << " (" << g(tr.seconds, 3) << " s)\n";
-      if (tr.refined_low) {
-        out << "    onset refined by integrating the flow again across the bracket: convex from tau in ("
-            << g(*tr.refined_low, 6) << ", " << g(*tr.refined_high, 6) << "]\n";
-      } else if (!tr.refine_note.empty()) {
-        out << "    " << tr.refine_note << "\n";
-      }
-      for (std::size_t k = 0; k < tr.failures.size() && k < 3; ++k) {
-        out << "    failed at step " << tr.failures[k].step << ": " << tr.failures[k].reason << "\n";
-      }
-    }
-  }
-  const ConvexityThreshold& t = r.threshold;
-  out << "\nThreshold (sampled): ";
-  if (t.negative_found) {
-    out << "no negative curvature at any of the " << t.points_below << " sampled points with ||grad_M T|| < "
-        << g(t.threshold, 6) << " (the largest of them has " << g(t.largest_grad_below, 6) << ");\n  "
-        << t.counterexamples.size() << " counterexamples from ||grad_M T|| = " << g(t.threshold, 6)
-        << " up. Smallest gradient norms:\n";
-    out << "    " << pad("point", 24) << pad("||grad_M T||", 14) << pad("lambda_min", 14) << "T\n";
-    for (std::size_t k = 0; k < t.counterexamples.size() && k < 5; ++k) {
-      const SampledPoint& pt = r.sampling.points[t.counterexamples[k]];
-      out << "    " << pad(pt.scheme + " #" + std::to_string(pt.index), 24) << pad(g(pt.grad_norm, 6), 14)
-          << pad(g(pt.lambda_min, 6), 14) << g(pt.sharpness, 6) << "\n";
-    }
-  } else if (r.sampling.points.empty()) {
-    out << "none: no point of M was sampled (every sample failed; see failures.csv)\n";
-  } else {
-    out << "no negative curvature at any of the " << r.sampling.points.size()
-        << " sampled points (largest ||grad_M T|| sampled: " << g(t.largest_grad_sampled, 6) << ")\n";
-  }
-  if (!r.search.empty()) {
-    out << "\nAdversarial search: min lambda_min(Hess_M T) subject to ||grad_M T|| <= eps (search.csv):\n";
-    out << "  " << pad("eps", 12) << pad("lambda_min", 14) << pad("||grad_M T||", 14) << pad("T", 12)
-        << pad("found from", 24) << "evaluations\n";
-    for (const auto& s : r.search) {
-      if (!s.feasible_start) {
-        out << "  " << pad(g(s.eps, 5), 12) << "no feasible start (no point with ||grad_M T|| < eps)\n";
-        continue;
-      }
-      out << "  " << pad(g(s.eps, 5), 12) << pad(g(s.lambda_min, 6) + (s.negative ? " *" : ""), 14)
-          << pad(g(s.grad_norm, 5), 14) << pad(g(s.sharpness, 6), 12) << pad(s.found_from, 24) << s.evaluations
-          << "\n";
-    }
-    out << "  (* negative curvature)  ";
-    if (r.search_convex_up_to > 0) {
-      out << "no negative curvature found up to eps = " << g(r.search_convex_up_to, 5);
-    } else {
-      out << "negative curvature found at every rung";
-    }
-    if (std::isfinite(r.search_negative_from)) out << "; found from eps = " << g(r.search_negative_from, 5);
-    out << "\n";
-  }
-  out << "\nAssumptions (phi' > 0, phi''' > 0) on the " << "pre-activations visited: " << r.assumptions.describe(r.activation)
-      << (r.assumptions.holds() ? "" : "\n  (outside THEORY's assumptions: the convexity guarantee does not apply; the "
-                                       "numbers above are still exact for this activation)")
-      << "\n";
-  out << "\nTime " << g(r.seconds, 3) << " s. Wrote in " << dir << ":";
-  bool search_points = false;
-  for (const auto& f : files) {
-    if (f.find("search_points") != std::string::npos) {
-      search_points = true;
-      continue;
-    }
-    const std::string ext = std::filesystem::path(f).extension().string();
-    if (ext == ".svg" || ext == ".gp") continue;
-    out << " " << std::filesystem::path(f).filename().string();
-  }
-  out << (search_points ? " search_points/" : "") << "\n";
-  if (!figures.empty()) {
-    out << "Figures:";
-    for (const auto& f : figures) out << " " << f.get<std::string>();
-    out << "\n";
-  }
-  if (!figure_notes.empty() && gnuplot_program().empty()) {
-    out << "Note: gnuplot not found (install it, e.g. apt-get install gnuplot-nox; or set ZEROLOSS_GNUPLOT): no "
-           "SVG figures drawn. Their gnuplot scripts are in "
-        << dir << "; draw them later with: cd " << dir << " && for f in *.gp; do gnuplot \"$f\"; done\n";
-  } else {
-    for (const auto& n : figure_notes) out << "Note: " << n.get<std::string>() << "\n";
-  }
+  const ModelConvexityGeometry geometry = diagonal_linear_convexity_geometry(model);
+  const Eigen::MatrixXd point = o.problem.weights.empty() ? Eigen::MatrixXd(0, 0) : read(o.problem.weights);
+  const std::optional<Eigen::MatrixXd> anchor =
+      o.anchor.empty() ? std::nullopt : std::optional<Eigen::MatrixXd>(read(o.anchor));
+  run_and_report(o, opt, model->description() + " (tangent space of dimension 2d - n = " +
+                             std::to_string(geometry.tangent_dimension()) + ")",
+                 [&](const Progress& progress) { return analyze_convexity(geometry, point, anchor, opt, progress); },
+                 [&model](const std::string& path, const Eigen::MatrixXd& theta) {
+                   write_diagonal_weights_csv(path, model->u(theta.col(0)), model->v(theta.col(0)));
+                 });
 }
 
 CommandRegistration reg({"convexity",
@@ -293,47 +133,47 @@ CommandRegistration reg({"convexity",
       ->check(checks::existing_file("--trajectory-weights"));
   app.add_option("--out", o->out, "Output directory (created if missing)")->required();
   add_overwrite_flag(app, o->overwrite);
-  app.add_flag("--quick", o->quick,
+  app.add_flag("--quick", o->settings.quick,
                "Seconds-scale preset: 4 directions, 100 random + 100 geodesic points, 6 rungs of 8 starts, "
                "at most 10000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
                "of 24 starts, at most 100000 evaluations per rung)");
-  app.add_option("--directions", o->directions, "Random geodesic directions at the point (K >= 0)")
+  app.add_option("--directions", o->settings.directions, "Random geodesic directions at the point (K >= 0)")
       ->check(checks::non_negative_integer<int>());
-  app.add_option("--profile-length", o->profile_length, "Half-length L > 0 of each profile: s in [-L, L] (default 1)")
+  app.add_option("--profile-length", o->settings.profile_length, "Half-length L > 0 of each profile: s in [-L, L] (default 1)")
       ->check(checks::positive_number());
-  app.add_option("--profile-points", o->profile_points, "Odd number (>= 3) of profile points on [-L, L]")
+  app.add_option("--profile-points", o->settings.profile_points, "Odd number (>= 3) of profile points on [-L, L]")
       ->check(checks::odd_integer_at_least(3));
-  app.add_option("--random", o->random_points, "Number (>= 0) of random starts projected onto M")
+  app.add_option("--random", o->settings.random_points, "Number (>= 0) of random starts projected onto M")
       ->check(checks::non_negative_integer<int>());
   app.add_option("--random-scale", o->random_scale,
                  "LO,HI: RMS pre-activation of the random starts, log-uniform in [LO, HI], 0 < LO <= HI (default 0.1,3)")
       ->delimiter(',')
       ->expected(2)
       ->check(checks::positive_number());
-  app.add_option("--geodesic", o->geodesic_points, "Number (>= 0) of points on geodesics from --anchor")
+  app.add_option("--geodesic", o->settings.geodesic_points, "Number (>= 0) of points on geodesics from --anchor")
       ->check(checks::non_negative_integer<int>());
-  app.add_option("--max-distance", o->max_distance,
+  app.add_option("--max-distance", o->settings.max_distance,
                  "Largest geodesic length (> 0) from the anchor; lengths are stratified on (0, max] (default 2)")
       ->check(checks::positive_number());
-  app.add_option("--eps", o->eps,
+  app.add_option("--eps", o->settings.eps,
                  "Comma-separated ladder of gradient bounds for the search (default: automatic, around the "
                  "sampled threshold); each > 0")
       ->delimiter(',')
       ->check(checks::positive_number());
-  app.add_option("--rungs", o->rungs, "Size (>= 1) of the automatic eps ladder")->check(checks::positive_integer<int>());
-  app.add_option("--starts", o->starts, "Sampled starts per rung, >= 0 (plus the previous rung's point and the anchor)")
+  app.add_option("--rungs", o->settings.rungs, "Size (>= 1) of the automatic eps ladder")->check(checks::positive_integer<int>());
+  app.add_option("--starts", o->settings.starts, "Sampled starts per rung, >= 0 (plus the previous rung's point and the anchor)")
       ->check(checks::non_negative_integer<int>());
-  app.add_option("--stages", o->stages, "Barrier stages per start, >= 1 (mu divided by 10 each stage)")
+  app.add_option("--stages", o->settings.stages, "Barrier stages per start, >= 1 (mu divided by 10 each stage)")
       ->check(checks::positive_integer<int>());
-  app.add_option("--iterations", o->iterations, "L-BFGS iterations per stage, >= 1")
+  app.add_option("--iterations", o->settings.iterations, "L-BFGS iterations per stage, >= 1")
       ->check(checks::positive_integer<int>());
-  app.add_option("--max-evaluations", o->max_evaluations, "Budget (>= 1) of point evaluations per rung")
+  app.add_option("--max-evaluations", o->settings.max_evaluations, "Budget (>= 1) of point evaluations per rung")
       ->check(checks::positive_integer<long>());
   app.add_flag("--no-search", o->no_search, "Skip the adversarial search");
-  app.add_option("--negative-tolerance", o->negative_tolerance,
+  app.add_option("--negative-tolerance", o->settings.negative_tolerance,
                  "lambda_min counts as negative below -tol * max_k |lambda_k|, tol >= 0 (default 1e-10)")
       ->check(checks::non_negative_number());
-  app.add_option("--seed", o->seed,
+  app.add_option("--seed", o->settings.seed,
                  "Seed (integer >= 0) of every random choice, including the SGD run (same seed, same numbers)")
       ->capture_default_str()
       ->check(checks::non_negative_integer<std::uint64_t>());
@@ -362,52 +202,41 @@ CommandRegistration reg({"convexity",
   app.add_option("--trajectory-start", o->trajectory_start,
                  "Weights CSV where the flow and SGD start (may be off M; default: --weights, else the anchor)")
       ->check(checks::existing_file("--trajectory-start"));
-  app.add_option("--trajectory-points", o->trajectory_points,
+  app.add_option("--trajectory-points", o->settings.trajectory_points,
                  "Logged states per trajectory, evenly spaced in flow time (flow) or steps (SGD), plus the start "
                  "(default 200; --quick 40); >= 1")
       ->check(checks::positive_integer<int>());
-  app.add_option("--trajectory-projection", o->trajectory_projection,
+  app.add_option("--trajectory-projection", o->settings.trajectory_projection,
                  "Map onto M of the flow's start and of the SGD iterates: gradient-flow (Phi_GF of THEORY 7), newton, "
                  "nearest or ceres")
       ->capture_default_str()
       ->check(checks::one_of(projection_methods()));
   app.add_flag("--no-figures", o->no_figures, "Do not draw the SVG figures");
+  add_model_option(app, o->model);
   return std::function<void()>([o, &app]() {
-    const auto app_count = [&app](const std::string& name) { return app.count(name); };
+    const auto given = [&app](const std::string& name) { return app.count(name) > 0; };
     const bool trajectories = o->along_flow != 0 || o->along_sgd;
-    if (!trajectories && (app_count("--trajectory-start") > 0 || app_count("--trajectory-points") > 0 ||
-                          app_count("--trajectory-projection") > 0)) {
+    if (!trajectories && (given("--trajectory-start") || given("--trajectory-points") || given("--trajectory-projection"))) {
       throw InputError("--trajectory-start/--trajectory-points/--trajectory-projection need --along-flow or --along-sgd");
     }
     if (o->problem.weights.empty() && o->anchor.empty() && !(trajectories && !o->trajectory_start.empty())) {
       throw InputError("convexity needs --weights (the point to analyze) or --anchor (a point on M), or both "
                        "(or --trajectory-start with --along-flow / --along-sgd)");
     }
-    if (o->along_flow < 0 || !std::isfinite(o->along_flow)) {
-      throw InputError("--along-flow: the flow time must be a finite number > 0");
-    }
     for (const char* opt : {"--lr", "--label-noise", "--batch", "--steps", "--noise"}) {
-      if (!o->along_sgd && app_count(opt) > 0) {
-        throw InputError(std::string(opt) + " only applies to the SGD run: add --along-sgd");
-      }
+      if (!o->along_sgd && given(opt)) throw InputError(std::string(opt) + " only applies to the SGD run: add --along-sgd");
     }
-    if (o->along_sgd) {
-      if (app_count("--lr") == 0 || app_count("--label-noise") == 0 || app_count("--steps") == 0) {
-        throw InputError("--along-sgd needs --lr ETA, --label-noise S and --steps K");
-      }
-      if (!(o->lr > 0) || !std::isfinite(o->lr)) throw InputError("--lr must be a finite number > 0");
-      if (!(o->label_noise > 0) || !std::isfinite(o->label_noise)) {
-        throw InputError("--label-noise must be > 0 (the flow time s^2 eta^2 k / (4B) would not advance)");
-      }
-      if (o->steps < 1) throw InputError("--steps must be at least 1");
-      check_sgd_time_scales(o->lr, o->steps, o->label_noise);
+    if (o->along_sgd && (!given("--lr") || !given("--label-noise") || !given("--steps"))) {
+      throw InputError("--along-sgd needs --lr ETA, --label-noise S and --steps K");
     }
-    if (o->anchor.empty() == false && o->no_anchor) throw InputError("--no-anchor contradicts --anchor");
-    if (o->random_scale.size() == 2 && !(o->random_scale[0] <= o->random_scale[1])) {
-      throw InputError("--random-scale " + format_double(o->random_scale[0]) + "," + format_double(o->random_scale[1]) +
-                       ": expected LO,HI with LO <= HI");
-    }
-    const Activation phi = Activation::from_name(o->problem.activation);
+    if (!o->anchor.empty() && o->no_anchor) throw InputError("--no-anchor contradicts --anchor");
+    ConvexitySettings& st = o->settings;
+    if (given("--along-flow")) st.along_flow = o->along_flow;
+    if (o->random_scale.size() == 2) st.random_scale = std::make_pair(o->random_scale[0], o->random_scale[1]);
+    st.search = !o->no_search;
+    st.default_anchor = !o->no_anchor;
+    st.figures = !o->no_figures;
+    if (o->model == ModelKind::DiagonalLinear) return run_diagonal(*o);
     const Dataset data = read_dataset_csv(o->problem.data);
     const int d = static_cast<int>(data.X.cols());
     std::optional<Weights> point, anchor, start;
@@ -417,88 +246,44 @@ CommandRegistration reg({"convexity",
     const Eigen::VectorXd a = point ? point->a : (anchor ? anchor->a : start->a);
     if (anchor) check_same_second_layer(a, *anchor, o->anchor);
     if (start) check_same_second_layer(a, *start, o->trajectory_start);
-    const TwoLayerModel model(data.X, data.y, a, phi);
+    const TwoLayerModel model(data.X, data.y, a, Activation::from_name(o->problem.activation));
     // Every weights file evaluable in floating point, then the data diagnostics (problem_checks.hpp).
     if (point) require_evaluable(model, point->theta, problem_source(data, o->problem.data, o->problem.weights));
     if (anchor) require_evaluable(model, anchor->theta, problem_source(data, o->problem.data, o->anchor));
     if (start) require_evaluable(model, start->theta, problem_source(data, o->problem.data, o->trajectory_start));
-    for (const std::string& path : o->trajectory_weights) {
+    std::vector<ExternalPoint> external;
+    for (std::size_t k = 0; k < o->trajectory_weights.size(); ++k) {
+      const std::string& path = o->trajectory_weights[k];
       const Weights w = read_weights_csv(path, d);
       check_same_second_layer(a, w, path);
       require_evaluable(model, w.theta, problem_source(data, o->problem.data, path));
+      external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});
     }
     {
       const ProblemSource source = problem_source(data, o->problem.data, o->problem.weights);
       require_manifold(diagnose_data(model, source), source);
     }
-
-    ConvexityOptions opt = o->quick ? ConvexityOptions::quick() : ConvexityOptions::full();
-    if (o->directions >= 0) opt.point.directions = o->directions;
-    if (o->profile_length > 0) opt.point.profile_length = o->profile_length;
-    if (o->profile_points >= 0) opt.point.profile_points = o->profile_points;
-    if (o->random_points >= 0) opt.sampling.random_points = o->random_points;
-    if (o->random_scale.size() == 2) {
-      opt.sampling.random_scale_min = o->random_scale[0];
-      opt.sampling.random_scale_max = o->random_scale[1];
-    }
-    if (o->geodesic_points >= 0) opt.sampling.geodesic_points = o->geodesic_points;
-    if (o->max_distance > 0) opt.sampling.max_distance = o->max_distance;
-    if (o->negative_tolerance >= 0) {
-      opt.sampling.negative_tolerance = o->negative_tolerance;
-      opt.search.negative_tolerance = o->negative_tolerance;
-    }
-    opt.search.eps = o->eps;
-    if (o->rungs >= 0) opt.search.rungs = o->rungs;
-    if (o->starts >= 0) opt.search.starts = o->starts;
-    if (o->stages >= 0) opt.search.barrier_stages = o->stages;
-    if (o->iterations >= 0) opt.search.iterations_per_stage = o->iterations;
-    if (o->max_evaluations >= 0) opt.search.max_evaluations_per_rung = o->max_evaluations;
-    opt.run_search = !o->no_search;
-    opt.point.seed = o->seed;
-    opt.sampling.seed = o->seed + 1;
-    opt.default_anchor = !o->no_anchor;
-    opt.figures = !o->no_figures;
-    const int tpoints = o->trajectory_points >= 0 ? o->trajectory_points : (o->quick ? 40 : 200);
-    if (trajectories && tpoints < 1) throw InputError("--trajectory-points must be at least 1");
-    if (start) opt.trajectory_start = start->theta;
-    if (o->along_flow > 0) {
-      FlowConvexityOptions f;
-      f.flow_time = o->along_flow;
-      f.points = tpoints;
-      f.negative_tolerance = opt.sampling.negative_tolerance;
-      f.start_projection = o->trajectory_projection;
-      opt.along_flow = f;
-    }
     if (o->along_sgd) {
-      SgdConvexityOptions g;
-      g.sgd.learning_rate = o->lr;
-      g.sgd.label_noise = o->label_noise;
-      g.sgd.noise = parse_noise_kind(o->noise);
-      g.sgd.batch_size = parse_batch(o->batch, model.n());
-      g.sgd.seed = o->seed;
-      g.steps = o->steps;
-      g.points = tpoints;
-      g.negative_tolerance = opt.sampling.negative_tolerance;
-      g.projection = o->trajectory_projection;
-      opt.along_sgd = g;
+      check_sgd_time_scales(o->lr, o->steps, o->label_noise);
+      SgdParameters sgd;
+      sgd.learning_rate = o->lr;
+      sgd.label_noise = o->label_noise;
+      sgd.noise = parse_noise_kind(o->noise);
+      sgd.batch_size = parse_batch(o->batch, model.n());
+      st.sgd = sgd;
+      st.sgd_steps = o->steps;
     }
-    for (std::size_t k = 0; k < o->trajectory_weights.size(); ++k) {
-      const std::string& path = o->trajectory_weights[k];
-      const Weights w = read_weights_csv(path, d);
-      check_same_second_layer(a, w, path);
-      opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});
-    }
-    OutputDirectory out_dir(o->out, "convexity", OutputDirectoryOptions::fresh(o->overwrite));
-    const auto progress = [](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; };
-    const Eigen::MatrixXd theta = point ? point->theta : Eigen::MatrixXd(0, 0);
-    const std::optional<Eigen::MatrixXd> anchor_theta =
-        anchor ? std::optional<Eigen::MatrixXd>(anchor->theta) : std::nullopt;
-    const ConvexityResult r = analyze_convexity(model, theta, anchor_theta, opt, progress);
-    const std::vector<std::string> files = write_convexity_outputs(o->out, r, opt, a);
-    out_dir.finish(RunStatus::Completed);
-    const nlohmann::json summary = read_json(o->out + "/summary.json");
-    print_report(r, model, ReducedCoordinates(model.X()).rank(), opt, o->out, files, summary.at("figures"),
-                 summary.at("figure_notes"));
+    if (start) st.trajectory_start = start->theta;
+    ConvexityOptions opt = st.options();
+    opt.sampling.external = std::move(external);
+    const int p = ReducedCoordinates(model.X()).rank();
+    std::ostringstream problem;
+    problem << model.activation().name() << ", n = " << model.n() << ", d = " << model.d() << ", m = " << model.m()
+            << " (p = rank X = " << p << "; non-trivial tangent part of dimension " << model.m() * p - model.n() << ")";
+    run_and_report(*o, opt, problem.str(), [&](const Progress& progress) {
+      return analyze_convexity(model, point ? point->theta : Eigen::MatrixXd(0, 0),
+                               anchor ? std::optional<Eigen::MatrixXd>(anchor->theta) : std::nullopt, opt, progress);
+    }, [&a](const std::string& path, const Eigen::MatrixXd& theta) { write_weights_csv(path, theta, a); });
   });
 }, 60});
 

@@ -12,6 +12,7 @@
 
 #include "test_support.hpp"
 #include "zeroloss/convexity.hpp"
+#include "zeroloss/presentation/convexity_outputs.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/geodesic.hpp"
 #include "zeroloss/reference.hpp"

@@ -11,12 +11,8 @@
 #include <sstream>
 
 #include "ceres_logging.hpp"
-#include "zeroloss/csv.hpp"
+#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/weights.hpp"
 
 namespace zeroloss {
 
@@ -43,88 +39,58 @@ std::string fmt(double x, int precision = 4) {
   return s.str();
 }
 
-double label_scale(const TwoLayerModel& model) { return std::max(1.0, model.y().cwiseAbs().maxCoeff()); }
 constexpr double kOnManifold = 1e-8;  // relative residual accepted as "on M"
 
-// The model's reduced coordinates, computed once.
-struct Reduced {
-  const TwoLayerModel* model;
-  ReducedCoordinates rc;
-  TwoLayerModel red;
-  explicit Reduced(const TwoLayerModel& m) : model(&m), rc(m.X()), red(rc.reduce(m)) {}
-  int tangent_dimension() const { return red.m() * red.d() - red.n(); }
-  void require_tangent_directions() const {
-    if (tangent_dimension() <= 0) {
-      throw InputError("convexity: the non-trivial tangent space has dimension m*p - n = " +
-                       std::to_string(tangent_dimension()) + " (m = " + std::to_string(red.m()) +
-                       ", p = rank X = " + std::to_string(red.d()) + ", n = " + std::to_string(red.n()) +
-                       "): the manifold is a set of isolated points in span(X)^m and has no curvature to test");
-    }
-  }
-};
-
-Eigen::MatrixXd random_gaussian(int rows, int cols, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Eigen::MatrixXd M(rows, cols);
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j) M(i, j) = normal(rng);
-  return M;
-}
-
 Eigen::VectorXd random_unit(Eigen::Index k, std::mt19937_64& rng) {
-  Eigen::VectorXd c = random_gaussian(static_cast<int>(k), 1, rng).col(0);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  Eigen::VectorXd c(k);
+  for (Eigen::Index i = 0; i < k; ++i) c(i) = normal(rng);
   return c / c.norm();
 }
 
-void require_on_manifold(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                          const std::string& what) {
-  const double res = max_residual(model, theta);
-  if (!(res <= kOnManifold * label_scale(model))) {
+  const double res = G.max_residual(theta);
+  if (!(res <= kOnManifold * G.label_scale())) {
     throw InputError(what + " is not on the zero-loss manifold: max_i |f_i - y_i| = " + fmt(res) + " > " +
-                     fmt(kOnManifold * label_scale(model)) + "; project it first (zeroloss project)");
+                     fmt(kOnManifold * G.label_scale()) + "; project it first (zeroloss project)");
   }
 }
 
-// The measurements of one point given in reduced coordinates.
-SampledPoint measure(const Reduced& R, const Eigen::Ref<const Eigen::MatrixXd>& beta, Eigen::MatrixXd theta,
+// The measurements of one point given in working coordinates.
+SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd theta,
                      const std::string& scheme, int index, double parameter, double negative_tolerance) {
-  const SharpnessGeometry geo(R.red, beta);
+  const ConvexityMeasurement c = G.measure(x);
   SampledPoint p;
   p.scheme = scheme;
   p.index = index;
   p.parameter = parameter;
   p.theta = std::move(theta);
-  p.sharpness = geo.sharpness();
-  p.grad_norm = geo.riemannian_gradient().norm();
-  const Eigen::VectorXd ev = geo.riemannian_hessian_matrix().eigenvalues;
-  p.lambda_min = ev.minCoeff();
-  p.lambda_max = ev.maxCoeff();
-  const NetworkEvaluation& e = geo.evaluation();
-  p.residual = e.residuals.cwiseAbs().maxCoeff();
-  p.min_first_derivative = e.dphi.minCoeff();
-  p.min_third_derivative = e.d3phi.minCoeff();
-  p.max_abs_preactivation = e.R.cwiseAbs().maxCoeff();
-  p.negative = p.lambda_min < -negative_tolerance * ev.cwiseAbs().maxCoeff();
+  p.sharpness = c.sharpness;
+  p.grad_norm = c.grad_norm;
+  p.lambda_min = c.eigenvalues.minCoeff();
+  p.lambda_max = c.eigenvalues.maxCoeff();
+  p.residual = c.residual;
+  p.min_first_derivative = c.min_first_derivative;
+  p.min_third_derivative = c.min_third_derivative;
+  p.max_abs_preactivation = c.max_abs_preactivation;
+  p.negative = p.lambda_min < -negative_tolerance * c.eigenvalues.cwiseAbs().maxCoeff();
   return p;
 }
 
-void append_preactivations(const TwoLayerModel& model, const Eigen::MatrixXd& theta, std::vector<double>& out) {
-  const Eigen::MatrixXd R = model.X() * theta.transpose();
-  out.insert(out.end(), R.data(), R.data() + R.size());
-}
-
-// T along the geodesic from beta with unit velocity w at the given s (ascending, > 0). Integrates
+// T along the geodesic from x with unit velocity w at the given s (ascending, > 0). Integrates
 // sample to sample so that a failure keeps the part already computed.
-void trace_side(const GeodesicIntegrator& integ, const Eigen::MatrixXd& beta0, const Eigen::MatrixXd& w0,
-                const std::vector<double>& s, std::vector<double>& T_out, std::string& failure) {
-  Eigen::MatrixXd beta = beta0, w = w0;
+void trace_side(const ConvexityGeometry& G, const GeodesicOptions& options, const Eigen::MatrixXd& x0,
+                const Eigen::MatrixXd& w0, const std::vector<double>& s, std::vector<double>& T_out,
+                std::string& failure) {
+  Eigen::MatrixXd x = x0, w = w0;
   double s_prev = 0;
   for (double sk : s) {
     try {
-      const auto r = integ.trace_reduced(beta, w, {sk - s_prev});
-      beta = r.front().beta;
-      w = r.front().velocity;
-      T_out.push_back(SharpnessGeometry(integ.reduced_model(), beta).sharpness());
+      auto r = G.geodesic(x, w, sk - s_prev, options);
+      x = std::move(r.first);
+      w = std::move(r.second);
+      T_out.push_back(G.sharpness(x));
       s_prev = sk;
     } catch (const Error& e) {
       failure = "geodesic stopped at s = " + fmt(s_prev) + ": " + e.what();
@@ -140,47 +106,45 @@ void trace_side(const GeodesicIntegrator& integ, const Eigen::MatrixXd& beta0, c
 
 PointConvexity analyze_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                              const PointConvexityOptions& options) {
-  model.check_weights(theta, "convexity point");
+  return analyze_point(TwoLayerConvexityGeometry(model), theta, options);
+}
+
+PointConvexity analyze_point(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                             const PointConvexityOptions& options) {
+  G.check_point(theta, "convexity point");
   if (options.directions < 0 || options.profile_points < 3 || options.profile_points % 2 == 0 ||
       !(options.profile_length > 0) || !(options.derivative_step > 0)) {
     throw InputError("convexity point options: need directions >= 0, an odd profile_points >= 3, "
                      "profile_length > 0 and derivative_step > 0");
   }
-  require_on_manifold(model, theta, "convexity point");
-  const GeodesicIntegrator integ(model, options.geodesic);
-  const ReducedCoordinates& rc = integ.reduced_coordinates();
-  const TwoLayerModel& red = integ.reduced_model();
-  if (red.m() * red.d() - red.n() <= 0) Reduced(model).require_tangent_directions();
-  const Eigen::MatrixXd beta = rc.reduce(theta);
-  const SharpnessGeometry geo(red, beta);
-  const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
-  const Eigen::MatrixXd grad = geo.riemannian_gradient();
+  require_on_manifold(G, theta, "convexity point");
+  G.require_tangent_directions();
+  const Eigen::MatrixXd beta = G.reduce(theta);
+  const ConvexityHessian H = G.hessian(beta);
+  const Eigen::MatrixXd grad = G.riemannian_gradient(beta);
+  const ConvexityMeasurement at = G.measure(beta);
 
   PointConvexity out;
-  out.sharpness = geo.sharpness();
+  out.sharpness = at.sharpness;
   out.grad_norm = grad.norm();
-  out.residual = geo.evaluation().residuals.cwiseAbs().maxCoeff();
+  out.residual = at.residual;
   out.eigenvalues = H.eigenvalues;
   out.lambda_min = H.eigenvalues.minCoeff();
   out.lambda_max = H.eigenvalues.maxCoeff();
-  {
-    std::vector<double> r;
-    append_preactivations(model, theta, r);
-    out.assumptions = check_assumptions(model.activation(), r);
-  }
+  if (auto a = G.assumptions({Eigen::MatrixXd(theta)})) out.assumptions = *a;
 
   // Directions: the eigenvector of lambda_min, then K uniform on the unit sphere of the non-trivial
-  // tangent part. H.basis is in the reduced model's coordinates.
+  // tangent part. H.basis holds flattened working-coordinate vectors (to_working turns them back).
   std::vector<std::pair<std::string, Eigen::MatrixXd>> dirs;
   if (options.include_min_eigenvector) {
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.matrix);
     const Eigen::VectorXd u = H.basis * es.eigenvectors().col(0);
-    dirs.emplace_back("min-eigenvector", unvectorize(u / u.norm(), red.m(), red.d()));
+    dirs.emplace_back("min-eigenvector", G.to_working(u / u.norm()));
   }
   std::mt19937_64 rng(options.seed);
   for (int k = 0; k < options.directions; ++k) {
     const Eigen::VectorXd u = H.basis * random_unit(H.basis.cols(), rng);
-    dirs.emplace_back("random", unvectorize(u / u.norm(), red.m(), red.d()));
+    dirs.emplace_back("random", G.to_working(u / u.norm()));
   }
 
   const int half = options.profile_points / 2;
@@ -194,15 +158,15 @@ PointConvexity analyze_point(const TwoLayerModel& model, const Eigen::Ref<const 
     GeodesicProfile prof;
     prof.direction = static_cast<int>(k);
     prof.kind = dirs[k].first;
-    prof.velocity = rc.lift_tangent(w);
+    prof.velocity = G.lift_tangent(w);
     prof.first_derivative = (grad.array() * w.array()).sum();
-    prof.second_derivative = geo.riemannian_hessian_form(w);
+    prof.second_derivative = G.hessian_form(beta, w);
     out.min_second_derivative = std::min(out.min_second_derivative, prof.second_derivative);
 
     std::vector<double> Tp, Tm;
     std::string fail_p, fail_m;
-    trace_side(integ, beta, w, pos, Tp, fail_p);
-    trace_side(integ, beta, -w, pos, Tm, fail_m);
+    trace_side(G, options.geodesic, beta, w, pos, Tp, fail_p);
+    trace_side(G, options.geodesic, beta, -w, pos, Tm, fail_m);
     for (std::size_t i = Tm.size(); i-- > 0;) {
       prof.s.push_back(-pos[i]);
       prof.sharpness.push_back(Tm[i]);
@@ -222,8 +186,8 @@ PointConvexity analyze_point(const TwoLayerModel& model, const Eigen::Ref<const 
     // Richardson-extrapolated central second difference at s = 0 (error O(h^4)).
     std::vector<double> Fp, Fm;
     std::string f1, f2;
-    trace_side(integ, beta, w, {h / 2, h}, Fp, f1);
-    trace_side(integ, beta, -w, {h / 2, h}, Fm, f2);
+    trace_side(G, options.geodesic, beta, w, {h / 2, h}, Fp, f1);
+    trace_side(G, options.geodesic, beta, -w, {h / 2, h}, Fm, f2);
     if (Fp.size() == 2 && Fm.size() == 2) {
       const double T0 = out.sharpness;
       const double coarse = (Fp[1] - 2 * T0 + Fm[1]) / (h * h);
@@ -243,14 +207,24 @@ PointConvexity analyze_point(const TwoLayerModel& model, const Eigen::Ref<const 
 
 SampledPoint evaluate_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                             const std::string& scheme, int index, double parameter, double negative_tolerance) {
-  model.check_weights(theta, "convexity sample (" + scheme + ")");
-  require_on_manifold(model, theta, "convexity sample (" + scheme + " #" + std::to_string(index) + ")");
-  const Reduced R(model);
-  R.require_tangent_directions();
-  return measure(R, R.rc.reduce(theta), theta, scheme, index, parameter, negative_tolerance);
+  return evaluate_point(TwoLayerConvexityGeometry(model), theta, scheme, index, parameter, negative_tolerance);
+}
+
+SampledPoint evaluate_point(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                            const std::string& scheme, int index, double parameter, double negative_tolerance) {
+  G.check_point(theta, "convexity sample (" + scheme + ")");
+  require_on_manifold(G, theta, "convexity sample (" + scheme + " #" + std::to_string(index) + ")");
+  G.require_tangent_directions();
+  return measure(G, G.reduce(theta), theta, scheme, index, parameter, negative_tolerance);
 }
 
 SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eigen::MatrixXd>& anchor,
+                             const Eigen::Ref<const Eigen::MatrixXd>& reference, const SamplingOptions& o,
+                             const Progress& progress) {
+  return sample_points(TwoLayerConvexityGeometry(model), anchor, reference, o, progress);
+}
+
+SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eigen::MatrixXd>& anchor,
                              const Eigen::Ref<const Eigen::MatrixXd>& reference, const SamplingOptions& o,
                              const Progress& progress) {
   if (o.random_points < 0 || o.geodesic_points < 0 || !(o.random_scale_min > 0) ||
@@ -258,12 +232,10 @@ SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eig
     throw InputError("convexity sampling options: need point counts >= 0, 0 < random_scale_min <= "
                      "random_scale_max, max_distance > 0 and negative_tolerance >= 0");
   }
-  const Reduced R(model);
-  R.require_tangent_directions();
-  const int m = R.red.m(), p = R.red.d();
-  Eigen::MatrixXd ref = Eigen::MatrixXd::Zero(model.m(), model.d());
+  G.require_tangent_directions();
+  Eigen::MatrixXd ref = G.zero_point();
   if (reference.size() > 0) {
-    model.check_weights(reference, "convexity reference point");
+    G.check_point(reference, "convexity reference point");
     ref = reference;
   }
   SamplingResult out;
@@ -271,9 +243,9 @@ SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eig
   const double tol = o.negative_tolerance;
 
   if (anchor) {
-    model.check_weights(*anchor, "convexity anchor");
-    require_on_manifold(model, *anchor, "convexity anchor");
-    out.points.push_back(measure(R, R.rc.reduce(*anchor), *anchor, "anchor", 0, 0.0, tol));
+    G.check_point(*anchor, "convexity anchor");
+    require_on_manifold(G, *anchor, "convexity anchor");
+    out.points.push_back(measure(G, G.reduce(*anchor), *anchor, "anchor", 0, 0.0, tol));
   }
 
   // Random starts projected onto M.
@@ -282,13 +254,11 @@ SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eig
   const double llo = std::log(o.random_scale_min), lhi = std::log(o.random_scale_max);
   for (int i = 0; i < o.random_points; ++i) {
     const double scale = std::exp(llo + (lhi - llo) * unit(rng));
-    Eigen::MatrixXd beta0 = random_gaussian(m, p, rng);
-    const double rms = std::sqrt((R.red.X() * beta0.transpose()).squaredNorm() / (R.red.n() * m));
-    if (rms > 0) beta0 *= scale / rms;
+    const Eigen::MatrixXd beta0 = G.random_point(rng, scale);
     try {
-      ProjectionResult pr = project_newton(R.red, beta0, o.projection);
-      SampledPoint sp = measure(R, pr.theta, R.rc.lift(pr.theta, ref), "random", i, scale, tol);
-      sp.projection_distance = pr.summary.distance_moved;
+      const auto pr = G.project(beta0, o.projection);
+      SampledPoint sp = measure(G, pr.first, G.lift(pr.first, ref), "random", i, scale, tol);
+      sp.projection_distance = pr.second;
       out.points.push_back(std::move(sp));
     } catch (const Error& e) {
       out.failures.push_back({"random", i, e.what()});
@@ -299,15 +269,14 @@ SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eig
   if (anchor && o.geodesic_points > 0) {
     say(progress, "sampling: " + std::to_string(o.geodesic_points) + " points along geodesics from the anchor (length up to " +
                       fmt(o.max_distance) + ")");
-    const GeodesicIntegrator integ(model, o.geodesic);
-    const Eigen::MatrixXd beta_a = R.rc.reduce(*anchor);
-    const Eigen::MatrixXd B = tangent_basis(R.red, beta_a);
+    const Eigen::MatrixXd beta_a = G.reduce(*anchor);
+    const Eigen::MatrixXd B = G.tangent_basis(beta_a);
     for (int i = 0; i < o.geodesic_points; ++i) {
       const double rho = o.max_distance * (i + 1) / o.geodesic_points;
-      const Eigen::MatrixXd w = unvectorize(B * random_unit(B.cols(), rng), m, p);
+      const Eigen::MatrixXd w = G.to_working(B * random_unit(B.cols(), rng));
       try {
-        const auto r = integ.trace_reduced(beta_a, w, {rho});
-        out.points.push_back(measure(R, r.front().beta, R.rc.lift(r.front().beta, *anchor), "geodesic", i, rho, tol));
+        const auto r = G.geodesic(beta_a, w, rho, o.geodesic);
+        out.points.push_back(measure(G, r.first, G.lift(r.first, *anchor), "geodesic", i, rho, tol));
       } catch (const Error& e) {
         out.failures.push_back({"geodesic", i, e.what()});
       }
@@ -322,16 +291,16 @@ SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eig
     std::replace(source.begin(), source.end(), ',', '_');
     const std::string scheme = "trajectory:" + source;
     const int index = counters[scheme]++;
-    model.check_weights(x.theta, "trajectory point " + scheme + " #" + std::to_string(index));
+    G.check_point(x.theta, "trajectory point " + scheme + " #" + std::to_string(index));
     try {
-      Eigen::MatrixXd beta = R.rc.reduce(x.theta);
+      Eigen::MatrixXd beta = G.reduce(x.theta);
       double moved = 0;
-      if (!(max_residual(model, x.theta) <= kOnManifold * label_scale(model))) {
-        ProjectionResult pr = project_newton(R.red, beta, o.projection);
-        moved = pr.summary.distance_moved;
-        beta = std::move(pr.theta);
+      if (!(G.max_residual(x.theta) <= kOnManifold * G.label_scale())) {
+        auto pr = G.project(beta, o.projection);
+        moved = pr.second;
+        beta = std::move(pr.first);
       }
-      SampledPoint sp = measure(R, beta, R.rc.lift(beta, x.theta), scheme, index, x.time, tol);
+      SampledPoint sp = measure(G, beta, G.lift(beta, x.theta), scheme, index, x.time, tol);
       sp.projection_distance = moved;
       out.points.push_back(std::move(sp));
     } catch (const Error& e) {
@@ -422,9 +391,9 @@ struct Tracker {
 //            whose minimizers (for rho large enough) sit just inside the constraint. Used to pull an
 //            infeasible start with negative curvature (a sampled counterexample above eps) inside.
 struct Chart {
-  const TwoLayerModel* red;
-  Eigen::MatrixXd center;  // beta_c on M
-  Eigen::MatrixXd basis;   // (m p) x k, orthonormal tangent basis at beta_c
+  const ConvexityGeometry* G;
+  Eigen::MatrixXd center;  // beta_c on M (working coordinates)
+  Eigen::MatrixXd basis;   // N x k, orthonormal basis of the non-trivial tangent space at beta_c
   double eps = 0, mu = 0;
   bool penalty = false;
   double rho = 0;
@@ -436,19 +405,18 @@ struct Chart {
 bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const double* c, double* value) {
   ++tr.evaluations;
   const Eigen::Map<const Eigen::VectorXd> cv(c, ch.basis.cols());
-  const Eigen::MatrixXd start = ch.center + unvectorize(ch.basis * cv, ch.red->m(), ch.red->d());
+  const Eigen::MatrixXd start = ch.center + ch.G->to_working(ch.basis * cv);
   if (!start.allFinite()) return false;
   try {
-    const ProjectionResult pr = project_newton(*ch.red, start, *ch.projection);
-    const SharpnessGeometry geo(*ch.red, pr.theta);
-    const double g = geo.riemannian_gradient().norm();
+    const auto pr = ch.G->project(start, *ch.projection);
+    const double g = ch.G->riemannian_gradient(pr.first).norm();
     if (!ch.penalty && !(g < ch.eps)) return false;
-    const double lambda = geo.riemannian_hessian_matrix().eigenvalues.minCoeff();
+    const double lambda = ch.G->hessian(pr.first).eigenvalues.minCoeff();
     if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
     if (g < ch.eps && lambda < tr.lambda) {
       tr.lambda = lambda;
       tr.grad = g;
-      tr.beta = pr.theta;
+      tr.beta = pr.first;
       tr.from = from;
     }
     *value = ch.penalty ? lambda + ch.rho * std::max(0.0, g / (ch.eps * (1 - 1e-3)) - 1)
@@ -511,9 +479,9 @@ class BudgetCallback final : public ceres::IterationCallback {
 // result (when `require_feasible`, only if the result is strictly feasible). False if the chart
 // could not be built or the re-centring failed.
 bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOptions& o, bool require_feasible) {
-  const TwoLayerModel& red = *ch.red;
+  const ConvexityGeometry& G = *ch.G;
   try {
-    ch.basis = tangent_basis(red, ch.center);
+    ch.basis = G.tangent_basis(ch.center);
   } catch (const Error&) {
     return false;
   }
@@ -535,10 +503,10 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
   detail::silence_ceres_logging();
   ceres::Solve(so, problem, c.data(), &summary);
   try {
-    const Eigen::MatrixXd start = ch.center + unvectorize(ch.basis * c, red.m(), red.d());
-    ProjectionResult pr = project_newton(red, start, o.projection);
-    if (!require_feasible || SharpnessGeometry(red, pr.theta).riemannian_gradient().norm() < ch.eps) {
-      ch.center = std::move(pr.theta);
+    const Eigen::MatrixXd start = ch.center + G.to_working(ch.basis * c);
+    auto pr = G.project(start, o.projection);
+    if (!require_feasible || G.riemannian_gradient(pr.first).norm() < ch.eps) {
+      ch.center = std::move(pr.first);
     }
   } catch (const Error&) {
     return false;
@@ -548,11 +516,10 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
 
 // The curvature scale at beta (for mu and rho): max(|lambda_min|, 1e-2 max |lambda|, 1e-12), and
 // the gradient norm and lambda_min there. False at a singular point.
-bool curvature_scale(const TwoLayerModel& red, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale) {
+bool curvature_scale(const ConvexityGeometry& G, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale) {
   try {
-    const SharpnessGeometry geo(red, beta);
-    g = geo.riemannian_gradient().norm();
-    const Eigen::VectorXd ev = geo.riemannian_hessian_matrix().eigenvalues;
+    g = G.riemannian_gradient(beta).norm();
+    const Eigen::VectorXd ev = G.hessian(beta).eigenvalues;
     lmin = ev.minCoeff();
     scale = std::max({std::abs(lmin), 1e-2 * ev.cwiseAbs().maxCoeff(), 1e-12});
     return std::isfinite(g) && std::isfinite(lmin);
@@ -562,10 +529,10 @@ bool curvature_scale(const TwoLayerModel& red, const Eigen::MatrixXd& beta, doub
 }
 
 // One barrier descent from beta0 (on M, strictly feasible), updating the tracker.
-void barrier_descent(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, const std::string& from, double eps,
+void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, const std::string& from, double eps,
                      const SearchOptions& o, Tracker& tr) {
   double g0 = 0, l0 = 0, scale = 0;
-  if (!curvature_scale(red, beta0, g0, l0, scale) || !(g0 < eps)) return;
+  if (!curvature_scale(G, beta0, g0, l0, scale) || !(g0 < eps)) return;
   ++tr.evaluations;
   if (l0 < tr.lambda) {
     tr.lambda = l0;
@@ -573,7 +540,7 @@ void barrier_descent(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, con
     tr.beta = beta0;
     tr.from = from;
   }
-  Chart ch{&red, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection};
+  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection};
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
     if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
@@ -583,15 +550,15 @@ void barrier_descent(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, con
 // From an infeasible start (g >= eps): exact-penalty stages with rho = scale, 10 scale, 100 scale
 // until a feasible point has been found, then a barrier descent from the best feasible point this
 // start produced.
-void penalty_then_barrier(const TwoLayerModel& red, const Eigen::MatrixXd& beta0, const std::string& from,
+void penalty_then_barrier(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, const std::string& from,
                           double eps, const SearchOptions& o, Tracker& tr) {
   double g0 = 0, l0 = 0, scale = 0;
-  if (!curvature_scale(red, beta0, g0, l0, scale)) return;
+  if (!curvature_scale(G, beta0, g0, l0, scale)) return;
   ++tr.evaluations;
   Tracker local;  // feasible points reached from this start only
   local.evaluations = tr.evaluations;
   local.budget = tr.budget;
-  Chart ch{&red, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection};
+  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection};
   for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
     if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
     if (std::isfinite(local.lambda)) break;
@@ -605,12 +572,20 @@ void penalty_then_barrier(const TwoLayerModel& red, const Eigen::MatrixXd& beta0
     tr.beta = local.beta;
     tr.from = local.from;
   }
-  barrier_descent(red, local.beta, from, eps, o, tr);
+  barrier_descent(G, local.beta, from, eps, o, tr);
 }
 
 }  // namespace
 
 std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
+                                                  const std::optional<Eigen::MatrixXd>& anchor,
+                                                  const std::vector<SampledPoint>& starts,
+                                                  const std::vector<double>& eps_in, const SearchOptions& o,
+                                                  const Progress& progress) {
+  return search_negative_curvature(TwoLayerConvexityGeometry(model), anchor, starts, eps_in, o, progress);
+}
+
+std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
                                                   const std::optional<Eigen::MatrixXd>& anchor,
                                                   const std::vector<SampledPoint>& starts,
                                                   const std::vector<double>& eps_in, const SearchOptions& o,
@@ -622,16 +597,15 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
   }
   for (double e : eps_in)
     if (!(e > 0) || !std::isfinite(e)) throw InputError("convexity search: every eps must be positive and finite, got " + fmt(e));
-  const Reduced R(model);
-  R.require_tangent_directions();
+  G.require_tangent_directions();
   std::vector<double> eps = eps_in;
   std::sort(eps.begin(), eps.end());
   std::optional<Eigen::MatrixXd> beta_anchor;
   if (anchor) {
-    require_on_manifold(model, *anchor, "convexity anchor");
-    beta_anchor = R.rc.reduce(*anchor);
+    require_on_manifold(G, *anchor, "convexity anchor");
+    beta_anchor = G.reduce(*anchor);
   }
-  const Eigen::MatrixXd lift_ref = anchor ? *anchor : Eigen::MatrixXd::Zero(model.m(), model.d());
+  const Eigen::MatrixXd lift_ref = anchor ? *anchor : G.zero_point();
   // Sampled starts by increasing lambda_min.
   std::vector<std::size_t> order(starts.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -662,7 +636,7 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
     for (std::size_t i = 0; i < by_grad.size() && chosen.size() < want; ++i)
       if (std::find(chosen.begin(), chosen.end(), by_grad[i]) == chosen.end()) chosen.push_back(by_grad[i]);
     for (std::size_t i : chosen) {
-      cands.emplace_back(starts[i].scheme + "#" + std::to_string(starts[i].index), R.rc.reduce(starts[i].theta));
+      cands.emplace_back(starts[i].scheme + "#" + std::to_string(starts[i].index), G.reduce(starts[i].theta));
     }
     // Infeasible starts: the sampled counterexamples just above eps (smallest gradient norms), pulled
     // inside by an exact penalty. This is how the search can lower the sampled threshold.
@@ -674,7 +648,7 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
                      [&](std::size_t a, std::size_t b) { return starts[a].grad_norm < starts[b].grad_norm; });
     for (std::size_t i = 0; i < above.size() && i < static_cast<std::size_t>((o.starts + 1) / 2); ++i) {
       cands.emplace_back(starts[above[i]].scheme + "#" + std::to_string(starts[above[i]].index) + "(outside)",
-                         R.rc.reduce(starts[above[i]].theta));
+                         G.reduce(starts[above[i]].theta));
     }
     // Breadth, then depth: every start gets an equal share of half the rung's evaluation budget; the
     // rest continues the descent from the best point found.
@@ -685,9 +659,9 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
       const long before = tr.evaluations;
       tr.budget = before + share;
       if (ci < n_feasible) {
-        barrier_descent(R.red, cands[ci].second, cands[ci].first, eps[r], o, tr);
+        barrier_descent(G, cands[ci].second, cands[ci].first, eps[r], o, tr);
       } else {
-        penalty_then_barrier(R.red, cands[ci].second, cands[ci].first, eps[r], o, tr);
+        penalty_then_barrier(G, cands[ci].second, cands[ci].first, eps[r], o, tr);
       }
       if (tr.evaluations > before) ++rung.starts_used;
     }
@@ -695,14 +669,14 @@ std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
       tr.budget = o.max_evaluations_per_rung;
       const Eigen::MatrixXd best = tr.beta;
       const std::string from = tr.from;
-      barrier_descent(R.red, best, from, eps[r], o, tr);
+      barrier_descent(G, best, from, eps[r], o, tr);
     }
     rung.evaluations = tr.evaluations;
     if (std::isfinite(tr.lambda)) {
       rung.feasible_start = true;
       // Re-evaluate the reported point from scratch, in the caller's coordinates.
-      const Eigen::MatrixXd theta = R.rc.lift(tr.beta, lift_ref);
-      const SampledPoint check = measure(R, R.rc.reduce(theta), theta, "search", static_cast<int>(r), eps[r],
+      const Eigen::MatrixXd theta = G.lift(tr.beta, lift_ref);
+      const SampledPoint check = measure(G, G.reduce(theta), theta, "search", static_cast<int>(r), eps[r],
                                          o.negative_tolerance);
       rung.lambda_min = check.lambda_min;
       rung.grad_norm = check.grad_norm;
@@ -748,72 +722,46 @@ ConvexityOptions ConvexityOptions::full() {
   return o;
 }
 
-namespace {
-
-// The minimizer of T as the anchor; `anchor` receives it when it can be used.
-AnchorInfo minimizer_anchor(const TwoLayerModel& model, const Eigen::MatrixXd& reference,
-                            std::optional<Eigen::MatrixXd>& anchor) {
-  AnchorInfo info;
-  const std::string skip = "; continuing without an anchor (no geodesic scheme; the search starts from sampled points)";
-  SharpnessMinimum s;
-  try {
-    s = sharpness_minimum(model, reference);
-  } catch (const Error& e) {
-    info.description = std::string("no minimizer of T available: ") + e.what() + skip;
-    return info;
-  }
-  if (!s.closed_form && !s.fallback_summary.converged) {
-    info.description = "no minimizer of T available: " + s.message + skip;
-    return info;
-  }
-  if (!(s.max_residual <= kOnManifold * label_scale(model))) {
-    info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " +
-                       fmt(s.max_residual) + ")" + skip;
-    return info;
-  }
-  info.source = AnchorSource::Minimizer;
-  info.kind = s.kind;
-  info.description = (s.kind == OptimumKind::StationaryPoint ? "candidate minimizer of T (" : "minimizer of T (") +
-                     s.message + "): " + s.verdict;
-  info.sharpness = s.sharpness;
-  info.grad_norm = s.riemannian_gradient_norm;
-  anchor = s.theta;
-  return info;
-}
-
-}  // namespace
-
 ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                   const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
                                   const Progress& progress) {
+  const TrajectoryRunner trajectories = [&](const Eigen::MatrixXd& start, const Progress& say_progress) {
+    std::vector<TrajectoryConvexity> out;
+    if (options.along_flow) out.push_back(flow_convexity(model, start, *options.along_flow, say_progress));
+    if (options.along_sgd) out.push_back(sgd_convexity(model, start, *options.along_sgd, say_progress));
+    return out;
+  };
+  return analyze_convexity(TwoLayerConvexityGeometry(model), theta, anchor, options, progress, trajectories);
+}
+
+ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
+                                  const Progress& progress, const TrajectoryRunner& trajectories) {
   const auto t0 = std::chrono::steady_clock::now();
-  Reduced(model).require_tangent_directions();
+  G.require_tangent_directions();
   ConvexityResult out;
-  out.activation = model.activation().name();
+  out.activation = G.model_name();
   const bool have_point = theta.size() > 0;
   if (have_point) {
     say(progress, "point: Riemannian Hessian spectrum and " + std::to_string(options.point.directions) +
                       " geodesic profiles");
-    out.point = analyze_point(model, theta, options.point);
+    out.point = analyze_point(G, theta, options.point);
   }
   const bool have_start = options.trajectory_start.size() > 0;
-  if (have_start) model.check_weights(options.trajectory_start, "trajectory start");
+  if (have_start) G.check_point(options.trajectory_start, "trajectory start");
   std::optional<Eigen::MatrixXd> anchor_used = anchor;
   if (anchor) {
-    model.check_weights(*anchor, "convexity anchor");
-    require_on_manifold(model, *anchor, "convexity anchor");
-    const Reduced R(model);
-    const SampledPoint a = measure(R, R.rc.reduce(*anchor), *anchor, "anchor", 0, 0.0, 0.0);
+    G.check_point(*anchor, "convexity anchor");
+    require_on_manifold(G, *anchor, "convexity anchor");
+    const SampledPoint a = measure(G, G.reduce(*anchor), *anchor, "anchor", 0, 0.0, 0.0);
     out.anchor.source = AnchorSource::Given;
     out.anchor.description = "given by the caller";
     out.anchor.sharpness = a.sharpness;
     out.anchor.grad_norm = a.grad_norm;
   } else if (options.default_anchor) {
-    say(progress, "anchor: the minimizer of T (sharpness_minimum)");
-    const Eigen::MatrixXd ref = have_point   ? Eigen::MatrixXd(theta)
-                                : have_start ? options.trajectory_start
-                                             : Eigen::MatrixXd::Zero(model.m(), model.d());
-    out.anchor = minimizer_anchor(model, ref, anchor_used);
+    say(progress, "anchor: the minimizer of T");
+    const Eigen::MatrixXd ref = have_point ? Eigen::MatrixXd(theta) : have_start ? options.trajectory_start : G.zero_point();
+    out.anchor = G.minimizer_anchor(ref, anchor_used);
   } else {
     out.anchor.description = "no anchor (none given, default anchor disabled): no geodesic scheme";
   }
@@ -821,6 +769,10 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   // Along trajectories: their states on M join the sampled points.
   SamplingOptions sampling = options.sampling;
   if (options.along_flow || options.along_sgd) {
+    if (!trajectories) {
+      throw InputError("convexity along trajectories (the flow, SGD) is not available for the " + G.model_name() +
+                       " model");
+    }
     const Eigen::MatrixXd start = have_start ? options.trajectory_start
                                   : have_point ? Eigen::MatrixXd(theta)
                                   : anchor_used ? *anchor_used
@@ -828,24 +780,22 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     if (start.size() == 0) {
       throw InputError("convexity along trajectories: no start (give a trajectory start, a point or an anchor)");
     }
-    if (options.along_flow) out.trajectories.push_back(flow_convexity(model, start, *options.along_flow, progress));
-    if (options.along_sgd) out.trajectories.push_back(sgd_convexity(model, start, *options.along_sgd, progress));
+    out.trajectories = trajectories(start, progress);
     for (const auto& tr : out.trajectories)
       for (const auto& p : tr.points) sampling.external.push_back({to_string(tr.source), p.tau, p.theta});
   }
 
-  Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta)
-                                         : (anchor_used ? *anchor_used : Eigen::MatrixXd::Zero(model.m(), model.d()));
-  out.sampling = sample_points(model, anchor_used, reference, sampling, progress);
+  Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta) : (anchor_used ? *anchor_used : G.zero_point());
+  out.sampling = sample_points(G, anchor_used, reference, sampling, progress);
   if (have_point) {
     out.sampling.points.insert(out.sampling.points.begin(),
-                               evaluate_point(model, theta, "given", 0, 0.0, options.sampling.negative_tolerance));
+                               evaluate_point(G, theta, "given", 0, 0.0, options.sampling.negative_tolerance));
   }
   out.threshold = convexity_threshold(out.sampling.points);
   if (options.run_search) {
     const std::vector<double> eps =
         options.search.eps.empty() ? search_ladder(out.sampling.points, options.search.rungs) : options.search.eps;
-    out.search = search_negative_curvature(model, anchor_used, out.sampling.points, eps, options.search, progress);
+    out.search = search_negative_curvature(G, anchor_used, out.sampling.points, eps, options.search, progress);
     for (const auto& r : out.search) {
       if (!r.feasible_start) continue;
       if (r.negative) {
@@ -855,281 +805,15 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
       }
     }
   }
-  std::vector<double> r;
-  for (const auto& p : out.sampling.points) append_preactivations(model, p.theta, r);
+  std::vector<Eigen::MatrixXd> visited;
+  for (const auto& p : out.sampling.points) visited.push_back(p.theta);
   for (const auto& s : out.search)
-    if (s.theta.size() > 0) append_preactivations(model, s.theta, r);
-  out.assumptions = check_assumptions(model.activation(), r);
+    if (s.theta.size() > 0) visited.push_back(s.theta);
+  const std::optional<AssumptionReport> assumptions = G.assumptions(visited);
+  out.assumptions_apply = assumptions.has_value();
+  if (assumptions) out.assumptions = *assumptions;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output.
-
-namespace {
-
-nlohmann::json number_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
-
-std::string csv_quote(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += (c == '\n' || c == '\r') ? ' ' : c;
-  }
-  return q + "\"";
-}
-
-nlohmann::json point_json(const SampledPoint& p) {
-  return {{"scheme", p.scheme},         {"index", p.index},          {"parameter", p.parameter},
-          {"grad_norm", p.grad_norm},   {"lambda_min", p.lambda_min}, {"lambda_max", p.lambda_max},
-          {"sharpness", p.sharpness},   {"max_abs_preactivation", p.max_abs_preactivation}};
-}
-
-}  // namespace
-
-nlohmann::json convexity_summary_json(const ConvexityResult& res, const ConvexityOptions& o) {
-  using nlohmann::json;
-  json j;
-  j["activation"] = res.activation;
-  j["options"] = {
-      {"point", {{"directions", o.point.directions}, {"include_min_eigenvector", o.point.include_min_eigenvector},
-                 {"profile_length", o.point.profile_length}, {"profile_points", o.point.profile_points},
-                 {"derivative_step", o.point.derivative_step}, {"seed", o.point.seed}}},
-      {"sampling", {{"random_points", o.sampling.random_points}, {"random_scale_min", o.sampling.random_scale_min},
-                    {"random_scale_max", o.sampling.random_scale_max}, {"geodesic_points", o.sampling.geodesic_points},
-                    {"max_distance", o.sampling.max_distance}, {"external_points", o.sampling.external.size()},
-                    {"negative_tolerance", o.sampling.negative_tolerance}, {"seed", o.sampling.seed}}},
-      {"search", {{"run", o.run_search}, {"eps", o.search.eps}, {"rungs", o.search.rungs},
-                  {"starts", o.search.starts}, {"barrier_stages", o.search.barrier_stages},
-                  {"iterations_per_stage", o.search.iterations_per_stage},
-                  {"max_evaluations_per_rung", o.search.max_evaluations_per_rung},
-                  {"difference_step", o.search.difference_step}}}};
-  j["anchor"] = {{"source", to_string(res.anchor.source)},
-                 {"description", res.anchor.description},
-                 {"kind", res.anchor.kind ? json(to_string(*res.anchor.kind)) : json(nullptr)},
-                 {"sharpness", number_or_null(res.anchor.sharpness)},
-                 {"grad_norm", number_or_null(res.anchor.grad_norm)}};
-  json trajectories = json::array();
-  for (const auto& tr : res.trajectories) {
-    json fails = json::array();
-    for (const auto& f : tr.failures) fails.push_back({{"step", f.step}, {"tau", f.tau}, {"reason", f.reason}});
-    json t = {{"source", to_string(tr.source)},
-              {"points", tr.points.size()},
-              {"negative_points", tr.onset.negative_points},
-              {"completed", tr.completed},
-              {"termination", tr.termination},
-              {"start", tr.start_note},
-              {"tau_end", tr.tau_end},
-              {"convex_throughout", tr.onset.convex_throughout},
-              {"convex_at_end", tr.onset.convex_at_end},
-              {"convex_from_tau", tr.onset.tau ? json(*tr.onset.tau) : json(nullptr)},
-              {"last_negative_tau", tr.onset.last_negative_tau ? json(*tr.onset.last_negative_tau) : json(nullptr)},
-              {"grad_norm_at_onset", tr.onset.grad_norm_at_onset ? json(*tr.onset.grad_norm_at_onset) : json(nullptr)},
-              {"onset_refined", tr.refined_low ? json{{"after", *tr.refined_low}, {"by", *tr.refined_high}}
-                                               : json(nullptr)},
-              {"refine_note", tr.refine_note},
-              {"failures", fails},
-              {"seconds", tr.seconds}};
-    if (!tr.points.empty()) {
-      const auto& a = tr.points.front();
-      const auto& b = tr.points.back();
-      t["first"] = {{"tau", a.tau}, {"grad_norm", a.grad_norm}, {"lambda_min", a.lambda_min}, {"sharpness", a.sharpness}};
-      t["last"] = {{"tau", b.tau}, {"grad_norm", b.grad_norm}, {"lambda_min", b.lambda_min}, {"sharpness", b.sharpness}};
-    }
-    trajectories.push_back(t);
-  }
-  j["trajectories"] = trajectories;
-  if (o.along_flow) {
-    j["options"]["along_flow"] = {{"flow_time", o.along_flow->flow_time}, {"points", o.along_flow->points},
-                                  {"rtol", o.along_flow->flow.rtol}, {"atol", o.along_flow->flow.atol},
-                                  {"start_projection", o.along_flow->start_projection}};
-  }
-  if (o.along_sgd) {
-    const SgdConvexityOptions& g = *o.along_sgd;
-    j["options"]["along_sgd"] = {{"lr", g.sgd.learning_rate}, {"label_noise", g.sgd.label_noise},
-                                 {"noise", noise_kind_name(g.sgd.noise)},
-                                 {"batch", g.sgd.batch_size}, {"steps", g.steps}, {"seed", g.sgd.seed},
-                                 {"points", g.points}, {"projection", g.projection}};
-  }
-  j["options"]["default_anchor"] = o.default_anchor;
-  if (res.point) {
-    const PointConvexity& p = *res.point;
-    json profiles = json::array();
-    for (const auto& pr : p.profiles) {
-      profiles.push_back({{"direction", pr.direction}, {"kind", pr.kind},
-                          {"first_derivative", pr.first_derivative}, {"second_derivative", pr.second_derivative},
-                          {"second_derivative_fd", number_or_null(pr.second_derivative_fd)},
-                          {"min_second_difference", number_or_null(pr.min_second_difference)},
-                          {"complete", pr.complete}, {"failure", pr.failure}});
-    }
-    j["point"] = {{"sharpness", p.sharpness},
-                  {"grad_norm", p.grad_norm},
-                  {"residual", p.residual},
-                  {"lambda_min", p.lambda_min},
-                  {"lambda_max", p.lambda_max},
-                  {"eigenvalues", std::vector<double>(p.eigenvalues.data(), p.eigenvalues.data() + p.eigenvalues.size())},
-                  {"min_second_derivative_over_geodesics", number_or_null(p.min_second_derivative)},
-                  {"profiles", profiles},
-                  {"assumptions_hold", p.assumptions.holds()}};
-  } else {
-    j["point"] = nullptr;
-  }
-  std::map<std::string, json> schemes;
-  for (const auto& p : res.sampling.points) {
-    json& s = schemes[p.scheme];
-    if (s.is_null()) {
-      s = {{"points", 0}, {"negative", 0}, {"failures", 0}, {"grad_norm_min", p.grad_norm},
-           {"grad_norm_max", p.grad_norm}, {"lambda_min_min", p.lambda_min}};
-    }
-    s["points"] = s["points"].get<int>() + 1;
-    if (p.negative) s["negative"] = s["negative"].get<int>() + 1;
-    s["grad_norm_min"] = std::min(s["grad_norm_min"].get<double>(), p.grad_norm);
-    s["grad_norm_max"] = std::max(s["grad_norm_max"].get<double>(), p.grad_norm);
-    s["lambda_min_min"] = std::min(s["lambda_min_min"].get<double>(), p.lambda_min);
-  }
-  for (const auto& f : res.sampling.failures) {
-    json& s = schemes[f.scheme];
-    if (s.is_null()) s = {{"points", 0}, {"negative", 0}, {"failures", 0}};
-    s["failures"] = s["failures"].get<int>() + 1;
-  }
-  j["sampling"] = {{"points", res.sampling.points.size()},
-                   {"failures", res.sampling.failures.size()},
-                   {"by_scheme", schemes}};
-  const ConvexityThreshold& t = res.threshold;
-  json ce = json::array();
-  for (std::size_t k = 0; k < t.counterexamples.size() && k < 10; ++k) ce.push_back(point_json(res.sampling.points[t.counterexamples[k]]));
-  json most = nullptr;
-  for (std::size_t i : t.counterexamples) {
-    if (most.is_null() || res.sampling.points[i].lambda_min < most["lambda_min"].get<double>()) {
-      most = point_json(res.sampling.points[i]);
-    }
-  }
-  j["threshold"] = {{"negative_found", t.negative_found},
-                    {"grad_norm_threshold", number_or_null(t.threshold)},
-                    {"points_below", t.points_below},
-                    {"largest_grad_below", t.largest_grad_below},
-                    {"smallest_lambda_below", number_or_null(t.smallest_lambda_below)},
-                    {"largest_grad_sampled", t.largest_grad_sampled},
-                    {"counterexamples_total", t.counterexamples.size()},
-                    {"counterexamples", ce},
-                    {"most_negative_counterexample", most}};
-  json rungs = json::array();
-  for (const auto& r : res.search) {
-    rungs.push_back({{"eps", r.eps}, {"feasible_start", r.feasible_start}, {"lambda_min", number_or_null(r.lambda_min)},
-                     {"grad_norm", number_or_null(r.grad_norm)}, {"sharpness", number_or_null(r.sharpness)},
-                     {"negative", r.negative}, {"found_from", r.found_from}, {"starts_used", r.starts_used},
-                     {"evaluations", r.evaluations}});
-  }
-  j["search"] = {{"rungs", rungs},
-                 {"convex_up_to", res.search_convex_up_to},
-                 {"negative_from", number_or_null(res.search_negative_from)}};
-  const AssumptionReport& a = res.assumptions;
-  j["assumptions"] = {{"hold", a.holds()},
-                      {"first_derivative_positive", a.first_derivative_positive},
-                      {"third_derivative_positive", a.third_derivative_positive},
-                      {"min_first_derivative", number_or_null(a.min_first_derivative)},
-                      {"argmin_first_derivative", a.argmin_first_derivative},
-                      {"min_third_derivative", number_or_null(a.min_third_derivative)},
-                      {"argmin_third_derivative", a.argmin_third_derivative},
-                      {"description", a.describe(res.activation)}};
-  j["seconds"] = res.seconds;
-  return j;
-}
-
-std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& res,
-                                                 const ConvexityOptions& options,
-                                                 const Eigen::Ref<const Eigen::VectorXd>& a) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> written;
-  auto put = [&](const std::string& name, const std::string& contents) {
-    const std::string path = (fs::path(dir) / name).string();
-    write_file_atomic(path, contents);
-    written.push_back(path);
-  };
-  const auto& F = format_double;
-  {
-    std::ostringstream s;
-    s << "scheme,index,parameter,grad_norm,lambda_min,lambda_max,sharpness,negative,residual,projection_distance,"
-         "min_dphi,min_d3phi,max_abs_preactivation\n";
-    for (const auto& p : res.sampling.points) {
-      s << p.scheme << ',' << p.index << ',' << F(p.parameter) << ',' << F(p.grad_norm) << ',' << F(p.lambda_min)
-        << ',' << F(p.lambda_max) << ',' << F(p.sharpness) << ',' << (p.negative ? 1 : 0) << ',' << F(p.residual)
-        << ',' << F(p.projection_distance) << ',' << F(p.min_first_derivative) << ','
-        << F(p.min_third_derivative) << ',' << F(p.max_abs_preactivation) << '\n';
-    }
-    put("points.csv", s.str());
-  }
-  {
-    std::ostringstream s;
-    s << "scheme,index,reason\n";
-    for (const auto& f : res.sampling.failures) s << f.scheme << ',' << f.index << ',' << csv_quote(f.reason) << '\n';
-    put("failures.csv", s.str());
-  }
-  {
-    std::ostringstream s;
-    s << "eps,feasible_start,lambda_min,grad_norm,sharpness,negative,found_from,starts_used,evaluations\n";
-    for (const auto& r : res.search) {
-      s << F(r.eps) << ',' << (r.feasible_start ? 1 : 0) << ',' << F(r.lambda_min) << ',' << F(r.grad_norm) << ','
-        << F(r.sharpness) << ',' << (r.negative ? 1 : 0) << ',' << r.found_from << ',' << r.starts_used << ','
-        << r.evaluations << '\n';
-    }
-    put("search.csv", s.str());
-  }
-  if (res.point) {
-    std::ostringstream s, d, e;
-    s << "direction,kind,s,sharpness\n";
-    d << "direction,kind,first_derivative,second_derivative,second_derivative_fd,min_second_difference,complete,"
-         "failure\n";
-    for (const auto& pr : res.point->profiles) {
-      for (std::size_t k = 0; k < pr.s.size(); ++k) {
-        s << pr.direction << ',' << pr.kind << ',' << F(pr.s[k]) << ',' << F(pr.sharpness[k]) << '\n';
-      }
-      d << pr.direction << ',' << pr.kind << ',' << F(pr.first_derivative) << ',' << F(pr.second_derivative) << ','
-        << F(pr.second_derivative_fd) << ',' << F(pr.min_second_difference) << ',' << (pr.complete ? 1 : 0) << ','
-        << csv_quote(pr.failure) << '\n';
-    }
-    e << "index,eigenvalue\n";
-    for (Eigen::Index k = 0; k < res.point->eigenvalues.size(); ++k) e << k << ',' << F(res.point->eigenvalues(k)) << '\n';
-    put("profiles.csv", s.str());
-    put("directions.csv", d.str());
-    put("spectrum.csv", e.str());
-  }
-  bool any_search_point = false;
-  for (const auto& r : res.search) any_search_point = any_search_point || r.theta.size() > 0;
-  if (any_search_point) {
-    const fs::path sub = fs::path(dir) / "search_points";
-    std::error_code ec;
-    fs::create_directories(sub, ec);
-    if (ec) throw InputError(sub.string() + ": cannot create directory (" + ec.message() + ")");
-    for (std::size_t k = 0; k < res.search.size(); ++k) {
-      if (res.search[k].theta.size() == 0) continue;
-      const std::string path = (sub / ("eps_" + std::to_string(k) + ".csv")).string();
-      write_weights_csv(path, res.search[k].theta, a);
-      written.push_back(path);
-    }
-  }
-  if (!res.trajectories.empty()) put("trajectory_convexity.csv", trajectory_convexity_csv(res.trajectories));
-  nlohmann::json summary = convexity_summary_json(res, options);
-  nlohmann::json figures = nlohmann::json::array(), scripts = nlohmann::json::array(), notes = nlohmann::json::array();
-  if (options.figures) {
-    for (const PlotOutcome& f : write_convexity_figures(dir, res)) {
-      if (!f.script_path.empty()) {
-        scripts.push_back(fs::path(f.script_path).filename().string());
-        written.push_back(f.script_path);
-      }
-      if (f.written) {
-        figures.push_back(fs::path(f.svg_path).filename().string());
-        written.push_back(f.svg_path);
-      }
-      if (!f.note.empty() && std::find(notes.begin(), notes.end(), f.note) == notes.end()) notes.push_back(f.note);
-    }
-  }
-  summary["figures"] = figures;
-  summary["figure_scripts"] = scripts;
-  summary["figure_notes"] = notes;
-  put("summary.json", summary.dump(2) + "\n");
-  return written;
 }
 
 }  // namespace zeroloss

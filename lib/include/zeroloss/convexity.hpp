@@ -38,12 +38,15 @@
 //    sampled threshold). Only feasible points count, and the best one is re-evaluated from scratch
 //    before it is reported.
 //
-// All of it runs in reduced coordinates (THEORY 4). It works for activations outside THEORY's
-// assumptions (tanh, softplus, ...): the pre-activations visited are checked with check_assumptions
-// and the result says where phi' > 0 or phi''' > 0 fails.
+// All of it is written once against ConvexityGeometry (diagnostics/convexity_geometry.hpp): every
+// function below takes one, and the TwoLayerModel overloads use TwoLayerConvexityGeometry, which runs
+// in reduced coordinates (THEORY 4); ModelConvexityGeometry runs it on any SquaredLossModel (the
+// diagonal linear network of THEORY 9: diagonal_linear_convexity_geometry). For the two-layer network
+// it works for activations outside THEORY's assumptions (tanh, softplus, ...): the pre-activations
+// visited are checked with check_assumptions and the result says where phi' > 0 or phi''' > 0 fails.
+// "theta" below is always in the caller's coordinates (two-layer: m x d; other models: P x 1).
 
 #include <Eigen/Dense>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -53,11 +56,11 @@
 #include <vector>
 
 #include "zeroloss/activation.hpp"
+#include "zeroloss/diagnostics/convexity_geometry.hpp"
 #include "zeroloss/geodesic.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
-#include "zeroloss/svg_plot.hpp"
 #include "zeroloss/trajectory_convexity.hpp"
 
 namespace zeroloss {
@@ -103,6 +106,8 @@ struct PointConvexity {
 
 // Throws InputError if theta is off M (residual above 1e-8 * max(1, |y|)) or if m p <= n (no
 // non-trivial tangent directions), SingularPointError at a singular point.
+PointConvexity analyze_point(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                             const PointConvexityOptions& options = {});
 PointConvexity analyze_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                              const PointConvexityOptions& options = {});
 
@@ -162,6 +167,9 @@ struct SamplingResult {
 };
 
 // Evaluates one point already on M (within 1e-8 * max(1, |y|); otherwise InputError).
+SampledPoint evaluate_point(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                            const std::string& scheme, int index, double parameter,
+                            double negative_tolerance = 1e-10);
 SampledPoint evaluate_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                             const std::string& scheme, int index, double parameter,
                             double negative_tolerance = 1e-10);
@@ -169,6 +177,9 @@ SampledPoint evaluate_point(const TwoLayerModel& model, const Eigen::Ref<const E
 // Draws the points of every scheme. `anchor` (on M, e.g. the minimizer of T) enables the geodesic
 // scheme; `reference` (may be empty) supplies the components orthogonal to span{x_i} of the random
 // points (T does not depend on them). Failures are returned, never dropped silently.
+SamplingResult sample_points(const ConvexityGeometry& geometry, const std::optional<Eigen::MatrixXd>& anchor,
+                             const Eigen::Ref<const Eigen::MatrixXd>& reference, const SamplingOptions& options,
+                             const std::function<void(const std::string&)>& progress = {});
 SamplingResult sample_points(const TwoLayerModel& model, const std::optional<Eigen::MatrixXd>& anchor,
                              const Eigen::Ref<const Eigen::MatrixXd>& reference, const SamplingOptions& options,
                              const std::function<void(const std::string&)>& progress = {});
@@ -223,6 +234,11 @@ struct SearchRung {
 // counterexamples), plus g* itself (times 1 + 1e-9, so that the sampled counterexample is a feasible start).
 std::vector<double> search_ladder(const std::vector<SampledPoint>& points, int rungs);
 
+std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& geometry,
+                                                  const std::optional<Eigen::MatrixXd>& anchor,
+                                                  const std::vector<SampledPoint>& starts,
+                                                  const std::vector<double>& eps, const SearchOptions& options,
+                                                  const std::function<void(const std::string&)>& progress = {});
 std::vector<SearchRung> search_negative_curvature(const TwoLayerModel& model,
                                                   const std::optional<Eigen::MatrixXd>& anchor,
                                                   const std::vector<SampledPoint>& starts,
@@ -247,27 +263,12 @@ struct ConvexityOptions {
   std::optional<FlowConvexityOptions> along_flow;
   std::optional<SgdConvexityOptions> along_sgd;
   Eigen::MatrixXd trajectory_start;
-  // write_convexity_outputs draws SVG figures (svg_plot.hpp; without gnuplot: scripts and a note).
+  // write_convexity_outputs (presentation/convexity_outputs.hpp) draws the SVG figures.
   bool figures = true;
   // Seconds-scale settings (a few dozen points, a short ladder) and the thorough ones (a minute or two
   // on the paper's sizes).
   static ConvexityOptions quick();
   static ConvexityOptions full();
-};
-
-// Where the anchor (the centre of the geodesic scheme and a start of the search) came from.
-// Where the anchor of a convexity analysis came from: the caller's point, the minimizer of T
-// (sharpness_minimum), or none.
-enum class AnchorSource { None, Given, Minimizer };
-// "none", "given", "minimizer".
-const char* to_string(AnchorSource source);
-
-struct AnchorInfo {
-  AnchorSource source = AnchorSource::None;
-  std::string description;          // how it was obtained, or why there is none
-  std::optional<OptimumKind> kind;  // Minimizer only: what the point is known to be
-  double sharpness = std::numeric_limits<double>::quiet_NaN();
-  double grad_norm = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct ConvexityResult {
@@ -283,37 +284,26 @@ struct ConvexityResult {
   double search_convex_up_to = 0;
   double search_negative_from = std::numeric_limits<double>::infinity();
   AssumptionReport assumptions;            // over every pre-activation of the points and search results
-  std::string activation;
+  bool assumptions_apply = true;           // false for a model without an activation (nothing checked)
+  std::string activation;                  // two-layer: the activation's name; else the model's name
   double seconds = 0;
 };
 
+// The trajectories of ConvexityOptions::along_flow / along_sgd from a start (caller's coordinates).
+using TrajectoryRunner = std::function<std::vector<TrajectoryConvexity>(
+    const Eigen::MatrixXd& start, const std::function<void(const std::string&)>& progress)>;
 // `theta` (may be empty: 0 x 0) is the point analyzed in part 1 and added as scheme "given";
 // `anchor` (optional, on M) enables the geodesic scheme and seeds the search; without it the minimizer
 // of T is used when options.default_anchor (components orthogonal to span{x_i} from theta, else from
 // the trajectory start, else zero).
+// `trajectories` runs the flow and SGD (InputError when they are asked for
+// and there is none: the TwoLayerModel overload passes flow_convexity and sgd_convexity).
+ConvexityResult analyze_convexity(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
+                                  const std::function<void(const std::string&)>& progress = {},
+                                  const TrajectoryRunner& trajectories = {});
 ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                   const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
                                   const std::function<void(const std::string&)>& progress = {});
-
-// summary.json content: options, threshold, counterexamples (the first few), search ladder,
-// spectrum at the point, assumption report, timings.
-nlohmann::json convexity_summary_json(const ConvexityResult& result, const ConvexityOptions& options);
-
-// The figures (write_svg_plot, each with its gnuplot script beside it):
-//   scatter.svg               (||grad_M T||, lambda_min) of the sampled points, log x; convex and negative
-//                             points in different colours, the search results, the threshold g* marked;
-//   trajectory_lambda_min.svg lambda_min over flow time for the flow and SGD (when run), onset marked;
-//   trajectory_grad_norm.svg  ||grad_M T|| over flow time (log y), the threshold g* marked;
-//   search.svg                the most negative lambda_min found at each eps of the search (log x).
-// Returns the outcomes (written or not, notes when gnuplot is missing or failed).
-std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const ConvexityResult& result);
-
-// Writes DIR/points.csv, DIR/search.csv, DIR/profiles.csv, DIR/spectrum.csv, DIR/failures.csv,
-// DIR/trajectory_convexity.csv (when trajectories were run), the figures (options.figures),
-// DIR/summary.json (with "figures": the SVG file names written, "figure_notes") and
-// DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written.
-std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& result,
-                                                 const ConvexityOptions& options,
-                                                 const Eigen::Ref<const Eigen::VectorXd>& a);
 
 }  // namespace zeroloss

@@ -68,4 +68,14 @@ Eigen::VectorXd ManifoldPoint::geodesic_acceleration(const Eigen::Ref<const Eige
   return -eval_->jacobian_transpose_apply(solve_gram(eval_->constraint_hessian_forms(v)));
 }
 
+Eigen::MatrixXd ManifoldPoint::tangent_basis() const {
+  const Eigen::Index n = eval_->num_samples(), P = theta_.size(), k = P - n;
+  if (!regular_) throw_singular();
+  if (k <= 0) return Eigen::MatrixXd(P, 0);
+  Eigen::MatrixXd Jt(P, n);  // the gradients grad f_i as columns
+  for (Eigen::Index i = 0; i < n; ++i) Jt.col(i) = eval_->jacobian_transpose_apply(Eigen::VectorXd::Unit(n, i));
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(Jt);
+  return Eigen::MatrixXd(qr.householderQ()).rightCols(k);
+}
+
 }  // namespace zeroloss

@@ -34,7 +34,7 @@ Eigen::VectorXd RiemannianSharpness::riemannian_hessian_apply(const Eigen::Ref<c
   return point_.tangent_projection(lagrangian_hessian_apply(v));
 }
 
-Eigen::VectorXd RiemannianSharpness::riemannian_hessian_eigenvalues() const {
+TangentHessian RiemannianSharpness::riemannian_hessian_matrix() const {
   const ModelPoint& e = point_.evaluation();
   const Eigen::Index n = e.num_samples(), P = point_.point().size(), k = P - n;
   require_dense_memory(static_cast<long double>(P) * n + 3.0L * P * P,
@@ -42,16 +42,20 @@ Eigen::VectorXd RiemannianSharpness::riemannian_hessian_eigenvalues() const {
                            " square, with the Q factor of J, P = " + std::to_string(P) + " square)",
                        "The spectrum needs it; use a smaller model");
   if (!point_.regular()) point_.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
-  if (k <= 0) return Eigen::VectorXd(0);
-  Eigen::MatrixXd Jt(P, n);  // the gradients grad f_i as columns
-  for (Eigen::Index i = 0; i < n; ++i) Jt.col(i) = e.jacobian_transpose_apply(Eigen::VectorXd::Unit(n, i));
-  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(Jt);
-  const Eigen::MatrixXd B = Eigen::MatrixXd(qr.householderQ()).rightCols(k);  // orthonormal basis of ker J
+  TangentHessian h;
+  if (k <= 0) return h;
+  h.basis = point_.tangent_basis();
   Eigen::MatrixXd HB(P, k);
-  for (Eigen::Index c = 0; c < k; ++c) HB.col(c) = riemannian_hessian_apply(B.col(c));
-  Eigen::MatrixXd H = B.transpose() * HB;
-  H = 0.5 * (H + H.transpose()).eval();
-  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(H, Eigen::EigenvaluesOnly).eigenvalues();
+  for (Eigen::Index c = 0; c < k; ++c) HB.col(c) = riemannian_hessian_apply(h.basis.col(c));
+  h.matrix = h.basis.transpose() * HB;
+  h.matrix = 0.5 * (h.matrix + h.matrix.transpose()).eval();
+  return h;
+}
+
+Eigen::VectorXd RiemannianSharpness::riemannian_hessian_eigenvalues() const {
+  const TangentHessian h = riemannian_hessian_matrix();
+  if (h.matrix.size() == 0) return Eigen::VectorXd(0);
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(h.matrix, Eigen::EigenvaluesOnly).eigenvalues();
 }
 
 double RiemannianSharpness::riemannian_hessian_form(const Eigen::Ref<const Eigen::VectorXd>& v) const {

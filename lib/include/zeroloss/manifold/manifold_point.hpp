@@ -55,6 +55,10 @@ class ManifoldPoint {
   Eigen::VectorXd newton_step() const;
   // Acceleration of the geodesic through theta with velocity v (v tangent): -J^T (J J^T)^{-1} q(v).
   Eigen::VectorXd geodesic_acceleration(const Eigen::Ref<const Eigen::VectorXd>& v) const;
+  // An orthonormal basis of the tangent space ker J (P x (P - n)): the last P - n columns of the Q
+  // factor of a Householder QR of J^T (n products J^T e_i; dense, for small models and
+  // diagnostics). Throws SingularPointError at a singular point.
+  Eigen::MatrixXd tangent_basis() const;
 
  private:
   [[noreturn]] void throw_singular() const;

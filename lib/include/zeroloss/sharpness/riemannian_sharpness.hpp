@@ -17,6 +17,12 @@
 
 namespace zeroloss {
 
+// Hess_M T on the tangent space in an orthonormal basis B of ker J: the matrix B^T Hess_M T B.
+struct TangentHessian {
+  Eigen::MatrixXd basis;   // P x (P - n), orthonormal columns (ManifoldPoint::tangent_basis)
+  Eigen::MatrixXd matrix;  // (P - n) x (P - n), symmetrised
+};
+
 class RiemannianSharpness {
  public:
   // Throws InputError if theta is malformed for the model.
@@ -46,6 +52,8 @@ class RiemannianSharpness {
   // SharpnessGeometry::riemannian_hessian_matrix reports the non-trivial part. Throws
   // SingularPointError at a singular point.
   Eigen::VectorXd riemannian_hessian_eigenvalues() const;
+  // The matrix whose eigenvalues these are, with its basis (same costs and errors).
+  TangentHessian riemannian_hessian_matrix() const;
 
  private:
   // Hess T v - sum_i lambda_i Hess f_i v (not projected).

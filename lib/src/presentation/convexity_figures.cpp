@@ -1,4 +1,4 @@
-// The figures of the convexity diagnostics (write_convexity_figures in convexity.hpp).
+// The figures of the convexity diagnostics (write_convexity_figures in presentation/convexity_outputs.hpp).
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <sstream>
 
-#include "zeroloss/convexity.hpp"
+#include "zeroloss/presentation/convexity_outputs.hpp"
 
 namespace zeroloss {
 namespace {

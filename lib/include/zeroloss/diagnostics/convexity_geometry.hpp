@@ -1,0 +1,127 @@
+#pragma once
+// What the convexity diagnostics (convexity.hpp) need from a model on its zero-loss manifold M: the
+// sharpness T, ||grad_M T||, the Riemannian Hessian Hess_M T on the non-trivial tangent space (its
+// matrix in an orthonormal basis, its quadratic form), the Newton projection onto M, geodesics, and
+// random points. The sampling, the threshold, the geodesic profiles and the adversarial search are
+// written once against this class (THEORY 3, 6, 9).
+//
+// Two coordinate systems:
+//   caller's coordinates  the model's parameters as the user gives and gets them: the two-layer
+//                         network's m x d weight matrix Theta; for any other SquaredLossModel the
+//                         parameter column theta (P x 1);
+//   working coordinates   where the computation runs: the two-layer network's reduced weights beta
+//                         (m x p, THEORY 4: an isometry onto the part of M that matters, T does not
+//                         depend on the rest); for other models the parameter column itself.
+// Tangent vectors in working coordinates are matrices of the same shape; a basis of the tangent
+// space is a matrix whose columns are flattened tangent vectors (to_working turns a column back).
+//
+// Implementations: TwoLayerConvexityGeometry (two_layer_convexity_geometry.hpp) and
+// ModelConvexityGeometry (model_convexity_geometry.hpp, any SquaredLossModel).
+
+#include <Eigen/Dense>
+
+#include <functional>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "zeroloss/activation.hpp"
+#include "zeroloss/manifold/geodesic_options.hpp"
+#include "zeroloss/manifold/projection_options.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
+
+namespace zeroloss {
+
+// The numbers of one point of M (working coordinates).
+struct ConvexityMeasurement {
+  double sharpness = 0;        // T
+  double grad_norm = 0;        // ||grad_M T||
+  Eigen::VectorXd eigenvalues; // of Hess_M T on the non-trivial tangent space, ascending
+  double residual = 0;         // max_i |f_i - y_i|
+  // Activation models only (NaN otherwise): min phi'(r_ij), min phi'''(r_ij), max |r_ij|.
+  double min_first_derivative = std::numeric_limits<double>::quiet_NaN();
+  double min_third_derivative = std::numeric_limits<double>::quiet_NaN();
+  double max_abs_preactivation = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Hess_M T at a point as a matrix in an orthonormal basis of the non-trivial tangent space.
+struct ConvexityHessian {
+  Eigen::MatrixXd basis;        // N x k, orthonormal columns (flattened working tangent vectors)
+  Eigen::MatrixXd matrix;       // k x k, basis^T Hess_M T basis
+  Eigen::VectorXd eigenvalues;  // ascending
+};
+
+// Where the anchor of a convexity analysis came from: the caller's point, the minimizer of T, or none.
+enum class AnchorSource { None, Given, Minimizer };
+// "none", "given", "minimizer".
+const char* to_string(AnchorSource source);
+
+struct AnchorInfo {
+  AnchorSource source = AnchorSource::None;
+  std::string description;          // how it was obtained, or why there is none
+  std::optional<OptimumKind> kind;  // Minimizer only: what the point is known to be
+  double sharpness = std::numeric_limits<double>::quiet_NaN();
+  double grad_norm = std::numeric_limits<double>::quiet_NaN();
+};
+
+class ConvexityGeometry {
+ public:
+  virtual ~ConvexityGeometry() = default;
+
+  // The activation's name for the two-layer network, else the model's name (ModelKind).
+  virtual std::string model_name() const = 0;
+  // n.
+  virtual int num_samples() const = 0;
+  // max(1, max_i |y_i|): the scale of "on M" tolerances.
+  virtual double label_scale() const = 0;
+  // Dimension of the non-trivial tangent space (two-layer: m p - n; otherwise P - n).
+  virtual int tangent_dimension() const = 0;
+  // Throws InputError saying why when tangent_dimension() <= 0 (M has no curvature to test).
+  virtual void require_tangent_directions() const = 0;
+
+  // --- caller's coordinates
+  // Throws InputError naming `what` unless theta has the model's shape and finite entries.
+  virtual void check_point(const Eigen::Ref<const Eigen::MatrixXd>& theta, const std::string& what) const = 0;
+  virtual double max_residual(const Eigen::Ref<const Eigen::MatrixXd>& theta) const = 0;
+  // The zero point (the shape of the caller's coordinates).
+  virtual Eigen::MatrixXd zero_point() const = 0;
+  virtual Eigen::MatrixXd reduce(const Eigen::Ref<const Eigen::MatrixXd>& theta) const = 0;
+  // The point with working coordinates x; what x does not determine is taken from `reference`.
+  virtual Eigen::MatrixXd lift(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                               const Eigen::Ref<const Eigen::MatrixXd>& reference) const = 0;
+  virtual Eigen::MatrixXd lift_tangent(const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
+  // The pre-activation assumptions of THEORY 1 over the given points (caller's coordinates);
+  // nullopt for a model without an activation.
+  virtual std::optional<AssumptionReport> assumptions(const std::vector<Eigen::MatrixXd>& thetas) const = 0;
+
+  // --- working coordinates
+  virtual ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  virtual double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  virtual Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  virtual ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // Hess_M T[w, w] for tangent w.
+  virtual double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                              const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
+  // Orthonormal basis of the non-trivial tangent space at x (N x k).
+  virtual Eigen::MatrixXd tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // A flattened tangent vector (a combination of basis columns) as a working-coordinate matrix.
+  virtual Eigen::MatrixXd to_working(const Eigen::Ref<const Eigen::VectorXd>& flat) const = 0;
+  // A random start of the "random" scheme at the given scale (see SamplingOptions), drawing from rng.
+  virtual Eigen::MatrixXd random_point(std::mt19937_64& rng, double scale) const = 0;
+  // Newton projection onto M: the point and ||x - x0||.
+  virtual std::pair<Eigen::MatrixXd, double> project(const Eigen::Ref<const Eigen::MatrixXd>& x0,
+                                                     const ProjectionOptions& options) const = 0;
+  // gamma(s), gamma'(s) of the geodesic with gamma(0) = x (on M), gamma'(0) = w (tangent), s >= 0.
+  virtual std::pair<Eigen::MatrixXd, Eigen::MatrixXd> geodesic(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                               const Eigen::Ref<const Eigen::MatrixXd>& w, double s,
+                                                               const GeodesicOptions& options) const = 0;
+  // The minimizer of T as the anchor, from `reference` (caller's coordinates): sets `anchor` when it
+  // can be used; otherwise the AnchorInfo says why not (source None).
+  virtual AnchorInfo minimizer_anchor(const Eigen::Ref<const Eigen::MatrixXd>& reference,
+                                      std::optional<Eigen::MatrixXd>& anchor) const = 0;
+};
+
+}  // namespace zeroloss

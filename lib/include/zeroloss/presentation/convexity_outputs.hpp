@@ -1,0 +1,54 @@
+#pragma once
+// The presentation of the convexity diagnostics (convexity.hpp): summary.json, the CSV tables, the
+// figures and the text report `zeroloss convexity` prints. Nothing here computes a number that the
+// ConvexityResult does not already hold.
+
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "zeroloss/convexity.hpp"
+#include "zeroloss/svg_plot.hpp"
+
+namespace zeroloss {
+
+// summary.json content: options, threshold, counterexamples (the first few), search ladder,
+// spectrum at the point, assumption report, timings.
+nlohmann::json convexity_summary_json(const ConvexityResult& result, const ConvexityOptions& options);
+
+// The figures (write_svg_plot, each with its gnuplot script beside it):
+//   scatter.svg               (||grad_M T||, lambda_min) of the sampled points, log x; convex and negative
+//                             points in different colours, the search results, the threshold g* marked;
+//   trajectory_lambda_min.svg lambda_min over flow time for the flow and SGD (when run), onset marked;
+//   trajectory_grad_norm.svg  ||grad_M T|| over flow time (log y), the threshold g* marked;
+//   search.svg                the most negative lambda_min found at each eps of the search (log x).
+// Returns the outcomes (written or not, notes when gnuplot is missing or failed).
+std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const ConvexityResult& result);
+
+// Writes DIR/points.csv, DIR/search.csv, DIR/profiles.csv, DIR/spectrum.csv, DIR/failures.csv,
+// DIR/trajectory_convexity.csv (when trajectories were run), the figures (options.figures),
+// DIR/summary.json (with "figures": the SVG file names written, "figure_notes") and
+// DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written.
+// Search points go through `write_point` (path, theta in the caller's coordinates); the overload with
+// the two-layer network's second layer `a` writes weights CSV files (write_weights_csv).
+using ConvexityPointWriter = std::function<void(const std::string& path, const Eigen::MatrixXd& theta)>;
+std::vector<std::string> write_convexity_outputs_with(const std::string& dir, const ConvexityResult& result,
+                                                 const ConvexityOptions& options, const ConvexityPointWriter& write_point);
+std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& result,
+                                                 const ConvexityOptions& options,
+                                                 const Eigen::Ref<const Eigen::VectorXd>& a);
+
+// The report `zeroloss convexity` prints: the anchor, the spectrum and profiles at the point, the
+// sampled points by scheme, the trajectories, the threshold, the search ladder, the assumptions,
+// and what was written in `dir` (`files` as returned by write_convexity_outputs; `figures` and
+// `figure_notes` as in its summary.json). `problem` describes the model, e.g.
+// "cubic, n = 3, d = 5, m = 4 (p = rank X = 3; non-trivial tangent part of dimension 9)".
+std::string convexity_report_text(const ConvexityResult& result, const ConvexityOptions& options,
+                                  const std::string& problem, const std::string& dir,
+                                  const std::vector<std::string>& files, const nlohmann::json& figures,
+                                  const nlohmann::json& figure_notes);
+
+}  // namespace zeroloss
