@@ -54,6 +54,9 @@ struct OutputDirectory::State {
 namespace {
 
 // Every open folder of this process; guards their State.
+// Installs the observer that records writes into open run folders (defined at the end).
+void install_run_folder_writes();
+
 std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
@@ -333,6 +336,7 @@ OutputDirectory::OutputDirectory(const std::string& dir, const std::string& comm
       if (earlier.present) clean_recorded(s.root, earlier);
     }
     s.started = now_utc();
+    install_run_folder_writes();
     std::lock_guard<std::mutex> lock(registry_mutex());
     write_manifest(s);
     registry().push_back(&s);
@@ -410,39 +414,56 @@ void record_output_subrun(const std::string& path) {
     if (s->subruns.insert(rel).second) write_manifest(*s);
 }
 
-OutputWrite::OutputWrite(const std::string& path) {
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  if (registry().empty()) return;
-  const fs::path abs = normal_absolute(path);
-  std::string rel;
-  OutputDirectory::State* best = holder(abs, rel);
-  if (!best) return;
-  key_ = abs.string();
-  ++best->pending[rel];
-  if (best->files.count(rel) == 0) {
-    prune(*best);
-    best->files.insert(rel);
-    try {
-      write_manifest(*best);  // recorded before the file (or its temporary file) exists
-    } catch (...) {
-      if (--best->pending[rel] == 0) best->pending.erase(rel);
-      throw;
+namespace {
+
+// The run folders' observer of output writes (output_write.hpp): a write into an open folder is
+// recorded in its manifest before the file (or its temporary file) exists.
+class RunFolderWrites final : public OutputWriteObserver {
+ public:
+  std::string begin(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    if (registry().empty()) return "";
+    const fs::path abs = normal_absolute(path);
+    std::string rel;
+    OutputDirectory::State* best = holder(abs, rel);
+    if (!best) return "";
+    ++best->pending[rel];
+    if (best->files.count(rel) == 0) {
+      prune(*best);
+      best->files.insert(rel);
+      try {
+        write_manifest(*best);
+      } catch (...) {
+        if (--best->pending[rel] == 0) best->pending.erase(rel);
+        throw;
+      }
+    }
+    return abs.string();
+  }
+
+  void end(const std::string& key) noexcept override {
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    const fs::path abs(key);
+    for (auto* s : registry()) {
+      const std::string r = inside(s->root, abs);
+      auto it = s->pending.find(r);
+      if (!r.empty() && it != s->pending.end()) {
+        if (--it->second == 0) s->pending.erase(it);
+        return;
+      }
     }
   }
+};
+
+}  // namespace
+
+namespace {
+
+void install_run_folder_writes() {
+  static RunFolderWrites observer;
+  set_output_write_observer(&observer);
 }
 
-OutputWrite::~OutputWrite() {
-  if (key_.empty()) return;
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  const fs::path abs(key_);
-  for (auto* s : registry()) {
-    const std::string r = inside(s->root, abs);
-    auto it = s->pending.find(r);
-    if (!r.empty() && it != s->pending.end()) {
-      if (--it->second == 0) s->pending.erase(it);
-      return;
-    }
-  }
-}
+}  // namespace
 
 }  // namespace zeroloss

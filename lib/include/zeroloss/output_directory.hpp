@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include "zeroloss/output_write.hpp"
 
 namespace zeroloss {
 
@@ -94,19 +95,8 @@ void ensure_directory(const std::string& dir);
 // Reads DIR/.zeroloss-run.json; present = false when there is none or it cannot be parsed.
 RunManifest read_run_manifest(const std::string& dir);
 
-// Bracket of one write into a folder that may be open as an OutputDirectory in this process: the
-// constructor records `path` in that folder's manifest (nothing when no open folder holds it), and
-// until the destructor the entry is kept even while the file does not exist yet. Used by the atomic
-// writers; other writers of output files use it the same way.
-class OutputWrite {
- public:
-  explicit OutputWrite(const std::string& path);
-  ~OutputWrite();
-  OutputWrite(const OutputWrite&) = delete;
-  OutputWrite& operator=(const OutputWrite&) = delete;
-
- private:
-  std::string key_;  // absolute normal path, empty when no open folder holds it
-};
+// OutputWrite (output_write.hpp) brackets one write: while a folder is open as an OutputDirectory in
+// this process, a write into it is recorded in its manifest before the file exists, and the entry is
+// kept until the write ends.
 
 }  // namespace zeroloss
