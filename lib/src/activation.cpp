@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/activation.hpp"
 
 #include <Eigen/Dense>
@@ -15,25 +16,18 @@
 namespace zeroloss {
 namespace {
 
-std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(10);
-  s << x;
-  return s.str();
-}
-
 // Solves g(z) = target for a strictly increasing g by bracket expansion and TOMS 748.
 // `what` names the function for the error message (e.g. "phi" or "phi''").
 double solve_increasing(const std::function<double(double)>& g, double target,
                         const std::string& activation, const std::string& what) {
   if (!std::isfinite(target)) {
     throw DomainError("activation " + activation + ": cannot invert " + what + " at non-finite value " +
-                      fmt(target));
+                      short_number(target, 10));
   }
   const std::optional<double> z = increasing_root([&](double x) { return g(x) - target; });
   if (!z) {
-    throw DomainError("activation " + activation + ": the value " + fmt(target) + " is outside the range of " +
-                      what + ", so " + what + "^{-1}(" + fmt(target) + ") does not exist");
+    throw DomainError("activation " + activation + ": the value " + short_number(target, 10) + " is outside the range of " +
+                      what + ", so " + what + "^{-1}(" + short_number(target, 10) + ") does not exist");
   }
   return *z;
 }
@@ -86,7 +80,7 @@ class Tanh final : public Activation::Impl {
   }
   double inverse(double y) const override {
     if (!(std::abs(y) < 1.0)) {
-      throw DomainError("activation tanh: tanh^{-1}(" + fmt(y) + ") does not exist (tanh takes values in (-1, 1))");
+      throw DomainError("activation tanh: tanh^{-1}(" + short_number(y, 10) + ") does not exist (tanh takes values in (-1, 1))");
     }
     return std::atanh(y);
   }
@@ -106,7 +100,7 @@ class Sigmoid final : public Activation::Impl {
   }
   double inverse(double y) const override {
     if (!(y > 0.0 && y < 1.0)) {
-      throw DomainError("activation sigmoid: sigmoid^{-1}(" + fmt(y) +
+      throw DomainError("activation sigmoid: sigmoid^{-1}(" + short_number(y, 10) +
                         ") does not exist (sigmoid takes values in (0, 1))");
     }
     return std::log(y) - std::log1p(-y);
@@ -124,7 +118,7 @@ class Softplus final : public Activation::Impl {
   }
   double inverse(double y) const override {
     if (!(y > 0.0) || !std::isfinite(y)) {
-      throw DomainError("activation softplus: softplus^{-1}(" + fmt(y) +
+      throw DomainError("activation softplus: softplus^{-1}(" + short_number(y, 10) +
                         ") does not exist (softplus takes values in (0, inf))");
     }
     return y > 30 ? y + std::log1p(-std::exp(-y)) : std::log(std::expm1(y));
@@ -255,7 +249,7 @@ void Activation::derivatives_of(const Eigen::Ref<const Eigen::MatrixXd>& R, Eige
 double Activation::Impl::inverse(double y) const {
   const std::string name = current_name ? *current_name : std::string("phi");
   if (!increasing()) {
-    throw DomainError("activation " + name + ": phi is not strictly increasing, so phi^{-1}(" + fmt(y) +
+    throw DomainError("activation " + name + ": phi is not strictly increasing, so phi^{-1}(" + short_number(y, 10) +
                       ") is not defined");
   }
   return solve_increasing([this](double z) { return derivatives(z).d0; }, y, name, "phi");
@@ -265,7 +259,7 @@ double Activation::Impl::second_derivative_inverse(double c) const {
   const std::string name = current_name ? *current_name : std::string("phi");
   if (!second_derivative_increasing()) {
     throw DomainError("activation " + name + ": phi'' is not strictly increasing (phi''' > 0 fails), so (phi'')^{-1}(" +
-                      fmt(c) + ") is not defined");
+                      short_number(c, 10) + ") is not defined");
   }
   return solve_increasing([this](double z) { return derivatives(z).d2; }, c, name, "phi''");
 }
@@ -308,7 +302,7 @@ Activation Activation::polynomial(std::vector<double> coefficients) {
   }
   std::ostringstream name;
   name << "poly:";
-  for (size_t k = 0; k < coefficients.size(); ++k) name << (k ? "," : "") << fmt(coefficients[k]);
+  for (size_t k = 0; k < coefficients.size(); ++k) name << (k ? "," : "") << short_number(coefficients[k], 10);
   auto impl = std::make_shared<Polynomial>(coefficients);
   return Activation(name.str(), Kind::Polynomial, impl, std::move(coefficients));
 }

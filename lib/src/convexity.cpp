@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/convexity.hpp"
 
 #include <ceres/ceres.h>
@@ -32,13 +33,6 @@ void say(const Progress& progress, const std::string& message) {
   if (progress) progress(message);
 }
 
-std::string fmt(double x, int precision = 4) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
-
 constexpr double kOnManifold = 1e-8;  // relative residual accepted as "on M"
 
 Eigen::VectorXd random_unit(Eigen::Index k, std::mt19937_64& rng) {
@@ -52,8 +46,8 @@ void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eige
                          const std::string& what) {
   const double res = G.max_residual(theta);
   if (!(res <= kOnManifold * G.label_scale())) {
-    throw InputError(what + " is not on the zero-loss manifold: max_i |f_i - y_i| = " + fmt(res) + " > " +
-                     fmt(kOnManifold * G.label_scale()) + "; project it first (zeroloss project)");
+    throw InputError(what + " is not on the zero-loss manifold: max_i |f_i - y_i| = " + short_number(res, 4) + " > " +
+                     short_number(kOnManifold * G.label_scale(), 4) + "; project it first (zeroloss project)");
   }
 }
 
@@ -93,7 +87,7 @@ void trace_side(const ConvexityGeometry& G, const GeodesicOptions& options, cons
       T_out.push_back(G.sharpness(x));
       s_prev = sk;
     } catch (const Error& e) {
-      failure = "geodesic stopped at s = " + fmt(s_prev) + ": " + e.what();
+      failure = "geodesic stopped at s = " + short_number(s_prev, 4) + ": " + e.what();
       return;
     }
   }
@@ -268,7 +262,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
   // Points at controlled geodesic length from the anchor.
   if (anchor && o.geodesic_points > 0) {
     say(progress, "sampling: " + std::to_string(o.geodesic_points) + " points along geodesics from the anchor (length up to " +
-                      fmt(o.max_distance) + ")");
+                      short_number(o.max_distance, 4) + ")");
     const Eigen::MatrixXd beta_a = G.reduce(*anchor);
     const Eigen::MatrixXd B = G.tangent_basis(beta_a);
     for (int i = 0; i < o.geodesic_points; ++i) {
@@ -596,7 +590,7 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
                      "max_evaluations_per_rung >= 1 and difference_step > 0");
   }
   for (double e : eps_in)
-    if (!(e > 0) || !std::isfinite(e)) throw InputError("convexity search: every eps must be positive and finite, got " + fmt(e));
+    if (!(e > 0) || !std::isfinite(e)) throw InputError("convexity search: every eps must be positive and finite, got " + short_number(e, 4));
   G.require_tangent_directions();
   std::vector<double> eps = eps_in;
   std::sort(eps.begin(), eps.end());
@@ -616,7 +610,7 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
   std::optional<Eigen::MatrixXd> previous;
   for (std::size_t r = 0; r < eps.size(); ++r) {
     say(progress, "search: rung " + std::to_string(r + 1) + "/" + std::to_string(eps.size()) +
-                      ", minimizing lambda_min subject to ||grad_M T|| <= " + fmt(eps[r]));
+                      ", minimizing lambda_min subject to ||grad_M T|| <= " + short_number(eps[r], 4));
     SearchRung rung;
     rung.eps = eps[r];
     std::vector<std::pair<std::string, Eigen::MatrixXd>> cands;

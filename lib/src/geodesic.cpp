@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/geodesic.hpp"
 
 #include <ceres/ceres.h>
@@ -26,13 +27,6 @@ Eigen::MatrixXd acceleration(const TwoLayerModel& model, const NetworkEvaluation
 }
 
 double label_scale(const TwoLayerModel& model) { return std::max(1.0, model.y().cwiseAbs().maxCoeff()); }
-
-std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(3);
-  s << x;
-  return s.str();
-}
 
 }  // namespace
 
@@ -63,8 +57,8 @@ GeodesicPath GeodesicIntegrator::trace(const Eigen::Ref<const Eigen::MatrixXd>& 
   model_.check_weights(v, "geodesic initial velocity");
   const double res = max_residual(model_, theta);
   if (!(res <= options_.start_tolerance * label_scale(model_))) {
-    throw InputError("geodesic start is not on the zero-loss manifold: max_i |f_i - y_i| = " + fmt(res) +
-                     " > " + fmt(options_.start_tolerance * label_scale(model_)) +
+    throw InputError("geodesic start is not on the zero-loss manifold: max_i |f_i - y_i| = " + short_number(res, 3) +
+                     " > " + short_number(options_.start_tolerance * label_scale(model_), 3) +
                      "; project it first (zeroloss project / project_newton)");
   }
   const Eigen::MatrixXd beta = rc_.reduce(theta);
@@ -76,9 +70,9 @@ GeodesicPath GeodesicIntegrator::trace(const Eigen::Ref<const Eigen::MatrixXd>& 
     const double jnorm = std::sqrt(J.gram().trace());
     const double defect = J.apply(w).norm();
     if (!(defect <= options_.tangent_tolerance * jnorm * v.norm())) {
-      throw InputError("geodesic initial velocity is not tangent to the manifold: ||J v|| = " + fmt(defect) +
-                       " > " + fmt(options_.tangent_tolerance) + " * ||J||_F * ||v|| = " +
-                       fmt(options_.tangent_tolerance * jnorm * v.norm()) + "; project it onto T_theta M first");
+      throw InputError("geodesic initial velocity is not tangent to the manifold: ||J v|| = " + short_number(defect, 3) +
+                       " > " + short_number(options_.tangent_tolerance, 3) + " * ||J||_F * ||v|| = " +
+                       short_number(options_.tangent_tolerance * jnorm * v.norm(), 3) + "; project it onto T_theta M first");
     }
   }
   GeodesicPath path;
@@ -172,7 +166,7 @@ LogarithmResult logarithm_map(const TwoLayerModel& model, const Eigen::Ref<const
     const double res = max_residual(model, pt);
     if (!(res <= tol_on)) {
       throw InputError(std::string("log map ") + name + " is not on the zero-loss manifold: max_i |f_i - y_i| = " +
-                       fmt(res) + " > " + fmt(tol_on));
+                       short_number(res, 3) + " > " + short_number(tol_on, 3));
     }
   };
   require_on_manifold(x, "base point");
@@ -224,9 +218,9 @@ LogarithmResult logarithm_map(const TwoLayerModel& model, const Eigen::Ref<const
   }
   out.mismatch = (end.front().beta - by).norm();
   if (!(out.mismatch <= scale)) {
-    throw ConvergenceError("log map: shooting did not reach the target: ||exp_x(v) - y|| = " + fmt(out.mismatch) +
-                           " > tolerance " + fmt(scale) + " after " + std::to_string(out.iterations) +
-                           " Levenberg-Marquardt iterations (chord ||y - x|| = " + fmt(chord.norm()) +
+    throw ConvergenceError("log map: shooting did not reach the target: ||exp_x(v) - y|| = " + short_number(out.mismatch, 3) +
+                           " > tolerance " + short_number(scale, 3) + " after " + std::to_string(out.iterations) +
+                           " Levenberg-Marquardt iterations (chord ||y - x|| = " + short_number(chord.norm(), 3) +
                            "). The target may be too far, beyond a conjugate point, or in another component of M. "
                            "Ceres: " +
                            out.report);

@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
 
@@ -314,13 +315,6 @@ struct GenericAct {
   }
 };
 
-std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(6);
-  s << x;
-  return s.str();
-}
-
 }  // namespace
 
 struct SgdKernelBase {
@@ -474,10 +468,10 @@ namespace {
   c.divergence.diverged = true;
   c.divergence.step = c.step + 1;
   std::ostringstream msg;
-  msg << "at step " << c.step + 1 << " the output of sample " << i + 1 << " is " << fmt(f)
-      << " (residual f_i - y_i = " << fmt(residual) << ")";
+  msg << "at step " << c.step + 1 << " the output of sample " << i + 1 << " is " << short_number(f, 6)
+      << " (residual f_i - y_i = " << short_number(residual, 6) << ")";
   if (std::isfinite(residual))
-    msg << ", so the loss exceeds the divergence bound " << fmt(c.params.max_loss);
+    msg << ", so the loss exceeds the divergence bound " << short_number(c.params.max_loss, 6);
   else
     msg << ": the weights overflowed";
   c.divergence.reason = msg.str();
@@ -900,9 +894,9 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
                              const SgdParameters& params) {
   model.check_weights(beta0, "starting weights of label-noise SGD");
   require(std::isfinite(params.learning_rate) && params.learning_rate > 0,
-          "label-noise SGD: learning rate eta = " + fmt(params.learning_rate) + "; expected a finite number > 0");
+          "label-noise SGD: learning rate eta = " + short_number(params.learning_rate, 6) + "; expected a finite number > 0");
   require(std::isfinite(params.label_noise) && params.label_noise >= 0,
-          "label-noise SGD: label noise s = " + fmt(params.label_noise) + "; expected a finite number >= 0");
+          "label-noise SGD: label noise s = " + short_number(params.label_noise, 6) + "; expected a finite number >= 0");
   require(params.batch_size >= 1 && params.batch_size <= model.n(),
           "label-noise SGD: batch size B = " + std::to_string(params.batch_size) + "; expected 1 <= B <= n = " +
               std::to_string(model.n()) + " (or the full batch)");
@@ -942,7 +936,7 @@ LabelNoiseSgd::LabelNoiseSgd(const TwoLayerModel& model, const Eigen::Ref<const 
                               " (use weight coordinates; with full coordinates and d > n, reduce to the data's span first: "
                               "reduced_coordinates.hpp)");
       require(c.rcond >= 1e-12, "label-noise SGD: pre-activation coordinates need an invertible Z, but its "
-                                "reciprocal condition number is " + fmt(c.rcond) +
+                                "reciprocal condition number is " + short_number(c.rcond, 6) +
                                     " (near-dependent data: use weight coordinates)");
       c.pre = true;
       break;

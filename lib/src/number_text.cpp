@@ -4,9 +4,9 @@
 
 namespace zeroloss {
 
-std::string short_number(double x) {
+std::string short_number(double x, int significant_digits) {
   std::ostringstream s;
-  s.precision(3);
+  s.precision(significant_digits);
   s << x;
   return s.str();
 }

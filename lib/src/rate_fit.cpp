@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/rate_fit.hpp"
 
 #include <boost/math/distributions/students_t.hpp>
@@ -8,17 +9,6 @@
 #include "zeroloss/errors.hpp"
 
 namespace zeroloss {
-namespace {
-
-std::string fmt(double x, int precision = 4) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
-
-}  // namespace
-
 LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y, double confidence) {
   if (x.size() != y.size()) throw InputError("line fit: x and y have different lengths");
   if (!(confidence > 0 && confidence < 1)) throw InputError("line fit: confidence must be in (0, 1)");
@@ -68,7 +58,7 @@ PowerLawFit fit_power_law(const std::vector<double>& x, const std::vector<double
   std::vector<double> lx(x.size()), ly(y.size());
   for (size_t k = 0; k < x.size(); ++k) {
     if (!(x[k] > 0) || !(y[k] > 0)) {
-      throw InputError("power-law fit: point " + std::to_string(k + 1) + " (" + fmt(x[k]) + ", " + fmt(y[k]) +
+      throw InputError("power-law fit: point " + std::to_string(k + 1) + " (" + short_number(x[k], 4) + ", " + short_number(y[k], 4) +
                        ") is not positive; error ~ C eta^p needs positive values");
     }
     lx[k] = std::log(x[k]);
@@ -98,7 +88,7 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
   }
   if (out.points < o.min_points) {
     out.verdict = "no fit: only " + std::to_string(out.points) + " tail points with T - T* above the noise floor " +
-                  fmt(o.noise_floor) + " (" + std::to_string(usable) + " usable points in all; need " +
+                  short_number(o.noise_floor, 4) + " (" + std::to_string(usable) + " usable points in all; need " +
                   std::to_string(o.min_points) + "); run longer or log more points";
     return out;
   }
@@ -106,7 +96,7 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
     if (!std::isfinite(x[k]) || (k > begin && !(x[k] > x[k - 1]))) {
       out.applicable = false;
       out.verdict = "not applicable: the times of the tail points do not increase (" +
-                    (std::isfinite(x[k]) ? "x = " + fmt(x[k - 1], 17) + " then " + fmt(x[k], 17)
+                    (std::isfinite(x[k]) ? "x = " + short_number(x[k - 1], 17) + " then " + short_number(x[k], 17)
                                          : std::string("a non-finite time")) +
                     "), so T - T* has no rate over time; e.g. the flow time is 0 at every point when there is no "
                     "label noise";
@@ -136,20 +126,20 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
   const double change = std::abs(out.second_half_rate - out.first_half_rate) / std::max(std::abs(out.rate), 1e-300);
   std::ostringstream v;
   if (!(out.rate > 0)) {
-    v << "not a decay: T - T* does not decrease along the tail (fitted rate " << fmt(out.rate) << ")";
+    v << "not a decay: T - T* does not decrease along the tail (fitted rate " << short_number(out.rate, 4) << ")";
   } else if (change > o.max_rate_change) {
     v << "not exponential: the rate " << (out.second_half_rate < out.first_half_rate ? "falls" : "grows")
-      << " along the tail (mu = " << fmt(out.first_half_rate) << " on the first half, " << fmt(out.second_half_rate)
+      << " along the tail (mu = " << short_number(out.first_half_rate, 4) << " on the first half, " << short_number(out.second_half_rate, 4)
       << " on the second; " << (out.second_half_rate < out.first_half_rate ? "sub" : "super")
       << "-exponential decay)";
   } else if (out.r_squared < o.min_r_squared) {
-    v << "not exponential: log(T - T*) is not linear in time on the tail (R^2 = " << fmt(out.r_squared, 6) << " < "
+    v << "not exponential: log(T - T*) is not linear in time on the tail (R^2 = " << short_number(out.r_squared, 6) << " < "
       << o.min_r_squared << ")";
   } else {
     out.exponential = true;
-    v << "exponential: T - T* ~ " << fmt(out.amplitude) << " exp(-" << fmt(out.rate) << " tau) over tau in ["
-      << fmt(out.x_start) << ", " << fmt(out.x_end) << "], R^2 = " << fmt(out.r_squared, 6)
-      << ", half-tail rates " << fmt(out.first_half_rate) << " and " << fmt(out.second_half_rate);
+    v << "exponential: T - T* ~ " << short_number(out.amplitude, 4) << " exp(-" << short_number(out.rate, 4) << " tau) over tau in ["
+      << short_number(out.x_start, 4) << ", " << short_number(out.x_end, 4) << "], R^2 = " << short_number(out.r_squared, 6)
+      << ", half-tail rates " << short_number(out.first_half_rate, 4) << " and " << short_number(out.second_half_rate, 4);
   }
   out.verdict = v.str();
   return out;

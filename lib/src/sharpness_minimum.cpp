@@ -22,14 +22,7 @@ const char* to_string(OptimumKind kind) {
 }
 namespace {
 
-std::string fmt(double x) {
-  std::ostringstream s;
-  s.precision(10);
-  s << x;
-  return s.str();
-}
-
-std::string sample_name(int sample, double y) { return "sample " + std::to_string(sample + 1) + " (y = " + fmt(y) + ")"; }
+std::string sample_name(int sample, double y) { return "sample " + std::to_string(sample + 1) + " (y = " + short_number(y, 10) + ")"; }
 
 // Whether all a_j are the same number.
 bool constant(const Eigen::Ref<const Eigen::VectorXd>& a) { return (a.array() == a(0)).all(); }
@@ -55,7 +48,7 @@ SampleOptimum solve_sample_optimum(const Activation& phi, const Eigen::Ref<const
       r = phi.inverse(target);
     } catch (const DomainError& e) {
       throw DomainError(sample_name(sample, y) + ": the minimum of T needs r* = phi^{-1}(y_i / (m a)) = phi^{-1}(" +
-                        fmt(target) + "), which does not exist: " + e.what());
+                        short_number(target, 10) + "), which does not exist: " + e.what());
     }
     out.r = Eigen::VectorXd::Constant(m, r);
     out.c = alpha * phi.derivatives(r).d2;

@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/trajectory_convexity.hpp"
 
 #include <algorithm>
@@ -16,13 +17,6 @@ const char* to_string(TrajectorySource source) { return source == TrajectorySour
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string fmt(double x, int precision = 4) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
 
 void say(const TrajectoryProgress& progress, const std::string& message) {
   if (progress) progress(message);
@@ -88,7 +82,7 @@ void refine_onset(const TwoLayerModel& red, const ReducedCoordinates& rc, Trajec
         }
       }
       if (!fine.empty() && fine.back().second) {
-        out.refine_note = "the re-integrated flow is still negative at the end of the bracket (tau = " + fmt(high) +
+        out.refine_note = "the re-integrated flow is still negative at the end of the bracket (tau = " + short_number(high, 4) +
                           "): the logged onset stands";
         return;
       }
@@ -133,7 +127,7 @@ ConvexityOnset convexity_onset(const std::vector<TrajectoryConvexityPoint>& poin
 TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                    const FlowConvexityOptions& o, const TrajectoryProgress& progress) {
   if (!(o.flow_time > 0) || !std::isfinite(o.flow_time) || o.points < 1 || !(o.negative_tolerance >= 0)) {
-    throw InputError("flow convexity options: need a finite flow time > 0 (got " + fmt(o.flow_time) +
+    throw InputError("flow convexity options: need a finite flow time > 0 (got " + short_number(o.flow_time, 4) +
                      "), points >= 1 (got " + std::to_string(o.points) + ") and negative_tolerance >= 0");
   }
   model.check_weights(theta0, "flow start");
@@ -146,17 +140,17 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   Eigen::MatrixXd beta = rc.reduce(theta0);
   const double residual0 = max_residual(red, beta);
   if (residual0 <= 1e-10 * label_scale(model)) {
-    out.start_note = "the start is on M (max_i |f_i - y_i| = " + fmt(residual0, 3) + ")";
+    out.start_note = "the start is on M (max_i |f_i - y_i| = " + short_number(residual0, 3) + ")";
   } else {
     say(progress, "flow: projecting the start onto M (" + o.start_projection + ")");
     ProjectionResult pr;
     try {
       pr = project(red, beta, o.start_projection, o.projection);
     } catch (const ConvergenceError& e) {
-      out.start_note = "the start (max_i |f_i - y_i| = " + fmt(residual0, 3) + ") could not be projected onto M";
+      out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") could not be projected onto M";
       out.termination = std::string("not run: ") + e.what();
     } catch (const SingularPointError& e) {
-      out.start_note = "the start (max_i |f_i - y_i| = " + fmt(residual0, 3) + ") could not be projected onto M";
+      out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") could not be projected onto M";
       out.termination = std::string("not run: ") + e.what();
     }
     if (!out.termination.empty()) {
@@ -164,8 +158,8 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
       return out;
     }
     out.start_projection_distance = pr.summary.distance_moved;
-    out.start_note = "the start (max_i |f_i - y_i| = " + fmt(residual0, 3) + ") projected onto M with " +
-                     o.start_projection + ", moved " + fmt(pr.summary.distance_moved, 3);
+    out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") projected onto M with " +
+                     o.start_projection + ", moved " + short_number(pr.summary.distance_moved, 3);
     beta = pr.theta;
   }
 
@@ -174,7 +168,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   fo.t_end = o.flow_time;
   fo.sample_times.clear();
   for (int q = 1; q <= o.points; ++q) fo.sample_times.push_back(o.flow_time * q / o.points);
-  say(progress, "flow: integrating d Theta/d tau = -grad_M T to tau = " + fmt(o.flow_time) + ", " +
+  say(progress, "flow: integrating d Theta/d tau = -grad_M T to tau = " + short_number(o.flow_time, 4) + ", " +
                     std::to_string(o.points) + " logged states");
   const auto observer = [&](const FlowSample& s) {
     TrajectoryConvexityPoint p = measure(red, *s.beta, o.negative_tolerance);
@@ -212,7 +206,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
                      std::to_string(o.points) + ") and negative_tolerance >= 0");
   }
   if (!(o.sgd.label_noise > 0)) {
-    throw InputError("SGD convexity: the label noise s must be > 0 (got " + fmt(o.sgd.label_noise) +
+    throw InputError("SGD convexity: the label noise s must be > 0 (got " + short_number(o.sgd.label_noise, 4) +
                      "): the flow time s^2 eta^2 k / (4 B) would not advance");
   }
   // Fail on an unknown method now, not at the first logged step.
@@ -230,7 +224,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   TrajectoryConvexity out;
   out.source = TrajectorySource::Sgd;
   LabelNoiseSgd sgd(red, rc.reduce(theta0), o.sgd);
-  out.start_note = "SGD from the start itself (eta = " + fmt(o.sgd.learning_rate) + ", s = " + fmt(o.sgd.label_noise) +
+  out.start_note = "SGD from the start itself (eta = " + short_number(o.sgd.learning_rate, 4) + ", s = " + short_number(o.sgd.label_noise, 4) +
                    ", B = " + std::to_string(o.sgd.batch_size) + ", seed " + std::to_string(o.sgd.seed) +
                    "); each logged iterate projected onto M with " + o.projection;
   // Logged steps round(q K / P), q = 0..P, without repeats.
@@ -240,7 +234,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     if (log_steps.empty() || k != log_steps.back()) log_steps.push_back(k);
   }
   say(progress, "sgd: " + std::to_string(o.steps) + " label-noise SGD steps (flow time " +
-                    fmt(sgd.flow_time_per_step() * static_cast<double>(o.steps)) + "), " +
+                    short_number(sgd.flow_time_per_step() * static_cast<double>(o.steps), 4) + "), " +
                     std::to_string(log_steps.size()) + " logged iterates projected with " + o.projection);
   for (std::uint64_t k : log_steps) {
     if (k > sgd.step()) sgd.advance(k - sgd.step());
@@ -268,7 +262,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   }
   if (out.termination.empty()) {
     out.completed = true;
-    out.termination = "reached step " + std::to_string(sgd.step()) + " (flow time " + fmt(sgd.flow_time()) + ")";
+    out.termination = "reached step " + std::to_string(sgd.step()) + " (flow time " + short_number(sgd.flow_time(), 4) + ")";
   }
   out.tau_end = sgd.flow_time();
   out.onset = convexity_onset(out.points);

@@ -5,9 +5,10 @@
 
 namespace zeroloss {
 
-// x with 3 significant digits in the shortest of fixed and scientific notation (printf's %.3g
-// rules, through an ostream with precision 3): 0.000123 -> "0.000123", 1.5e-13 -> "1.5e-13",
-// inf -> "inf". For messages and human-readable summaries only, never for data files.
-std::string short_number(double x);
+// x with `significant_digits` significant digits in the shortest of fixed and scientific notation
+// (printf's %g rules, through an ostream with that precision): with 3, 0.000123 -> "0.000123",
+// 1.5e-13 -> "1.5e-13", inf -> "inf". For messages and human-readable summaries only, never for
+// data files (those keep every bit: csv.hpp).
+std::string short_number(double x, int significant_digits = 3);
 
 }  // namespace zeroloss

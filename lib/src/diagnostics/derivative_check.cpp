@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/diagnostics/derivative_check.hpp"
 
 #include <algorithm>
@@ -19,12 +20,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
 double inner(const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return a.dot(b); }
-
-std::string sci(double x, int digits = 3) {
-  std::ostringstream s;
-  s << std::setprecision(digits) << x;
-  return s.str();
-}
 
 // Least-squares line through (X_k, Y_k), k in [b, e): slope, intercept and RMS deviation.
 void fit_line(const std::vector<double>& X, const std::vector<double>& Y, int b, int e, double& slope,
@@ -135,8 +130,8 @@ void analyse(TaylorCheck& c, const DerivativeCheckOptions& o) {
   fit_line(lt, le, chosen_b, chosen_e, c.slope, c.intercept, c.fit_rms);
   c.passed = c.slope >= need;
   std::ostringstream s;
-  s << "slope " << std::fixed << std::setprecision(3) << c.slope << " fitted on t in [" << sci(c.t[chosen_b]) << ", "
-    << sci(c.t[chosen_e - 1]) << "]" << note << "; expected " << std::setprecision(0) << c.expected_slope;
+  s << "slope " << std::fixed << std::setprecision(3) << c.slope << " fitted on t in [" << short_number(c.t[chosen_b], 3) << ", "
+    << short_number(c.t[chosen_e - 1], 3) << "]" << note << "; expected " << std::setprecision(0) << c.expected_slope;
   if (!c.passed) {
     if (c.slope < 1.5)
       s << ": FAILS (slope ~1: the gradient is wrong)";
@@ -209,9 +204,9 @@ Eigen::VectorXd newton_retraction(const std::shared_ptr<const SquaredLossModel>&
   if (!(best_res <= tol)) {
     throw ConvergenceError("retraction: Newton projection of x + v did not reach the zero-loss manifold "
                            "(residual max_i |f_i - y_i|: " + history.str() +
-                           (iterations > 4 ? ", ..., " + sci(last) + " after " + std::to_string(iterations) + " evaluations"
+                           (iterations > 4 ? ", ..., " + short_number(last, 3) + " after " + std::to_string(iterations) + " evaluations"
                                            : std::string()) +
-                           "; best " + sci(best_res) + ", needed " + sci(tol) +
+                           "; best " + short_number(best_res, 3) + ", needed " + short_number(tol, 3) +
                            "). If this is the starting point, move it onto M first (zeroloss project)");
   }
   return best;

@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 
 #include <algorithm>
@@ -12,13 +13,6 @@
 
 namespace zeroloss {
 namespace {
-
-std::string fmt(double x, int precision = 4) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
 
 // The relative residual accepted as "on M" by the convexity diagnostics (convexity.hpp).
 constexpr double kOnManifold = 1e-8;
@@ -135,7 +129,7 @@ AnchorInfo ModelConvexityGeometry::minimizer_anchor(const Eigen::Ref<const Eigen
   }
   const double res = model_->max_residual(m.theta);
   if (!(res <= kOnManifold * label_scale())) {
-    info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " + fmt(res) +
+    info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " + short_number(res, 4) +
                        ")" + skip;
     return info;
   }

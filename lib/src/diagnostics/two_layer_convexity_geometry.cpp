@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 
 #include <algorithm>
@@ -12,13 +13,6 @@
 
 namespace zeroloss {
 namespace {
-
-std::string fmt(double x, int precision = 4) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
 
 // The relative residual accepted as "on M" by the convexity diagnostics (convexity.hpp).
 constexpr double kOnManifold = 1e-8;
@@ -159,7 +153,7 @@ AnchorInfo TwoLayerConvexityGeometry::minimizer_anchor(const Eigen::Ref<const Ei
   }
   if (!(s.max_residual <= kOnManifold * label_scale())) {
     info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " +
-                       fmt(s.max_residual) + ")" + skip;
+                       short_number(s.max_residual, 4) + ")" + skip;
     return info;
   }
   info.source = AnchorSource::Minimizer;

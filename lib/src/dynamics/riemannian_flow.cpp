@@ -1,3 +1,4 @@
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
 
 #include <boost/numeric/odeint.hpp>
@@ -18,13 +19,6 @@ namespace {
 
 namespace odeint = boost::numeric::odeint;
 using State = std::vector<double>;
-
-std::string fmt(double x, int precision = 6) {
-  std::ostringstream s;
-  s.precision(precision);
-  s << x;
-  return s.str();
-}
 
 using UblasState = boost::numeric::ublas::vector<double>;
 using UblasMatrix = boost::numeric::ublas::matrix<double>;
@@ -52,15 +46,15 @@ struct FlowSystem {
   template <class S>
   void operator()(const S& x, S& dxdt, double t) const {
     for (double v : x)
-      if (!std::isfinite(v)) throw StageFailure{"a Runge-Kutta stage at t = " + fmt(t) + " left the finite numbers"};
+      if (!std::isfinite(v)) throw StageFailure{"a Runge-Kutta stage at t = " + short_number(t, 6) + " left the finite numbers"};
     from_state(x, *scratch);
     try {
       to_state(sharpness_flow_velocity(*model, *scratch, coefficient), dxdt);
     } catch (const SingularPointError& e) {
-      throw SingularPointError("sharpness flow at t = " + fmt(t) + ": " + e.what(), e.condition());
+      throw SingularPointError("sharpness flow at t = " + short_number(t, 6) + ": " + e.what(), e.condition());
     }
     for (double v : dxdt)
-      if (!std::isfinite(v)) throw StageFailure{"the velocity at a Runge-Kutta stage at t = " + fmt(t) + " is not finite"};
+      if (!std::isfinite(v)) throw StageFailure{"the velocity at a Runge-Kutta stage at t = " + short_number(t, 6) + " is not finite"};
   }
 };
 
@@ -94,7 +88,7 @@ PointInfo point_info(const std::shared_ptr<const SquaredLossModel>& model, const
     const RiemannianSharpness g(model, theta);
     return {g.riemannian_gradient().norm(), g.value()};
   } catch (const SingularPointError& e) {
-    throw SingularPointError("sharpness flow at t = " + fmt(t) + ": " + e.what(), e.condition());
+    throw SingularPointError("sharpness flow at t = " + short_number(t, 6) + ": " + e.what(), e.condition());
   }
 }
 
@@ -157,7 +151,7 @@ ParameterFlowResult run(Controlled stepper, const std::shared_ptr<const SquaredL
   while (!stopped_by_observer && !reached_gradient && t < o.t_end) {
     if (s.accepted + s.rejected >= o.max_steps) {
       s.termination = "step limit reached (" + std::to_string(o.max_steps) + " accepted + rejected steps) at t = " +
-                      fmt(t) + " before t_end = " + fmt(o.t_end);
+                      short_number(t, 6) + " before t_end = " + short_number(o.t_end, 6);
       break;
     }
     while (next_sample < samples.size() && samples[next_sample] <= t) ++next_sample;
@@ -180,7 +174,7 @@ ParameterFlowResult run(Controlled stepper, const std::shared_ptr<const SquaredL
       const odeint::controlled_step_result r = stepper.try_step(system, x, t, h);
       if (r == odeint::success) {
         for (double v : x)
-          if (!std::isfinite(v)) throw StageFailure{"the state after a step from t = " + fmt(t_before) + " is not finite"};
+          if (!std::isfinite(v)) throw StageFailure{"the state after a step from t = " + short_number(t_before, 6) + " is not finite"};
         candidate.resize(theta.size());
         from_state(x, candidate);
         const ParameterProjection proj = project_newton(model, candidate, o.projection);
@@ -244,25 +238,25 @@ ParameterFlowResult run(Controlled stepper, const std::shared_ptr<const SquaredL
       if (last_failure_singular) {
         // The flow runs into a singular point of M (J J^T degenerates): it cannot be continued.
         s.stopped_at_singular_point = true;
-        s.termination = "stopped at t = " + fmt(t) + ": the flow runs into a singular point of the zero-loss manifold "
+        s.termination = "stopped at t = " + short_number(t, 6) + ": the flow runs into a singular point of the zero-loss manifold "
                         "(every step beyond t fails: " + last_failure + ")";
         s.singular_condition = last_condition;
         break;
       }
-      throw ConvergenceError("sharpness flow: the step size underflowed (dt = " + fmt(dt) + ") at t = " + fmt(t) +
+      throw ConvergenceError("sharpness flow: the step size underflowed (dt = " + short_number(dt, 6) + ") at t = " + short_number(t, 6) +
                              " after " + std::to_string(failed_in_a_row) +
-                             " rejected steps in a row; ||grad_M T|| = " + fmt(info.gradient_norm) +
+                             " rejected steps in a row; ||grad_M T|| = " + short_number(info.gradient_norm, 6) +
                              (last_failure.empty() ? std::string() : "; last failure: " + last_failure) +
-                             ". The flow is too stiff here for the tolerances rtol = " + fmt(o.rtol) +
-                             ", atol = " + fmt(o.atol));
+                             ". The flow is too stiff here for the tolerances rtol = " + short_number(o.rtol, 6) +
+                             ", atol = " + short_number(o.atol, 6));
     }
   }
-  if (stopped_by_observer && s.termination.empty()) s.termination = "stopped by the observer at t = " + fmt(t);
+  if (stopped_by_observer && s.termination.empty()) s.termination = "stopped by the observer at t = " + short_number(t, 6);
   if (s.termination.empty()) {
     s.completed = true;
-    s.termination = reached_gradient ? "reached ||grad_M T|| = " + fmt(info.gradient_norm) + " < " +
-                                           fmt(o.until_gradient) + " at t = " + fmt(t)
-                                     : "reached t_end = " + fmt(o.t_end);
+    s.termination = reached_gradient ? "reached ||grad_M T|| = " + short_number(info.gradient_norm, 6) + " < " +
+                                           short_number(o.until_gradient, 6) + " at t = " + short_number(t, 6)
+                                     : "reached t_end = " + short_number(o.t_end, 6);
   }
   if (!std::isfinite(s.smallest_step)) s.smallest_step = 0;
   s.t_reached = t;
@@ -306,17 +300,17 @@ ParameterFlowResult integrate_sharpness_flow(const std::shared_ptr<const Squared
     if (!ok) throw InputError("sharpness flow: " + msg);
   };
   require(std::isfinite(o.coefficient) && o.coefficient > 0,
-          "coefficient C = " + fmt(o.coefficient) + "; expected a finite number > 0");
-  require(std::isfinite(o.t_end) && o.t_end > 0, "end time " + fmt(o.t_end) + "; expected a finite number > 0");
+          "coefficient C = " + short_number(o.coefficient, 6) + "; expected a finite number > 0");
+  require(std::isfinite(o.t_end) && o.t_end > 0, "end time " + short_number(o.t_end, 6) + "; expected a finite number > 0");
   require(std::isfinite(o.rtol) && o.rtol > 0 && std::isfinite(o.atol) && o.atol > 0,
-          "tolerances rtol = " + fmt(o.rtol) + ", atol = " + fmt(o.atol) + "; expected finite numbers > 0");
-  require(o.rtol >= 1e-15, "rtol = " + fmt(o.rtol) + " is below what double precision can deliver; use >= 1e-15");
+          "tolerances rtol = " + short_number(o.rtol, 6) + ", atol = " + short_number(o.atol, 6) + "; expected finite numbers > 0");
+  require(o.rtol >= 1e-15, "rtol = " + short_number(o.rtol, 6) + " is below what double precision can deliver; use >= 1e-15");
   require(std::isfinite(o.until_gradient) && o.until_gradient >= 0, "until-gradient threshold must be >= 0");
   const double ymax = std::max(1.0, model->labels().cwiseAbs().maxCoeff());
   const double residual = model->max_residual(theta0);
   if (!(residual <= o.start_tolerance * ymax)) {
     throw InputError("sharpness flow: the start is not on the zero-loss manifold (max_i |f_i - y_i| = " +
-                     fmt(residual) + " > " + fmt(o.start_tolerance * ymax) +
+                     short_number(residual, 6) + " > " + short_number(o.start_tolerance * ymax, 6) +
                      "); project it first (THEORY 7 starts the flow at Phi_GF(Theta_0))");
   }
   Eigen::VectorXd theta = project_newton(model, theta0, o.projection).theta;
