@@ -10,7 +10,6 @@
 
 #include "command.hpp"
 #include "common.hpp"
-#include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/convexity.hpp"

@@ -7,7 +7,6 @@
 
 #include "command.hpp"
 #include "common.hpp"
-#include "diagonal_linear.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"

@@ -2,20 +2,19 @@
 // form when rank X = n, otherwise by Riemannian L-BFGS (Ceres) from the given weights.
 
 #include <glog/logging.h>
-#include <nlohmann/json.hpp>
 
-#include <cmath>
-#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "command.hpp"
 #include "common.hpp"
-#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/presentation/optimum_outputs.hpp"
+#include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
 #include "zeroloss/weights.hpp"
 
@@ -32,23 +31,13 @@ struct OptimumOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-std::string vector_text(const Eigen::VectorXd& v) {
-  if (v.size() == 0) return "(none)";
-  std::ostringstream s;
-  const Eigen::Index show = std::min<Eigen::Index>(v.size(), 12);
-  for (Eigen::Index k = 0; k < show; ++k) s << (k ? "  " : "") << g6(v(k));
-  if (show < v.size()) s << "  ... (" << v.size() - show << " more in --json)";
-  return s.str();
-}
-
 void run_optimum(const OptimumOptions& o) {
   // Ceres logs internal notes (line-search details) through glog; the command reports every outcome.
   FLAGS_minloglevel = google::GLOG_FATAL;
   const LoadedProblem P = load_problem(o.problem);
-  const TwoLayerModel& model = P.model;
   SharpnessMinimumOptions options = o.minimum;
   options.use_closed_form = o.method == "auto";
-  const SharpnessMinimum s = sharpness_minimum(model, P.weights.theta, options);
+  const SharpnessMinimum s = sharpness_minimum(P.model, P.weights.theta, options);
   if (!s.closed_form && !s.fallback_summary.converged) {
     throw ConvergenceError(std::string(o.method == "lbfgs" ? "Riemannian L-BFGS did not converge: " : "no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: ") +
                            s.fallback_summary.termination + "; no output written (raise --max-iterations?)");
@@ -57,80 +46,23 @@ void run_optimum(const OptimumOptions& o) {
     throw DomainError("the point found is not a minimum of T: " + s.verdict + " (" + s.message +
                       "); no output written. Pass --accept-stationary to write it anyway");
   }
-  const double T_in = SharpnessGeometry(model, P.weights.theta).sharpness();
-  const double res_in = max_residual(model, P.weights.theta);
-  write_weights_csv(o.out, s.theta, model.a());
-  const Eigen::VectorXd& sv = s.preactivation_singular_values;
-  const Eigen::VectorXd& sv2 = s.second_derivative_singular_values;
-  const double ratio = sv.size() > 1 && sv(0) > 0 ? sv(1) / sv(0) : 0.0;
-  const double ratio2 = sv2.size() > 1 && sv2(0) > 0 ? sv2(1) / sv2(0) : 0.0;
-  const std::string method = s.closed_form ? "closed-form" : o.method == "lbfgs" ? "lbfgs" : "lbfgs-fallback";
-  const std::string kind = s.kind == OptimumKind::GlobalMinimum  ? "global-minimum"
-                           : s.kind == OptimumKind::LocalMinimum ? "local-minimum"
-                                                                 : "stationary-point";
+  const OptimumReport report{o.method == "lbfgs", SharpnessGeometry(P.model, P.weights.theta).sharpness(),
+                             max_residual(P.model, P.weights.theta), P.model.activation().name(), o.out};
+  write_weights_csv(o.out, s.theta, P.model.a());
+  if (o.json)
+    std::cout << optimum_json(s, report).dump(2) << std::endl;
+  else
+    print_optimum(std::cout, s, report);
+}
 
-  if (o.json) {
-    nlohmann::ordered_json j;
-    j["method"] = method;
-    j["closed_form"] = s.closed_form;
-    j["message"] = s.message;
-    j["kind"] = kind;
-    j["verdict"] = s.verdict;
-    j["sharpness"] = number(s.sharpness);
-    j["input_sharpness"] = number(T_in);
-    j["input_residual_max"] = number(res_in);
-    j["riemannian_grad_norm"] = number(s.riemannian_gradient_norm);
-    j["residual_max"] = number(s.max_residual);
-    j["preactivation_singular_values"] = vector_json(sv);
-    j["preactivation_rank_one_ratio"] = number(ratio);
-    j["second_derivative_singular_values"] = vector_json(sv2);
-    j["second_derivative_rank_one_ratio"] = number(ratio2);
-    j["hessian_min_eigenvalue"] = number(s.hessian_min_eigenvalue);
-    j["c"] = s.closed_form ? vector_json(s.c) : nlohmann::ordered_json(nullptr);
-    j["multipliers"] = vector_json(s.multipliers);
-    j["newton_polish"] = number(s.newton_polish);
-    j["assumptions"] = {{"min_first_derivative", number(s.assumptions.min_first_derivative)},
-                        {"min_third_derivative", number(s.assumptions.min_third_derivative)},
-                        {"holds", s.assumptions.holds()},
-                        {"description", s.assumptions.describe(model.activation().name())}};
-    if (!s.closed_form) {
-      j["lbfgs"] = {{"start_projected", s.fallback_summary.start_projected},
-                    {"initial_sharpness", number(s.fallback_summary.initial_value)},
-                    {"iterations", s.fallback_summary.iterations},
-                    {"reanchors", s.fallback_summary.reanchors},
-                    {"evaluations", s.fallback_summary.evaluations},
-                    {"converged", s.fallback_summary.converged},
-                    {"termination", s.fallback_summary.termination}};
-    }
-    j["out"] = o.out;
-    std::cout << j.dump(2) << std::endl;
-    return;
-  }
-  const int w = 26;
-  auto row = [&](const std::string& key, const std::string& value) {
-    std::cout << std::left << std::setw(w) << key << value << "\n";
-  };
-  row("method", method);
-  row("how", s.message);
-  row("verdict", s.verdict);
-  row("T*", g6(s.sharpness) + "  (sharpness at the written point)");
-  row("input weights", "T = " + g6(T_in) + ", max_i |f_i - y_i| = " + g6(res_in));
-  if (!s.closed_form) {
-    const ManifoldMinimizationSummary& f = s.fallback_summary;
-    row("L-BFGS", "T " + g6(f.initial_value) + " -> " + g6(f.final_value) + " in " + std::to_string(f.iterations) +
-                      " iterations from the input weights" +
-                      (f.start_projected ? " after projecting them onto M" : std::string(" (on M)")) + ", " +
-                      std::to_string(f.reanchors) + " re-anchorings of the tangent basis");
-  }
-  row("||grad_M T||", g6(s.riemannian_gradient_norm) + "  (Riemannian gradient norm at the written point)");
-  row("residual_max", g6(s.max_residual) + "  (max_i |f_i - y_i|)");
-  row("singular values of R*", vector_text(sv) + "  (R* = X Theta*^T; sigma_2/sigma_1 = " + g6(ratio) + ")");
-  row("singular values a phi''", vector_text(sv2) + "  ([a_j phi''(r_ij)]; sigma_2/sigma_1 = " + g6(ratio2) + ")");
-  row("Hessian min eigenvalue", g6(s.hessian_min_eigenvalue) + "  (Riemannian Hessian of T, non-trivial tangent part)");
-  if (s.closed_form) row("c", vector_text(s.c) + "  (a_j phi''(r_ij) = c_i)");
-  row("lambda", vector_text(s.multipliers) + "  (Lagrange multipliers)");
-  row("assumptions", s.assumptions.describe(model.activation().name()));
-  row("written", o.out);
+void run_diagonal_optimum(const OptimumOptions& o) {
+  const LoadedDiagonalProblem P = load_diagonal_problem(o.problem);
+  const DiagonalLinearOptimum r = diagonal_linear_optimum(*P.model, P.theta);
+  write_diagonal_weights_csv(o.out, P.model->u(r.theta), P.model->v(r.theta));
+  if (o.json)
+    std::cout << optimum_json(r, P.model->description(), o.out).dump(2) << std::endl;
+  else
+    print_optimum(std::cout, r, P.model->description(), o.out);
 }
 
 CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-loss manifold (closed form or L-BFGS)",
@@ -173,7 +105,7 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                                ->capture_default_str()
                                ->check(checks::positive_number());
                            return std::function<void()>([o]() {
-                             if (o->model == ModelKind::DiagonalLinear) return run_diagonal_optimum(o->problem, o->out, o->json);
+                             if (o->model == ModelKind::DiagonalLinear) return run_diagonal_optimum(*o);
                              run_optimum(*o);
                            });
                          },

@@ -2,21 +2,18 @@
 // methods (THEORY 2) and write the projected weights.
 
 #include <glog/logging.h>
-#include <nlohmann/json.hpp>
 
-#include <cmath>
-#include <iomanip>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "command.hpp"
 #include "common.hpp"
-#include "diagonal_linear.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
+#include "zeroloss/presentation/projection_outputs.hpp"
+#include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/weights.hpp"
@@ -34,69 +31,17 @@ struct ProjectOptions {
   ModelKind model = ModelKind::TwoLayer;
 };
 
-// The projection's summary as JSON (--json) or a table; `model` is printed when not empty (the
-// diagonal network), `distance` names the norm of the distance moved.
-void print_projection(const ProjectionSummary& s, double T_in, double T_out, const std::string& out, bool json,
-                      const std::string& model, const std::string& distance) {
-  if (json) {
-    nlohmann::ordered_json j;
-    if (!model.empty()) j["model"] = model;
-    j["method"] = s.method;
-    j["converged"] = s.converged;
-    j["iterations"] = s.iterations;
-    j["initial_residual"] = number(s.initial_residual);
-    j["final_residual"] = number(s.final_residual);
-    j["distance_moved"] = number(s.distance_moved);
-    j["sharpness_before"] = number(T_in);
-    j["sharpness_after"] = number(T_out);
-    j["termination"] = s.termination;
-    if (s.method == "nearest") {
-      j["normal_defect"] = number(s.normal_defect);
-      j["lagrangian_hessian_min_eigenvalue"] = number(s.lagrangian_hessian_min_eigenvalue);
-    }
-    if (s.method == "gradient-flow") {
-      j["integration_time"] = number(s.integration_time);
-      j["ode_steps"] = s.ode_steps;
-      j["ode_rejected_steps"] = s.ode_rejected_steps;
-      j["newton_correction"] = number(s.newton_correction);
-      j["limit_error_estimate"] = number(s.limit_error_estimate);
-    }
-    j["out"] = out;
-    std::cout << j.dump(2) << std::endl;
-    return;
-  }
-  const int w = 24;
-  auto row = [&](const std::string& key, const std::string& value) {
-    std::cout << std::left << std::setw(w) << key << value << "\n";
-  };
-  if (!model.empty()) row("model", model);
-  row("method", s.method);
-  row("iterations", std::to_string(s.iterations));
-  row("initial residual", g6(s.initial_residual) + "  (max_i |f_i - y_i| at the input weights)");
-  row("final residual", g6(s.final_residual) + "  (at the written weights)");
-  row("distance moved", g6(s.distance_moved) + "  (" + distance + ")");
-  row("sharpness", g6(T_in) + " -> " + g6(T_out) + "  (T at input -> output)");
-  if (s.method == "nearest") {
-    row("normal defect", g6(s.normal_defect) + "  (||P(out - in)|| / ||out - in||; 0 = KKT)");
-    row("Lagrangian Hessian", ">= " + g6(s.lagrangian_hessian_min_eigenvalue) +
-                                  "  (smallest eigenvalue on the tangent space; > 0 = local minimum of the distance)");
-  }
-  if (s.method == "gradient-flow") {
-    row("integration time", g6(s.integration_time) + "  (flow time t of d theta/dt = -grad L)");
-    row("ODE steps", std::to_string(s.ode_steps) + " accepted, " + std::to_string(s.ode_rejected_steps) + " rejected");
-    row("Newton finish", g6(s.newton_correction) + "  (distance of the final Newton correction)");
-    row("limit error estimate",
-        (std::isfinite(s.limit_error_estimate) ? g6(s.limit_error_estimate) : std::string("not estimated")) +
-            "  (estimated distance to the exact limit Phi_GF)");
-  }
-  row("termination", s.termination);
-  row("written", out);
-}
-
 ProjectionOptions projection_options(const ProjectOptions& o) {
   ProjectionOptions po = o.projection;
   po.estimate_limit_error = !o.no_error_estimate;
   return po;
+}
+
+void print(const ProjectionReport& report, bool json) {
+  if (json)
+    std::cout << projection_json(report).dump(2) << std::endl;
+  else
+    print_projection(std::cout, report);
 }
 
 void run_project(const ProjectOptions& o) {
@@ -105,19 +50,21 @@ void run_project(const ProjectOptions& o) {
   FLAGS_minloglevel = google::GLOG_FATAL;
   const LoadedProblem P = load_problem(o.problem);
   const ProjectionResult r = project(P.model, P.weights.theta, o.method, projection_options(o));
-  const double T_in = SharpnessGeometry(P.model, P.weights.theta).sharpness();
-  const double T_out = SharpnessGeometry(P.model, r.theta).sharpness();
+  const ProjectionReport report{r.summary, SharpnessGeometry(P.model, P.weights.theta).sharpness(),
+                                SharpnessGeometry(P.model, r.theta).sharpness(), "", "||Theta_out - Theta_in||_F", o.out};
   write_weights_csv(o.out, r.theta, P.model.a());
-  print_projection(r.summary, T_in, T_out, o.out, o.json, "", "||Theta_out - Theta_in||_F");
+  print(report, o.json);
 }
 
 void run_diagonal_project(const ProjectOptions& o) {
   FLAGS_minloglevel = google::GLOG_FATAL;
-  const DiagonalProblem P = load_diagonal_problem(o.problem);
+  const LoadedDiagonalProblem P = load_diagonal_problem(o.problem);
   const ParameterProjection r = project(P.model, P.theta, parse_projection_method(o.method), projection_options(o));
-  const double T_in = P.model->evaluate(P.theta)->sharpness(), T_out = P.model->evaluate(r.theta)->sharpness();
+  const ProjectionReport report{r.summary, P.model->evaluate(P.theta)->sharpness(),
+                                P.model->evaluate(r.theta)->sharpness(), P.model->description(),
+                                "||(u, v)_out - (u, v)_in||", o.out};
   write_diagonal_weights_csv(o.out, P.model->u(r.theta), P.model->v(r.theta));
-  print_projection(r.summary, T_in, T_out, o.out, o.json, P.model->description(), "||(u, v)_out - (u, v)_in||");
+  print(report, o.json);
 }
 
 CommandRegistration reg({"project", "Move weights onto the zero-loss manifold (Newton, nearest point, gradient-flow limit, Ceres LM)",

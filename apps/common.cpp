@@ -1,8 +1,5 @@
 #include "common.hpp"
 
-#include <cmath>
-#include <iomanip>
-#include <sstream>
 #include <iostream>
 
 #include "option_checks.hpp"
@@ -25,25 +22,18 @@ void add_problem_options(CLI::App& app, ProblemOptions& o, bool weights_required
       ->check(checks::activation_name());
 }
 
+void add_model_option(CLI::App& app, ModelKind& kind) {
+  app.add_option_function<std::string>(
+         "--model", [&kind](const std::string& name) { kind = parse_model_kind(name); },
+         "two-layer (default): the network f(x) = sum_j a_j phi(theta_j . x), weights CSV w1..wd[,a]; "
+         "diagonal-linear: f(x) = <u*u - v*v, x> (THEORY 9), weights CSV with header u,v and one row per feature")
+      ->check(checks::one_of(model_kind_names()));
+}
+
 void warn_diagnostics(const DataDiagnostics& g, const std::string& command) {
   if (!g.blocking()) return;
   for (const std::string& f : g.findings)
     std::cerr << "zeroloss " << command << ": warning: " << f << "\n";
-}
-
-nlohmann::ordered_json number(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr); }
-
-nlohmann::ordered_json vector_json(const Eigen::VectorXd& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Eigen::Index k = 0; k < v.size(); ++k) a.push_back(number(v(k)));
-  return a;
-}
-
-std::string g6(double x) {
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  std::ostringstream s;
-  s << std::setprecision(6) << x;
-  return s.str();
 }
 
 void add_overwrite_flag(CLI::App& app, bool& overwrite) {

@@ -19,7 +19,7 @@
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 
 namespace zeroloss {
@@ -69,12 +69,8 @@ std::string trajectory_text(const std::vector<DiagonalSgdRow>& rows) {
 
 DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& o, const RunControl& control) {
   o.validate();
-  if (is_reduced_weights_path(o.weights))
-    throw InputError(o.weights + ": reduced-weights manifests are two-layer weights; the diagonal linear network "
-                                 "reads a CSV with header u,v");
-  Dataset data = read_dataset_csv(o.data);
-  const DiagonalWeights w0 = read_diagonal_weights_csv(o.weights, static_cast<int>(data.X.cols()));
-  const auto model = std::make_shared<const DiagonalLinearNetwork>(std::move(data.X), std::move(data.y));
+  const LoadedDiagonalProblem problem = load_diagonal_problem({o.data, o.weights});
+  const std::shared_ptr<const DiagonalLinearNetwork>& model = problem.model;
   const int n = model->num_samples();
   SgdParameters params;
   params.learning_rate = o.learning_rate;
@@ -82,7 +78,7 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
   params.noise = o.noise;
   params.batch_size = parse_batch(o.batch, n);
   params.seed = o.seed;
-  GenericLabelNoiseSgd sgd(model, model->parameters(w0.u, w0.v), params);
+  GenericLabelNoiseSgd sgd(model, problem.theta, params);
   const std::vector<std::uint64_t> schedule = log_schedule(o.steps, o.log_every, o.log_points);
 
   DiagonalSgdRunSummary S;

@@ -1,0 +1,54 @@
+#pragma once
+// What `zeroloss inspect` reports about a point Theta of the two-layer network (THEORY 1-4).
+//
+// In the user's coordinates: the loss, max_i |f_i - y_i|, T = (1/n) sum_i ||grad f_i||^2, tr Hess L
+// (= T on M), cond(J J^T), the singular values of R = X Theta^T and of phi(R), and THEORY's
+// assumptions (phi' > 0, phi''' > 0) at the n*m pre-activations present. In reduced coordinates
+// beta = Theta U (THEORY 4: an isometry on the non-trivial tangent part, so the spectrum is the same):
+// ||grad_M T|| and the m*p - n eigenvalues of Hess_M T. Off M these are the Riemannian quantities of
+// the level set {f = f(Theta)} through Theta. At a singular point (J J^T singular or numerically so)
+// they are undefined: absent here, with the SingularPointError's message and condition kept.
+
+#include <Eigen/Dense>
+
+#include <optional>
+#include <string>
+
+#include "zeroloss/activation.hpp"
+#include "zeroloss/network.hpp"
+
+namespace zeroloss {
+
+struct TwoLayerPointSummary {
+  int n = 0, d = 0, m = 0;
+  int p = 0;                             // rank X
+  std::string activation;                // Activation::name()
+  int manifold_dimension = 0;            // m d - n
+  int nontrivial_tangent_dimension = 0;  // m p - n
+  double manifold_tolerance = 0;         // absolute: tolerance * max(1, max_i |y_i|)
+  bool on_manifold = false;              // residual_max <= manifold_tolerance
+  double loss = 0;                       // 1/(2n) sum_i (f_i - y_i)^2
+  double residual_max = 0;               // max_i |f_i - y_i|
+  double sharpness = 0;                  // T
+  double hessian_trace = 0;              // tr Hess L (includes the residual term off M)
+  double jjt_condition = 0;              // 2-norm condition of J J^T (full coordinates)
+  double data_condition = 0;             // condition of X (ReducedCoordinates::condition)
+  Eigen::VectorXd preactivation_singular_values;  // of R = X Theta^T, descending
+  Eigen::VectorXd feature_singular_values;        // of phi(R), descending
+  AssumptionReport assumptions;          // over the n*m entries of R
+  bool hessian_requested = true;
+  bool regular = true;                   // false: J J^T singular, the Riemannian quantities are absent
+  // ||grad_M T|| and the spectrum of Hess_M T (ascending, when requested); absent when the point
+  // was found singular before they were computed.
+  std::optional<double> riemannian_gradient_norm;
+  std::optional<Eigen::VectorXd> hessian_eigenvalues;
+  std::string singular_reason;           // the SingularPointError's message at a singular point
+  double singular_condition = 0;         // and its condition number
+};
+
+// `manifold_tolerance` is relative to max(1, max_i |y_i|). Throws ResourceError when the dense
+// Hessian exceeds the dense limit (dense_limit.hpp); a singular point is reported, not thrown.
+TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
+                                               double manifold_tolerance, bool with_hessian_spectrum);
+
+}  // namespace zeroloss

@@ -1,0 +1,34 @@
+#pragma once
+// What `zeroloss optimum` prints: one JSON object (--json; keys in docs/formats.md) or a table, for
+// the two-layer network's minimizer of T (sharpness_minimum.hpp) and the diagonal network's
+// certified weighted-l1 interpolator (sharpness/diagonal_linear_optimum.hpp).
+
+#include <nlohmann/json.hpp>
+
+#include <iosfwd>
+#include <string>
+
+#include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
+#include "zeroloss/sharpness_minimum.hpp"
+
+namespace zeroloss {
+
+// The two-layer optimum with what the command knows besides it.
+struct OptimumReport {
+  bool lbfgs_requested = false;     // --method lbfgs (not the fallback of a missing closed form)
+  double input_sharpness = 0;       // T at the input weights
+  double input_residual_max = 0;    // max_i |f_i - y_i| there
+  std::string activation;           // names the activation in THEORY's assumptions
+  std::string out;                  // the file written
+};
+
+// "closed-form", "lbfgs" (requested) or "lbfgs-fallback" (no closed form).
+std::string optimum_method_name(const SharpnessMinimum& s, bool lbfgs_requested);
+nlohmann::ordered_json optimum_json(const SharpnessMinimum& s, const OptimumReport& report);
+void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumReport& report);
+
+// `model` is the model's description, `out` the u,v file written.
+nlohmann::ordered_json optimum_json(const DiagonalLinearOptimum& r, const std::string& model, const std::string& out);
+void print_optimum(std::ostream& out, const DiagonalLinearOptimum& r, const std::string& model, const std::string& file);
+
+}  // namespace zeroloss

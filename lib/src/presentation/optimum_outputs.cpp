@@ -1,0 +1,138 @@
+#include "zeroloss/presentation/optimum_outputs.hpp"
+
+#include <ostream>
+
+#include "zeroloss/presentation/printed_numbers.hpp"
+
+namespace zeroloss {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// sigma_2 / sigma_1 of descending singular values (0 when there is no second one): how far from
+// rank one.
+double rank_one_ratio(const Eigen::VectorXd& sv) { return sv.size() > 1 && sv(0) > 0 ? sv(1) / sv(0) : 0.0; }
+
+const char* kind_name(OptimumKind kind) {
+  switch (kind) {
+    case OptimumKind::GlobalMinimum: return "global-minimum";
+    case OptimumKind::LocalMinimum: return "local-minimum";
+    case OptimumKind::StationaryPoint: break;
+  }
+  return "stationary-point";
+}
+
+ojson support_json(const DiagonalLinearOptimum& r) {
+  ojson support = ojson::array();
+  for (int k : r.support) support.push_back(k + 1);
+  return support;
+}
+
+}  // namespace
+
+std::string optimum_method_name(const SharpnessMinimum& s, bool lbfgs_requested) {
+  return s.closed_form ? "closed-form" : lbfgs_requested ? "lbfgs" : "lbfgs-fallback";
+}
+
+ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
+  ojson j;
+  j["method"] = optimum_method_name(s, report.lbfgs_requested);
+  j["closed_form"] = s.closed_form;
+  j["message"] = s.message;
+  j["kind"] = kind_name(s.kind);
+  j["verdict"] = s.verdict;
+  j["sharpness"] = json_number(s.sharpness);
+  j["input_sharpness"] = json_number(report.input_sharpness);
+  j["input_residual_max"] = json_number(report.input_residual_max);
+  j["riemannian_grad_norm"] = json_number(s.riemannian_gradient_norm);
+  j["residual_max"] = json_number(s.max_residual);
+  j["preactivation_singular_values"] = json_numbers(s.preactivation_singular_values);
+  j["preactivation_rank_one_ratio"] = json_number(rank_one_ratio(s.preactivation_singular_values));
+  j["second_derivative_singular_values"] = json_numbers(s.second_derivative_singular_values);
+  j["second_derivative_rank_one_ratio"] = json_number(rank_one_ratio(s.second_derivative_singular_values));
+  j["hessian_min_eigenvalue"] = json_number(s.hessian_min_eigenvalue);
+  j["c"] = s.closed_form ? json_numbers(s.c) : ojson(nullptr);
+  j["multipliers"] = json_numbers(s.multipliers);
+  j["newton_polish"] = json_number(s.newton_polish);
+  j["assumptions"] = {{"min_first_derivative", json_number(s.assumptions.min_first_derivative)},
+                      {"min_third_derivative", json_number(s.assumptions.min_third_derivative)},
+                      {"holds", s.assumptions.holds()},
+                      {"description", s.assumptions.describe(report.activation)}};
+  if (!s.closed_form) {
+    const ManifoldMinimizationSummary& f = s.fallback_summary;
+    j["lbfgs"] = {{"start_projected", f.start_projected}, {"initial_sharpness", json_number(f.initial_value)},
+                  {"iterations", f.iterations},           {"reanchors", f.reanchors},
+                  {"evaluations", f.evaluations},         {"converged", f.converged},
+                  {"termination", f.termination}};
+  }
+  j["out"] = report.out;
+  return j;
+}
+
+void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumReport& report) {
+  auto row = [&](const std::string& key, const std::string& value) { table_row(out, 26, key, value); };
+  row("method", optimum_method_name(s, report.lbfgs_requested));
+  row("how", s.message);
+  row("verdict", s.verdict);
+  row("T*", g6(s.sharpness) + "  (sharpness at the written point)");
+  row("input weights", "T = " + g6(report.input_sharpness) + ", max_i |f_i - y_i| = " + g6(report.input_residual_max));
+  if (!s.closed_form) {
+    const ManifoldMinimizationSummary& f = s.fallback_summary;
+    row("L-BFGS", "T " + g6(f.initial_value) + " -> " + g6(f.final_value) + " in " + std::to_string(f.iterations) +
+                      " iterations from the input weights" +
+                      (f.start_projected ? " after projecting them onto M" : std::string(" (on M)")) + ", " +
+                      std::to_string(f.reanchors) + " re-anchorings of the tangent basis");
+  }
+  row("||grad_M T||", g6(s.riemannian_gradient_norm) + "  (Riemannian gradient norm at the written point)");
+  row("residual_max", g6(s.max_residual) + "  (max_i |f_i - y_i|)");
+  row("singular values of R*", numbers_inline(s.preactivation_singular_values) + "  (R* = X Theta*^T; sigma_2/sigma_1 = " +
+                                   g6(rank_one_ratio(s.preactivation_singular_values)) + ")");
+  row("singular values a phi''", numbers_inline(s.second_derivative_singular_values) +
+                                     "  ([a_j phi''(r_ij)]; sigma_2/sigma_1 = " +
+                                     g6(rank_one_ratio(s.second_derivative_singular_values)) + ")");
+  row("Hessian min eigenvalue", g6(s.hessian_min_eigenvalue) + "  (Riemannian Hessian of T, non-trivial tangent part)");
+  if (s.closed_form) row("c", numbers_inline(s.c) + "  (a_j phi''(r_ij) = c_i)");
+  row("lambda", numbers_inline(s.multipliers) + "  (Lagrange multipliers)");
+  row("assumptions", s.assumptions.describe(report.activation));
+  row("written", report.out);
+}
+
+ojson optimum_json(const DiagonalLinearOptimum& r, const std::string& model, const std::string& out) {
+  ojson j;
+  j["model"] = model;
+  j["method"] = "flow+certificate";
+  j["sharpness"] = json_number(r.sharpness);
+  j["objective"] = json_number(r.objective);
+  j["dual_objective"] = json_number(r.dual_objective);
+  j["max_dual_violation"] = json_number(r.max_dual_violation);
+  j["residual_max"] = json_number(r.residual_max);
+  j["support"] = support_json(r);
+  j["support_condition"] = json_number(r.support_condition);
+  j["support_margin"] = json_number(r.support_margin);
+  j["w"] = json_numbers(r.w);
+  j["dual"] = json_numbers(r.dual);
+  j["flow"] = {{"termination", r.flow.termination},     {"t_reached", json_number(r.flow.t_reached)},
+               {"accepted", r.flow.accepted},           {"rejected", r.flow.rejected},
+               {"final_gradient_norm", json_number(r.flow.final_gradient_norm)},
+               {"sharpness", json_number(r.flow_sharpness)}, {"distance_to_certified", json_number(r.flow_distance)}};
+  j["out"] = out;
+  return j;
+}
+
+void print_optimum(std::ostream& out, const DiagonalLinearOptimum& r, const std::string& model, const std::string& file) {
+  auto row = [&](const std::string& key, const std::string& value) { table_row(out, 24, key, value); };
+  row("model", model);
+  row("method", "Riemannian flow of T, then the exact point on its support, certified by LP duality");
+  row("T*", g6(r.sharpness) + "  (= (4/n) sum_k c_k |w_k|)");
+  row("weighted l1", g6(r.objective) + " primal, " + g6(r.dual_objective) + " dual (y . mu)");
+  row("dual feasibility", "max_k (|X^T mu|_k - c_k) / c_k = " + g6(r.max_dual_violation) + "  (<= 0: optimal)");
+  row("support", std::to_string(r.support.size()) + " coordinates " + support_json(r).dump() + ", cond(X_S) = " +
+                     g6(r.support_condition));
+  row("residual_max", g6(r.residual_max) + "  (max_i |x_i . w - y_i|)");
+  row("flow", r.flow.termination + "; " + std::to_string(r.flow.accepted) + " accepted, " +
+                  std::to_string(r.flow.rejected) + " rejected steps; T = " + g6(r.flow_sharpness) + " at its end, " +
+                  g6(r.flow_distance) + " from the certified point");
+  row("written", file);
+}
+
+}  // namespace zeroloss
