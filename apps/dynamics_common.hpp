@@ -1,15 +1,13 @@
 #pragma once
 // What the dynamics commands (sgd, flow, compare) share at the terminal: a progress bar, and
-// SIGINT/SIGTERM turned into an interruption flag. The work itself is the
-// library's (zeroloss/runs/, zeroloss/presentation/), included here for these commands.
+// SIGINT/SIGTERM turned into an interruption flag. The work itself is the library's (zeroloss/runs/,
+// zeroloss/presentation/); the run headers every one of them needs are included here.
 
 #include <atomic>
 #include <chrono>
 #include <string>
 
 #include "common.hpp"
-#include "zeroloss/presentation/dynamics_json.hpp"
-#include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 

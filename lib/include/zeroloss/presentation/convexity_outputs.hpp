@@ -44,11 +44,11 @@ std::vector<std::string> write_convexity_outputs(const std::string& dir, const C
 // The report `zeroloss convexity` prints: the anchor, the spectrum and profiles at the point, the
 // sampled points by scheme, the trajectories, the threshold, the search ladder, the assumptions,
 // and what was written in `dir` (`files` as returned by write_convexity_outputs; `figures` and
-// `figure_notes` as in its summary.json). `problem` describes the model, e.g.
-// "cubic, n = 3, d = 5, m = 4 (p = rank X = 3; non-trivial tangent part of dimension 9)".
+// `figure_notes` as in its summary.json, as runs/convexity_run.hpp returns them). `problem`
+// describes the model, e.g. "cubic, n = 3, d = 5, m = 4 (p = rank X = 3; non-trivial tangent part of dimension 9)".
 std::string convexity_report_text(const ConvexityResult& result, const ConvexityOptions& options,
                                   const std::string& problem, const std::string& dir,
-                                  const std::vector<std::string>& files, const nlohmann::json& figures,
-                                  const nlohmann::json& figure_notes);
+                                  const std::vector<std::string>& files, const std::vector<std::string>& figures,
+                                  const std::vector<std::string>& figure_notes);
 
 }  // namespace zeroloss
