@@ -12,7 +12,6 @@
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/problem_checks.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
@@ -42,11 +41,11 @@ ConvexityRunSummary analyze_into(const ConvexityRunOptions& o, ConvexityOptions 
   OutputDirectory out_dir(o.out, "convexity", OutputDirectoryOptions::fresh(o.overwrite));
   ConvexityRunSummary S;
   S.result = analyze(options);
-  S.files = write_convexity_outputs_with(o.out, S.result, options, writer);
+  ConvexityOutputFiles written = write_convexity_outputs_with(o.out, S.result, options, writer);
   out_dir.finish(RunStatus::Completed);
-  const nlohmann::json summary = read_json(o.out + "/summary.json");
-  for (const auto& f : summary.at("figures")) S.figures.push_back(f.get<std::string>());
-  for (const auto& n : summary.at("figure_notes")) S.figure_notes.push_back(n.get<std::string>());
+  S.files = std::move(written.files);
+  S.figures = std::move(written.figures);
+  S.figure_notes = std::move(written.figure_notes);
   S.options = std::move(options);
   S.problem = std::move(problem);
   return S;
