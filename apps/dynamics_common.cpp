@@ -8,8 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
-#include <vector>
 
 namespace zeroloss::cli {
 
@@ -90,22 +88,6 @@ const char* signal_name(int sig) {
     case SIGTERM: return "SIGTERM";
     default: return "signal";
   }
-}
-
-void run_workers_with_progress(int threads, const std::function<void()>& worker, ProgressBar& bar,
-                               const std::atomic<std::uint64_t>& progress) {
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  std::atomic<bool> done{false};
-  std::thread watcher([&]() {
-    while (!done) {
-      bar.update(static_cast<double>(progress.load()));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-  for (auto& t : pool) t.join();
-  done = true;
-  watcher.join();
 }
 
 }  // namespace zeroloss::cli

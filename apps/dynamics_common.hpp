@@ -1,17 +1,13 @@
 #pragma once
-// What the dynamics commands (sgd, flow, compare) share at the terminal: a progress bar, worker
-// threads drawn with it, and SIGINT/SIGTERM turned into an interruption flag. The work itself is the
-// library's (zeroloss/runs/, zeroloss/presentation/), included here for these commands.
+// What the dynamics commands (sgd, flow, compare) share at the terminal: a progress bar, and
+// SIGINT/SIGTERM turned into an interruption flag. The work itself is the library's (zeroloss/runs/,
+// zeroloss/presentation/); the run headers every one of them needs are included here.
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
-#include <functional>
 #include <string>
 
 #include "common.hpp"
-#include "zeroloss/presentation/dynamics_json.hpp"
-#include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 
@@ -36,11 +32,6 @@ class ProgressBar {
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_, last_;
 };
-
-// Runs `worker` on `threads` threads (each pulls its own tasks) while the bar shows `progress`
-// every 100 ms; returns when every worker has returned (the bar is not finished here).
-void run_workers_with_progress(int threads, const std::function<void()>& worker, ProgressBar& bar,
-                               const std::atomic<std::uint64_t>& progress);
 
 // SIGINT / SIGTERM set a flag instead of killing the process: interrupt_signal() is 0 until then,
 // and interrupt_flag() becomes true (the flag the library's runs take, runs/run_control.hpp).

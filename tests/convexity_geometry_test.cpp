@@ -222,7 +222,7 @@ TEST(DiagonalConvexity, AnalysisAnchorsAtTheCertifiedOptimumAndFindsNoNegativeCu
   o.along_flow = flow;
   EXPECT_THROW(analyze_convexity(G, Eigen::MatrixXd(p.theta), std::nullopt, o), InputError);
   // The report has no activation assumptions to state.
-  const std::string text = convexity_report_text(r, o, "diagonal", "out", {}, nlohmann::json::array(), nlohmann::json::array());
+  const std::string text = convexity_report_text(r, o, "diagonal", "out", {}, {}, {});
   EXPECT_NE(text.find("Anchor: none given; using the global minimum of T"), std::string::npos) << text;
   EXPECT_EQ(text.find("Assumptions (phi'"), std::string::npos);
 }

@@ -189,7 +189,7 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
   return j;
 }
 
-std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& res,
+ConvexityOutputFiles write_convexity_outputs(const std::string& dir, const ConvexityResult& res,
                                                  const ConvexityOptions& options,
                                                  const Eigen::Ref<const Eigen::VectorXd>& a) {
   const Eigen::VectorXd second_layer = a;
@@ -198,7 +198,7 @@ std::vector<std::string> write_convexity_outputs(const std::string& dir, const C
   });
 }
 
-std::vector<std::string> write_convexity_outputs_with(const std::string& dir, const ConvexityResult& res,
+ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const ConvexityResult& res,
                                                  const ConvexityOptions& options, const ConvexityPointWriter& write_point) {
   namespace fs = std::filesystem;
   std::vector<std::string> written;
@@ -289,7 +289,7 @@ std::vector<std::string> write_convexity_outputs_with(const std::string& dir, co
   summary["figure_scripts"] = scripts;
   summary["figure_notes"] = notes;
   put("summary.json", summary.dump(2) + "\n");
-  return written;
+  return {written, figures.get<std::vector<std::string>>(), notes.get<std::vector<std::string>>()};
 }
 
 }  // namespace zeroloss

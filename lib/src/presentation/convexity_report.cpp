@@ -27,7 +27,8 @@ std::string pad(const std::string& s, std::size_t width) {
 
 std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptions& o, const std::string& problem,
                                   const std::string& dir, const std::vector<std::string>& files,
-                                  const nlohmann::json& figures, const nlohmann::json& figure_notes) {
+                                  const std::vector<std::string>& figures,
+                                  const std::vector<std::string>& figure_notes) {
   std::ostringstream out;
   out << "zeroloss convexity: " << problem << "\n\n";
   out << "Anchor: ";
@@ -196,7 +197,7 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
   out << (search_points ? " search_points/" : "") << "\n";
   if (!figures.empty()) {
     out << "Figures:";
-    for (const auto& f : figures) out << " " << f.get<std::string>();
+    for (const auto& f : figures) out << " " << f;
     out << "\n";
   }
   if (!figure_notes.empty() && gnuplot_program().empty()) {
@@ -204,7 +205,7 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
            "SVG figures drawn. Their gnuplot scripts are in "
         << dir << "; draw them later with: cd " << dir << " && for f in *.gp; do gnuplot \"$f\"; done\n";
   } else {
-    for (const auto& n : figure_notes) out << "Note: " << n.get<std::string>() << "\n";
+    for (const auto& n : figure_notes) out << "Note: " << n << "\n";
   }
   return out.str();
 }

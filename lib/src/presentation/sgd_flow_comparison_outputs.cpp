@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "zeroloss/csv.hpp"
+#include "zeroloss/presentation/dynamics_json.hpp"
 
 namespace zeroloss {
 namespace {
@@ -149,5 +150,110 @@ std::vector<std::pair<std::string, PlotSpec>> comparison_figures(const Compariso
   return out;
 }
 
+
+}  // namespace zeroloss
+
+namespace zeroloss {
+
+std::string comparison_divergence_note(const ComparisonPerEta& e, std::size_t seeds) {
+  return std::to_string(e.diverged) + " of " + std::to_string(seeds) + " seeds diverged at eta = " +
+         short_number(e.eta) + " (" + e.divergence_reason + "); they are left out of the statistics";
+}
+
+std::string comparison_start_note(const SgdFlowComparisonRunOptions& o, const SgdFlowComparisonRunSummary& S) {
+  return S.start_on_manifold ? "W0 is on M" : "W0 projected onto M (" + std::string(to_string(o.projection)) + ")";
+}
+
+nlohmann::json comparison_summary_json(const SgdFlowComparisonRunOptions& o, const SgdFlowComparisonRunSummary& S) {
+  using nlohmann::json;
+  json per_eta = json::array();
+  for (const ComparisonPerEta& e : S.result.per_eta) {
+    json j = {{"eta", e.eta}, {"steps", e.steps}, {"seeds", e.completed}, {"diverged", e.diverged}};
+    if (e.completed > 0) {
+      j["final_dist_mean"] = e.final_distance.mean;
+      j["final_dist_std"] = e.final_distance.std;
+      j["max_dist_mean"] = e.max_distance.mean;
+      j["max_dist_std"] = e.max_distance.std;
+      j["final_T_gap_mean"] = e.final_gap.mean;
+      j["final_T_gap_std"] = e.final_gap.std;
+    }
+    per_eta.push_back(j);
+  }
+  json fit = nullptr;
+  if (S.result.fit) {
+    const PowerLawFit& pf = *S.result.fit;
+    fit = line_fit_json(pf.line);
+    fit["exponent_p"] = pf.exponent;
+    fit["prefactor"] = pf.prefactor;
+    fit["error_measure"] = "mean over seeds of ||Phi(Theta_SGD) - Theta_flow|| at the last comparison time";
+  }
+  std::vector<double> etas;
+  for (const auto& g : S.plan.grids) etas.push_back(g.eta);
+  const SgdFlowComparisonOptions& co = S.comparison;
+  return {{"command", "compare"},
+          {"data", o.problem.data},
+          {"weights", o.problem.weights},
+          {"parameters",
+           {{"activation", S.activation},
+            {"label_noise", o.label_noise},
+            {"noise", noise_kind_name(o.noise)},
+            {"batch_size", co.batch_size},
+            {"flow_coefficient", S.plan.coefficient},
+            {"time", o.time},
+            {"lr_list", etas},
+            {"seeds", co.seeds},
+            {"points", o.points},
+            {"projection", to_string(o.projection)},
+            {"integrator", flow_stepper_name(o.integrator)},
+            {"rtol", o.rtol},
+            {"atol", o.atol}}},
+          {"start", comparison_start_note(o, S)},
+          {"flow",
+           {{"t_end", S.flow.t_reached},
+            {"accepted_steps", S.flow.accepted},
+            {"rejected_steps", S.flow.rejected},
+            {"max_constraint_drift", S.flow.max_constraint_drift},
+            {"final_sharpness", S.flow.final_sharpness},
+            {"final_grad_norm", S.flow.final_gradient_norm},
+            {"seconds", S.flow_seconds}}},
+          {"sgd", {{"threads", S.threads}, {"seconds", S.sgd_seconds}, {"steps", S.sgd_steps}}},
+          {"per_eta", per_eta},
+          {"order_fit", fit},
+          {"figures", S.figures},
+          {"notes", S.notes}};
+}
+
+std::string comparison_report_text(const SgdFlowComparisonRunOptions& o, const SgdFlowComparisonRunSummary& S) {
+  const double C = S.plan.coefficient, t_end = S.plan.t_end;
+  std::ostringstream msg;
+  msg.precision(6);
+  msg << "label-noise SGD vs the limiting flow (C = S^2/(4B) = " << C << "), compared at t = eta^2 k up to t = " << t_end
+      << " (tau = " << C * t_end << "); " << comparison_start_note(o, S) << "; SGD iterates projected with "
+      << to_string(o.projection) << "\n";
+  msg << comparison_table_text(S.result);
+  std::ostringstream fit_line;
+  fit_line.precision(4);
+  if (S.result.fit) {
+    const PowerLawFit& pf = *S.result.fit;
+    fit_line << "fitted order: error ~ C eta^p with p = " << pf.exponent;
+    if (pf.line.slope_ci_low)
+      fit_line << ", " << 100 * pf.line.confidence << "% interval [" << *pf.line.slope_ci_low << ", "
+               << *pf.line.slope_ci_high << "] (Student t, " << pf.line.points - 2
+               << (pf.line.points == 3 ? " degree" : " degrees") << " of freedom)";
+    else
+      fit_line << " (two step sizes: no interval; give three or more)";
+    fit_line << ", R^2 = " << pf.line.r_squared;
+  } else {
+    fit_line << "fitted order: not available (needs at least two step sizes with a positive error)";
+  }
+  msg << fit_line.str() << "\n";
+  msg << "flow: " << S.flow.accepted << " accepted / " << S.flow.rejected << " rejected steps, T at t_end "
+      << S.flow.final_sharpness << "; SGD: " << S.sgd_steps << " steps on " << S.threads << " threads in "
+      << S.sgd_seconds << " s\n";
+  for (const auto& f : S.figures) msg << "figure: " << f << "\n";
+  for (const auto& nt : S.notes) msg << "note: " << nt << "\n";
+  msg << "outputs in " << o.out << " (compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json)\n";
+  return msg.str();
+}
 
 }  // namespace zeroloss

@@ -31,24 +31,29 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
 // Writes DIR/points.csv, DIR/search.csv, DIR/profiles.csv, DIR/spectrum.csv, DIR/failures.csv,
 // DIR/trajectory_convexity.csv (when trajectories were run), the figures (options.figures),
 // DIR/summary.json (with "figures": the SVG file names written, "figure_notes") and
-// DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written.
+// DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written
+// and, as in summary.json, the figures and the figure notes.
 // Search points go through `write_point` (path, theta in the caller's coordinates); the overload with
 // the two-layer network's second layer `a` writes weights CSV files (write_weights_csv).
+struct ConvexityOutputFiles {
+  std::vector<std::string> files;                  // paths
+  std::vector<std::string> figures, figure_notes;  // SVG file names; notes (e.g. gnuplot missing)
+};
 using ConvexityPointWriter = std::function<void(const std::string& path, const Eigen::MatrixXd& theta)>;
-std::vector<std::string> write_convexity_outputs_with(const std::string& dir, const ConvexityResult& result,
-                                                 const ConvexityOptions& options, const ConvexityPointWriter& write_point);
-std::vector<std::string> write_convexity_outputs(const std::string& dir, const ConvexityResult& result,
-                                                 const ConvexityOptions& options,
-                                                 const Eigen::Ref<const Eigen::VectorXd>& a);
+ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const ConvexityResult& result,
+                                                  const ConvexityOptions& options,
+                                                  const ConvexityPointWriter& write_point);
+ConvexityOutputFiles write_convexity_outputs(const std::string& dir, const ConvexityResult& result,
+                                             const ConvexityOptions& options,
+                                             const Eigen::Ref<const Eigen::VectorXd>& a);
 
 // The report `zeroloss convexity` prints: the anchor, the spectrum and profiles at the point, the
 // sampled points by scheme, the trajectories, the threshold, the search ladder, the assumptions,
-// and what was written in `dir` (`files` as returned by write_convexity_outputs; `figures` and
-// `figure_notes` as in its summary.json). `problem` describes the model, e.g.
-// "cubic, n = 3, d = 5, m = 4 (p = rank X = 3; non-trivial tangent part of dimension 9)".
+// and what was written in `dir` (`files`, `figures` and `figure_notes` as write_convexity_outputs
+// returns them). `problem` describes the model, e.g. "cubic, n = 3, d = 5, m = 4 (p = rank X = 3; non-trivial tangent part of dimension 9)".
 std::string convexity_report_text(const ConvexityResult& result, const ConvexityOptions& options,
                                   const std::string& problem, const std::string& dir,
-                                  const std::vector<std::string>& files, const nlohmann::json& figures,
-                                  const nlohmann::json& figure_notes);
+                                  const std::vector<std::string>& files, const std::vector<std::string>& figures,
+                                  const std::vector<std::string>& figure_notes);
 
 }  // namespace zeroloss

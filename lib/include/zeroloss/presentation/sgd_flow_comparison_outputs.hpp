@@ -1,7 +1,11 @@
 #pragma once
-// The tables of `zeroloss compare` (runs/sgd_flow_comparison.hpp): compare.csv (one row per step
-// size and comparison time), compare_summary.csv (one row per step size) and the text table it prints.
+// The outputs of `zeroloss compare` (runs/sgd_flow_comparison.hpp, runs/sgd_flow_comparison_run.hpp):
+// compare.csv (one row per step size and comparison time), compare_summary.csv (one row per step
+// size), summary.json, the figures, the notes and the report it prints.
 
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -9,6 +13,7 @@
 #include <vector>
 
 #include "zeroloss/runs/sgd_flow_comparison.hpp"
+#include "zeroloss/runs/sgd_flow_comparison_run.hpp"
 #include "zeroloss/svg_plot.hpp"
 
 namespace zeroloss {
@@ -31,5 +36,23 @@ std::vector<std::pair<std::string, PlotSpec>> comparison_figures(const Compariso
                                                                  const std::vector<double>& flow_sharpness,
                                                                  const std::optional<double>& optimum_sharpness,
                                                                  const std::function<std::string(int)>& color_of);
+
+// "K of N seeds diverged at eta = ... (reason); they are left out of the statistics" (N = seeds).
+std::string comparison_divergence_note(const ComparisonPerEta& per_eta, std::size_t seeds);
+
+// "W0 is on M", or "W0 projected onto M (<method>)".
+std::string comparison_start_note(const SgdFlowComparisonRunOptions& options,
+                                  const SgdFlowComparisonRunSummary& summary);
+
+// summary.json of a completed run: command, data, weights, parameters, start, flow (its account and
+// seconds), sgd (threads, seconds, steps), per_eta, order_fit (null without a fit), figures, notes.
+nlohmann::json comparison_summary_json(const SgdFlowComparisonRunOptions& options,
+                                       const SgdFlowComparisonRunSummary& summary);
+
+// The report `zeroloss compare` prints after a completed run: the setting, the per-step-size table,
+// the fitted order (with its Student-t interval when there are three or more step sizes), the flow's
+// and the SGD runs' account, figures, notes and the files.
+std::string comparison_report_text(const SgdFlowComparisonRunOptions& options,
+                                   const SgdFlowComparisonRunSummary& summary);
 
 }  // namespace zeroloss

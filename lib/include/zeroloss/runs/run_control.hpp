@@ -15,8 +15,15 @@ struct RunControl {
   // When it becomes true the run stops at its next check (SGD: between chunks of steps, after
   // writing a checkpoint; flow: at the next logged sample) and reports status interrupted. May be null.
   const std::atomic<bool>* interrupt = nullptr;
+  // Called once, before the first progress report, with the total those reports count towards, by
+  // runs that know it only once under way (compare: the SGD steps over all step sizes and seeds, after
+  // the flow). May be empty.
+  std::function<void(double total)> start;
 
   bool interrupted() const { return interrupt != nullptr && interrupt->load(std::memory_order_relaxed); }
+  void begin(double total) const {
+    if (start) start(total);
+  }
   void report(double done) const {
     if (progress) progress(done);
   }

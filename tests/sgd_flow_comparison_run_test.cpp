@@ -1,0 +1,139 @@
+// The run of `zeroloss compare` called as a library (runs/sgd_flow_comparison_run.hpp): its files and
+// report against what the program writes and prints for the same options, its progress against the
+// plan, and interruption through RunControl in each phase.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "test_support.hpp"
+#include "zeroloss/output_directory.hpp"
+#include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
+#include "zeroloss/runs/sgd_flow_comparison_run.hpp"
+
+namespace zeroloss {
+namespace {
+
+namespace fs = std::filesystem;
+using test::RunResult;
+using test::run_zeroloss;
+using test::slurp;
+using test::temp_dir;
+const std::string kInputs = std::string(ZEROLOSS_SOURCE_DIR) + "/tests/golden/inputs";
+
+// W0 off M (main_w0.csv): the flow starts at its projection.
+SgdFlowComparisonRunOptions small_run(const std::string& out) {
+  SgdFlowComparisonRunOptions o;
+  o.problem.data = kInputs + "/main_data.csv";
+  o.problem.weights = kInputs + "/main_w0.csv";
+  o.label_noise = 1;
+  o.learning_rates = {0.01, 0.02, 0.005};
+  o.time = 0.2;
+  o.seeds = {0, 1, 2};
+  o.points = 3;
+  o.threads = 2;
+  o.figures = false;
+  o.out = out;
+  return o;
+}
+
+std::string manifest_status(const std::string& dir) {
+  return read_json(dir + "/" + OutputDirectory::kManifestName).at("status").get<std::string>();
+}
+
+TEST(SgdFlowComparisonRun, WritesAndReportsWhatTheProgramDoesForTheSameOptions) {
+  const std::string dir = temp_dir("cmp-run");
+  const SgdFlowComparisonRunOptions o = small_run(dir + "/lib");
+  double total = -1, last = 0;
+  int starts = 0;
+  bool after_start = true;
+  RunControl control;
+  control.start = [&](double t) {
+    total = t;
+    ++starts;
+  };
+  control.progress = [&](double done) {
+    after_start = after_start && starts == 1;
+    last = done;
+  };
+  const SgdFlowComparisonRunSummary S = run_sgd_flow_comparison(o, control);
+  ASSERT_EQ(S.status, SgdFlowComparisonRunStatus::Completed);
+  EXPECT_FALSE(S.start_on_manifold);
+  EXPECT_EQ(S.threads, 2);
+
+  // The progress total is the plan's steps times the seeds; the last report does not exceed it.
+  double steps = 0;
+  for (const ComparisonGrid& g : S.plan.grids) steps += 3.0 * static_cast<double>(g.steps);
+  EXPECT_EQ(starts, 1);
+  EXPECT_EQ(total, steps);
+  EXPECT_EQ(S.sgd_steps, steps);
+  EXPECT_TRUE(after_start);
+  EXPECT_LE(last, total);
+  EXPECT_EQ(manifest_status(o.out), "completed");
+
+  const RunResult cli = run_zeroloss("compare --data " + o.problem.data + " --weights " + o.problem.weights +
+                                     " --label-noise 1 --lr-list 0.01,0.02,0.005 --time 0.2 --seeds 3 --points 3 "
+                                     "--threads 2 --no-figures --out " + dir + "/cli");
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  for (const char* file : {"compare.csv", "compare_summary.csv", "flow_trajectory.csv"})
+    EXPECT_EQ(slurp(o.out + "/" + file), slurp(dir + "/cli/" + file)) << file;
+  // summary.json: equal but for the seconds.
+  nlohmann::json lib = read_json(o.out + "/summary.json"), prog = read_json(dir + "/cli/summary.json");
+  EXPECT_EQ(lib, comparison_summary_json(o, S));
+  for (nlohmann::json* j : {&lib, &prog}) {
+    (*j)["flow"].erase("seconds");
+    (*j)["sgd"].erase("seconds");
+  }
+  EXPECT_EQ(lib, prog);
+  EXPECT_EQ(lib["start"], "W0 projected onto M (gradient-flow)");
+  EXPECT_EQ(lib["sgd"]["steps"].get<double>(), steps);
+  // The printed report: the same but for the SGD seconds and the folder.
+  const std::regex seconds(" threads in [^ ]+ s\n");
+  std::string text = std::regex_replace(comparison_report_text(o, S), seconds, " threads in ? s\n");
+  text = std::regex_replace(text, std::regex(o.out), dir + "/cli");
+  EXPECT_EQ(text, std::regex_replace(cli.out, seconds, " threads in ? s\n"));
+  EXPECT_EQ(S.files, (std::vector<std::string>{o.out + "/flow_trajectory.csv", o.out + "/compare.csv",
+                                               o.out + "/compare_summary.csv", o.out + "/summary.json"}));
+}
+
+TEST(SgdFlowComparisonRun, AnInterruptDuringTheFlowLeavesNoOutputs) {
+  const std::string dir = temp_dir("cmp-int-flow");
+  std::atomic<bool> stop{true};
+  RunControl control;
+  control.interrupt = &stop;
+  bool started = false;
+  control.start = [&](double) { started = true; };
+  const SgdFlowComparisonRunSummary S = run_sgd_flow_comparison(small_run(dir + "/out"), control);
+  EXPECT_EQ(S.status, SgdFlowComparisonRunStatus::Interrupted);
+  EXPECT_TRUE(S.files.empty());
+  EXPECT_FALSE(started);  // the SGD runs never began
+  EXPECT_FALSE(S.flow.completed);
+  EXPECT_FALSE(fs::exists(dir + "/out/flow_trajectory.csv"));
+  EXPECT_EQ(manifest_status(dir + "/out"), "interrupted");
+}
+
+TEST(SgdFlowComparisonRun, AnInterruptDuringTheSgdRunsLeavesOnlyTheFlow) {
+  const std::string dir = temp_dir("cmp-int-sgd");
+  std::atomic<bool> stop{false};
+  RunControl control;
+  control.interrupt = &stop;
+  control.start = [&](double) { stop = true; };  // as the SGD runs begin
+  const SgdFlowComparisonRunSummary S = run_sgd_flow_comparison(small_run(dir + "/out"), control);
+  EXPECT_EQ(S.status, SgdFlowComparisonRunStatus::Interrupted);
+  EXPECT_TRUE(S.flow.completed);
+  EXPECT_EQ(S.files, std::vector<std::string>{dir + "/out/flow_trajectory.csv"});
+  EXPECT_TRUE(S.result.per_eta.empty());
+  EXPECT_TRUE(fs::exists(dir + "/out/flow_trajectory.csv"));
+  EXPECT_FALSE(fs::exists(dir + "/out/compare.csv"));
+  EXPECT_FALSE(fs::exists(dir + "/out/summary.json"));
+  EXPECT_EQ(manifest_status(dir + "/out"), "interrupted");
+}
+
+}  // namespace
+}  // namespace zeroloss
