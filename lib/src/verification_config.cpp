@@ -57,7 +57,7 @@ json default_verification_config() {
     "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 },
-    "diagonal_sparse_interpolator": { "draws": 4 }
+    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000 }
   }
 })json");
 }

@@ -226,12 +226,17 @@ Verdict check_diagonal_sparse_interpolator(VerificationContext& ctx) {
   ev << draws << " data draws (Gaussian, n = " << cfg["n"].get<int>() << ", d = " << cfg["d"].get<int>()
      << ", seeds " << first_seed << " to " << first_seed + draws - 1 << "), label-noise SGD with eta = "
      << significant_digits(cfg["lr"].get<double>()) << ", s = " << significant_digits(cfg["label_noise"].get<double>())
-     << ", B = " << cfg["batch"].get<int>() << ", " << wc.fewest_steps << " to " << wc.most_steps
-     << " steps per draw (flow time " << significant_digits(tau_per_step * static_cast<double>(wc.fewest_steps))
-     << " to " << significant_digits(tau_per_step * static_cast<double>(wc.most_steps))
-     << ", enough for the slowest off-support coordinate of w* to decay by exp(-"
-     << significant_digits(cfg["decay_exponent"].get<double>()) << ") at its predicted rate, at most "
-     << cfg["max_steps"].get<long long>() << "), end point projected onto M: " << wc.reached << " of " << draws
+     << ", B = " << cfg["batch"].get<int>() << ", for each draw at least " << cfg["steps"].get<long long>()
+     << " steps and at most " << cfg["max_steps"].get<long long>()
+     << ", long enough for the slowest off-support coordinate of w* to decay by exp(-"
+     << significant_digits(cfg["decay_exponent"].get<double>()) << ") at its predicted rate (here ";
+  if (wc.fewest_steps == wc.most_steps)
+    ev << wc.fewest_steps << " steps, flow time " << significant_digits(tau_per_step * static_cast<double>(wc.most_steps));
+  else
+    ev << wc.fewest_steps << " to " << wc.most_steps << " steps, flow time "
+       << significant_digits(tau_per_step * static_cast<double>(wc.fewest_steps)) << " to "
+       << significant_digits(tau_per_step * static_cast<double>(wc.most_steps));
+  ev << "), end point projected onto M: " << wc.reached << " of " << draws
      << " reached the certified weighted-l1 interpolator w* with its support (largest ||w - w*||/||w*|| "
      << significant_digits(wc.distance, 3) << ", tolerance " << significant_digits(t.relative_distance_tolerance)
      << "; largest |T - T*|/T* " << significant_digits(wc.gap, 3) << ", tolerance "
