@@ -66,6 +66,11 @@ void run_report(const RunOptions& o) {
     throw CommandFailure(
         "check not completed: " + incomplete + " (see " + o.out + "/report.html and " + o.out + "/logs/)",
         kExitCheckIncomplete);
+  const std::string inconclusive = verdict_keys_with_status(doc, VerdictStatus::Inconclusive);
+  if (!inconclusive.empty())
+    throw CommandFailure("claim inconclusive (its rule also passed a falsified variant): " + inconclusive + " (see " +
+                             o.out + "/report.html)",
+                         kExitCheckIncomplete);
 }
 
 CommandRegistration reg(
@@ -79,7 +84,8 @@ CommandRegistration reg(
            "  3. label-noise SGD tracks the flow as eta shrinks (fitted order in eta);\n"
            "  4. label-noise SGD reaches a rank-one feature matrix (the paper's Figure 1 setting);\n"
            "  5. local geodesic convexity (threshold, adversarial search, THEORY 6's counterexample);\n"
-           "  6. outside the assumptions (tanh, softplus, n > d): reported, not asserted.\n"
+           "  6. outside the assumptions (tanh, softplus, n > d): reported, not asserted;\n"
+           "  7. label-noise SGD on the diagonal linear network reaches the weighted-l1 interpolator (population).\n"
            "Without CONFIG the embedded default runs (see --print-config); a CONFIG file is merged over it key by key "
            "(unknown keys are errors). Every verdict is computed by running zeroloss commands (listed with it).\n"
            "Outputs in --out: report.html (self-contained, figures inline), report.md, summary.json (verdicts: one "
@@ -87,7 +93,8 @@ CommandRegistration reg(
            "logs/ (every command's output) and verdicts/ (per-claim results, reused by --resume).\n"
            "The configuration is validated as a whole before any work (bad values exit 2 naming the file and key).\n"
            "Exit codes: 0 every asserted claim passed (claims with status reported or not-applicable assert "
-           "nothing); 8 some claim failed; 9 no claim failed but some check could not be completed (status error); "
+           "nothing); 8 some claim failed; 9 no claim failed but some check could not be completed (status error) "
+           "or was inconclusive (its rule also passed a falsified variant); "
            "1 usage error; 2 bad configuration. The report is written in all three cases 0, 8 and 9.");
        app.add_option("config", o->config, "Configuration JSON merged over the default (optional)")
            ->check(CLI::ExistingFile);

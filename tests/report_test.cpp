@@ -135,9 +135,12 @@ TEST(Report, ReproduceBlocksRunInAnEmptyFolder) {
   // Every Reproduce block creates its own inputs (data, random starts, hand-made files) before the
   // commands that read them: run as written, from an empty folder, each one succeeds.
   std::string dir;
-  run_report("report-reproduce", {{"claims", {"flow_rate", "local_convexity"}}}, &dir);
+  run_report("report-reproduce",
+             {{"claims", {"flow_rate", "local_convexity", "diagonal_sparse_interpolator"}},
+              {"diagonal_sparse_interpolator", {{"draws", 1}, {"steps", 200000}, {"max_steps", 200000}}}},
+             &dir);
   const std::vector<std::string> blocks = reproduce_blocks(slurp(dir + "/report.md"));
-  ASSERT_EQ(blocks.size(), 2u);
+  ASSERT_EQ(blocks.size(), 3u);
   const std::string bin = std::filesystem::path(zeroloss_binary()).parent_path().string();
   for (size_t k = 0; k < blocks.size(); ++k) {
     const std::string fresh = temp_dir("report-reproduce-" + std::to_string(k));
@@ -227,7 +230,7 @@ TEST(Report, PrintConfigIsTheEmbeddedDefault) {
   std::string out;
   ASSERT_EQ(run_command(zeroloss_binary() + " run --print-config", &out), 0);
   const json cfg = json::parse(out);
-  EXPECT_EQ(cfg["claims"].size(), 6u);
+  EXPECT_EQ(cfg["claims"].size(), 7u);
   EXPECT_TRUE(cfg.contains("quick"));
 }
 

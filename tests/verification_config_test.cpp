@@ -90,6 +90,15 @@ INSTANTIATE_TEST_SUITE_P(
                  "entry 1 has the unknown key 'widht'"},
         BadValue{R"({"quick": {"flow_rate": {"log_points": 0}}})", "key 'quick.flow_rate.log_points' must be"},
         BadValue{R"({"quick": 3})", "key 'quick' must be an object"},
+        BadValue{R"({"diagonal_sparse_interpolator": {"d": 3}})",
+                 "key 'diagonal_sparse_interpolator.d' must exceed diagonal_sparse_interpolator.n"},
+        BadValue{R"({"diagonal_sparse_interpolator": {"max_steps": 10}})",
+                 "key 'diagonal_sparse_interpolator.max_steps' must be at least diagonal_sparse_interpolator.steps"},
+        BadValue{R"({"diagonal_sparse_interpolator": {"batch": 4}})",
+                 "key 'diagonal_sparse_interpolator.batch' must be an integer between 1 and 3"},
+        BadValue{R"({"diagonal_sparse_interpolator": {"support_threshold": 1}})", "must lie strictly between 0 and 1"},
+        BadValue{R"({"quick": {"diagonal_sparse_interpolator": {"draws": 0}}})",
+                 "key 'quick.diagonal_sparse_interpolator.draws' must be an integer >= 1"},
         BadValue{R"([1, 2])", "expected a JSON object at the top level"},
         BadValue{R"({"seed": 0,})", "not a valid configuration"}));
 

@@ -49,9 +49,10 @@ TEST(Decision, PassesOnlyWhenEveryRuleHolds) {
 
 TEST(Decision, StatusWordsRoundTrip) {
   for (VerdictStatus s : {VerdictStatus::Pass, VerdictStatus::Fail, VerdictStatus::NotApplicable,
-                          VerdictStatus::Reported, VerdictStatus::Error})
+                          VerdictStatus::Reported, VerdictStatus::Error, VerdictStatus::Inconclusive})
     EXPECT_EQ(verdict_status_from_string(to_string(s)), s);
   EXPECT_EQ(to_string(VerdictStatus::NotApplicable), "not-applicable");
+  EXPECT_EQ(to_string(VerdictStatus::Inconclusive), "inconclusive");
   EXPECT_THROW(verdict_status_from_string("passed"), InputError);
 }
 

@@ -18,7 +18,7 @@ using nlohmann::json;
 json default_verification_config() {
   return json::parse(R"json({
   "claims": ["global_minimum", "flow_rate", "sgd_tracks_flow", "rank_one_sgd", "local_convexity",
-             "outside_assumptions"],
+             "outside_assumptions", "diagonal_sparse_interpolator"],
   "seed": 0,
   "problem": {
     "generator": "gaussian", "n": 3, "d": 5, "m": 4, "activation": "cubic",
@@ -46,12 +46,18 @@ json default_verification_config() {
     ],
     "flow_time": 500.0, "until_gradient": 1e-8
   },
+  "diagonal_sparse_interpolator": {
+    "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
+    "batch": 1, "steps": 1000000, "max_steps": 20000000, "decay_exponent": 10.0, "log_points": 50, "relative_distance_tolerance": 1e-3,
+    "sharpness_gap_tolerance": 1e-4, "support_threshold": 1e-3
+  },
   "quick": {
     "global_minimum": { "starts": 4 },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
-    "outside_assumptions": { "flow_time": 200.0 }
+    "outside_assumptions": { "flow_time": 200.0 },
+    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000 }
   }
 })json");
 }
@@ -177,8 +183,9 @@ class Validator {
   std::string source_;
 };
 
-const char* const kClaimNames[] = {"global_minimum",  "flow_rate",          "sgd_tracks_flow",
-                                   "rank_one_sgd",    "local_convexity",    "outside_assumptions"};
+const char* const kClaimNames[] = {"global_minimum",  "flow_rate",       "sgd_tracks_flow",
+                                   "rank_one_sgd",    "local_convexity", "outside_assumptions",
+                                   "diagonal_sparse_interpolator"};
 
 void validate(const Validator& v) {
   const json& claims = v.at("claims");
@@ -189,7 +196,7 @@ void validate(const Validator& v) {
     for (const char* k : kClaimNames) known = known || (c.is_string() && c.get<std::string>() == k);
     if (!known)
       v.fail("claims", "lists " + c.dump() + "; expected claim names among global_minimum, flow_rate, "
-             "sgd_tracks_flow, rank_one_sgd, local_convexity, outside_assumptions", claims);
+             "sgd_tracks_flow, rank_one_sgd, local_convexity, outside_assumptions, diagonal_sparse_interpolator", claims);
     if (!seen.insert(c.get<std::string>()).second) v.fail("claims", "lists " + c.dump() + " twice", claims);
   }
   v.integer("seed", 0);
@@ -273,6 +280,30 @@ void validate(const Validator& v) {
   }
   v.positive("outside_assumptions.flow_time");
   v.positive("outside_assumptions.until_gradient");
+
+  // The claim needs n < d (generic data: the interpolator then has n nonzeros and M is regular there).
+  const std::string dl = "diagonal_sparse_interpolator.";
+  const long long dl_n = v.integer(dl + "n", 1);
+  const long long dl_d = v.integer(dl + "d", 1);
+  if (dl_d <= dl_n) v.fail(dl + "d", "must exceed " + dl + "n (the claim is about n < d)", v.at(dl + "d"));
+  v.integer(dl + "draws", 1);
+  v.integer(dl + "first_data_seed", 0);
+  v.positive(dl + "init_scale");
+  v.positive(dl + "lr");
+  v.positive(dl + "label_noise");
+  v.integer(dl + "batch", 1, dl_n);
+  const long long dl_steps = v.integer(dl + "steps", 1, LLONG_MAX);
+  if (v.integer(dl + "max_steps", 1, LLONG_MAX) < dl_steps)
+    v.fail(dl + "max_steps", "must be at least " + dl + "steps (the budget of a draw lies between them)",
+           v.at(dl + "max_steps"));
+  v.positive(dl + "decay_exponent");
+  v.integer(dl + "log_points", 1);
+  v.positive(dl + "relative_distance_tolerance");
+  v.positive(dl + "sharpness_gap_tolerance");
+  const double support = v.positive(dl + "support_threshold");
+  if (support >= 1)
+    v.fail(dl + "support_threshold", "must lie strictly between 0 and 1 (a fraction of max_k |w_k|)",
+           v.at(dl + "support_threshold"));
 }
 
 // Collects the object keys on the way to the value being parsed, so that a number the parser

@@ -39,7 +39,7 @@ th, td { border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; text
 th { background: #f3f3f3; }
 .pass { background: #e3f6e3; font-weight: bold; } .fail { background: #fbe0e0; font-weight: bold; }
 .not-applicable { background: #eee; } .reported { background: #e6eefb; font-weight: bold; }
-.error { background: #fff1c2; font-weight: bold; }
+.error { background: #fff1c2; font-weight: bold; } .inconclusive { background: #f3e3fb; font-weight: bold; }
 code, pre { font-family: Menlo, Consolas, monospace; font-size: 0.88em; }
 pre { background: #f7f7f7; padding: 0.8em; white-space: pre-wrap; overflow-wrap: anywhere; }
 figure { margin: 1.2em 0; } figcaption { font-size: 0.9em; color: #444; }
@@ -67,8 +67,12 @@ std::string one_per_line(const std::string& commands) {
 nlohmann::json verdict_json(const Verdict& v) {
   nlohmann::json figs = nlohmann::json::array();
   for (const auto& f : v.figures) figs.push_back({{"file", f.file}, {"caption", f.caption}, {"data", f.data}});
+  nlohmann::json power = nlohmann::json::array();
+  for (const auto& m : v.power)
+    power.push_back({{"mutant", m.mutant}, {"changes", m.changes}, {"rejected", m.rejected}});
   return {{"key", v.key},         {"claim", v.claim},     {"status", to_string(v.status)}, {"evidence", v.evidence},
-          {"command", v.command}, {"numbers", v.numbers}, {"figures", figs},               {"seconds", v.seconds}};
+          {"command", v.command}, {"numbers", v.numbers}, {"figures", figs},               {"power", power},
+          {"seconds", v.seconds}};
 }
 
 Verdict verdict_from_json(const nlohmann::json& j) {
@@ -82,6 +86,8 @@ Verdict verdict_from_json(const nlohmann::json& j) {
     v.numbers = j.at("numbers");
     v.seconds = j.at("seconds");
     for (const auto& f : j.at("figures")) v.figures.push_back({f.at("file"), f.at("caption"), f.at("data")});
+    if (j.contains("power"))
+      for (const auto& m : j.at("power")) v.power.push_back({m.at("mutant"), m.at("changes"), m.at("rejected")});
     return v;
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("a saved verdict is incomplete or of the wrong type (") + e.what() + ")");
@@ -159,6 +165,20 @@ void write_report(const std::string& dir, const ReportDocument& doc) {
     md << "## " << k << ". " << v.claim << "\n\n**" << to_string(v.status) << "**: " << v.evidence
        << "\n\nReproduce:\n\n```sh\n" << one_per_line(v.command) << "\n```\n\n```json\n" << v.numbers.dump(2)
        << "\n```\n\n";
+    if (!v.power.empty()) {
+      h << "<p>Power: the same rule on falsified variants of the pipeline (a pass needs every one rejected).</p>\n"
+        << "<table>\n<tr><th>Mutant</th><th>What it changes</th><th>Rejected</th></tr>\n";
+      md << "Power: the same rule on falsified variants of the pipeline (a pass needs every one rejected).\n\n"
+         << "| Mutant | What it changes | Rejected |\n|---|---|---|\n";
+      for (const auto& m : v.power) {
+        h << "<tr><td>" << html_escape(m.mutant) << "</td><td>" << html_escape(m.changes) << "</td><td class=\""
+          << (m.rejected ? "pass\">yes" : "fail\">no") << "</td></tr>\n";
+        md << "| " << md_cell(m.mutant) << " | " << md_cell(m.changes) << " | " << (m.rejected ? "yes" : "**no**")
+           << " |\n";
+      }
+      h << "</table>\n";
+      md << "\n";
+    }
     for (const auto& f : v.figures) {
       bool ok = false;
       const std::string svg = read_text(dir + "/" + f.file, ok);

@@ -18,15 +18,18 @@ std::string to_string(VerdictStatus status) {
       return "reported";
     case VerdictStatus::Error:
       return "error";
+    case VerdictStatus::Inconclusive:
+      return "inconclusive";
   }
   return "reported";
 }
 
 VerdictStatus verdict_status_from_string(const std::string& word) {
   for (VerdictStatus s : {VerdictStatus::Pass, VerdictStatus::Fail, VerdictStatus::NotApplicable,
-                          VerdictStatus::Reported, VerdictStatus::Error})
+                          VerdictStatus::Reported, VerdictStatus::Error, VerdictStatus::Inconclusive})
     if (to_string(s) == word) return s;
-  throw InputError("unknown verdict status '" + word + "' (expected pass, fail, not-applicable, reported or error)");
+  throw InputError("unknown verdict status '" + word +
+                   "' (expected pass, fail, not-applicable, reported, error or inconclusive)");
 }
 
 bool Decision::held(const std::string& rule) const {
@@ -42,6 +45,13 @@ Decision decide_by_rules(std::vector<RuleOutcome> rules) {
   for (const auto& r : d.rules)
     if (!r.held) d.status = VerdictStatus::Fail;
   return d;
+}
+
+VerdictStatus status_with_power(const Decision& decision, const std::vector<MutantOutcome>& power) {
+  if (decision.status != VerdictStatus::Pass) return decision.status;
+  for (const auto& m : power)
+    if (!m.rejected) return VerdictStatus::Inconclusive;
+  return VerdictStatus::Pass;
 }
 
 }  // namespace zeroloss

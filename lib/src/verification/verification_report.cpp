@@ -30,6 +30,8 @@ const std::vector<ReportClaim>& report_claims() {
       {"rank_one_sgd", "label-noise SGD reaches rank one (Figure 1)", &check_rank_one_sgd},
       {"local_convexity", "local geodesic convexity", &check_local_convexity},
       {"outside_assumptions", "outside the assumptions", &check_outside_assumptions},
+      {"diagonal_sparse_interpolator", "label-noise SGD on the diagonal network reaches the weighted-l1 interpolator",
+       &check_diagonal_sparse_interpolator},
   };
   return claims;
 }

@@ -27,6 +27,9 @@ struct Verdict {
   std::string command;   // a zeroloss command line that reproduces the evidence
   nlohmann::json numbers = nlohmann::json::object();  // key numbers (machine readable)
   std::vector<Figure> figures;
+  // The claim's mutants and whether its rule rejected each (decision.hpp); empty when the claim
+  // has none. Any mutant not rejected makes a passing claim inconclusive.
+  std::vector<MutantOutcome> power;
   double seconds = 0;    // wall time of the check
 };
 
@@ -43,8 +46,9 @@ struct ReportDocument {
 void write_report(const std::string& dir, const ReportDocument& document);
 
 // A verdict as JSON: key, claim, status (to_string), evidence, command, numbers, figures
-// ({file, caption, data}) and seconds; verdict_from_json reads it back (throws InputError on a
-// missing key or an unknown status).
+// ({file, caption, data}), power ({mutant, changes, rejected}) and seconds; verdict_from_json reads
+// it back (throws InputError on a missing key or an unknown status; a missing power list, as saved
+// before mutants existed, reads as empty).
 nlohmann::json verdict_json(const Verdict& verdict);
 Verdict verdict_from_json(const nlohmann::json& j);
 

@@ -19,6 +19,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx);
 Verdict check_rank_one_sgd(VerificationContext& ctx);
 Verdict check_local_convexity(VerificationContext& ctx);
 Verdict check_outside_assumptions(VerificationContext& ctx);
+Verdict check_diagonal_sparse_interpolator(VerificationContext& ctx);
 
 struct ReportClaim {
   const char* key;    // the claim's key in the configuration ("claims", its section) and summary.json
@@ -26,7 +27,7 @@ struct ReportClaim {
   Verdict (*check)(VerificationContext&);
 };
 
-// The six claims in report order.
+// The claims in report order.
 const std::vector<ReportClaim>& report_claims();
 
 }  // namespace zeroloss

@@ -11,9 +11,11 @@ namespace zeroloss {
 
 // Pass/Fail: the claim held/did not hold on the evidence. NotApplicable: the claim's premise does
 // not hold for the configuration. Reported: outside the theory, numbers without a verdict. Error: the
-// check could not be completed (a command failed); says nothing about the claim.
-enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error };
-// "pass", "fail", "not-applicable", "reported", "error" (the words of summary.json).
+// check could not be completed (a command failed); says nothing about the claim. Inconclusive: the
+// rules held, but they also held on a falsified variant of the pipeline (a mutant, below): the rule
+// has no power there, so the pass says nothing.
+enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error, Inconclusive };
+// "pass", "fail", "not-applicable", "reported", "error", "inconclusive" (the words of summary.json).
 std::string to_string(VerdictStatus status);
 // The inverse of to_string; throws InputError for any other word.
 VerdictStatus verdict_status_from_string(const std::string& word);
@@ -33,5 +35,18 @@ struct Decision {
 
 // Pass when every rule held, else Fail.
 Decision decide_by_rules(std::vector<RuleOutcome> rules);
+
+// A falsified variant of a claim's pipeline (issue 12's "mutant"): the same runs with one
+// deliberate change that makes the claim false, decided by the same rule. `rejected` is true when
+// the rule's status on the mutant's evidence was not Pass.
+struct MutantOutcome {
+  std::string mutant;   // identifier, e.g. "no_label_noise"
+  std::string changes;  // what the mutant changes, in words
+  bool rejected = false;
+};
+
+// The status of a claim decided on its own evidence, given its mutants: the decision's status,
+// except that a Pass with any mutant not rejected becomes Inconclusive.
+VerdictStatus status_with_power(const Decision& decision, const std::vector<MutantOutcome>& power);
 
 }  // namespace zeroloss
