@@ -7,7 +7,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/verification/child_process.hpp"
 #include "zeroloss/verification/verification_report.hpp"
 #include "zeroloss/verification_config.hpp"
@@ -47,7 +47,7 @@ void run_report(const RunOptions& o) {
   const VerificationReportResult r =
       write_verification_report(cfg, options, [](const std::string& line) { std::cerr << line << "\n"; });
   const ReportDocument& doc = r.document;
-  std::cout << "\nVerdicts (" << cfg["mode"].get<std::string>() << " mode, " << significant_digits(r.seconds, 3)
+  std::cout << "\nVerdicts (" << cfg["mode"].get<std::string>() << " mode, " << short_number(r.seconds, 3)
             << " s):\n";
   for (size_t k = 0; k < doc.verdicts.size(); ++k) {
     const Verdict& v = doc.verdicts[k];

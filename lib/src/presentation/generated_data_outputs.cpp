@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <ostream>
 
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 
 namespace zeroloss {
 namespace {
 
-std::string g6(double x) { return significant_digits(x, 6); }
+std::string g6(double x) { return short_number(x, 6); }
 
 }  // namespace
 

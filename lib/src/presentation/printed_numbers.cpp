@@ -5,7 +5,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 
 namespace zeroloss {
 
@@ -25,7 +25,7 @@ nlohmann::ordered_json json_numbers(const std::vector<double>& v) {
   return a;
 }
 
-std::string g6(double x) { return significant_digits(x, 6); }
+std::string g6(double x) { return short_number(x, 6); }
 
 std::string numbers_inline(const Eigen::Ref<const Eigen::VectorXd>& v, const std::string& empty) {
   if (v.size() == 0) return empty;

@@ -8,7 +8,7 @@
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss {
@@ -52,7 +52,7 @@ void GeneratedDataOptions::validate() const {
     if (!std::isfinite(data.given_labels[i]))
       throw InputError("--label-values: value " + std::to_string(i + 1) + " is not finite");
   if (!(std::isfinite(data.label_scale) && data.label_scale >= 0))
-    throw InputError("--label-scale must be a finite number >= 0 (got " + significant_digits(data.label_scale, 6) + ")");
+    throw InputError("--label-scale must be a finite number >= 0 (got " + short_number(data.label_scale, 6) + ")");
   if (weights_out.empty()) return;
   if (model == ModelKind::TwoLayer && m < 1)
     throw InputError("--weights-out needs --m M with M >= 1 neurons (got --m " + std::to_string(m) + ")");
@@ -60,7 +60,7 @@ void GeneratedDataOptions::validate() const {
     throw InputError("--m and --a-mixed describe two-layer weights; the diagonal linear network has one (u_k, v_k) "
                      "per feature: leave them out");
   if (!(std::isfinite(init_scale) && init_scale > 0))
-    throw InputError("--init-scale must be a finite number > 0 (got " + significant_digits(init_scale, 6) + ")");
+    throw InputError("--init-scale must be a finite number > 0 (got " + short_number(init_scale, 6) + ")");
   std::error_code e1, e2;
   const auto p1 = fs::weakly_canonical(weights_out, e1);
   const auto p2 = fs::weakly_canonical(out, e2);

@@ -15,7 +15,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/diagonal_sparse_interpolator_rule.hpp"
@@ -225,26 +225,26 @@ Verdict check_diagonal_sparse_interpolator(VerificationContext& ctx) {
   std::ostringstream ev;
   ev << draws << " data draws (Gaussian, n = " << cfg["n"].get<int>() << ", d = " << cfg["d"].get<int>()
      << ", seeds " << first_seed << " to " << first_seed + draws - 1 << "), label-noise SGD with eta = "
-     << significant_digits(cfg["lr"].get<double>()) << ", s = " << significant_digits(cfg["label_noise"].get<double>())
+     << short_number(cfg["lr"].get<double>(), 4) << ", s = " << short_number(cfg["label_noise"].get<double>(), 4)
      << ", B = " << cfg["batch"].get<int>() << ", for each draw at least " << cfg["steps"].get<long long>()
      << " steps and at most " << cfg["max_steps"].get<long long>()
      << ", long enough for the slowest off-support coordinate of w* to decay by exp(-"
-     << significant_digits(cfg["decay_exponent"].get<double>()) << ") at its predicted rate (here ";
+     << short_number(cfg["decay_exponent"].get<double>(), 4) << ") at its predicted rate (here ";
   if (wc.fewest_steps == wc.most_steps)
-    ev << wc.fewest_steps << " steps, flow time " << significant_digits(tau_per_step * static_cast<double>(wc.most_steps));
+    ev << wc.fewest_steps << " steps, flow time " << short_number(tau_per_step * static_cast<double>(wc.most_steps), 4);
   else
     ev << wc.fewest_steps << " to " << wc.most_steps << " steps, flow time "
-       << significant_digits(tau_per_step * static_cast<double>(wc.fewest_steps)) << " to "
-       << significant_digits(tau_per_step * static_cast<double>(wc.most_steps));
+       << short_number(tau_per_step * static_cast<double>(wc.fewest_steps), 4) << " to "
+       << short_number(tau_per_step * static_cast<double>(wc.most_steps), 4);
   ev << "), end point projected onto M: " << wc.reached << " of " << draws
      << " reached the certified weighted-l1 interpolator w* with its support (largest ||w - w*||/||w*|| "
-     << significant_digits(wc.distance, 3) << ", tolerance " << significant_digits(t.relative_distance_tolerance)
-     << "; largest |T - T*|/T* " << significant_digits(wc.gap, 3) << ", tolerance "
-     << significant_digits(t.sharpness_gap_tolerance) << ")";
+     << short_number(wc.distance, 3) << ", tolerance " << short_number(t.relative_distance_tolerance, 4)
+     << "; largest |T - T*|/T* " << short_number(wc.gap, 3) << ", tolerance "
+     << short_number(t.sharpness_gap_tolerance, 4) << ")";
   if (wc.completed < draws) ev << "; " << draws - wc.completed << " runs did not complete (see members)";
   ev << ". Mutant s = 0: " << wm.reached << " of " << draws << " passed, "
      << (v.power.back().rejected ? "rejected" : "NOT rejected");
-  if (std::isfinite(mutant_best)) ev << " (smallest ||w - w*||/||w*|| " << significant_digits(mutant_best, 3) << ")";
+  if (std::isfinite(mutant_best)) ev << " (smallest ||w - w*||/||w*|| " << short_number(mutant_best, 3) << ")";
   ev << ".";
   v.evidence = ev.str();
 

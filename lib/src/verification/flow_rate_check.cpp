@@ -7,7 +7,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/flow_rate_rule.hpp"
@@ -28,7 +28,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   const std::string dir = ctx.dir("flow_rate");
   const std::string data = write_problem_data(ctx);
   const std::string start = write_random_start(ctx, data, problem["m"].get<int>(), 0, false, "flow_rate/start.csv");
-  ctx.progress("flow rate: integrating the flow to tau = " + significant_digits(cfg["flow_time"].get<double>()));
+  ctx.progress("flow rate: integrating the flow to tau = " + short_number(cfg["flow_time"].get<double>(), 4));
   ctx.run("flow_rate_flow", {"flow", "--data", data, "--weights", start, "--activation", act, "--coefficient", "1",
                              "--time", format_double(cfg["flow_time"].get<double>()), "--log-points",
                              std::to_string(cfg["log_points"].get<int>()), "--no-figures", "--out", dir + "/flow"});
@@ -58,15 +58,15 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   v.status = decide_flow_rate(evidence, FlowRateThresholds()).status;
   std::ostringstream ev;
   if (fit["fitted"].get<bool>()) {
-    ev << "T - T* ~ A exp(-mu tau) on the tail tau in [" << significant_digits(fit["tau_start"].get<double>()) << ", "
-       << significant_digits(fit["tau_end"].get<double>())
-       << "]: mu = " << significant_digits(fit["rate_mu"].get<double>());
+    ev << "T - T* ~ A exp(-mu tau) on the tail tau in [" << short_number(fit["tau_start"].get<double>(), 4) << ", "
+       << short_number(fit["tau_end"].get<double>(), 4)
+       << "]: mu = " << short_number(fit["rate_mu"].get<double>(), 4);
     if (fit["rate_ci_low"].is_number())
-      ev << " (95% interval [" << significant_digits(fit["rate_ci_low"].get<double>()) << ", "
-         << significant_digits(fit["rate_ci_high"].get<double>()) << "])";
-    ev << ", R^2 = " << significant_digits(fit["r_squared"].get<double>(), 6)
-       << ", rate in the first and second half of the tail " << significant_digits(fit["first_half_rate"].get<double>())
-       << " and " << significant_digits(fit["second_half_rate"].get<double>()) << ". ";
+      ev << " (95% interval [" << short_number(fit["rate_ci_low"].get<double>(), 4) << ", "
+         << short_number(fit["rate_ci_high"].get<double>(), 4) << "])";
+    ev << ", R^2 = " << short_number(fit["r_squared"].get<double>(), 6)
+       << ", rate in the first and second half of the tail " << short_number(fit["first_half_rate"].get<double>(), 4)
+       << " and " << short_number(fit["second_half_rate"].get<double>(), 4) << ". ";
   }
   ev << fit["verdict"].get<std::string>();
   v.evidence = ev.str();

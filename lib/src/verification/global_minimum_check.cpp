@@ -8,7 +8,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/global_minimum_rule.hpp"
@@ -209,13 +209,13 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                {"details", c.details}};
   v.status = decide_global_minimum(c.evidence, thresholds).status;
   std::ostringstream ev;
-  ev << total << " runs (Riemannian flow until ||grad_M T|| < " << significant_digits(thresholds.until_gradient)
+  ev << total << " runs (Riemannian flow until ||grad_M T|| < " << short_number(thresholds.until_gradient, 4)
      << ", and Riemannian L-BFGS) from " << starts << " random starts"
      << (layers.size() > 1 ? " for a = 1 and for a mixed-sign a" : "") << ": " << total - c.missed
-     << " reached the closed-form optimum T* (largest relative gap " << significant_digits(c.worst_gap, 3)
-     << ", tolerance " << significant_digits(thresholds.relative_tolerance)
-     << "); largest sigma_2/sigma_1 of R at the end (a = 1): " << significant_digits(c.worst_rank, 3) << " (tolerance "
-     << significant_digits(thresholds.rank_tolerance) << ")"
+     << " reached the closed-form optimum T* (largest relative gap " << short_number(c.worst_gap, 3)
+     << ", tolerance " << short_number(thresholds.relative_tolerance, 4)
+     << "); largest sigma_2/sigma_1 of R at the end (a = 1): " << short_number(c.worst_rank, 3) << " (tolerance "
+     << short_number(thresholds.rank_tolerance, 4) << ")"
      << (c.missed ? "; " + std::to_string(c.missed) + " runs missed it (see runs.csv)" : "") << ".";
   v.evidence = ev.str();
   if (!c.figure.series.empty()) {

@@ -13,7 +13,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/local_convexity_rule.hpp"
@@ -82,7 +82,7 @@ void add_scatter_figure(const std::string& dir, double g_star, Verdict& v) {
   if (!neg.x.empty()) fig.series.push_back(neg);
   if (!low.x.empty()) {
     low.label =
-        "||grad_M T|| <= " + significant_digits(low_max, 2) + " (stationary), drawn at " + significant_digits(floor, 2);
+        "||grad_M T|| <= " + short_number(low_max, 2) + " (stationary), drawn at " + short_number(floor, 2);
     fig.series.push_back(low);
   }
   if (std::isfinite(g_star)) {
@@ -96,8 +96,8 @@ void add_scatter_figure(const std::string& dir, double g_star, Verdict& v) {
       "(||grad_M T||, lambda_min) at every sampled point; red: negative curvature; dashed: the sampled threshold.";
   if (!low.x.empty())
     caption += " Green: " + std::to_string(low.x.size()) + " point" + (low.x.size() > 1 ? "s" : "") +
-               " with ||grad_M T|| at most " + significant_digits(low_max, 2) +
-               " (the stationary anchor, zero up to rounding), " + "drawn at " + significant_digits(floor, 2) +
+               " with ||grad_M T|| at most " + short_number(low_max, 2) +
+               " (the stationary anchor, zero up to rounding), " + "drawn at " + short_number(floor, 2) +
                " = 1e-6 times the largest gradient norm so the log axis spans the " +
                "sampled points; their true values are in the data file.";
   if (!g.empty() && write_svg_plot(fig, dir + "/scatter.svg").written)
@@ -172,24 +172,24 @@ Verdict check_local_convexity(VerificationContext& ctx) {
                {"sampling", s["sampling"]}};
   std::ostringstream ev;
   ev << "At the closed-form stationary point (" << opt["verdict"].get<std::string>()
-     << ") lambda_min(Hess_M T) = " << significant_digits(lambda_opt) << (pd_at_min ? " > 0" : " (not positive)")
+     << ") lambda_min(Hess_M T) = " << short_number(lambda_opt, 4) << (pd_at_min ? " > 0" : " (not positive)")
      << ". Sampled " << s["sampling"]["points"].get<int>() << " points on M: ";
   if (negative_found)
-    ev << "no negative curvature below ||grad_M T|| = " << significant_digits(g_star) << " (" << below
-       << " points there, the largest gradient norm among them " << significant_digits(num(th["largest_grad_below"]))
+    ev << "no negative curvature below ||grad_M T|| = " << short_number(g_star, 4) << " (" << below
+       << " points there, the largest gradient norm among them " << short_number(num(th["largest_grad_below"]), 4)
        << "), " << th["counterexamples_total"].get<int>() << " counterexamples above it";
   else
     ev << "no negative curvature anywhere (largest gradient norm sampled "
-       << significant_digits(num(th["largest_grad_sampled"])) << ")";
+       << short_number(num(th["largest_grad_sampled"]), 4) << ")";
   ev << ". Adversarial search (minimize lambda_min subject to ||grad_M T|| <= eps): ";
   if (search["rungs"].empty())
     ev << "not run";
   else
-    ev << "none found for eps <= " << significant_digits(convex_up_to)
-       << (std::isfinite(negative_from) ? ", negative curvature from eps = " + significant_digits(negative_from)
+    ev << "none found for eps <= " << short_number(convex_up_to, 4)
+       << (std::isfinite(negative_from) ? ", negative curvature from eps = " + short_number(negative_from, 4)
                                         : std::string(""));
-  ev << ". THEORY 6's point: lambda_min = " << significant_digits(t6_lambda)
-     << " at ||grad_M T|| = " << significant_digits(t6_grad) << " (convexity is only local).";
+  ev << ". THEORY 6's point: lambda_min = " << short_number(t6_lambda, 4)
+     << " at ||grad_M T|| = " << short_number(t6_grad, 4) << " (convexity is only local).";
   if (!s["assumptions"]["hold"].get<bool>())
     ev << " Assumptions: " << s["assumptions"]["description"].get<std::string>();
   v.evidence = ev.str();

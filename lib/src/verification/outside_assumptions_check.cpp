@@ -9,7 +9,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/verification/child_process.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/outside_assumptions_rule.hpp"
@@ -98,9 +98,9 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
         rec["assumptions_at_end"] = assumptions;
         rec["tau"] = fin["tau"];
         ev << name << ": flow " << (stationary ? "reached ||grad_M T|| = " : "stopped at ||grad_M T|| = ")
-           << significant_digits(g, 3) << " at tau = " << significant_digits(fin["tau"].get<double>(), 4)
-           << ", T = " << significant_digits(fin["sharpness"].get<double>(), 6) << ", sigma_2/sigma_1 of R "
-           << significant_digits(rR, 3) << " ("
+           << short_number(g, 3) << " at tau = " << short_number(fin["tau"].get<double>(), 4)
+           << ", T = " << short_number(fin["sharpness"].get<double>(), 6) << ", sigma_2/sigma_1 of R "
+           << short_number(rR, 3) << " ("
            << (described_as_rank_one(end_point, thresholds) ? "rank one" : "not rank one") << "); " << described
            << ". ";
         table << name << "," << act << "," << c["n"] << "," << c["d"] << "," << c["m"] << ","

@@ -8,7 +8,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/rank_one_sgd_rule.hpp"
@@ -32,8 +32,8 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
                             "--out", dir + "/data.csv", "--weights-out", dir + "/w0.csv", "--m",
                             std::to_string(cfg["m"].get<int>()), "--init-scale", "0.5"});
   ctx.progress("rank one: " + std::to_string(steps) +
-               " label-noise SGD steps (eta = " + significant_digits(cfg["lr"].get<double>()) + ", noise " +
-               significant_digits(cfg["label_noise"].get<double>()) + ")");
+               " label-noise SGD steps (eta = " + short_number(cfg["lr"].get<double>(), 4) + ", noise " +
+               short_number(cfg["label_noise"].get<double>(), 4) + ")");
   ctx.run("rank_one_sgd", {"sgd",
                            "--data",
                            dir + "/data.csv",
@@ -85,15 +85,15 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
                {"steps_per_second", perf["steps_per_second"]},
                {"final_loss", fin["loss"]}};
   std::ostringstream ev;
-  ev << steps << " SGD steps (flow time " << significant_digits(fin["tau"].get<double>())
-     << "): sigma_2/sigma_1 of the feature matrix went from " << significant_digits(initial_ratio, 3) << " to "
-     << (ratios.empty() ? std::string("-") : significant_digits(ratios[0], 3));
-  if (ratios.size() > 1) ev << " (sigma_3/sigma_1: " << significant_digits(ratios[1], 3) << ")";
-  ev << "; threshold " << significant_digits(threshold) << ".";
+  ev << steps << " SGD steps (flow time " << short_number(fin["tau"].get<double>(), 4)
+     << "): sigma_2/sigma_1 of the feature matrix went from " << short_number(initial_ratio, 3) << " to "
+     << (ratios.empty() ? std::string("-") : short_number(ratios[0], 3));
+  if (ratios.size() > 1) ev << " (sigma_3/sigma_1: " << short_number(ratios[1], 3) << ")";
+  ev << "; threshold " << short_number(threshold, 4) << ".";
   if (s["rank_one"].contains("feature_step") && s["rank_one"]["feature_step"].is_number())
     ev << " First below the threshold at step " << s["rank_one"]["feature_step"].get<long long>() << ".";
   if (perf["steps_per_second"].is_number())
-    ev << " Speed " << significant_digits(perf["steps_per_second"].get<double>(), 3) << " steps/s.";
+    ev << " Speed " << short_number(perf["steps_per_second"].get<double>(), 3) << " steps/s.";
   v.evidence = ev.str();
 
   PlotSpec fig;
@@ -116,7 +116,7 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
     fig.series.push_back(ser);
   }
   if (!fig.series.empty() && !step.empty())
-    fig.series.push_back({"rank-one threshold sigma_2/sigma_1 = " + significant_digits(threshold),
+    fig.series.push_back({"rank-one threshold sigma_2/sigma_1 = " + short_number(threshold, 4),
                           {step.front(), step.back()},
                           {threshold, threshold},
                           PlotStyle::Lines,
@@ -127,7 +127,7 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
     v.figures.push_back({"rank_one_sgd/singular_values.svg",
                          "sigma_2/sigma_1 and sigma_3/sigma_1 of Phi along SGD (log scale); dashed: the rank-one "
                          "threshold sigma_2/sigma_1 = " +
-                             significant_digits(threshold) + " that the verdict uses.",
+                             short_number(threshold, 4) + " that the verdict uses.",
                          "rank_one_sgd/singular_values.csv"});
   return v;
 }

@@ -8,7 +8,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
@@ -74,10 +74,10 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   const Decision decision = decide_sgd_tracks_flow(evidence, SgdTracksFlowThresholds());
   v.status = decision.status;
   std::ostringstream ev;
-  ev << "mean over seeds of ||Phi(Theta_SGD) - Theta_flow|| at t = " << significant_digits(cfg["time"].get<double>())
-     << " for eta in {" << lr_list << "}: error ~ C eta^p with p = " << significant_digits(p, 3) << " (95% interval ["
-     << significant_digits(lo, 3) << ", " << significant_digits(hi, 3)
-     << "], R^2 = " << significant_digits(fit["r_squared"].get<double>(), 4) << ")"
+  ev << "mean over seeds of ||Phi(Theta_SGD) - Theta_flow|| at t = " << short_number(cfg["time"].get<double>(), 4)
+     << " for eta in {" << lr_list << "}: error ~ C eta^p with p = " << short_number(p, 3) << " (95% interval ["
+     << short_number(lo, 3) << ", " << short_number(hi, 3)
+     << "], R^2 = " << short_number(fit["r_squared"].get<double>(), 4) << ")"
      << (decision.held(kRuleErrorShrinks) ? "; the error shrinks with eta."
                                           : "; the error does not provably shrink with eta.");
   v.evidence = ev.str();
@@ -89,7 +89,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   fig.y_label = "mean ||Phi(Theta_SGD) - Theta_flow||";
   fig.log_x = fig.log_y = true;
   PlotSeries pts{"measured", {}, {}, PlotStyle::Points, "#1f77b4", false};
-  PlotSeries line{"fit C eta^p, p = " + significant_digits(p, 3), {}, {}, PlotStyle::Lines, "black", true};
+  PlotSeries line{"fit C eta^p, p = " + short_number(p, 3), {}, {}, PlotStyle::Lines, "black", true};
   std::ostringstream csv;
   csv << "eta,error\n";
   for (json e : s["per_eta"]) {

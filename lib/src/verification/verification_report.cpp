@@ -13,7 +13,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/presentation/significant_digits.hpp"
+#include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/verification_context.hpp"
@@ -68,7 +68,7 @@ Verdict decide_claim(const ReportClaim& c, VerificationContext& ctx, const json&
     v.command = ctx.commands().empty() ? "" : ctx.commands().back();
   }
   v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
-  say("    -> " + to_string(v.status) + " (" + significant_digits(v.seconds, 3) + " s)");
+  say("    -> " + to_string(v.status) + " (" + short_number(v.seconds, 3) + " s)");
   write_file_atomic(saved, json({{"config", cfg}, {"verdict", verdict_json(v)}}).dump(2) + "\n");
   return v;
 }
