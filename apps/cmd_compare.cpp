@@ -60,7 +60,7 @@ void run_compare(const CompareOptions& c) {
   o.rtol = c.rtol;
   o.atol = c.atol;
   o.integrator = parse_flow_stepper(c.integrator);
-  o.projection = parse_projection_method(c.projection.empty() ? default_projection_method() : c.projection);
+  o.projection = c.projection.empty() ? kDefaultStartProjection : parse_projection_method(c.projection);
   o.figures = !c.no_figures;
   o.out = c.out;
   o.overwrite = c.overwrite;
@@ -120,8 +120,8 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
       ->capture_default_str()
       ->check(checks::one_of({"rkf78", "dopri5", "rosenbrock4"}));
   app.add_option("--projection", o->projection,
-                 "Map Phi onto M for W0 and the SGD iterates (default " + default_projection_method() + ")")
-      ->check(checks::one_of(projection_methods()));
+                 "Map Phi onto M for W0 and the SGD iterates (default " + std::string(to_string(kDefaultStartProjection)) + ")")
+      ->check(checks::one_of(projection_method_names()));
   app.add_option("--out", o->out,
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();

@@ -139,11 +139,12 @@ CommandRegistration reg({"convexity",
                  "Logged states per trajectory, evenly spaced in flow time (flow) or steps (SGD), plus the start "
                  "(default 200; --quick 40); >= 1")
       ->check(checks::positive_integer<int>());
-  app.add_option("--trajectory-projection", o->run.settings.trajectory_projection,
-                 "Map onto M of the flow's start and of the SGD iterates: gradient-flow (Phi_GF of THEORY 7), newton, "
-                 "nearest or ceres")
-      ->capture_default_str()
-      ->check(checks::one_of(projection_methods()));
+  app.add_option_function<std::string>(
+         "--trajectory-projection",
+         [o](const std::string& name) { o->run.settings.trajectory_projection = parse_projection_method(name); },
+         "Map onto M of the flow's start and of the SGD iterates: gradient-flow (Phi_GF of THEORY 7, the default), "
+         "newton, nearest or ceres")
+      ->check(checks::one_of(projection_method_names()));
   app.add_flag("--no-figures", o->no_figures, "Do not draw the SVG figures");
   add_model_option(app, o->run.model);
   return std::function<void()>([o, &app]() {

@@ -38,7 +38,7 @@ void print_two_layer(std::ostream& msg, const SharpnessFlowRunOptions& o, const 
   const FlowSummary& fs = S.flow;
   msg << "sharpness flow dTheta/dt = -C grad_M T, C = " << S.coefficient << " (" << fs.stepper << ", rtol " << o.rtol
       << ", atol " << o.atol << "): " << fs.termination << "\n";
-  msg << "start: " << (S.start_on_manifold ? "W0 is on M" : "W0 projected onto M (" + S.projection + ")") << "; t = "
+  msg << "start: " << (S.start_on_manifold ? "W0 is on M" : "W0 projected onto M (" + std::string(to_string(S.projection)) + ")") << "; t = "
       << fs.t_reached << ", tau = C t = " << fs.tau_reached << "; " << fs.accepted << " accepted, " << fs.rejected
       << " rejected steps; largest constraint drift before re-projection " << fs.max_constraint_drift
       << " (relative); " << S.wall_seconds << " s\n";
@@ -74,7 +74,7 @@ void run_flow(const FlowCliOptions& c, const CLI::App& app) {
   o.integrator = parse_flow_stepper(c.integrator);
   o.until_grad = c.until_grad;
   o.log_points = c.log_points;
-  o.projection = c.projection;
+  if (!c.projection.empty()) o.projection = parse_projection_method(c.projection);
   o.max_steps = c.max_steps;
   o.rank_one_threshold = c.rank_one_threshold;
   o.figures = !c.no_figures;
@@ -147,10 +147,10 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--projection", o->projection,
                  "How to put W0 on M when it is not: " + [] {
                    std::string s;
-                   for (const auto& m : projection_methods()) s += (s.empty() ? "" : "|") + m;
+                   for (const auto& m : projection_method_names()) s += (s.empty() ? "" : "|") + m;
                    return s;
-                 }() + " (default " + default_projection_method() + ")")
-      ->check(checks::one_of(projection_methods()));
+                 }() + " (default " + to_string(kDefaultStartProjection) + "; the diagonal network: newton)")
+      ->check(checks::one_of(projection_method_names()));
   app.add_option("--max-steps", o->max_steps, "Limit (>= 1) on accepted + rejected integrator steps")
       ->capture_default_str()
       ->check(checks::positive_integer<std::uint64_t>());

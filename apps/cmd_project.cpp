@@ -49,7 +49,7 @@ void run_project(const ProjectOptions& o) {
   // outcome that matters is reported by the command itself, so only fatal messages stay.
   FLAGS_minloglevel = google::GLOG_FATAL;
   const LoadedProblem P = load_problem(o.problem);
-  const ProjectionResult r = project(P.model, P.weights.theta, o.method, projection_options(o));
+  const ProjectionResult r = project(P.model, P.weights.theta, parse_projection_method(o.method), projection_options(o));
   const ProjectionReport report{r.summary, SharpnessGeometry(P.model, P.weights.theta).sharpness(),
                                 SharpnessGeometry(P.model, r.theta).sharpness(), "", "||Theta_out - Theta_in||_F", o.out};
   write_weights_csv(o.out, r.theta, P.model.a());

@@ -209,7 +209,7 @@ TEST(OptimumOutputs, DiagonalJsonNumbersRoundTrip) {
 TEST(ProjectionOutputs, JsonIsWhatProjectPrinted) {
   const LoadedProblem P = load_problem(golden_problem("main_data.csv", "main_w0.csv"));
   for (const std::string method : {"newton", "nearest", "gradient-flow", "ceres"}) {
-    const ProjectionResult r = project(P.model, P.weights.theta, method);
+    const ProjectionResult r = project(P.model, P.weights.theta, parse_projection_method(method));
     const ProjectionReport report{r.summary, SharpnessGeometry(P.model, P.weights.theta).sharpness(),
                                   SharpnessGeometry(P.model, r.theta).sharpness(), "", "||Theta_out - Theta_in||_F",
                                   "out/projected.csv"};
@@ -224,7 +224,7 @@ TEST(ProjectionOutputs, JsonIsWhatProjectPrinted) {
 
 TEST(ProjectionOutputs, ModelKeyAndTableForTheDiagonalNetwork) {
   ProjectionReport report;
-  report.summary.method = "newton";
+  report.summary.method = ProjectionMethod::Newton;
   report.summary.distance_moved = 0.125;
   report.model = "diagonal linear network (n = 2, d = 3)";
   report.distance_norm = "||(u, v)_out - (u, v)_in||";

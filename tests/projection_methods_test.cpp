@@ -80,7 +80,7 @@ TEST(NearestPointProjection, MatchesTheScalarKktRootOnTheDiagonalNetwork) {
 
     const ParameterProjection r = project(c.model, c.theta0, ProjectionMethod::Nearest);
     EXPECT_LT((r.theta - expected).norm(), 1e-10 * expected.norm()) << "seed " << seed;
-    EXPECT_EQ(r.summary.method, "nearest");
+    EXPECT_EQ(r.summary.method, ProjectionMethod::Nearest);
     EXPECT_LT(r.summary.normal_defect, 1e-10);
     EXPECT_GT(r.summary.lagrangian_hessian_min_eigenvalue, 0);
     // Not farther than Newton's point.
@@ -145,7 +145,7 @@ TEST(CeresProjection, ReachesTheManifoldOfTheDiagonalNetwork) {
   const DiagonalCase c = diagonal_case(3, 6, 8, 0.2);
   ProjectionOptions o;
   const ParameterProjection r = project(c.model, c.theta0, ProjectionMethod::Ceres, o);
-  EXPECT_EQ(r.summary.method, "ceres");
+  EXPECT_EQ(r.summary.method, ProjectionMethod::Ceres);
   EXPECT_LE(c.model->max_residual(r.theta), absolute_residual_tolerance(o, c.model->labels()));
   EXPECT_GT(c.model->max_residual(c.theta0), 1e-3);
   EXPECT_NEAR(r.summary.distance_moved, (r.theta - c.theta0).norm(), 1e-15);

@@ -142,7 +142,7 @@ TEST(TrajectoryConvexitySgd, FollowsTheFlowAndLogsTheRightSteps) {
   const TwoLayerModel red = rc.reduce(p.model);
   LabelNoiseSgd sgd(red, rc.reduce(p.theta), o.sgd);
   sgd.advance(24000);
-  const ProjectionResult pr = project(red, sgd.weights(), "gradient-flow", o.projection_options);
+  const ProjectionResult pr = project(red, sgd.weights(), ProjectionMethod::GradientFlow, o.projection_options);
   const TrajectoryConvexityPoint& s3 = r.points[3];
   EXPECT_EQ(s3.step, 24000u);
   EXPECT_NEAR(s3.tau, 0.25 * 0.005 * 0.005 * 24000, 1e-15);
@@ -198,8 +198,6 @@ TEST(TrajectoryConvexityInputs, BadOptionsThrowAndUnreachableStartsAreReported) 
   so.sgd.label_noise = 0;  // the flow time would not advance
   EXPECT_THROW(sgd_convexity(p.model, p.theta, so), InputError);
   so.sgd.label_noise = 1;
-  so.projection = "closest";
-  EXPECT_THROW(sgd_convexity(p.model, p.theta, so), InputError);
   EXPECT_THROW(sgd_convexity(p.model, Eigen::MatrixXd::Zero(2, 5), SgdConvexityOptions{}), InputError);
   // tanh with y = 3.5 > m = 3: M is empty, Phi_GF runs off to infinity. The flow is not run, and says why.
   Eigen::MatrixXd X(1, 1);

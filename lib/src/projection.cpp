@@ -7,8 +7,8 @@
 namespace zeroloss {
 
 ProjectionResult project(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                         const std::string& method, const ProjectionOptions& options) {
-  switch (parse_projection_method(method)) {
+                         ProjectionMethod method, const ProjectionOptions& options) {
+  switch (method) {
     case ProjectionMethod::Newton: return project_newton(model, theta, options);
     case ProjectionMethod::Nearest: return project_nearest(model, theta, options);
     case ProjectionMethod::GradientFlow: return project_gradient_flow(model, theta, options);

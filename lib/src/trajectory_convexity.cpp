@@ -142,7 +142,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   if (residual0 <= 1e-10 * label_scale(model)) {
     out.start_note = "the start is on M (max_i |f_i - y_i| = " + short_number(residual0, 3) + ")";
   } else {
-    say(progress, "flow: projecting the start onto M (" + o.start_projection + ")");
+    say(progress, "flow: projecting the start onto M (" + std::string(to_string(o.start_projection)) + ")");
     ProjectionResult pr;
     try {
       pr = project(red, beta, o.start_projection, o.projection);
@@ -159,7 +159,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
     }
     out.start_projection_distance = pr.summary.distance_moved;
     out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") projected onto M with " +
-                     o.start_projection + ", moved " + short_number(pr.summary.distance_moved, 3);
+                     std::string(to_string(o.start_projection)) + ", moved " + short_number(pr.summary.distance_moved, 3);
     beta = pr.theta;
   }
 
@@ -209,13 +209,6 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     throw InputError("SGD convexity: the label noise s must be > 0 (got " + short_number(o.sgd.label_noise, 4) +
                      "): the flow time s^2 eta^2 k / (4 B) would not advance");
   }
-  // Fail on an unknown method now, not at the first logged step.
-  const auto& methods = projection_method_names();
-  if (std::find(methods.begin(), methods.end(), o.projection) == methods.end()) {
-    std::string list;
-    for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
-    throw InputError("SGD convexity: unknown projection method '" + o.projection + "'; expected one of: " + list);
-  }
   model.check_weights(theta0, "SGD start");
   const auto t0 = Clock::now();
   const ReducedCoordinates rc(model.X());
@@ -226,7 +219,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   LabelNoiseSgd sgd(red, rc.reduce(theta0), o.sgd);
   out.start_note = "SGD from the start itself (eta = " + short_number(o.sgd.learning_rate, 4) + ", s = " + short_number(o.sgd.label_noise, 4) +
                    ", B = " + std::to_string(o.sgd.batch_size) + ", seed " + std::to_string(o.sgd.seed) +
-                   "); each logged iterate projected onto M with " + o.projection;
+                   "); each logged iterate projected onto M with " + to_string(o.projection);
   // Logged steps round(q K / P), q = 0..P, without repeats.
   std::vector<std::uint64_t> log_steps;
   for (int q = 0; q <= o.points; ++q) {
@@ -235,7 +228,7 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   }
   say(progress, "sgd: " + std::to_string(o.steps) + " label-noise SGD steps (flow time " +
                     short_number(sgd.flow_time_per_step() * static_cast<double>(o.steps), 4) + "), " +
-                    std::to_string(log_steps.size()) + " logged iterates projected with " + o.projection);
+                    std::to_string(log_steps.size()) + " logged iterates projected with " + to_string(o.projection));
   for (std::uint64_t k : log_steps) {
     if (k > sgd.step()) sgd.advance(k - sgd.step());
     if (sgd.diverged()) {

@@ -75,7 +75,7 @@ ProjectionResult project_ceres(const TwoLayerModel& model, const Eigen::Ref<cons
 // Dispatches on method = "newton" | "nearest" | "gradient-flow" | "ceres" (projection_method_names());
 // InputError otherwise.
 ProjectionResult project(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                         const std::string& method, const ProjectionOptions& options = {});
+                         ProjectionMethod method, const ProjectionOptions& options = {});
 
 
 // max_i |f_i(Theta) - y_i|.

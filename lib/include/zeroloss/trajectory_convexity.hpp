@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
@@ -96,6 +97,20 @@ struct TrajectoryConvexity {
   double seconds = 0;
 };
 
+// `options` with estimate_limit_error = false.
+inline ProjectionOptions without_limit_error_estimate(ProjectionOptions options) {
+  options.estimate_limit_error = false;
+  return options;
+}
+
+// The projection of logged SGD iterates: residual tolerance 1e-11 (see SgdConvexityOptions), no
+// limit-error estimate, the other fields at their defaults.
+inline ProjectionOptions sgd_iterate_projection_options() {
+  ProjectionOptions options = without_limit_error_estimate(ProjectionOptions{});
+  options.residual_tolerance = 1e-11;
+  return options;
+}
+
 struct FlowConvexityOptions {
   double flow_time = 1.0;            // tau_end > 0
   int points = 100;                  // logged states at tau_end * q / points, q = 1..points (plus tau = 0)
@@ -106,8 +121,9 @@ struct FlowConvexityOptions {
   // equally spaced times (the bracket shrinks by that factor per pass). 0 passes: no refinement.
   int refine_passes = 2;
   int refine_samples = 32;
-  std::string start_projection = "gradient-flow";  // a start off M goes through project(..., this)
-  ProjectionOptions projection{1e-13, 50, 1e13, 1e-11, 1e-11, 2000000, false};
+  ProjectionMethod start_projection = ProjectionMethod::GradientFlow;  // a start off M goes through project(..., this)
+  // The defaults, without the second integration that estimates the gradient-flow limit's error.
+  ProjectionOptions projection = without_limit_error_estimate(ProjectionOptions{});
 };
 
 struct SgdConvexityOptions {
@@ -115,10 +131,10 @@ struct SgdConvexityOptions {
   std::uint64_t steps = 1000;        // K > 0
   int points = 100;                  // logged steps round(q K / points), q = 0..points
   double negative_tolerance = 1e-10;
-  std::string projection = "gradient-flow";  // map onto M of each logged iterate (project(...))
+  ProjectionMethod projection = ProjectionMethod::GradientFlow;  // map onto M of each logged iterate (project(...))
   // Looser than project_newton's default residual (SGD iterates can sit at large pre-activations,
   // where the rounding floor of f is ~1e-12); every point is still within 1e-11 max(1, |y|) of M.
-  ProjectionOptions projection_options{1e-11, 50, 1e13, 1e-11, 1e-11, 2000000, false};
+  ProjectionOptions projection_options = sgd_iterate_projection_options();
 };
 
 using TrajectoryProgress = std::function<void(const std::string&)>;

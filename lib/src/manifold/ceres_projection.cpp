@@ -58,7 +58,7 @@ ParameterProjection project_ceres(const std::shared_ptr<const SquaredLossModel>&
   model->check_parameters(theta0, "starting weights");
   const double tol = absolute_residual_tolerance(options, model->labels());
   ParameterProjection out;
-  out.summary.method = "ceres";
+  out.summary.method = ProjectionMethod::Ceres;
   out.summary.initial_residual = model->max_residual(theta0);
 
   Eigen::VectorXd theta = theta0;

@@ -125,7 +125,7 @@ ParameterProjection project_gradient_flow(const std::shared_ptr<const SquaredLos
   const Eigen::VectorXd start = theta0;
 
   ParameterProjection out;
-  out.summary.method = "gradient-flow";
+  out.summary.method = ProjectionMethod::GradientFlow;
   out.summary.initial_residual = model->max_residual(start);
   const FlowRun run = integrate_flow(model, start, options.ode_tolerance, options);
   out.theta = run.theta;

@@ -151,7 +151,7 @@ ParameterProjection project_nearest(const std::shared_ptr<const SquaredLossModel
   Eigen::VectorXd mu = -ManifoldPoint(model, u, options.max_condition).normal_coefficients(u - theta0);
 
   ParameterProjection out;
-  out.summary.method = "nearest";
+  out.summary.method = ProjectionMethod::Nearest;
   out.summary.initial_residual = model->max_residual(theta0);
   std::ostringstream history;
   KktState s = kkt_state(*model, theta0, u, mu);

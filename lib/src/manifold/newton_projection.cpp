@@ -14,7 +14,7 @@ ParameterProjection project_newton(const std::shared_ptr<const SquaredLossModel>
   model->check_parameters(theta0, "starting weights");
   const double tol = absolute_residual_tolerance(options, model->labels());
   ParameterProjection out;
-  out.summary.method = "newton";
+  out.summary.method = ProjectionMethod::Newton;
   Eigen::VectorXd theta = theta0;
   std::ostringstream history;
   for (int it = 0;; ++it) {

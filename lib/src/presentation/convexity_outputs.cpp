@@ -91,14 +91,14 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
   if (o.along_flow) {
     j["options"]["along_flow"] = {{"flow_time", o.along_flow->flow_time}, {"points", o.along_flow->points},
                                   {"rtol", o.along_flow->flow.rtol}, {"atol", o.along_flow->flow.atol},
-                                  {"start_projection", o.along_flow->start_projection}};
+                                  {"start_projection", to_string(o.along_flow->start_projection)}};
   }
   if (o.along_sgd) {
     const SgdConvexityOptions& g = *o.along_sgd;
     j["options"]["along_sgd"] = {{"lr", g.sgd.learning_rate}, {"label_noise", g.sgd.label_noise},
                                  {"noise", noise_kind_name(g.sgd.noise)},
                                  {"batch", g.sgd.batch_size}, {"steps", g.steps}, {"seed", g.sgd.seed},
-                                 {"points", g.points}, {"projection", g.projection}};
+                                 {"points", g.points}, {"projection", to_string(g.projection)}};
   }
   j["options"]["default_anchor"] = o.default_anchor;
   if (res.point) {

@@ -36,12 +36,10 @@ Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const 
   return setup.coordinates.lift(beta, setup.problem.weights.theta);
 }
 
-std::vector<std::string> projection_methods() { return projection_method_names(); }
-std::string default_projection_method() { return "gradient-flow"; }
-
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method, const std::string& what, bool estimate_error) {
-  const std::string context = "putting " + what + " on the zero-loss manifold (" + method + " projection): ";
+                                       ProjectionMethod method, const std::string& what, bool estimate_error) {
+  const std::string context =
+      "putting " + what + " on the zero-loss manifold (" + std::string(to_string(method)) + " projection): ";
   const std::string hint =
       ". If no network of this form can fit the labels (e.g. softplus or sigmoid outputs with a = 1 are "
       "positive), the zero-loss manifold is empty";

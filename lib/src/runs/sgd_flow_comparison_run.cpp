@@ -36,7 +36,7 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
   S.activation = model.activation().name();
   S.plan = plan_sgd_flow_comparison(co);
   const ComparisonPlan& plan = S.plan;
-  const std::string projection = to_string(o.projection);
+  const ProjectionMethod projection = o.projection;
 
   // The flow, once, from Phi(W0).
   const double ymax = std::max(1.0, model.y().cwiseAbs().maxCoeff());

@@ -50,15 +50,7 @@ bool SharpnessFlowRunOptions::is_valid(std::string* error) const {
   } else if (!(*label_noise > 0) || !std::isfinite(*label_noise)) {
     return fail("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
   }
-  if (model == ModelKind::DiagonalLinear && !projection.empty() && projection != "newton")
-    return fail("--projection " + projection + " is implemented for the two-layer network only; the diagonal "
-                "linear network starts at the Newton projection of --weights");
   if (log_points < 1) return fail("--log-points must be at least 1");
-  if (model == ModelKind::TwoLayer && !projection.empty()) {
-    const auto methods = projection_methods();
-    if (std::find(methods.begin(), methods.end(), projection) == methods.end())
-      return fail("--projection " + projection + ": unknown method");
-  }
   if (!(std::isfinite(time) && time > 0)) return fail("--time " + format_double(time) + ": expected a finite T_END > 0");
   if (!(std::isfinite(rtol) && rtol > 0)) return fail("--rtol " + format_double(rtol) + ": expected a finite number > 0");
   if (!(std::isfinite(atol) && atol > 0)) return fail("--atol " + format_double(atol) + ": expected a finite number > 0");
@@ -126,7 +118,8 @@ SharpnessFlowRunSummary run_diagonal_flow(const SharpnessFlowRunOptions& o, cons
   o.validate();
   int B = 0;
   const double C = resolve_coefficient(o, n, B);
-  const ParameterProjection start = project_newton(model, model->parameters(w0.u, w0.v));
+  const ProjectionMethod method = o.projection.value_or(ProjectionMethod::Newton);
+  const ParameterProjection start = project(model, model->parameters(w0.u, w0.v), method);
   OutputDirectory out_dir(o.out, "flow", OutputDirectoryOptions::fresh(o.overwrite));
   std::ostringstream csv;
   csv.precision(17);
@@ -147,7 +140,7 @@ SharpnessFlowRunSummary run_diagonal_flow(const SharpnessFlowRunOptions& o, cons
   S.flow = r.summary;
   S.coefficient = C;
   S.model_description = model->description();
-  S.projection = "newton";
+  S.projection = method;
   S.start_on_manifold = false;
   const FlowSummary& fs = r.summary;
   S.status = status_of(fs, control.interrupted() && !fs.completed);
@@ -184,7 +177,7 @@ SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, con
   SharpnessFlowRunSummary S;
   S.coefficient = C;
   S.model_description = setup.problem.model.activation().name();
-  S.projection = o.projection.empty() ? default_projection_method() : o.projection;
+  S.projection = o.projection.value_or(kDefaultStartProjection);
   if (setup.optimum) S.optimum_sharpness = setup.optimum->sharpness;
 
   // The start: W0 if it lies on M, otherwise its projection (THEORY 7: Phi_GF(Theta_0)).
@@ -198,7 +191,7 @@ SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, con
     const ProjectionResult pr = project_onto_manifold(setup, setup.beta0, S.projection);
     start = pr.theta;
     start_json["on_manifold"] = false;
-    start_json["projection"] = {{"method", pr.summary.method},
+    start_json["projection"] = {{"method", to_string(pr.summary.method)},
                                 {"iterations", pr.summary.iterations},
                                 {"distance_moved", pr.summary.distance_moved},
                                 {"final_residual", pr.summary.final_residual},

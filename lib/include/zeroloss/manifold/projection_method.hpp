@@ -13,16 +13,8 @@
 
 namespace zeroloss {
 
-enum class ProjectionMethod {
-  Newton,        // minimum-norm Gauss-Newton (newton_projection.hpp): a second-order retraction
-  Nearest,       // the metric projection, KKT Newton (nearest_point_projection.hpp)
-  GradientFlow,  // Phi_GF, the limit of the loss's gradient flow (gradient_flow_projection.hpp)
-  Ceres,         // Ceres' Levenberg-Marquardt on f - y (ceres_projection.hpp)
-};
-
-// "newton", "nearest", "gradient-flow", "ceres": the names the command line and the files use.
-const char* to_string(ProjectionMethod method);
-// The inverse; InputError naming the known methods otherwise.
+// ProjectionMethod and its to_string are in projection_options.hpp.
+// The inverse of to_string; InputError naming the known methods otherwise.
 ProjectionMethod parse_projection_method(const std::string& name);
 // Every method's name, in the order of the enum.
 const std::vector<std::string>& projection_method_names();

@@ -11,6 +11,17 @@
 
 namespace zeroloss {
 
+enum class ProjectionMethod {
+  Newton,        // minimum-norm Gauss-Newton (newton_projection.hpp): a second-order retraction
+  Nearest,       // the metric projection, KKT Newton (nearest_point_projection.hpp)
+  GradientFlow,  // Phi_GF, the limit of the loss's gradient flow (gradient_flow_projection.hpp)
+  Ceres,         // Ceres' Levenberg-Marquardt on f - y (ceres_projection.hpp)
+};
+
+// "newton", "nearest", "gradient-flow", "ceres": the names the command line and the files use
+// (projection_method.hpp parses them).
+const char* to_string(ProjectionMethod method);
+
 struct ProjectionOptions {
   // Converged when max_i |f_i - y_i| <= residual_tolerance * max(1, max_i |y_i|).
   double residual_tolerance = 1e-13;
@@ -39,7 +50,7 @@ inline double absolute_residual_tolerance(const ProjectionOptions& options, cons
 }
 
 struct ProjectionSummary {
-  std::string method;
+  ProjectionMethod method = ProjectionMethod::Newton;
   int iterations = 0;           // Newton / KKT / LM iterations (gradient flow: Newton finish iterations)
   double initial_residual = 0;  // max_i |f_i - y_i| at the start
   double final_residual = 0;    // at the returned point
@@ -47,7 +58,7 @@ struct ProjectionSummary {
   bool converged = false;
   std::string termination;      // human-readable reason
 
-  // project_nearest only (NaN otherwise): ||P (Theta' - Theta)|| / ||Theta' - Theta|| at the result,
+  // nearest only (NaN otherwise): ||P (Theta' - Theta)|| / ||Theta' - Theta|| at the result,
   // the sine of the angle between Theta' - Theta and the normal space (0 when Theta is on M).
   double normal_defect = std::numeric_limits<double>::quiet_NaN();
   // project_nearest only: smallest eigenvalue of the Lagrangian Hessian I + sum_i mu_i Hess f_i over

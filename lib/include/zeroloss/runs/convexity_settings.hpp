@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/convexity.hpp"
 
 namespace zeroloss {
@@ -33,7 +34,7 @@ struct ConvexitySettings {
   std::optional<SgdParameters> sgd;  // learning rate, label noise, noise kind, batch size (seed: `seed`)
   std::uint64_t sgd_steps = 0;
   std::optional<int> trajectory_points;  // default 200; quick 40
-  std::string trajectory_projection = "gradient-flow";
+  ProjectionMethod trajectory_projection = ProjectionMethod::GradientFlow;
   Eigen::MatrixXd trajectory_start;      // caller's coordinates; empty: the point, else the anchor
 
   // Throws InputError: random_scale with LO > HI, a flow time that is not a finite number > 0,

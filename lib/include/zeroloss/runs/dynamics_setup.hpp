@@ -55,11 +55,10 @@ Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const 
 // estimates its distance to the exact limit (a second, looser integration). Errors say that M may
 // be empty.
 ProjectionResult project_onto_manifold(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta,
-                                       const std::string& method, const std::string& what = "W0",
+                                       ProjectionMethod method, const std::string& what = "W0",
                                        bool estimate_error = true);
 
-// Projection methods of the dynamics runs, and the default (Phi_GF: gradient-flow).
-std::string default_projection_method();
-std::vector<std::string> projection_methods();
+// The default projection of the dynamics runs' starts: Phi_GF, the gradient-flow limit (THEORY 7).
+constexpr ProjectionMethod kDefaultStartProjection = ProjectionMethod::GradientFlow;
 
 }  // namespace zeroloss

@@ -33,7 +33,7 @@ struct SgdFlowComparisonRunOptions {
   int threads = 0;                     // for the SGD runs; 0: all cores
   double rtol = 1e-10, atol = 1e-13;   // of the flow integrator
   FlowStepper integrator = FlowStepper::Fehlberg78;
-  // How W0 (when off M) and the SGD iterates are mapped onto M (default_projection_method()).
+  // How W0 (when off M) and the SGD iterates are mapped onto M (default kDefaultStartProjection).
   ProjectionMethod projection = ProjectionMethod::GradientFlow;
   bool figures = true;
   std::string out;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "zeroloss/dynamics/flow_options.hpp"
+#include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/rate_fit.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
@@ -35,7 +36,9 @@ struct SharpnessFlowRunOptions {
   FlowStepper integrator = FlowStepper::Fehlberg78;
   double until_grad = 0;  // stop once ||grad_M T|| < until_grad (0: run to `time`)
   int log_points = 200;   // rows at log_points evenly spaced times in (0, time] (and t = 0)
-  std::string projection;  // how the two-layer start is put on M; "" = default_projection_method()
+  // How a start off M is put on M; unset = kDefaultStartProjection (two-layer network) or Newton
+  // (diagonal network).
+  std::optional<ProjectionMethod> projection;
   std::uint64_t max_steps = 50'000'000;
   double rank_one_threshold = 1e-2;
   bool figures = true;
@@ -65,7 +68,7 @@ struct SharpnessFlowRunSummary {
   // the exponential-tail fit of T - T* (when T* exists and there are two rows), THEORY's
   // assumptions at the start and the end, figures and notes (as in summary.json).
   bool start_on_manifold = true;
-  std::string projection;  // the method used (or that would have been used)
+  ProjectionMethod projection = ProjectionMethod::Newton;  // the method used (or that would have been used)
   std::vector<TrajectoryRow> rows;
   std::optional<double> optimum_sharpness;
   std::optional<ExponentialTailFit> rate;
