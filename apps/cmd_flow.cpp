@@ -167,7 +167,7 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
       "method (Boost.Odeint), re-projecting onto M (Newton) after every accepted step; starts at W0 if it lies\n"
       "on M, else at its projection. Exit codes: 0 done, 2 bad input, 3 singular point of M, 5 step limit or\n"
       "step-size underflow (outputs written). See docs/commands/flow.md.\n"
-      "--model diagonal-linear: the same flow on (u, v) from the Newton projection of --weights (a u,v CSV);\n"
+      "--model diagonal-linear: the same flow on (u, v) from the projection of --weights (a u,v CSV; --projection, default newton);\n"
       "trajectory.csv has t, tau, steps, T, ||grad_M T||, the weighted-l1 bound (4/n) sum_k c_k |w_k| and the\n"
       "residual; final_weights.csv is a u,v CSV; no figures.");
   return std::function<void()>([o, &app]() { run_flow(*o, app); });

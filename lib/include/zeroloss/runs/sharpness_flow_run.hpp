@@ -5,7 +5,8 @@
 //
 // Two-layer network: in reduced coordinates (THEORY 4), from W0 if it lies on M (max residual
 // <= 1e-10 max(1, max |y|)) else from its projection; trajectory rows are trajectory_metrics.hpp's.
-// Diagonal linear network (THEORY 9): from the Newton projection of (u, v); rows hold t, tau, the
+// Diagonal linear network (THEORY 9): from the projection of (u, v) (options.projection, default
+// Newton); rows hold t, tau, the
 // step counts, T, ||grad_M T||, the weighted-l1 bound (4/n) sum_k c_k |w_k| and the residual.
 
 #include <cstdint>
