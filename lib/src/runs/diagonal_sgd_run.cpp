@@ -31,17 +31,8 @@ bool DiagonalSgdRunOptions::is_valid(std::string* error) const {
   };
   if (data.empty()) return fail("--data: a data file is required");
   if (weights.empty()) return fail("--weights: a u,v weights file is required");
-  if (steps == 0) return fail("--steps must be at least 1");
-  if (!(std::isfinite(learning_rate) && learning_rate > 0))
-    return fail("--lr " + format_double(learning_rate) + ": expected a finite step size eta > 0");
-  if (!(std::isfinite(label_noise) && label_noise >= 0))
-    return fail("--label-noise " + format_double(label_noise) + ": expected a finite scale s >= 0");
-  try {
-    check_sgd_time_scales(learning_rate, steps, label_noise);
-  } catch (const InputError& e) {
-    return fail(e.what());
-  }
-  if (log_every == 0 && log_points < 1) return fail("--log-points must be at least 1");
+  if (const std::string why = sgd_schedule_error(steps, learning_rate, label_noise, log_every, log_points); !why.empty())
+    return fail(why);
   if (out.empty()) return fail("--out: an output folder is required");
   return true;
 }

@@ -60,17 +60,8 @@ bool LabelNoiseSgdRunOptions::is_valid(std::string* error) const {
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
       return fail("--seeds: a seed appears twice");
   }
-  if (steps == 0) return fail("--steps must be at least 1");
-  if (!(std::isfinite(learning_rate) && learning_rate > 0))
-    return fail("--lr " + format_double(learning_rate) + ": expected a finite step size eta > 0");
-  if (!(std::isfinite(label_noise) && label_noise >= 0))
-    return fail("--label-noise " + format_double(label_noise) + ": expected a finite scale s >= 0");
-  try {
-    check_sgd_time_scales(learning_rate, steps, label_noise);
-  } catch (const InputError& e) {
-    return fail(e.what());
-  }
-  if (log_every == 0 && log_points < 1) return fail("--log-points must be at least 1");
+  if (const std::string why = sgd_schedule_error(steps, learning_rate, label_noise, log_every, log_points); !why.empty())
+    return fail(why);
   if (!(rank_one_threshold > 0 && rank_one_threshold <= 1))
     return fail("--rank-one-threshold " + format_double(rank_one_threshold) + ": expected a number in (0, 1]");
   if (steps_per_pass < 0 || steps_per_pass > kMaxStepsPerPass)
@@ -580,18 +571,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
         }
       }
     };
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    std::atomic<bool> done{false};
-    std::thread watcher([&]() {
-      while (!done) {
-        control.report(static_cast<double>(progress.load()));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
-    for (auto& t : pool) t.join();
-    done = true;
-    watcher.join();
+    run_workers_reporting(threads, worker, progress, control);
   }
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);

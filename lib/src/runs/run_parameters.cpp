@@ -131,4 +131,20 @@ std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t every
   return s;
 }
 
+std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double label_noise, std::uint64_t log_every,
+                               int log_points) {
+  if (steps == 0) return "--steps must be at least 1";
+  if (!(std::isfinite(learning_rate) && learning_rate > 0))
+    return "--lr " + format_double(learning_rate) + ": expected a finite step size eta > 0";
+  if (!(std::isfinite(label_noise) && label_noise >= 0))
+    return "--label-noise " + format_double(label_noise) + ": expected a finite scale s >= 0";
+  try {
+    check_sgd_time_scales(learning_rate, steps, label_noise);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  if (log_every == 0 && log_points < 1) return "--log-points must be at least 1";
+  return "";
+}
+
 }  // namespace zeroloss

@@ -108,20 +108,7 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   S.threads = std::max(1, std::min<int>(o.threads > 0 ? o.threads : hw, static_cast<int>(tasks)));
   control.begin(S.sgd_steps);
-  {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < S.threads; ++t) pool.emplace_back(worker);
-    std::atomic<bool> done{false};
-    std::thread watcher([&]() {
-      while (!done) {
-        control.report(static_cast<double>(progress.load()));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
-    for (auto& t : pool) t.join();
-    done = true;
-    watcher.join();
-  }
+  run_workers_reporting(S.threads, worker, progress, control);
   if (control.interrupted()) {
     out_dir.finish(RunStatus::Interrupted);
     S.status = SgdFlowComparisonRunStatus::Interrupted;

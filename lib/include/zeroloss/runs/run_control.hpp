@@ -4,6 +4,7 @@
 // handler).
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 
 namespace zeroloss {
@@ -28,5 +29,10 @@ struct RunControl {
     if (progress) progress(done);
   }
 };
+
+// Runs `worker` on `threads` threads (each returns when the shared work is done) and, until all have
+// returned, reports `progress` to `control` every 100 ms from one watcher thread.
+void run_workers_reporting(int threads, const std::function<void()>& worker, const std::atomic<std::uint64_t>& progress,
+                           const RunControl& control);
 
 }  // namespace zeroloss

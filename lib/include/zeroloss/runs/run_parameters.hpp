@@ -24,6 +24,12 @@ std::vector<double> parse_positive_list(const std::string& text, const std::stri
 // --lr, --steps and --label-noise.
 void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise);
 
+// The checks every label-noise SGD run makes of its schedule, as one message naming the option
+// ("" when all hold): steps >= 1, a finite eta > 0, a finite s >= 0, finite time scales
+// (check_sgd_time_scales), and log_points >= 1 unless log_every > 0.
+std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double label_noise, std::uint64_t log_every,
+                               int log_points);
+
 // The advice after a divergence at step size `lr` given the stability limit
 // 2 / max_i ||grad f_i||^2 at the start (sgd_stability.hpp).
 std::string smaller_lr_advice(double lr, double limit_at_start);
