@@ -8,7 +8,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "zeroloss/number_text.hpp"
-#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/verification_report.hpp"
 #include "zeroloss/verification_config.hpp"
 

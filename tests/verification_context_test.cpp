@@ -16,7 +16,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/report_document.hpp"
-#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 #include "zeroloss/verification/verification_report.hpp"
@@ -56,6 +56,21 @@ TEST(ChildProcess, AProgramThatCannotStartThrows) {
   EXPECT_THROW(run_child_process(dir + "/no-such-program", {}, dir + "/o", dir + "/e"), Error);
   EXPECT_FALSE(current_executable().empty());
   EXPECT_TRUE(std::filesystem::exists(current_executable()));
+}
+
+TEST(ChildProcess, StartsInTheWorkingDirectoryWithTheProgramAndFilesFromTheCallers) {
+  namespace fs = std::filesystem;
+  const std::string dir = temp_dir("child-cwd");
+  fs::create_directories(dir + "/sub");
+  write_text(dir + "/sub/data", "inside");
+  write_text(dir + "/tool.sh", "#!/bin/sh\npwd\ncat \"$1\"\n");
+  fs::permissions(dir + "/tool.sh", fs::perms::owner_all);
+  // The program by a path relative to the caller's directory, its argument relative to the child's.
+  const std::string relative_tool = fs::relative(dir + "/tool.sh", fs::current_path()).string();
+  ASSERT_EQ(run_child_process(relative_tool, {"data"}, dir + "/o", dir + "/e", dir + "/sub").exit_code, 0)
+      << slurp(dir + "/e");
+  EXPECT_EQ(slurp(dir + "/o"), fs::canonical(dir + "/sub").string() + "\ninside");
+  EXPECT_THROW(run_child_process("/bin/sh", {"-c", "true"}, dir + "/o", dir + "/e", dir + "/no-such-folder"), Error);
 }
 
 TEST(ChildProcess, TailOfFileKeepsTheLastLines) {

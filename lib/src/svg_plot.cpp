@@ -11,6 +11,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/io/child_process.hpp"
 #include "zeroloss/output_directory.hpp"
 
 namespace zeroloss {
@@ -30,18 +31,6 @@ std::string gp_string(const std::string& s) {
   return out + "\"";
 }
 
-// A single-quoted shell word.
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
@@ -52,17 +41,19 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 std::string gnuplot_program() {
+  std::string name = "gnuplot";
   if (const char* env = std::getenv("ZEROLOSS_GNUPLOT")) {
     const std::string v = env;
     if (v.empty() || v == "none") return "";
-    return v;
+    if (v.find('/') != std::string::npos) return v;
+    name = v;  // a bare program name: searched on PATH like the default
   }
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path ? path : "/usr/bin:/bin");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
     if (dir.empty()) continue;
-    const std::string candidate = dir + "/gnuplot";
+    const std::string candidate = dir + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";
@@ -152,11 +143,16 @@ PlotOutcome write_svg_plot(const PlotSpec& spec, const std::string& svg_path) {
   const std::string err_name = svg.filename().string() + ".gnuplot-errors";
   // In an open output folder both are recorded before gnuplot runs (svg_path.tmp with svg_path).
   const OutputWrite recorded_svg(svg_path), recorded_errors((dir / err_name).string());
-  const std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(program) + " -e " +
-                              shell_quote("outfile='" + tmp_name + "'") + " " +
-                              shell_quote(script.filename().string()) + " >/dev/null 2>" + shell_quote(err_name) +
-                              " </dev/null";
-  const int status = std::system(command.c_str());
+  int status = 0;
+  try {
+    status = run_child_process(program, {"-e", "outfile='" + tmp_name + "'", script.filename().string()}, "/dev/null",
+                               (dir / err_name).string(), dir.string())
+                 .exit_code;
+  } catch (const Error& e) {
+    out.note = std::string(e.what()) + ": figure " + svg.filename().string() + " not drawn; the script is " +
+               out.script_path;
+    return out;
+  }
   const fs::path tmp = dir / tmp_name, err = dir / err_name;
   const std::string svg_text = slurp(tmp.string());
   const std::string errors = slurp(err.string());

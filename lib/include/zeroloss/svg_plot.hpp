@@ -8,8 +8,10 @@
 // atomically (written to a temporary name, checked, then renamed). When it is not found, nothing
 // fails: the outcome carries a note saying so and how to draw the figure later.
 //
-// gnuplot is looked up on PATH; the environment variable ZEROLOSS_GNUPLOT overrides the program
-// (an empty value or "none" disables plotting, which the tests use).
+// gnuplot is looked up on PATH; the environment variable ZEROLOSS_GNUPLOT overrides the program (a
+// path, or a name looked up on PATH; an empty value or "none" disables plotting, which the tests
+// use). gnuplot runs as a child process (io/child_process.hpp, no shell) in the SVG's folder; a
+// program that cannot be started, or fails, leaves the note instead of the figure.
 //
 // On log axes, points with a non-positive coordinate cannot be drawn; they are left out and counted
 // (PlotOutcome::dropped_points), as are non-finite points.

@@ -10,7 +10,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/number_text.hpp"
-#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/outside_assumptions_rule.hpp"
 #include "zeroloss/verification/shell_command.hpp"

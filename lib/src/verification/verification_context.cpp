@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "zeroloss/output_directory.hpp"
-#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 
 namespace zeroloss {

@@ -18,9 +18,12 @@ std::string current_executable();
 
 // Runs `program args...` (argv[0] = program; no shell, no PATH search) with stdin from /dev/null,
 // stdout to `stdout_path` and stderr to `stderr_path` (both truncated; the same path for both
-// interleaves them), and waits for it. Throws Error if the process cannot be started.
+// interleaves them), and waits for it. With a non-empty `working_directory` the child starts there;
+// `program`, `stdout_path` and `stderr_path` are still resolved from the caller's directory, the
+// arguments from the child's. Throws Error if the process cannot be started.
 ChildResult run_child_process(const std::string& program, const std::vector<std::string>& args,
-                              const std::string& stdout_path, const std::string& stderr_path);
+                              const std::string& stdout_path, const std::string& stderr_path,
+                              const std::string& working_directory = "");
 
 // The last `lines` lines of a text file, each ending in '\n' (empty if the file cannot be read);
 // for error messages that quote a child's stderr.

@@ -1,4 +1,4 @@
-#include "zeroloss/verification/child_process.hpp"
+#include "zeroloss/io/child_process.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 
 #include "zeroloss/errors.hpp"
@@ -26,9 +27,13 @@ std::string current_executable() {
 }
 
 ChildResult run_child_process(const std::string& program, const std::vector<std::string>& args,
-                              const std::string& stdout_path, const std::string& stderr_path) {
+                              const std::string& stdout_path, const std::string& stderr_path,
+                              const std::string& working_directory) {
   std::vector<std::string> all;
-  all.push_back(program);
+  // posix_spawn resolves a relative program path after the change of directory: make it absolute.
+  all.push_back(working_directory.empty() || program.find('/') == std::string::npos
+                    ? program
+                    : std::filesystem::absolute(program).string());
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
@@ -42,9 +47,11 @@ ChildResult run_child_process(const std::string& program, const std::vector<std:
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   else
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // Last, so that the files above are opened relative to the caller's directory.
+  if (!working_directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_directory.c_str());
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, all.front().c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw Error("cannot start " + program + ": " + std::strerror(rc));
   int status = 0;
