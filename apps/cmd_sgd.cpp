@@ -14,6 +14,7 @@
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/presentation/diagonal_sgd_resume_files.hpp"
 #include "zeroloss/runs/diagonal_sgd_run.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
 
@@ -131,39 +132,54 @@ void print_ensemble(std::ostream& msg, const LabelNoiseSgdRunOptions& o, const L
   for (const auto& n : S.notes) msg << "note: " << n << "\n";
 }
 
-// --model diagonal-linear: GenericLabelNoiseSgd on (u, v). Options of the two-layer kernel, its
-// reduced coordinates, starts, ensembles and checkpoints do not apply and are refused by name.
+// --model diagonal-linear: GenericLabelNoiseSgd on (u, v), one seed, with checkpoints and resume.
+// Options of the two-layer kernel, its reduced coordinates, starts and ensembles do not apply and
+// are refused by name.
 void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
+  auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
   for (const char* name : {"--activation", "--instruction-set", "--steps-per-pass", "--coordinates", "--init", "--m",
                            "--init-scale", "--init-seed", "--save-reduced", "--no-log-gradient", "--rank-one-threshold",
-                           "--max-loss", "--seeds", "--threads", "--checkpoint-every", "--resume", "--no-figures"})
-    if (std::find(given.begin(), given.end(), name) != given.end())
+                           "--max-loss", "--seeds", "--threads", "--no-figures"})
+    if (has(name))
       throw InputError(std::string(name) + " does not apply to --model diagonal-linear: it belongs to the two-layer "
-                       "network's kernel, coordinates, starts, ensembles or checkpoints (the diagonal network runs one "
-                       "seed of the generic step without checkpoints; docs/commands/sgd.md)");
-  auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
-  for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"})
-    if (!has(name)) throw InputError(std::string(name) + " is required");
+                       "network's kernel, coordinates, starts or ensembles (the diagonal network runs one seed of the "
+                       "generic step; docs/commands/sgd.md)");
   DiagonalSgdRunOptions o;
-  o.data = c.run.problem.data;
-  o.weights = c.run.problem.weights;
-  o.learning_rate = c.run.learning_rate;
-  o.label_noise = c.run.label_noise;
-  o.noise = parse_noise_kind(c.noise);
-  o.batch = c.run.batch;
-  o.steps = c.run.steps;
-  o.seed = c.seed;
-  o.log_every = c.run.log_every;
-  o.log_points = c.run.log_points;
-  o.out = c.run.out;
-  o.overwrite = c.run.overwrite;
   install_interrupt_handlers();
-  ProgressBar bar("sgd", static_cast<double>(o.steps), "steps");
   RunControl control;
-  control.progress = [&bar](double done) { bar.update(done); };
   control.interrupt = &interrupt_flag();
-  const DiagonalSgdRunSummary S = run_diagonal_label_noise_sgd(o, control);
-  bar.finish();
+  std::optional<ProgressBar> bar;
+  DiagonalSgdRunSummary S;
+  if (!c.resume.empty()) {
+    for (const auto& name : given)
+      if (name != "--resume" && name != "--model")
+        throw InputError("--resume takes every run option from " + c.resume + "/run.json; " + name +
+                         " cannot be combined with it");
+    o = read_diagonal_sgd_run_file(c.resume);
+    bar.emplace("sgd", static_cast<double>(o.steps), "steps");
+    control.progress = [&bar](double done) { bar->update(done); };
+    S = resume_diagonal_label_noise_sgd(c.resume, control);
+  } else {
+    for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"})
+      if (!has(name)) throw InputError(std::string(name) + " is required (or continue a run with --resume DIR)");
+    o.data = c.run.problem.data;
+    o.weights = c.run.problem.weights;
+    o.learning_rate = c.run.learning_rate;
+    o.label_noise = c.run.label_noise;
+    o.noise = parse_noise_kind(c.noise);
+    o.batch = c.run.batch;
+    o.steps = c.run.steps;
+    o.seed = c.seed;
+    o.log_every = c.run.log_every;
+    o.log_points = c.run.log_points;
+    o.checkpoint_every = c.run.checkpoint_every;
+    o.out = c.run.out;
+    o.overwrite = c.run.overwrite;
+    bar.emplace("sgd", static_cast<double>(o.steps), "steps");
+    control.progress = [&bar](double done) { bar->update(done); };
+    S = run_diagonal_label_noise_sgd(o, control);
+  }
+  bar->finish();
   const DiagonalSgdRow& f = S.rows.back();
   std::ostringstream msg;
   msg.precision(6);
@@ -173,15 +189,16 @@ void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& gi
       << ", (4/n) sum_k c_k |w_k| " << f.weighted_l1_bound << "\noutputs in " << o.out << "\n";
   std::cout << msg.str() << std::flush;
   if (S.status == SgdRunStatus::Interrupted) {
-    std::cerr << "zeroloss sgd: interrupted by " << signal_name(interrupt_signal()) << "; the outputs in " << o.out
-              << " hold the state reached (no checkpoint for --model diagonal-linear)\n";
+    std::cerr << "zeroloss sgd: interrupted by " << signal_name(interrupt_signal()) << "; checkpoint written ("
+              << o.out << "/checkpoint.json); continue with: zeroloss sgd --resume " << o.out << "\n";
     exit_by_signal(interrupt_signal());
   }
   if (S.status == SgdRunStatus::Diverged) throw ConvergenceError(S.failure);
 }
 
 void run_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
-  if (c.model == ModelKind::DiagonalLinear) return run_diagonal_sgd(c, given);
+  if (c.model == ModelKind::DiagonalLinear || (!c.resume.empty() && holds_diagonal_sgd_run(c.resume)))
+    return run_diagonal_sgd(c, given);
   std::optional<LabelNoiseSgdRun> run;
   if (!c.resume.empty()) {
     for (const auto& name : given) {
@@ -343,7 +360,8 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
       "DIR/final_reduced.json for runs from --init or a reduced-weights file);\n"
       "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.\n"
       "--model diagonal-linear: the same step on (u, v) (THEORY 9) from a u,v --weights CSV; trajectory.csv has\n"
-      "step, t, tau, loss, T and the weighted-l1 bound; final_weights.csv is a u,v CSV; one seed, no checkpoints.");
+      "step, t, tau, loss, T and the weighted-l1 bound; final_weights.csv is a u,v CSV; one seed; --checkpoint-every\n"
+      "and --resume as above (DIR/checkpoint.json holds the whole state; docs/formats.md).");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;
     for (const CLI::Option* opt : app.get_options())

@@ -89,9 +89,19 @@ TEST_F(DiagonalSgdCli, TimeScaleAndSharpnessColumnsAgreeWithTheLibraryAndTheSame
   EXPECT_EQ(summary["parameters"]["flow_coefficient"].get<double>(), s * s / (4.0 * B));
 }
 
+TEST_F(DiagonalSgdCli, ResumeTakesTheRunFromItsFolderAndRefusesOtherOptions) {
+  ASSERT_EQ(test::run_zeroloss(sgd("done", "--checkpoint-every 1000")).code, 0);
+  const RunResult again = test::run_zeroloss("sgd --resume " + path("done"));
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.err.find("nothing to resume"), std::string::npos) << again.err;
+  const RunResult mixed = test::run_zeroloss("sgd --resume " + path("done") + " --lr 0.5");
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("--lr cannot be combined with it"), std::string::npos) << mixed.err;
+}
+
 TEST_F(DiagonalSgdCli, TwoLayerOptionsAreRefusedByName) {
   for (const std::string option : {"--coordinates weights", "--instruction-set baseline", "--seeds 0-3",
-                                   "--checkpoint-every 100", "--init gaussian", "--save-reduced"}) {
+                                   "--threads 2", "--init gaussian", "--save-reduced"}) {
     const RunResult r = test::run_zeroloss(sgd("refused", option));
     EXPECT_EQ(r.code, 2) << option;
     const std::string name = option.substr(0, option.find(' '));

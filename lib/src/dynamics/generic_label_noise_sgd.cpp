@@ -31,6 +31,18 @@ GenericLabelNoiseSgd::GenericLabelNoiseSgd(std::shared_ptr<const SquaredLossMode
   batch_.resize(static_cast<std::size_t>(params_.batch_size));
 }
 
+void GenericLabelNoiseSgd::restore(const State& state) {
+  model_->check_parameters(state.theta, "weights of a label-noise SGD state");
+  Xoshiro256pp index_rng = index_rng_;
+  index_rng.restore(state.index_generator);
+  StandardNoise noise = noise_;
+  noise.restore(state.noise);
+  theta_ = state.theta;
+  step_ = state.step;
+  index_rng_ = index_rng;
+  noise_ = std::move(noise);
+}
+
 void GenericLabelNoiseSgd::draw_batch() {
   const int B = params_.batch_size;
   if (B == n_) {

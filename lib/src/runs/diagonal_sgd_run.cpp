@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -18,6 +20,7 @@
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/output_directory.hpp"
+#include "zeroloss/presentation/diagonal_sgd_resume_files.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
@@ -34,6 +37,9 @@ bool DiagonalSgdRunOptions::is_valid(std::string* error) const {
   if (const std::string why = sgd_schedule_error(steps, learning_rate, label_noise, log_every, log_points); !why.empty())
     return fail(why);
   if (out.empty()) return fail("--out: an output folder is required");
+  if (checkpoint_every > steps)
+    return fail("--checkpoint-every " + std::to_string(checkpoint_every) + " is larger than --steps " +
+                std::to_string(steps) + "; expected 0 (end and interrupt only) or at most the step count");
   return true;
 }
 
@@ -56,10 +62,9 @@ std::string trajectory_text(const std::vector<DiagonalSgdRow>& rows) {
   return csv.str();
 }
 
-}  // namespace
-
-DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& o, const RunControl& control) {
-  o.validate();
+// One run in an open folder: from the start, or from `checkpoint`.
+DiagonalSgdRunSummary run_in_folder(const DiagonalSgdRunOptions& o, const RunControl& control, OutputDirectory& out_dir,
+                                    const std::optional<DiagonalSgdCheckpoint>& checkpoint) {
   const LoadedDiagonalProblem problem = load_diagonal_problem({o.data, o.weights});
   const std::shared_ptr<const DiagonalLinearNetwork>& model = problem.model;
   const int n = model->num_samples();
@@ -76,7 +81,15 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
   S.model_description = model->description();
   S.batch_size = params.batch_size;
   S.flow_coefficient = limiting_flow_coefficient(o.label_noise, params.batch_size);
-  OutputDirectory out_dir(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
+  std::size_t next_log = 0;
+  if (checkpoint) {
+    sgd.restore(checkpoint->state);
+    S.rows = checkpoint->rows;
+    while (next_log < schedule.size() && !S.rows.empty() && schedule[next_log] <= S.rows.back().step) ++next_log;
+  }
+  auto save_checkpoint = [&](DiagonalSgdCheckpointStatus status) {
+    write_diagonal_sgd_checkpoint(o.out, {o.seed, status, sgd.state(), S.rows});
+  };
 
   const Eigen::VectorXd& c = model->column_norms_squared();
   auto row = [&]() {
@@ -92,7 +105,6 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
     return r;
   };
   const auto start = Clock::now();
-  std::size_t next_log = 0;
   const std::uint64_t chunk = 4096;  // between checks of the interruption flag
   for (;;) {
     const std::uint64_t k = sgd.step();
@@ -103,9 +115,13 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
     if (k >= o.steps) break;
     if (control.interrupted()) {
       S.status = SgdRunStatus::Interrupted;
+      save_checkpoint(DiagonalSgdCheckpointStatus::Interrupted);
       break;
     }
-    const std::uint64_t target = next_log < schedule.size() ? std::min(o.steps, schedule[next_log]) : o.steps;
+    if (o.checkpoint_every > 0 && k > 0 && k % o.checkpoint_every == 0 && !(checkpoint && k == checkpoint->state.step))
+      save_checkpoint(DiagonalSgdCheckpointStatus::Running);
+    std::uint64_t target = next_log < schedule.size() ? std::min(o.steps, schedule[next_log]) : o.steps;
+    if (o.checkpoint_every > 0) target = std::min(target, (k / o.checkpoint_every + 1) * o.checkpoint_every);
     const std::uint64_t todo = std::min(target - k, chunk);
     try {
       sgd.advance(todo);
@@ -121,6 +137,8 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
   }
   S.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   S.steps_done = sgd.step();
+  if (S.status == SgdRunStatus::Completed) save_checkpoint(DiagonalSgdCheckpointStatus::Completed);
+  if (S.status == SgdRunStatus::Diverged) save_checkpoint(DiagonalSgdCheckpointStatus::Diverged);
   // The state reached, when it is not the last logged row.
   if (S.rows.empty() || S.rows.back().step != sgd.step()) S.rows.push_back(row());
   S.u = model->u(sgd.parameters());
@@ -162,6 +180,36 @@ DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& 
   else
     out_dir.finish(RunStatus::Completed);
   return S;
+}
+
+}  // namespace
+
+DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& o, const RunControl& control) {
+  o.validate();
+  load_diagonal_problem({o.data, o.weights});  // input errors before the folder is touched
+  OutputDirectory out_dir(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
+  write_json(o.out + "/run.json", diagonal_sgd_run_json(o));
+  return run_in_folder(o, control, out_dir, std::nullopt);
+}
+
+DiagonalSgdRunSummary resume_diagonal_label_noise_sgd(const std::string& dir, const RunControl& control,
+                                                      DiagonalSgdRunOptions* options_out) {
+  OutputDirectoryOptions resume;
+  resume.resume = true;
+  OutputDirectory out_dir(dir, "sgd", resume);
+  const DiagonalSgdRunOptions o = read_diagonal_sgd_run_file(dir);
+  o.validate();
+  if (options_out) *options_out = o;
+  std::optional<DiagonalSgdCheckpoint> checkpoint;
+  if (std::filesystem::exists(dir + "/checkpoint.json")) {
+    const LoadedDiagonalProblem problem = load_diagonal_problem({o.data, o.weights});
+    checkpoint = read_diagonal_sgd_checkpoint(dir, o.seed, problem.model->dimension());
+    if (checkpoint->status == DiagonalSgdCheckpointStatus::Completed ||
+        checkpoint->status == DiagonalSgdCheckpointStatus::Diverged)
+      throw InputError(dir + "/checkpoint.json: the run " + to_string(checkpoint->status) + " at step " +
+                       std::to_string(checkpoint->state.step) + "; there is nothing to resume");
+  }
+  return run_in_folder(o, control, out_dir, checkpoint);
 }
 
 }  // namespace zeroloss

@@ -37,6 +37,20 @@ class GenericLabelNoiseSgd {
   // finite; the state is then the last finite one.
   void advance(std::uint64_t steps);
 
+  // Everything the next steps depend on besides the model and the parameters: the step count, the
+  // weights, and the two generators (batches, noise). Restoring a saved state continues the run bit
+  // for bit as if it had not stopped (checkpoints, runs/diagonal_sgd_run.hpp).
+  struct State {
+    std::uint64_t step = 0;
+    Eigen::VectorXd theta;
+    Xoshiro256pp::State index_generator{};
+    StandardNoise::State noise{};
+  };
+  State state() const { return State{step_, theta_, index_rng_.state(), noise_.state()}; }
+  // Throws InputError when the weights do not fit the model (check_parameters) or a generator state
+  // is invalid (all zero); the object is then unchanged.
+  void restore(const State& state);
+
   const Eigen::VectorXd& parameters() const { return theta_; }
   std::uint64_t step() const { return step_; }
   double time() const;       // eta^2 k

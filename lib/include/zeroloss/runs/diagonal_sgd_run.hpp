@@ -1,8 +1,10 @@
 #pragma once
 // A label-noise SGD run of the diagonal linear network (THEORY 9) with its files, on the generic
 // step (dynamics/generic_label_noise_sgd.hpp): trajectory.csv, final_weights.csv (u,v) and
-// summary.json in an output folder the run owns (output_directory.hpp). Same options and seed, same
-// bits. No checkpoints: an interrupted run writes the state it reached and stops.
+// summary.json in an output folder the run owns (output_directory.hpp), with run.json and
+// checkpoint.json (presentation/diagonal_sgd_resume_files.hpp) so that an interrupted run continues
+// (resume_diagonal_label_noise_sgd) and gives, bit for bit, the files of an uninterrupted one (times
+// aside). Same options and seed, same bits.
 //
 // trajectory.csv: step,t,tau,loss,sharpness,weighted_l1_bound at the logged steps, with
 //   t = eta^2 k (SGD time), tau = C t, C = s^2 / (4B) (dynamics/label_noise_time_scale.hpp),
@@ -33,6 +35,7 @@ struct DiagonalSgdRunOptions {
   std::uint64_t seed = 0;
   std::uint64_t log_every = 0;  // logged steps as in LabelNoiseSgdRunOptions (log_schedule)
   int log_points = 200;
+  std::uint64_t checkpoint_every = 0;  // also a checkpoint every this many steps (0: only at the end and on an interrupt)
   std::string out;
   bool overwrite = false;
 
@@ -63,7 +66,15 @@ struct DiagonalSgdRunSummary {
 
 // Validates, reads the data and the start (InputError naming the file), opens the folder, runs and
 // writes the outputs. A step that makes the parameters non-finite ends the run with status
-// diverged, the last finite weights written. Progress counts steps.
+// diverged, the last finite weights written. An interrupt (RunControl) writes the checkpoint and the
+// state reached, and ends with status interrupted. Progress counts steps.
 DiagonalSgdRunSummary run_diagonal_label_noise_sgd(const DiagonalSgdRunOptions& options, const RunControl& control = {});
+
+// Continues the unfinished run in `dir` from its checkpoint (from the start when it stopped before
+// writing one), with the options of its run.json. Throws InputError naming the file when the folder
+// holds no such run, its inputs changed, the run completed, or its checkpoint does not verify.
+// `options_out`, when given, receives the run's options.
+DiagonalSgdRunSummary resume_diagonal_label_noise_sgd(const std::string& dir, const RunControl& control = {},
+                                                      DiagonalSgdRunOptions* options_out = nullptr);
 
 }  // namespace zeroloss
