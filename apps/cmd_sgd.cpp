@@ -132,18 +132,18 @@ void print_ensemble(std::ostream& msg, const LabelNoiseSgdRunOptions& o, const L
   for (const auto& n : S.notes) msg << "note: " << n << "\n";
 }
 
-// --model diagonal-linear: GenericLabelNoiseSgd on (u, v), one seed, with checkpoints and resume.
-// Options of the two-layer kernel, its reduced coordinates, starts and ensembles do not apply and
+// --model diagonal-linear: GenericLabelNoiseSgd on (u, v), one seed or an ensemble, with checkpoints
+// and resume. Options of the two-layer kernel, its reduced coordinates and starts do not apply and
 // are refused by name.
 void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& given) {
   auto has = [&](const char* name) { return std::find(given.begin(), given.end(), name) != given.end(); };
   for (const char* name : {"--activation", "--instruction-set", "--steps-per-pass", "--coordinates", "--init", "--m",
                            "--init-scale", "--init-seed", "--save-reduced", "--no-log-gradient", "--rank-one-threshold",
-                           "--max-loss", "--seeds", "--threads", "--no-figures"})
+                           "--max-loss", "--no-figures"})
     if (has(name))
       throw InputError(std::string(name) + " does not apply to --model diagonal-linear: it belongs to the two-layer "
-                       "network's kernel, coordinates, starts or ensembles (the diagonal network runs one seed of the "
-                       "generic step; docs/commands/sgd.md)");
+                       "network's kernel, coordinates, starts or figures (the diagonal network runs the generic step; "
+                       "docs/commands/sgd.md)");
   DiagonalSgdRunOptions o;
   install_interrupt_handlers();
   RunControl control;
@@ -152,13 +152,14 @@ void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& gi
   DiagonalSgdRunSummary S;
   if (!c.resume.empty()) {
     for (const auto& name : given)
-      if (name != "--resume" && name != "--model")
+      if (name != "--resume" && name != "--model" && name != "--threads")
         throw InputError("--resume takes every run option from " + c.resume + "/run.json; " + name +
-                         " cannot be combined with it");
+                         " cannot be combined with it (only --threads can)");
     o = read_diagonal_sgd_run_file(c.resume);
-    bar.emplace("sgd", static_cast<double>(o.steps), "steps");
+    bar.emplace(o.ensemble.empty() ? "sgd" : "sgd x" + std::to_string(o.ensemble.size()),
+                static_cast<double>(o.steps) * static_cast<double>(std::max<std::size_t>(1, o.ensemble.size())), "steps");
     control.progress = [&bar](double done) { bar->update(done); };
-    S = resume_diagonal_label_noise_sgd(c.resume, control);
+    S = resume_diagonal_label_noise_sgd(c.resume, control, nullptr, c.run.threads);
   } else {
     for (const char* name : {"--data", "--weights", "--lr", "--label-noise", "--steps", "--out"})
       if (!has(name)) throw InputError(std::string(name) + " is required (or continue a run with --resume DIR)");
@@ -169,28 +170,48 @@ void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& gi
     o.noise = parse_noise_kind(c.noise);
     o.batch = c.run.batch;
     o.steps = c.run.steps;
+    if (has("--seeds") && has("--seed")) throw InputError("--seed and --seeds cannot be combined (--seeds 0-63 runs an ensemble)");
     o.seed = c.seed;
+    if (has("--seeds")) o.ensemble = parse_seed_list(c.seeds);
+    o.threads = c.run.threads;
     o.log_every = c.run.log_every;
     o.log_points = c.run.log_points;
     o.checkpoint_every = c.run.checkpoint_every;
     o.out = c.run.out;
     o.overwrite = c.run.overwrite;
-    bar.emplace("sgd", static_cast<double>(o.steps), "steps");
+    bar.emplace(o.ensemble.empty() ? "sgd" : "sgd x" + std::to_string(o.ensemble.size()),
+                static_cast<double>(o.steps) * static_cast<double>(std::max<std::size_t>(1, o.ensemble.size())), "steps");
     control.progress = [&bar](double done) { bar->update(done); };
     S = run_diagonal_label_noise_sgd(o, control);
   }
   bar->finish();
-  const DiagonalSgdRow& f = S.rows.back();
   std::ostringstream msg;
   msg.precision(6);
-  msg << "label-noise SGD on the " << S.model_description << ", seed " << o.seed << ": " << S.steps_done << " of "
-      << o.steps << " steps (t = eta^2 k = " << f.t << ", flow time tau = " << f.tau << ")\n"
-      << (S.status == SgdRunStatus::Completed ? "final" : "state reached") << ": loss " << f.loss << ", T " << f.sharpness
-      << ", (4/n) sum_k c_k |w_k| " << f.weighted_l1_bound << "\noutputs in " << o.out << "\n";
+  if (o.ensemble.empty()) {
+    const DiagonalSgdSeedResult& r = S.seeds.front();
+    const DiagonalSgdRow& f = r.rows.back();
+    msg << "label-noise SGD on the " << S.model_description << ", seed " << r.seed << ": " << r.steps_done << " of "
+        << o.steps << " steps (t = eta^2 k = " << f.t << ", flow time tau = " << f.tau << ")\n"
+        << (r.status == SgdRunStatus::Completed ? "final" : "state reached") << ": loss " << f.loss << ", T "
+        << f.sharpness << ", (4/n) sum_k c_k |w_k| " << f.weighted_l1_bound << "\n";
+  } else {
+    int completed = 0;
+    for (const auto& r : S.seeds) completed += r.status == SgdRunStatus::Completed;
+    msg << "label-noise SGD on the " << S.model_description << ", " << S.seeds.size() << " seeds on " << S.threads
+        << " threads: " << completed << " completed\n";
+    if (!S.ensemble_mean.empty()) {
+      const DiagonalSgdEnsembleRow& f = S.ensemble_mean.back();
+      msg << "mean over " << f.seeds << " seeds at step " << f.step << " (tau = " << f.tau << "): loss " << f.loss_mean
+          << ", T " << f.sharpness_mean << " (sd " << f.sharpness_std << "), (4/n) sum_k c_k |w_k| "
+          << f.weighted_l1_bound_mean << "\n";
+    }
+  }
+  msg << "outputs in " << o.out << "\n";
   std::cout << msg.str() << std::flush;
   if (S.status == SgdRunStatus::Interrupted) {
     std::cerr << "zeroloss sgd: interrupted by " << signal_name(interrupt_signal()) << "; checkpoint written ("
-              << o.out << "/checkpoint.json); continue with: zeroloss sgd --resume " << o.out << "\n";
+              << o.out << (o.ensemble.empty() ? "" : "/seed_*") << "/checkpoint.json); continue with: zeroloss sgd --resume "
+              << o.out << "\n";
     exit_by_signal(interrupt_signal());
   }
   if (S.status == SgdRunStatus::Diverged) throw ConvergenceError(S.failure);
@@ -360,8 +381,8 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
       "DIR/final_reduced.json for runs from --init or a reduced-weights file);\n"
       "SIGINT/SIGTERM write DIR/checkpoint.json and end the process by that signal. See docs/commands/sgd.md.\n"
       "--model diagonal-linear: the same step on (u, v) (THEORY 9) from a u,v --weights CSV; trajectory.csv has\n"
-      "step, t, tau, loss, T and the weighted-l1 bound; final_weights.csv is a u,v CSV; one seed; --checkpoint-every\n"
-      "and --resume as above (DIR/checkpoint.json holds the whole state; docs/formats.md).");
+      "step, t, tau, loss, T and the weighted-l1 bound; final_weights.csv is a u,v CSV; --seeds, --threads,\n"
+      "--checkpoint-every and --resume as above (checkpoint.json holds the whole state; docs/formats.md).");
   return std::function<void()>([o, &app]() {
     std::vector<std::string> given;
     for (const CLI::Option* opt : app.get_options())

@@ -100,8 +100,8 @@ TEST_F(DiagonalSgdCli, ResumeTakesTheRunFromItsFolderAndRefusesOtherOptions) {
 }
 
 TEST_F(DiagonalSgdCli, TwoLayerOptionsAreRefusedByName) {
-  for (const std::string option : {"--coordinates weights", "--instruction-set baseline", "--seeds 0-3",
-                                   "--threads 2", "--init gaussian", "--save-reduced"}) {
+  for (const std::string option : {"--coordinates weights", "--instruction-set baseline",
+                                   "--max-loss 10", "--init gaussian", "--save-reduced"}) {
     const RunResult r = test::run_zeroloss(sgd("refused", option));
     EXPECT_EQ(r.code, 2) << option;
     const std::string name = option.substr(0, option.find(' '));

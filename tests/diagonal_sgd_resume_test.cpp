@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -115,9 +117,11 @@ TEST_F(DiagonalSgdResume, AnInterruptedRunResumedWritesTheBytesOfAnUninterrupted
   o.checkpoint_every = 700;
   const DiagonalSgdRunSummary cut = run_diagonal_label_noise_sgd(o, control);
   ASSERT_EQ(cut.status, SgdRunStatus::Interrupted);
-  EXPECT_EQ(cut.steps_done, 2100u);
-  EXPECT_EQ(cut.rows.back().step, 2100u);
-  EXPECT_EQ(cut.rows[cut.rows.size() - 2].step, 2000u);
+  ASSERT_EQ(cut.seeds.size(), 1u);
+  const DiagonalSgdSeedResult& seed = cut.seeds[0];
+  EXPECT_EQ(seed.steps_done, 2100u);
+  EXPECT_EQ(seed.rows.back().step, 2100u);
+  EXPECT_EQ(seed.rows[seed.rows.size() - 2].step, 2000u);
   EXPECT_EQ(read_diagonal_sgd_checkpoint(path("cut"), 9, 5).status, DiagonalSgdCheckpointStatus::Interrupted);
 
   DiagonalSgdRunOptions resumed_options;
@@ -186,6 +190,64 @@ TEST_F(DiagonalSgdResume, EditedCheckpointsAndChangedInputsAreRefusedWithTheFile
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("nowhere"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(DiagonalSgdResume, AnEnsembleGivesEachSeedsOwnRunAndResumesOnlyTheUnfinishedSeeds) {
+  // Each seed of an ensemble writes the bytes of that seed's single run, whatever the threads.
+  DiagonalSgdRunOptions o = in("ensemble");
+  o.ensemble = {9, 4, 12};
+  o.threads = 2;
+  const DiagonalSgdRunSummary all = run_diagonal_label_noise_sgd(o);
+  ASSERT_EQ(all.status, SgdRunStatus::Completed);
+  for (std::uint64_t seed : o.ensemble) {
+    DiagonalSgdRunOptions single = in("single_" + std::to_string(seed));
+    single.seed = seed;
+    run_diagonal_label_noise_sgd(single);
+    expect_same_outputs("single_" + std::to_string(seed), "ensemble/seed_" + std::to_string(seed));
+  }
+  // The mean table against the seeds' own trajectories, recomputed here.
+  ASSERT_EQ(all.ensemble_mean.size(), 21u);  // steps 0, 250, ..., 5000
+  for (const DiagonalSgdEnsembleRow& e : all.ensemble_mean) {
+    double sum = 0, sum2 = 0;
+    for (const auto& r : all.seeds) {
+      const auto row = std::find_if(r.rows.begin(), r.rows.end(), [&](const DiagonalSgdRow& x) { return x.step == e.step; });
+      ASSERT_NE(row, r.rows.end());
+      sum += row->sharpness;
+      sum2 += row->sharpness * row->sharpness;
+    }
+    EXPECT_EQ(e.seeds, 3);
+    const double mean = sum / 3, var = (sum2 - 3 * mean * mean) / 2;
+    EXPECT_NEAR(e.sharpness_mean, mean, 1e-13 * std::abs(mean));
+    EXPECT_NEAR(e.sharpness_std, std::sqrt(std::max(0.0, var)), 1e-6 * std::abs(mean));
+  }
+  const std::string table = test::slurp(path("ensemble/ensemble_trajectory.csv"));
+  EXPECT_EQ(table.substr(0, table.find('\n')),
+            "step,t,tau,seeds,loss_mean,loss_std,sharpness_mean,sharpness_std,weighted_l1_bound_mean,weighted_l1_bound_std");
+
+  // Interrupted at once (every seed at step 0, each with its checkpoint); then seed 9's folder replaced
+  // by the finished one, as if it had completed before the interrupt. The resume reads seed 9 back
+  // and runs the other two: the same bytes as the uninterrupted ensemble.
+  o.out = path("cut_ensemble");
+  std::atomic<bool> stop{true};
+  RunControl control;
+  control.interrupt = &stop;
+  const DiagonalSgdRunSummary cut = run_diagonal_label_noise_sgd(o, control);
+  ASSERT_EQ(cut.status, SgdRunStatus::Interrupted);
+  for (const auto& r : cut.seeds) EXPECT_EQ(r.steps_done, 0u);
+  fs::remove_all(path("cut_ensemble/seed_9"));
+  fs::copy(path("ensemble/seed_9"), path("cut_ensemble/seed_9"));
+  EXPECT_EQ(read_diagonal_sgd_checkpoint(path("cut_ensemble/seed_9"), 9, 5).status,
+            DiagonalSgdCheckpointStatus::Completed);
+  const DiagonalSgdRunSummary rest = resume_diagonal_label_noise_sgd(path("cut_ensemble"), {}, nullptr, 2);
+  EXPECT_EQ(rest.status, SgdRunStatus::Completed);
+  EXPECT_EQ(rest.seeds[0].rows.size(), 21u);  // read back from its checkpoint
+  for (std::uint64_t seed : o.ensemble)
+    expect_same_outputs("ensemble/seed_" + std::to_string(seed), "cut_ensemble/seed_" + std::to_string(seed));
+  EXPECT_EQ(test::slurp(path("cut_ensemble/ensemble_trajectory.csv")), table);
+
+  o.ensemble = {3, 5, 3};
+  o.out = path("repeat");
+  EXPECT_THROW(run_diagonal_label_noise_sgd(o), InputError);
 }
 
 TEST_F(DiagonalSgdResume, CheckpointEveryLargerThanTheStepsIsRefusedBeforeAnyFile) {

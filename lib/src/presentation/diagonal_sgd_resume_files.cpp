@@ -59,6 +59,7 @@ json diagonal_sgd_run_json(const DiagonalSgdRunOptions& o) {
           {"batch", o.batch},
           {"steps", o.steps},
           {"seed", o.seed},
+          {"ensemble", o.ensemble},
           {"log_every", o.log_every},
           {"log_points", o.log_points},
           {"checkpoint_every", o.checkpoint_every}};
@@ -94,6 +95,7 @@ DiagonalSgdRunOptions read_diagonal_sgd_run_file(const std::string& dir) {
     o.batch = run.at("batch").get<std::string>();
     o.steps = run.at("steps").get<std::uint64_t>();
     o.seed = run.at("seed").get<std::uint64_t>();
+    o.ensemble = run.at("ensemble").get<std::vector<std::uint64_t>>();
     o.log_every = run.at("log_every").get<std::uint64_t>();
     o.log_points = run.at("log_points").get<int>();
     o.checkpoint_every = run.at("checkpoint_every").get<std::uint64_t>();
