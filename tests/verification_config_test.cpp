@@ -94,6 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "key 'diagonal_sparse_interpolator.d' must exceed diagonal_sparse_interpolator.n"},
         BadValue{R"({"diagonal_sparse_interpolator": {"max_steps": 10}})",
                  "key 'diagonal_sparse_interpolator.max_steps' must be at least diagonal_sparse_interpolator.steps"},
+        BadValue{R"({"diagonal_sparse_interpolator": {"sparse_truth_k": 3}})",
+                 "key 'diagonal_sparse_interpolator.sparse_truth_k' must be an integer between 1 and 2"},
         BadValue{R"({"diagonal_sparse_interpolator": {"batch": 4}})",
                  "key 'diagonal_sparse_interpolator.batch' must be an integer between 1 and 3"},
         BadValue{R"({"diagonal_sparse_interpolator": {"support_threshold": 1}})", "must lie strictly between 0 and 1"},

@@ -49,7 +49,8 @@ json default_verification_config() {
   "diagonal_sparse_interpolator": {
     "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
     "batch": 1, "steps": 1000000, "max_steps": 20000000, "decay_exponent": 10.0, "log_points": 50, "relative_distance_tolerance": 1e-3,
-    "sharpness_gap_tolerance": 1e-4, "support_threshold": 1e-3
+    "sharpness_gap_tolerance": 1e-4, "support_threshold": 1e-3,
+    "sparse_truth_draws": 4, "sparse_truth_k": 1
   },
   "quick": {
     "global_minimum": { "starts": 4 },
@@ -57,7 +58,7 @@ json default_verification_config() {
     "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 },
-    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000 }
+    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
   }
 })json");
 }
@@ -304,6 +305,8 @@ void validate(const Validator& v) {
   if (support >= 1)
     v.fail(dl + "support_threshold", "must lie strictly between 0 and 1 (a fraction of max_k |w_k|)",
            v.at(dl + "support_threshold"));
+  // k < n: the weighted-l1 interpolator of a k-sparse truth is then a singular point of M.
+  if (v.integer(dl + "sparse_truth_draws", 0) > 0) v.integer(dl + "sparse_truth_k", 1, std::max(1LL, dl_n - 1));
 }
 
 // Collects the object keys on the way to the value being parsed, so that a number the parser
