@@ -359,8 +359,11 @@ std::string comparison_report_text(const SgdFlowComparisonRunOptions& o, const S
     msg << c.str() << "\n";
   }
   msg << "flow: " << S.flow.accepted << " accepted / " << S.flow.rejected << " rejected steps, T at t_end "
-      << S.flow.final_sharpness << "; SGD: " << S.sgd_steps << " steps on " << S.threads << " threads in "
-      << S.sgd_seconds << " s\n";
+      << S.flow.final_sharpness << "; SGD: ";
+  if (o.sgd_iterates.empty())
+    msg << S.sgd_steps << " steps on " << S.threads << " threads in " << S.sgd_seconds << " s\n";
+  else
+    msg << "not rerun (read from " << o.sgd_iterates << ")\n";
   for (const auto& f : S.figures) msg << "figure: " << f << "\n";
   for (const auto& nt : S.notes) msg << "note: " << nt << "\n";
   msg << "outputs in " << o.out

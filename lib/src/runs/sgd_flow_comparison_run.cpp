@@ -202,7 +202,6 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
   } else {
     runs = read_projected_iterates(o.sgd_iterates, setup, plan, co.seeds);
     S.threads = 0;
-    S.notes.push_back("SGD ensembles read from " + o.sgd_iterates + " (not rerun)");
   }
   S.sgd_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   for (std::size_t g = 0; g < plan.grids.size(); ++g)
