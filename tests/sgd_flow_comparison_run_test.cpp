@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <regex>
 #include <string>
+#include <tuple>
 
 #include "test_support.hpp"
+#include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
@@ -168,6 +170,48 @@ TEST(SgdFlowComparisonRun, ReusedIteratesReproduceTheRunAndOnlyTheReferenceFlowC
     EXPECT_NE(std::string(e.what()).find("no rows for eta = 0.02, seed 3"), std::string::npos) << e.what();
   }
   (void)first;
+}
+
+TEST(SgdFlowComparisonRun, TheProgramTakesTheDiagnosticKnobsAndRefusesBadOnes) {
+  const std::string dir = temp_dir("cmp-knobs");
+  const std::string base = "compare --data " + kInputs + "/main_data.csv --weights " + kInputs +
+                           "/main_w0.csv --label-noise 1 --lr-list 0.02,0.01,0.005 --time 0.2 --seeds 3 --points 3 "
+                           "--threads 2 --no-figures";
+  const RunResult first = run_zeroloss(base + " --out " + dir + "/first");
+  ASSERT_EQ(first.code, 0) << first.err;
+  const RunResult etak = run_zeroloss(base + " --time-scale eta-k --flow-coefficient-scale 2 --sgd-iterates " + dir +
+                                      "/first/projected_iterates.csv --out " + dir + "/etak");
+  ASSERT_EQ(etak.code, 0) << etak.err;
+  EXPECT_NE(etak.out.find("DIAGNOSTIC reference flow: coefficient 0.5 = 2 C on the time scale eta-k"),
+            std::string::npos)
+      << etak.out;
+  EXPECT_NE(etak.out.find("SGD: not rerun"), std::string::npos) << etak.out;
+  const nlohmann::json t = read_json(dir + "/etak/flow_tracking.json");
+  EXPECT_EQ(t["reference_flow"]["time_scale"], "eta-k");
+  EXPECT_DOUBLE_EQ(t["reference_flow"]["reference_coefficient"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(read_json(dir + "/etak/summary.json")["parameters"]["flow_coefficient"].get<double>(), 0.5);
+  // On the eta k scale the flow runs 1/eta times ahead: the coefficient that matches the SGD paths
+  // there is about eta s^2/(4B) at each step size, so the extrapolation to eta = 0 is about 0.
+  for (const auto& e : t["per_eta"])
+    EXPECT_NEAR(e["coefficient"]["estimate"].get<double>() / (0.25 * e["eta"].get<double>()), 1.0, 0.25) << e;
+  EXPECT_LT(std::abs(t["coefficient_fit"]["estimate"].get<double>()), 0.01);
+  // The rows are measured against the flow at eta k.
+  const std::string csv = dir + "/etak/bias_fluctuation.csv";
+  const std::vector<double> eta = read_csv_column(csv, "eta"), step = read_csv_column(csv, "step"),
+                            flow_t = read_csv_column(csv, "flow_t");
+  ASSERT_EQ(flow_t.size(), 9u);
+  for (std::size_t r = 0; r < flow_t.size(); ++r) EXPECT_EQ(flow_t[r], eta[r] * step[r]) << r;
+
+  // Out-of-range values are usage errors (exit 1), a missing file is bad input (exit 2; cli.md).
+  for (const auto& [args, code, message] : std::vector<std::tuple<std::string, int, std::string>>{
+           {" --flow-coefficient-scale 0", 1, "--flow-coefficient-scale: must be > 0"},
+           {" --time-scale eta2k", 1, "--time-scale"},
+           {" --sgd-iterates " + dir + "/missing.csv", 2, "missing.csv: no such file"}}) {
+    const RunResult bad = run_zeroloss(base + args + " --out " + dir + "/bad");
+    EXPECT_EQ(bad.code, code) << args;
+    EXPECT_NE(bad.err.find(message), std::string::npos) << bad.err;
+    EXPECT_FALSE(fs::exists(dir + "/bad")) << args;
+  }
 }
 
 TEST(SgdFlowComparisonRun, AnInterruptDuringTheFlowLeavesNoOutputs) {

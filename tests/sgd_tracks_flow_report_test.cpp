@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -19,8 +21,9 @@ using zeroloss::test::slurp;
 using zeroloss::test::temp_dir;
 using zeroloss::test::zeroloss_binary;
 
-json run_claim_three(const std::string& name, double scale, int expected_rc) {
+json run_claim_three(const std::string& name, double scale, int expected_rc, std::string* report = nullptr) {
   const std::string dir = temp_dir(name);
+  if (report) *report = dir + "/report";
   const json config = {{"claims", {"sgd_tracks_flow"}}, {"sgd_tracks_flow", {{"flow_coefficient_scale", scale}}}};
   std::ofstream(dir + "/config.json") << config.dump(2);
   std::string out, err;
@@ -30,8 +33,21 @@ json run_claim_three(const std::string& name, double scale, int expected_rc) {
 }
 
 TEST(SgdTracksFlowReport, TheTheorysCoefficientPassesWithEveryMutantRejected) {
-  const json v = run_claim_three("claim3-scale1", 1.0, 0);
+  std::string report;
+  const json v = run_claim_three("claim3-scale1", 1.0, 0, &report);
   EXPECT_EQ(v["status"], "pass") << v["evidence"];
+  // The two figures (bias and fluctuation against eta; the fitted coefficient against s^2/(4B)) and
+  // the CSV behind them: one row per step size and one for the extrapolation to eta = 0.
+  EXPECT_EQ(v["figures"].size(), 2u);
+  for (const auto& f : v["figures"]) EXPECT_TRUE(std::filesystem::exists(report + "/" + f["file"].get<std::string>()));
+  const std::string csv = slurp(report + "/sgd_tracks_flow/bias_and_coefficient.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header, 4 step sizes, eta = 0
+  // The mutants reuse the claim's SGD ensembles: one compare run with SGD, four without.
+  const std::string command = v["command"];
+  size_t reuses = 0;
+  for (size_t at = command.find("--sgd-iterates"); at != std::string::npos; at = command.find("--sgd-iterates", at + 1))
+    ++reuses;
+  EXPECT_EQ(reuses, 4u);
   ASSERT_EQ(v["power"].size(), 4u);
   for (const auto& m : v["power"]) EXPECT_TRUE(m["rejected"].get<bool>()) << m["mutant"];
   const json& n = v["numbers"];
