@@ -32,6 +32,9 @@ struct CompareOptions {
   std::string out;
   bool overwrite = false;
   bool no_figures = false;
+  double flow_coefficient_scale = 1;
+  std::string time_scale = "eta-squared-k";
+  std::string sgd_iterates;
 };
 
 // --seeds: a count N (seeds 0..N-1) or a list.
@@ -61,6 +64,9 @@ void run_compare(const CompareOptions& c) {
   o.atol = c.atol;
   o.integrator = parse_flow_stepper(c.integrator);
   o.projection = c.projection.empty() ? kDefaultStartProjection : parse_projection_method(c.projection);
+  o.flow_coefficient_scale = c.flow_coefficient_scale;
+  o.time_scale = parse_sgd_flow_time_scale(c.time_scale);
+  o.sgd_iterates = c.sgd_iterates;
   o.figures = !c.no_figures;
   o.out = c.out;
   o.overwrite = c.overwrite;
@@ -122,6 +128,18 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
   app.add_option("--projection", o->projection,
                  "Map Phi onto M for W0 and the SGD iterates (default " + std::string(to_string(kDefaultStartProjection)) + ")")
       ->check(checks::one_of(projection_method_names()));
+  app.add_option("--flow-coefficient-scale", o->flow_coefficient_scale,
+                 "Diagnostic: the reference flow runs with coefficient F S^2/(4B) (F > 0; 1 is the theory)")
+      ->capture_default_str()
+      ->check(checks::positive_number());
+  app.add_option("--time-scale", o->time_scale,
+                 "Diagnostic: the reference flow's time at SGD step k, eta-squared-k (the theory) or eta-k")
+      ->capture_default_str()
+      ->check(checks::one_of({"eta-squared-k", "eta-k"}));
+  app.add_option("--sgd-iterates", o->sgd_iterates,
+                 "Reuse the SGD ensembles of an earlier compare run (its projected_iterates.csv, same data, weights "
+                 "and SGD options) instead of running SGD")
+      ->check(checks::existing_file("--sgd-iterates"));
   app.add_option("--out", o->out,
                  "Output directory: compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json, figures")
       ->required();
@@ -131,7 +149,8 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
       "Runs the limiting flow once (C = S^2/(4B), from W0 or its projection) and, for every eta in --lr-list,\n"
       "N SGD runs from W0; at t_q = eta^2 k_q it projects each SGD iterate onto M and reports the distance to\n"
       "the flow and the T gap (mean, spread), then fits error ~ C eta^p over the step sizes with a Student-t\n"
-      "interval. See docs/commands/compare.md.");
+      "interval, splits the error into the bias (mean path to flow) and the fluctuation, and fits the flow\n"
+      "coefficient c that best matches the mean path. See docs/commands/compare.md.");
   return std::function<void()>([o]() { run_compare(*o); });
 }, 42});
 

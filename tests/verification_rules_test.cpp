@@ -236,41 +236,92 @@ TEST(FlowRateRule, AgreesWithTheTailFitOnCurves) {
 
 // --- Claim 3 -------------------------------------------------------------------------------------
 
-TEST(SgdTracksFlowRule, AnOrderWhoseIntervalIsAboveZeroPasses) {
+// The full run's evidence (docs/report.md, claim 3): bias order 1.07 [1.008, 1.132], coefficient
+// 0.24982 [0.24833, 0.25130] against s^2/(4B) = 0.25.
+SgdTracksFlowEvidence tracking_evidence() {
   SgdTracksFlowEvidence e;
-  e.order = 1.0;
-  e.order_ci_low = 0.6;
-  e.order_ci_high = 1.4;
-  EXPECT_EQ(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()).status, VerdictStatus::Pass);
-  EXPECT_EQ(order_lower_bound(e), 0.6);
+  e.bias_order = 1.07;
+  e.bias_order_ci_low = 1.008;
+  e.bias_order_ci_high = 1.132;
+  e.coefficient = 0.24982;
+  e.coefficient_ci_low = 0.24833;
+  e.coefficient_ci_high = 0.25130;
+  e.reference_coefficient = 0.25;
+  return e;
 }
 
-TEST(SgdTracksFlowRule, AnIntervalReachingZeroFails) {
-  SgdTracksFlowEvidence e;
-  e.order = 0.4;  // positive, but not provably
-  e.order_ci_low = -0.1;
-  e.order_ci_high = 0.9;
-  expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleErrorShrinks);
-  e.order_ci_low = 0.0;  // the bound itself is not above zero
-  expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleErrorShrinks);
+TEST(SgdTracksFlowRule, ABiasOfOrderOneAndTheTheorysCoefficientPass) {
+  const Decision d = decide_sgd_tracks_flow(tracking_evidence(), SgdTracksFlowThresholds());
+  EXPECT_EQ(d.status, VerdictStatus::Pass);
+  ASSERT_EQ(d.rules.size(), 3u);
 }
 
-TEST(SgdTracksFlowRule, WithoutAnIntervalTheOrderItselfDecides) {
-  SgdTracksFlowEvidence e;
-  e.order = 0.5;
-  EXPECT_EQ(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()).status, VerdictStatus::Pass);
-  e.order = -0.2;
-  expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleErrorShrinks);
+TEST(SgdTracksFlowRule, ABiasOrderOutsideTheBandOrWithoutItsIntervalFailsThatRuleAlone) {
+  const SgdTracksFlowThresholds t;
+  SgdTracksFlowEvidence e = tracking_evidence();
+  e.bias_order = 0.04;  // the coefficient-x0.5 mutant: the bias does not shrink
+  e.bias_order_ci_low = 0.016;
+  e.bias_order_ci_high = 0.064;
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  e = tracking_evidence();
+  e.bias_order_ci_low = 0.45;  // the point is near 1, but the interval reaches below the band
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  e = tracking_evidence();
+  e.bias_order_ci_high = 2.2;  // too fast for a bias of order eta
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  e = tracking_evidence();
+  e.bias_order_ci_low.reset();  // two step sizes only: no interval, no verdict on the order
+  e.bias_order_ci_high.reset();
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  e.bias_order.reset();
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  // The band's ends are inclusive.
+  e = tracking_evidence();
+  e.bias_order_ci_low = 0.5;
+  e.bias_order_ci_high = 2.0;
+  EXPECT_EQ(decide_sgd_tracks_flow(e, t).status, VerdictStatus::Pass);
 }
 
-TEST(SgdTracksFlowRule, ARaisedMinimumOrderFailsAWeakOrder) {
-  SgdTracksFlowEvidence e;
-  e.order = 1.0;
-  e.order_ci_low = 0.6;
-  e.order_ci_high = 1.4;
-  SgdTracksFlowThresholds t;
-  t.min_order = 0.7;
-  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleErrorShrinks);
+TEST(SgdTracksFlowRule, ACoefficientIntervalMissingTheReferenceFailsCoefficientMatchesAlone) {
+  SgdTracksFlowEvidence e = tracking_evidence();
+  e.coefficient_ci_low = 0.2485;  // resolved, but shifted off the reference
+  e.coefficient = 0.2490;
+  e.coefficient_ci_high = 0.2495;
+  expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleCoefficientMatches);
+}
+
+TEST(SgdTracksFlowRule, ACoefficientIntervalWiderThanTheToleranceFailsCoefficientResolvedAlone) {
+  const SgdTracksFlowThresholds t;
+  SgdTracksFlowEvidence e = tracking_evidence();
+  e.coefficient_ci_low = 0.22;  // contains 0.25, but also 0.9 x 0.25 = 0.225
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
+  e = tracking_evidence();
+  e.coefficient_ci_high = 0.2751;  // reaches 1.1 x 0.25
+  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
+  SgdTracksFlowThresholds loose = t;
+  loose.coefficient_tolerance = 0.2;
+  EXPECT_EQ(decide_sgd_tracks_flow(e, loose).status, VerdictStatus::Pass);
+}
+
+TEST(SgdTracksFlowRule, AReferenceFlowOffByTenPercentFailsCoefficientMatches) {
+  // The coefficient-x1.1 mutant's coefficient evidence: the same fitted interval against 1.1 x 0.25
+  // (still resolved to 10% of 0.275: only the match fails).
+  SgdTracksFlowEvidence e = tracking_evidence();
+  e.reference_coefficient = 0.275;
+  expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleCoefficientMatches);
+  e.reference_coefficient = 0.2;  // 0.8 x: the interval is not within 10% of it either
+  const Decision d = decide_sgd_tracks_flow(e, SgdTracksFlowThresholds());
+  EXPECT_FALSE(d.held(kRuleCoefficientMatches));
+  EXPECT_FALSE(d.held(kRuleCoefficientResolved));
+  EXPECT_TRUE(d.held(kRuleBiasOrderNearOne));
+  e = tracking_evidence();
+  e.coefficient.reset();  // no fit: both coefficient rules fail
+  e.coefficient_ci_low.reset();
+  e.coefficient_ci_high.reset();
+  const Decision none = decide_sgd_tracks_flow(e, SgdTracksFlowThresholds());
+  EXPECT_FALSE(none.held(kRuleCoefficientMatches));
+  EXPECT_FALSE(none.held(kRuleCoefficientResolved));
+  EXPECT_TRUE(none.held(kRuleBiasOrderNearOne));
 }
 
 // --- Claim 4 -------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ json default_verification_config() {
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
     "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
-    "points": 10
+    "points": 10, "flow_coefficient_scale": 1.0, "min_bias_order": 0.5, "max_bias_order": 2.0,
+    "coefficient_tolerance": 0.1
   },
   "rank_one_sgd": {
     "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
@@ -240,6 +241,15 @@ void validate(const Validator& v) {
   v.positive("sgd_tracks_flow.time");
   v.integer("sgd_tracks_flow.seeds", 1);
   v.integer("sgd_tracks_flow.points", 1);
+  v.positive("sgd_tracks_flow.flow_coefficient_scale");
+  const double min_order = v.positive("sgd_tracks_flow.min_bias_order");
+  if (!(v.positive("sgd_tracks_flow.max_bias_order") > min_order))
+    v.fail("sgd_tracks_flow.max_bias_order", "must be larger than sgd_tracks_flow.min_bias_order",
+           v.at("sgd_tracks_flow.max_bias_order"));
+  const double tolerance = v.positive("sgd_tracks_flow.coefficient_tolerance");
+  if (tolerance >= 1)
+    v.fail("sgd_tracks_flow.coefficient_tolerance", "must lie strictly between 0 and 1 (a relative tolerance)",
+           v.at("sgd_tracks_flow.coefficient_tolerance"));
 
   v.integer("rank_one_sgd.n", 1);
   v.integer("rank_one_sgd.d", 1);

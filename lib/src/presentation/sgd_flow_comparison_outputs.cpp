@@ -50,6 +50,15 @@ std::string comparison_per_eta_csv(const SgdFlowComparisonSummary& s) {
   return csv.str();
 }
 
+std::string bias_fluctuation_csv(const SgdFlowComparisonSummary& s) {
+  std::ostringstream csv;
+  csv << "eta,step,t,flow_t,seeds,bias,fluctuation\n";
+  for (const ComparisonRow& r : s.rows)
+    csv << format_double(r.eta) << ',' << r.step << ',' << format_double(r.t) << ',' << format_double(r.flow_t) << ','
+        << r.distance.count << ',' << format_double(r.bias) << ',' << format_double(r.fluctuation) << '\n';
+  return csv.str();
+}
+
 std::string comparison_table_text(const SgdFlowComparisonSummary& s) {
   std::ostringstream table;
   table << std::setw(9) << "eta" << std::setw(12) << "steps" << std::setw(7) << "seeds" << "  " << std::setw(26)
@@ -99,6 +108,28 @@ std::vector<std::pair<std::string, PlotSpec>> comparison_figures(const Compariso
     }
     ef.series = {pts, line};
     out.emplace_back("error_vs_eta.svg", ef);
+  }
+  if (s.bias_fit && s.fluctuation_fit) {
+    PlotSpec bf;
+    bf.title = "bias (mean path to flow) and fluctuation (one path about the mean), RMS over t <= " +
+               short_number(plan.t_end);
+    bf.x_label = "eta";
+    bf.y_label = "distance";
+    bf.log_x = bf.log_y = true;
+    bf.key = "top left";
+    const auto fitted = [](const std::vector<double>& x, const PowerLawFit& f) {
+      std::vector<double> y;
+      for (double v : x) y.push_back(f.prefactor * std::pow(v, f.exponent));
+      return y;
+    };
+    bf.series = {
+        {"bias, order " + short_number(s.bias_fit->exponent, 3), s.bias_eta, s.bias, PlotStyle::Points, "#d62728",
+         false},
+        {"fit", s.bias_eta, fitted(s.bias_eta, *s.bias_fit), PlotStyle::Lines, "#d62728", true},
+        {"fluctuation, order " + short_number(s.fluctuation_fit->exponent, 3), s.fluctuation_eta, s.fluctuation,
+         PlotStyle::Points, "#1f77b4", false},
+        {"fit", s.fluctuation_eta, fitted(s.fluctuation_eta, *s.fluctuation_fit), PlotStyle::Lines, "#1f77b4", true}};
+    out.emplace_back("bias_fluctuation_vs_eta.svg", bf);
   }
   PlotSpec dist_fig, sharp_fig, gap_fig;
   gap_fig.title = "T - T* along the flow and along SGD (projected, mean over seeds)";
@@ -223,12 +254,69 @@ nlohmann::json comparison_summary_json(const SgdFlowComparisonRunOptions& o, con
           {"notes", S.notes}};
 }
 
+nlohmann::json flow_tracking_json(const SgdFlowComparisonRunOptions& o, const SgdFlowComparisonRunSummary& S) {
+  using nlohmann::json;
+  const auto fit_json = [](const std::optional<PowerLawFit>& f) -> json {
+    if (!f) return nullptr;
+    json j = line_fit_json(f->line);
+    j["exponent_p"] = f->exponent;
+    j["prefactor"] = f->prefactor;
+    return j;
+  };
+  const auto estimate_json = [](const CoefficientEstimate& e) -> json {
+    return {{"eta", e.eta},           {"seeds", e.seeds},
+            {"estimate", e.estimate}, {"standard_error", e.standard_error},
+            {"ci_low", e.ci_low},     {"ci_high", e.ci_high},
+            {"confidence", e.confidence}, {"allowance", e.allowance}, {"iterations", e.iterations},
+            {"converged", e.converged}};
+  };
+  json per_eta = json::array();
+  for (const ComparisonPerEta& e : S.result.per_eta) {
+    json j = {{"eta", e.eta}, {"seeds", e.completed}};
+    if (e.completed > 0) {
+      j["final_bias"] = e.final_bias;
+      j["final_fluctuation"] = e.final_fluctuation;
+      j["path_bias"] = e.path_bias;
+      j["path_fluctuation"] = e.path_fluctuation;
+      j["final_dist_mean"] = e.final_distance.mean;
+    }
+    j["coefficient"] = nullptr;
+    for (const CoefficientEstimate& c : S.coefficient_fit.per_eta)
+      if (c.eta == e.eta) j["coefficient"] = estimate_json(c);
+    per_eta.push_back(j);
+  }
+  json coefficient = nullptr;
+  if (S.coefficient_fit.extrapolated) {
+    coefficient = estimate_json(*S.coefficient_fit.extrapolated);
+    coefficient["method"] =
+        "per step size, the least-squares flow coefficient c matching the mean projected path at every comparison "
+        "time (Gauss-Newton); extrapolated linearly in eta to eta = 0 from the two smallest step sizes; interval: "
+        "delta method over the seeds, Student t, widened on both sides by the allowance |c(smallest eta) - c|";
+  }
+  return {{"command", "compare"},
+          {"reference_flow",
+           {{"flow_coefficient_scale", o.flow_coefficient_scale},
+            {"time_scale", sgd_flow_time_scale_name(o.time_scale)},
+            {"limiting_coefficient", S.plan.limiting_coefficient},
+            {"reference_coefficient", S.plan.coefficient}}},
+          {"sgd_iterates", o.sgd_iterates.empty() ? json(nullptr) : json(o.sgd_iterates)},
+          {"per_eta", per_eta},
+          {"error_order_fit", fit_json(S.result.fit)},
+          {"bias_order_fit", fit_json(S.result.bias_fit)},
+          {"fluctuation_order_fit", fit_json(S.result.fluctuation_fit)},
+          {"coefficient_fit", coefficient}};
+}
+
 std::string comparison_report_text(const SgdFlowComparisonRunOptions& o, const SgdFlowComparisonRunSummary& S) {
   const double C = S.plan.coefficient, t_end = S.plan.t_end;
   std::ostringstream msg;
   msg.precision(6);
-  msg << "label-noise SGD vs the limiting flow (C = S^2/(4B) = " << C << "), compared at t = eta^2 k up to t = " << t_end
-      << " (tau = " << C * t_end << "); " << comparison_start_note(o, S) << "; SGD iterates projected with "
+  msg << "label-noise SGD vs the limiting flow (C = S^2/(4B) = " << S.plan.limiting_coefficient << "), compared at t = eta^2 k up to t = " << t_end
+      << " (tau = " << S.plan.limiting_coefficient * t_end << "); ";
+  if (o.flow_coefficient_scale != 1 || o.time_scale != SgdFlowTimeScale::EtaSquaredSteps)
+    msg << "DIAGNOSTIC reference flow: coefficient " << C << " = " << o.flow_coefficient_scale << " C on the time scale "
+        << sgd_flow_time_scale_name(o.time_scale) << "; ";
+  msg << comparison_start_note(o, S) << "; SGD iterates projected with "
       << to_string(o.projection) << "\n";
   msg << comparison_table_text(S.result);
   std::ostringstream fit_line;
@@ -247,12 +335,40 @@ std::string comparison_report_text(const SgdFlowComparisonRunOptions& o, const S
     fit_line << "fitted order: not available (needs at least two step sizes with a positive error)";
   }
   msg << fit_line.str() << "\n";
+  const auto order_text = [](const char* what, const std::optional<PowerLawFit>& f) {
+    std::ostringstream t;
+    t.precision(4);
+    t << what << " order: ";
+    if (!f) return t.str() + "not available";
+    t << f->exponent;
+    if (f->line.slope_ci_low) t << " [" << *f->line.slope_ci_low << ", " << *f->line.slope_ci_high << "]";
+    return t.str();
+  };
+  msg << order_text("bias (mean projected path to the flow, RMS over the times)", S.result.bias_fit) << "; "
+      << order_text("fluctuation (one path about the mean)", S.result.fluctuation_fit) << "\n";
+  if (S.coefficient_fit.extrapolated) {
+    const CoefficientEstimate& e = *S.coefficient_fit.extrapolated;
+    std::ostringstream c;
+    c.precision(5);
+    c << "fitted flow coefficient (";
+    for (const CoefficientEstimate& p : S.coefficient_fit.per_eta) c << "c(" << p.eta << ") = " << p.estimate << ", ";
+    c << "extrapolated to eta = 0): c = " << e.estimate << ", " << 100 * e.confidence
+      << "% interval [" << e.ci_low << ", " << e.ci_high << "] (delta method over " << e.seeds
+      << " seeds, plus the extrapolation allowance " << e.allowance << "); reference flow: " << C << " = " << o.flow_coefficient_scale << " x s^2/(4B), time scale "
+      << sgd_flow_time_scale_name(o.time_scale);
+    msg << c.str() << "\n";
+  }
   msg << "flow: " << S.flow.accepted << " accepted / " << S.flow.rejected << " rejected steps, T at t_end "
-      << S.flow.final_sharpness << "; SGD: " << S.sgd_steps << " steps on " << S.threads << " threads in "
-      << S.sgd_seconds << " s\n";
+      << S.flow.final_sharpness << "; SGD: ";
+  if (o.sgd_iterates.empty())
+    msg << S.sgd_steps << " steps on " << S.threads << " threads in " << S.sgd_seconds << " s\n";
+  else
+    msg << "not rerun (read from " << o.sgd_iterates << ")\n";
   for (const auto& f : S.figures) msg << "figure: " << f << "\n";
   for (const auto& nt : S.notes) msg << "note: " << nt << "\n";
-  msg << "outputs in " << o.out << " (compare.csv, compare_summary.csv, flow_trajectory.csv, summary.json)\n";
+  msg << "outputs in " << o.out
+      << " (compare.csv, compare_summary.csv, bias_fluctuation.csv, flow_tracking.json, flow_trajectory.csv, "
+      << (o.sgd_iterates.empty() ? "projected_iterates.csv, " : "") << "summary.json)\n";
   return msg.str();
 }
 

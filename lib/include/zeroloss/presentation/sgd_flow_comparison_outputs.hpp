@@ -23,12 +23,15 @@ std::string comparison_rows_csv(const SgdFlowComparisonSummary& summary);
 // eta,steps,seeds,diverged,final_dist_mean,final_dist_std,max_dist_mean,max_dist_std,final_T_gap_mean,
 // final_T_gap_std (the statistics empty when every seed diverged).
 std::string comparison_per_eta_csv(const SgdFlowComparisonSummary& summary);
+// eta,step,t,flow_t,seeds,bias,fluctuation (one row per step size and comparison time).
+std::string bias_fluctuation_csv(const SgdFlowComparisonSummary& summary);
 // The per-step-size table: eta, steps, seeds, distance at t_end (mean +- std), the largest distance
 // (mean over seeds), the T gap at t_end.
 std::string comparison_table_text(const SgdFlowComparisonSummary& summary);
 
 // The figures, as (file name, plot): error_vs_eta.svg (the measured errors and the fitted power law,
-// when there is a fit), distance_vs_t.svg, sharpness_vs_tau.svg (the flow's T at flow_tau and the SGD
+// when there is a fit), bias_fluctuation_vs_eta.svg (final bias and fluctuation with their fits,
+// when both are fitted), distance_vs_t.svg, sharpness_vs_tau.svg (the flow's T at flow_tau and the SGD
 // means) and, given T*, sharpness_gap_vs_tau.svg. Step size k is drawn in color_of(k).
 std::vector<std::pair<std::string, PlotSpec>> comparison_figures(const ComparisonPlan& plan,
                                                                  const SgdFlowComparisonSummary& summary,
@@ -49,8 +52,17 @@ std::string comparison_start_note(const SgdFlowComparisonRunOptions& options,
 nlohmann::json comparison_summary_json(const SgdFlowComparisonRunOptions& options,
                                        const SgdFlowComparisonRunSummary& summary);
 
+// flow_tracking.json: the reference flow (flow_coefficient_scale F, time_scale, limiting_coefficient
+// s^2/(4B), reference_coefficient F s^2/(4B)), sgd_iterates; per_eta (eta, seeds, final and path
+// bias and fluctuation, final mean distance, and the fitted flow coefficient with its standard
+// error and interval); error_order_fit, bias_order_fit, fluctuation_order_fit (of the path values;
+// null without a fit); coefficient_fit (the extrapolation to eta = 0, null without one).
+nlohmann::json flow_tracking_json(const SgdFlowComparisonRunOptions& options,
+                                  const SgdFlowComparisonRunSummary& summary);
+
 // The report `zeroloss compare` prints after a completed run: the setting, the per-step-size table,
-// the fitted order (with its Student-t interval when there are three or more step sizes), the flow's
+// the fitted order (with its Student-t interval when there are three or more step sizes), the orders
+// of bias and fluctuation, the fitted flow coefficient against the reference's, the flow's
 // and the SGD runs' account, figures, notes and the files.
 std::string comparison_report_text(const SgdFlowComparisonRunOptions& options,
                                    const SgdFlowComparisonRunSummary& summary);

@@ -4,9 +4,14 @@
 // files in an output folder the run owns (output_directory.hpp):
 //   flow_trajectory.csv   the flow's logged rows (trajectory_metrics.hpp), written after the flow
 //   compare.csv, compare_summary.csv   the tables (presentation/sgd_flow_comparison_outputs.hpp)
+//   bias_fluctuation.csv   bias and fluctuation per step size and comparison time
+//   flow_tracking.json     the orders of error, bias and fluctuation and the fitted flow coefficient
+//   projected_iterates.csv every projected SGD iterate (written when the SGD ran, not when reused)
 //   summary.json, figures (error_vs_eta.svg, distance_vs_t.svg, sharpness_vs_tau.svg, ...)
 // The flow runs once from W0, or from its projection onto M when W0 is off M (max residual >
-// 1e-10 max(1, max |y|)); the SGD runs, one per (step size, seed), share worker threads.
+// 1e-10 max(1, max |y|)); the SGD runs, one per (step size, seed), share worker threads. With
+// sgd_iterates the SGD ensembles are read from an earlier run's projected_iterates.csv instead
+// (only the reference flow changes: how the report evaluates its falsified variants).
 
 #include <cstdint>
 #include <string>
@@ -35,6 +40,13 @@ struct SgdFlowComparisonRunOptions {
   FlowStepper integrator = FlowStepper::Fehlberg78;
   // How W0 (when off M) and the SGD iterates are mapped onto M (default kDefaultStartProjection).
   ProjectionMethod projection = ProjectionMethod::GradientFlow;
+  // The reference flow: coefficient F s^2/(4B) and its time scale (runs/sgd_flow_comparison.hpp).
+  double flow_coefficient_scale = 1;
+  SgdFlowTimeScale time_scale = SgdFlowTimeScale::EtaSquaredSteps;
+  // When not empty: the projected_iterates.csv of an earlier run with the same data, weights, step
+  // sizes, time, points, seeds, label noise, noise and batch size; it must hold a row for every
+  // (step size, seed, comparison step) of this plan (InputError naming the first one missing).
+  std::string sgd_iterates;
   bool figures = true;
   std::string out;
   bool overwrite = false;
@@ -54,6 +66,7 @@ struct SgdFlowComparisonRunSummary {
   FlowSummary flow;
   double flow_seconds = 0;
   SgdFlowComparisonSummary result;  // empty after an interrupt
+  FlowCoefficientFit coefficient_fit;
   int threads = 1;
   double sgd_steps = 0;  // over all step sizes and seeds
   double sgd_seconds = 0;
