@@ -162,20 +162,27 @@ TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
 }
 
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
-  // The Figure 1 run with so few steps that the flow time is far too short for rank one.
-  json cfg = {{"claims", {"rank_one_sgd"}}, {"quick", {{"rank_one_sgd", {{"steps", 20000}}}}}};
+  // The Figure 1 population with budgets far too short for rank one (a hundredth of the predicted
+  // flow time, at least min_steps): every draw ends above the threshold.
+  json cfg = {{"claims", {"rank_one_sgd"}},
+              {"quick", {{"rank_one_sgd", {{"draws", 2}, {"budget_factor", 0.01}, {"min_steps", 20000}}}}}};
   std::string dir, err;
   const json s = run_report("report-short", cfg, &dir, 8, &err);
-  EXPECT_EQ(s["verdicts"]["rank_one_sgd"]["status"], "fail") << s["verdicts"]["rank_one_sgd"]["evidence"];
-  EXPECT_GT(s["verdicts"]["rank_one_sgd"]["numbers"]["final_ratios"][0].get<double>(), 0.01);
+  const json& v = s["verdicts"]["rank_one_sgd"];
+  EXPECT_EQ(v["status"], "fail") << v["evidence"];
+  EXPECT_EQ(v["numbers"]["tested"], 2);
+  EXPECT_EQ(v["numbers"]["reached"], 0);
+  for (const auto& m : v["numbers"]["members"]) EXPECT_GT(m["final_sigma2_over_sigma1"].get<double>(), 0.01) << m;
+  EXPECT_FALSE(v["numbers"]["rules"]["feature_rank_one"].get<bool>());
   EXPECT_NE(err.find("claim failed: rank_one_sgd"), std::string::npos) << err;
+  // The power table lists the short-budget mutant.
+  ASSERT_EQ(v["power"].size(), 1u);
+  EXPECT_EQ(v["power"][0]["mutant"], "short_budget");
   // Figure 1 carries its rank-one threshold 0.01 as a dashed line across the run, named in the caption.
   const std::string gp = slurp(dir + "/rank_one_sgd/singular_values.gp");
   EXPECT_NE(gp.find("title \"rank-one threshold sigma_2/sigma_1 = 0.01\""), std::string::npos) << gp.substr(0, 500);
   EXPECT_NE(gp.find(" 0.01\n"), std::string::npos);
-  const std::string caption = s["verdicts"]["rank_one_sgd"]["figures"].empty()
-                                  ? std::string()
-                                  : s["verdicts"]["rank_one_sgd"]["figures"][0]["caption"].get<std::string>();
+  const std::string caption = v["figures"].empty() ? std::string() : v["figures"][0]["caption"].get<std::string>();
   if (!caption.empty()) {
     EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -275,25 +276,99 @@ TEST(SgdTracksFlowRule, ARaisedMinimumOrderFailsAWeakOrder) {
 
 // --- Claim 4 -------------------------------------------------------------------------------------
 
-TEST(RankOneSgdRule, SigmaTwoBelowTheThresholdPasses) {
+// A population of three draws that all reached rank one within their budgets, and one draw whose
+// budget did not fit the cap (untested: 3 of 4 >= the default 0.75).
+RankOneSgdEvidence rank_one_population() {
   RankOneSgdEvidence e;
-  e.final_ratios = {0.005, 1e-4};
-  EXPECT_EQ(decide_rank_one_sgd(e, RankOneSgdThresholds()).status, VerdictStatus::Pass);
+  for (int k = 0; k < 4; ++k) {
+    RankOneSgdMember m;
+    m.data_seed = k + 1;
+    m.lambda_min = std::pow(10.0, -k);
+    m.predicted_flow_time = rank_one_predicted_flow_time(m.lambda_min, 5.8, 0.87);
+    m.budget_steps = 1000000 * (k + 1);
+    m.tested = k < 3;
+    m.completed = m.tested;
+    if (m.tested) {
+      m.final_ratios = {0.005 / (k + 1), 1e-4};
+      m.rank_one_flow_time = 0.8 * m.predicted_flow_time;
+    }
+    e.members.push_back(m);
+  }
+  return e;
 }
 
-TEST(RankOneSgdRule, SigmaTwoAtOrAboveTheThresholdFails) {
-  RankOneSgdEvidence e;
-  e.final_ratios = {0.01, 1e-4};  // at the threshold: not below it
+TEST(RankOneSgdRule, EveryTestedDrawBelowTheThresholdPasses) {
+  const RankOneSgdEvidence e = rank_one_population();
+  EXPECT_EQ(decide_rank_one_sgd(e, RankOneSgdThresholds()).status, VerdictStatus::Pass);
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(reached_rank_one(e.members[k], RankOneSgdThresholds()));
+  EXPECT_FALSE(reached_rank_one(e.members[3], RankOneSgdThresholds()));  // untested is not evidence
+}
+
+TEST(RankOneSgdRule, OneDrawAtOrAboveTheThresholdFails) {
+  RankOneSgdEvidence e = rank_one_population();
+  e.members[1].final_ratios = {0.01, 1e-4};  // at the threshold: not below it
   expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleFeatureRankOne);
-  e.final_ratios = {0.2, 1e-4};
+  e.members[1].final_ratios = {0.2, 1e-4};
   expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleFeatureRankOne);
+  e.members[1].final_ratios = {kNaN, 1e-4};
+  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleFeatureRankOne);
+  e.members[1].final_ratios = {};
+  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleFeatureRankOne);
+  e.members[1].final_ratios = {0.2, 1e-4};
   RankOneSgdThresholds loose;
   loose.rank_one_threshold = 0.3;
   EXPECT_EQ(decide_rank_one_sgd(e, loose).status, VerdictStatus::Pass);
 }
 
-TEST(RankOneSgdRule, NoSecondSingularValueIsNoEvidence) {
-  expect_fails_only(decide_rank_one_sgd(RankOneSgdEvidence{}, RankOneSgdThresholds()), kRuleFeatureRankOne);
+TEST(RankOneSgdRule, AnUntestedDrawIsNeitherEvidenceNorFailure) {
+  // The untested draw has a huge ratio recorded by mistake: it is not read.
+  RankOneSgdEvidence e = rank_one_population();
+  e.members[3].final_ratios = {0.9};
+  e.members[3].completed = true;
+  EXPECT_EQ(decide_rank_one_sgd(e, RankOneSgdThresholds()).status, VerdictStatus::Pass);
+}
+
+TEST(RankOneSgdRule, TooFewTestedDrawsFail) {
+  RankOneSgdEvidence e = rank_one_population();
+  e.members[2].tested = false;  // 2 of 4 tested < 0.75
+  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRulePopulationTested);
+  RankOneSgdThresholds half;
+  half.min_tested_fraction = 0.5;
+  EXPECT_EQ(decide_rank_one_sgd(e, half).status, VerdictStatus::Pass);
+  // No draw at all, or none tested, is no evidence.
+  expect_fails_only(decide_rank_one_sgd(RankOneSgdEvidence{}, RankOneSgdThresholds()), kRulePopulationTested);
+  for (auto& m : e.members) m.tested = false;
+  half.min_tested_fraction = 1e-9;
+  expect_fails_only(decide_rank_one_sgd(e, half), kRulePopulationTested);
+}
+
+TEST(RankOneSgdRule, ARunThatDidNotCompleteFails) {
+  RankOneSgdEvidence e = rank_one_population();
+  e.members[0].completed = false;
+  e.members[0].final_ratios.clear();
+  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleSgdRunsCompleted);
+}
+
+TEST(RankOneSgdRule, ShortBudgetMutantIsRejected) {
+  // The mutant: the same draws with 1/100 of the predicted time, ending far from rank one.
+  RankOneSgdEvidence e = rank_one_population();
+  for (auto& m : e.members)
+    if (m.tested) m.final_ratios = {0.3, 0.05};
+  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRuleFeatureRankOne);
+}
+
+TEST(RankOneSgdRule, PredictedTimeAndBudget) {
+  EXPECT_NEAR(rank_one_predicted_flow_time(1.0, 5.8, 0.87), 5.8, 1e-15);
+  EXPECT_NEAR(rank_one_predicted_flow_time(0.01, 5.8, 0.87), 5.8 * std::pow(100.0, 0.87), 1e-9);
+  EXPECT_THROW(rank_one_predicted_flow_time(0.0, 5.8, 0.87), InputError);
+  EXPECT_THROW(rank_one_predicted_flow_time(-1e-3, 5.8, 0.87), InputError);
+  EXPECT_THROW(rank_one_predicted_flow_time(kNaN, 5.8, 0.87), InputError);
+  // Figure 1, s = 0.03, eta = 0.05: 5.625e-7 flow time per step.
+  EXPECT_EQ(steps_for_flow_time(56.25, 0.03 * 0.03 * 0.05 * 0.05 / 4), 100000000);
+  EXPECT_EQ(steps_for_flow_time(1e-12, 1.0), 1);
+  EXPECT_EQ(steps_for_flow_time(1e300, 1e-300), LLONG_MAX);
+  EXPECT_THROW(steps_for_flow_time(1.0, 0.0), InputError);
+  EXPECT_THROW(steps_for_flow_time(-1.0, 1.0), InputError);
 }
 
 // --- Claim 5 -------------------------------------------------------------------------------------
