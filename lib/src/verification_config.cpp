@@ -26,7 +26,8 @@ json default_verification_config() {
   },
   "global_minimum": {
     "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
-    "rank_tolerance": 1e-6, "mixed_second_layer": true
+    "rank_tolerance": 1e-6, "lbfgs_gradient": 1e-6, "safety_factor": 2.0, "mixed_second_layer": true,
+    "mutant_value_tolerances": 4.0, "perturbation": 1e-5
   },
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
@@ -222,6 +223,12 @@ void validate(const Validator& v) {
   v.positive("global_minimum.until_gradient");
   v.positive("global_minimum.relative_tolerance");
   v.positive("global_minimum.rank_tolerance");
+  v.positive("global_minimum.lbfgs_gradient");
+  v.positive("global_minimum.safety_factor");
+  if (v.positive("global_minimum.mutant_value_tolerances") <= 1)
+    v.fail("global_minimum.mutant_value_tolerances",
+           "must exceed 1 (the mutant's T* must lie outside relative_tolerance)", v.at("global_minimum.mutant_value_tolerances"));
+  v.positive("global_minimum.perturbation");
 
   v.positive("flow_rate.flow_time");
   v.integer("flow_rate.log_points", 1);

@@ -309,7 +309,7 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
      << " within their budget";
   if (worst_seed >= 0) ev << " (largest final sigma_2/sigma_1 " << short_number(worst_ratio, 3) << ", seed " << worst_seed << ")";
   if (worst_time_ratio > 0)
-    ev << "; the measured flow time to rank one was at most " << short_number(worst_time_ratio, 3)
+    ev << "; the measured flow time to rank one was at most " << short_number(worst_time_ratio, 4)
        << " times the prediction";
   if (law)
     ev << "; fit over the draws: flow time to rank one = " << short_number(law->prefactor, 3) << " lambda_min^"
