@@ -331,6 +331,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   const double step = cfg["perturbation"].get<double>();
   if (!first_flow_weights.empty() && c.evidence.runs[first_flow_run].completed) {
     ctx.progress("global minimum: the perturbed-endpoint mutant");
+    const size_t mutant_first = ctx.commands().size();
     json rec;
     Start s0 = layer_starts[0];
     s0.index = 0;
@@ -341,6 +342,8 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     for (const auto& r : on_moved.rules)
       if (!r.held) failed.push_back(r.rule);
     rec["rules_failed"] = failed;
+    v.command += "\n# the perturbed-endpoint mutant (start 0, a = 1):\n" +
+                 join_commands({ctx.commands().begin() + static_cast<std::ptrdiff_t>(mutant_first), ctx.commands().end()});
     mutants["perturbed_endpoint"] = rec;
     v.power.push_back({"perturbed_endpoint",
                        "the end point of the first a = 1 flow moved by a random step of size " + short_number(step, 3) +

@@ -35,6 +35,7 @@ namespace {
 struct Draw {
   int seed = 0;
   std::string dir;
+  size_t commands_begin = 0, commands_end = 0;  // its data, optimum and inspect in ctx.commands()
   RankOneSgdMember member;  // the claim's run
   RankOneSgdMember mutant;  // the too-short budget
   json record;
@@ -82,10 +83,10 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
 
   // 1. Each draw: data, closed-form minimiser, lambda_min there, and the budget it implies.
   std::vector<Draw> pop;
-  size_t first_draw_end = 0;
   for (int k = 0; k < draws; ++k) {
     Draw d;
     d.seed = first_seed + k;
+    d.commands_begin = ctx.commands().size();
     const std::string tag = "rank_one_" + std::to_string(d.seed);
     d.dir = ctx.dir("rank_one_sgd/draw_" + std::to_string(d.seed));
     ctx.progress("rank one: draw " + std::to_string(k + 1) + "/" + std::to_string(draws) +
@@ -109,8 +110,8 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
     m.tested = m.budget_steps <= max_steps;
     d.mutant = m;
     d.mutant.budget_steps = steps_for_flow_time(fraction * m.predicted_flow_time, tau_step);
+    d.commands_end = ctx.commands().size();
     pop.push_back(std::move(d));
-    if (k == 0) first_draw_end = ctx.commands().size();
   }
 
   // 2. The SGD runs of every tested draw, claim and mutant, in parallel.
@@ -142,8 +143,16 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
   const int threads = std::max(1u, std::thread::hardware_concurrency());
   const size_t sgd_first = ctx.commands().size();
   const std::vector<int> codes = ctx.try_run_parallel(cmds, threads, cost);
-  std::vector<std::string> shown(ctx.commands().begin() + static_cast<std::ptrdiff_t>(first_command),
-                                 ctx.commands().begin() + static_cast<std::ptrdiff_t>(first_draw_end));
+  // The reproduce block: the commands of the first tested draw (of the first draw when none is).
+  const Draw* shown_draw = &pop.front();
+  for (const Draw& d : pop)
+    if (d.member.tested) {
+      shown_draw = &d;
+      break;
+    }
+  std::vector<std::string> shown = {ctx.commands()[first_command]};  // mkdir -p of the claim's folder
+  shown.insert(shown.end(), ctx.commands().begin() + static_cast<std::ptrdiff_t>(shown_draw->commands_begin),
+               ctx.commands().begin() + static_cast<std::ptrdiff_t>(shown_draw->commands_end));
   if (!cmds.empty()) {
     shown.push_back(ctx.commands()[sgd_first]);
     shown.push_back(ctx.commands()[sgd_first + 1]);
