@@ -101,6 +101,12 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_EQ(g["missed"], 0);
   EXPECT_EQ(g["runs"], 8);  // 2 starts x (a = 1, mixed a) x (flow, L-BFGS)
   EXPECT_LT(g["worst_relative_gap"].get<double>(), 1e-6);
+  // Claim 1's power: every mutant is rejected, the perturbed end point as not stationary.
+  const json& power = s["verdicts"]["global_minimum"]["power"];
+  ASSERT_EQ(power.size(), 3u);
+  for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m;
+  EXPECT_EQ(g["mutants"]["perturbed_endpoint"]["rules_failed"], json::array({"stationary"}));
+  EXPECT_GT(g["lambda_min_at_minimiser"]["ones"].get<double>(), 0);
   EXPECT_GT(s["verdicts"]["flow_rate"]["numbers"]["rate_fit"]["rate_mu"].get<double>(), 0);
   const json& c = s["verdicts"]["local_convexity"]["numbers"];
   EXPECT_GT(c["lambda_min_at_minimizer"].get<double>(), 0);
@@ -186,6 +192,25 @@ TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
   if (!caption.empty()) {
     EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
   }
+}
+
+TEST(Report, AMutantThatPassesMakesTheClaimInconclusive) {
+  // Claim 1 with a perturbation of 1e-13: the "perturbed" end point is still stationary, the rule
+  // rightly accepts it, so the mutant is not rejected and the claim is inconclusive (exit 9).
+  json cfg = {{"claims", {"global_minimum"}},
+              {"global_minimum", {{"starts", 1}, {"mixed_second_layer", false}, {"perturbation", 1e-13}}}};
+  std::string err;
+  json s = run_report("report-weak-mutant-1", cfg, nullptr, 9, &err);
+  EXPECT_EQ(s["verdicts"]["global_minimum"]["status"], "inconclusive") << s["verdicts"]["global_minimum"]["evidence"];
+  EXPECT_FALSE(s["verdicts"]["global_minimum"]["power"].back()["rejected"].get<bool>());
+  // Claim 4 with a "short" budget of 0.9 of the predicted time on the quick draws 8 and 9, which
+  // reach rank one at 0.45 and 0.66 of it: the mutant passes, the claim is inconclusive.
+  cfg = {{"claims", {"rank_one_sgd"}},
+         {"rank_one_sgd", {{"first_data_seed", 8}, {"draws", 2}, {"mutant_budget_fraction", 0.9}}}};
+  s = run_report("report-weak-mutant-4", cfg, nullptr, 9, &err);
+  EXPECT_EQ(s["verdicts"]["rank_one_sgd"]["status"], "inconclusive") << s["verdicts"]["rank_one_sgd"]["evidence"];
+  EXPECT_FALSE(s["verdicts"]["rank_one_sgd"]["power"][0]["rejected"].get<bool>());
+  EXPECT_NE(err.find("rank_one_sgd"), std::string::npos) << err;
 }
 
 TEST(Report, ACheckThatCannotCompleteExitsNine) {
