@@ -10,8 +10,10 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/csv.hpp"
@@ -117,18 +119,23 @@ double third_derivative_bound(const std::string& data_csv, const std::string& we
   return d3.cwiseAbs().maxCoeff();
 }
 
-// (a) The Riemannian gradient flow from the start until ||grad_M T|| < G; its result in record["flow"].
-void flow_from(VerificationContext& ctx, const std::string& data, const Start& s, const GlobalMinimumThresholds& t,
-               Collected& c, json& record) {
+// (a) The Riemannian gradient flow from the start until ||grad_M T|| < G.
+VerificationContext::Command flow_command(VerificationContext& ctx, const std::string& data, const Start& s,
+                                          const GlobalMinimumThresholds& t) {
   const json& cfg = ctx.config()["global_minimum"];
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
   const std::string k = std::to_string(s.index);
+  return {"global_minimum_flow_" + s.layer + "_" + k,
+          {"flow", "--data", data, "--weights", s.weights, "--activation", act, "--coefficient", "1", "--time",
+           format_double(cfg["flow_time"].get<double>()), "--until-grad", format_double(t.until_gradient),
+           "--log-points", "100", "--no-figures", "--out", ctx.out() + "/global_minimum/flow_" + s.layer + "_" + k}};
+}
+
+// Reads the flow from start `s` (exit code rc); its result in record["flow"].
+void read_flow(VerificationContext& ctx, const Start& s, int rc, const GlobalMinimumThresholds& t, Collected& c,
+               json& record) {
+  const std::string k = std::to_string(s.index);
   const std::string flow_dir = ctx.out() + "/global_minimum/flow_" + s.layer + "_" + k;
-  const int rc =
-      ctx.try_run("global_minimum_flow_" + s.layer + "_" + k,
-                  {"flow", "--data", data, "--weights", s.weights, "--activation", act, "--coefficient", "1", "--time",
-                   format_double(cfg["flow_time"].get<double>()), "--until-grad", format_double(t.until_gradient),
-                   "--log-points", "100", "--no-figures", "--out", flow_dir});
   GlobalMinimumRun run = run_of(s, MinimumSearch::Flow);
   run.completed = rc == 0;
   if (rc != 0) {
@@ -178,17 +185,28 @@ void flow_from(VerificationContext& ctx, const std::string& data, const Start& s
   c.figure.series.push_back(std::move(series));
 }
 
-// (b) Riemannian L-BFGS on M (Ceres) from the same start; its result in record["lbfgs"].
-void lbfgs_from(VerificationContext& ctx, const std::string& data, const Start& s, const GlobalMinimumThresholds& t,
-                Collected& c, json& record) {
+// (b) Riemannian L-BFGS on M (Ceres) from the same start.
+VerificationContext::Command lbfgs_command(VerificationContext& ctx, const std::string& data, const Start& s) {
+  const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
+  const std::string k = std::to_string(s.index);
+  return {"global_minimum_lbfgs_" + s.layer + "_" + k,
+          {"optimum", "--method", "lbfgs", "--data", data, "--weights", s.weights, "--activation", act, "--out",
+           ctx.out() + "/global_minimum/lbfgs_" + s.layer + "_" + k + ".csv", "--json"}};
+}
+
+// Reads the L-BFGS run from start `s` (exit code rc, its stdout in logs/); its result in record["lbfgs"].
+void read_lbfgs(VerificationContext& ctx, const std::string& data, const Start& s, int rc,
+                const GlobalMinimumThresholds& t, Collected& c, json& record) {
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
   const std::string k = std::to_string(s.index);
   const std::string lbfgs_out = ctx.out() + "/global_minimum/lbfgs_" + s.layer + "_" + k + ".csv";
   std::string printed;
-  const int rc = ctx.try_run("global_minimum_lbfgs_" + s.layer + "_" + k,
-                             {"optimum", "--method", "lbfgs", "--data", data, "--weights", s.weights, "--activation",
-                              act, "--out", lbfgs_out, "--json"},
-                             &printed);
+  if (rc == 0) {
+    std::ifstream in(ctx.out() + "/logs/global_minimum_lbfgs_" + s.layer + "_" + k + ".out");
+    std::stringstream text;
+    text << in.rdbuf();
+    printed = text.str();
+  }
   GlobalMinimumRun run = run_of(s, MinimumSearch::Lbfgs);
   run.completed = rc == 0;
   if (rc != 0) {
@@ -262,6 +280,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   std::vector<Start> layer_starts;  // start 0 of each layer (its T* and conditioning)
   std::string first_flow_weights;   // the end point the perturbed-endpoint mutant moves
   size_t first_flow_run = 0;
+  std::vector<std::string> first_runs;  // start 0's flow and L-BFGS commands (a = 1), for the reproduce block
   for (bool mixed : layers) {
     Start s;
     s.mixed = mixed;
@@ -283,26 +302,42 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     s.lambda_min = at_opt["hessian_eigenvalues"][0].get<double>();
     s.data_norm = data_norm;
     layer_starts.push_back(s);
+    if (first_start_end == 0) first_start_end = ctx.commands().size();
+    // Every start of this layer, then their flows and L-BFGS runs in parallel child processes.
+    std::vector<Start> from;
+    std::vector<VerificationContext::Command> cmds;
     for (int k = 0; k < starts; ++k) {
       s.index = k;
       s.weights = k == 0 ? start0
                          : write_random_start(ctx, data, m, k + (mixed ? 100 : 0), mixed,
                                               "global_minimum/start_" + s.layer + "_" + std::to_string(k) + ".csv");
-      ctx.progress("global minimum: flow and L-BFGS from start " + std::to_string(k + 1) + "/" +
-                   std::to_string(starts) + " (a = " + s.layer + ")");
-      json record = {{"layer", s.layer}, {"start", k}};
-      if (!mixed && k == 0) {
+      from.push_back(s);
+    }
+    for (const Start& st : from) {
+      cmds.push_back(flow_command(ctx, data, st, thresholds));
+      cmds.push_back(lbfgs_command(ctx, data, st));
+    }
+    ctx.progress("global minimum: flow and L-BFGS from " + std::to_string(starts) + " starts (a = " + s.layer +
+                 "), in parallel");
+    const size_t runs_first = ctx.commands().size();
+    const std::vector<int> codes =
+        ctx.try_run_parallel(cmds, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    if (!mixed) first_runs = {ctx.commands()[runs_first], ctx.commands()[runs_first + 1]};
+    for (size_t q = 0; q < from.size(); ++q) {
+      json record = {{"layer", from[q].layer}, {"start", from[q].index}};
+      if (!mixed && q == 0) {
         first_flow_run = c.evidence.runs.size();
         first_flow_weights = ctx.out() + "/global_minimum/flow_ones_0/final_weights.csv";
       }
-      flow_from(ctx, data, s, thresholds, c, record);
-      lbfgs_from(ctx, data, s, thresholds, c, record);
+      read_flow(ctx, from[q], codes[2 * q], thresholds, c, record);
+      read_lbfgs(ctx, data, from[q], codes[2 * q + 1], thresholds, c, record);
       c.details.push_back(record);
-      if (first_start_end == 0) first_start_end = ctx.commands().size();
     }
   }
   write_file_atomic(dir + "/runs.csv", c.table.str());
+  // The reproduce block: up to the first layer's minimiser and start 0, then start 0's two runs.
   std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);
+  cmds.insert(cmds.end(), first_runs.begin(), first_runs.end());
   v.command = join_commands(cmds) + "\n# and the same for every start" +
               (layers.size() > 1 ? std::string(" and for the mixed-sign a") : std::string("")) +
               " (all commands in logs/)";
