@@ -101,6 +101,12 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_EQ(g["missed"], 0);
   EXPECT_EQ(g["runs"], 8);  // 2 starts x (a = 1, mixed a) x (flow, L-BFGS)
   EXPECT_LT(g["worst_relative_gap"].get<double>(), 1e-6);
+  // Claim 1's power: every mutant is rejected, the perturbed end point as not stationary.
+  const json& power = s["verdicts"]["global_minimum"]["power"];
+  ASSERT_EQ(power.size(), 3u);
+  for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m;
+  EXPECT_EQ(g["mutants"]["perturbed_endpoint"]["rules_failed"], json::array({"stationary"}));
+  EXPECT_GT(g["lambda_min_at_minimiser"]["ones"].get<double>(), 0);
   EXPECT_GT(s["verdicts"]["flow_rate"]["numbers"]["rate_fit"]["rate_mu"].get<double>(), 0);
   const json& c = s["verdicts"]["local_convexity"]["numbers"];
   EXPECT_GT(c["lambda_min_at_minimizer"].get<double>(), 0);
@@ -162,23 +168,49 @@ TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
 }
 
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
-  // The Figure 1 run with so few steps that the flow time is far too short for rank one.
-  json cfg = {{"claims", {"rank_one_sgd"}}, {"quick", {{"rank_one_sgd", {{"steps", 20000}}}}}};
+  // The Figure 1 population with budgets far too short for rank one (a hundredth of the predicted
+  // flow time, at least min_steps): every draw ends above the threshold.
+  json cfg = {{"claims", {"rank_one_sgd"}},
+              {"quick", {{"rank_one_sgd", {{"draws", 2}, {"budget_factor", 0.01}, {"min_steps", 20000}}}}}};
   std::string dir, err;
   const json s = run_report("report-short", cfg, &dir, 8, &err);
-  EXPECT_EQ(s["verdicts"]["rank_one_sgd"]["status"], "fail") << s["verdicts"]["rank_one_sgd"]["evidence"];
-  EXPECT_GT(s["verdicts"]["rank_one_sgd"]["numbers"]["final_ratios"][0].get<double>(), 0.01);
+  const json& v = s["verdicts"]["rank_one_sgd"];
+  EXPECT_EQ(v["status"], "fail") << v["evidence"];
+  EXPECT_EQ(v["numbers"]["tested"], 2);
+  EXPECT_EQ(v["numbers"]["reached"], 0);
+  for (const auto& m : v["numbers"]["members"]) EXPECT_GT(m["final_sigma2_over_sigma1"].get<double>(), 0.01) << m;
+  EXPECT_FALSE(v["numbers"]["rules"]["feature_rank_one"].get<bool>());
   EXPECT_NE(err.find("claim failed: rank_one_sgd"), std::string::npos) << err;
+  // The power table lists the short-budget mutant.
+  ASSERT_EQ(v["power"].size(), 1u);
+  EXPECT_EQ(v["power"][0]["mutant"], "short_budget");
   // Figure 1 carries its rank-one threshold 0.01 as a dashed line across the run, named in the caption.
   const std::string gp = slurp(dir + "/rank_one_sgd/singular_values.gp");
   EXPECT_NE(gp.find("title \"rank-one threshold sigma_2/sigma_1 = 0.01\""), std::string::npos) << gp.substr(0, 500);
   EXPECT_NE(gp.find(" 0.01\n"), std::string::npos);
-  const std::string caption = s["verdicts"]["rank_one_sgd"]["figures"].empty()
-                                  ? std::string()
-                                  : s["verdicts"]["rank_one_sgd"]["figures"][0]["caption"].get<std::string>();
+  const std::string caption = v["figures"].empty() ? std::string() : v["figures"][0]["caption"].get<std::string>();
   if (!caption.empty()) {
     EXPECT_NE(caption.find("threshold sigma_2/sigma_1 = 0.01"), std::string::npos) << caption;
   }
+}
+
+TEST(Report, AMutantThatPassesMakesTheClaimInconclusive) {
+  // Claim 1 with a perturbation of 1e-13: the "perturbed" end point is still stationary, the rule
+  // rightly accepts it, so the mutant is not rejected and the claim is inconclusive (exit 9).
+  json cfg = {{"claims", {"global_minimum"}},
+              {"global_minimum", {{"starts", 1}, {"mixed_second_layer", false}, {"perturbation", 1e-13}}}};
+  std::string err;
+  json s = run_report("report-weak-mutant-1", cfg, nullptr, 9, &err);
+  EXPECT_EQ(s["verdicts"]["global_minimum"]["status"], "inconclusive") << s["verdicts"]["global_minimum"]["evidence"];
+  EXPECT_FALSE(s["verdicts"]["global_minimum"]["power"].back()["rejected"].get<bool>());
+  // Claim 4 with a "short" budget of 0.9 of the predicted time on the quick draws 8 and 9, which
+  // reach rank one at 0.45 and 0.66 of it: the mutant passes, the claim is inconclusive.
+  cfg = {{"claims", {"rank_one_sgd"}},
+         {"rank_one_sgd", {{"first_data_seed", 8}, {"draws", 2}, {"mutant_budget_fraction", 0.9}}}};
+  s = run_report("report-weak-mutant-4", cfg, nullptr, 9, &err);
+  EXPECT_EQ(s["verdicts"]["rank_one_sgd"]["status"], "inconclusive") << s["verdicts"]["rank_one_sgd"]["evidence"];
+  EXPECT_FALSE(s["verdicts"]["rank_one_sgd"]["power"][0]["rejected"].get<bool>());
+  EXPECT_NE(err.find("rank_one_sgd"), std::string::npos) << err;
 }
 
 TEST(Report, ACheckThatCannotCompleteExitsNine) {
@@ -251,14 +283,16 @@ TEST(Report, PageShowsEveryFigureInHeadlessChromium) {
       &dom, &err);
   ASSERT_EQ(rc, 0) << err;
   // The browser parsed the page: every figure is an inline SVG element inside a <figure>, none is
-  // reported missing, and the verdict table has one row per claim.
+  // reported missing, and the verdict table has one row per claim (each power table adds one
+  // pass/fail cell per mutant).
   const std::regex fig_svg("<figure>\\s*<svg");
   const auto n_svg = std::distance(std::sregex_iterator(dom.begin(), dom.end(), fig_svg), std::sregex_iterator());
   EXPECT_EQ(n_svg, figures) << dom.substr(0, 2000);
   EXPECT_EQ(dom.find("was not produced"), std::string::npos);
-  const std::regex row("<td class=\"(pass|fail|reported|error|not-applicable)\">");
-  EXPECT_EQ(std::distance(std::sregex_iterator(dom.begin(), dom.end(), row), std::sregex_iterator()),
-            static_cast<long>(s["verdicts"].size()));
+  const std::regex row("<td class=\"(pass|fail|reported|error|not-applicable|inconclusive)\">");
+  long cells_expected = static_cast<long>(s["verdicts"].size());
+  for (const auto& [key, v] : s["verdicts"].items()) cells_expected += static_cast<long>(v["power"].size());
+  EXPECT_EQ(std::distance(std::sregex_iterator(dom.begin(), dom.end(), row), std::sregex_iterator()), cells_expected);
   const std::vector<int> cells = verdict_table_cells(dom);
   ASSERT_FALSE(cells.empty());
   for (size_t r = 1; r < cells.size(); ++r) EXPECT_EQ(cells[r], cells[0]) << "row " << r;

@@ -26,7 +26,8 @@ json default_verification_config() {
   },
   "global_minimum": {
     "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
-    "rank_tolerance": 1e-6, "mixed_second_layer": true
+    "rank_tolerance": 1e-6, "lbfgs_gradient": 1e-6, "safety_factor": 2.0, "mixed_second_layer": true,
+    "mutant_value_tolerances": 4.0, "perturbation": 1e-5
   },
   "flow_rate": { "flow_time": 200.0, "log_points": 400 },
   "sgd_tracks_flow": {
@@ -35,8 +36,10 @@ json default_verification_config() {
     "coefficient_tolerance": 0.1
   },
   "rank_one_sgd": {
-    "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
-    "log_points": 400, "rank_one_threshold": 0.01
+    "n": 3, "d": 3, "m": 10, "draws": 32, "first_data_seed": 1, "lr": 0.05, "paper_sigma": 0.03,
+    "noise_reading": "variance", "time_prefactor": 5.8, "time_exponent": 0.87, "budget_factor": 3.0,
+    "min_steps": 100000, "max_steps": 400000000, "mutant_budget_fraction": 0.01, "min_tested_fraction": 0.75,
+    "log_points": 200, "rank_one_threshold": 0.01
   },
   "local_convexity": { "preset": "full" },
   "outside_assumptions": {
@@ -56,7 +59,7 @@ json default_verification_config() {
   "quick": {
     "global_minimum": { "starts": 4 },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
-    "rank_one_sgd": { "steps": 50000000 },
+    "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick" },
     "outside_assumptions": { "flow_time": 200.0 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
@@ -222,6 +225,12 @@ void validate(const Validator& v) {
   v.positive("global_minimum.until_gradient");
   v.positive("global_minimum.relative_tolerance");
   v.positive("global_minimum.rank_tolerance");
+  v.positive("global_minimum.lbfgs_gradient");
+  v.positive("global_minimum.safety_factor");
+  if (v.positive("global_minimum.mutant_value_tolerances") <= 1)
+    v.fail("global_minimum.mutant_value_tolerances",
+           "must exceed 1 (the mutant's T* must lie outside relative_tolerance)", v.at("global_minimum.mutant_value_tolerances"));
+  v.positive("global_minimum.perturbation");
 
   v.positive("flow_rate.flow_time");
   v.integer("flow_rate.log_points", 1);
@@ -251,14 +260,33 @@ void validate(const Validator& v) {
     v.fail("sgd_tracks_flow.coefficient_tolerance", "must lie strictly between 0 and 1 (a relative tolerance)",
            v.at("sgd_tracks_flow.coefficient_tolerance"));
 
-  v.integer("rank_one_sgd.n", 1);
-  v.integer("rank_one_sgd.d", 1);
-  v.integer("rank_one_sgd.m", 1);
-  v.integer("rank_one_sgd.data_seed", 0);
-  v.positive("rank_one_sgd.lr");
-  v.positive("rank_one_sgd.label_noise");
-  v.integer("rank_one_sgd.steps", 1, LLONG_MAX);
-  v.integer("rank_one_sgd.log_points", 1);
+  const std::string r1 = "rank_one_sgd.";
+  v.integer(r1 + "n", 1);
+  v.integer(r1 + "d", 1);
+  v.integer(r1 + "m", 1);
+  v.integer(r1 + "draws", 1);
+  v.integer(r1 + "first_data_seed", 0);
+  v.positive(r1 + "lr");
+  v.positive(r1 + "paper_sigma");
+  const json& reading = v.at(r1 + "noise_reading");
+  if (reading != "variance" && reading != "standard_deviation")
+    v.fail(r1 + "noise_reading",
+           "must be \"variance\" (s = sqrt(paper_sigma)) or \"standard_deviation\" (s = paper_sigma)", reading);
+  v.positive(r1 + "time_prefactor");
+  v.positive(r1 + "time_exponent");
+  v.positive(r1 + "budget_factor");
+  const long long r1_min = v.integer(r1 + "min_steps", 1, LLONG_MAX);
+  if (v.integer(r1 + "max_steps", 1, LLONG_MAX) < r1_min)
+    v.fail(r1 + "max_steps", "must be at least " + r1 + "min_steps (a draw's budget lies between them)",
+           v.at(r1 + "max_steps"));
+  const double r1_fraction = v.positive(r1 + "mutant_budget_fraction");
+  if (r1_fraction >= 1)
+    v.fail(r1 + "mutant_budget_fraction", "must lie strictly between 0 and 1 (the mutant's budget is too short)",
+           v.at(r1 + "mutant_budget_fraction"));
+  const double r1_tested = v.positive(r1 + "min_tested_fraction");
+  if (r1_tested > 1)
+    v.fail(r1 + "min_tested_fraction", "must lie in (0, 1] (a share of the draws)", v.at(r1 + "min_tested_fraction"));
+  v.integer(r1 + "log_points", 1);
   const double threshold = v.positive("rank_one_sgd.rank_one_threshold");
   if (threshold >= 1)
     v.fail("rank_one_sgd.rank_one_threshold", "must lie strictly between 0 and 1 (a ratio sigma_2/sigma_1)",

@@ -1,12 +1,23 @@
 // Claim 1 (THEORY 5): every stationary point of T on M is the global minimum, and it is rank one.
 // Evidence: from many random starts (a = 1 and, optionally, mixed-sign a), the Riemannian flow
 // (run until ||grad_M T|| < G) and Riemannian L-BFGS both end at the closed-form optimum; decided
-// run by run and as a whole by global_minimum_rule.hpp.
+// run by run and as a whole by global_minimum_rule.hpp, with rank tolerances that follow the
+// problem's conditioning (lambda_min of Hess_M T at the closed-form minimiser, from `zeroloss inspect`).
+// Power: the same end points against a wrong T* (T* (1 + k relative_tolerance), and the other second
+// layer's T*), and with the first a = 1 flow's end point moved by a small random step and projected
+// back onto M (`zeroloss project`, measured by `zeroloss inspect`): the rule must reject each.
+
+#include <Eigen/Dense>
 
 #include <cmath>
+#include <fstream>
+#include <random>
 #include <sstream>
+#include <thread>
 
+#include "zeroloss/activation.hpp"
 #include "zeroloss/csv.hpp"
+#include "zeroloss/dataset.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/number_text.hpp"
 #include "zeroloss/svg_plot.hpp"
@@ -14,6 +25,7 @@
 #include "zeroloss/verification/global_minimum_rule.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
+#include "zeroloss/weights.hpp"
 
 namespace zeroloss {
 
@@ -28,6 +40,8 @@ struct Start {
   int index = 0;
   std::string weights;
   double T_star = 0;
+  double lambda_min = 0;  // of Hess_M T at the closed-form minimiser of this layer
+  double data_norm = 0;   // sigma_max(X)
 };
 
 // What the runs from every start collect: the evidence, and what the verdict shows of it.
@@ -38,23 +52,91 @@ struct Collected {
   PlotSpec figure;               // T - T* along every flow
   int missed = 0;
   double worst_gap = 0, worst_dist = 0, worst_rank = 0;
+  double worst_rank_margin = 0;  // largest rank ratio (or distance to R*) over its tolerance
 };
 
-// (a) The Riemannian gradient flow from the start until ||grad_M T|| < G; its result in record["flow"].
-void flow_from(VerificationContext& ctx, const std::string& data, const Start& s, const GlobalMinimumThresholds& t,
-               Collected& c, json& record) {
+// A run from start `s` before its numbers are read: the layer, the method and the conditioning.
+GlobalMinimumRun run_of(const Start& s, MinimumSearch method) {
+  GlobalMinimumRun run;
+  run.mixed_second_layer = s.mixed;
+  run.method = method;
+  run.sharpness_star = s.T_star;
+  run.lambda_min = s.lambda_min;
+  run.data_norm = s.data_norm;
+  return run;
+}
+
+// The perturbed-endpoint mutant: the end point `weights` moved by a random step of Frobenius norm
+// `size` ||Theta||_F (seeded by the configuration's seed), projected back onto M by Newton's method
+// and measured there by `zeroloss inspect`; returns the run as the rule sees it and its record.
+GlobalMinimumRun perturbed_endpoint(VerificationContext& ctx, const std::string& data, const Start& s,
+                                    const std::string& weights, double size, json& record) {
+  const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
+  const Weights w = read_weights_csv(weights);
+  std::mt19937_64 rng(static_cast<std::uint64_t>(ctx.config()["seed"].get<int>()) * 1000003ULL + 104729ULL);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  Eigen::MatrixXd step(w.theta.rows(), w.theta.cols());
+  for (Eigen::Index i = 0; i < step.size(); ++i) step(i) = normal(rng);
+  const Eigen::MatrixXd moved = w.theta + size * w.theta.norm() / step.norm() * step;
+  const std::string base = ctx.out() + "/global_minimum/mutant_perturbed_" + s.layer + "_" + std::to_string(s.index);
+  write_weights_csv(base + ".csv", moved, w.a);
+  ctx.record_file(base + ".csv");
+  const int rc = ctx.try_run("global_minimum_mutant_perturbed_project",
+                             {"project", "--data", data, "--weights", base + ".csv", "--activation", act, "--method",
+                              "newton", "--out", base + "_on_M.csv", "--json"});
+  GlobalMinimumRun run = run_of(s, MinimumSearch::Flow);
+  run.completed = rc == 0;
+  if (rc != 0) return run;
+  const json at = ctx.run_json("global_minimum_mutant_perturbed_inspect",
+                               {"inspect", "--data", data, "--weights", base + "_on_M.csv", "--activation", act,
+                                "--json", "--no-hessian"});
+  const auto& sv = at["preactivation_singular_values"];
+  run.sharpness = at["sharpness"].get<double>();
+  run.grad_norm = at["riemannian_grad_norm"].is_number() ? at["riemannian_grad_norm"].get<double>() : NAN;
+  run.rank_one_ratio = sv.size() > 1 ? sv[1].get<double>() / sv[0].get<double>() : 0.0;
+  run.preactivation_norm = sv[0].get<double>();
+  run.dist_R_opt = NAN;  // not measured by inspect; the mutant perturbs an a = 1 run, where it is not used
+  record = {{"relative_gap", std::abs(run.sharpness - s.T_star) / std::abs(s.T_star)},
+            {"grad_norm", run.grad_norm},
+            {"rank_one_ratio", run.rank_one_ratio},
+            {"step", size}};
+  return run;
+}
+
+
+// The largest singular value of the data matrix X.
+double data_norm_of(const std::string& data_csv) {
+  const Dataset d = read_dataset_csv(data_csv);
+  return Eigen::JacobiSVD<Eigen::MatrixXd>(d.X).singularValues()(0);
+}
+
+// max |phi'''| over the entries of R = X Theta^T of the weights in `weights_csv`.
+double third_derivative_bound(const std::string& data_csv, const std::string& weights_csv, const std::string& act) {
+  const Dataset d = read_dataset_csv(data_csv);
+  const Weights w = read_weights_csv(weights_csv, static_cast<int>(d.X.cols()));
+  Eigen::MatrixXd d3;
+  Activation::from_name(act).derivatives_of(d.X * w.theta.transpose(), nullptr, nullptr, nullptr, &d3);
+  return d3.cwiseAbs().maxCoeff();
+}
+
+// (a) The Riemannian gradient flow from the start until ||grad_M T|| < G.
+VerificationContext::Command flow_command(VerificationContext& ctx, const std::string& data, const Start& s,
+                                          const GlobalMinimumThresholds& t) {
   const json& cfg = ctx.config()["global_minimum"];
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
   const std::string k = std::to_string(s.index);
+  return {"global_minimum_flow_" + s.layer + "_" + k,
+          {"flow", "--data", data, "--weights", s.weights, "--activation", act, "--coefficient", "1", "--time",
+           format_double(cfg["flow_time"].get<double>()), "--until-grad", format_double(t.until_gradient),
+           "--log-points", "100", "--no-figures", "--out", ctx.out() + "/global_minimum/flow_" + s.layer + "_" + k}};
+}
+
+// Reads the flow from start `s` (exit code rc); its result in record["flow"].
+void read_flow(VerificationContext& ctx, const Start& s, int rc, const GlobalMinimumThresholds& t, Collected& c,
+               json& record) {
+  const std::string k = std::to_string(s.index);
   const std::string flow_dir = ctx.out() + "/global_minimum/flow_" + s.layer + "_" + k;
-  const int rc =
-      ctx.try_run("global_minimum_flow_" + s.layer + "_" + k,
-                  {"flow", "--data", data, "--weights", s.weights, "--activation", act, "--coefficient", "1", "--time",
-                   format_double(cfg["flow_time"].get<double>()), "--until-grad", format_double(t.until_gradient),
-                   "--log-points", "100", "--no-figures", "--out", flow_dir});
-  GlobalMinimumRun run;
-  run.mixed_second_layer = s.mixed;
-  run.method = MinimumSearch::Flow;
+  GlobalMinimumRun run = run_of(s, MinimumSearch::Flow);
   run.completed = rc == 0;
   if (rc != 0) {
     ++c.missed;
@@ -66,26 +148,35 @@ void flow_from(VerificationContext& ctx, const std::string& data, const Start& s
   json fin = summary["final"];
   const double T = fin["sharpness"].get<double>();
   const auto& sv = fin["preactivation_singular_values"];
-  run.relative_gap = std::abs(T - s.T_star) / std::abs(s.T_star);
+  run.sharpness = T;
   run.dist_R_opt = fin["dist_R_opt"].is_number() ? fin["dist_R_opt"].get<double>() : NAN;
   run.rank_one_ratio = sv.size() > 1 ? sv[1].get<double>() / sv[0].get<double>() : 0.0;
+  run.preactivation_norm = sv[0].get<double>();
   run.grad_norm = fin["grad_norm"].get<double>();
   c.evidence.runs.push_back(run);
   const bool ok = reached_global_minimum(run, t);
   if (!ok) ++c.missed;
-  c.worst_gap = std::max(c.worst_gap, run.relative_gap);
+  const double gap = std::abs(T - s.T_star) / std::abs(s.T_star);
+  c.worst_gap = std::max(c.worst_gap, gap);
   if (std::isfinite(run.dist_R_opt)) c.worst_dist = std::max(c.worst_dist, run.dist_R_opt);
-  if (!s.mixed) c.worst_rank = std::max(c.worst_rank, run.rank_one_ratio);
+  if (!s.mixed) {
+    c.worst_rank = std::max(c.worst_rank, run.rank_one_ratio);
+    c.worst_rank_margin = std::max(c.worst_rank_margin, run.rank_one_ratio / rank_one_tolerance(run, t));
+  } else {
+    c.worst_rank_margin = std::max(c.worst_rank_margin, run.dist_R_opt / optimal_point_tolerance(run, t));
+  }
+  const double tol = s.mixed ? optimal_point_tolerance(run, t) : rank_one_tolerance(run, t);
   record["flow"] = {{"status", ok ? "reached" : "missed"},
                     {"sharpness", T},
-                    {"relative_gap", run.relative_gap},
+                    {"relative_gap", gap},
                     {"dist_R_opt", fin["dist_R_opt"]},
                     {"rank_one_ratio", run.rank_one_ratio},
+                    {s.mixed ? "optimal_point_tolerance" : "rank_one_tolerance", tol},
                     {"grad_norm", run.grad_norm},
                     {"tau", fin["tau"]}};
   c.table << s.layer << "," << k << ",flow," << format_double(T) << "," << format_double(s.T_star) << ","
-          << format_double(run.relative_gap) << "," << format_double(run.rank_one_ratio) << ","
-          << format_double(run.grad_norm) << "," << (ok ? "reached" : "missed") << "\n";
+          << format_double(gap) << "," << format_double(s.mixed ? run.dist_R_opt : run.rank_one_ratio) << ","
+          << format_double(tol) << "," << format_double(run.grad_norm) << "," << (ok ? "reached" : "missed") << "\n";
   // The curve T - T* of this start, for the figure.
   const std::vector<double> tau = read_csv_column(flow_dir + "/trajectory.csv", "tau");
   const std::vector<double> Ts = read_csv_column(flow_dir + "/trajectory.csv", "sharpness");
@@ -94,20 +185,29 @@ void flow_from(VerificationContext& ctx, const std::string& data, const Start& s
   c.figure.series.push_back(std::move(series));
 }
 
-// (b) Riemannian L-BFGS on M (Ceres) from the same start; its result in record["lbfgs"].
-void lbfgs_from(VerificationContext& ctx, const std::string& data, const Start& s, const GlobalMinimumThresholds& t,
-                Collected& c, json& record) {
+// (b) Riemannian L-BFGS on M (Ceres) from the same start.
+VerificationContext::Command lbfgs_command(VerificationContext& ctx, const std::string& data, const Start& s) {
+  const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
+  const std::string k = std::to_string(s.index);
+  return {"global_minimum_lbfgs_" + s.layer + "_" + k,
+          {"optimum", "--method", "lbfgs", "--data", data, "--weights", s.weights, "--activation", act, "--out",
+           ctx.out() + "/global_minimum/lbfgs_" + s.layer + "_" + k + ".csv", "--json"}};
+}
+
+// Reads the L-BFGS run from start `s` (exit code rc, its stdout in logs/); its result in record["lbfgs"].
+void read_lbfgs(VerificationContext& ctx, const std::string& data, const Start& s, int rc,
+                const GlobalMinimumThresholds& t, Collected& c, json& record) {
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
   const std::string k = std::to_string(s.index);
   const std::string lbfgs_out = ctx.out() + "/global_minimum/lbfgs_" + s.layer + "_" + k + ".csv";
   std::string printed;
-  const int rc = ctx.try_run("global_minimum_lbfgs_" + s.layer + "_" + k,
-                             {"optimum", "--method", "lbfgs", "--data", data, "--weights", s.weights, "--activation",
-                              act, "--out", lbfgs_out, "--json"},
-                             &printed);
-  GlobalMinimumRun run;
-  run.mixed_second_layer = s.mixed;
-  run.method = MinimumSearch::Lbfgs;
+  if (rc == 0) {
+    std::ifstream in(ctx.out() + "/logs/global_minimum_lbfgs_" + s.layer + "_" + k + ".out");
+    std::stringstream text;
+    text << in.rdbuf();
+    printed = text.str();
+  }
+  GlobalMinimumRun run = run_of(s, MinimumSearch::Lbfgs);
   run.completed = rc == 0;
   if (rc != 0) {
     ++c.missed;
@@ -117,23 +217,31 @@ void lbfgs_from(VerificationContext& ctx, const std::string& data, const Start& 
   }
   json summary = json::parse(printed);
   const double T = summary["sharpness"].get<double>();
-  run.relative_gap = std::abs(T - s.T_star) / std::abs(s.T_star);
+  run.sharpness = T;
   run.rank_one_ratio = summary["preactivation_rank_one_ratio"].get<double>();
+  run.preactivation_norm = summary["preactivation_singular_values"][0].get<double>();
   run.phi2_rank_one_ratio = summary["second_derivative_rank_one_ratio"].get<double>();
+  run.second_derivative_norm = summary["second_derivative_singular_values"][0].get<double>();
+  if (s.mixed) run.third_derivative_bound = third_derivative_bound(data, lbfgs_out, act);
+  run.grad_norm = summary["riemannian_grad_norm"].is_number() ? summary["riemannian_grad_norm"].get<double>() : NAN;
   c.evidence.runs.push_back(run);
   const bool ok = reached_global_minimum(run, t);
   if (!ok) ++c.missed;
-  c.worst_gap = std::max(c.worst_gap, run.relative_gap);
+  const double gap = std::abs(T - s.T_star) / std::abs(s.T_star);
+  c.worst_gap = std::max(c.worst_gap, gap);
+  const double tol = s.mixed ? phi2_rank_one_tolerance(run, t) : rank_one_tolerance(run, t);
+  c.worst_rank_margin =
+      std::max(c.worst_rank_margin, (s.mixed ? run.phi2_rank_one_ratio : run.rank_one_ratio) / tol);
   record["lbfgs"] = {{"status", ok ? "reached" : "missed"},
                      {"sharpness", T},
-                     {"relative_gap", run.relative_gap},
+                     {"relative_gap", gap},
                      {"rank_one_ratio", run.rank_one_ratio},
                      {"phi2_rank_one_ratio", run.phi2_rank_one_ratio},
+                     {"rank_one_tolerance", tol},
                      {"grad_norm", summary["riemannian_grad_norm"]}};
   c.table << s.layer << "," << k << ",lbfgs," << format_double(T) << "," << format_double(s.T_star) << ","
-          << format_double(run.relative_gap) << ","
-          << format_double(s.mixed ? run.phi2_rank_one_ratio : run.rank_one_ratio) << ","
-          << format_double(summary["riemannian_grad_norm"].get<double>()) << "," << (ok ? "reached" : "missed") << "\n";
+          << format_double(gap) << "," << format_double(s.mixed ? run.phi2_rank_one_ratio : run.rank_one_ratio) << ","
+          << format_double(tol) << "," << format_double(run.grad_norm) << "," << (ok ? "reached" : "missed") << "\n";
 }
 
 }  // namespace
@@ -152,6 +260,8 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   thresholds.relative_tolerance = cfg["relative_tolerance"].get<double>();
   thresholds.rank_tolerance = cfg["rank_tolerance"].get<double>();
   thresholds.until_gradient = cfg["until_gradient"].get<double>();
+  thresholds.lbfgs_gradient = cfg["lbfgs_gradient"].get<double>();
+  thresholds.safety_factor = cfg["safety_factor"].get<double>();
   const size_t first_command = ctx.begin_block();
   const std::string dir = ctx.dir("global_minimum");
   const std::string data = write_problem_data(ctx);
@@ -165,7 +275,12 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   c.figure.y_label = "T - T*";
   c.figure.log_y = true;
   c.figure.key = "off";
-  c.table << "layer,start,method,sharpness,T_star,relative_gap,rank_one_ratio,grad_norm,status\n";
+  c.table << "layer,start,method,sharpness,T_star,relative_gap,rank_one_ratio_or_dist_R_opt,tolerance,grad_norm,status\n";
+  const double data_norm = data_norm_of(data);
+  std::vector<Start> layer_starts;  // start 0 of each layer (its T* and conditioning)
+  std::string first_flow_weights;   // the end point the perturbed-endpoint mutant moves
+  size_t first_flow_run = 0;
+  std::vector<std::string> first_runs;  // start 0's flow and L-BFGS commands (a = 1), for the reproduce block
   for (bool mixed : layers) {
     Start s;
     s.mixed = mixed;
@@ -178,45 +293,141 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     json opt = ctx.run_json("global_minimum_optimum_" + s.layer, {"optimum", "--data", data, "--weights", start0,
                                                                   "--activation", act, "--out", opt_out, "--json"});
     s.T_star = opt["sharpness"].get<double>();
+    // The conditioning at the minimiser: lambda_min of Hess_M T there.
+    const json at_opt = ctx.run_json("global_minimum_inspect_" + s.layer, {"inspect", "--data", data, "--weights",
+                                                                           opt_out, "--activation", act, "--json"});
+    if (!at_opt["hessian_eigenvalues"].is_array() || at_opt["hessian_eigenvalues"].empty())
+      throw CommandFailedError("`zeroloss inspect` printed no Hessian spectrum at the closed-form minimiser (a = " +
+                               s.layer + ")");
+    s.lambda_min = at_opt["hessian_eigenvalues"][0].get<double>();
+    s.data_norm = data_norm;
+    layer_starts.push_back(s);
+    if (first_start_end == 0) first_start_end = ctx.commands().size();
+    // Every start of this layer, then their flows and L-BFGS runs in parallel child processes.
+    std::vector<Start> from;
+    std::vector<VerificationContext::Command> cmds;
     for (int k = 0; k < starts; ++k) {
       s.index = k;
       s.weights = k == 0 ? start0
                          : write_random_start(ctx, data, m, k + (mixed ? 100 : 0), mixed,
                                               "global_minimum/start_" + s.layer + "_" + std::to_string(k) + ".csv");
-      ctx.progress("global minimum: flow and L-BFGS from start " + std::to_string(k + 1) + "/" +
-                   std::to_string(starts) + " (a = " + s.layer + ")");
-      json record = {{"layer", s.layer}, {"start", k}};
-      flow_from(ctx, data, s, thresholds, c, record);
-      lbfgs_from(ctx, data, s, thresholds, c, record);
+      from.push_back(s);
+    }
+    for (const Start& st : from) {
+      cmds.push_back(flow_command(ctx, data, st, thresholds));
+      cmds.push_back(lbfgs_command(ctx, data, st));
+    }
+    ctx.progress("global minimum: flow and L-BFGS from " + std::to_string(starts) + " starts (a = " + s.layer +
+                 "), in parallel");
+    const size_t runs_first = ctx.commands().size();
+    const std::vector<int> codes =
+        ctx.try_run_parallel(cmds, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    if (!mixed) first_runs = {ctx.commands()[runs_first], ctx.commands()[runs_first + 1]};
+    for (size_t q = 0; q < from.size(); ++q) {
+      json record = {{"layer", from[q].layer}, {"start", from[q].index}};
+      if (!mixed && q == 0) {
+        first_flow_run = c.evidence.runs.size();
+        first_flow_weights = ctx.out() + "/global_minimum/flow_ones_0/final_weights.csv";
+      }
+      read_flow(ctx, from[q], codes[2 * q], thresholds, c, record);
+      read_lbfgs(ctx, data, from[q], codes[2 * q + 1], thresholds, c, record);
       c.details.push_back(record);
-      if (first_start_end == 0) first_start_end = ctx.commands().size();
     }
   }
   write_file_atomic(dir + "/runs.csv", c.table.str());
+  // The reproduce block: up to the first layer's minimiser and start 0, then start 0's two runs.
   std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);
+  cmds.insert(cmds.end(), first_runs.begin(), first_runs.end());
   v.command = join_commands(cmds) + "\n# and the same for every start" +
               (layers.size() > 1 ? std::string(" and for the mixed-sign a") : std::string("")) +
               " (all commands in logs/)";
   const int total = static_cast<int>(c.evidence.runs.size());
+  const Decision decision = decide_global_minimum(c.evidence, thresholds);
+
+  // Power. (a) T* off by a few tolerances; (b) the other second layer's T*; (c) a perturbed end point.
+  json mutants = json::object();
+  const double k_tol = cfg["mutant_value_tolerances"].get<double>();
+  GlobalMinimumEvidence wrong = c.evidence;
+  for (auto& r : wrong.runs) r.sharpness_star *= 1 + k_tol * thresholds.relative_tolerance;
+  const Decision on_wrong = decide_global_minimum(wrong, thresholds);
+  v.power.push_back({"wrong_T_star",
+                     "every end point compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
+                     on_wrong.status != VerdictStatus::Pass});
+  if (layer_starts.size() > 1) {
+    GlobalMinimumEvidence other = c.evidence;
+    for (auto& r : other.runs)
+      r.sharpness_star = r.mixed_second_layer ? layer_starts[0].T_star : layer_starts[1].T_star;
+    v.power.push_back({"other_layer_T_star",
+                       "every end point compared with the closed-form T* of the other second layer (" +
+                           short_number(layer_starts[0].T_star, 6) + " and " + short_number(layer_starts[1].T_star, 6) +
+                           ")",
+                       decide_global_minimum(other, thresholds).status != VerdictStatus::Pass});
+  }
+  const double step = cfg["perturbation"].get<double>();
+  if (!first_flow_weights.empty() && c.evidence.runs[first_flow_run].completed) {
+    ctx.progress("global minimum: the perturbed-endpoint mutant");
+    const size_t mutant_first = ctx.commands().size();
+    json rec;
+    Start s0 = layer_starts[0];
+    s0.index = 0;
+    GlobalMinimumEvidence moved = c.evidence;
+    moved.runs[first_flow_run] = perturbed_endpoint(ctx, data, s0, first_flow_weights, step, rec);
+    const Decision on_moved = decide_global_minimum(moved, thresholds);
+    json failed = json::array();
+    for (const auto& r : on_moved.rules)
+      if (!r.held) failed.push_back(r.rule);
+    rec["rules_failed"] = failed;
+    v.command += "\n# the perturbed-endpoint mutant (start 0, a = 1):\n" +
+                 join_commands({ctx.commands().begin() + static_cast<std::ptrdiff_t>(mutant_first), ctx.commands().end()});
+    mutants["perturbed_endpoint"] = rec;
+    v.power.push_back({"perturbed_endpoint",
+                       "the end point of the first a = 1 flow moved by a random step of size " + short_number(step, 3) +
+                           " ||Theta|| and projected back onto M (Newton)",
+                       on_moved.status != VerdictStatus::Pass});
+  }
+  v.status = status_with_power(decision, v.power);
+  json lambdas = json::object();
+  for (const auto& s : layer_starts) lambdas[s.layer] = s.lambda_min;
   v.numbers = {{"runs", total},
                {"missed", c.missed},
                {"worst_relative_gap", c.worst_gap},
                {"worst_rank_one_ratio_a1", c.worst_rank},
                {"worst_dist_R_opt", c.worst_dist},
+               {"worst_rank_over_tolerance", c.worst_rank_margin},
+               {"lambda_min_at_minimiser", lambdas},
+               {"data_norm", data_norm},
                {"relative_tolerance", thresholds.relative_tolerance},
                {"rank_tolerance", thresholds.rank_tolerance},
                {"until_gradient", thresholds.until_gradient},
+               {"lbfgs_gradient", thresholds.lbfgs_gradient},
+               {"safety_factor", thresholds.safety_factor},
+               {"mutants", mutants},
                {"details", c.details}};
-  v.status = decide_global_minimum(c.evidence, thresholds).status;
   std::ostringstream ev;
   ev << total << " runs (Riemannian flow until ||grad_M T|| < " << short_number(thresholds.until_gradient, 4)
      << ", and Riemannian L-BFGS) from " << starts << " random starts"
      << (layers.size() > 1 ? " for a = 1 and for a mixed-sign a" : "") << ": " << total - c.missed
      << " reached the closed-form optimum T* (largest relative gap " << short_number(c.worst_gap, 3)
      << ", tolerance " << short_number(thresholds.relative_tolerance, 4)
-     << "); largest sigma_2/sigma_1 of R at the end (a = 1): " << short_number(c.worst_rank, 3) << " (tolerance "
-     << short_number(thresholds.rank_tolerance, 4) << ")"
-     << (c.missed ? "; " + std::to_string(c.missed) + " runs missed it (see runs.csv)" : "") << ".";
+     << "); largest sigma_2/sigma_1 of R at the end (a = 1): " << short_number(c.worst_rank, 3)
+     << "; rank tolerances follow the conditioning, " << short_number(thresholds.rank_tolerance, 4) << " + "
+     << short_number(thresholds.safety_factor, 3)
+     << " sigma_max(X) ||grad_M T|| / (lambda_min sigma_1(R)) per run (lambda_min of Hess_M T at the minimiser:";
+  for (size_t k = 0; k < layer_starts.size(); ++k)
+    ev << (k ? ", " : " ") << short_number(layer_starts[k].lambda_min, 4)
+       << (layer_starts[k].mixed ? " (mixed a)" : " (a = 1)");
+  ev << "; sigma_max(X) = " << short_number(data_norm, 4) << "), the largest ratio to its tolerance "
+     << short_number(c.worst_rank_margin, 3)
+     << (c.missed ? "; " + std::to_string(c.missed) + " runs missed it (see runs.csv)" : "") << ". Mutants:";
+  for (const auto& m : v.power) ev << " " << m.mutant << " " << (m.rejected ? "rejected" : "NOT rejected") << ";";
+  if (mutants.contains("perturbed_endpoint")) {
+    const json& p = mutants["perturbed_endpoint"];
+    ev << " the perturbed end point had relative gap " << short_number(p["relative_gap"].get<double>(), 3)
+       << ", ||grad_M T|| " << (p["grad_norm"].is_number() ? short_number(p["grad_norm"].get<double>(), 3) : "-")
+       << " and sigma_2/sigma_1 " << short_number(p["rank_one_ratio"].get<double>(), 3) << " (failed: "
+       << p["rules_failed"].dump() << ")";
+  }
+  ev << ".";
   v.evidence = ev.str();
   if (!c.figure.series.empty()) {
     const PlotOutcome po = write_svg_plot(c.figure, dir + "/flow_gaps.svg");

@@ -4,6 +4,24 @@
 
 namespace zeroloss {
 
+double displacement_bound(const GlobalMinimumRun& r) {
+  if (!(r.lambda_min > 0)) return std::nan("");
+  return r.data_norm * r.grad_norm / r.lambda_min;
+}
+
+double rank_one_tolerance(const GlobalMinimumRun& r, const GlobalMinimumThresholds& t) {
+  return t.rank_tolerance + t.safety_factor * displacement_bound(r) / r.preactivation_norm;
+}
+
+double optimal_point_tolerance(const GlobalMinimumRun& r, const GlobalMinimumThresholds& t) {
+  return t.rank_tolerance * r.preactivation_norm + t.safety_factor * displacement_bound(r);
+}
+
+double phi2_rank_one_tolerance(const GlobalMinimumRun& r, const GlobalMinimumThresholds& t) {
+  return t.rank_tolerance * 10 +
+         t.safety_factor * r.third_derivative_bound * displacement_bound(r) / r.second_derivative_norm;
+}
+
 std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& r, const GlobalMinimumThresholds& t) {
   // A run that did not complete measured nothing: it fails the first rule only.
   if (!r.completed)
@@ -13,16 +31,19 @@ std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& r, con
             {kRuleRankOne, true},
             {kRuleOptimalPoint, true}};
   const bool flow = r.method == MinimumSearch::Flow;
+  // Comparisons with a NaN fail (x <= NaN is false).
   bool rank_one = true, optimal_point = true;
   if (!r.mixed_second_layer)
-    rank_one = r.rank_one_ratio <= (flow ? t.rank_tolerance : t.rank_tolerance * 10);
+    rank_one = r.rank_one_ratio <= rank_one_tolerance(r, t);
   else if (flow)
-    optimal_point = r.dist_R_opt <= std::sqrt(t.relative_tolerance) * 10;
+    optimal_point = r.dist_R_opt <= optimal_point_tolerance(r, t);
   else
-    rank_one = r.phi2_rank_one_ratio <= t.rank_tolerance * 10;
+    rank_one = r.phi2_rank_one_ratio <= phi2_rank_one_tolerance(r, t);
+  const double gap = std::abs(r.sharpness - r.sharpness_star) / std::abs(r.sharpness_star);
   return {{kRuleRunsCompleted, true},
-          {kRuleOptimalValue, r.relative_gap <= t.relative_tolerance},
-          {kRuleStationary, !flow || r.grad_norm < t.until_gradient * 10},
+          {kRuleOptimalValue, gap <= t.relative_tolerance},
+          {kRuleStationary, flow ? r.grad_norm < t.until_gradient * 10
+                                : r.grad_norm <= t.lbfgs_gradient * std::abs(r.sharpness_star)},
           {kRuleRankOne, rank_one},
           {kRuleOptimalPoint, optimal_point}};
 }

@@ -1,8 +1,11 @@
 #include "zeroloss/verification/verification_context.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <numeric>
 #include <sstream>
+#include <thread>
 
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/io/child_process.hpp"
@@ -90,6 +93,46 @@ int VerificationContext::execute(const std::string& log_name, const std::vector<
   ++runs_;
   const std::string base = out_ + "/logs/" + log_name;
   return run_child_process(program_, child_arguments(args, base), base + ".out", base + ".err").exit_code;
+}
+
+std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command>& commands, int threads,
+                                                      const std::vector<double>& cost) {
+  if (threads < 1) throw InputError("parallel commands: threads must be >= 1 (got " + std::to_string(threads) + ")");
+  if (!cost.empty() && cost.size() != commands.size())
+    throw InputError("parallel commands: " + std::to_string(cost.size()) + " costs for " +
+                     std::to_string(commands.size()) + " commands");
+  std::vector<std::vector<std::string>> argv;
+  for (const auto& c : commands) {
+    commands_.push_back(zeroloss_command_line(c.args));
+    ++runs_;
+    argv.push_back(child_arguments(c.args, out_ + "/logs/" + c.log_name));
+  }
+  std::vector<size_t> order(commands.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (!cost.empty())
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+  std::vector<int> codes(commands.size(), 0);
+  std::vector<std::string> errors(commands.size());
+  std::atomic<size_t> next{0};
+  const auto worker = [&]() {
+    for (size_t q = next++; q < order.size(); q = next++) {
+      const size_t k = order[q];
+      const std::string base = out_ + "/logs/" + commands[k].log_name;
+      try {
+        codes[k] = run_child_process(program_, argv[k], base + ".out", base + ".err").exit_code;
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  const size_t n = std::min(static_cast<size_t>(threads), commands.size());
+  for (size_t k = 1; k < n; ++k) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  for (const auto& e : errors)
+    if (!e.empty()) throw Error(e);
+  return codes;
 }
 
 int VerificationContext::try_run(const std::string& log_name, const std::vector<std::string>& args, std::string* out) {

@@ -17,11 +17,19 @@ struct GlobalMinimumRun {
   bool mixed_second_layer = false;
   MinimumSearch method = MinimumSearch::Flow;
   bool completed = false;          // the command exited 0 (the numbers below are then set)
-  double relative_gap = 0;         // |T - T*| / |T*|
-  double grad_norm = 0;            // ||grad_M T|| (the flow's; not used for L-BFGS)
-  double dist_R_opt = 0;           // flow: distance of R to R* (NaN when not reported)
+  double sharpness = 0;            // T at the end point
+  double sharpness_star = 0;       // the closed-form T* of this second layer
+  double grad_norm = 0;            // ||grad_M T|| at the end point
+  double dist_R_opt = 0;           // flow: ||R - R*||_F (NaN when not reported)
   double rank_one_ratio = 0;       // sigma_2/sigma_1 of the pre-activation matrix R
+  double preactivation_norm = 0;   // sigma_1(R)
   double phi2_rank_one_ratio = 0;  // L-BFGS: sigma_2/sigma_1 of phi''(R) (the rank-one image for any a)
+  double second_derivative_norm = 0;  // L-BFGS: sigma_1(phi''(R))
+  double third_derivative_bound = 0;  // L-BFGS, mixed a: max |phi'''| over the entries of R
+  // The problem's conditioning: lambda_min of Hess_M T at the closed-form minimiser of this second
+  // layer (`zeroloss inspect` there) and sigma_max(X) of the data.
+  double lambda_min = 0;
+  double data_norm = 0;
 };
 
 struct GlobalMinimumEvidence {
@@ -31,19 +39,37 @@ struct GlobalMinimumEvidence {
 // From the configuration's "global_minimum" section.
 struct GlobalMinimumThresholds {
   double relative_tolerance = 1e-6;  // relative_tolerance: |T - T*| / |T*| allowed
-  double rank_tolerance = 1e-6;      // rank_tolerance: sigma_2/sigma_1 allowed (10x for L-BFGS)
+  double rank_tolerance = 1e-6;      // rank_tolerance: the rounding floor of the rank tolerances below
   double until_gradient = 1e-9;      // until_gradient G: a flow must end with ||grad_M T|| < 10 G
+  double lbfgs_gradient = 1e-6;      // lbfgs_gradient: L-BFGS must end with ||grad_M T|| <= this |T*|
+  double safety_factor = 2;          // safety_factor: multiplies the first-order displacement bound
 };
 
 // The rules, each over every run it concerns (a run the rule does not concern counts as held):
 inline constexpr const char* kRuleRunsCompleted = "runs_completed";  // every command exited 0
-inline constexpr const char* kRuleOptimalValue = "optimal_value";    // relative gap <= relative_tolerance
-inline constexpr const char* kRuleStationary = "stationary";         // flows: ||grad_M T|| < 10 G
-// a = 1: sigma_2/sigma_1 of R <= rank_tolerance (flow) or 10 rank_tolerance (L-BFGS); mixed a,
-// L-BFGS: sigma_2/sigma_1 of phi''(R) <= 10 rank_tolerance.
+inline constexpr const char* kRuleOptimalValue = "optimal_value";    // |T - T*| / |T*| <= relative_tolerance
+// flows: ||grad_M T|| < 10 G; L-BFGS: ||grad_M T|| <= lbfgs_gradient |T*| (its own stopping rule).
+inline constexpr const char* kRuleStationary = "stationary";
+// a = 1: sigma_2/sigma_1 of R <= rank_one_tolerance(run); mixed a, L-BFGS: sigma_2/sigma_1 of
+// phi''(R) <= phi2_rank_one_tolerance(run).
 inline constexpr const char* kRuleRankOne = "rank_one";
-// mixed a, flows: ||R - R*|| <= 10 sqrt(relative_tolerance) (R* is unique, THEORY 5).
+// mixed a, flows: ||R - R*||_F <= optimal_point_tolerance(run) (R* is unique, THEORY 5).
 inline constexpr const char* kRuleOptimalPoint = "optimal_point";
+
+// How far from the minimiser a point with Riemannian gradient g can be, to first order: near the
+// minimiser grad_M T = Hess_M T [delta] + O(|delta|^2) for the tangent displacement delta, so
+// |delta| <= g / lambda_min, and R = X Theta^T moves by at most sigma_max(X) |delta|:
+//   ||R - R*||_F <~ sigma_max(X) g / lambda_min.
+// NaN when lambda_min <= 0 (then no point is certified and the rules that use it fail).
+double displacement_bound(const GlobalMinimumRun& run);
+// sigma_2(R*) = 0 for a = 1 and sigma_2 is 1-Lipschitz, so sigma_2/sigma_1 of R is at most
+// ||R - R*|| / sigma_1(R): the tolerance is rank_tolerance + safety_factor displacement_bound / sigma_1(R).
+double rank_one_tolerance(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
+// rank_tolerance sigma_1(R) + safety_factor displacement_bound.
+double optimal_point_tolerance(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
+// phi''(R*) is rank one and phi''(R) - phi''(R*) is at most max |phi'''| ||R - R*|| entrywise, so:
+// 10 rank_tolerance + safety_factor third_derivative_bound displacement_bound / sigma_1(phi''(R)).
+double phi2_rank_one_tolerance(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 
 // The rules on one run; the run reached the global minimum when all held.
 std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);

@@ -50,6 +50,17 @@ class VerificationContext {
   // run() for commands with --json: parses their stdout.
   nlohmann::json run_json(const std::string& log_name, const std::vector<std::string>& args);
 
+  // One command of a batch (try_run_parallel).
+  struct Command {
+    std::string log_name;
+    std::vector<std::string> args;
+  };
+  // try_run for independent commands, at most `threads` (>= 1) at a time: all are recorded in the
+  // given order first, then run in parallel child processes, longer first when `cost` (one number
+  // per command) is given. Returns the exit codes in the given order.
+  std::vector<int> try_run_parallel(const std::vector<Command>& commands, int threads,
+                                    const std::vector<double>& cost = {});
+
   // Every command run so far, in order, as a user would type it, with the recorded `mkdir -p` and
   // file creations (record_file) in between.
   const std::vector<std::string>& commands() const { return commands_; }
