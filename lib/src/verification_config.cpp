@@ -37,7 +37,9 @@ json default_verification_config() {
     "n": 3, "d": 3, "m": 10, "data_seed": 22, "lr": 0.05, "label_noise": 0.03, "steps": 100000000,
     "log_points": 400, "rank_one_threshold": 0.01
   },
-  "local_convexity": { "preset": "full" },
+  "local_convexity": {
+    "preset": "full", "draws": 8, "stationary_gradient": 1e-9, "min_convex_points": 10, "max_bracket_ratio": 10.0
+  },
   "outside_assumptions": {
     "cases": [
       { "name": "tanh", "activation": "tanh", "n": 3, "d": 5, "m": 4, "label_scale": 0.5 },
@@ -55,7 +57,7 @@ json default_verification_config() {
     "global_minimum": { "starts": 4 },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "steps": 50000000 },
-    "local_convexity": { "preset": "quick" },
+    "local_convexity": { "preset": "quick", "draws": 3 },
     "outside_assumptions": { "flow_time": 200.0 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000 }
   }
@@ -255,6 +257,12 @@ void validate(const Validator& v) {
 
   const json& preset = v.at("local_convexity.preset");
   if (preset != "quick" && preset != "full") v.fail("local_convexity.preset", "must be \"quick\" or \"full\"", preset);
+  v.integer("local_convexity.draws", 1);
+  v.positive("local_convexity.stationary_gradient");
+  v.integer("local_convexity.min_convex_points", 1);
+  if (v.positive("local_convexity.max_bracket_ratio") < 1)
+    v.fail("local_convexity.max_bracket_ratio", "must be at least 1 (a ratio g_hi / g_lo of the bracket's ends)",
+           v.at("local_convexity.max_bracket_ratio"));
 
   const json& cases = v.at("outside_assumptions.cases");
   static const std::set<std::string> case_keys = {"name", "activation", "n", "d", "m", "label_scale", "labels"};
