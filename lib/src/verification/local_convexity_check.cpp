@@ -80,11 +80,11 @@ double cell_number(const std::vector<std::string>& row, size_t k) {
 }
 
 // What one convexity run measured: its observations, the eps of its search rungs (with whether each
-// found negative curvature) and the geodesic lengths at which sampled geodesic points were negative.
+// found negative curvature) and its geodesic points (length from the anchor, gradient norm).
 struct ConvexityRead {
   std::vector<CurvatureObservation> observations;
-  std::vector<std::pair<double, bool>> rungs;  // (eps, negative) of the feasible rungs
-  double shortest_negative_geodesic = kInf;
+  std::vector<std::pair<double, bool>> rungs;     // (eps, negative) of the feasible rungs
+  std::vector<std::pair<double, double>> geodesic;  // (rho, ||grad_M T||) of the geodesic points
   int sampled = 0, searched = 0;
 };
 
@@ -99,7 +99,7 @@ ConvexityRead read_convexity_run(const std::string& dir) {
     const std::string s = scheme < row.size() ? row[scheme] : "";
     const bool neg = negative < row.size() && row[negative] == "1";
     r.observations.push_back({s == "anchor" || s == "given", cell_number(row, grad), neg});
-    if (s == "geodesic" && neg) r.shortest_negative_geodesic = std::min(r.shortest_negative_geodesic, cell_number(row, parameter));
+    if (s == "geodesic") r.geodesic.emplace_back(cell_number(row, parameter), cell_number(row, grad));
     ++r.sampled;
   }
   const std::string search = dir + "/search.csv";
@@ -199,9 +199,9 @@ void run_pipeline(VerificationContext& ctx, Draw& d, const std::string& activati
 }
 
 // Mutant 2 on draw `d`: the claim's convexity run with the draw's own counterexamples removed: no
-// random starts (where they came from), geodesic lengths below the shortest at which a sampled
-// geodesic point had negative curvature, and only the search rungs below g_hi that found none (no
-// search when there is none).
+// random starts (where they came from), geodesics only as long as the claim's own geodesic points
+// stayed below g_lo (every one up to that length had ||grad_M T|| < g_lo; none when the shortest did
+// not), and only the search rungs below g_hi that found none (no search when there is none).
 LocalConvexityMember run_without_counterexample(VerificationContext& ctx, const Draw& d, const LocalConvexityThresholds& t,
                                                 json& record) {
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
@@ -217,8 +217,17 @@ LocalConvexityMember run_without_counterexample(VerificationContext& ctx, const 
     args.push_back("--no-search");  // no rung of the claim's run lay below g_hi
   else
     args.insert(args.end(), {"--eps", ladder});
-  if (std::isfinite(d.read.shortest_negative_geodesic))
-    args.insert(args.end(), {"--max-distance", format_double(0.5 * d.read.shortest_negative_geodesic)});
+  std::vector<std::pair<double, double>> geodesic = d.read.geodesic;
+  std::sort(geodesic.begin(), geodesic.end());
+  double reach = 0;
+  for (const auto& [rho, grad] : geodesic) {
+    if (!(grad < d.member.convex_up_to)) break;
+    reach = rho;
+  }
+  if (reach > 0)
+    args.insert(args.end(), {"--max-distance", format_double(reach)});
+  else
+    args.insert(args.end(), {"--geodesic", "0"});
   LocalConvexityMember m;
   m.data_seed = d.seed;
   record = {{"data_seed", d.seed}, {"eps", ladder}};
@@ -443,7 +452,7 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   }
   v.power.push_back({"counterexample_removed",
                      "the draw's own counterexamples removed: the same convexity run without random starts, with "
-                     "geodesics shorter than the shortest negative one and only the search rungs below g_hi "
+                     "geodesics only as long as the draw's own stayed below g_lo and only the search rungs below g_hi "
                      "(THEORY 6's fixed example is not evidence, so \"not global\" must then fail)",
                      removed_rejected});
   v.status = status_with_power(decision, v.power);
