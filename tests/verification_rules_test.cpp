@@ -407,4 +407,43 @@ TEST(OutsideAssumptionsReading, StationaryAndRankOneAreStrictlyBelowTheirThresho
   EXPECT_FALSE(described_as_rank_one({1.0, 1e-6}, t));
 }
 
+TEST(OutsideAssumptionsReading, AFlowEndsStationaryEscapingOrNotConverged) {
+  const OutsideAssumptionsThresholds t;  // stationary below 1e-8, escape above 1% growth
+  const std::vector<double> tau = {0, 1, 2, 3, 4, 5, 6};
+  // tanh-like: ||R||_F grows like log(tau) to the end (+5% over the second half).
+  const std::vector<double> growing = {1.0, 6.0, 7.0, 7.5, 7.7, 7.9, 8.1};
+  EXPECT_EQ(classify_flow_ending(2e-6, tau, growing, t), FlowEnding::Escaping);
+  // The same states with a gradient below the threshold: stationary, whatever the norm did.
+  EXPECT_EQ(classify_flow_ending(5e-9, tau, growing, t), FlowEnding::Stationary);
+  // Slow convergence: the norm still creeps up, by less than 1% over the second half.
+  const std::vector<double> creeping = {1.0, 6.0, 6.88, 6.89, 6.895, 6.9, 6.905};
+  EXPECT_EQ(classify_flow_ending(1e-7, tau, creeping, t), FlowEnding::NotConverged);
+  // Growth that is not monotone over the second half is no escape.
+  const std::vector<double> wobbling = {1.0, 6.0, 7.0, 8.0, 7.5, 8.5, 9.0};
+  EXPECT_EQ(classify_flow_ending(1e-3, tau, wobbling, t), FlowEnding::NotConverged);
+  // Fewer than three states in the second half say nothing.
+  EXPECT_EQ(classify_flow_ending(1e-3, {0, 10}, {1.0, 5.0}, t), FlowEnding::NotConverged);
+  EXPECT_THROW(classify_flow_ending(1e-3, {0, 1}, {1.0}, t), InputError);
+  EXPECT_EQ(to_string(FlowEnding::Escaping), "escaping to infinity");
+}
+
+TEST(OutsideAssumptionsReading, DistinctStationaryPointsByValueAndInertia) {
+  OutsideAssumptionsThresholds t;
+  const HessianInertia minimum = hessian_inertia({0.5, 1e-3, 2.0}, t);
+  EXPECT_EQ(minimum, (HessianInertia{0, 0, 3}));
+  EXPECT_EQ(hessian_inertia({-0.2, 1e-12, 2.0}, t), (HessianInertia{1, 1, 1}));  // 1e-12 <= 1e-8 * 2
+  const HessianInertia saddle{1, 0, 2};
+  // 42.4848 twice (to 1e-6), 33.957 once, and a saddle at the value of the first.
+  const std::vector<DistinctStationaryPoint> d = distinct_stationary_points(
+      {{42.4848, minimum, 0.668}, {33.957, minimum, 0.5}, {42.4848 * (1 + 5e-7), minimum, 0.668}, {42.4848, saddle, 0.7}},
+      t);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].starts, 2);
+  EXPECT_EQ(d[0].point.sharpness, 42.4848);
+  EXPECT_EQ(d[1].starts, 1);
+  EXPECT_EQ(d[1].point.sharpness, 33.957);
+  EXPECT_EQ(d[2].point.inertia, saddle);
+  EXPECT_TRUE(distinct_stationary_points({}, t).empty());
+}
+
 }  // namespace

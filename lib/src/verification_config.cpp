@@ -46,7 +46,7 @@ json default_verification_config() {
       { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
       { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
     ],
-    "flow_time": 500.0, "until_gradient": 1e-8
+    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01
   },
   "diagonal_sparse_interpolator": {
     "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
@@ -58,7 +58,7 @@ json default_verification_config() {
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "steps": 50000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
-    "outside_assumptions": { "flow_time": 200.0 },
+    "outside_assumptions": { "starts": 3 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000 }
   }
 })json");
@@ -286,8 +286,10 @@ void validate(const Validator& v) {
     if (c.contains("labels") && c["labels"] != "random" && c["labels"] != "teacher")
       v.fail(key, entry + "'labels' must be \"random\" or \"teacher\"", c["labels"]);
   }
+  v.integer("outside_assumptions.starts", 1);
   v.positive("outside_assumptions.flow_time");
   v.positive("outside_assumptions.until_gradient");
+  v.positive("outside_assumptions.escape_growth");
 
   // The claim needs n < d (generic data: the interpolator then has n nonzeros and M is regular there).
   const std::string dl = "diagonal_sparse_interpolator.";
