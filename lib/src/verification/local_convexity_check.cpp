@@ -528,11 +528,12 @@ Verdict check_local_convexity(VerificationContext& ctx) {
   if (completed > 0) {
     ev << ". At each stationary point lambda_min(Hess_M T) is " << short_number(lam_lo, 4);
     if (lam_hi != lam_lo) ev << " to " << short_number(lam_hi, 4);
-    ev << (lam_lo > 0 ? " (positive definite)" : " (NOT positive on every draw)") << ". Configured problem (seed "
-       << first_seed << "): the adversarial search found no negative curvature with ||grad_M T|| <= "
-       << short_number(d0.member.convex_up_to, 4) << " (g_lo; " << d0.member.convex_points_below
-       << " measured points there, the anchor not counted) and a counterexample at ||grad_M T|| = "
-       << short_number(d0.member.counterexample_at, 4) << " (g_hi): the threshold lies in between";
+    ev << (lam_lo > 0 ? " (positive definite)" : " (NOT positive on every draw)");
+    if (d0.member.completed)
+      ev << ". Configured problem (seed " << first_seed << "): the adversarial search found no negative curvature with "
+         << "||grad_M T|| <= " << short_number(d0.member.convex_up_to, 4) << " (g_lo; " << d0.member.convex_points_below
+         << " measured points there, the anchor not counted) and a counterexample at ||grad_M T|| = "
+         << short_number(d0.member.counterexample_at, 4) << " (g_hi): the threshold lies in between";
     if (completed > 1) {
       ev << "; over the draws g_hi runs from " << short_number(hi_lo, 4) << " to " << short_number(hi_hi, 4)
          << " (g_hi / lambda_min from " << short_number(ratio_lo, 3) << " to " << short_number(ratio_hi, 3)

@@ -101,7 +101,7 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
         if (rc != 0) {
           failed.push_back({{"start", s}, {"exit_code", rc}, {"message", tail_of_file(ctx.out() + "/logs/" + tag + ".err", 3)}});
           table << name << "," << act << "," << c["n"] << "," << c["d"] << "," << m << "," << s << ",flow failed,,,,,,,,,\n";
-          if (s == 0) first_case_end = std::max(first_case_end, ctx.commands().size());
+          if (k == 0 && s == 0) first_case_end = ctx.commands().size();
           continue;
         }
         const json summary = read_json_file(flow + "/summary.json");
