@@ -84,6 +84,7 @@ std::vector<std::string> reproduce_blocks(const std::string& md) {
 const json kSmall = {
     {"claims", {"global_minimum", "flow_rate", "local_convexity"}},
     {"global_minimum", {{"starts", 2}}},
+    {"local_convexity", {{"draws", 1}}},  // the population of --quick is the golden report_quick's
 };
 
 TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
@@ -112,6 +113,13 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_GT(c["lambda_min_at_minimizer"].get<double>(), 0);
   EXPECT_NEAR(c["theory6_lambda_min"].get<double>(), -14.76, 0.01);
   EXPECT_NEAR(c["theory6_grad_norm"].get<double>(), 30.9, 0.05);
+  // Claim 5's threshold bracket comes from the configured problem's own search, and both mutants
+  // (tanh; the problem's counterexamples removed) are rejected by the same rule.
+  EXPECT_GT(c["convex_up_to"].get<double>(), 0);
+  EXPECT_GT(c["counterexample_at"].get<double>(), c["convex_up_to"].get<double>());
+  const json& power = s["verdicts"]["local_convexity"]["power"];
+  ASSERT_EQ(power.size(), 2u);
+  for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m["mutant"];
   // The three files, the configuration actually used and the CSVs behind the figures.
   for (const char* f : {"report.html", "report.md", "summary.json"}) EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   EXPECT_EQ(s["configuration"]["mode"], "quick");
@@ -161,7 +169,7 @@ TEST(Report, ReproduceBlocksRunInAnEmptyFolder) {
 TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
   // tanh has phi''' < 0 near 0: the closed-form stationary point is not a minimum, so local
   // convexity must fail (THEORY 5-6 need phi''' > 0).
-  json cfg = {{"claims", {"local_convexity"}}, {"problem", {{"activation", "tanh"}}}};
+  json cfg = {{"claims", {"local_convexity"}}, {"problem", {{"activation", "tanh"}}}, {"local_convexity", {{"draws", 1}}}};
   const json s = run_report("report-tanh", cfg, nullptr, 8);  // 8: a claim failed
   EXPECT_EQ(s["verdicts"]["local_convexity"]["status"], "fail") << s["verdicts"]["local_convexity"]["evidence"];
   EXPECT_LT(s["verdicts"]["local_convexity"]["numbers"]["lambda_min_at_minimizer"].get<double>(), 0);

@@ -11,7 +11,9 @@
 #include "test_support.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/geodesic.hpp"
+#include "zeroloss/convexity.hpp"
 #include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/presentation/convexity_outputs.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/reference.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -44,8 +46,10 @@ TEST(TrajectoryConvexityOnset, FirstTimeFromWhichEveryLaterStateIsConvex) {
   ASSERT_TRUE(o.tau && o.last_negative_tau);
   EXPECT_EQ(*o.tau, 3);
   EXPECT_EQ(*o.last_negative_tau, 2);
-  ASSERT_TRUE(o.grad_norm_at_onset);
+  // Each gradient norm belongs to its own state: 10 - 2 at the last negative one, 10 - 3 at the onset.
+  ASSERT_TRUE(o.grad_norm_at_onset && o.grad_norm_at_last_negative);
   EXPECT_EQ(*o.grad_norm_at_onset, 7);
+  EXPECT_EQ(*o.grad_norm_at_last_negative, 8);
   // Convex at every state: the onset is the first state.
   const ConvexityOnset c = convexity_onset({state(0.5, false), state(1, false)});
   EXPECT_TRUE(c.convex_throughout);
@@ -53,6 +57,7 @@ TEST(TrajectoryConvexityOnset, FirstTimeFromWhichEveryLaterStateIsConvex) {
   EXPECT_EQ(*c.tau, 0.5);
   EXPECT_EQ(*c.grad_norm_at_onset, 9.5);
   EXPECT_FALSE(c.last_negative_tau);
+  EXPECT_FALSE(c.grad_norm_at_last_negative);
   // Negative at the end: no onset.
   const ConvexityOnset n = convexity_onset({state(0, false), state(1, true)});
   EXPECT_FALSE(n.tau);
@@ -60,6 +65,8 @@ TEST(TrajectoryConvexityOnset, FirstTimeFromWhichEveryLaterStateIsConvex) {
   EXPECT_FALSE(n.convex_at_end);
   ASSERT_TRUE(n.last_negative_tau);
   EXPECT_EQ(*n.last_negative_tau, 1);
+  ASSERT_TRUE(n.grad_norm_at_last_negative);
+  EXPECT_EQ(*n.grad_norm_at_last_negative, 9);
   EXPECT_FALSE(convexity_onset({}).tau);
 }
 
@@ -270,3 +277,26 @@ TEST(ProjectionMessages, NewtonToleranceIsPrintedInShortScientificForm) {
 }
 
 }  // namespace
+
+TEST(TrajectoryConvexityOnset, ThePrintedOnsetGivesEachStateItsOwnGradientNorm) {
+  // `zeroloss convexity` prints the last negative state and the first convex state after it, each
+  // with the gradient norm measured at that state (10 - tau here: 8 at tau = 2, 7 at tau = 3).
+  ConvexityResult r;
+  r.assumptions_apply = false;
+  TrajectoryConvexity tr;
+  tr.source = TrajectorySource::Flow;
+  tr.points = {state(0, true), state(1, false), state(2, true), state(3, false), state(4, false)};
+  tr.onset = convexity_onset(tr.points);
+  r.trajectories.push_back(tr);
+  const std::string text = convexity_report_text(r, ConvexityOptions{}, "hand-made", "out", {}, {}, {});
+  EXPECT_NE(text.find("convex from tau = 3 on (||grad_M T|| = 7 there); last negative at tau = 2 (||grad_M T|| = 8 there)"),
+            std::string::npos)
+      << text;
+  // Negative at the end: the last state's gradient norm.
+  tr.points = {state(0, false), state(1, true)};
+  tr.onset = convexity_onset(tr.points);
+  r.trajectories = {tr};
+  const std::string negative = convexity_report_text(r, ConvexityOptions{}, "hand-made", "out", {}, {}, {});
+  EXPECT_NE(negative.find("negative curvature at the last state (tau = 1, ||grad_M T|| = 9)"), std::string::npos)
+      << negative;
+}

@@ -481,51 +481,101 @@ TEST(RankOneSgdRule, PredictedTimeAndBudget) {
 
 // --- Claim 5 -------------------------------------------------------------------------------------
 
-LocalConvexityEvidence locally_convex() {
-  LocalConvexityEvidence e;
-  e.lambda_min_at_minimizer = 0.05;
-  e.points_below_threshold = 12;
-  e.search_run = true;
-  e.search_convex_up_to = 0.1;
-  e.sampled_negative_curvature = false;
-  e.theory6_lambda_min = -14.76;
-  return e;
+// One draw that holds every rule: lambda_min > 0 at the stationary point, no negative curvature found
+// by the search up to g_lo = 2.9 (40 points below it), the first counterexample at g_hi = 3.0.
+LocalConvexityMember convex_draw(int seed) {
+  LocalConvexityMember m;
+  m.data_seed = seed;
+  m.completed = true;
+  m.lambda_min_at_minimizer = 0.05;
+  m.convex_points_below = 40;
+  m.convex_up_to = 2.9;
+  m.counterexample_at = 3.0;
+  return m;
 }
+
+LocalConvexityEvidence locally_convex() { return {{convex_draw(1), convex_draw(2), convex_draw(3)}}; }
 
 TEST(LocalConvexityRule, ConvexNearTheMinimumAndNotGloballyPasses) {
   EXPECT_EQ(decide_local_convexity(locally_convex(), LocalConvexityThresholds()).status, VerdictStatus::Pass);
 }
 
-TEST(LocalConvexityRule, NoPositiveCurvatureAtTheMinimizerFails) {
+TEST(LocalConvexityRule, AnEmptyOrIncompletePopulationFails) {
+  expect_fails_only(decide_local_convexity(LocalConvexityEvidence{}, LocalConvexityThresholds()),
+                    kRuleConvexityMembersCompleted);
+  LocalConvexityEvidence e = locally_convex();
+  e.members[1] = LocalConvexityMember{};  // a draw whose commands failed, numbers at their defaults
+  expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRuleConvexityMembersCompleted);
+}
+
+TEST(LocalConvexityRule, NoPositiveCurvatureAtOneMinimizerFails) {
   for (double lambda : {0.0, -0.01, kNaN}) {
     LocalConvexityEvidence e = locally_convex();
-    e.lambda_min_at_minimizer = lambda;
+    e.members[2].lambda_min_at_minimizer = lambda;
     expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRulePositiveDefiniteAtMinimizer);
   }
 }
 
-TEST(LocalConvexityRule, NoEvidenceNearStationarityFails) {
+TEST(LocalConvexityRule, TooLittleEvidenceNearStationarityFails) {
   LocalConvexityEvidence e = locally_convex();
-  e.points_below_threshold = 0;
+  e.members[0].convex_points_below = 9;  // one short of the default 10
   expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRuleConvexNearStationarity);
+  LocalConvexityThresholds fewer;
+  fewer.min_convex_points = 9;
+  EXPECT_EQ(decide_local_convexity(e, fewer).status, VerdictStatus::Pass);
+  // Negative curvature below every search rung (a saddle found at ||grad_M T|| ~ 0): g_lo = 0.
   e = locally_convex();
-  e.search_convex_up_to = 0;  // the search found negative curvature on its lowest rung
+  e.members[1].convex_points_below = 0;
+  e.members[1].convex_up_to = 0;
+  e.members[1].counterexample_at = 1e-15;
   expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRuleConvexNearStationarity);
-  e.search_run = false;  // a search that did not run says nothing
-  EXPECT_EQ(decide_local_convexity(e, LocalConvexityThresholds()).status, VerdictStatus::Pass);
-  e = locally_convex();
-  e.points_below_threshold = 3;
-  LocalConvexityThresholds more;
-  more.min_points_below_threshold = 4;
-  expect_fails_only(decide_local_convexity(e, more), kRuleConvexNearStationarity);
 }
 
-TEST(LocalConvexityRule, ConvexEverywhereFailsTheLocalClaim) {
+TEST(LocalConvexityRule, NoCounterexampleOfTheDrawItselfFailsTheLocalClaim) {
   LocalConvexityEvidence e = locally_convex();
-  e.theory6_lambda_min = 0.2;
+  e.members[0].counterexample_at = std::numeric_limits<double>::infinity();
   expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRuleNotGloballyConvex);
-  e.sampled_negative_curvature = true;  // a sampled counterexample is enough
+}
+
+TEST(LocalConvexityRule, AWideBracketFailsToLocateTheThreshold) {
+  LocalConvexityEvidence e = locally_convex();
+  e.members[2].convex_up_to = 0.29;  // g_hi / g_lo = 10.34 > 10
+  expect_fails_only(decide_local_convexity(e, LocalConvexityThresholds()), kRuleThresholdLocated);
+  e.members[2].convex_up_to = 0.3;  // exactly 10: held
   EXPECT_EQ(decide_local_convexity(e, LocalConvexityThresholds()).status, VerdictStatus::Pass);
+}
+
+TEST(LocalConvexityBracket, TheSearchBoundsTheThresholdAndTheAnchorIsNeverEvidence) {
+  const LocalConvexityThresholds t;  // stationary below 1e-9
+  const std::vector<CurvatureObservation> obs = {
+      {true, 1e-15, false},                           // the anchor: never counted
+      {false, 3e-10, false, 0.03},                    // a rung whose best point is stationary: its eps counts, not the point
+      {false, 0.5, false}, {false, 0.9, false},       // sampled, convex, below g_lo = 1
+      {false, 2.5, false}, {false, 7.0, false},       // sampled, convex, above g_lo: a single point bounds nothing
+      {false, 0.95, false, 1.0},                      // rung eps = 1: no negative curvature with ||grad_M T|| <= 1
+      {false, 4.0, true},  {false, 9.0, true, 9.0},   // counterexamples: g_hi = 4
+      {false, 3.9, false, 8.0},                       // a rung above g_hi that found nothing: no evidence
+      {false, kNaN, false}};                          // not measured: never counted
+  const LocalConvexityMember m = curvature_bracket(obs, t);
+  EXPECT_EQ(m.counterexample_at, 4.0);
+  EXPECT_EQ(m.convex_up_to, 1.0);
+  EXPECT_EQ(m.convex_points_below, 3);  // 0.5, 0.9 and the rung's 0.95
+  // Without a search nothing bounds the threshold from below.
+  const LocalConvexityMember n = curvature_bracket({{true, 1e-15, false}, {false, 0.5, false}, {false, 4.0, true}}, t);
+  EXPECT_EQ(n.convex_up_to, 0);
+  EXPECT_EQ(n.convex_points_below, 0);
+  EXPECT_EQ(n.counterexample_at, 4.0);
+  // Only the anchor: nothing is evidence, and no counterexample.
+  const LocalConvexityMember a = curvature_bracket({{true, 1e-15, false}}, t);
+  EXPECT_EQ(a.convex_points_below, 0);
+  EXPECT_EQ(a.convex_up_to, 0);
+  EXPECT_FALSE(std::isfinite(a.counterexample_at));
+  // An anchor with negative curvature (a stationary point that is not a minimum) is a counterexample
+  // at ~0: no rung lies below it.
+  const LocalConvexityMember s = curvature_bracket({{true, 1e-15, true}, {false, 0.3, false, 0.4}}, t);
+  EXPECT_EQ(s.counterexample_at, 1e-15);
+  EXPECT_EQ(s.convex_up_to, 0);
+  EXPECT_EQ(s.convex_points_below, 0);
 }
 
 // --- Claim 6 -------------------------------------------------------------------------------------
@@ -538,6 +588,45 @@ TEST(OutsideAssumptionsReading, StationaryAndRankOneAreStrictlyBelowTheirThresho
   EXPECT_FALSE(reached_stationary_point({1e-8, 0.5}, t));
   EXPECT_TRUE(described_as_rank_one({1.0, 1e-7}, t));
   EXPECT_FALSE(described_as_rank_one({1.0, 1e-6}, t));
+}
+
+TEST(OutsideAssumptionsReading, AFlowEndsStationaryEscapingOrNotConverged) {
+  const OutsideAssumptionsThresholds t;  // stationary below 1e-8, escape above 1% growth
+  const std::vector<double> tau = {0, 1, 2, 3, 4, 5, 6};
+  // tanh-like: ||R||_F grows like log(tau) to the end (+5% over the second half).
+  const std::vector<double> growing = {1.0, 6.0, 7.0, 7.5, 7.7, 7.9, 8.1};
+  EXPECT_EQ(classify_flow_ending(2e-6, tau, growing, t), FlowEnding::Escaping);
+  // The same states with a gradient below the threshold: stationary, whatever the norm did.
+  EXPECT_EQ(classify_flow_ending(5e-9, tau, growing, t), FlowEnding::Stationary);
+  // Slow convergence: the norm still creeps up, by less than 1% over the second half.
+  const std::vector<double> creeping = {1.0, 6.0, 6.88, 6.89, 6.895, 6.9, 6.905};
+  EXPECT_EQ(classify_flow_ending(1e-7, tau, creeping, t), FlowEnding::NotConverged);
+  // Growth that is not monotone over the second half is no escape.
+  const std::vector<double> wobbling = {1.0, 6.0, 7.0, 8.0, 7.5, 8.5, 9.0};
+  EXPECT_EQ(classify_flow_ending(1e-3, tau, wobbling, t), FlowEnding::NotConverged);
+  // Fewer than three states in the second half say nothing.
+  EXPECT_EQ(classify_flow_ending(1e-3, {0, 10}, {1.0, 5.0}, t), FlowEnding::NotConverged);
+  EXPECT_THROW(classify_flow_ending(1e-3, {0, 1}, {1.0}, t), InputError);
+  EXPECT_EQ(to_string(FlowEnding::Escaping), "escaping to infinity");
+}
+
+TEST(OutsideAssumptionsReading, DistinctStationaryPointsByValueAndInertia) {
+  OutsideAssumptionsThresholds t;
+  const HessianInertia minimum = hessian_inertia({0.5, 1e-3, 2.0}, t);
+  EXPECT_EQ(minimum, (HessianInertia{0, 0, 3}));
+  EXPECT_EQ(hessian_inertia({-0.2, 1e-12, 2.0}, t), (HessianInertia{1, 1, 1}));  // 1e-12 <= 1e-8 * 2
+  const HessianInertia saddle{1, 0, 2};
+  // 42.4848 twice (to 1e-6), 33.957 once, and a saddle at the value of the first.
+  const std::vector<DistinctStationaryPoint> d = distinct_stationary_points(
+      {{42.4848, minimum, 0.668}, {33.957, minimum, 0.5}, {42.4848 * (1 + 5e-7), minimum, 0.668}, {42.4848, saddle, 0.7}},
+      t);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].starts, 2);
+  EXPECT_EQ(d[0].point.sharpness, 42.4848);
+  EXPECT_EQ(d[1].starts, 1);
+  EXPECT_EQ(d[1].point.sharpness, 33.957);
+  EXPECT_EQ(d[2].point.inertia, saddle);
+  EXPECT_TRUE(distinct_stationary_points({}, t).empty());
 }
 
 }  // namespace

@@ -116,6 +116,7 @@ ConvexityOnset convexity_onset(const std::vector<TrajectoryConvexityPoint>& poin
     o.grad_norm_at_onset = points.front().grad_norm;
   } else {
     o.last_negative_tau = points[*last_negative].tau;
+    o.grad_norm_at_last_negative = points[*last_negative].grad_norm;
     if (*last_negative + 1 < points.size()) {
       o.tau = points[*last_negative + 1].tau;
       o.grad_norm_at_onset = points[*last_negative + 1].grad_norm;

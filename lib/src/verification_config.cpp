@@ -41,14 +41,16 @@ json default_verification_config() {
     "min_steps": 100000, "max_steps": 400000000, "mutant_budget_fraction": 0.01, "min_tested_fraction": 0.75,
     "log_points": 200, "rank_one_threshold": 0.01
   },
-  "local_convexity": { "preset": "full" },
+  "local_convexity": {
+    "preset": "full", "draws": 8, "stationary_gradient": 1e-9, "min_convex_points": 10, "max_bracket_ratio": 10.0
+  },
   "outside_assumptions": {
     "cases": [
       { "name": "tanh", "activation": "tanh", "n": 3, "d": 5, "m": 4, "label_scale": 0.5 },
       { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
       { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
     ],
-    "flow_time": 500.0, "until_gradient": 1e-8
+    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01
   },
   "diagonal_sparse_interpolator": {
     "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
@@ -60,8 +62,8 @@ json default_verification_config() {
     "global_minimum": { "starts": 4 },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
-    "local_convexity": { "preset": "quick" },
-    "outside_assumptions": { "flow_time": 200.0 },
+    "local_convexity": { "preset": "quick", "draws": 3 },
+    "outside_assumptions": { "starts": 3 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
   }
 })json");
@@ -294,6 +296,12 @@ void validate(const Validator& v) {
 
   const json& preset = v.at("local_convexity.preset");
   if (preset != "quick" && preset != "full") v.fail("local_convexity.preset", "must be \"quick\" or \"full\"", preset);
+  v.integer("local_convexity.draws", 1);
+  v.positive("local_convexity.stationary_gradient");
+  v.integer("local_convexity.min_convex_points", 1);
+  if (v.positive("local_convexity.max_bracket_ratio") < 1)
+    v.fail("local_convexity.max_bracket_ratio", "must be at least 1 (a ratio g_hi / g_lo of the bracket's ends)",
+           v.at("local_convexity.max_bracket_ratio"));
 
   const json& cases = v.at("outside_assumptions.cases");
   static const std::set<std::string> case_keys = {"name", "activation", "n", "d", "m", "label_scale", "labels"};
@@ -317,8 +325,10 @@ void validate(const Validator& v) {
     if (c.contains("labels") && c["labels"] != "random" && c["labels"] != "teacher")
       v.fail(key, entry + "'labels' must be \"random\" or \"teacher\"", c["labels"]);
   }
+  v.integer("outside_assumptions.starts", 1);
   v.positive("outside_assumptions.flow_time");
   v.positive("outside_assumptions.until_gradient");
+  v.positive("outside_assumptions.escape_growth");
 
   // The claim needs n < d (generic data: the interpolator then has n nonzeros and M is regular there).
   const std::string dl = "diagonal_sparse_interpolator.";

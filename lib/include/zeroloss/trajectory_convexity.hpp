@@ -66,7 +66,8 @@ struct ConvexityOnset {
   bool convex_at_end = false;          // the last logged state is convex
   std::optional<double> tau;           // first logged tau from which all later states are convex
   std::optional<double> last_negative_tau;  // the last logged tau with negative curvature
-  std::optional<double> grad_norm_at_onset; // ||grad_M T|| at the state `tau` (compare with the threshold)
+  std::optional<double> grad_norm_at_last_negative;  // ||grad_M T|| at the state `last_negative_tau`
+  std::optional<double> grad_norm_at_onset; // ||grad_M T|| at the state `tau`, the first convex one after it
 };
 
 // The onset over logged states in order of tau (see the file comment); empty input: nothing set.

@@ -114,10 +114,12 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
       } else if (tr.onset.convex_throughout) {
         onset = "convex at every logged state";
       } else if (tr.onset.tau) {
-        onset = "convex from tau = " + g(*tr.onset.tau, 4) + " on (last negative at " + g(*tr.onset.last_negative_tau, 4) +
-                "; ||grad_M T|| = " + g(*tr.onset.grad_norm_at_onset, 4) + " there)";
+        onset = "convex from tau = " + g(*tr.onset.tau, 4) + " on (||grad_M T|| = " + g(*tr.onset.grad_norm_at_onset, 4) +
+                " there); last negative at tau = " + g(*tr.onset.last_negative_tau, 4) + " (||grad_M T|| = " +
+                g(*tr.onset.grad_norm_at_last_negative, 4) + " there)";
       } else {
-        onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ")";
+        onset = "negative curvature at the last state (tau = " + g(tr.points.back().tau, 4) + ", ||grad_M T|| = " +
+                g(tr.points.back().grad_norm, 4) + ")";
       }
       out << "  " << pad(to_string(tr.source), 8) << pad(std::to_string(tr.points.size()), 8)
           << pad(std::to_string(tr.failures.size()), 8) << pad(std::to_string(tr.onset.negative_points), 10)
