@@ -117,9 +117,9 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   // (tanh; the problem's counterexamples removed) are rejected by the same rule.
   EXPECT_GT(c["convex_up_to"].get<double>(), 0);
   EXPECT_GT(c["counterexample_at"].get<double>(), c["convex_up_to"].get<double>());
-  const json& power = s["verdicts"]["local_convexity"]["power"];
-  ASSERT_EQ(power.size(), 2u);
-  for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m["mutant"];
+  const json& convexity_power = s["verdicts"]["local_convexity"]["power"];
+  ASSERT_EQ(convexity_power.size(), 2u);
+  for (const auto& m : convexity_power) EXPECT_TRUE(m["rejected"].get<bool>()) << m["mutant"];
   // The three files, the configuration actually used and the CSVs behind the figures.
   for (const char* f : {"report.html", "report.md", "summary.json"}) EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   EXPECT_EQ(s["configuration"]["mode"], "quick");
