@@ -115,6 +115,30 @@ TEST(VerificationContext, RecordsCommandsAndLogsAndThrowsOnFailure) {
   EXPECT_EQ(ctx.commands_since(first).substr(0, 31), "zeroloss -c 'echo hi' && zerolo");
 }
 
+TEST(VerificationContext, ABatchRunsInParallelAndIsRecordedInItsOrder) {
+  const std::string dir = temp_dir("context-batch");
+  VerificationContext ctx(json::object(), dir + "/report", "/bin/sh", nullptr);
+  // Two commands that each wait for the other's file: they finish only if they run at the same time.
+  const std::string a = dir + "/a", b = dir + "/b";
+  const std::vector<VerificationContext::Command> batch = {
+      {"first", {"-c", "touch " + a + "; for i in $(seq 40); do [ -e " + b + " ] && exit 0; sleep 0.05; done; exit 7"}},
+      {"second", {"-c", "touch " + b + "; for i in $(seq 40); do [ -e " + a + " ] && echo two && exit 3; sleep 0.05; done"}},
+      {"third", {"-c", "echo three"}}};
+  EXPECT_EQ(ctx.try_run_all(batch, 2), (std::vector<int>{0, 3, 0}));
+  ASSERT_EQ(ctx.commands().size(), 3u);
+  EXPECT_NE(ctx.commands()[0].find("touch " + a), std::string::npos);
+  EXPECT_NE(ctx.commands()[1].find("touch " + b), std::string::npos);
+  EXPECT_EQ(ctx.commands()[2], "zeroloss -c 'echo three'");
+  EXPECT_EQ(ctx.runs(), 3u);
+  EXPECT_EQ(slurp(dir + "/report/logs/second.out"), "two\n");
+  EXPECT_EQ(slurp(dir + "/report/logs/third.out"), "three\n");
+  // One worker runs them one after the other (the first then waits in vain and exits 7).
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
+  EXPECT_EQ(ctx.try_run_all({batch[0]}, 1), (std::vector<int>{7}));
+  EXPECT_TRUE(ctx.try_run_all({}, 2).empty());
+}
+
 TEST(VerificationContext, AFolderIsRecordedOncePerBlock) {
   const std::string dir = temp_dir("context-dir");
   VerificationContext ctx(json::object(), dir + "/r", "/bin/sh", nullptr);

@@ -1,8 +1,11 @@
 #include "zeroloss/verification/verification_context.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/verification/child_process.hpp"
@@ -90,6 +93,36 @@ int VerificationContext::execute(const std::string& log_name, const std::vector<
   ++runs_;
   const std::string base = out_ + "/logs/" + log_name;
   return run_child_process(program_, child_arguments(args, base), base + ".out", base + ".err").exit_code;
+}
+
+std::vector<int> VerificationContext::try_run_all(const std::vector<Command>& batch, int workers) {
+  std::vector<std::vector<std::string>> child_args;
+  for (const auto& c : batch) {
+    commands_.push_back(zeroloss_command_line(c.args));
+    ++runs_;
+    child_args.push_back(child_arguments(c.args, out_ + "/logs/" + c.log_name));
+  }
+  std::vector<int> codes(batch.size(), 0);
+  std::atomic<size_t> next{0};
+  std::vector<std::exception_ptr> failures(batch.size());  // a process that could not be started
+  auto worker = [&]() {
+    for (size_t k = next++; k < batch.size(); k = next++) {
+      const std::string base = out_ + "/logs/" + batch[k].log_name;
+      try {
+        codes[k] = run_child_process(program_, child_args[k], base + ".out", base + ".err").exit_code;
+      } catch (...) {
+        failures[k] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t count = std::min(batch.size(), static_cast<size_t>(std::max(1, workers)));
+  for (size_t k = 1; k < count; ++k) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  for (const auto& f : failures)
+    if (f) std::rethrow_exception(f);
+  return codes;
 }
 
 int VerificationContext::try_run(const std::string& log_name, const std::vector<std::string>& args, std::string* out) {

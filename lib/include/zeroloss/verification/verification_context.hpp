@@ -50,6 +50,16 @@ class VerificationContext {
   // run() for commands with --json: parses their stdout.
   nlohmann::json run_json(const std::string& log_name, const std::vector<std::string>& args);
 
+  // One command of a batch (try_run_all): `zeroloss args...`, logged as try_run logs it.
+  struct Command {
+    std::string log_name;
+    std::vector<std::string> args;
+  };
+  // Records `batch` in its order (as consecutive try_run calls would) and runs the commands up to
+  // `workers` (>= 1) at a time as child processes; returns their exit codes in the same order. For
+  // independent commands only: none may read what another of the batch writes.
+  std::vector<int> try_run_all(const std::vector<Command>& batch, int workers);
+
   // Every command run so far, in order, as a user would type it, with the recorded `mkdir -p` and
   // file creations (record_file) in between.
   const std::vector<std::string>& commands() const { return commands_; }
