@@ -84,6 +84,7 @@ std::vector<std::string> reproduce_blocks(const std::string& md) {
 const json kSmall = {
     {"claims", {"global_minimum", "flow_rate", "local_convexity"}},
     {"global_minimum", {{"starts", 2}}},
+    {"flow_rate", {{"gaussian_draws", 1}, {"figure1", {{"draws", 1}, {"first_data_seed", 22}}}}},
 };
 
 TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
@@ -101,7 +102,13 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_EQ(g["missed"], 0);
   EXPECT_EQ(g["runs"], 8);  // 2 starts x (a = 1, mixed a) x (flow, L-BFGS)
   EXPECT_LT(g["worst_relative_gap"].get<double>(), 1e-6);
-  EXPECT_GT(s["verdicts"]["flow_rate"]["numbers"]["rate_fit"]["rate_mu"].get<double>(), 0);
+  // Claim 2: both members reached T* and decayed finally at 2 lambda_min; every mutant was rejected.
+  const json& f = s["verdicts"]["flow_rate"]["numbers"];
+  EXPECT_EQ(f["reached"], 2);
+  EXPECT_EQ(f["rate_matched"], 2);
+  for (const auto& m : f["members"]) EXPECT_LT(m["relative_rate_error"].get<double>(), 0.05) << m.dump();
+  ASSERT_EQ(s["verdicts"]["flow_rate"]["power"].size(), 4u);
+  for (const auto& m : s["verdicts"]["flow_rate"]["power"]) EXPECT_TRUE(m["rejected"].get<bool>()) << m.dump();
   const json& c = s["verdicts"]["local_convexity"]["numbers"];
   EXPECT_GT(c["lambda_min_at_minimizer"].get<double>(), 0);
   EXPECT_NEAR(c["theory6_lambda_min"].get<double>(), -14.76, 0.01);
@@ -185,8 +192,8 @@ TEST(Report, ACheckThatCannotCompleteExitsNine) {
   // The flow's output folder is taken by a file: the flow command fails, the claim is "error" (the
   // check could not be completed), the report is still written and the exit code is 9.
   const std::string dir = temp_dir("report-error");
-  std::filesystem::create_directories(dir + "/report/flow_rate");
-  std::ofstream(dir + "/report/flow_rate/flow") << "not a folder\n";
+  std::filesystem::create_directories(dir + "/report/flow_rate/gaussian_1");
+  std::ofstream(dir + "/report/flow_rate/gaussian_1/flow") << "not a folder\n";
   std::ofstream(dir + "/config.json") << R"({"claims": ["flow_rate"]})";
   std::string out, err;
   // --overwrite: the folder holds a file zeroloss did not write (kept, so the flow's --out stays taken).
@@ -207,7 +214,7 @@ TEST(Report, BadConfigurationIsOneClearErrorAndNoReport) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"global_minimum": {"startz": 3}})", "unknown key 'global_minimum.startz'"},
       {R"({"problem": {"n": "three"}})", "key 'problem.n' is string, expected integer"},
-      {R"({"flow_rate": {"flow_time": -5}})", "key 'flow_rate.flow_time' must be a finite number > 0 (got -5)"},
+      {R"({"flow_rate": {"max_flow_time": -5}})", "key 'flow_rate.max_flow_time' must be a finite number > 0 (got -5)"},
       {R"({"flow_rate": {"log_points": 0}})", "key 'flow_rate.log_points' must be an integer >= 1 (got 0)"},
       {R"({"problem": {"activation": "relu"}})", "key 'problem.activation' is not an activation"},
       {R"({"rank_one_sgd": {"lr": -0.05}})", "key 'rank_one_sgd.lr' must be a finite number > 0 (got -0.05)"},
@@ -256,8 +263,13 @@ TEST(Report, PageShowsEveryFigureInHeadlessChromium) {
   const auto n_svg = std::distance(std::sregex_iterator(dom.begin(), dom.end(), fig_svg), std::sregex_iterator());
   EXPECT_EQ(n_svg, figures) << dom.substr(0, 2000);
   EXPECT_EQ(dom.find("was not produced"), std::string::npos);
-  const std::regex row("<td class=\"(pass|fail|reported|error|not-applicable)\">");
-  EXPECT_EQ(std::distance(std::sregex_iterator(dom.begin(), dom.end(), row), std::sregex_iterator()),
+  // (Counted in the verdict table, the page's first: the power tables under the claims colour their
+  // "rejected" cells the same way.)
+  const std::regex row("<td class=\"(pass|fail|reported|error|not-applicable|inconclusive)\">");
+  const size_t table_begin = dom.find("<table>"), table_end = dom.find("</table>", table_begin);
+  ASSERT_NE(table_end, std::string::npos);
+  const std::string verdict_table = dom.substr(table_begin, table_end - table_begin);
+  EXPECT_EQ(std::distance(std::sregex_iterator(verdict_table.begin(), verdict_table.end(), row), std::sregex_iterator()),
             static_cast<long>(s["verdicts"].size()));
   const std::vector<int> cells = verdict_table_cells(dom);
   ASSERT_FALSE(cells.empty());
