@@ -162,10 +162,23 @@ TEST(Report, ReproduceBlocksRunInAnEmptyFolder) {
 TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
   // tanh has phi''' < 0 near 0: the closed-form stationary point is not a minimum, so local
   // convexity must fail (THEORY 5-6 need phi''' > 0).
-  json cfg = {{"claims", {"local_convexity"}}, {"problem", {{"activation", "tanh"}}}};
+  json cfg = {{"claims", {"local_convexity", "flow_rate"}}, {"problem", {{"activation", "tanh"}}}};
   const json s = run_report("report-tanh", cfg, nullptr, 8);  // 8: a claim failed
   EXPECT_EQ(s["verdicts"]["local_convexity"]["status"], "fail") << s["verdicts"]["local_convexity"]["evidence"];
+  // There is no minimum T* for the flow to reach: claim 2 does not apply (and is not an error).
+  EXPECT_EQ(s["verdicts"]["flow_rate"]["status"], "not-applicable") << s["verdicts"]["flow_rate"]["evidence"];
   EXPECT_LT(s["verdicts"]["local_convexity"]["numbers"]["lambda_min_at_minimizer"].get<double>(), 0);
+}
+
+TEST(Report, ABudgetTooShortFlipsTheFlowRateVerdict) {
+  // Flows that run for only 3 decades of the predicted decay end far above rounding: reaches_optimum fails.
+  const json cfg = {{"claims", {"flow_rate"}},
+                    {"flow_rate", {{"gaussian_draws", 1}, {"figure1", {{"draws", 0}}}, {"budget_decades", 3.0}}}};
+  const json s = run_report("report-flow-budget", cfg, nullptr, 8);
+  const json& v = s["verdicts"]["flow_rate"];
+  EXPECT_EQ(v["status"], "fail") << v["evidence"];
+  EXPECT_FALSE(v["numbers"]["rules"]["reaches_optimum"].get<bool>());
+  EXPECT_GT(v["numbers"]["members"][0]["final_relative_gap"].get<double>(), 1e-6);
 }
 
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
