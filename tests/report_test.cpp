@@ -179,6 +179,13 @@ TEST(Report, ABudgetTooShortFlipsTheFlowRateVerdict) {
   EXPECT_EQ(v["status"], "fail") << v["evidence"];
   EXPECT_FALSE(v["numbers"]["rules"]["reaches_optimum"].get<bool>());
   EXPECT_GT(v["numbers"]["members"][0]["final_relative_gap"].get<double>(), 1e-6);
+  // Figure 1 seed 1 needs flow time 2.4e7 (lambda_min = 7.8e-7): capped at 1000 it is still on its plateau.
+  const json capped = {{"claims", {"flow_rate"}},
+                       {"flow_rate", {{"gaussian_draws", 0}, {"figure1", {{"draws", 1}}}, {"max_flow_time", 1000.0}}}};
+  const json c = run_report("report-flow-cap", capped, nullptr, 8)["verdicts"]["flow_rate"];
+  EXPECT_EQ(c["status"], "fail") << c["evidence"];
+  EXPECT_TRUE(c["numbers"]["members"][0]["budget_capped"].get<bool>());
+  EXPECT_NE(c["evidence"].get<std::string>().find("1 of 1 capped"), std::string::npos) << c["evidence"];
 }
 
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {

@@ -359,7 +359,13 @@ Verdict check_flow_rate(VerificationContext& ctx) {
      << "); lambda_min(Hess_M T at T*) from " << short_number(lambda_lo, 3) << " to " << short_number(lambda_hi, 3)
      << ". Each flow ran for " << short_number(decades, 3) << " ln 10 / (2 lambda_min) (flow time "
      << short_number(time_lo, 3) << " to " << short_number(time_hi, 3) << ", at most " << short_number(cap, 3)
-     << "): " << reached << " of " << n << " reached |T - T*|/T* <= " << short_number(t.reach_tolerance, 3)
+     << ")";
+  int capped = 0;
+  for (const Member& m : members) capped += m.capped ? 1 : 0;
+  if (capped > 0)
+    ev << " (" << capped << " of " << n << " capped there: their predicted time was longer, a shortfall counts against "
+       << "reaches_optimum)";
+  ev << ": " << reached << " of " << n << " reached |T - T*|/T* <= " << short_number(t.reach_tolerance, 3)
      << " (largest final value " << short_number(worst_final, 3) << "), and on " << matched << " of " << n
      << " the rate fitted where " << short_number(low, 3) << " <= (T - T*)/T* <= " << short_number(high, 3)
      << " matches 2 lambda_min within " << short_number(t.rate_tolerance, 3) << ". Worst member: " << w.name();
