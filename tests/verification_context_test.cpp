@@ -124,7 +124,7 @@ TEST(VerificationContext, ABatchRunsInParallelAndIsRecordedInItsOrder) {
       {"first", {"-c", "touch " + a + "; for i in $(seq 40); do [ -e " + b + " ] && exit 0; sleep 0.05; done; exit 7"}},
       {"second", {"-c", "touch " + b + "; for i in $(seq 40); do [ -e " + a + " ] && echo two && exit 3; sleep 0.05; done"}},
       {"third", {"-c", "echo three"}}};
-  EXPECT_EQ(ctx.try_run_all(batch, 2), (std::vector<int>{0, 3, 0}));
+  EXPECT_EQ(ctx.try_run_parallel(batch, 2), (std::vector<int>{0, 3, 0}));
   ASSERT_EQ(ctx.commands().size(), 3u);
   EXPECT_NE(ctx.commands()[0].find("touch " + a), std::string::npos);
   EXPECT_NE(ctx.commands()[1].find("touch " + b), std::string::npos);
@@ -135,8 +135,10 @@ TEST(VerificationContext, ABatchRunsInParallelAndIsRecordedInItsOrder) {
   // One worker runs them one after the other (the first then waits in vain and exits 7).
   std::filesystem::remove(a);
   std::filesystem::remove(b);
-  EXPECT_EQ(ctx.try_run_all({batch[0]}, 1), (std::vector<int>{7}));
-  EXPECT_TRUE(ctx.try_run_all({}, 2).empty());
+  EXPECT_EQ(ctx.try_run_parallel({batch[0]}, 1), (std::vector<int>{7}));
+  EXPECT_TRUE(ctx.try_run_parallel({}, 2).empty());
+  EXPECT_THROW(ctx.try_run_parallel({batch[2]}, 0), InputError);
+  EXPECT_THROW(ctx.try_run_parallel({batch[2]}, 1, {1.0, 2.0}), InputError);  // one cost per command
 }
 
 TEST(VerificationContext, AFolderIsRecordedOncePerBlock) {

@@ -215,8 +215,10 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   ctx.progress("flow rate: " + std::to_string(batch.size()) + " flows (" + std::to_string(members.size()) +
                " members, each with its short mutant) in parallel");
   const size_t batch_first = ctx.commands().size();
+  std::vector<double> cost;  // the longest flows first: flow time is a proxy for their steps
+  for (const Member& m : members) cost.insert(cost.end(), {m.flow_time, m.short_time});
   const std::vector<int> codes =
-      ctx.try_run_all(batch, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+      ctx.try_run_parallel(batch, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), cost);
   // Exit 5 is the flow's step limit: its outputs hold the point reached, and a budget that falls short
   // fails reaches_optimum. Any other failure means the check could not be completed.
   for (size_t k = 0; k < batch.size(); ++k)

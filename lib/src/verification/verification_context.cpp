@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -95,33 +95,43 @@ int VerificationContext::execute(const std::string& log_name, const std::vector<
   return run_child_process(program_, child_arguments(args, base), base + ".out", base + ".err").exit_code;
 }
 
-std::vector<int> VerificationContext::try_run_all(const std::vector<Command>& batch, int workers) {
-  std::vector<std::vector<std::string>> child_args;
-  for (const auto& c : batch) {
+std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command>& commands, int threads,
+                                                      const std::vector<double>& cost) {
+  if (threads < 1) throw InputError("parallel commands: threads must be >= 1 (got " + std::to_string(threads) + ")");
+  if (!cost.empty() && cost.size() != commands.size())
+    throw InputError("parallel commands: " + std::to_string(cost.size()) + " costs for " +
+                     std::to_string(commands.size()) + " commands");
+  std::vector<std::vector<std::string>> argv;
+  for (const auto& c : commands) {
     commands_.push_back(zeroloss_command_line(c.args));
     ++runs_;
-    child_args.push_back(child_arguments(c.args, out_ + "/logs/" + c.log_name));
+    argv.push_back(child_arguments(c.args, out_ + "/logs/" + c.log_name));
   }
-  std::vector<int> codes(batch.size(), 0);
+  std::vector<size_t> order(commands.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (!cost.empty())
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+  std::vector<int> codes(commands.size(), 0);
+  std::vector<std::string> errors(commands.size());
   std::atomic<size_t> next{0};
-  std::vector<std::exception_ptr> failures(batch.size());  // a process that could not be started
-  auto worker = [&]() {
-    for (size_t k = next++; k < batch.size(); k = next++) {
-      const std::string base = out_ + "/logs/" + batch[k].log_name;
+  const auto worker = [&]() {
+    for (size_t q = next++; q < order.size(); q = next++) {
+      const size_t k = order[q];
+      const std::string base = out_ + "/logs/" + commands[k].log_name;
       try {
-        codes[k] = run_child_process(program_, child_args[k], base + ".out", base + ".err").exit_code;
-      } catch (...) {
-        failures[k] = std::current_exception();
+        codes[k] = run_child_process(program_, argv[k], base + ".out", base + ".err").exit_code;
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
       }
     }
   };
-  std::vector<std::thread> threads;
-  const size_t count = std::min(batch.size(), static_cast<size_t>(std::max(1, workers)));
-  for (size_t k = 1; k < count; ++k) threads.emplace_back(worker);
+  std::vector<std::thread> pool;
+  const size_t n = std::min(static_cast<size_t>(threads), commands.size());
+  for (size_t k = 1; k < n; ++k) pool.emplace_back(worker);
   worker();
-  for (auto& t : threads) t.join();
-  for (const auto& f : failures)
-    if (f) std::rethrow_exception(f);
+  for (auto& t : pool) t.join();
+  for (const auto& e : errors)
+    if (!e.empty()) throw Error(e);
   return codes;
 }
 

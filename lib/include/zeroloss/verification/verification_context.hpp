@@ -50,15 +50,16 @@ class VerificationContext {
   // run() for commands with --json: parses their stdout.
   nlohmann::json run_json(const std::string& log_name, const std::vector<std::string>& args);
 
-  // One command of a batch (try_run_all): `zeroloss args...`, logged as try_run logs it.
+  // One command of a batch (try_run_parallel).
   struct Command {
     std::string log_name;
     std::vector<std::string> args;
   };
-  // Records `batch` in its order (as consecutive try_run calls would) and runs the commands up to
-  // `workers` (>= 1) at a time as child processes; returns their exit codes in the same order. For
-  // independent commands only: none may read what another of the batch writes.
-  std::vector<int> try_run_all(const std::vector<Command>& batch, int workers);
+  // try_run for independent commands, at most `threads` (>= 1) at a time: all are recorded in the
+  // given order first, then run in parallel child processes, longer first when `cost` (one number
+  // per command) is given. Returns the exit codes in the given order.
+  std::vector<int> try_run_parallel(const std::vector<Command>& commands, int threads,
+                                    const std::vector<double>& cost = {});
 
   // Every command run so far, in order, as a user would type it, with the recorded `mkdir -p` and
   // file creations (record_file) in between.
