@@ -85,6 +85,7 @@ const json kSmall = {
     {"claims", {"global_minimum", "flow_rate", "local_convexity"}},
     {"global_minimum", {{"starts", 2}}},
     {"local_convexity", {{"draws", 1}}},  // the population of --quick is the golden report_quick's
+    {"flow_rate", {{"gaussian_draws", 1}, {"figure1", {{"draws", 1}, {"first_data_seed", 22}}}}},
 };
 
 TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
@@ -108,7 +109,13 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m;
   EXPECT_EQ(g["mutants"]["perturbed_endpoint"]["rules_failed"], json::array({"stationary"}));
   EXPECT_GT(g["lambda_min_at_minimiser"]["ones"].get<double>(), 0);
-  EXPECT_GT(s["verdicts"]["flow_rate"]["numbers"]["rate_fit"]["rate_mu"].get<double>(), 0);
+  // Claim 2: both members reached T* and decayed finally at 2 lambda_min; every mutant was rejected.
+  const json& f = s["verdicts"]["flow_rate"]["numbers"];
+  EXPECT_EQ(f["reached"], 2);
+  EXPECT_EQ(f["rate_matched"], 2);
+  for (const auto& m : f["members"]) EXPECT_LT(m["relative_rate_error"].get<double>(), 0.05) << m.dump();
+  ASSERT_EQ(s["verdicts"]["flow_rate"]["power"].size(), 4u);
+  for (const auto& m : s["verdicts"]["flow_rate"]["power"]) EXPECT_TRUE(m["rejected"].get<bool>()) << m.dump();
   const json& c = s["verdicts"]["local_convexity"]["numbers"];
   EXPECT_GT(c["lambda_min_at_minimizer"].get<double>(), 0);
   EXPECT_NEAR(c["theory6_lambda_min"].get<double>(), -14.76, 0.01);
@@ -169,10 +176,30 @@ TEST(Report, ReproduceBlocksRunInAnEmptyFolder) {
 TEST(Report, BreakingTheAssumptionFlipsTheConvexityVerdict) {
   // tanh has phi''' < 0 near 0: the closed-form stationary point is not a minimum, so local
   // convexity must fail (THEORY 5-6 need phi''' > 0).
-  json cfg = {{"claims", {"local_convexity"}}, {"problem", {{"activation", "tanh"}}}, {"local_convexity", {{"draws", 1}}}};
+  json cfg = {{"claims", {"local_convexity", "flow_rate"}}, {"problem", {{"activation", "tanh"}}}, {"local_convexity", {{"draws", 1}}}};
   const json s = run_report("report-tanh", cfg, nullptr, 8);  // 8: a claim failed
   EXPECT_EQ(s["verdicts"]["local_convexity"]["status"], "fail") << s["verdicts"]["local_convexity"]["evidence"];
+  // There is no minimum T* for the flow to reach: claim 2 does not apply (and is not an error).
+  EXPECT_EQ(s["verdicts"]["flow_rate"]["status"], "not-applicable") << s["verdicts"]["flow_rate"]["evidence"];
   EXPECT_LT(s["verdicts"]["local_convexity"]["numbers"]["lambda_min_at_minimizer"].get<double>(), 0);
+}
+
+TEST(Report, ABudgetTooShortFlipsTheFlowRateVerdict) {
+  // Flows that run for only 3 decades of the predicted decay end far above rounding: reaches_optimum fails.
+  const json cfg = {{"claims", {"flow_rate"}},
+                    {"flow_rate", {{"gaussian_draws", 1}, {"figure1", {{"draws", 0}}}, {"budget_decades", 3.0}}}};
+  const json s = run_report("report-flow-budget", cfg, nullptr, 8);
+  const json& v = s["verdicts"]["flow_rate"];
+  EXPECT_EQ(v["status"], "fail") << v["evidence"];
+  EXPECT_FALSE(v["numbers"]["rules"]["reaches_optimum"].get<bool>());
+  EXPECT_GT(v["numbers"]["members"][0]["final_relative_gap"].get<double>(), 1e-6);
+  // Figure 1 seed 1 needs flow time 2.4e7 (lambda_min = 7.8e-7): capped at 1000 it is still on its plateau.
+  const json capped = {{"claims", {"flow_rate"}},
+                       {"flow_rate", {{"gaussian_draws", 0}, {"figure1", {{"draws", 1}}}, {"max_flow_time", 1000.0}}}};
+  const json c = run_report("report-flow-cap", capped, nullptr, 8)["verdicts"]["flow_rate"];
+  EXPECT_EQ(c["status"], "fail") << c["evidence"];
+  EXPECT_TRUE(c["numbers"]["members"][0]["budget_capped"].get<bool>());
+  EXPECT_NE(c["evidence"].get<std::string>().find("1 of 1 capped"), std::string::npos) << c["evidence"];
 }
 
 TEST(Report, TooFewStepsFlipTheRankOneVerdict) {
@@ -225,8 +252,8 @@ TEST(Report, ACheckThatCannotCompleteExitsNine) {
   // The flow's output folder is taken by a file: the flow command fails, the claim is "error" (the
   // check could not be completed), the report is still written and the exit code is 9.
   const std::string dir = temp_dir("report-error");
-  std::filesystem::create_directories(dir + "/report/flow_rate");
-  std::ofstream(dir + "/report/flow_rate/flow") << "not a folder\n";
+  std::filesystem::create_directories(dir + "/report/flow_rate/gaussian_1");
+  std::ofstream(dir + "/report/flow_rate/gaussian_1/flow") << "not a folder\n";
   std::ofstream(dir + "/config.json") << R"({"claims": ["flow_rate"]})";
   std::string out, err;
   // --overwrite: the folder holds a file zeroloss did not write (kept, so the flow's --out stays taken).
@@ -247,7 +274,7 @@ TEST(Report, BadConfigurationIsOneClearErrorAndNoReport) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"global_minimum": {"startz": 3}})", "unknown key 'global_minimum.startz'"},
       {R"({"problem": {"n": "three"}})", "key 'problem.n' is string, expected integer"},
-      {R"({"flow_rate": {"flow_time": -5}})", "key 'flow_rate.flow_time' must be a finite number > 0 (got -5)"},
+      {R"({"flow_rate": {"max_flow_time": -5}})", "key 'flow_rate.max_flow_time' must be a finite number > 0 (got -5)"},
       {R"({"flow_rate": {"log_points": 0}})", "key 'flow_rate.log_points' must be an integer >= 1 (got 0)"},
       {R"({"problem": {"activation": "relu"}})", "key 'problem.activation' is not an activation"},
       {R"({"rank_one_sgd": {"lr": -0.05}})", "key 'rank_one_sgd.lr' must be a finite number > 0 (got -0.05)"},

@@ -57,7 +57,11 @@ TEST_P(VerificationConfigBad, IsOneMessageNamingTheFileAndKey) {
 INSTANTIATE_TEST_SUITE_P(
     Values, VerificationConfigBad,
     testing::Values(
-        BadValue{R"({"flow_rate": {"flow_time": -5}})", "key 'flow_rate.flow_time' must be a finite number > 0 (got -5)"},
+        BadValue{R"({"flow_rate": {"max_flow_time": -5}})", "key 'flow_rate.max_flow_time' must be a finite number > 0 (got -5)"},
+        BadValue{R"({"flow_rate": {"fit_window_high": 1e-12}})", "key 'flow_rate.fit_window_high' must exceed flow_rate.fit_window_low"},
+        BadValue{R"({"flow_rate": {"short_flow_fraction": 1}})", "key 'flow_rate.short_flow_fraction' must lie strictly between 0 and 1"},
+        BadValue{R"({"flow_rate": {"gaussian_draws": 0, "figure1": {"draws": 0}}})", "key 'flow_rate.gaussian_draws' and flow_rate.figure1.draws must together be at least 1"},
+        BadValue{R"({"flow_rate": {"figure1": {"n": 0}}})", "key 'flow_rate.figure1.n' must be an integer >= 1 (got 0)"},
         BadValue{R"({"flow_rate": {"log_points": 0}})", "key 'flow_rate.log_points' must be an integer >= 1 (got 0)"},
         BadValue{R"({"problem": {"activation": "relu"}})", "key 'problem.activation' is not an activation"},
         BadValue{R"({"rank_one_sgd": {"lr": -0.05}})", "key 'rank_one_sgd.lr' must be a finite number > 0 (got -0.05)"},
@@ -127,14 +131,14 @@ TEST(VerificationConfig, QuickValuesAreCheckedWithoutQuick) {
 TEST(VerificationConfig, FileErrorsNameTheFile) {
   const std::string dir = zeroloss::test::temp_dir("verification-config");
   const std::string path = dir + "/c.json";
-  std::ofstream(path) << R"({"flow_rate": {"flow_time": 1e400}})";
+  std::ofstream(path) << R"({"flow_rate": {"max_flow_time": 1e400}})";
   try {
     read_verification_config(path, false);
     ADD_FAILURE() << "1e400 accepted";
   } catch (const InputError& e) {
     const std::string m = e.what();
     EXPECT_EQ(m.rfind(path + ": ", 0), 0u) << m;
-    EXPECT_NE(m.find("'flow_rate.flow_time'"), std::string::npos) << m;
+    EXPECT_NE(m.find("'flow_rate.max_flow_time'"), std::string::npos) << m;
   }
   EXPECT_THROW(read_verification_config(dir + "/missing.json", false), InputError);
 }

@@ -217,79 +217,108 @@ TEST(GlobalMinimumRule, TheThresholdsComeFromTheCaller) {
 
 // --- Claim 2 -------------------------------------------------------------------------------------
 
-FlowRateEvidence exponential_tail() {
+// One member that reached T* and decayed at the predicted rate.
+FlowRateMember converged_member() {
+  FlowRateMember m;
+  m.name = "gaussian seed 1";
+  m.completed = true;
+  m.sharpness_star = 3.5;
+  m.lambda_min = 0.0468;
+  m.predicted_rate = 0.0936;
+  m.initial_gap = 0.26;
+  m.final_gap = 3e-14;
+  m.fitted = true;
+  m.fitted_rate = 0.0936 * 1.001;
+  return m;
+}
+
+FlowRateEvidence converged_population() {
   FlowRateEvidence e;
-  e.optimum_known = true;
-  e.fitted = true;
-  e.rate = 0.5;
-  e.first_half_rate = 0.5;
-  e.second_half_rate = 0.55;  // change 0.1 of the rate
-  e.r_squared = 0.9999;
+  e.members = {converged_member(), converged_member()};
+  e.members[1].name = "figure1 seed 1";
+  e.members[1].lambda_min = 7.8e-7;
+  e.members[1].predicted_rate = 1.56e-6;
+  e.members[1].fitted_rate = 1.56e-6 * (1 - 4e-5);
   return e;
 }
 
-TEST(FlowRateRule, AnExponentialTailPasses) {
-  EXPECT_EQ(decide_flow_rate(exponential_tail(), FlowRateThresholds()).status, VerdictStatus::Pass);
+TEST(FlowRateRule, APopulationThatReachesTheOptimumAtThePredictedRatePasses) {
+  const Decision d = decide_flow_rate(converged_population(), FlowRateThresholds());
+  EXPECT_EQ(d.status, VerdictStatus::Pass);
+  EXPECT_EQ(d.rules.size(), 4u);
   const FlowRateThresholds t;
-  EXPECT_EQ(t.min_r_squared, ExponentialTailOptions{}.min_r_squared);
-  EXPECT_EQ(t.max_rate_change, ExponentialTailOptions{}.max_rate_change);
+  EXPECT_EQ(t.reach_tolerance, 1e-12);
+  EXPECT_EQ(t.rate_tolerance, 0.05);
 }
 
 TEST(FlowRateRule, WithoutAClosedFormOptimumItDoesNotApply) {
-  FlowRateEvidence e = exponential_tail();
+  FlowRateEvidence e = converged_population();
   e.optimum_known = false;
   const Decision d = decide_flow_rate(e, FlowRateThresholds());
   EXPECT_EQ(d.status, VerdictStatus::NotApplicable);
   EXPECT_TRUE(d.rules.empty());
 }
 
-TEST(FlowRateRule, EachRuleCanFail) {
-  FlowRateEvidence e = exponential_tail();
-  e.fitted = false;
-  expect_fails_only(decide_flow_rate(e, FlowRateThresholds()), kRuleTailFitted);
-  e = exponential_tail();
-  e.rate = e.first_half_rate = e.second_half_rate = -0.1;
-  expect_fails_only(decide_flow_rate(e, FlowRateThresholds()), kRuleDecays);
-  e = exponential_tail();
-  e.second_half_rate = 0.3;  // change 0.4 > 0.2: sub-exponential
-  expect_fails_only(decide_flow_rate(e, FlowRateThresholds()), kRuleSteadyRate);
-  e = exponential_tail();
-  e.r_squared = 0.99;
-  expect_fails_only(decide_flow_rate(e, FlowRateThresholds()), kRuleLogLinear);
+TEST(FlowRateRule, EachRuleCanFailOnOneMember) {
+  const FlowRateThresholds t;
+  expect_fails_only(decide_flow_rate(FlowRateEvidence{}, t), kRuleFlowsCompleted);  // nothing tested
+  FlowRateEvidence e = converged_population();
+  e.members[1].completed = false;
+  expect_fails_only(decide_flow_rate(e, t), kRuleFlowsCompleted);
+  // On a plateau: T - T* still 2 (relative) at the end of the budget.
+  e = converged_population();
+  e.members[1].final_gap = 2.0;
+  expect_fails_only(decide_flow_rate(e, t), kRuleReachesOptimum);
+  e.members[1].final_gap = 1.01e-12;  // just above the tolerance
+  expect_fails_only(decide_flow_rate(e, t), kRuleReachesOptimum);
+  e.members[1].final_gap = kNaN;
+  expect_fails_only(decide_flow_rate(e, t), kRuleReachesOptimum);
+  e = converged_population();
+  e.members[0].fitted = false;
+  expect_fails_only(decide_flow_rate(e, t), kRuleRateFitted);
+  // The plateau rate of Figure 1 seed 1 (3.4e-4) against its final rate 1.56e-6.
+  e = converged_population();
+  e.members[1].fitted_rate = 3.4e-4;
+  expect_fails_only(decide_flow_rate(e, t), kRuleRateMatches);
+  e = converged_population();
+  e.members[0].fitted_rate = e.members[0].predicted_rate * 1.06;  // 6% off, tolerance 5%
+  expect_fails_only(decide_flow_rate(e, t), kRuleRateMatches);
+  e.members[0].fitted_rate = kNaN;
+  expect_fails_only(decide_flow_rate(e, t), kRuleRateMatches);
 }
 
-// The rule on the reported numbers agrees with fit_exponential_tail's own test (the route by which
-// `zeroloss flow` reports "exponential"), on decays that are and are not exponential.
-TEST(FlowRateRule, AgreesWithTheTailFitOnCurves) {
-  struct Curve {
-    const char* name;
-    double (*gap)(double);
-    bool exponential;
-  };
-  const Curve curves[] = {
-      {"exp(-tau)", [](double t) { return 3 * std::exp(-t); }, true},
-      {"two exponentials", [](double t) { return std::exp(-t) + std::exp(-0.2 * t); }, true},
-      {"power law 1/(1+tau)^2", [](double t) { return 1 / ((1 + t) * (1 + t)); }, false},
-      {"plateau then decay", [](double t) { return 1 + std::exp(-t); }, false},
-      {"growing", [](double t) { return std::exp(0.1 * t); }, false},
-  };
-  for (const auto& c : curves) {
-    std::vector<double> tau, gap;
-    for (int k = 0; k <= 200; ++k) {
-      tau.push_back(0.1 * k);
-      gap.push_back(c.gap(0.1 * k));
-    }
-    const ExponentialTailFit fit = fit_exponential_tail(tau, gap);
-    FlowRateEvidence e;
-    e.optimum_known = true;
-    e.fitted = fit.fitted;
-    e.rate = fit.rate;
-    e.first_half_rate = fit.first_half_rate;
-    e.second_half_rate = fit.second_half_rate;
-    e.r_squared = fit.r_squared;
-    EXPECT_EQ(fit.exponential, c.exponential) << c.name << ": " << fit.verdict;
-    EXPECT_EQ(decide_flow_rate(e, FlowRateThresholds()).status == VerdictStatus::Pass, fit.exponential) << c.name;
+TEST(FlowRateRule, AWrongPredictionIsRejected) {
+  // The mutants: 2 lambda_min replaced by lambda_min or 4 lambda_min.
+  for (const double factor : {0.5, 2.0}) {
+    FlowRateEvidence e = converged_population();
+    for (auto& m : e.members) m.predicted_rate *= factor;
+    expect_fails_only(decide_flow_rate(e, FlowRateThresholds()), kRuleRateMatches);
   }
+}
+
+TEST(FlowRateRule, TheThresholdsComeFromTheCaller) {
+  FlowRateEvidence e = converged_population();
+  e.members[0].fitted_rate = e.members[0].predicted_rate * 1.08;
+  e.members[0].final_gap = 5e-12;
+  FlowRateThresholds loose;
+  loose.rate_tolerance = 0.1;
+  loose.reach_tolerance = 1e-11;
+  EXPECT_EQ(decide_flow_rate(e, loose).status, VerdictStatus::Pass);
+  EXPECT_EQ(decide_flow_rate(e, FlowRateThresholds()).status, VerdictStatus::Fail);
+}
+
+TEST(FlowRateRule, MemberRulesAndRateError) {
+  FlowRateMember m = converged_member();
+  EXPECT_NEAR(relative_rate_error(m), 1e-3, 1e-12);
+  m.predicted_rate = 0;
+  EXPECT_TRUE(std::isnan(relative_rate_error(m)));
+  const std::vector<RuleOutcome> rules = flow_rate_member_rules(converged_member(), FlowRateThresholds());
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[0].rule, kRuleFlowsCompleted);
+  EXPECT_EQ(rules[1].rule, kRuleReachesOptimum);
+  EXPECT_EQ(rules[2].rule, kRuleRateFitted);
+  EXPECT_EQ(rules[3].rule, kRuleRateMatches);
+  for (const auto& r : rules) EXPECT_TRUE(r.held) << r.rule;
 }
 
 // --- Claim 3 -------------------------------------------------------------------------------------

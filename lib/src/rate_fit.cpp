@@ -71,40 +71,14 @@ PowerLawFit fit_power_law(const std::vector<double>& x, const std::vector<double
   return f;
 }
 
-ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
-                                        const ExponentialTailOptions& o) {
-  if (x.size() != gap.size()) throw InputError("exponential tail fit: x and gap have different lengths");
+namespace {
+
+// The fit of log gap = ty against tx (at least three points, tx increasing) and its checks: the
+// rates on the two halves of the points must agree within o.max_rate_change and R^2 >= o.min_r_squared.
+ExponentialTailFit exponential_fit(const std::vector<double>& tx, const std::vector<double>& ty,
+                                   const ExponentialTailOptions& o) {
   ExponentialTailFit out;
-  // Usable range: from the start up to (excluding) the first gap at or below the noise floor.
-  size_t usable = 0;
-  while (usable < gap.size() && std::isfinite(gap[usable]) && gap[usable] > o.noise_floor) ++usable;
-  const size_t count = static_cast<size_t>(std::ceil(o.tail_fraction * static_cast<double>(usable)));
-  const size_t begin = usable - std::min(usable, count);
-  out.points = static_cast<int>(usable - begin);
-  if (usable == 0 && !gap.empty() && std::isfinite(gap[0]) && gap[0] < 0) {
-    out.verdict = "no fit: T - T* is negative from the start (T lies below the reference value T*, which is then not "
-                  "the minimum; e.g. outside THEORY's assumptions)";
-    return out;
-  }
-  if (out.points < o.min_points) {
-    out.verdict = "no fit: only " + std::to_string(out.points) + " tail points with T - T* above the noise floor " +
-                  short_number(o.noise_floor, 4) + " (" + std::to_string(usable) + " usable points in all; need " +
-                  std::to_string(o.min_points) + "); run longer or log more points";
-    return out;
-  }
-  for (size_t k = begin; k < usable; ++k) {
-    if (!std::isfinite(x[k]) || (k > begin && !(x[k] > x[k - 1]))) {
-      out.applicable = false;
-      out.verdict = "not applicable: the times of the tail points do not increase (" +
-                    (std::isfinite(x[k]) ? "x = " + short_number(x[k - 1], 17) + " then " + short_number(x[k], 17)
-                                         : std::string("a non-finite time")) +
-                    "), so T - T* has no rate over time; e.g. the flow time is 0 at every point when there is no "
-                    "label noise";
-      return out;
-    }
-  }
-  std::vector<double> tx(x.begin() + begin, x.begin() + usable), ty;
-  for (size_t k = begin; k < usable; ++k) ty.push_back(std::log(gap[k]));
+  out.points = static_cast<int>(tx.size());
   const LinearFit line = fit_line(tx, ty, o.confidence);
   out.fitted = true;
   out.rate = -line.slope;
@@ -143,6 +117,89 @@ ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std:
   }
   out.verdict = v.str();
   return out;
+}
+
+}  // namespace
+
+ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
+                                        const ExponentialTailOptions& o) {
+  if (x.size() != gap.size()) throw InputError("exponential tail fit: x and gap have different lengths");
+  ExponentialTailFit out;
+  // Usable range: from the start up to (excluding) the first gap at or below the noise floor.
+  size_t usable = 0;
+  while (usable < gap.size() && std::isfinite(gap[usable]) && gap[usable] > o.noise_floor) ++usable;
+  const size_t count = static_cast<size_t>(std::ceil(o.tail_fraction * static_cast<double>(usable)));
+  const size_t begin = usable - std::min(usable, count);
+  out.points = static_cast<int>(usable - begin);
+  if (usable == 0 && !gap.empty() && std::isfinite(gap[0]) && gap[0] < 0) {
+    out.verdict = "no fit: T - T* is negative from the start (T lies below the reference value T*, which is then not "
+                  "the minimum; e.g. outside THEORY's assumptions)";
+    return out;
+  }
+  if (out.points < o.min_points) {
+    out.verdict = "no fit: only " + std::to_string(out.points) + " tail points with T - T* above the noise floor " +
+                  short_number(o.noise_floor, 4) + " (" + std::to_string(usable) + " usable points in all; need " +
+                  std::to_string(o.min_points) + "); run longer or log more points";
+    return out;
+  }
+  for (size_t k = begin; k < usable; ++k) {
+    if (!std::isfinite(x[k]) || (k > begin && !(x[k] > x[k - 1]))) {
+      out.applicable = false;
+      out.verdict = "not applicable: the times of the tail points do not increase (" +
+                    (std::isfinite(x[k]) ? "x = " + short_number(x[k - 1], 17) + " then " + short_number(x[k], 17)
+                                         : std::string("a non-finite time")) +
+                    "), so T - T* has no rate over time; e.g. the flow time is 0 at every point when there is no "
+                    "label noise";
+      return out;
+    }
+  }
+  std::vector<double> tx(x.begin() + begin, x.begin() + usable), ty;
+  for (size_t k = begin; k < usable; ++k) ty.push_back(std::log(gap[k]));
+  return exponential_fit(tx, ty, o);
+}
+
+ExponentialTailFit fit_exponential_window(const std::vector<double>& x, const std::vector<double>& gap, double low,
+                                          double high, int min_points, double confidence) {
+  if (x.size() != gap.size()) throw InputError("exponential window fit: x and gap have different lengths");
+  if (!(low > 0 && high > low && std::isfinite(high)))
+    throw InputError("exponential window fit: the window [" + short_number(low, 4) + ", " + short_number(high, 4) +
+                     "] is not 0 < low < high");
+  if (min_points < 3) throw InputError("exponential window fit: min_points must be at least 3");
+  std::vector<double> tx, ty;
+  for (size_t k = 0; k < gap.size(); ++k) {
+    if (!(gap[k] >= low && gap[k] <= high)) continue;
+    if (!std::isfinite(x[k]) || (!tx.empty() && !(x[k] > tx.back()))) {
+      ExponentialTailFit out;
+      out.applicable = false;
+      out.verdict = "not applicable: the times of the points in the window do not increase";
+      return out;
+    }
+    tx.push_back(x[k]);
+    ty.push_back(std::log(gap[k]));
+  }
+  if (static_cast<int>(tx.size()) < min_points) {
+    ExponentialTailFit out;
+    out.points = static_cast<int>(tx.size());
+    out.verdict = "no fit: only " + std::to_string(tx.size()) + " points with T - T* in [" + short_number(low, 4) +
+                  ", " + short_number(high, 4) + "] (need " + std::to_string(min_points) + ")";
+    return out;
+  }
+  ExponentialTailOptions o;
+  o.confidence = confidence;
+  return exponential_fit(tx, ty, o);
+}
+
+std::vector<LocalRate> local_decay_rates(const std::vector<double>& x, const std::vector<double>& gap, double floor) {
+  if (x.size() != gap.size()) throw InputError("local decay rates: x and gap have different lengths");
+  if (!(floor > 0)) throw InputError("local decay rates: the floor must be > 0");
+  std::vector<LocalRate> rates;
+  for (size_t k = 0; k + 1 < gap.size(); ++k) {
+    if (!(gap[k] > floor && gap[k + 1] > floor && x[k + 1] > x[k]) || !std::isfinite(gap[k]) ||
+        !std::isfinite(gap[k + 1]) || !std::isfinite(x[k]) || !std::isfinite(x[k + 1]))
+      continue;
+    rates.push_back({0.5 * (x[k] + x[k + 1]), -(std::log(gap[k + 1]) - std::log(gap[k])) / (x[k + 1] - x[k])});
+  }
+  return rates;
 }
 
 }  // namespace zeroloss

@@ -29,7 +29,12 @@ json default_verification_config() {
     "rank_tolerance": 1e-6, "lbfgs_gradient": 1e-6, "safety_factor": 2.0, "mixed_second_layer": true,
     "mutant_value_tolerances": 4.0, "perturbation": 1e-5
   },
-  "flow_rate": { "flow_time": 200.0, "log_points": 400 },
+  "flow_rate": {
+    "gaussian_draws": 16,
+    "figure1": { "draws": 32, "first_data_seed": 1, "n": 3, "d": 3, "m": 10, "init_scale": 0.5 },
+    "budget_decades": 16.0, "max_flow_time": 1e8, "short_flow_fraction": 1e-4, "log_points": 1000,
+    "fit_window_low": 1e-11, "fit_window_high": 1e-8, "reach_tolerance": 1e-12, "rate_tolerance": 0.05
+  },
   "sgd_tracks_flow": {
     "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
     "points": 10, "flow_coefficient_scale": 1.0, "min_bias_order": 0.5, "max_bias_order": 2.0,
@@ -60,6 +65,7 @@ json default_verification_config() {
   },
   "quick": {
     "global_minimum": { "starts": 4 },
+    "flow_rate": { "gaussian_draws": 3, "figure1": { "draws": 3 } },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
@@ -234,8 +240,32 @@ void validate(const Validator& v) {
            "must exceed 1 (the mutant's T* must lie outside relative_tolerance)", v.at("global_minimum.mutant_value_tolerances"));
   v.positive("global_minimum.perturbation");
 
-  v.positive("flow_rate.flow_time");
-  v.integer("flow_rate.log_points", 1);
+  // Claim 2: a population of Gaussian draws (the problem's sizes, data seeds from problem.data_seed)
+  // and of Figure 1 draws; each flow runs budget_decades ln 10 / (2 lambda_min), capped.
+  const std::string fr = "flow_rate.";
+  v.integer(fr + "gaussian_draws", 0);
+  v.integer(fr + "figure1.draws", 0);
+  if (v.at(fr + "gaussian_draws").get<long long>() + v.at(fr + "figure1.draws").get<long long>() < 1)
+    v.fail(fr + "gaussian_draws", "and " + fr + "figure1.draws must together be at least 1 (an empty population tests nothing)",
+           v.at(fr + "gaussian_draws"));
+  v.integer(fr + "figure1.first_data_seed", 0);
+  v.integer(fr + "figure1.n", 1);
+  v.integer(fr + "figure1.d", 1);
+  v.integer(fr + "figure1.m", 1);
+  v.positive(fr + "figure1.init_scale");
+  v.positive(fr + "budget_decades");
+  v.positive(fr + "max_flow_time");
+  const double short_fraction = v.positive(fr + "short_flow_fraction");
+  if (short_fraction >= 1)
+    v.fail(fr + "short_flow_fraction", "must lie strictly between 0 and 1 (a fraction of each flow's budget)",
+           v.at(fr + "short_flow_fraction"));
+  v.integer(fr + "log_points", 1);
+  const double low = v.positive(fr + "fit_window_low");
+  if (v.positive(fr + "fit_window_high") <= low)
+    v.fail(fr + "fit_window_high", "must exceed " + fr + "fit_window_low (the window of (T - T*)/T* of the rate fit)",
+           v.at(fr + "fit_window_high"));
+  v.positive(fr + "reach_tolerance");
+  v.positive(fr + "rate_tolerance");
 
   v.positive("sgd_tracks_flow.label_noise");
   v.integer("sgd_tracks_flow.batch", 1, n);

@@ -10,6 +10,10 @@
 //                        first and on the second half of the tail must agree and R^2 must be high.
 //                        When they do not, the verdict says so (sub- or super-exponential, or too
 //                        few points above the floor) instead of reporting a rate as if it were one.
+//   fit_exponential_window  T - T* ~ A exp(-mu tau) on the points whose gap lies in a window of
+//                        levels [low, high] (not of times): the final rate of a decay, measured on the
+//                        same decades of T - T* whatever the time the decay takes to get there.
+//   local_decay_rates    -d log(T - T*)/dtau between consecutive points: the rate profile of a decay.
 
 #include <optional>
 #include <string>
@@ -70,5 +74,22 @@ struct ExponentialTailFit {
 // only when x and gap differ in length.
 ExponentialTailFit fit_exponential_tail(const std::vector<double>& x, const std::vector<double>& gap,
                                         const ExponentialTailOptions& options = {});
+
+// A line through (x_k, log gap_k) over every point with low <= gap_k <= high (0 < low < high), with
+// the result's fields as fit_exponential_tail fills them (x_start and x_end the first and last point
+// used; first_half_rate and second_half_rate the rates on the two halves of those points). fitted is
+// false, with the reason in the verdict, when fewer than `min_points` (>= 3) points lie in the window
+// or their x values do not increase; `exponential` is set as by fit_exponential_tail with its default
+// thresholds. Throws InputError when x and gap differ in length or the window is not 0 < low < high.
+ExponentialTailFit fit_exponential_window(const std::vector<double>& x, const std::vector<double>& gap, double low,
+                                          double high, int min_points = 6, double confidence = 0.95);
+
+// The local rate -(log gap_{k+1} - log gap_k) / (x_{k+1} - x_k) of each pair of consecutive points
+// with both gaps above `floor` (> 0) and x increasing, placed at the pair's midpoint x.
+struct LocalRate {
+  double x = 0;
+  double rate = 0;
+};
+std::vector<LocalRate> local_decay_rates(const std::vector<double>& x, const std::vector<double>& gap, double floor);
 
 }  // namespace zeroloss

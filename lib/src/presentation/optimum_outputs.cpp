@@ -50,7 +50,7 @@ ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
   j["preactivation_rank_one_ratio"] = json_number(rank_one_ratio(s.preactivation_singular_values));
   j["second_derivative_singular_values"] = json_numbers(s.second_derivative_singular_values);
   j["second_derivative_rank_one_ratio"] = json_number(rank_one_ratio(s.second_derivative_singular_values));
-  j["hessian_min_eigenvalue"] = json_number(s.hessian_min_eigenvalue);
+  j["hessian_lambda_min"] = json_number(s.hessian_min_eigenvalue);
   j["c"] = s.closed_form ? json_numbers(s.c) : ojson(nullptr);
   j["multipliers"] = json_numbers(s.multipliers);
   j["newton_polish"] = json_number(s.newton_polish);
@@ -90,7 +90,9 @@ void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumRe
   row("singular values a phi''", numbers_inline(s.second_derivative_singular_values) +
                                      "  ([a_j phi''(r_ij)]; sigma_2/sigma_1 = " +
                                      g6(rank_one_ratio(s.second_derivative_singular_values)) + ")");
-  row("Hessian min eigenvalue", g6(s.hessian_min_eigenvalue) + "  (Riemannian Hessian of T, non-trivial tangent part)");
+  row("Hessian lambda_min", g6(s.hessian_min_eigenvalue) +
+                                "  (Riemannian Hessian of T, non-trivial tangent part; the flow's final rate of T - T* "
+                                "is predicted to be 2 lambda_min)");
   if (s.closed_form) row("c", numbers_inline(s.c) + "  (a_j phi''(r_ij) = c_i)");
   row("lambda", numbers_inline(s.multipliers) + "  (Lagrange multipliers)");
   row("assumptions", s.assumptions.describe(report.activation));

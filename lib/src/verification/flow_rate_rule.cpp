@@ -1,27 +1,36 @@
 #include "zeroloss/verification/flow_rate_rule.hpp"
 
-#include <algorithm>
 #include <cmath>
-
-#include "zeroloss/rate_fit.hpp"
+#include <limits>
 
 namespace zeroloss {
 
-FlowRateThresholds::FlowRateThresholds()
-    : min_r_squared(ExponentialTailOptions{}.min_r_squared),
-      max_rate_change(ExponentialTailOptions{}.max_rate_change) {}
+double relative_rate_error(const FlowRateMember& m) {
+  if (!(m.predicted_rate > 0)) return std::numeric_limits<double>::quiet_NaN();
+  return std::abs(m.fitted_rate / m.predicted_rate - 1.0);
+}
+
+std::vector<RuleOutcome> flow_rate_member_rules(const FlowRateMember& m, const FlowRateThresholds& t) {
+  if (!m.completed)
+    return {{kRuleFlowsCompleted, false}, {kRuleReachesOptimum, true}, {kRuleRateFitted, true}, {kRuleRateMatches, true}};
+  // A NaN fails the comparison it enters (x <= tol is false for NaN).
+  return {{kRuleFlowsCompleted, true},
+          {kRuleReachesOptimum, m.final_gap <= t.reach_tolerance},
+          {kRuleRateFitted, m.fitted},
+          {kRuleRateMatches, !m.fitted || relative_rate_error(m) <= t.rate_tolerance}};
+}
 
 Decision decide_flow_rate(const FlowRateEvidence& e, const FlowRateThresholds& t) {
   if (!e.optimum_known) return Decision{VerdictStatus::NotApplicable, {}};
-  if (!e.fitted)
-    return decide_by_rules(
-        {{kRuleTailFitted, false}, {kRuleDecays, true}, {kRuleSteadyRate, true}, {kRuleLogLinear, true}});
-  // Written as fit_exponential_tail writes them, so that on the same numbers the two always agree.
-  const double change = std::abs(e.second_half_rate - e.first_half_rate) / std::max(std::abs(e.rate), 1e-300);
-  return decide_by_rules({{kRuleTailFitted, true},
-                          {kRuleDecays, e.rate > 0},
-                          {kRuleSteadyRate, !(change > t.max_rate_change)},
-                          {kRuleLogLinear, !(e.r_squared < t.min_r_squared)}});
+  std::vector<RuleOutcome> rules = {{kRuleFlowsCompleted, !e.members.empty()},
+                                    {kRuleReachesOptimum, true},
+                                    {kRuleRateFitted, true},
+                                    {kRuleRateMatches, true}};
+  for (const auto& member : e.members) {
+    const std::vector<RuleOutcome> on_member = flow_rate_member_rules(member, t);
+    for (size_t k = 0; k < rules.size(); ++k) rules[k].held = rules[k].held && on_member[k].held;
+  }
+  return decide_by_rules(std::move(rules));
 }
 
 }  // namespace zeroloss
