@@ -104,14 +104,14 @@ struct ManifoldMinimizationResult {
 };
 
 // Minimizes F over M with Ceres' L-BFGS (GradientProblemSolver) on ZeroLossManifold, from theta0
-// (projected onto M first if it is not on M: project_newton, or project_gradient_flow if Newton fails). Reports non-convergence in the summary
-// (converged = false) rather than throwing; throws SingularPointError at singular points and
-// ConvergenceError if the start cannot be projected.
+// (projected onto M first if it is not on M: project_newton, or project_gradient_flow if Newton fails), with the L-BFGS loop
+// of manifold/riemannian_lbfgs.hpp (same contract). Reports non-convergence in the summary (converged = false) rather than
+// throwing; throws InputError on bad options, SingularPointError at singular points, ConvergenceError if the start cannot be projected.
 ManifoldMinimizationResult minimize_on_manifold(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                                 const ManifoldObjective& objective,
                                                 const ManifoldMinimizationOptions& options = {});
 
-// The same for the sharpness T (THEORY 3), evaluated in reduced coordinates.
+// The same for the sharpness T (THEORY 3), evaluated in reduced coordinates by SharpnessGeometry.
 ManifoldMinimizationResult minimize_sharpness_on_manifold(const TwoLayerModel& model,
                                                           const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                                           const ManifoldMinimizationOptions& options = {});
