@@ -1,14 +1,9 @@
 #include "zeroloss/ceres_manifold.hpp"
 
-#include <ceres/gradient_problem.h>
-#include <ceres/gradient_problem_solver.h>
-#include <ceres/iteration_callback.h>
-
 #include <cmath>
 #include <limits>
-#include <sstream>
 
-#include "ceres_logging.hpp"
+#include "manifold/riemannian_lbfgs_driver.hpp"
 #include "zeroloss/number_text.hpp"
 #include "zeroloss/constraint_jacobian.hpp"
 #include "zeroloss/dense_limit.hpp"
@@ -260,69 +255,60 @@ bool ZeroLossManifold::MinusJacobian(const double* xp, double* jacobian) const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Riemannian L-BFGS.
+// Riemannian L-BFGS: the shared loop (manifold/riemannian_lbfgs_driver.hpp) on ZeroLossManifold.
 
 namespace {
 
-// F and its Euclidean gradient in reduced coordinates, beta in vectorize() order.
-class ReducedObjective : public ceres::FirstOrderFunction {
+// F and its Euclidean gradient in reduced coordinates, beta (m x p).
+using ReducedFn = std::function<double(const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta)>;
+
+// The two-layer problem on x = vectorize(beta): the structured manifold, tangent projection and
+// residual of the reduced network.
+class TwoLayerLbfgsProblem final : public detail::LbfgsManifoldProblem {
  public:
-  using Fn = std::function<double(const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta)>;
-  // Ceres sees scale * F (scale > 0 only changes the units of F, not its minimizers).
-  ReducedObjective(Fn fn, int m, int p, double scale, int* evaluations)
-      : fn_(std::move(fn)), m_(m), p_(p), scale_(scale), evaluations_(evaluations) {}
-  bool Evaluate(const double* parameters, double* cost, double* gradient) const override {
-    ++*evaluations_;
-    const Eigen::MatrixXd beta = Eigen::Map<const RowMajorMatrix>(parameters, m_, p_);
+  TwoLayerLbfgsProblem(const TwoLayerModel& reduced, const ReducedFn& fn, const ProjectionOptions& projection)
+      : red_(reduced), fn_(fn), projection_(projection) {}
+  int ambient_size() const override { return red_.m() * red_.d(); }
+  double value(const Eigen::VectorXd& x, Eigen::VectorXd* gradient) const override {
+    if (!gradient) return fn_(unvectorize(x, red_.m(), red_.d()), nullptr);
     Eigen::MatrixXd g;
-    try {
-      *cost = scale_ * fn_(beta, gradient ? &g : nullptr);
-    } catch (const Error&) {
-      return false;
+    const double v = fn_(unvectorize(x, red_.m(), red_.d()), &g);
+    if (g.rows() != red_.m() || g.cols() != red_.d()) {
+      throw InputError("Riemannian L-BFGS: the objective's gradient is " + std::to_string(g.rows()) + " x " +
+                       std::to_string(g.cols()) + ", expected m x p = " + std::to_string(red_.m()) + " x " +
+                       std::to_string(red_.d()));
     }
-    if (!std::isfinite(*cost)) return false;
-    if (gradient) {
-      if (g.rows() != m_ || g.cols() != p_ || !g.allFinite()) return false;
-      Eigen::Map<RowMajorMatrix>(gradient, m_, p_) = scale_ * g;
-    }
-    return true;
+    *gradient = vectorize(g);
+    return v;
   }
-  int NumParameters() const override { return m_ * p_; }
+  double tangent_norm(const Eigen::VectorXd& x, const Eigen::VectorXd& g) const override {
+    const NetworkEvaluation e = evaluate(red_, unvectorize(x, red_.m(), red_.d()));
+    const ConstraintJacobian cj(red_, e, projection_.max_condition);
+    return cj.tangent_projection(unvectorize(g, red_.m(), red_.d())).norm();
+  }
+  double max_residual(const Eigen::VectorXd& x) const override {
+    return evaluate(red_, unvectorize(x, red_.m(), red_.d())).residuals.cwiseAbs().maxCoeff();
+  }
+  ceres::Manifold* anchored_manifold(const Eigen::VectorXd& x) const override {
+    return new ZeroLossManifold(red_, unvectorize(x, red_.m(), red_.d()), projection_);
+  }
+  double basis_quality(const ceres::Manifold& manifold, const Eigen::VectorXd& x) const override {
+    return static_cast<const ZeroLossManifold&>(manifold).basis_quality(x);
+  }
 
  private:
-  Fn fn_;
-  int m_, p_;
-  double scale_;
-  int* evaluations_;
-};
-
-// Stops the solver when the tangent basis degrades, so the caller can re-anchor.
-class BasisWatch : public ceres::IterationCallback {
- public:
-  BasisWatch(const ZeroLossManifold* manifold, const double* parameters, double threshold)
-      : manifold_(manifold), parameters_(parameters), threshold_(threshold) {}
-  ceres::CallbackReturnType operator()(const ceres::IterationSummary&) override {
-    const Eigen::Map<const Eigen::VectorXd> x(parameters_, manifold_->AmbientSize());
-    if (manifold_->basis_quality(x) < threshold_) {
-      triggered = true;
-      return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
-    }
-    return ceres::SOLVER_CONTINUE;
-  }
-  bool triggered = false;
-
- private:
-  const ZeroLossManifold* manifold_;
-  const double* parameters_;
-  double threshold_;
+  TwoLayerModel red_;  // shares the model's data (O(1) copy)
+  const ReducedFn& fn_;
+  ProjectionOptions projection_;
 };
 
 ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
-                                            const ReducedObjective::Fn& fn, const ManifoldMinimizationOptions& options) {
+                                            const ReducedFn& fn, const ManifoldMinimizationOptions& options) {
+  const std::string bad = options.validation_error();
+  if (!bad.empty()) throw InputError("Riemannian L-BFGS options: " + bad);
   model.check_weights(theta0, "starting weights");
   const ReducedCoordinates rc(model.X());
   const TwoLayerModel red = rc.reduce(model);
-  const int m = red.m(), p = red.d();
   ManifoldMinimizationResult out;
   ManifoldMinimizationSummary& s = out.summary;
 
@@ -339,72 +325,10 @@ ManifoldMinimizationResult minimize_reduced(const TwoLayerModel& model, const Ei
     }
     s.start_projected = true;
   }
-  s.initial_value = fn(beta, nullptr);
-
-  RowMajorMatrix x = beta;
-  std::string message;
-  int restarts = 0;
-  for (;;) {
-    // Units of F: Ceres measures the gradient by the step Plus(x, -grad) and aborts if that long step
-    // cannot be retracted, so F is scaled to make ||grad_M F|| at most 0.1 max(1, ||beta||) here.
-    double scale = 1;
-    {
-      Eigen::MatrixXd g;
-      fn(Eigen::MatrixXd(x), &g);
-      const NetworkEvaluation e = evaluate(red, Eigen::MatrixXd(x));
-      const ConstraintJacobian cj(red, e, options.projection.max_condition);
-      const double gnorm = cj.tangent_projection(g).norm();
-      const double target = 1.0 * std::max(1.0, x.norm());
-      if (gnorm > target) scale = target / gnorm;
-    }
-    auto* manifold = new ZeroLossManifold(red, Eigen::MatrixXd(x), options.projection);
-    ceres::GradientProblem problem(new ReducedObjective(fn, m, p, scale, &s.evaluations), manifold);
-    ceres::GradientProblemSolver::Options so;
-    so.line_search_direction_type = ceres::LBFGS;
-    so.max_lbfgs_rank = options.lbfgs_rank;
-    so.max_num_iterations = std::max(0, options.max_iterations - s.iterations);
-    so.function_tolerance = options.function_tolerance;
-    so.gradient_tolerance = 1e-15;
-    so.parameter_tolerance = 1e-15;
-    so.logging_type = ceres::SILENT;
-    so.minimizer_progress_to_stdout = false;
-    so.update_state_every_iteration = true;
-    BasisWatch watch(manifold, x.data(), options.min_basis_quality);
-    so.callbacks.push_back(&watch);
-    ceres::GradientProblemSolver::Summary summary;
-    detail::silence_ceres_logging();
-    ceres::Solve(so, problem, x.data(), &summary);
-    const int done = summary.iterations.empty() ? 0 : static_cast<int>(summary.iterations.back().iteration);
-    s.iterations += done;
-    message = summary.message;
-    // Restart (new reference basis, new units, L-BFGS memory cleared) when the basis degraded, or when
-    // Ceres failed to retract a long step after making progress.
-    const bool retry = watch.triggered || (summary.termination_type == ceres::FAILURE && done > 0 &&
-                                           message.find("Plus") != std::string::npos);
-    if (retry && restarts < options.max_reanchors && s.iterations < options.max_iterations) {
-      ++restarts;
-      if (watch.triggered) ++s.reanchors;
-      continue;
-    }
-    if (retry) message += " (no restart left)";
-    break;
-  }
-
-  beta = x;
-  Eigen::MatrixXd grad;
-  s.final_value = fn(beta, &grad);
-  const NetworkEvaluation e = evaluate(red, beta);
-  const ConstraintJacobian cj(red, e, options.projection.max_condition);
-  s.riemannian_gradient_norm = cj.tangent_projection(grad).norm();
-  s.final_residual = e.residuals.cwiseAbs().maxCoeff();
-  const double gtol = options.gradient_tolerance * std::max(1.0, std::abs(s.final_value));
-  s.converged = s.riemannian_gradient_norm <= gtol && s.final_residual <= tol;
-  std::ostringstream t;
-  t << (s.converged ? "converged" : "NOT converged") << ": ||grad_M F|| = " << short_number(s.riemannian_gradient_norm)
-    << (s.converged ? " <= " : " > ") << short_number(gtol) << " after " << s.iterations << " L-BFGS iterations ("
-    << s.reanchors << " re-anchorings of the tangent basis); Ceres: " << message;
-  s.termination = t.str();
-  out.theta = rc.lift(beta, theta0);
+  Eigen::VectorXd x = vectorize(beta);
+  const TwoLayerLbfgsProblem problem(red, fn, options.projection);
+  detail::run_riemannian_lbfgs(problem, options, tol, &x, &s);
+  out.theta = rc.lift(unvectorize(x, red.m(), red.d()), theta0);
   return out;
 }
 
@@ -415,7 +339,7 @@ ManifoldMinimizationResult minimize_on_manifold(const TwoLayerModel& model, cons
                                                 const ManifoldMinimizationOptions& options) {
   const ReducedCoordinates rc(model.X());
   const Eigen::MatrixXd theta_ref = theta0;
-  auto fn = [&](const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta) {
+  const ReducedFn fn = [&](const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta) {
     const Eigen::MatrixXd theta = rc.lift(beta, theta_ref);
     if (!grad_beta) return objective(theta, nullptr);
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(theta.rows(), theta.cols());
@@ -431,7 +355,7 @@ ManifoldMinimizationResult minimize_sharpness_on_manifold(const TwoLayerModel& m
                                                           const ManifoldMinimizationOptions& options) {
   const ReducedCoordinates rc(model.X());
   const TwoLayerModel red = rc.reduce(model);
-  auto fn = [&](const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta) {
+  const ReducedFn fn = [&](const Eigen::MatrixXd& beta, Eigen::MatrixXd* grad_beta) {
     const SharpnessGeometry g(red, beta);
     if (grad_beta) *grad_beta = g.euclidean_gradient();
     return g.sharpness();

@@ -1,5 +1,16 @@
 #pragma once
-// The zero-loss manifold as a ceres::Manifold, and Riemannian L-BFGS over it (Ceres GradientProblem).
+// The two-layer network's zero-loss manifold as a ceres::Manifold in its structured form, and
+// Riemannian L-BFGS over it for weights Theta (m x d).
+//
+// The same manifold and the same L-BFGS exist for any SquaredLossModel (manifold/model_manifold.hpp,
+// manifold/riemannian_lbfgs.hpp); the L-BFGS loop (re-anchoring, units of F, convergence verdict)
+// is one piece of code shared by both. The two-layer manifold below keeps the network's structure:
+// Newton's matrix of the retraction is G o (D(u) D(x)^T) (G = X X^T, D = [a_j phi'(r_ij)]) rather
+// than J(u) J(x)^T formed from dense Jacobians. Both are the same map; they differ by rounding, and
+// Riemannian L-BFGS stops where F changes by rounding only, so its last iterations (and the
+// iteration count and Ceres' message that `optimum` prints) depend on those bits. The two-layer
+// entry points keep the structured bits; tests/model_manifold_test.cpp checks the generic path
+// against them on every parameterised case.
 //
 // Coordinates. The manifold works in reduced coordinates (THEORY 4): a point is beta (m x p, p = rank X)
 // stored as the vector vectorize(beta) in R^{m p} (block j = beta_j); M = {beta : f(beta) = y} has
@@ -34,6 +45,7 @@
 #include <mutex>
 #include <string>
 
+#include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
 
@@ -86,47 +98,20 @@ class ZeroLossManifold final : public ceres::Manifold {
 // the Euclidean gradient dF/dTheta (m x d) into it.
 using ManifoldObjective = std::function<double(const Eigen::MatrixXd& theta, Eigen::MatrixXd* gradient)>;
 
-struct ManifoldMinimizationOptions {
-  int max_iterations = 2000;         // L-BFGS iterations in total (over all re-anchorings)
-  int lbfgs_rank = 20;
-  // Converged when ||grad_M F|| <= gradient_tolerance * max(1, |F|) at the end. L-BFGS with a
-  // function-value line search stalls once steps change F by rounding error only, i.e. near
-  // ||grad|| ~ sqrt(machine epsilon * |F| * curvature): about 1e-8..1e-6 relative in practice, where F
-  // itself is already accurate to ~1e-13 relative (the error in F is quadratic in the gradient).
-  double gradient_tolerance = 1e-6;
-  double function_tolerance = 1e-15;  // Ceres: relative decrease of F below which it stops
-  double min_basis_quality = 0.5;     // re-anchor the tangent basis below this basis_quality
-  int max_reanchors = 100;
-  ProjectionOptions projection;       // Newton tolerances of Plus and of the initial projection
-};
-
-struct ManifoldMinimizationSummary {
-  int iterations = 0;       // L-BFGS iterations
-  int reanchors = 0;        // tangent-basis re-anchorings
-  int evaluations = 0;      // objective evaluations
-  bool start_projected = false;  // the start was off M and was projected onto M first
-  double initial_value = 0;      // F at the (projected) start
-  double final_value = 0;        // F at the result
-  double riemannian_gradient_norm = 0;  // ||grad_M F|| at the result (tangent projection of grad F)
-  double final_residual = 0;     // max_i |f_i - y_i| at the result
-  bool converged = false;        // riemannian_gradient_norm within the tolerance
-  std::string termination;       // Ceres' last message and the convergence verdict
-};
-
 struct ManifoldMinimizationResult {
   Eigen::MatrixXd theta;  // m x d, the perpendicular components of the start unchanged
   ManifoldMinimizationSummary summary;
 };
 
 // Minimizes F over M with Ceres' L-BFGS (GradientProblemSolver) on ZeroLossManifold, from theta0
-// (projected onto M first if it is not on M: project_newton, or project_gradient_flow if Newton fails). Reports non-convergence in the summary
-// (converged = false) rather than throwing; throws SingularPointError at singular points and
-// ConvergenceError if the start cannot be projected.
+// (projected onto M first if it is not on M: project_newton, or project_gradient_flow if Newton fails), with the L-BFGS loop
+// of manifold/riemannian_lbfgs.hpp (same contract). Reports non-convergence in the summary (converged = false) rather than
+// throwing; throws InputError on bad options, SingularPointError at singular points, ConvergenceError if the start cannot be projected.
 ManifoldMinimizationResult minimize_on_manifold(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                                 const ManifoldObjective& objective,
                                                 const ManifoldMinimizationOptions& options = {});
 
-// The same for the sharpness T (THEORY 3), evaluated in reduced coordinates.
+// The same for the sharpness T (THEORY 3), evaluated in reduced coordinates by SharpnessGeometry.
 ManifoldMinimizationResult minimize_sharpness_on_manifold(const TwoLayerModel& model,
                                                           const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                                           const ManifoldMinimizationOptions& options = {});
