@@ -3,6 +3,7 @@
 // matrix and Eigen's symmetric eigensolver), their residual certificates, and non-convergence.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <memory>
@@ -180,6 +181,50 @@ TEST(LanczosOptions, InvalidValuesNameTheField) {
   EXPECT_THROW(parse_spectrum_method("eigs"), InputError);
   EXPECT_EQ(resolve_spectrum_method(SpectrumMethod::Auto, kDenseSpectrumMaxDimension), SpectrumMethod::Dense);
   EXPECT_EQ(resolve_spectrum_method(SpectrumMethod::Auto, kDenseSpectrumMaxDimension + 1), SpectrumMethod::Lanczos);
+}
+
+class InspectSpectrumCli : public test::FolderTest {
+ protected:
+  InspectSpectrumCli() : test::FolderTest("spectrum-") {}
+};
+
+// The command: --spectrum dense and lanczos give the same extremes (tangent dimension 490, tanh,
+// mixed a, projected onto M); only dense lists every eigenvalue; both give certificates.
+TEST_F(InspectSpectrumCli, DenseAndLanczosAgreeAndOnlyDenseListsTheSpectrum) {
+  ASSERT_EQ(test::run_zeroloss("data --n 10 --d 30 --generator gaussian --seed 3 --a-mixed --out " + path("D.csv") +
+                               " --weights-out " + path("W.csv") + " --m 50")
+                .code,
+            0);
+  ASSERT_EQ(test::run_zeroloss("project --activation tanh --method newton --data " + path("D.csv") + " --weights " +
+                               path("W.csv") + " --out " + path("P.csv"))
+                .code,
+            0);
+  const std::string args = "inspect --json --activation tanh --eigenvalues 2 --data " + path("D.csv") + " --weights " + path("P.csv");
+  const test::RunResult dense = test::run_zeroloss(args + " --spectrum dense");
+  const test::RunResult lanczos = test::run_zeroloss(args + " --spectrum lanczos");
+  ASSERT_EQ(dense.code, 0) << dense.err;
+  ASSERT_EQ(lanczos.code, 0) << lanczos.err;
+  const nlohmann::json d = nlohmann::json::parse(dense.out), l = nlohmann::json::parse(lanczos.out);
+  EXPECT_EQ(d["hessian_spectrum_method"], "dense");
+  EXPECT_EQ(l["hessian_spectrum_method"], "lanczos");
+  EXPECT_EQ(d["hessian_eigenvalues"].size(), 490u);
+  EXPECT_TRUE(l["hessian_eigenvalues"].is_null());
+  EXPECT_TRUE(l["hessian_extremes"]["converged"].get<bool>());
+  const double scale = std::abs(d["hessian_lambda_max"].get<double>());
+  for (const char* key : {"hessian_lambda_min", "hessian_lambda_max"})
+    EXPECT_TRUE(relatively_equal(l[key].get<double>(), d[key].get<double>(), 1e-8)) << key;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(relatively_equal(l["hessian_extremes"]["smallest"][i].get<double>(),
+                                 d["hessian_extremes"]["smallest"][i].get<double>(), 1e-8));
+    EXPECT_LT(l["hessian_extremes"]["smallest_residuals"][i].get<double>(), 1e-8 * scale);
+    EXPECT_LT(d["hessian_extremes"]["smallest_residuals"][i].get<double>(), 1e-12 * scale);
+  }
+  EXPECT_EQ(d["hessian_lambda_min"].get<double>(), d["hessian_eigenvalues"][0].get<double>());
+  // auto is dense at this size: the same object as --spectrum dense.
+  EXPECT_EQ(nlohmann::json::parse(test::run_zeroloss(args).out), d);
+  const test::RunResult bad = test::run_zeroloss(args + " --spectrum eigs");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("--spectrum"), std::string::npos) << bad.err;
 }
 
 }  // namespace
