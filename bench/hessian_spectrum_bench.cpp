@@ -5,7 +5,7 @@
 //   BM_LanczosExtremes   the K = 1 smallest and largest from Hessian-vector products
 //                        (riemannian_hessian_extremes, `inspect --spectrum lanczos`), with counters
 //                        for the products, restarts and the largest residual certificate.
-// Sizes n, p, m. Run: build/bin/hessian_spectrum_bench [--benchmark_filter=...]
+// Sizes n, p, m; the last argument of BM_LanczosExtremes is the Krylov dimension (0: default). Run: build/bin/hessian_spectrum_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
 
@@ -33,9 +33,11 @@ void BM_LanczosExtremes(benchmark::State& state) {
   const int n = state.range(0), p = state.range(1), m = state.range(2);
   const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
   const SharpnessGeometry g(pr.model, pr.beta);
+  LanczosOptions o;
+  o.krylov_dimension = static_cast<int>(state.range(3));
   HessianExtremes x;
   for (auto _ : state) {
-    x = riemannian_hessian_extremes(g, LanczosOptions{});
+    x = riemannian_hessian_extremes(g, o);
     benchmark::DoNotOptimize(x);
   }
   state.counters["k"] = static_cast<double>(x.tangent_dimension);
@@ -51,10 +53,8 @@ void BM_LanczosExtremes(benchmark::State& state) {
 // m = 1000: k = 99,900, the size of issue 14.
 BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LanczosExtremes)
-    ->Args({20, 20, 25})
-    ->Args({20, 20, 50})
-    ->Args({20, 20, 75})
-    ->Args({100, 100, 1000})
+    ->ArgsProduct({{20}, {20}, {25, 50, 75}, {24, 48, 64, 96}})
+    ->Args({100, 100, 1000, 0})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
