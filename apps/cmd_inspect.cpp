@@ -15,6 +15,7 @@
 #include "zeroloss/diagnostics/two_layer_point_summary.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/presentation/point_summary_outputs.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
 
 namespace zeroloss::cli {
@@ -25,7 +26,15 @@ struct InspectOptions {
   bool json = false;
   double manifold_tolerance = 1e-9;
   bool no_hessian = false;
+  std::string spectrum = "auto";
+  int eigenvalues = 1;
   ModelKind model = ModelKind::TwoLayer;
+
+  LanczosOptions lanczos() const {
+    LanczosOptions l;
+    l.eigenvalues = eigenvalues;
+    return l;
+  }
 };
 
 void run_inspect(const InspectOptions& o) {
@@ -34,9 +43,11 @@ void run_inspect(const InspectOptions& o) {
   const LoadedProblem P = load_problem(o.problem, ManifoldPolicy::Warn);
   TwoLayerPointSummary s;
   try {
-    s = summarize_two_layer_point(P.model, P.weights.theta, o.manifold_tolerance, !o.no_hessian);
+    s = summarize_two_layer_point(P.model, P.weights.theta, o.manifold_tolerance, !o.no_hessian,
+                                  parse_spectrum_method(o.spectrum), o.lanczos());
   } catch (const ResourceError& err) {
-    throw ResourceError(std::string(err.what()) + ", or pass --no-hessian to print everything else");
+    throw ResourceError(std::string(err.what()) + ", or pass --spectrum lanczos (the extremes without the matrix) or "
+                        "--no-hessian to print everything else");
   }
   if (o.json) {
     std::cout << point_summary_json(s).dump(2) << std::endl;
@@ -53,7 +64,8 @@ void run_inspect(const InspectOptions& o) {
 
 void run_diagonal_inspect(const InspectOptions& o) {
   const LoadedDiagonalProblem P = load_diagonal_problem(o.problem);
-  const PointSummary s = summarize_point(P.model, P.theta, !o.no_hessian);
+  const PointSummary s = summarize_point(P.model, P.theta, !o.no_hessian, ManifoldPoint::kDefaultMaxCondition,
+                                         parse_spectrum_method(o.spectrum), o.lanczos());
   if (o.json)
     std::cout << point_summary_json(s, *P.model, P.theta, !o.no_hessian).dump(2) << std::endl;
   else
@@ -72,13 +84,21 @@ CommandRegistration reg(
                       "The point counts as on M when max_i |f_i - y_i| <= tolerance * max(1, max_i |y_i|); tolerance > 0")
            ->capture_default_str()
            ->check(checks::positive_number());
-       app.add_flag("--no-hessian", o->no_hessian,
-                    "Skip the Riemannian Hessian spectrum (a dense (m p - n)^2 matrix; needed when it exceeds the "
-                    "dense limit, see docs/performance.md)");
+       app.add_flag("--no-hessian", o->no_hessian, "Skip the Riemannian Hessian spectrum");
+       app.add_option("--spectrum", o->spectrum,
+                      "auto|dense|lanczos: dense lists every eigenvalue (a (m p - n)^2 matrix); lanczos computes the K "
+                      "smallest and largest from Hessian-vector products; auto is dense up to m p - n = " +
+                          std::to_string(kDenseSpectrumMaxDimension) + ", lanczos above")
+           ->capture_default_str()
+           ->check(checks::one_of({"auto", "dense", "lanczos"}));
+       app.add_option("--eigenvalues", o->eigenvalues, "K >= 1: the K smallest and K largest eigenvalues with certificates")
+           ->capture_default_str()
+           ->check(checks::positive_integer<int>());
        app.footer(
            "Riemannian quantities (riemannian_grad_norm, hessian_eigenvalues: the m*p - n eigenvalues of the\n"
-           "Riemannian Hessian of T on the non-trivial tangent part, ascending) are computed in reduced\n"
-           "coordinates. Off the manifold they are those of the level set {f = f(Theta)} through the point.\n"
+           "Riemannian Hessian of T on the non-trivial tangent part, ascending, dense path only;\n"
+           "hessian_lambda_min/max with residual certificates ||H v - lambda v||, both paths) are computed in\n"
+           "reduced coordinates. Off the manifold they are those of the level set {f = f(Theta)} through the point.\n"
            "At a singular point (J J^T singular) they are undefined: the rest is printed, then the command\n"
            "fails with exit code 3.");
        return std::function<void()>([o]() {

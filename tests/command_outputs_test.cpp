@@ -150,7 +150,18 @@ TEST(PointSummaryOutputs, DiagonalJsonKeysAndWeightedL1) {
     EXPECT_EQ(keys(j), (std::vector<std::string>{"model", "n", "parameters", "manifold_dimension", "residual_max", "loss",
                                                  "sharpness", "euclidean_grad_norm", "riemannian_grad_norm",
                                                  "jjt_condition", "regular", "singular_reason", "weighted_l1",
-                                                 "hessian_eigenvalues", "w"}));
+                                                 "hessian_eigenvalues", "hessian_spectrum_method", "hessian_lambda_min",
+                                                 "hessian_lambda_max", "hessian_lambda_min_residual",
+                                                 "hessian_lambda_max_residual", "hessian_extremes", "w"}));
+    if (with_hessian) {
+      // P - n = 4: dense; the extremes are the ends of the list, with certificates at rounding level.
+      EXPECT_EQ(j["hessian_spectrum_method"], "dense");
+      EXPECT_EQ(j["hessian_lambda_min"].get<double>(), s.hessian_eigenvalues(0));
+      EXPECT_EQ(j["hessian_lambda_max"].get<double>(), s.hessian_eigenvalues(3));
+      EXPECT_LT(j["hessian_lambda_min_residual"].get<double>(), 1e-12 * (1 + s.hessian_eigenvalues.cwiseAbs().maxCoeff()));
+    } else {
+      EXPECT_TRUE(j["hessian_lambda_min"].is_null());
+    }
     double l1 = 0;
     for (int k = 0; k < 3; ++k) {
       const double w = theta(k) * theta(k) - theta(3 + k) * theta(3 + k);

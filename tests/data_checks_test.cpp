@@ -307,7 +307,13 @@ TEST_F(DataChecksCli, DenseObjectsBeyondTheLimitAreRefusedWithTheWayOut) {
     r.code = test::run_command(env + test::zeroloss_binary() + " " + a, &r.out, &r.err);
     return r;
   };
-  expect_error(run("inspect" + args), "inspect", 10, {"dense Riemannian Hessian", "dense limit of 1 MiB", "--no-hessian"});
+  expect_error(run("inspect --spectrum dense" + args), "inspect", 10,
+               {"dense Riemannian Hessian", "dense limit of 1 MiB", "--spectrum lanczos", "--no-hessian"});
+  // auto: the dense objects do not fit, so the extremes come from Lanczos (m p - n = 495 is below the
+  // dense threshold, so this is the fallback, not the threshold).
+  const RunResult fallback = run("inspect --json" + args);
+  EXPECT_EQ(fallback.code, 0) << fallback.err;
+  EXPECT_NE(fallback.out.find("\"hessian_spectrum_method\": \"lanczos\""), std::string::npos) << fallback.out;
   const RunResult skip = run("inspect --no-hessian" + args);
   EXPECT_EQ(skip.code, 0) << skip.err;
   EXPECT_NE(skip.out.find("not computed (--no-hessian)"), std::string::npos) << skip.out;

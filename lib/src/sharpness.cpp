@@ -100,7 +100,7 @@ double SharpnessGeometry::riemannian_hessian_form(const Eigen::Ref<const Eigen::
   return curvature_weights().cwiseProduct(S.cwiseProduct(S)).sum();
 }
 
-RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix() const {
+RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix(bool with_eigenvalues) const {
   const int n = model_.n(), m = model_.m(), d = model_.d();
   const ReducedCoordinates rc(model_.X());
   const int p = rc.rank();
@@ -145,8 +145,8 @@ RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix() const {
   }
   out.matrix = B.transpose() * HB;
   out.matrix = 0.5 * (out.matrix + out.matrix.transpose()).eval();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(out.matrix, Eigen::EigenvaluesOnly);
-  out.eigenvalues = es.eigenvalues();
+  if (with_eigenvalues)
+    out.eigenvalues = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(out.matrix, Eigen::EigenvaluesOnly).eigenvalues();
   // Lift the basis to the model's coordinates: beta (m x p) -> beta U^T (m x d).
   out.basis.resize(static_cast<Eigen::Index>(m) * d, k);
   for (Eigen::Index c = 0; c < k; ++c) {

@@ -60,8 +60,10 @@ class SharpnessGeometry {
   // Hess_M T[v, v] = sum_ij w_ij (x_i . v_j)^2 for a tangent vector v.
   double riemannian_hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& v) const;
   // Dense Riemannian Hessian on the non-trivial tangent part and its spectrum. Cost
-  // O((m p)^2 n + (m p - n)^3): for reports and diagnostics, not for inner loops.
-  RiemannianHessianMatrix riemannian_hessian_matrix() const;
+  // O((m p)^2 n + (m p - n)^3): for reports and diagnostics, not for inner loops. Without
+  // `with_eigenvalues` the eigenvalues are left empty (the caller diagonalises the matrix itself, as
+  // sharpness/hessian_spectrum.hpp's dense_extremes does).
+  RiemannianHessianMatrix riemannian_hessian_matrix(bool with_eigenvalues = true) const;
 
  private:
   // Applies the block-diagonal operator with weights W (n x m): block j = X^T diag(W_:j) X v_j.

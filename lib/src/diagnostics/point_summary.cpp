@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
@@ -9,7 +10,8 @@ namespace zeroloss {
 
 PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& model,
                              const Eigen::Ref<const Eigen::VectorXd>& theta, bool with_hessian_spectrum,
-                             double max_condition) {
+                             double max_condition, SpectrumMethod spectrum, const LanczosOptions& lanczos) {
+  if (!lanczos.is_valid()) throw InputError("Lanczos options: " + lanczos.invalid_reason());
   const RiemannianSharpness s(model, theta, max_condition);
   const ManifoldPoint& p = s.point();
   PointSummary out;
@@ -27,7 +29,20 @@ PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& mode
   out.riemannian_gradient_norm = std::numeric_limits<double>::quiet_NaN();
   try {
     out.riemannian_gradient_norm = s.riemannian_gradient().norm();
-    if (with_hessian_spectrum) out.hessian_eigenvalues = s.riemannian_hessian_eigenvalues();
+    out.lanczos_options = lanczos;
+    if (with_hessian_spectrum) {
+      SpectrumMethod method = resolve_spectrum_method(spectrum, out.manifold_dimension);
+      if (method == SpectrumMethod::Dense) {
+        try {
+          const TangentHessian h = s.riemannian_hessian_matrix();
+          out.hessian_extremes = dense_extremes(h.matrix, lanczos.eigenvalues, &out.hessian_eigenvalues);
+        } catch (const ResourceError&) {
+          if (spectrum != SpectrumMethod::Auto) throw;
+          method = SpectrumMethod::Lanczos;  // auto: the dense objects do not fit
+        }
+      }
+      if (method == SpectrumMethod::Lanczos) out.hessian_extremes = riemannian_hessian_extremes(s, lanczos);
+    }
   } catch (const SingularPointError& e) {
     out.singular_reason = e.what();
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "zeroloss/dense_limit.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -10,8 +11,11 @@
 namespace zeroloss {
 
 TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                               double manifold_tolerance, bool with_hessian_spectrum) {
+                                               double manifold_tolerance, bool with_hessian_spectrum,
+                                               SpectrumMethod spectrum, const LanczosOptions& lanczos) {
+  if (!lanczos.is_valid()) throw InputError("Lanczos options: " + lanczos.invalid_reason());
   TwoLayerPointSummary s;
+  s.lanczos_options = lanczos;
   s.n = model.n();
   s.d = model.d();
   s.m = model.m();
@@ -43,7 +47,21 @@ TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const
     const SharpnessGeometry red(reduced, rc.reduce(theta));
     if (!full.jacobian().regular()) full.jacobian().solve_gram(Eigen::VectorXd::Zero(s.n));  // throws
     s.riemannian_gradient_norm = red.riemannian_gradient().norm();
-    if (with_hessian_spectrum) s.hessian_eigenvalues = red.riemannian_hessian_matrix().eigenvalues;
+    if (with_hessian_spectrum) {
+      SpectrumMethod method = resolve_spectrum_method(spectrum, s.nontrivial_tangent_dimension);
+      if (method == SpectrumMethod::Dense) {
+        try {
+          const RiemannianHessianMatrix h = red.riemannian_hessian_matrix(false);
+          Eigen::VectorXd all;
+          s.hessian_extremes = dense_extremes(h.matrix, lanczos.eigenvalues, &all);
+          s.hessian_eigenvalues = std::move(all);
+        } catch (const ResourceError&) {
+          if (spectrum != SpectrumMethod::Auto) throw;
+          method = SpectrumMethod::Lanczos;  // auto: the dense objects do not fit
+        }
+      }
+      if (method == SpectrumMethod::Lanczos) s.hessian_extremes = riemannian_hessian_extremes(red, lanczos);
+    }
   } catch (const SingularPointError& err) {
     s.regular = false;
     s.singular_reason = err.what();

@@ -1,6 +1,9 @@
 #include "zeroloss/presentation/point_summary_outputs.hpp"
 
+#include <cmath>
+#include <functional>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -29,6 +32,49 @@ std::string vector_lines(const Eigen::VectorXd& v, const std::string& indent) {
   return s.str();
 }
 
+// hessian_spectrum_method, hessian_lambda_min/max and their residual certificates, and the K
+// extremes with the solver's account (null throughout where the spectrum was not computed).
+void add_hessian_extremes(ojson& j, const std::optional<HessianExtremes>& x, const LanczosOptions& o) {
+  const bool have = x && x->tangent_dimension > 0;
+  j["hessian_spectrum_method"] = x ? ojson(to_string(x->method)) : ojson(nullptr);
+  j["hessian_lambda_min"] = have ? json_number(x->lambda_min()) : ojson(nullptr);
+  j["hessian_lambda_max"] = have ? json_number(x->lambda_max()) : ojson(nullptr);
+  j["hessian_lambda_min_residual"] = have ? json_number(x->smallest_residuals(0)) : ojson(nullptr);
+  j["hessian_lambda_max_residual"] = have ? json_number(x->largest_residuals(0)) : ojson(nullptr);
+  if (!x) {
+    j["hessian_extremes"] = nullptr;
+    return;
+  }
+  j["hessian_extremes"] = {{"method", to_string(x->method)},
+                           {"tangent_dimension", x->tangent_dimension},
+                           {"eigenvalues_per_end", o.eigenvalues},
+                           {"smallest", json_numbers(x->smallest)},
+                           {"smallest_residuals", json_numbers(x->smallest_residuals)},
+                           {"largest", json_numbers(x->largest)},
+                           {"largest_residuals", json_numbers(x->largest_residuals)},
+                           {"converged", x->converged},
+                           {"converged_pairs", x->converged_pairs},
+                           {"iterations", x->iterations},
+                           {"matrix_vector_products", x->matrix_vector_products},
+                           {"krylov_dimension", x->krylov_dimension},
+                           {"tolerance", x->method == SpectrumMethod::Lanczos ? json_number(o.tolerance) : ojson(nullptr)}};
+}
+
+// The table rows of the extremes: value, certificate, method (and a warning when not converged).
+void print_hessian_extremes(const std::function<void(const std::string&, const std::string&)>& row,
+                            const HessianExtremes& x) {
+  if (x.tangent_dimension == 0) return;
+  const std::string how = x.method == SpectrumMethod::Lanczos
+                              ? "Lanczos, " + std::to_string(x.matrix_vector_products) + " Hessian-vector products"
+                              : "dense";
+  auto cert = [](double r) { return std::isnan(r) ? std::string("NOT CONVERGED") : "residual " + g6(r); };
+  row("hessian_lambda_min", g6(x.lambda_min()) + "  (" + cert(x.smallest_residuals(0)) + "; " + how + ")");
+  row("hessian_lambda_max", g6(x.lambda_max()) + "  (" + cert(x.largest_residuals(0)) + "; " + how + ")");
+  if (!x.converged)
+    row("", "WARNING: Lanczos did not converge for " + std::to_string(2 * x.smallest.size() - x.converged_pairs) +
+                " of the requested eigenvalues (their values are estimates; raise the iterations)");
+}
+
 std::string riemannian_reference(const TwoLayerPointSummary& s) {
   return s.on_manifold ? "zero-loss manifold" : "level set f = f(Theta) through this point (off the zero-loss manifold)";
 }
@@ -53,6 +99,7 @@ ojson point_summary_json(const TwoLayerPointSummary& s) {
   j["riemannian_grad_norm"] = s.riemannian_gradient_norm ? json_number(*s.riemannian_gradient_norm) : ojson(nullptr);
   j["hessian_eigenvalues"] = s.hessian_eigenvalues ? json_numbers(*s.hessian_eigenvalues) : ojson(nullptr);
   if (!s.hessian_requested) j["hessian_eigenvalues_skipped"] = true;
+  add_hessian_extremes(j, s.hessian_extremes, s.lanczos_options);
   j["riemannian_reference"] = riemannian_reference(s);
   j["preactivation_singular_values"] = json_numbers(s.preactivation_singular_values);
   j["feature_singular_values"] = json_numbers(s.feature_singular_values);
@@ -98,9 +145,12 @@ void print_point_summary(std::ostream& out, const TwoLayerPointSummary& s, const
       row("", "{f = f(Theta)} through it (tangent space ker J): they are not those of the zero-loss manifold");
     }
     row("riemannian_grad_norm", g6(*s.riemannian_gradient_norm) + "  (||grad_M T||)");
+    if (s.hessian_extremes) print_hessian_extremes(row, *s.hessian_extremes);
     if (s.hessian_eigenvalues) {
       row("hessian_eigenvalues", std::to_string(s.hessian_eigenvalues->size()) + " eigenvalues of Hess_M T, ascending:");
       row("", vector_lines(*s.hessian_eigenvalues, indent));
+    } else if (s.hessian_extremes) {
+      row("hessian_eigenvalues", "not listed: the Lanczos path computes the extremes above (--spectrum dense lists all)");
     } else {
       row("hessian_eigenvalues", "not computed (--no-hessian)");
     }
@@ -128,7 +178,9 @@ ojson point_summary_json(const PointSummary& s, const DiagonalLinearNetwork& mod
   j["regular"] = s.regular;
   j["singular_reason"] = s.singular_reason.empty() ? ojson(nullptr) : ojson(s.singular_reason);
   j["weighted_l1"] = json_number(model.column_norms_squared().dot(w.cwiseAbs()));
-  j["hessian_eigenvalues"] = with_hessian && s.regular ? json_numbers(s.hessian_eigenvalues) : ojson(nullptr);
+  const bool dense = s.hessian_extremes && s.hessian_extremes->method == SpectrumMethod::Dense;
+  j["hessian_eigenvalues"] = with_hessian && s.regular && dense ? json_numbers(s.hessian_eigenvalues) : ojson(nullptr);
+  add_hessian_extremes(j, s.regular ? s.hessian_extremes : std::nullopt, s.lanczos_options);
   j["w"] = json_numbers(w);
   return j;
 }
@@ -147,8 +199,12 @@ void print_point_summary(std::ostream& out, const PointSummary& s, const Diagona
   row("cond(J J^T)", g6(s.gram_condition) + (s.regular ? "" : "  (singular point of M)"));
   if (!with_hessian) {
     row("hessian_eigenvalues", "not computed (--no-hessian)");
-  } else if (s.regular) {
-    row("hessian_eigenvalues", numbers_inline(s.hessian_eigenvalues, "") + "  (Hess_M T on T_theta M, ascending)");
+  } else if (s.regular && s.hessian_extremes) {
+    print_hessian_extremes(row, *s.hessian_extremes);
+    if (s.hessian_extremes->method == SpectrumMethod::Dense)
+      row("hessian_eigenvalues", numbers_inline(s.hessian_eigenvalues, "") + "  (Hess_M T on T_theta M, ascending)");
+    else
+      row("hessian_eigenvalues", "not listed: the Lanczos path computes the extremes above (--spectrum dense lists all)");
   }
 }
 

@@ -6,9 +6,11 @@
 #include <Eigen/Dense>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "zeroloss/manifold/manifold_point.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
 
@@ -27,12 +29,18 @@ struct PointSummary {
   std::string singular_reason;   // empty at a regular point
   // Spectrum of Hess_M T on the tangent space (ascending; empty at a singular point or when not
   // requested). RiemannianSharpness::riemannian_hessian_eigenvalues.
+  // (dense path only; the Lanczos path leaves it empty).
   Eigen::VectorXd hessian_eigenvalues;
+  // The K smallest and largest with residual certificates (both paths, when requested and regular;
+  // sharpness/hessian_spectrum.hpp). Auto: dense up to kDenseSpectrumMaxDimension = P - n.
+  std::optional<HessianExtremes> hessian_extremes;
+  LanczosOptions lanczos_options;
 };
 
 // Throws InputError if theta is malformed for the model; a singular point is reported, not thrown.
 PointSummary summarize_point(const std::shared_ptr<const SquaredLossModel>& model,
                              const Eigen::Ref<const Eigen::VectorXd>& theta, bool with_hessian_spectrum,
-                             double max_condition = ManifoldPoint::kDefaultMaxCondition);
+                             double max_condition = ManifoldPoint::kDefaultMaxCondition,
+                             SpectrumMethod spectrum = SpectrumMethod::Auto, const LanczosOptions& lanczos = {});
 
 }  // namespace zeroloss

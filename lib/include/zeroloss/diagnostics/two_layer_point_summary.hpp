@@ -8,6 +8,11 @@
 // ||grad_M T|| and the m*p - n eigenvalues of Hess_M T. Off M these are the Riemannian quantities of
 // the level set {f = f(Theta)} through Theta. At a singular point (J J^T singular or numerically so)
 // they are undefined: absent here, with the SingularPointError's message and condition kept.
+//
+// The spectrum: dense (every eigenvalue; the extremes' residuals from the tridiagonal form) or
+// Lanczos (the K smallest and largest from Hessian-vector products, sharpness/hessian_spectrum.hpp);
+// SpectrumMethod::Auto takes dense up to kDenseSpectrumMaxDimension = m p - n, and Lanczos above or
+// when the dense objects exceed the dense limit.
 
 #include <Eigen/Dense>
 
@@ -16,6 +21,7 @@
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/network.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
 
@@ -41,14 +47,20 @@ struct TwoLayerPointSummary {
   // ||grad_M T|| and the spectrum of Hess_M T (ascending, when requested); absent when the point
   // was found singular before they were computed.
   std::optional<double> riemannian_gradient_norm;
-  std::optional<Eigen::VectorXd> hessian_eigenvalues;
+  std::optional<Eigen::VectorXd> hessian_eigenvalues;  // dense path only
+  // The K smallest and largest with residual certificates (both paths, when requested and regular).
+  std::optional<HessianExtremes> hessian_extremes;
+  LanczosOptions lanczos_options;        // as used (K, tolerance) on either path
   std::string singular_reason;           // the SingularPointError's message at a singular point
   double singular_condition = 0;         // and its condition number
 };
 
-// `manifold_tolerance` is relative to max(1, max_i |y_i|). Throws ResourceError when the dense
-// Hessian exceeds the dense limit (dense_limit.hpp); a singular point is reported, not thrown.
+// `manifold_tolerance` is relative to max(1, max_i |y_i|). Throws ResourceError when
+// SpectrumMethod::Dense is asked and the dense Hessian exceeds the dense limit (dense_limit.hpp),
+// InputError for invalid Lanczos options; a singular point is reported, not thrown.
 TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                               double manifold_tolerance, bool with_hessian_spectrum);
+                                               double manifold_tolerance, bool with_hessian_spectrum,
+                                               SpectrumMethod spectrum = SpectrumMethod::Auto,
+                                               const LanczosOptions& lanczos = {});
 
 }  // namespace zeroloss

@@ -1,0 +1,62 @@
+// The spectrum of Hess_M T on the non-trivial tangent part (dimension k = m p - n), in reduced
+// coordinates on the benchmarks' random problem (bench_problem.hpp: cubic, a = 1, on M):
+//   BM_DenseSpectrum     every eigenvalue from the dense k x k matrix (what `inspect --spectrum dense`
+//                        does: SharpnessGeometry::riemannian_hessian_matrix and dense_extremes);
+//   BM_LanczosExtremes   the K = 1 smallest and largest from Hessian-vector products
+//                        (riemannian_hessian_extremes, `inspect --spectrum lanczos`), with counters
+//                        for the products, restarts and the largest residual certificate.
+// Sizes n, p, m; the last argument of BM_LanczosExtremes is the Krylov dimension (0: default). Run: build/bin/hessian_spectrum_bench [--benchmark_filter=...]
+
+#include <benchmark/benchmark.h>
+
+#include "bench_problem.hpp"
+#include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
+
+namespace {
+
+using namespace zeroloss;
+
+void BM_DenseSpectrum(benchmark::State& state) {
+  const int n = state.range(0), p = state.range(1), m = state.range(2);
+  const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
+  const SharpnessGeometry g(pr.model, pr.beta);
+  for (auto _ : state) {
+    const RiemannianHessianMatrix h = g.riemannian_hessian_matrix(false);
+    Eigen::VectorXd all;
+    benchmark::DoNotOptimize(dense_extremes(h.matrix, 1, &all));
+  }
+  state.counters["k"] = static_cast<double>(m) * p - n;
+}
+
+void BM_LanczosExtremes(benchmark::State& state) {
+  const int n = state.range(0), p = state.range(1), m = state.range(2);
+  const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
+  const SharpnessGeometry g(pr.model, pr.beta);
+  LanczosOptions o;
+  o.krylov_dimension = static_cast<int>(state.range(3));
+  HessianExtremes x;
+  for (auto _ : state) {
+    x = riemannian_hessian_extremes(g, o);
+    benchmark::DoNotOptimize(x);
+  }
+  state.counters["k"] = static_cast<double>(x.tangent_dimension);
+  state.counters["products"] = static_cast<double>(x.matrix_vector_products);
+  state.counters["restarts"] = x.iterations;
+  state.counters["converged"] = x.converged;
+  state.counters["lambda_min"] = x.lambda_min();
+  state.counters["lambda_max"] = x.lambda_max();
+  state.counters["max_residual"] = std::max(x.smallest_residuals(0), x.largest_residuals(0));
+}
+
+// Both paths where both run (k = 480, 980, 1480), then Lanczos alone at n = 100, p = 100 (d >= 100),
+// m = 1000: k = 99,900, the size of issue 14.
+BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LanczosExtremes)
+    ->ArgsProduct({{20}, {20}, {25, 50, 75}, {24, 48, 64, 96}})
+    ->Args({100, 100, 1000, 0})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

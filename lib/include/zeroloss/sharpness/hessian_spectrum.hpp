@@ -1,0 +1,115 @@
+#pragma once
+// Extreme eigenvalues of the Riemannian Hessian of T on the non-trivial tangent part, from
+// Hessian-vector products only (Lanczos, Spectra's SymEigsSolver), and the same extremes from the
+// dense matrix with residual certificates (THEORY 3-5, 8).
+//
+// The operator. Let N (ambient dimension N_a x n) have columns spanning the normal space (N = J^T,
+// in reduced coordinates for the two-layer network), and Q the orthogonal factor of a Householder QR
+// of N. Its trailing N_a - n columns B are an orthonormal basis of the tangent space ker J; Q is
+// kept implicitly as n Householder reflectors (N_a x n numbers, never an N_a x N_a matrix). Lanczos
+// runs on the (N_a - n)-dimensional operator
+//     y  ->  B^T H (B y),     B y = Q [0; y],   B^T w = (Q^T w) without its first n entries,
+// where H is the Lagrangian Hessian Hess T - sum_i lambda_i Hess f_i (B^T P = B^T, so the tangent
+// projection P of Hess_M T = P H P is not needed). This is an orthonormal parametrisation of the
+// tangent part, chosen over "P H P + shift (I - P) on the ambient space" because
+//   - its spectrum is exactly that of Hess_M T: no normal eigenvalue to push out of the way (a shift
+//     must exceed the unknown spectral radius on the side one asks for, and both ends are asked);
+//   - B is the basis of the dense path (SharpnessGeometry::riemannian_hessian_matrix uses the same
+//     QR), so dense and Lanczos diagonalise the same matrix;
+//   - it costs O(N_a n) per product, the order of the Hessian product itself (O(n m p)).
+// For the two-layer network the ambient space is the reduced coordinates beta (m x p, THEORY 4):
+// span(X)^m, so the tangent part there is the non-trivial one (dimension m p - n) and H is the
+// block operator v_j -> Z^T diag(W_:j) Z v_j of sharpness.hpp.
+//
+// Convergence. Spectra accepts a Ritz pair when its residual estimate is below
+// tolerance * max(|theta|, eps^(2/3)). An eigenvalue near 0 could then never be accepted, so Lanczos
+// runs on H + c I with c = 2 rho, rho an estimate of the spectral radius (a short Lanczos run for the
+// largest magnitude): the test becomes residual <= tolerance * |lambda + c|, i.e. relative to the
+// scale of the whole spectrum. The shift does not change the Krylov spaces. After the run every
+// reported pair gets its residual ||Hess_M T v - lambda v|| (v unit) recomputed with one more product:
+// that is the certificate (a symmetric operator has an eigenvalue within the residual of lambda).
+// A value whose Ritz pair did not converge is reported with converged = false and a NaN residual,
+// never as converged.
+
+#include <Eigen/Dense>
+
+#include <functional>
+#include <string>
+
+namespace zeroloss {
+
+class SharpnessGeometry;
+class RiemannianSharpness;
+
+// How the Hessian spectrum is computed: dense (every eigenvalue, memory (m p)^2, time (m p)^3),
+// Lanczos (the K smallest and K largest, from products), or auto (dense up to
+// kDenseSpectrumMaxDimension, Lanczos above).
+enum class SpectrumMethod { Auto, Dense, Lanczos };
+const char* to_string(SpectrumMethod method);
+// The inverse of to_string ("auto", "dense", "lanczos"); InputError naming the known names otherwise.
+SpectrumMethod parse_spectrum_method(const std::string& name);
+
+// Tangent dimension up to which auto uses the dense path. At k = 1480 the dense spectrum took 1.9 s
+// on the (shared) reference machine, Lanczos 0.03 s at k = 980 and up to about 1 s at k = 1480
+// (docs/performance.md section 9); below it the full list of eigenvalues is affordable and kept.
+inline constexpr long kDenseSpectrumMaxDimension = 1500;
+// Dense or Lanczos for a tangent dimension (auto resolved; dense and lanczos returned unchanged).
+SpectrumMethod resolve_spectrum_method(SpectrumMethod method, long tangent_dimension);
+
+struct LanczosOptions {
+  int eigenvalues = 1;         // K: the K smallest and the K largest
+  double tolerance = 1e-10;    // Spectra's relative tolerance (see Convergence above)
+  int max_iterations = 1000;   // implicit restarts
+  int krylov_dimension = 0;    // ncv; 0: max(4 K + 1, 24), at most the tangent dimension
+  bool is_valid() const;
+  // Why not valid, naming the field ("" when valid).
+  std::string invalid_reason() const;
+};
+
+// The K smallest (ascending) and K largest (descending: largest(0) = lambda_max) eigenvalues with
+// unit eigenvectors in the operator's ambient coordinates (reduced: vectorize(beta), block j =
+// beta_j) and residual norms ||Hess_M T v - lambda v||. Where the tangent dimension k < 2 K the two
+// lists overlap (each has min(K, k) entries).
+struct HessianExtremes {
+  long tangent_dimension = 0;
+  SpectrumMethod method = SpectrumMethod::Lanczos;  // Dense or Lanczos, as computed
+  Eigen::VectorXd smallest, largest;
+  Eigen::VectorXd smallest_residuals, largest_residuals;  // NaN where not converged
+  Eigen::MatrixXd smallest_vectors, largest_vectors;      // columns; zero where not converged
+  // Lanczos only (dense: converged, 0 iterations, and the k products that formed the matrix).
+  bool converged = true;         // every requested pair converged
+  int converged_pairs = 0;       // of the 2 K requested (min(2K, k))
+  int iterations = 0;            // implicit restarts of the main run
+  long matrix_vector_products = 0;  // all runs, certificates included
+  int krylov_dimension = 0;
+  double shift = 0;              // c of "Convergence" above
+  double lambda_min() const { return smallest.size() ? smallest(0) : 0.0; }
+  double lambda_max() const { return largest.size() ? largest(0) : 0.0; }
+};
+
+// The symmetric ambient operator: out = H in (both of the ambient dimension).
+using SymmetricApply = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
+
+// Lanczos extremes of B^T H B, B the tangent basis of the normal frame (N_a x n, full column rank;
+// see above). Throws InputError for invalid options or a frame with more columns than rows.
+HessianExtremes tangent_lanczos_extremes(Eigen::MatrixXd normal_frame, const SymmetricApply& hessian,
+                                         const LanczosOptions& options);
+
+// The dense counterpart on the k x k matrix A = B^T Hess_M T B: every eigenvalue (ascending, the same
+// bits as Eigen::SelfAdjointEigenSolver(A, EigenvaluesOnly)) and the K extremes with their residuals
+// ||A y - lambda y|| (y from inverse iteration on the tridiagonal form; O(k^2) beyond the
+// eigenvalues). Vectors are in the coordinates of A. `eigenvalues` receives the full list.
+HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K, Eigen::VectorXd* eigenvalues);
+
+// Two-layer network: Hess_M T on the non-trivial tangent part, from the geometry in reduced
+// coordinates (pass SharpnessGeometry(rc.reduce(model), rc.reduce(theta))). Cost per product
+// O(n m p); memory O(n m p) (the reflectors) plus (K + ncv) vectors of m p. Throws
+// SingularPointError at a singular point.
+HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options);
+
+// Any SquaredLossModel: Hess_M T on the whole tangent space ker J (as
+// RiemannianSharpness::riemannian_hessian_eigenvalues), from riemannian_hessian_apply. Throws
+// SingularPointError at a singular point.
+HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options);
+
+}  // namespace zeroloss
