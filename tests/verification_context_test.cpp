@@ -297,7 +297,7 @@ TEST(VerificationReport, ACommandThatFailsGivesStatusErrorAndResumeReusesIt) {
   EXPECT_EQ(verdict_keys_with_status(r.document, VerdictStatus::Error), "flow_rate");
   // The claim's title, its own progress lines (none or some), then the outcome.
   ASSERT_GE(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "[1/1] exponential convergence of the flow");
+  EXPECT_EQ(lines[0], "[1/1] the flow reaches T* at the predicted rate");
   EXPECT_EQ(lines.back().rfind("    -> error (", 0), 0u) << lines.back();
   const json summary = read_json_file(dir + "/report/summary.json");
   EXPECT_EQ(summary["verdicts"]["flow_rate"]["status"], "error");
@@ -310,7 +310,7 @@ TEST(VerificationReport, ACommandThatFailsGivesStatusErrorAndResumeReusesIt) {
       write_verification_report(config, options, [&](const std::string& line) { lines.push_back(line); });
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0],
-            "[1/1] exponential convergence of the flow: reused from " + dir + "/report/verdicts/flow_rate.json");
+            "[1/1] the flow reaches T* at the predicted rate: reused from " + dir + "/report/verdicts/flow_rate.json");
   ASSERT_EQ(again.document.verdicts.size(), 1u);
   EXPECT_EQ(again.document.verdicts[0].evidence, v.evidence);
   EXPECT_EQ(again.document.verdicts[0].seconds, v.seconds);

@@ -25,7 +25,7 @@ using nlohmann::json;
 const std::vector<ReportClaim>& report_claims() {
   static const std::vector<ReportClaim> claims = {
       {"global_minimum", "stationary points are the global, rank-one minimum", &check_global_minimum},
-      {"flow_rate", "exponential convergence of the flow", &check_flow_rate},
+      {"flow_rate", "the flow reaches T* at the predicted rate", &check_flow_rate},
       {"sgd_tracks_flow", "label-noise SGD tracks the flow", &check_sgd_tracks_flow},
       {"rank_one_sgd", "label-noise SGD reaches rank one (Figure 1)", &check_rank_one_sgd},
       {"local_convexity", "local geodesic convexity", &check_local_convexity},
