@@ -1,5 +1,7 @@
 #include "zeroloss/ceres_manifold.hpp"
 
+#include "manifold/orthographic_newton.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -186,47 +188,24 @@ bool ZeroLossManifold::Plus(const double* xp, const double* deltap, double* out)
 
 bool ZeroLossManifold::orthographic_solve(const Cache& c, const Eigen::VectorXd& base, double tol,
                                           Eigen::VectorXd* mu, Eigen::VectorXd* u) const {
-  // Newton on mu -> f(base + J(x)^T mu) - y, whose Jacobian is J(u) J(x)^T = G o (D(u) D(x)^T).
-  // Once within tol, one more step is taken and kept if it lowers the residual further (quadratic
-  // convergence then lands at rounding level, well inside tol).
+  // detail::orthographic_newton with J(u) J(x)^T = G o (D(u) D(x)^T).
   const int m = model_.m(), p = model_.d();
-  double first = -1;
-  Eigen::VectorXd within_mu, within_u;
-  double within_res = -1;
-  for (int it = 0; it <= options_.max_iterations + 1; ++it) {
-    *u = base;
-    u->noalias() += c.J.transpose() * *mu;
-    const NetworkEvaluation e = evaluate(model_, unvectorize(*u, m, p));
-    const double res = e.residuals.cwiseAbs().maxCoeff();
-    if (within_res >= 0) {
-      if (!(res < within_res)) {
-        *mu = within_mu;
-        *u = within_u;
-      }
-      return true;
+  struct Evaluation {
+    NetworkEvaluation e;
+    const ZeroLossManifold* self;
+    const Cache* c;
+    Eigen::VectorXd residuals;
+    Eigen::MatrixXd newton_matrix() const {
+      const Eigen::MatrixXd Du = e.dphi * self->model_.a().asDiagonal();
+      return self->model_.gram().cwiseProduct(Du * c->D.transpose());
     }
-    if (!std::isfinite(res)) return false;
-    if (it == 0) first = res;
-    if (res <= tol) {
-      within_res = res;
-      within_mu = *mu;
-      within_u = *u;
-    } else if (res > 1e3 * std::max(first, tol) || it >= options_.max_iterations) {
-      return false;
-    }
-    const Eigen::MatrixXd Du = e.dphi * model_.a().asDiagonal();
-    const Eigen::MatrixXd F = model_.gram().cwiseProduct(Du * c.D.transpose());
-    Eigen::PartialPivLU<Eigen::MatrixXd> lu(F);
-    const Eigen::VectorXd step = lu.solve(e.residuals);
-    if (!step.allFinite()) {
-      if (within_res < 0) return false;
-      *mu = within_mu;
-      *u = within_u;
-      return true;
-    }
-    *mu -= step;
-  }
-  return false;
+  };
+  auto evaluate_at = [&](const Eigen::VectorXd& point) {
+    Evaluation ev{evaluate(model_, unvectorize(point, m, p)), this, &c, {}};
+    ev.residuals = ev.e.residuals;
+    return ev;
+  };
+  return detail::orthographic_newton(c.J, base, tol, options_.max_iterations, evaluate_at, mu, u);
 }
 
 bool ZeroLossManifold::PlusJacobian(const double* xp, double* jacobian) const {

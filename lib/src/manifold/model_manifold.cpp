@@ -1,5 +1,7 @@
 #include "zeroloss/manifold/model_manifold.hpp"
 
+#include "orthographic_newton.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -175,47 +177,19 @@ bool ModelManifold::Plus(const double* xp, const double* deltap, double* out) co
 
 bool ModelManifold::orthographic_solve(const Cache& c, const Eigen::VectorXd& base, double tol, Eigen::VectorXd* mu,
                                        Eigen::VectorXd* u) const {
-  // Newton on mu -> f(base + J(x)^T mu) - y, whose Jacobian is J(u) J(x)^T. Once within tol, one
-  // more step is taken and kept if it lowers the residual further (quadratic convergence then lands
-  // at rounding level, well inside tol).
-  double first = -1;
-  Eigen::VectorXd within_mu, within_u;
-  double within_res = -1;
-  for (int it = 0; it <= options_.max_iterations + 1; ++it) {
-    *u = base;
-    u->noalias() += c.J.transpose() * *mu;
-    if (!u->allFinite()) return false;
-    const std::unique_ptr<const ModelPoint> point = model_->evaluate(*u);
-    const Eigen::VectorXd residuals = point->outputs() - model_->labels();
-    const double res = residuals.cwiseAbs().maxCoeff();
-    if (within_res >= 0) {
-      if (!(res < within_res)) {
-        *mu = within_mu;
-        *u = within_u;
-      }
-      return true;
-    }
-    if (!std::isfinite(res)) return false;
-    if (it == 0) first = res;
-    if (res <= tol) {
-      within_res = res;
-      within_mu = *mu;
-      within_u = *u;
-    } else if (res > 1e3 * std::max(first, tol) || it >= options_.max_iterations) {
-      return false;
-    }
-    const Eigen::MatrixXd F = point->jacobian() * c.J.transpose();
-    Eigen::PartialPivLU<Eigen::MatrixXd> lu(F);
-    const Eigen::VectorXd step = lu.solve(residuals);
-    if (!step.allFinite()) {
-      if (within_res < 0) return false;
-      *mu = within_mu;
-      *u = within_u;
-      return true;
-    }
-    *mu -= step;
-  }
-  return false;
+  // detail::orthographic_newton with J(u) J(x)^T from the model's dense Jacobian at u.
+  struct Evaluation {
+    std::unique_ptr<const ModelPoint> point;
+    const Cache* c;
+    Eigen::VectorXd residuals;
+    Eigen::MatrixXd newton_matrix() const { return point->jacobian() * c->J.transpose(); }
+  };
+  auto evaluate_at = [&](const Eigen::VectorXd& point) {
+    Evaluation ev{model_->evaluate(point), &c, {}};
+    ev.residuals = ev.point->outputs() - model_->labels();
+    return ev;
+  };
+  return detail::orthographic_newton(c.J, base, tol, options_.max_iterations, evaluate_at, mu, u);
 }
 
 bool ModelManifold::PlusJacobian(const double* xp, double* jacobian) const {
