@@ -27,7 +27,8 @@ json default_verification_config() {
   "global_minimum": {
     "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
     "rank_tolerance": 1e-6, "lbfgs_gradient": 1e-6, "safety_factor": 2.0, "mixed_second_layer": true,
-    "mutant_value_tolerances": 4.0, "perturbation": 1e-5
+    "mutant_value_tolerances": 4.0, "perturbation": 1e-5, "search_starts": 48, "search_gradient_tolerance": 1e-10,
+    "search_max_iterations": 200, "search_min_converged_fraction": 0.5, "search_mutant_n": 6, "search_mutant_d": 3
   },
   "flow_rate": {
     "gaussian_draws": 16,
@@ -64,7 +65,7 @@ json default_verification_config() {
     "sparse_truth_draws": 4, "sparse_truth_k": 1
   },
   "quick": {
-    "global_minimum": { "starts": 4 },
+    "global_minimum": { "starts": 4, "search_starts": 16 },
     "flow_rate": { "gaussian_draws": 3, "figure1": { "draws": 3 } },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
@@ -239,6 +240,19 @@ void validate(const Validator& v) {
     v.fail("global_minimum.mutant_value_tolerances",
            "must exceed 1 (the mutant's T* must lie outside relative_tolerance)", v.at("global_minimum.mutant_value_tolerances"));
   v.positive("global_minimum.perturbation");
+  v.integer("global_minimum.search_starts", 1);
+  if (v.positive("global_minimum.search_gradient_tolerance") >= 1)
+    v.fail("global_minimum.search_gradient_tolerance", "must lie strictly between 0 and 1 (a ratio ||grad_M T|| / ||grad T||)",
+           v.at("global_minimum.search_gradient_tolerance"));
+  v.integer("global_minimum.search_max_iterations", 1);
+  const double search_fraction = v.positive("global_minimum.search_min_converged_fraction");
+  if (search_fraction > 1)
+    v.fail("global_minimum.search_min_converged_fraction", "must lie in (0, 1] (a share of the starts)",
+           v.at("global_minimum.search_min_converged_fraction"));
+  const long long mutant_d = v.integer("global_minimum.search_mutant_d", 1);
+  if (v.integer("global_minimum.search_mutant_n", 1) <= mutant_d)
+    v.fail("global_minimum.search_mutant_n", "must exceed search_mutant_d (the mutant is a problem with n > d)",
+           v.at("global_minimum.search_mutant_n"));
 
   // Claim 2: a population of Gaussian draws (the problem's sizes, data seeds from problem.data_seed)
   // and of Figure 1 draws; each flow runs budget_decades ln 10 / (2 lambda_min), capped.
