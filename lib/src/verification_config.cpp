@@ -56,7 +56,7 @@ json default_verification_config() {
       { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
       { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
     ],
-    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01
+    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01, "search_starts": 48
   },
   "diagonal_sparse_interpolator": {
     "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
@@ -70,7 +70,7 @@ json default_verification_config() {
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
-    "outside_assumptions": { "starts": 3 },
+    "outside_assumptions": { "starts": 3, "search_starts": 16 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
   }
 })json");
@@ -370,6 +370,7 @@ void validate(const Validator& v) {
       v.fail(key, entry + "'labels' must be \"random\" or \"teacher\"", c["labels"]);
   }
   v.integer("outside_assumptions.starts", 1);
+  v.integer("outside_assumptions.search_starts", 1);
   v.positive("outside_assumptions.flow_time");
   v.positive("outside_assumptions.until_gradient");
   v.positive("outside_assumptions.escape_growth");
