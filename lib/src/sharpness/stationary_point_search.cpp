@@ -141,9 +141,9 @@ StationaryPointSearchSummary find_stationary_point(const std::shared_ptr<const S
       g = L.gradient.norm();
       out.gradient_history.push_back(g);
       ++out.accepted;
-      relative_mu = std::max(relative_mu / 10, 1e-16);
+      relative_mu = std::max(relative_mu / 3, 1e-16);
     } else {
-      relative_mu *= 10;
+      relative_mu *= 2;
     }
   }
 }

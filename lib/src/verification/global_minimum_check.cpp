@@ -27,6 +27,7 @@
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/stationary_point_census.hpp"
 #include "zeroloss/weights.hpp"
+#include "global_minimum_population.hpp"
 
 namespace zeroloss {
 
@@ -402,6 +403,12 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     search[s.layer] = {{"starts", cfg["search_starts"]}, {"converged", o.converged}, {"saddles", o.saddles},
                        {"distinct", o.distinct}};
   }
+  // The same search on a population of problems.
+  const size_t population_first = ctx.commands().size();
+  GlobalMinimumPopulation population = search_global_minimum_population(ctx, thresholds);
+  c.evidence.search_starts += population.starts;
+  c.evidence.search.insert(c.evidence.search.end(), population.points.begin(), population.points.end());
+  const size_t population_end = ctx.commands().size();
   // The reproduce block: up to the first layer's minimiser and start 0, then start 0's two runs.
   std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);
   cmds.insert(cmds.end(), first_runs.begin(), first_runs.end());
@@ -416,9 +423,10 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   const double k_tol = cfg["mutant_value_tolerances"].get<double>();
   GlobalMinimumEvidence wrong = c.evidence;
   for (auto& r : wrong.runs) r.sharpness_star *= 1 + k_tol * thresholds.relative_tolerance;
+  for (auto& p : wrong.search) p.sharpness_star *= 1 + k_tol * thresholds.relative_tolerance;
   const Decision on_wrong = decide_global_minimum(wrong, thresholds);
   v.power.push_back({"wrong_T_star",
-                     "every end point compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
+                     "every end point and every stationary point found compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
                      on_wrong.status != VerdictStatus::Pass});
   if (layer_starts.size() > 1) {
     GlobalMinimumEvidence other = c.evidence;
@@ -494,6 +502,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                {"safety_factor", thresholds.safety_factor},
                {"search_min_converged_fraction", thresholds.search_min_converged_fraction},
                {"stationary_search", search},
+               {"population", population.numbers},
                {"mutants", mutants},
                {"details", c.details}};
   std::ostringstream ev;
@@ -525,7 +534,12 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   for (const auto& [layer, r] : search.items())
     ev << " " << (layer == "mutant_n_gt_d" ? std::string("n > d mutant") : "a = " + layer) << ": "
        << r["converged"].get<int>() << " converged, " << distinct_text(r["distinct"]) << ";";
+  ev << " " << population.evidence;
   v.evidence = ev.str();
+  v.command += "\n# the population's data (the stationary-point search runs inside `zeroloss run`):\n" +
+               join_commands({ctx.commands().begin() + static_cast<std::ptrdiff_t>(population_first),
+                              ctx.commands().begin() + static_cast<std::ptrdiff_t>(population_end)});
+  v.figures.insert(v.figures.end(), population.figures.begin(), population.figures.end());
   if (!c.figure.series.empty()) {
     const PlotOutcome po = write_svg_plot(c.figure, dir + "/flow_gaps.svg");
     if (po.written)

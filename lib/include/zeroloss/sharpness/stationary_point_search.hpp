@@ -13,7 +13,8 @@
 // is attracted by saddles as much as by minima. Directions with l = 0 (for instance the trivial
 // directions of the two-layer network in full coordinates, THEORY 3) get no step. The trial point
 // x + B y is put back on M by Newton's projection (manifold/newton_projection.hpp) and accepted when
-// ||grad_M T|| decreased; then mu shrinks tenfold, else it grows tenfold.
+// ||grad_M T|| decreased; then mu shrinks threefold, else it doubles (gentler than tenfold both ways,
+// which alternated accept/reject at one level on ill-conditioned draws).
 //
 // Convergence: ||grad_M T|| <= gradient_tolerance ||grad T|| (||grad T|| the Euclidean gradient: the
 // Riemannian gradient is the difference grad T - J^T lambda of two vectors of that size, so its
