@@ -105,9 +105,18 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_LT(g["worst_relative_gap"].get<double>(), 1e-6);
   // Claim 1's power: every mutant is rejected, the perturbed end point as not stationary.
   const json& power = s["verdicts"]["global_minimum"]["power"];
-  ASSERT_EQ(power.size(), 3u);
+  ASSERT_EQ(power.size(), 4u);
   for (const auto& m : power) EXPECT_TRUE(m["rejected"].get<bool>()) << m;
+  EXPECT_EQ(power[3]["mutant"], "n_greater_than_d");
   EXPECT_EQ(g["mutants"]["perturbed_endpoint"]["rules_failed"], json::array({"stationary"}));
+  // The stationary-point search: on the problem every converged point is T* (one distinct point, a
+  // strict minimum); on the n > d mutant it found saddles. The population ran on every member.
+  const json& search = g["stationary_search"];
+  ASSERT_EQ(search["ones"]["distinct"].size(), 1u) << search;
+  EXPECT_EQ(search["ones"]["distinct"][0]["negative"], 0);
+  EXPECT_GT(search["mutant_n_gt_d"]["saddles"].get<int>(), 0) << search;
+  EXPECT_EQ(g["population"]["not_global"], 0);
+  EXPECT_EQ(g["population"]["members"], 4 + 3 * 2);  // quick: 4 Figure 1 draws, 2 Gaussian draws per size
   EXPECT_GT(g["lambda_min_at_minimiser"]["ones"].get<double>(), 0);
   // Claim 2: both members reached T* and decayed finally at 2 lambda_min; every mutant was rejected.
   const json& f = s["verdicts"]["flow_rate"]["numbers"];
@@ -237,7 +246,8 @@ TEST(Report, AMutantThatPassesMakesTheClaimInconclusive) {
   std::string err;
   json s = run_report("report-weak-mutant-1", cfg, nullptr, 9, &err);
   EXPECT_EQ(s["verdicts"]["global_minimum"]["status"], "inconclusive") << s["verdicts"]["global_minimum"]["evidence"];
-  EXPECT_FALSE(s["verdicts"]["global_minimum"]["power"].back()["rejected"].get<bool>());
+  for (const auto& m : s["verdicts"]["global_minimum"]["power"])
+    EXPECT_EQ(m["rejected"].get<bool>(), m["mutant"] != "perturbed_endpoint") << m;
   // Claim 4 with a "short" budget of 0.9 of the predicted time on the quick draws 8 and 9, which
   // reach rank one at 0.45 and 0.66 of it: the mutant passes, the claim is inconclusive.
   cfg = {{"claims", {"rank_one_sgd"}},

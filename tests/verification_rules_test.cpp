@@ -215,6 +215,50 @@ TEST(GlobalMinimumRule, TheThresholdsComeFromTheCaller) {
   EXPECT_EQ(decide_global_minimum(e, minimum_thresholds()).status, VerdictStatus::Fail);
 }
 
+// Four searches at T* = 2: three converged to the positive definite minimum, one stalled.
+GlobalMinimumEvidence searched_evidence() {
+  GlobalMinimumEvidence e = minimum_evidence();
+  e.search_starts = 4;
+  for (int k = 0; k < 4; ++k) e.search.push_back({k != 3, 2.0 * (1 + 1e-9), 2.0, 0, 0});
+  return e;
+}
+
+TEST(GlobalMinimumRule, ASearchWhoseConvergedPointsAreTheMinimumPasses) {
+  EXPECT_EQ(decide_global_minimum(searched_evidence(), minimum_thresholds()).status, VerdictStatus::Pass);
+  // A stalled start with any T is not a stationary point and does not count against the claim.
+  GlobalMinimumEvidence e = searched_evidence();
+  e.search[3].sharpness = 50;
+  e.search[3].negative_eigenvalues = 2;
+  EXPECT_EQ(decide_global_minimum(e, minimum_thresholds()).status, VerdictStatus::Pass);
+}
+
+TEST(GlobalMinimumRule, ASaddleOrAHigherStationaryPointFails) {
+  GlobalMinimumEvidence e = searched_evidence();
+  e.search[1].negative_eigenvalues = 1;  // a saddle at the optimal value
+  expect_fails_only(decide_global_minimum(e, minimum_thresholds()), kRuleEveryStationaryPointGlobal);
+  e = searched_evidence();
+  e.search[2].sharpness = 2.0 * (1 + 3e-6);  // a strict local minimum above T*
+  expect_fails_only(decide_global_minimum(e, minimum_thresholds()), kRuleEveryStationaryPointGlobal);
+  e = searched_evidence();
+  e.search[0].zero_eigenvalues = 1;  // degenerate: THEORY 5 says positive definite
+  expect_fails_only(decide_global_minimum(e, minimum_thresholds()), kRuleEveryStationaryPointGlobal);
+  EXPECT_FALSE(stationary_point_is_global_minimum(e.search[0], minimum_thresholds()));
+  EXPECT_TRUE(stationary_point_is_global_minimum(e.search[1], minimum_thresholds()));
+}
+
+TEST(GlobalMinimumRule, ASearchThatRarelyConvergesTestsNothing) {
+  GlobalMinimumEvidence e = searched_evidence();
+  e.search[1].converged = false;  // 2 of 4 converged: exactly the default fraction 0.5
+  EXPECT_EQ(decide_global_minimum(e, minimum_thresholds()).status, VerdictStatus::Pass);
+  e.search[2].converged = false;  // 1 of 4
+  expect_fails_only(decide_global_minimum(e, minimum_thresholds()), kRuleSearchConverged);
+  GlobalMinimumThresholds low = minimum_thresholds();
+  low.search_min_converged_fraction = 0.25;
+  EXPECT_EQ(decide_global_minimum(e, low).status, VerdictStatus::Pass);
+  e.search[0].converged = false;  // none: fails whatever the fraction
+  expect_fails_only(decide_global_minimum(e, low), kRuleSearchConverged);
+}
+
 // --- Claim 2 -------------------------------------------------------------------------------------
 
 // One member that reached T* and decayed at the predicted rate.

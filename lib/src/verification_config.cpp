@@ -27,7 +27,13 @@ json default_verification_config() {
   "global_minimum": {
     "starts": 32, "flow_time": 2000.0, "until_gradient": 1e-9, "relative_tolerance": 1e-6,
     "rank_tolerance": 1e-6, "lbfgs_gradient": 1e-6, "safety_factor": 2.0, "mixed_second_layer": true,
-    "mutant_value_tolerances": 4.0, "perturbation": 1e-5
+    "mutant_value_tolerances": 4.0, "perturbation": 1e-5, "search_starts": 48, "search_gradient_tolerance": 1e-10,
+    "search_max_iterations": 200, "search_min_converged_fraction": 0.5, "search_mutant_n": 6, "search_mutant_d": 3,
+    "population": {
+      "figure1": { "draws": 32, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
+      "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 16, "gaussian_first_data_seed": 1,
+      "starts": 8
+    }
   },
   "flow_rate": {
     "gaussian_draws": 16,
@@ -55,7 +61,7 @@ json default_verification_config() {
       { "name": "softplus", "activation": "softplus", "n": 3, "d": 5, "m": 4, "labels": "teacher" },
       { "name": "n > d (cubic)", "activation": "cubic", "n": 6, "d": 3, "m": 4, "label_scale": 1.0 }
     ],
-    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01
+    "starts": 8, "flow_time": 1000000.0, "until_gradient": 1e-8, "escape_growth": 0.01, "search_starts": 48
   },
   "diagonal_sparse_interpolator": {
     "n": 3, "d": 6, "draws": 16, "first_data_seed": 1, "init_scale": 1.0, "lr": 0.04, "label_noise": 0.5,
@@ -64,12 +70,13 @@ json default_verification_config() {
     "sparse_truth_draws": 4, "sparse_truth_k": 1
   },
   "quick": {
-    "global_minimum": { "starts": 4 },
+    "global_minimum": { "starts": 4, "search_starts": 16,
+                        "population": { "figure1": { "draws": 4 }, "gaussian_draws": 2, "starts": 4 } },
     "flow_rate": { "gaussian_draws": 3, "figure1": { "draws": 3 } },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
-    "outside_assumptions": { "starts": 3 },
+    "outside_assumptions": { "starts": 3, "search_starts": 16 },
     "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
   }
 })json");
@@ -239,6 +246,35 @@ void validate(const Validator& v) {
     v.fail("global_minimum.mutant_value_tolerances",
            "must exceed 1 (the mutant's T* must lie outside relative_tolerance)", v.at("global_minimum.mutant_value_tolerances"));
   v.positive("global_minimum.perturbation");
+  v.integer("global_minimum.search_starts", 1);
+  const std::string gp = "global_minimum.population.";
+  v.integer(gp + "figure1.draws", 0);
+  v.integer(gp + "figure1.first_data_seed", 0);
+  v.integer(gp + "figure1.m", 1);
+  if (v.integer(gp + "figure1.n", 1) > v.integer(gp + "figure1.d", 1))
+    v.fail(gp + "figure1.n", "must be at most figure1.d (claim 1 is stated for n <= d)", v.at(gp + "figure1.n"));
+  v.integer(gp + "gaussian_draws", 0);
+  v.integer(gp + "gaussian_first_data_seed", 0);
+  v.integer(gp + "starts", 1);
+  const json& sizes = v.at(gp + "gaussian_sizes");
+  if (!sizes.is_array()) v.fail(gp + "gaussian_sizes", "must be a list of [n, d, m] with 1 <= n <= d and m >= 1", sizes);
+  for (const json& size : sizes)
+    if (!size.is_array() || size.size() != 3 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+        !size[2].is_number_integer() || size[0].get<long long>() < 1 || size[0].get<long long>() > size[1].get<long long>() ||
+        size[2].get<long long>() < 1 || size[1].get<long long>() > 100000 || size[2].get<long long>() > 100000)
+      v.fail(gp + "gaussian_sizes", "lists " + size.dump() + "; expected [n, d, m] with 1 <= n <= d and m >= 1", sizes);
+  if (v.positive("global_minimum.search_gradient_tolerance") >= 1)
+    v.fail("global_minimum.search_gradient_tolerance", "must lie strictly between 0 and 1 (a ratio ||grad_M T|| / ||grad T||)",
+           v.at("global_minimum.search_gradient_tolerance"));
+  v.integer("global_minimum.search_max_iterations", 1);
+  const double search_fraction = v.positive("global_minimum.search_min_converged_fraction");
+  if (search_fraction > 1)
+    v.fail("global_minimum.search_min_converged_fraction", "must lie in (0, 1] (a share of the starts)",
+           v.at("global_minimum.search_min_converged_fraction"));
+  const long long mutant_d = v.integer("global_minimum.search_mutant_d", 1);
+  if (v.integer("global_minimum.search_mutant_n", 1) <= mutant_d)
+    v.fail("global_minimum.search_mutant_n", "must exceed search_mutant_d (the mutant is a problem with n > d)",
+           v.at("global_minimum.search_mutant_n"));
 
   // Claim 2: a population of Gaussian draws (the problem's sizes, data seeds from problem.data_seed)
   // and of Figure 1 draws; each flow runs budget_decades ln 10 / (2 lambda_min), capped.
@@ -356,6 +392,7 @@ void validate(const Validator& v) {
       v.fail(key, entry + "'labels' must be \"random\" or \"teacher\"", c["labels"]);
   }
   v.integer("outside_assumptions.starts", 1);
+  v.integer("outside_assumptions.search_starts", 1);
   v.positive("outside_assumptions.flow_time");
   v.positive("outside_assumptions.until_gradient");
   v.positive("outside_assumptions.escape_growth");

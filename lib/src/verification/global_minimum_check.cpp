@@ -25,7 +25,9 @@
 #include "zeroloss/verification/global_minimum_rule.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
+#include "zeroloss/verification/stationary_point_census.hpp"
 #include "zeroloss/weights.hpp"
+#include "global_minimum_population.hpp"
 
 namespace zeroloss {
 
@@ -244,6 +246,59 @@ void read_lbfgs(VerificationContext& ctx, const std::string& data, const Start& 
           << format_double(tol) << "," << format_double(run.grad_norm) << "," << (ok ? "reached" : "missed") << "\n";
 }
 
+// What the stationary-point search found on one problem.
+struct SearchOutcome {
+  std::vector<StationarySearchPoint> points;
+  int converged = 0, saddles = 0;
+  double lowest = NAN;   // the lowest T among the converged points
+  json distinct = json::array();  // the distinct stationary points: T, inertia, how many starts
+};
+
+// The stationary-point search (stationary_point_census.hpp) on the data in `data_csv` with second
+// layer `a`, each point compared with `T_star` (NaN: with the lowest T found, for a problem without a
+// closed form); the table goes to `csv_path`.
+SearchOutcome stationary_search(VerificationContext& ctx, const std::string& data_csv, const Eigen::VectorXd& a,
+                                double T_star, std::uint64_t seed, const std::string& csv_path) {
+  const json& cfg = ctx.config()["global_minimum"];
+  const Dataset d = read_dataset_csv(data_csv);
+  const TwoLayerModel model(d.X, d.y, a, Activation::from_name(ctx.config()["problem"]["activation"].get<std::string>()));
+  StationaryPointCensusOptions o;
+  o.starts = cfg["search_starts"].get<int>();
+  o.init_scale = ctx.config()["problem"]["init_scale"].get<double>();
+  o.seed = seed;
+  o.search.gradient_tolerance = cfg["search_gradient_tolerance"].get<double>();
+  o.search.max_iterations = cfg["search_max_iterations"].get<int>();
+  const auto entries =
+      stationary_point_census(model, o, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SearchOutcome out;
+  for (const auto& e : entries)
+    if (e.summary.converged() && !(e.summary.sharpness >= out.lowest)) out.lowest = e.summary.sharpness;
+  const double star = std::isnan(T_star) ? out.lowest : T_star;
+  for (const auto& e : entries) {
+    out.points.push_back({e.summary.converged(), e.summary.sharpness, star, e.inertia.negative, e.inertia.zero});
+    if (e.summary.converged()) ++out.converged;
+    if (e.summary.converged() && e.inertia.negative > 0) ++out.saddles;
+  }
+  write_file_atomic(csv_path, stationary_point_census_csv(entries, star));
+  for (const auto& p : distinct_stationary_points(converged_stationary_points(model, entries), {}))
+    out.distinct.push_back({{"sharpness", p.point.sharpness},
+                            {"negative", p.point.inertia.negative},
+                            {"zero", p.point.inertia.zero},
+                            {"positive", p.point.inertia.positive},
+                            {"starts", p.starts}});
+  return out;
+}
+
+// "T = 12.5 (index 1) x 3, ..." for the evidence text.
+std::string distinct_text(const json& distinct) {
+  std::string s;
+  for (const auto& p : distinct)
+    s += (s.empty() ? "" : ", ") + std::string("T = ") + short_number(p["sharpness"].get<double>(), 6) + " (" +
+         std::to_string(p["negative"].get<int>()) + " negative, " + std::to_string(p["zero"].get<int>()) +
+         " zero eigenvalues) from " + std::to_string(p["starts"].get<int>()) + " starts";
+  return s.empty() ? "none" : s;
+}
+
 }  // namespace
 
 Verdict check_global_minimum(VerificationContext& ctx) {
@@ -262,6 +317,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   thresholds.until_gradient = cfg["until_gradient"].get<double>();
   thresholds.lbfgs_gradient = cfg["lbfgs_gradient"].get<double>();
   thresholds.safety_factor = cfg["safety_factor"].get<double>();
+  thresholds.search_min_converged_fraction = cfg["search_min_converged_fraction"].get<double>();
   const size_t first_command = ctx.begin_block();
   const std::string dir = ctx.dir("global_minimum");
   const std::string data = write_problem_data(ctx);
@@ -335,6 +391,24 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     }
   }
   write_file_atomic(dir + "/runs.csv", c.table.str());
+  // The stationary-point search of every index, on each second layer.
+  json search = json::object();
+  const std::uint64_t seed = static_cast<std::uint64_t>(ctx.config()["seed"].get<int>());
+  for (const Start& s : layer_starts) {
+    ctx.progress("global minimum: stationary-point search (a = " + s.layer + ")");
+    const SearchOutcome o = stationary_search(ctx, data, read_weights_csv(dir + "/start_" + s.layer + "_0.csv").a, s.T_star,
+                                              seed * 2 + (s.mixed ? 1 : 0), dir + "/stationary_points_" + s.layer + ".csv");
+    c.evidence.search_starts += cfg["search_starts"].get<int>();
+    c.evidence.search.insert(c.evidence.search.end(), o.points.begin(), o.points.end());
+    search[s.layer] = {{"starts", cfg["search_starts"]}, {"converged", o.converged}, {"saddles", o.saddles},
+                       {"distinct", o.distinct}};
+  }
+  // The same search on a population of problems.
+  const size_t population_first = ctx.commands().size();
+  GlobalMinimumPopulation population = search_global_minimum_population(ctx, thresholds);
+  c.evidence.search_starts += population.starts;
+  c.evidence.search.insert(c.evidence.search.end(), population.points.begin(), population.points.end());
+  const size_t population_end = ctx.commands().size();
   // The reproduce block: up to the first layer's minimiser and start 0, then start 0's two runs.
   std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);
   cmds.insert(cmds.end(), first_runs.begin(), first_runs.end());
@@ -349,9 +423,10 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   const double k_tol = cfg["mutant_value_tolerances"].get<double>();
   GlobalMinimumEvidence wrong = c.evidence;
   for (auto& r : wrong.runs) r.sharpness_star *= 1 + k_tol * thresholds.relative_tolerance;
+  for (auto& p : wrong.search) p.sharpness_star *= 1 + k_tol * thresholds.relative_tolerance;
   const Decision on_wrong = decide_global_minimum(wrong, thresholds);
   v.power.push_back({"wrong_T_star",
-                     "every end point compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
+                     "every end point and every stationary point found compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
                      on_wrong.status != VerdictStatus::Pass});
   if (layer_starts.size() > 1) {
     GlobalMinimumEvidence other = c.evidence;
@@ -385,6 +460,30 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                            " ||Theta|| and projected back onto M (Newton)",
                        on_moved.status != VerdictStatus::Pass});
   }
+  {
+    // (d) The assumption n <= d removed: the same search on an n > d problem, whose lowest T found
+    // stands in for T* (there is no closed form); it has saddles and minima that are not global.
+    ctx.progress("global minimum: the n > d mutant (stationary-point search)");
+    const std::string mdata = dir + "/mutant_n_gt_d_data.csv";
+    ctx.run("global_minimum_mutant_n_gt_d_data",
+            {"data", "--generator", "gaussian", "--n", std::to_string(cfg["search_mutant_n"].get<int>()), "--d",
+             std::to_string(cfg["search_mutant_d"].get<int>()), "--labels", "random", "--seed",
+             std::to_string(problem["data_seed"].get<int>()), "--out", mdata});
+    GlobalMinimumEvidence outside;
+    const SearchOutcome o = stationary_search(ctx, mdata, Eigen::VectorXd::Ones(m), NAN, seed * 2,
+                                              dir + "/mutant_n_gt_d_stationary_points.csv");
+    outside.runs = c.evidence.runs;
+    outside.search_starts = cfg["search_starts"].get<int>();
+    outside.search = o.points;
+    search["mutant_n_gt_d"] = {{"starts", cfg["search_starts"]}, {"converged", o.converged}, {"saddles", o.saddles},
+                               {"distinct", o.distinct}};
+    v.power.push_back({"n_greater_than_d",
+                       "the stationary-point search on an n > d problem (n = " +
+                           std::to_string(cfg["search_mutant_n"].get<int>()) + ", d = " +
+                           std::to_string(cfg["search_mutant_d"].get<int>()) +
+                           ", a = 1; no closed form: the lowest T found stands in for T*)",
+                       decide_global_minimum(outside, thresholds).status != VerdictStatus::Pass});
+  }
   v.status = status_with_power(decision, v.power);
   json lambdas = json::object();
   for (const auto& s : layer_starts) lambdas[s.layer] = s.lambda_min;
@@ -401,6 +500,9 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                {"until_gradient", thresholds.until_gradient},
                {"lbfgs_gradient", thresholds.lbfgs_gradient},
                {"safety_factor", thresholds.safety_factor},
+               {"search_min_converged_fraction", thresholds.search_min_converged_fraction},
+               {"stationary_search", search},
+               {"population", population.numbers},
                {"mutants", mutants},
                {"details", c.details}};
   std::ostringstream ev;
@@ -427,8 +529,17 @@ Verdict check_global_minimum(VerificationContext& ctx) {
        << " and sigma_2/sigma_1 " << short_number(p["rank_one_ratio"].get<double>(), 3) << " (failed: "
        << p["rules_failed"].dump() << ")";
   }
-  ev << ".";
+  ev << ". Stationary points of every index (Riemannian Levenberg-Marquardt on ||grad_M T||^2 from "
+     << cfg["search_starts"].get<int>() << " starts per second layer, half of them with coinciding neurons):";
+  for (const auto& [layer, r] : search.items())
+    ev << " " << (layer == "mutant_n_gt_d" ? std::string("n > d mutant") : "a = " + layer) << ": "
+       << r["converged"].get<int>() << " converged, " << distinct_text(r["distinct"]) << ";";
+  ev << " " << population.evidence;
   v.evidence = ev.str();
+  v.command += "\n# the population's data (the stationary-point search runs inside `zeroloss run`):\n" +
+               join_commands({ctx.commands().begin() + static_cast<std::ptrdiff_t>(population_first),
+                              ctx.commands().begin() + static_cast<std::ptrdiff_t>(population_end)});
+  v.figures.insert(v.figures.end(), population.figures.begin(), population.figures.end());
   if (!c.figure.series.empty()) {
     const PlotOutcome po = write_svg_plot(c.figure, dir + "/flow_gaps.svg");
     if (po.written)

@@ -48,6 +48,11 @@ std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& r, con
           {kRuleOptimalPoint, optimal_point}};
 }
 
+bool stationary_point_is_global_minimum(const StationarySearchPoint& p, const GlobalMinimumThresholds& t) {
+  const double gap = std::abs(p.sharpness - p.sharpness_star) / std::abs(p.sharpness_star);
+  return gap <= t.relative_tolerance && p.negative_eigenvalues == 0 && p.zero_eigenvalues == 0;
+}
+
 bool reached_global_minimum(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t) {
   for (const auto& rule : global_minimum_run_rules(run, t))
     if (!rule.held) return false;
@@ -64,6 +69,17 @@ Decision decide_global_minimum(const GlobalMinimumEvidence& e, const GlobalMinim
     const std::vector<RuleOutcome> on_run = global_minimum_run_rules(run, t);
     for (size_t k = 0; k < rules.size(); ++k) rules[k].held = rules[k].held && on_run[k].held;
   }
+  int converged = 0;
+  bool every_global = true;
+  for (const auto& p : e.search) {
+    if (!p.converged) continue;
+    ++converged;
+    every_global = every_global && stationary_point_is_global_minimum(p, t);
+  }
+  const bool enough = e.search_starts == 0 ||
+                      (converged >= 1 && converged >= t.search_min_converged_fraction * e.search_starts);
+  rules.push_back({kRuleSearchConverged, enough});
+  rules.push_back({kRuleEveryStationaryPointGlobal, every_global});
   return decide_by_rules(std::move(rules));
 }
 

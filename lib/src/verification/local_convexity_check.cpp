@@ -17,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/csv.hpp"
@@ -155,29 +156,40 @@ Draw make_draw(VerificationContext& ctx, int seed) {
   return d;
 }
 
-// Runs the pipeline (optimum, convexity) with `activation` on draw `d`; `name` names its folder and
-// logs ("claim", "mutant_tanh"). Fills d.member, d.read and d.record.
-void run_pipeline(VerificationContext& ctx, Draw& d, const std::string& activation, const std::string& name,
-                  const LocalConvexityThresholds& t) {
-  const std::string tag = "local_convexity_" + std::to_string(d.seed) + "_" + name;
-  const std::string optimum = d.dir + "/" + name + "_optimum.csv", out = d.dir + "/" + name;
+// The pipeline's two commands on draw `d` with `activation`; `name` names its folder and logs
+// ("claim", "mutant_tanh"): the stationary point (`optimum`), then `convexity` around it.
+std::string pipeline_tag(const Draw& d, const std::string& name) {
+  return "local_convexity_" + std::to_string(d.seed) + "_" + name;
+}
+VerificationContext::Command optimum_command(const Draw& d, const std::string& activation, const std::string& name) {
+  return {pipeline_tag(d, name) + "_optimum",
+          {"optimum", "--data", d.data, "--weights", d.start, "--activation", activation, "--accept-stationary", "--out",
+           d.dir + "/" + name + "_optimum.csv", "--json"}};
+}
+VerificationContext::Command convexity_command(VerificationContext& ctx, const Draw& d, const std::string& activation,
+                                               const std::string& name) {
+  return {pipeline_tag(d, name) + "_convexity",
+          convexity_args(ctx, d.data, d.dir + "/" + name + "_optimum.csv", activation, d.dir + "/" + name)};
+}
+
+// Reads the pipeline's results on draw `d` (exit codes of its two commands; the optimum's printed
+// JSON from logs/). Fills d.member, d.read and d.record.
+void read_pipeline(VerificationContext& ctx, Draw& d, const std::string& activation, const std::string& name,
+                   int rc_optimum, int rc_convexity, const LocalConvexityThresholds& t) {
+  const std::string out = d.dir + "/" + name;
   d.member = LocalConvexityMember{};
   d.member.data_seed = d.seed;
   d.record = {{"data_seed", d.seed}, {"activation", activation}};
-  std::string printed;
-  int rc = ctx.try_run(tag + "_optimum", {"optimum", "--data", d.data, "--weights", d.start, "--activation", activation,
-                                          "--accept-stationary", "--out", optimum, "--json"},
-                       &printed);
-  json opt;
-  if (rc == 0) {
-    opt = json::parse(printed);
-    rc = ctx.try_run(tag + "_convexity", convexity_args(ctx, d.data, optimum, activation, out));
-  }
+  const int rc = rc_optimum != 0 ? rc_optimum : rc_convexity;
   if (rc != 0) {
     d.record["status"] = "not completed";
     d.record["exit_code"] = rc;
     return;
   }
+  std::ifstream printed(ctx.out() + "/logs/" + pipeline_tag(d, name) + "_optimum.out");
+  std::stringstream text;
+  text << printed.rdbuf();
+  const json opt = json::parse(text.str());
   const json s = read_json_file(out + "/summary.json");
   d.read = read_convexity_run(out);
   const LocalConvexityMember bracket = curvature_bracket(d.read.observations, t);
@@ -196,6 +208,19 @@ void run_pipeline(VerificationContext& ctx, Draw& d, const std::string& activati
   d.record["convex_points_below"] = d.member.convex_points_below;
   d.record["observations"] = {{"sampled", d.read.sampled}, {"search_rungs", d.read.searched}};
   d.record["assumptions"] = s["assumptions"].is_object() ? s["assumptions"]["description"] : json(nullptr);
+}
+
+// The pipeline on one draw, one command after the other.
+void run_pipeline(VerificationContext& ctx, Draw& d, const std::string& activation, const std::string& name,
+                  const LocalConvexityThresholds& t) {
+  const VerificationContext::Command opt = optimum_command(d, activation, name);
+  const int rc_optimum = ctx.try_run(opt.log_name, opt.args);
+  int rc_convexity = -1;
+  if (rc_optimum == 0) {
+    const VerificationContext::Command conv = convexity_command(ctx, d, activation, name);
+    rc_convexity = ctx.try_run(conv.log_name, conv.args);
+  }
+  read_pipeline(ctx, d, activation, name, rc_optimum, rc_convexity, t);
 }
 
 // Mutant 2 on draw `d`: the claim's convexity run with the draw's own counterexamples removed: no
@@ -399,19 +424,40 @@ Verdict check_local_convexity(VerificationContext& ctx) {
 
   std::vector<Draw> population;
   LocalConvexityEvidence evidence;
+  // The draws' data, then their stationary points and their convexity runs, each batch in parallel
+  // child processes (the draws are independent).
   for (int k = 0; k < draws; ++k) {
-    ctx.progress("local convexity: draw " + std::to_string(k + 1) + "/" + std::to_string(draws) +
-                 ": stationary point, sampling M and searching for negative curvature (" + (quick ? "quick" : "full") +
-                 " preset)");
-    Draw d = make_draw(ctx, first_seed + k);
-    run_pipeline(ctx, d, act, "claim", t);
-    evidence.members.push_back(d.member);
-    population.push_back(std::move(d));
+    population.push_back(make_draw(ctx, first_seed + k));
     if (first_draw_end == 0) first_draw_end = ctx.commands().size();
+  }
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<VerificationContext::Command> batch;
+  for (const Draw& d : population) batch.push_back(optimum_command(d, act, "claim"));
+  ctx.progress("local convexity: the stationary point of " + std::to_string(draws) + " draws, in parallel");
+  const size_t optimum_first = ctx.commands().size();
+  const std::vector<int> rc_optimum = ctx.try_run_parallel(batch, threads);
+  batch.clear();
+  std::vector<size_t> convexity_of(population.size(), population.size());
+  for (size_t k = 0; k < population.size(); ++k)
+    if (rc_optimum[k] == 0) {
+      convexity_of[k] = batch.size();
+      batch.push_back(convexity_command(ctx, population[k], act, "claim"));
+    }
+  ctx.progress("local convexity: sampling M and searching for negative curvature around " + std::to_string(batch.size()) +
+               " stationary points, in parallel (" + (quick ? "quick" : "full") + " preset)");
+  const size_t convexity_first = ctx.commands().size();
+  const std::vector<int> rc_convexity = ctx.try_run_parallel(batch, threads);
+  for (size_t k = 0; k < population.size(); ++k) {
+    const int rc = convexity_of[k] < rc_convexity.size() ? rc_convexity[convexity_of[k]] : -1;
+    read_pipeline(ctx, population[k], act, "claim", rc_optimum[k], rc, t);
+    evidence.members.push_back(population[k].member);
   }
   const size_t t6_from = ctx.commands().size();
   json t6 = inspect_theory6_point(ctx, dir);
+  // The reproduce block: the first draw's data, stationary point and convexity run, then THEORY 6's point.
   std::vector<std::string> cmds(ctx.commands().begin() + first, ctx.commands().begin() + first_draw_end);
+  cmds.push_back(ctx.commands()[optimum_first]);
+  if (convexity_of[0] == 0) cmds.push_back(ctx.commands()[convexity_first]);
   for (size_t k = t6_from; k < ctx.commands().size(); ++k) cmds.push_back(ctx.commands()[k]);
   const Decision decision = decide_local_convexity(evidence, t);
 

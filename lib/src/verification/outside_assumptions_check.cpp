@@ -10,6 +10,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/number_text.hpp"
@@ -19,6 +20,9 @@
 #include "zeroloss/verification/outside_assumptions_rule.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
+#include "zeroloss/verification/stationary_point_census.hpp"
+#include "zeroloss/dataset.hpp"
+#include "zeroloss/weights.hpp"
 
 namespace zeroloss {
 
@@ -45,6 +49,44 @@ std::string inertia_text(const HessianInertia& in) {
   std::string kind = in.negative > 0 ? "a saddle" : in.zero > 0 ? "degenerate (zero eigenvalues)" : "a strict local minimum";
   return "inertia " + std::to_string(in.negative) + " negative, " + std::to_string(in.zero) + " zero, " +
          std::to_string(in.positive) + " positive: " + kind;
+}
+
+// The stationary-point search (stationary_point_census.hpp) on one case: finds saddles and minima the
+// flows do not reach. Its distinct points go to rec["search"], its table to csv_path; returns the
+// evidence sentence.
+std::string search_case(VerificationContext& ctx, const std::string& data, const std::string& weights,
+                        const std::string& act, const OutsideAssumptionsThresholds& thresholds,
+                        const std::string& csv_path, json& rec) {
+  const json& cfg = ctx.config()["outside_assumptions"];
+  const Dataset d = read_dataset_csv(data);
+  const TwoLayerModel model(d.X, d.y, read_weights_csv(weights, static_cast<int>(d.X.cols())).a, Activation::from_name(act));
+  StationaryPointCensusOptions o;
+  o.starts = cfg["search_starts"].get<int>();
+  o.init_scale = ctx.config()["problem"]["init_scale"].get<double>();
+  o.seed = static_cast<std::uint64_t>(ctx.config()["seed"].get<int>());
+  o.zero_eigenvalue = thresholds.zero_eigenvalue;
+  const auto entries =
+      stationary_point_census(model, o, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  write_file_atomic(csv_path, stationary_point_census_csv(entries, NAN));
+  const std::vector<StationaryEnd> ends = converged_stationary_points(model, entries);
+  json points = json::array();
+  std::ostringstream ev;
+  ev << "the stationary-point search (Riemannian Levenberg-Marquardt on ||grad_M T||^2, " << o.starts
+     << " starts, half with coinciding neurons) converged from " << ends.size() << " starts";
+  const auto distinct = distinct_stationary_points(ends, thresholds);
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    const auto& p = distinct[i];
+    points.push_back({{"T", p.point.sharpness},
+                      {"starts", p.starts},
+                      {"negative_eigenvalues", p.point.inertia.negative},
+                      {"zero_eigenvalues", p.point.inertia.zero},
+                      {"positive_eigenvalues", p.point.inertia.positive},
+                      {"sigma2_over_sigma1_R", p.point.rank_one_ratio}});
+    ev << (i ? "; " : ": ") << "T = " << short_number(p.point.sharpness, 6) << " (" << p.point.inertia.negative << " negative, "
+       << p.point.inertia.zero << " zero eigenvalues) from " << p.starts;
+  }
+  rec["search"] = {{"starts", o.starts}, {"converged", ends.size()}, {"stationary_points", points}};
+  return ev.str();
 }
 
 }  // namespace
@@ -192,6 +234,14 @@ Verdict check_outside_assumptions(VerificationContext& ctx) {
       if (!failed.empty()) parts.push_back(std::to_string(failed.size()) + " flows failed (see cases)");
       for (size_t i = 0; i < parts.size(); ++i) ev << (i ? "; " : "") << parts[i];
       ev << ". " << (described.empty() ? "" : described + ". ");
+      try {
+        ev << "Also, " << search_case(ctx, data, dir + "/" + sub + "_w0.csv", act, thresholds,
+                                      dir + "/" + sub + "_stationary_points.csv", rec)
+           << ". ";
+      } catch (const Error& e) {
+        rec["search"] = {{"status", "error"}, {"message", e.what()}};
+        ev << "The stationary-point search failed: " << e.what() << ". ";
+      }
     } catch (const std::exception& e) {
       rec["status"] = "error";
       rec["message"] = e.what();

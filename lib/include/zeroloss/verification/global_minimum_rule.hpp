@@ -32,8 +32,22 @@ struct GlobalMinimumRun {
   double data_norm = 0;
 };
 
+// One search for a stationary point of any index (sharpness/stationary_point_search.hpp: Riemannian
+// Levenberg-Marquardt on ||grad_M T||^2, attracted by saddles as much as by minima) from one start.
+struct StationarySearchPoint {
+  bool converged = false;       // ||grad_M T|| <= gradient_tolerance ||grad T|| (else stalled, failed, ...)
+  double sharpness = 0;         // T at the point found
+  double sharpness_star = 0;    // the closed-form T* of this second layer
+  int negative_eigenvalues = 0;  // inertia of Hess_M T there (zero: |lambda| <= 1e-8 max |lambda|)
+  int zero_eigenvalues = 0;
+};
+
 struct GlobalMinimumEvidence {
   std::vector<GlobalMinimumRun> runs;
+  // The stationary-point search: its starts (0: not run, its two rules then hold vacuously) and the
+  // point each start reached.
+  int search_starts = 0;
+  std::vector<StationarySearchPoint> search;
 };
 
 // From the configuration's "global_minimum" section.
@@ -43,6 +57,9 @@ struct GlobalMinimumThresholds {
   double until_gradient = 1e-9;      // until_gradient G: a flow must end with ||grad_M T|| < 10 G
   double lbfgs_gradient = 1e-6;      // lbfgs_gradient: L-BFGS must end with ||grad_M T|| <= this |T*|
   double safety_factor = 2;          // safety_factor: multiplies the first-order displacement bound
+  // search_min_converged_fraction: at least this fraction of the search's starts must converge to a
+  // stationary point (a search that finds nothing tests nothing).
+  double search_min_converged_fraction = 0.5;
 };
 
 // The rules, each over every run it concerns (a run the rule does not concern counts as held):
@@ -71,11 +88,19 @@ double optimal_point_tolerance(const GlobalMinimumRun& run, const GlobalMinimumT
 // 10 rank_tolerance + safety_factor third_derivative_bound displacement_bound / sigma_1(phi''(R)).
 double phi2_rank_one_tolerance(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 
+// The stationary-point search: at least search_min_converged_fraction of its starts converged (and at
+// least one), and every point it converged to is the global minimum: |T - T*| / |T*| <=
+// relative_tolerance and Hess_M T positive definite there (no negative, no zero eigenvalue: THEORY 5).
+inline constexpr const char* kRuleSearchConverged = "search_converged";
+inline constexpr const char* kRuleEveryStationaryPointGlobal = "every_stationary_point_global";
+bool stationary_point_is_global_minimum(const StationarySearchPoint& point, const GlobalMinimumThresholds& t);
+
 // The rules on one run; the run reached the global minimum when all held.
 std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 bool reached_global_minimum(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 
-// Pass when every run reached the global minimum (no runs: Fail, nothing was tested).
+// Pass when every run reached the global minimum (no runs: Fail, nothing was tested) and the
+// stationary-point search rules above held.
 Decision decide_global_minimum(const GlobalMinimumEvidence& evidence, const GlobalMinimumThresholds& thresholds);
 
 }  // namespace zeroloss
