@@ -15,7 +15,9 @@
 // to ||eta|| = Delta), when the model does not decrease (rounding), or when the residual
 // r = g + H eta satisfies ||r|| <= ||g|| min(||g||^theta, kappa) (kappa: linear; theta = 1: the
 // superlinear rule that gives local quadratic convergence), or after max_inner_iterations products.
-// CG directions are re-projected onto T_x M at each step so rounding does not leave it.
+// CG directions are re-projected onto T_x M at each step so rounding does not leave it, and ||eta||^2,
+// <eta, d> and ||d||^2 are recomputed rather than updated by CG's recurrences (which assume exact
+// orthogonality and drift once ||g|| nears its rounding floor, placing "boundary" steps inside).
 //
 // Outer step: the candidate is R_x(eta) = the minimum-norm Newton projection of x + eta onto M
 // (newton_projection.hpp; a second-order retraction). With
@@ -77,7 +79,10 @@ struct TrustRegionOptions {
   double rho_regularization = 1e3;    // s above, >= 0
   double kappa = 0.1;                 // tCG linear rule, in (0, 1)
   double theta = 1.0;                 // tCG superlinear rule exponent, > 0
-  int max_inner_iterations = 0;       // tCG products per outer step; 0: the tangent dimension P - n
+  // tCG products per outer step; 0: max(2 (P - n), 50). More than P - n: CG in floating point loses
+  // orthogonality on an ill-conditioned Hessian and needs extra steps to reach the superlinear rule
+  // (with exactly P - n the rate near the minimum degraded to linear, factor ~1e-3, in the tests).
+  int max_inner_iterations = 0;
   double radius_floor = 1e-15;        // relative radius at which the method stops, > 0
   ProjectionOptions projection;       // the retraction (Newton) and the initial projection onto M
 
