@@ -11,7 +11,9 @@
 #include "option_checks.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/csv.hpp"
 #include "zeroloss/presentation/optimum_outputs.hpp"
+#include "zeroloss/presentation/trust_region_outputs.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/sharpness.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
@@ -27,6 +29,7 @@ struct OptimumOptions {
   bool json = false;
   bool accept_stationary = false;
   std::string method = "auto";
+  std::string log;  // trust-region iteration log CSV
   SharpnessMinimumOptions minimum;
   ModelKind model = ModelKind::TwoLayer;
 };
@@ -37,7 +40,11 @@ void run_optimum(const OptimumOptions& o) {
   const LoadedProblem P = load_problem(o.problem);
   SharpnessMinimumOptions options = o.minimum;
   options.use_closed_form = o.method == "auto";
+  options.use_trust_region = o.method == "trust-region";
   const SharpnessMinimum s = sharpness_minimum(P.model, P.weights.theta, options);
+  if (s.trust_region && !s.trust_region->converged)
+    throw ConvergenceError("Riemannian trust-region Newton did not converge: " + s.trust_region->message +
+                           "; no output written (raise --max-iterations or --tr-gradient-tolerance?)");
   if (!s.closed_form && !s.fallback_summary.converged) {
     throw ConvergenceError(std::string(o.method == "lbfgs" ? "Riemannian L-BFGS did not converge: " : "no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: ") +
                            s.fallback_summary.termination + "; no output written (raise --max-iterations?)");
@@ -49,6 +56,7 @@ void run_optimum(const OptimumOptions& o) {
   const OptimumReport report{o.method == "lbfgs", SharpnessGeometry(P.model, P.weights.theta).sharpness(),
                              max_residual(P.model, P.weights.theta), P.model.activation().name(), o.out};
   write_weights_csv(o.out, s.theta, P.model.a());
+  if (!o.log.empty() && s.trust_region) write_file_atomic(o.log, trust_region_log_csv(*s.trust_region));
   if (o.json)
     std::cout << optimum_json(s, report).dump(2) << std::endl;
   else
@@ -57,6 +65,17 @@ void run_optimum(const OptimumOptions& o) {
 
 void run_diagonal_optimum(const OptimumOptions& o) {
   const LoadedDiagonalProblem P = load_diagonal_problem(o.problem);
+  if (o.method == "trust-region") {
+    const TrustRegionMinimization t = minimize_sharpness_trust_region(P.model, P.theta, o.minimum.trust_region);
+    if (!t.summary.converged)
+      throw ConvergenceError("Riemannian trust-region Newton did not converge: " + t.summary.message + "; no output written");
+    const DiagonalLinearOptimum c = diagonal_linear_optimum(*P.model, t.theta);
+    write_diagonal_weights_csv(o.out, P.model->u(t.theta), P.model->v(t.theta));
+    if (!o.log.empty()) write_file_atomic(o.log, trust_region_log_csv(t.summary));
+    if (o.json) std::cout << diagonal_trust_region_json(t, *P.model, c, o.out).dump(2) << std::endl;
+    else print_diagonal_trust_region(std::cout, t, *P.model, c, o.out);
+    return;
+  }
   const DiagonalLinearOptimum r = diagonal_linear_optimum(*P.model, P.theta);
   write_diagonal_weights_csv(o.out, P.model->u(r.theta), P.model->v(r.theta));
   if (o.json)
@@ -90,21 +109,31 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                            app.add_flag("--json", o->json, "Print one JSON object instead of the table");
                            app.add_option("--method", o->method,
                                           "auto: closed form when rank X = n, else Riemannian L-BFGS from --weights; "
-                                          "lbfgs: always Riemannian L-BFGS from --weights (an independent route)")
-                               ->check(checks::one_of({"auto", "lbfgs"}))
+                                          "lbfgs: always Riemannian L-BFGS from --weights (an independent route); "
+                                          "trust-region: Riemannian trust-region Newton from --weights (both models; "
+                                          "matrix-free, quadratic local convergence, prints its iteration log)")
+                               ->check(checks::one_of({"auto", "lbfgs", "trust-region"}))
                                ->capture_default_str();
                            app.add_flag("--accept-stationary", o->accept_stationary,
                                         "Write the point even when it is a stationary point that is not a minimum "
                                         "(e.g. tanh, where THEORY 5's assumptions fail); otherwise that is exit 4");
                            app.add_option("--max-iterations", o->minimum.fallback.max_iterations,
-                                          "L-BFGS fallback: iteration limit (>= 1)")
+                                          "L-BFGS and trust-region: iteration limit (>= 1)")
                                ->capture_default_str()
                                ->check(checks::positive_integer<int>());
                            app.add_option("--gradient-tolerance", o->minimum.fallback.gradient_tolerance,
                                           "L-BFGS fallback: converged when ||grad_M T|| <= this * max(1, T); > 0")
                                ->capture_default_str()
                                ->check(checks::positive_number());
+                           app.add_option("--tr-gradient-tolerance", o->minimum.trust_region.gradient_tolerance,
+                                          "trust-region: converged when ||grad_M T|| <= this (absolute); > 0")
+                               ->capture_default_str()
+                               ->check(checks::positive_number());
+                           app.add_option("--log", o->log, "trust-region: also write the iteration log as CSV here");
                            return std::function<void()>([o]() {
+                             if (!o->log.empty() && o->method != "trust-region")
+                               throw InputError("--log writes the trust-region iteration log: it needs --method trust-region");
+                             o->minimum.trust_region.max_iterations = o->minimum.fallback.max_iterations;
                              if (o->model == ModelKind::DiagonalLinear) return run_diagonal_optimum(*o);
                              run_optimum(*o);
                            });

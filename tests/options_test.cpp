@@ -118,7 +118,7 @@ const std::vector<Case> kCases = {
     {"data --n 3 --d 2 --generator normal --out {O}", 1, "--generator: must be one of gaussian, uniform01, orthonormal; got normal"},
     {"data --n 3 --d 2 --labels bogus --out {O}", 1, "--labels: must be one of random, given, teacher; got bogus"},
     {"check --data {D} --weights {W} --inject-error value", 1, "--inject-error: must be one of none, gradient, hessian; got value"},
-    {"optimum --data {D} --weights {W} --method newton --out {O}", 1, "--method: must be one of auto, lbfgs; got newton"},
+    {"optimum --data {D} --weights {W} --method newton --out {O}", 1, "--method: must be one of auto, lbfgs, trust-region; got newton"},
     {kConvexity + "--along-flow 1 --trajectory-projection bogus", 1, "--trajectory-projection: must be one of newton"},
     // compare: the order fit needs two distinct step sizes; refused before the flow and SGD run.
     {kCompare + "--lr-list 0.05,0.05", 1, "--lr-list: step size 0.05 appears twice in 0.05,0.05"},

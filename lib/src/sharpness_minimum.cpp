@@ -9,6 +9,7 @@
 #include "zeroloss/root_finding.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
 
@@ -163,6 +164,24 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
     out.closed_form = true;
     out.message = msg.str();
     out.multipliers = (2.0 / n) * model.row_norms_squared().cwiseProduct(out.c);
+  } else if (options.use_trust_region) {
+    TwoLayerTrustRegionMinimization r = minimize_sharpness_trust_region(model, theta_reference, options.trust_region);
+    out.theta = std::move(r.theta);
+    out.closed_form = false;
+    ManifoldMinimizationSummary& f = out.fallback_summary;
+    f.iterations = r.summary.iterations;
+    f.start_projected = r.summary.start_projected;
+    f.initial_value = r.summary.initial_value;
+    f.final_value = r.summary.final_value;
+    f.riemannian_gradient_norm = r.summary.gradient_norm;
+    f.final_residual = r.summary.final_residual;
+    f.converged = r.summary.converged;
+    f.termination = r.summary.message;
+    out.message = (p == n ? std::string("Riemannian trust-region Newton from the given point (requested instead of the closed form): ")
+                          : "no closed form: rank X = " + std::to_string(p) + " < n = " + std::to_string(n) +
+                                "; minimized T over M with Riemannian trust-region Newton from the given point: ") +
+                  r.summary.message;
+    out.trust_region = std::move(r.summary);
   } else {
     const ManifoldMinimizationResult r = minimize_sharpness_on_manifold(model, theta_reference, options.fallback);
     out.theta = r.theta;
@@ -190,15 +209,26 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
   out.preactivations = model.X() * out.theta.transpose();
   out.preactivation_singular_values = singular_values(out.preactivations);
   out.second_derivative_singular_values = singular_values(e.d2phi * model.a().asDiagonal());
-  const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
-  if (H.eigenvalues.size() > 0) out.hessian_min_eigenvalue = H.eigenvalues(0);
+  // The extremes of the Hessian spectrum: dense up to kDenseSpectrumMaxDimension, Lanczos above
+  // (hessian_spectrum.hpp; a Lanczos value that did not converge stays NaN: not positive definite).
+  const long tangent_dimension = static_cast<long>(red.m()) * red.d() - n;
+  double scale = 0.0;
+  if (tangent_dimension > 0 &&
+      resolve_spectrum_method(SpectrumMethod::Auto, tangent_dimension) == SpectrumMethod::Lanczos) {
+    const HessianExtremes h = riemannian_hessian_extremes(geo, LanczosOptions{});
+    if (h.converged) out.hessian_min_eigenvalue = h.lambda_min();
+    scale = std::max(std::abs(h.lambda_min()), std::abs(h.lambda_max()));
+  } else if (tangent_dimension > 0) {
+    const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
+    out.hessian_min_eigenvalue = H.eigenvalues(0);
+    scale = H.eigenvalues.cwiseAbs().maxCoeff();
+  }
   std::vector<double> points(out.preactivations.data(), out.preactivations.data() + out.preactivations.size());
   out.assumptions = check_assumptions(model.activation(), points);
 
   // Positive definite: smallest eigenvalue above rounding relative to the spectrum (a trivial
   // non-trivial tangent part, m*p = n, makes the point isolated on its slice: a minimum).
-  const double scale = H.eigenvalues.size() > 0 ? H.eigenvalues.cwiseAbs().maxCoeff() : 0.0;
-  const bool pd = H.eigenvalues.size() == 0 || out.hessian_min_eigenvalue > 1e-10 * scale;
+  const bool pd = tangent_dimension <= 0 || out.hessian_min_eigenvalue > 1e-10 * scale;
   const std::string act = model.activation().name();
   if (out.closed_form && out.assumptions.holds()) {
     out.kind = OptimumKind::GlobalMinimum;
@@ -208,7 +238,8 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
     out.verdict = out.closed_form
                       ? "strict local minimum (positive definite Riemannian Hessian); global minimality is not "
                         "guaranteed because " + out.assumptions.describe(act)
-                      : "strict local minimum found by L-BFGS (positive definite Riemannian Hessian); global minimality "
+                      : "strict local minimum found by " + std::string(out.trust_region ? "trust-region Newton" : "L-BFGS") +
+                        " (positive definite Riemannian Hessian); global minimality "
                         "is not established without the closed form";
   } else {
     out.kind = OptimumKind::StationaryPoint;

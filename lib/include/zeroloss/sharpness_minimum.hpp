@@ -34,6 +34,7 @@
 
 #include "zeroloss/activation.hpp"
 #include "zeroloss/ceres_manifold.hpp"
+#include "zeroloss/manifold/riemannian_trust_region.hpp"
 #include "zeroloss/network.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/trajectory_metrics.hpp"
@@ -46,6 +47,10 @@ struct SharpnessMinimumOptions {
   // false: always minimize with Riemannian L-BFGS from the given point, even when the closed form
   // exists (a second, independent route to the same minimum; the report uses it from random starts).
   bool use_closed_form = true;
+  // Minimise by Riemannian trust-region Newton (manifold/riemannian_trust_region.hpp) instead of
+  // L-BFGS whenever the closed form is not used.
+  bool use_trust_region = false;
+  TrustRegionOptions trust_region;
 };
 
 // What the returned point is known to be.
@@ -77,7 +82,9 @@ struct SharpnessMinimum {
   OptimumKind kind = OptimumKind::StationaryPoint;
   std::string verdict;                // one sentence explaining `kind`
   double newton_polish = 0;           // distance moved by the Newton polish of the closed-form point
-  ManifoldMinimizationSummary fallback_summary;  // filled when !closed_form
+  ManifoldMinimizationSummary fallback_summary;  // filled when !closed_form (L-BFGS: all fields; trust
+                                                 // region: converged, iterations, initial/final value)
+  std::optional<TrustRegionSummary> trust_region;  // filled when the trust region produced theta
 };
 
 // The minimizer of T on M with the components orthogonal to span{x_i} taken from `theta_reference`

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "zeroloss/presentation/printed_numbers.hpp"
+#include "zeroloss/presentation/trust_region_outputs.hpp"
 
 namespace zeroloss {
 namespace {
@@ -31,6 +32,7 @@ ojson support_json(const DiagonalLinearOptimum& r) {
 }  // namespace
 
 std::string optimum_method_name(const SharpnessMinimum& s, bool lbfgs_requested) {
+  if (s.trust_region) return "trust-region";
   return s.closed_form ? "closed-form" : lbfgs_requested ? "lbfgs" : "lbfgs-fallback";
 }
 
@@ -58,7 +60,9 @@ ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
                       {"min_third_derivative", json_number(s.assumptions.min_third_derivative)},
                       {"holds", s.assumptions.holds()},
                       {"description", s.assumptions.describe(report.activation)}};
-  if (!s.closed_form) {
+  if (s.trust_region) {
+    j["trust_region"] = trust_region_json(*s.trust_region);
+  } else if (!s.closed_form) {
     const ManifoldMinimizationSummary& f = s.fallback_summary;
     j["lbfgs"] = {{"start_projected", f.start_projected}, {"initial_sharpness", json_number(f.initial_value)},
                   {"iterations", f.iterations},           {"reanchors", f.reanchors},
@@ -76,7 +80,7 @@ void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumRe
   row("verdict", s.verdict);
   row("T*", g6(s.sharpness) + "  (sharpness at the written point)");
   row("input weights", "T = " + g6(report.input_sharpness) + ", max_i |f_i - y_i| = " + g6(report.input_residual_max));
-  if (!s.closed_form) {
+  if (!s.closed_form && !s.trust_region) {
     const ManifoldMinimizationSummary& f = s.fallback_summary;
     row("L-BFGS", "T " + g6(f.initial_value) + " -> " + g6(f.final_value) + " in " + std::to_string(f.iterations) +
                       " iterations from the input weights" +
@@ -97,6 +101,7 @@ void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumRe
   row("lambda", numbers_inline(s.multipliers) + "  (Lagrange multipliers)");
   row("assumptions", s.assumptions.describe(report.activation));
   row("written", report.out);
+  if (s.trust_region) print_trust_region_log(out, *s.trust_region);
 }
 
 ojson optimum_json(const DiagonalLinearOptimum& r, const std::string& model, const std::string& out) {
