@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "command.hpp"
 #include "zeroloss/errors.hpp"
@@ -33,14 +34,11 @@ void run_sweep_command(const SweepCliOptions& c) {
   o.validate();
   if (!c.quiet)
     o.task_finished = [](const SweepTask& t, const std::string& status, double seconds) {
-      std::cout << "task " << t.id << " " << to_string(t.kind) << ": " << status;
-      if (status != "skipped") std::cout << " (" << seconds << " s)";
-      std::cout << std::endl;
+      std::cout << "task " << t.id << " " << to_string(t.kind) << ": " << status
+                << (status == "skipped" ? "" : " (" + std::to_string(seconds) + " s)") << std::endl;
     };
-  bool use_mpi = c.executor == "mpi";
 #ifdef ZEROLOSS_WITH_MPI
-  if (c.executor == "auto") use_mpi = started_by_mpi_launcher();
-  if (use_mpi) {
+  if (c.executor == "mpi" || (c.executor == "auto" && started_by_mpi_launcher())) {
     MpiSession session;
     const SweepSummary s = run_sweep_on_mpi_ranks(session, spec, o);
     if (session.rank() == 0)
@@ -49,7 +47,7 @@ void run_sweep_command(const SweepCliOptions& c) {
     return;
   }
 #else
-  if (use_mpi) throw InputError("--executor mpi: this zeroloss was built without MPI (install OpenMPI, reconfigure)");
+  if (c.executor == "mpi") throw InputError("--executor mpi: this zeroloss was built without MPI (install OpenMPI, reconfigure)");
 #endif
   const SweepSummary s = run_sweep(spec, o);
   std::cout << s.tasks << " tasks (" << s.run << " run, " << s.skipped << " finished earlier): " << s.completed
@@ -61,8 +59,7 @@ CommandRegistration reg({"sweep", "many independent runs from a specification, o
   auto o = std::make_shared<SweepCliOptions>();
   app.add_option("SPEC", o->spec, "Sweep specification (JSON; zeroloss sweep --example prints one)");
   app.add_option("--out", o->sweep.out, "Sweep folder; rerunning with the same folder resumes");
-  app.add_option("--threads", o->sweep.threads, "Worker threads (0 = all cores; under MPI per rank, 0 = 1)")
-      ->capture_default_str();
+  app.add_option("--threads", o->sweep.threads, "Worker threads (0 = all cores; under MPI per rank, 0 = 1)");
   app.add_option("--executor", o->executor, "auto (MPI when started by mpirun/srun), threads or mpi")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "threads", "mpi"}));
