@@ -182,6 +182,12 @@ TEST(SweepCli, OneThreadTwoThreadsAndThreeMpiRanksWriteTheSameBytes) {
   const std::string timings = slurp(out + "/timings.csv");
   for (const char* rank : {"rank 0", "rank 1", "rank 2"}) EXPECT_NE(timings.find(rank), std::string::npos) << timings;
   expect_same_files(dir + "/one_thread", out);
+  // Rank 0's refusal of the folder (another specification) reaches every rank: all exit, nothing run.
+  const std::string other = write_file(dir + "/other.json", R"({"format": "zeroloss-sweep", "tasks": [
+    {"kind": "flow", "parameters": {"n": 4, "d": 6, "m": 5, "s": 0.5, "time": 1}}]})");
+  EXPECT_NE(run_command(mpirun() + zeroloss::test::zeroloss_binary() + " sweep " + other + " --out " + out, nullptr, &err), 0);
+  EXPECT_NE(err.find("holds a sweep of another specification"), std::string::npos) << err;
+  expect_same_files(dir + "/one_thread", out);
 }
 
 TEST(SweepCli, AKilledSweepResumesToTheSameBytes) {
