@@ -1,5 +1,6 @@
 #include "zeroloss/sweep/sweep_run.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
