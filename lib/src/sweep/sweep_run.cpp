@@ -1,0 +1,222 @@
+#include "zeroloss/sweep/sweep_run.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "zeroloss/csv.hpp"
+#include "zeroloss/errors.hpp"
+#include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/sweep/sweep_task.hpp"
+
+namespace zeroloss {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool SweepOptions::is_valid(std::string* error) const {
+  std::string e;
+  if (out.empty()) e = "--out: an output folder is required";
+  else if (threads < 0) e = "--threads: expected an integer >= 0 (0 = all cores)";
+  if (error != nullptr) *error = e;
+  return e.empty();
+}
+
+void SweepOptions::validate() const {
+  std::string e;
+  if (!is_valid(&e)) throw InputError(e);
+}
+
+namespace {
+
+std::string specification_path(const std::string& dir) { return dir + "/specification.json"; }
+std::string timing_path(const std::string& dir, const SweepTask& task) { return dir + "/timings/" + task.id + ".json"; }
+
+// A CSV cell: quoted when it holds a comma, a quote or a line break (quotes doubled).
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string cell(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return csv_cell(v.get<std::string>());
+  if (v.is_number_float()) return format_double(v.get<double>());
+  return v.dump();
+}
+
+std::string cell(const std::optional<double>& x) { return x ? format_double(*x) : ""; }
+
+class CountingQueue : public SweepTaskQueue {
+ public:
+  explicit CountingQueue(std::size_t size) : size_(size) {}
+  std::optional<std::size_t> next() override {
+    const std::size_t i = next_.fetch_add(1);
+    if (i >= size_) return std::nullopt;
+    return i;
+  }
+
+ private:
+  std::size_t size_;
+  std::atomic<std::size_t> next_{0};
+};
+
+}  // namespace
+
+void prepare_sweep_folder(const SweepSpecification& spec, const SweepOptions& options) {
+  options.validate();
+  if (fs::exists(options.out) && !fs::is_directory(options.out))
+    throw InputError(options.out + ": exists and is not a folder (--out names the sweep's folder)");
+  const std::string spec_path = specification_path(options.out);
+  if (fs::exists(spec_path)) {
+    const json earlier = read_json_file(spec_path);
+    if (earlier != spec.document)
+      throw InputError(options.out + " holds a sweep of another specification (" + spec_path +
+                       "); rerunning with the same folder resumes the same sweep: use another --out");
+  } else if (fs::exists(options.out) && !fs::is_empty(options.out)) {
+    throw InputError(options.out + ": not empty and not a sweep folder (no specification.json); use another --out");
+  }
+  fs::create_directories(options.out + "/tasks");
+  fs::create_directories(options.out + "/timings");
+  if (!fs::exists(spec_path)) write_json(spec_path, spec.document);
+}
+
+SweepSummary run_sweep_tasks(const SweepSpecification& spec, const SweepOptions& options, SweepTaskQueue& queue,
+                             int workers, const std::string& worker_name) {
+  SweepSummary summary;
+  summary.tasks = spec.tasks.size();
+  std::mutex mutex;
+  std::exception_ptr error;
+  std::atomic<bool> stop{false};
+  auto worker = [&](int w) {
+    while (!stop.load()) {
+      const std::optional<std::size_t> i = queue.next();
+      if (!i) return;
+      const SweepTask& task = spec.tasks.at(*i);
+      try {
+        if (fs::exists(sweep_task_files(options.out, task).result)) {
+          std::lock_guard<std::mutex> lock(mutex);
+          ++summary.skipped;
+          if (options.task_finished) options.task_finished(task, "skipped", 0);
+          continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        json timing = json::object();
+        const SweepTaskResult r = execute_sweep_task(task, options.out, timing);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        timing["id"] = task.id;
+        timing["seconds"] = seconds;
+        timing["worker"] = workers > 1 ? worker_name + " " + std::to_string(w) : worker_name;
+        write_json(timing_path(options.out, task), timing);
+        std::lock_guard<std::mutex> lock(mutex);
+        ++summary.run;
+        if (options.task_finished) options.task_finished(task, r.status, seconds);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        stop = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w) threads.emplace_back(worker, w);
+  worker(0);
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  return summary;
+}
+
+SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOptions& options) {
+  SweepSummary summary;
+  summary.tasks = spec.tasks.size();
+  const std::vector<std::string>& names = sweep_parameter_names();
+  std::ostringstream csv, timings;
+  csv << "id,kind";
+  for (const auto& n : names) csv << ',' << n;
+  csv << ",status,sharpness,loss,grad_norm,optimum_sharpness,message\n";
+  timings << "id,worker,seconds\n";
+  std::map<std::string, int> statuses;
+  std::map<std::string, PlotSeries> sharpness;  // by kind
+  PlotSeries optimum{"T* (closed form)", {}, {}, PlotStyle::Points, "black", false};
+  for (const SweepTask& task : spec.tasks) {
+    const SweepTaskFiles files = sweep_task_files(options.out, task);
+    if (!fs::exists(files.result)) throw InputError(files.result + ": missing; task " + task.id + " has not finished");
+    const SweepTaskResult r = sweep_task_result_from_json(read_json_file(files.result), files.result);
+    ++statuses[r.status];
+    (r.completed() ? summary.completed : summary.failed)++;
+    csv << task.id << ',' << to_string(task.kind);
+    for (const auto& n : names) csv << ',' << (task.parameters.contains(n) ? cell(task.parameters[n]) : "");
+    csv << ',' << csv_cell(r.status) << ',' << cell(r.sharpness) << ',' << cell(r.loss) << ',' << cell(r.gradient_norm)
+        << ',' << cell(r.optimum_sharpness) << ',' << csv_cell(r.message) << '\n';
+    if (r.sharpness) {
+      PlotSeries& s = sharpness[to_string(task.kind)];
+      s.label = std::string("T at the end, ") + to_string(task.kind);
+      s.style = PlotStyle::Points;
+      s.x.push_back(static_cast<double>(task.index));
+      s.y.push_back(*r.sharpness);
+    }
+    if (r.optimum_sharpness) {
+      optimum.x.push_back(static_cast<double>(task.index));
+      optimum.y.push_back(*r.optimum_sharpness);
+    }
+    const std::string tp = timing_path(options.out, task);
+    if (fs::exists(tp)) {
+      const json t = read_json_file(tp);
+      timings << task.id << ',' << csv_cell(t.value("worker", "")) << ',' << format_double(t.value("seconds", 0.0)) << '\n';
+    } else {
+      timings << task.id << ",,\n";
+    }
+  }
+  summary.results = options.out + "/results.csv";
+  write_file_atomic(summary.results, csv.str());
+  write_file_atomic(options.out + "/timings.csv", timings.str());
+  json status_counts = json::object();
+  for (const auto& [s, c] : statuses) status_counts[s] = c;
+  json figures = json::array();
+  if (options.figures && (!sharpness.empty() || !optimum.x.empty())) {
+    PlotSpec plot;
+    plot.title = "sweep: sharpness T at the end of each task";
+    plot.x_label = "task";
+    plot.y_label = "T";
+    for (auto& [kind, s] : sharpness) plot.series.push_back(s);
+    if (!optimum.x.empty()) plot.series.push_back(optimum);
+    const PlotOutcome o = write_svg_plot(plot, options.out + "/sharpness.svg");
+    if (o.written) figures.push_back("sharpness.svg");
+  }
+  json j{{"format", "zeroloss-sweep-summary"},
+         {"version", 1},
+         {"tasks", summary.tasks},
+         {"completed", summary.completed},
+         {"not_completed", summary.failed},
+         {"statuses", status_counts},
+         {"results", "results.csv"},
+         {"figures", figures}};
+  if (spec.document.contains("description")) j["description"] = spec.document["description"];
+  write_json(options.out + "/summary.json", j);
+  return summary;
+}
+
+SweepSummary run_sweep(const SweepSpecification& spec, const SweepOptions& options) {
+  prepare_sweep_folder(spec, options);
+  int threads = options.threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  CountingQueue queue(spec.tasks.size());
+  const SweepSummary ran = run_sweep_tasks(spec, options, queue, threads, "thread");
+  SweepSummary s = write_sweep_results(spec, options);
+  s.run = ran.run;
+  s.skipped = ran.skipped;
+  return s;
+}
+
+}  // namespace zeroloss

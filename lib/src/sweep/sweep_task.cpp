@@ -1,0 +1,213 @@
+#include "zeroloss/sweep/sweep_task.hpp"
+
+#include <filesystem>
+
+#include "zeroloss/errors.hpp"
+#include "zeroloss/io/diagonal_weights_csv.hpp"
+#include "zeroloss/model/diagonal_linear_network.hpp"
+#include "zeroloss/model/two_layer_random_start.hpp"
+#include "zeroloss/weights.hpp"
+#include "zeroloss/model/model_kind.hpp"
+#include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/runs/label_noise_sgd_run.hpp"
+
+namespace zeroloss {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+SweepTaskFiles sweep_task_files(const std::string& sweep_dir, const SweepTask& task) {
+  SweepTaskFiles f;
+  f.dir = sweep_dir + "/tasks/" + task.id;
+  f.data = f.dir + "/data.csv";
+  f.start = f.dir + "/start.csv";
+  f.run = f.dir + "/run";
+  f.result = f.dir + "/result.json";
+  return f;
+}
+
+GeneratedDataOptions sweep_task_data_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  GeneratedDataOptions g;
+  g.data.generator = parse_generator(p["generator"].get<std::string>());
+  g.data.n = p["n"].get<int>();
+  g.data.d = p["d"].get<int>();
+  g.data.seed = p["data_seed"].get<std::uint64_t>();
+  g.data.label_scale = p["label_scale"].get<double>();
+  g.out = files.data;
+  g.weights_out = files.start;
+  g.model = parse_model_kind(p["model"].get<std::string>());
+  g.m = p.contains("m") ? p["m"].get<int>() : 0;
+  g.init_scale = p["init_scale"].get<double>();
+  return g;
+}
+
+LabelNoiseSgdRunOptions sweep_task_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  LabelNoiseSgdRunOptions o;
+  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  o.learning_rate = p["eta"].get<double>();
+  o.label_noise = p["s"].get<double>();
+  o.batch = p["B"].get<std::string>();
+  o.steps = p["steps"].get<std::uint64_t>();
+  o.seeds = {p["seed"].get<std::uint64_t>()};
+  o.threads = 1;
+  o.log_points = p["log_points"].get<int>();
+  o.checkpoint_every = p["checkpoint_every"].get<std::uint64_t>();
+  o.figures = false;
+  o.out = files.run;
+  return o;
+}
+
+SharpnessFlowRunOptions sweep_task_flow_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  SharpnessFlowRunOptions o;
+  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  o.model = parse_model_kind(p["model"].get<std::string>());
+  o.time = p["time"].get<double>();
+  if (p.contains("C")) o.coefficient = p["C"].get<double>();
+  if (p.contains("s")) o.label_noise = p["s"].get<double>();
+  if (p.contains("B")) o.batch = p["B"].get<std::string>();
+  o.log_points = p["log_points"].get<int>();
+  o.max_steps = p["max_steps"].get<std::uint64_t>();
+  o.figures = false;
+  o.out = files.run;
+  return o;
+}
+
+namespace {
+
+// data.csv from data_seed (write_generated_data), start.csv from init_seed, so that starts can vary
+// on fixed data (write_generated_data would draw the start from data_seed).
+void write_task_inputs(const SweepTask& task, const SweepTaskFiles& files) {
+  GeneratedDataOptions g = sweep_task_data_options(task, files);
+  g.weights_out.clear();
+  write_generated_data(g);
+  const std::uint64_t seed = task.parameters["init_seed"].get<std::uint64_t>();
+  const Dataset data = generate_dataset(g.data);
+  if (g.model == ModelKind::DiagonalLinear) {
+    const int d = static_cast<int>(data.X.cols());
+    const Eigen::VectorXd uv = random_diagonal_start(d, g.init_scale, seed);
+    write_diagonal_weights_csv(files.start, uv.head(d), uv.tail(d));
+  } else {
+    const Weights start = random_two_layer_start(data.X, g.m, g.init_scale, false, seed);
+    write_weights_csv(files.start, start.theta, start.a);
+  }
+}
+
+json optional_number(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
+std::optional<double> read_optional(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+// Moves the entries that depend on the process (wall-clock times, steps per second, where a resume
+// started) out of a run's summary.json into `timing`.
+void move_timing_out(const std::string& summary_path, json& timing) {
+  if (!fs::exists(summary_path)) return;
+  json summary = read_json_file(summary_path);
+  bool changed = false;
+  for (const char* key : {"performance", "wall_seconds"}) {
+    if (!summary.contains(key)) continue;
+    timing[key] = summary[key];
+    summary.erase(key);
+    changed = true;
+  }
+  if (changed) write_json(summary_path, summary);
+}
+
+SweepTaskResult run_sgd(const SweepTask& task, const SweepTaskFiles& files) {
+  std::optional<LabelNoiseSgdRun> run;
+  if (fs::exists(files.run + "/run.json")) {
+    try {
+      run.emplace(LabelNoiseSgdRun::resume(files.run, 1, true));
+    } catch (const InputError&) {
+      run.reset();  // killed before its first checkpoint: start again
+    }
+  }
+  if (!run) {
+    fs::remove_all(files.dir);
+    fs::create_directories(files.dir);
+    write_task_inputs(task, files);
+    run.emplace(sweep_task_sgd_options(task, files));
+  }
+  const LabelNoiseSgdRunSummary S = run->run();
+  SweepTaskResult r;
+  r.status = to_string(S.status);
+  r.message = S.failure;
+  const SgdSeedResult& seed = S.seeds.at(0);
+  if (seed.final_state) {
+    const TrajectoryMetrics& f = seed.final_state->metrics;
+    r.sharpness = f.sharpness;
+    r.loss = f.loss;
+    r.gradient_norm = f.gradient_norm;
+    if (f.sharpness_gap && S.status == SgdRunStatus::Completed) r.optimum_sharpness = f.sharpness - *f.sharpness_gap;
+  }
+  return r;
+}
+
+SweepTaskResult run_flow(const SweepTask& task, const SweepTaskFiles& files) {
+  fs::remove_all(files.dir);
+  fs::create_directories(files.dir);
+  write_task_inputs(task, files);
+  const SharpnessFlowRunOptions o = sweep_task_flow_options(task, files);
+  const SharpnessFlowRunSummary S = run_sharpness_flow(o);
+  SweepTaskResult r;
+  r.status = to_string(S.status);
+  r.message = S.status == FlowRunStatus::StepLimit ? S.failure
+              : S.status == FlowRunStatus::SingularPoint ? S.flow.termination
+                                                           : "";
+  r.sharpness = S.flow.final_sharpness;
+  r.gradient_norm = S.flow.final_gradient_norm;
+  if (!S.rows.empty()) r.loss = S.rows.back().metrics.loss;
+  r.optimum_sharpness = S.optimum_sharpness;
+  return r;
+}
+
+}  // namespace
+
+json to_json(const SweepTask& task, const SweepTaskResult& r) {
+  return json{{"format", "zeroloss-sweep-task"},
+              {"version", 1},
+              {"id", task.id},
+              {"kind", to_string(task.kind)},
+              {"parameters", task.parameters},
+              {"status", r.status},
+              {"message", r.message},
+              {"sharpness", optional_number(r.sharpness)},
+              {"loss", optional_number(r.loss)},
+              {"grad_norm", optional_number(r.gradient_norm)},
+              {"optimum_sharpness", optional_number(r.optimum_sharpness)}};
+}
+
+SweepTaskResult sweep_task_result_from_json(const json& j, const std::string& source) {
+  if (!j.is_object() || j.value("format", "") != "zeroloss-sweep-task" || !j.contains("status") || !j["status"].is_string())
+    throw InputError(source + ": not a sweep task result (format zeroloss-sweep-task with a status)");
+  SweepTaskResult r;
+  r.status = j["status"].get<std::string>();
+  r.message = j.value("message", "");
+  r.sharpness = read_optional(j, "sharpness");
+  r.loss = read_optional(j, "loss");
+  r.gradient_norm = read_optional(j, "grad_norm");
+  r.optimum_sharpness = read_optional(j, "optimum_sharpness");
+  return r;
+}
+
+SweepTaskResult execute_sweep_task(const SweepTask& task, const std::string& sweep_dir, json& timing) {
+  const SweepTaskFiles files = sweep_task_files(sweep_dir, task);
+  SweepTaskResult r;
+  try {
+    r = task.kind == SweepTaskKind::Sgd ? run_sgd(task, files) : run_flow(task, files);
+    move_timing_out(files.run + "/summary.json", timing);
+  } catch (const std::exception& e) {
+    r = SweepTaskResult{};
+    r.status = "failed";
+    r.message = e.what();
+    fs::create_directories(files.dir);
+  }
+  write_json(files.result, to_json(task, r));
+  return r;
+}
+
+}  // namespace zeroloss
