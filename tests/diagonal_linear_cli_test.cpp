@@ -51,6 +51,36 @@ TEST_F(DiagonalCli, OptimumWritesTheCertifiedPointTheLibraryComputes) {
   EXPECT_EQ(model.parameters(out.u, out.v), opt.theta);  // shortest round-trip CSV: the same bits
 }
 
+// `--method lbfgs` is an independent route (generic Riemannian L-BFGS on M, no flow, no LP): it must
+// reach the certified optimum's T and w (the certified point itself is checked against GLPK in
+// diagonal_linear_optimum_test.cpp), and the file must hold the point the JSON describes.
+TEST_F(DiagonalCli, OptimumByLbfgsReachesTheCertifiedOptimum) {
+  const RunResult r = test::run_zeroloss(args("optimum") + " --json --method lbfgs --out " + path("lbfgs.csv"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const Dataset data = read_dataset_csv(data_);
+  const DiagonalWeights w0 = read_diagonal_weights_csv(weights_);
+  const DiagonalLinearNetwork model(data.X, data.y);
+  const DiagonalLinearOptimum opt = diagonal_linear_optimum(model, model.parameters(w0.u, w0.v));
+  EXPECT_EQ(j["method"], "lbfgs");
+  EXPECT_TRUE(j["converged"].get<bool>());
+  EXPECT_NEAR(j["sharpness"].get<double>(), opt.sharpness, 1e-10 * opt.sharpness);
+  EXPECT_NEAR(j["weighted_l1_bound"].get<double>(), opt.sharpness, 1e-10 * opt.sharpness);
+  EXPECT_LE(j["residual_max"].get<double>(), 1e-9);
+  const DiagonalWeights out = read_diagonal_weights_csv(path("lbfgs.csv"), 10);
+  const Eigen::VectorXd w = model.linear_weights(model.parameters(out.u, out.v));
+  EXPECT_LE((w - opt.w).lpNorm<Eigen::Infinity>(), 1e-8 * opt.w.lpNorm<Eigen::Infinity>()) << w.transpose();
+  for (int k = 0; k < 10; ++k) EXPECT_NEAR(w(k), j["w"][k].get<double>(), 1e-15 * (1 + std::abs(w(k))));
+}
+
+// A start L-BFGS cannot finish within --max-iterations is exit 5 with no output file.
+TEST_F(DiagonalCli, OptimumByLbfgsThatDoesNotConvergeWritesNothing) {
+  const RunResult r = test::run_zeroloss(args("optimum") + " --method lbfgs --max-iterations 1 --out " + path("none.csv"));
+  EXPECT_EQ(r.code, 5) << r.out;
+  EXPECT_NE(r.err.find("Riemannian L-BFGS did not converge"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path("none.csv")));
+}
+
 TEST_F(DiagonalCli, EveryProjectionMethodWritesWhatTheLibraryComputes) {
   const Dataset data = read_dataset_csv(data_);
   const DiagonalWeights w0 = read_diagonal_weights_csv(weights_);

@@ -8,6 +8,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "zeroloss/manifold/riemannian_lbfgs.hpp"
+#include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 #include "zeroloss/sharpness_minimum.hpp"
 
@@ -30,5 +32,13 @@ void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumRe
 // `model` is the model's description, `out` the u,v file written.
 nlohmann::ordered_json optimum_json(const DiagonalLinearOptimum& r, const std::string& model, const std::string& out);
 void print_optimum(std::ostream& out, const DiagonalLinearOptimum& r, const std::string& model, const std::string& file);
+
+// The diagonal network's minimizer of T by Riemannian L-BFGS (`--method lbfgs`, no certificate):
+// T there, ||grad_M T||, the residual, the weighted l1 norm (4/n) sum_k c_k |w_k| <= T (equal iff
+// u_k v_k = 0 for every k, THEORY 9) and the solver's statistics.
+nlohmann::ordered_json optimum_json(const ParameterMinimization& r, const DiagonalLinearNetwork& model,
+                                    const std::string& out);
+void print_optimum(std::ostream& out, const ParameterMinimization& r, const DiagonalLinearNetwork& model,
+                   const std::string& file);
 
 }  // namespace zeroloss
