@@ -144,7 +144,8 @@ This is `zeroloss sgd` (docs/commands/sgd.md): the same seed gives the same bits
 batch: an integer in [1, n] or "full". seed: one run; seeds=[...]: an ensemble (each seed
 independent of `threads`). log_every / log_points: the logged steps of the trajectory.
 out: keep the run folder there (run.json, trajectory.csv, final_weights.csv, checkpoints; resumable
-with `zeroloss sgd --resume OUT`); default: a temporary folder, removed afterwards.
+with `zeroloss sgd --resume OUT`), with the data and start weights it reads in OUT_inputs/ beside it;
+default: a temporary folder, removed afterwards.
 progress: called as progress(steps_done) about every 0.1 s (return False to stop).
 
 Returns an object with .weights (m x d final Theta, None if interrupted), .trajectory (the columns of
