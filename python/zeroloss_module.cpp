@@ -1,0 +1,41 @@
+// The Python module `zeroloss`: numpy in, numpy out (docs/python.md). Library exceptions become
+// Python exceptions: InputError -> zeroloss.InputError (a ValueError and a zeroloss.Error), every
+// other library error -> zeroloss.Error (a RuntimeError).
+#include "module_common.hpp"
+#include "zeroloss/errors.hpp"
+
+namespace zeroloss::python {
+
+void define_module(py::module_& m) {
+  m.doc() = R"doc(zeroloss: the Riemannian geometry of zero-loss manifolds, the sharpness T and label-noise SGD.
+
+Conventions (THEORY): squared loss L = 1/(2n) sum_i (f_i - y_i)^2, zero-loss manifold M = {f = y},
+sharpness T = (1/n) sum_i ||grad f_i||^2 = tr Hess L on M, SGD time t = eta^2 k, flow time tau = C t
+with C = s^2 / (4B). Models: TwoLayerModel, DiagonalLinearModel. Functions: project, optimum,
+sharpness_flow, label_noise_sgd. See docs/python.md.)doc";
+  static py::handle error = PyErr_NewExceptionWithDoc(
+      "zeroloss.Error", "A zeroloss library error (no convergence, a singular point, ...).", PyExc_RuntimeError, nullptr);
+  py::tuple bases = py::make_tuple(py::handle(PyExc_ValueError), error);
+  static py::handle input_error = PyErr_NewExceptionWithDoc(
+      "zeroloss.InputError", "Bad input: the message names the argument, file, line or key.", bases.ptr(), nullptr);
+  m.attr("Error") = error;
+  m.attr("InputError") = input_error;
+  m.attr("last_result") = py::none();
+  m.attr("__version__") = ZEROLOSS_VERSION;
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const zeroloss::InputError& e) {
+      PyErr_SetString(input_error.ptr(), e.what());
+    } catch (const zeroloss::Error& e) {
+      PyErr_SetString(error.ptr(), e.what());
+    }
+  });
+  zeroloss::python::bind_models(m);
+  zeroloss::python::bind_geometry(m);
+  zeroloss::python::bind_sgd(m);
+}
+
+}  // namespace zeroloss::python
+
+PYBIND11_MODULE(zeroloss, m) { zeroloss::python::define_module(m); }
