@@ -15,9 +15,9 @@
 namespace zeroloss {
 namespace {
 
-class JsonFile : public test::FolderTest {
+class JsonReader : public test::FolderTest {
  protected:
-  JsonFile() : FolderTest("json-file-") {}
+  JsonReader() : FolderTest("json-file-") {}
 };
 
 std::string message_of(const std::function<void()>& f) {
@@ -32,14 +32,14 @@ std::string message_of(const std::function<void()>& f) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-TEST_F(JsonFile, MalformedTextNamesFileKeyLineAndColumn) {
+TEST_F(JsonReader, MalformedTextNamesFileKeyLineAndColumn) {
   const std::string path = file("bad.json", "{\n  \"outer\": {\"inner\": [1, 2,, 3]}\n}\n");
   const std::string m = message_of([&] { read_json_file(path); });
   EXPECT_TRUE(contains(m, path + ": not valid JSON at key 'outer.inner' (")) << m;
   EXPECT_TRUE(contains(m, "line 2, column ")) << m;
 }
 
-TEST_F(JsonFile, TopLevelErrorHasNoKeyAndAdviceIsAppended) {
+TEST_F(JsonReader, TopLevelErrorHasNoKeyAndAdviceIsAppended) {
   const std::string path = file("bad.json", "[1, 2");
   JsonReading reading;
   reading.malformed = "broken thing";
@@ -50,25 +50,25 @@ TEST_F(JsonFile, TopLevelErrorHasNoKeyAndAdviceIsAppended) {
   EXPECT_EQ(m.substr(m.size() - std::string("; do this instead").size()), "; do this instead") << m;
 }
 
-TEST_F(JsonFile, NumberBeyondADoubleIsMalformed) {
+TEST_F(JsonReader, NumberBeyondADoubleIsMalformed) {
   const std::string m = message_of([&] { parse_json_text("{\"a\": {\"b\": 1e400}}", "text"); });
   EXPECT_TRUE(contains(m, "text: not valid JSON at key 'a.b'")) << m;
 }
 
-TEST_F(JsonFile, KeyPathReturnsToTheOuterObject) {
+TEST_F(JsonReader, KeyPathReturnsToTheOuterObject) {
   // After {"a": {"b": 1}} closes, the next key is at the top level again.
   const std::string m = message_of([&] { parse_json_text("{\"a\": {\"b\": 1}, \"c\": tru}", "text"); });
   EXPECT_TRUE(contains(m, "at key 'c'")) << m;
 }
 
-TEST_F(JsonFile, MissingFileUsesTheCallersWords) {
+TEST_F(JsonReader, MissingFileUsesTheCallersWords) {
   JsonReading reading;
   reading.when_missing = "no such manifest";
   EXPECT_EQ(message_of([&] { read_json_file(path("none.json"), reading); }), path("none.json") + ": no such manifest");
   EXPECT_EQ(message_of([&] { read_json_file(path("none.json")); }), path("none.json") + ": cannot open file for reading");
 }
 
-TEST_F(JsonFile, IfValidGivesNothingForMissingOrMalformed) {
+TEST_F(JsonReader, IfValidGivesNothingForMissingOrMalformed) {
   EXPECT_FALSE(read_json_file_if_valid(path("none.json")).has_value());
   EXPECT_FALSE(read_json_file_if_valid(file("bad.json", "{\"a\": ")).has_value());
   EXPECT_FALSE(read_json_file_if_valid(file("huge.json", "[1e400]")).has_value());
@@ -77,7 +77,7 @@ TEST_F(JsonFile, IfValidGivesNothingForMissingOrMalformed) {
   EXPECT_EQ((*good)["a"][1], 2);
 }
 
-TEST_F(JsonFile, ReadersKeepTheirWording) {
+TEST_F(JsonReader, ReadersKeepTheirWording) {
   const std::string bad = file("bad.json", "{\"format\": \"x\",\n \"m\": }");
   const std::string ck = message_of([&] { read_sgd_checkpoint(bad); });
   EXPECT_TRUE(contains(ck, bad + ": not valid JSON at key 'm' (")) << ck;
