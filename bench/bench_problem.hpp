@@ -6,7 +6,7 @@
 #include <Eigen/Dense>
 
 #include <cmath>
-#include <random>
+#include "zeroloss/random/portable_distributions.hpp"
 
 #include "zeroloss/network.hpp"
 
@@ -19,7 +19,7 @@ struct RandomProblem {
 
 inline RandomProblem random_problem_on_manifold(int n, int p, int m) {
   std::mt19937_64 rng(42);
-  std::normal_distribution<double> g(0.0, 1.0);
+  zeroloss::StandardNormal g;
   Eigen::MatrixXd Z(n, p), beta(m, p);
   for (int i = 0; i < n; ++i)
     for (int k = 0; k < p; ++k) Z(i, k) = g(rng) / std::sqrt(static_cast<double>(p));

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
+
 #include <cmath>
 #include <random>
 
@@ -24,6 +26,38 @@ TEST(RateFit, LineIsRecoveredExactly) {
   EXPECT_FALSE(two.slope_ci_low.has_value());
   EXPECT_THROW(fit_line({1, 1, 1}, {1, 2, 3}), InputError);
   EXPECT_THROW(fit_line({1}, {1}), InputError);
+}
+
+TEST(RateFit, LineMatchesTheNormalEquationsSolvedByQr) {
+  // An independent route: the least-squares problem [1 x] (intercept, slope) ~ y solved by Eigen's
+  // Householder QR; Var(slope) = sigma^2 ((A^T A)^-1)_22 with sigma^2 = SSE / (n - 2); the t quantile
+  // with 5 degrees of freedom at 0.975 is 2.570581835636314 (bisection on the closed-form t_5 CDF); R^2 from the fitted values.
+  const std::vector<double> x = {0.3, 1.1, 1.9, 3.2, 4.0, 5.5, 7.1};
+  const std::vector<double> y = {2.0, 2.9, 3.1, 5.2, 5.1, 7.9, 9.4};
+  const int n = static_cast<int>(x.size());
+  Eigen::MatrixXd A(n, 2);
+  Eigen::VectorXd b(n);
+  for (int k = 0; k < n; ++k) {
+    A(k, 0) = 1.0;
+    A(k, 1) = x[k];
+    b(k) = y[k];
+  }
+  const Eigen::Vector2d beta = A.householderQr().solve(b);
+  const Eigen::VectorXd residual = b - A * beta;
+  const double sse = residual.squaredNorm();
+  const double sst = (b.array() - b.mean()).matrix().squaredNorm();
+  const double se = std::sqrt(sse / (n - 2) * (A.transpose() * A).inverse()(1, 1));
+  const LinearFit f = fit_line(x, y, 0.95);
+  EXPECT_EQ(f.points, n);
+  EXPECT_NEAR(f.slope, beta(1), 1e-13);
+  EXPECT_NEAR(f.intercept, beta(0), 1e-13);
+  EXPECT_NEAR(f.r_squared, 1.0 - sse / sst, 1e-13);
+  EXPECT_NEAR(f.rms_residual, std::sqrt(sse / n), 1e-13);
+  ASSERT_TRUE(f.slope_stderr.has_value());
+  EXPECT_NEAR(*f.slope_stderr, se, 1e-13);
+  EXPECT_NEAR(*f.slope_ci_high - f.slope, 2.570581835636314 * se, 1e-12);
+  EXPECT_NEAR(f.slope - *f.slope_ci_low, 2.570581835636314 * se, 1e-12);
+  EXPECT_GT(f.rms_residual, 0.1);  // the data are not a line: the checks above compare real residuals
 }
 
 TEST(RateFit, StudentTIntervalHasNominalCoverageWithFewPoints) {

@@ -19,6 +19,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
 #include "zeroloss/runs/sgd_flow_comparison_run.hpp"
 
@@ -49,7 +50,7 @@ SgdFlowComparisonRunOptions small_run(const std::string& out) {
 }
 
 std::string manifest_status(const std::string& dir) {
-  return read_json(dir + "/" + OutputDirectory::kManifestName).at("status").get<std::string>();
+  return read_json_file(dir + "/" + OutputDirectory::kManifestName).at("status").get<std::string>();
 }
 
 TEST(SgdFlowComparisonRun, WritesAndReportsWhatTheProgramDoesForTheSameOptions) {
@@ -90,7 +91,7 @@ TEST(SgdFlowComparisonRun, WritesAndReportsWhatTheProgramDoesForTheSameOptions) 
                            "projected_iterates.csv", "flow_tracking.json"})
     EXPECT_EQ(slurp(o.out + "/" + file), slurp(dir + "/cli/" + file)) << file;
   // summary.json: equal but for the seconds.
-  nlohmann::json lib = read_json(o.out + "/summary.json"), prog = read_json(dir + "/cli/summary.json");
+  nlohmann::json lib = read_json_file(o.out + "/summary.json"), prog = read_json_file(dir + "/cli/summary.json");
   EXPECT_EQ(lib, comparison_summary_json(o, S));
   for (nlohmann::json* j : {&lib, &prog}) {
     (*j)["flow"].erase("seconds");
@@ -129,7 +130,7 @@ TEST(SgdFlowComparisonRun, ReusedIteratesReproduceTheRunAndOnlyTheReferenceFlowC
   const std::string dir = temp_dir("cmp-reuse");
   SgdFlowComparisonRunOptions o = small_run(dir + "/first");
   const SgdFlowComparisonRunSummary first = run_sgd_flow_comparison(o);
-  const nlohmann::json a = read_json(o.out + "/flow_tracking.json");
+  const nlohmann::json a = read_json_file(o.out + "/flow_tracking.json");
   ASSERT_TRUE(a["coefficient_fit"].is_object());
   EXPECT_EQ(a["reference_flow"]["time_scale"], "eta-squared-k");
   EXPECT_EQ(a["sgd_iterates"], nullptr);
@@ -140,7 +141,7 @@ TEST(SgdFlowComparisonRun, ReusedIteratesReproduceTheRunAndOnlyTheReferenceFlowC
   const SgdFlowComparisonRunSummary S = run_sgd_flow_comparison(again);
   EXPECT_EQ(S.sgd_steps, 0);
   EXPECT_FALSE(fs::exists(again.out + "/projected_iterates.csv"));
-  nlohmann::json b = read_json(again.out + "/flow_tracking.json");
+  nlohmann::json b = read_json_file(again.out + "/flow_tracking.json");
   EXPECT_EQ(b["sgd_iterates"], again.sgd_iterates);
   b["sgd_iterates"] = nullptr;
   expect_json_near(b, a, 1e-6);
@@ -151,7 +152,7 @@ TEST(SgdFlowComparisonRun, ReusedIteratesReproduceTheRunAndOnlyTheReferenceFlowC
   half.sgd_iterates = again.sgd_iterates;
   half.flow_coefficient_scale = 0.5;
   run_sgd_flow_comparison(half);
-  const nlohmann::json h = read_json(half.out + "/flow_tracking.json");
+  const nlohmann::json h = read_json_file(half.out + "/flow_tracking.json");
   EXPECT_DOUBLE_EQ(h["reference_flow"]["reference_coefficient"].get<double>(), 0.125);
   EXPECT_DOUBLE_EQ(h["reference_flow"]["limiting_coefficient"].get<double>(), 0.25);
   expect_json_near(h["coefficient_fit"], a["coefficient_fit"], 1e-6);
@@ -186,10 +187,10 @@ TEST(SgdFlowComparisonRun, TheProgramTakesTheDiagnosticKnobsAndRefusesBadOnes) {
             std::string::npos)
       << etak.out;
   EXPECT_NE(etak.out.find("SGD: not rerun"), std::string::npos) << etak.out;
-  const nlohmann::json t = read_json(dir + "/etak/flow_tracking.json");
+  const nlohmann::json t = read_json_file(dir + "/etak/flow_tracking.json");
   EXPECT_EQ(t["reference_flow"]["time_scale"], "eta-k");
   EXPECT_DOUBLE_EQ(t["reference_flow"]["reference_coefficient"].get<double>(), 0.5);
-  EXPECT_DOUBLE_EQ(read_json(dir + "/etak/summary.json")["parameters"]["flow_coefficient"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(read_json_file(dir + "/etak/summary.json")["parameters"]["flow_coefficient"].get<double>(), 0.5);
   // On the eta k scale the flow runs 1/eta times ahead: the coefficient that matches the SGD paths
   // there is about eta s^2/(4B) at each step size, so the extrapolation to eta = 0 is about 0.
   for (const auto& e : t["per_eta"])

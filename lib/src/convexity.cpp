@@ -8,12 +8,13 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <sstream>
 
 #include "ceres_logging.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 
 namespace zeroloss {
 
@@ -33,10 +34,8 @@ void say(const Progress& progress, const std::string& message) {
   if (progress) progress(message);
 }
 
-constexpr double kOnManifold = 1e-8;  // relative residual accepted as "on M"
-
 Eigen::VectorXd random_unit(Eigen::Index k, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   Eigen::VectorXd c(k);
   for (Eigen::Index i = 0; i < k; ++i) c(i) = normal(rng);
   return c / c.norm();
@@ -45,9 +44,9 @@ Eigen::VectorXd random_unit(Eigen::Index k, std::mt19937_64& rng) {
 void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                          const std::string& what) {
   const double res = G.max_residual(theta);
-  if (!(res <= kOnManifold * G.label_scale())) {
+  if (!(res <= kOnManifoldTolerance * G.label_scale())) {
     throw InputError(what + " is not on the zero-loss manifold: max_i |f_i - y_i| = " + short_number(res, 4) + " > " +
-                     short_number(kOnManifold * G.label_scale(), 4) + "; project it first (zeroloss project)");
+                     short_number(kOnManifoldTolerance * G.label_scale(), 4) + "; project it first (zeroloss project)");
   }
 }
 
@@ -244,7 +243,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
 
   // Random starts projected onto M.
   if (o.random_points > 0) say(progress, "sampling: " + std::to_string(o.random_points) + " random starts projected onto M");
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  UniformDistribution unit(0.0, 1.0);
   const double llo = std::log(o.random_scale_min), lhi = std::log(o.random_scale_max);
   for (int i = 0; i < o.random_points; ++i) {
     const double scale = std::exp(llo + (lhi - llo) * unit(rng));
@@ -289,7 +288,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
     try {
       Eigen::MatrixXd beta = G.reduce(x.theta);
       double moved = 0;
-      if (!(G.max_residual(x.theta) <= kOnManifold * G.label_scale())) {
+      if (!(G.max_residual(x.theta) <= kOnManifoldTolerance * G.label_scale())) {
         auto pr = G.project(beta, o.projection);
         moved = pr.second;
         beta = std::move(pr.first);

@@ -1,11 +1,11 @@
 #include "zeroloss/dataset.hpp"
 
 #include <cmath>
-#include <random>
 #include <sstream>
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/matrix_csv.hpp"
 
 namespace zeroloss {
@@ -75,8 +75,8 @@ LabelKind parse_label_kind(const std::string& name) {
 Dataset generate_dataset(const DataOptions& o) {
   if (o.n < 1 || o.d < 1) throw InputError("data generator: n and d must be at least 1");
   std::mt19937_64 rng(o.seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  StandardNormal normal;
+  UniformDistribution uniform(0.0, 1.0);
   Dataset ds;
   ds.X.resize(o.n, o.d);
   switch (o.generator) {

@@ -16,10 +16,12 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 
 namespace zeroloss {
 
@@ -145,10 +147,10 @@ void prune(OutputDirectory::State& s) {
 
 RunManifest parse_manifest(const fs::path& root) {
   RunManifest m;
-  std::ifstream in(root / OutputDirectory::kManifestName);
-  if (!in) return m;
+  const std::optional<json> read = read_json_file_if_valid((root / OutputDirectory::kManifestName).string());
+  if (!read) return m;
   try {
-    const json j = json::parse(in);
+    const json& j = *read;
     if (j.value("format", "") != "zeroloss-run") return m;
     m.command = j.value("command", "");
     m.status = j.value("status", "");
@@ -199,11 +201,11 @@ int take_lock(const fs::path& root, bool create) {
 
 std::string busy_message(const fs::path& root) {
   std::string who = "another zeroloss process";
-  std::ifstream in(root / OutputDirectory::kManifestName);
   try {
-    const json j = json::parse(in);
-    who = "another zeroloss process (" + j.value("command", std::string("?")) + ", pid " +
-          std::to_string(j.value("pid", 0LL)) + ")";
+    const std::optional<json> j = read_json_file_if_valid((root / OutputDirectory::kManifestName).string());
+    if (j)
+      who = "another zeroloss process (" + j->value("command", std::string("?")) + ", pid " +
+            std::to_string(j->value("pid", 0LL)) + ")";
   } catch (const std::exception&) {
   }
   return root.string() + ": " + who + " is writing into this folder (it holds " +

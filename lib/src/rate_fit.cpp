@@ -42,6 +42,7 @@ LinearFit fit_line(const std::vector<double>& x, const std::vector<double>& y, d
     sse += r * r;
   }
   f.r_squared = syy > 0 ? 1.0 - sse / syy : 1.0;
+  f.rms_residual = std::sqrt(sse / n);
   if (n > 2) {
     const double se = std::sqrt(sse / (n - 2) / sxx);
     const boost::math::students_t dist(n - 2);

@@ -9,6 +9,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 
 namespace zeroloss {
 
@@ -70,13 +71,13 @@ void write_reduced_weights(const std::string& manifest_path, const Eigen::Ref<co
 }
 
 ReducedWeights read_reduced_weights(const std::string& manifest_path, int expected_d) {
-  std::ifstream in(manifest_path);
-  if (!in) throw InputError(manifest_path + ": cannot open the reduced-weights manifest");
-  nlohmann::json j;
+  JsonReading reading;
+  reading.malformed = "malformed reduced-weights manifest";
+  reading.when_missing = "cannot open the reduced-weights manifest";
+  const nlohmann::json j = read_json_file(manifest_path, reading);
   int m = 0, d = 0, p = 0;
   std::string weights_name, basis_name, perpendicular;
   try {
-    in >> j;
     if (j.value("format", "") != "zeroloss-reduced-weights")
       throw InputError(manifest_path + ": not a reduced-weights manifest (expected \"format\": \"zeroloss-reduced-weights\")");
     m = manifest_count(manifest_path, j, "m");

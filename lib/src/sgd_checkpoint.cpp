@@ -10,6 +10,7 @@
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
 #include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 
 namespace zeroloss {
 namespace {
@@ -205,16 +206,9 @@ SgdCheckpoint read_sgd_checkpoint(const std::string& path) {
   if (!fs::is_regular_file(path, ec))
     throw InputError(path + ": missing; there is no checkpoint to continue from (the run stopped before its first "
                             "checkpoint, or the file was removed); start the run again without --resume");
-  json j;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open file for reading");
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      throw InputError(path + ": not valid JSON (" + e.what() + "); " + kWhatToDo);
-    }
-  }
+  JsonReading reading;
+  reading.advice = kWhatToDo;
+  const json j = read_json_file(path, reading);
   if (!j.is_object() || !j.contains("format") || j.at("format") != kFormat)
     throw InputError(path + ": not a zeroloss sgd checkpoint (expected \"format\": \"" + kFormat + "\"); " + kWhatToDo);
   const json& version = field(j, "version", "", path);

@@ -8,6 +8,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/reduced_coordinates.hpp"
 #include "zeroloss/sharpness.hpp"
 
@@ -140,7 +141,7 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   out.source = TrajectorySource::Flow;
   Eigen::MatrixXd beta = rc.reduce(theta0);
   const double residual0 = max_residual(red, beta);
-  if (residual0 <= 1e-10 * label_scale(model)) {
+  if (residual0 <= kProjectedStartTolerance * label_scale(model)) {
     out.start_note = "the start is on M (max_i |f_i - y_i| = " + short_number(residual0, 3) + ")";
   } else {
     say(progress, "flow: projecting the start onto M (" + std::string(to_string(o.start_projection)) + ")");

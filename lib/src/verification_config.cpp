@@ -10,6 +10,7 @@
 #include "zeroloss/activation.hpp"
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 
 namespace zeroloss {
 
@@ -426,16 +427,6 @@ void validate(const Validator& v) {
 
 // Collects the object keys on the way to the value being parsed, so that a number the parser
 // cannot hold (1e400) is reported with its key.
-struct KeyTracker {
-  std::vector<std::string> path;
-  std::string last_key;
-  std::string current() const {
-    std::string s;
-    for (const auto& p : path) s += (s.empty() || p.empty() ? "" : ".") + p;
-    if (!last_key.empty()) s += (s.empty() ? "" : ".") + last_key;
-    return s;
-  }
-};
 
 }  // namespace
 
@@ -469,46 +460,17 @@ json resolve_verification_config(const json& user, const std::string& source, bo
 }
 
 json parse_verification_config(const std::string& text, const std::string& source, bool quick) {
-  KeyTracker keys;
-  json::parser_callback_t track = [&keys](int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        keys.path.push_back(keys.last_key);
-        keys.last_key.clear();
-        break;
-      case json::parse_event_t::object_end:
-        if (!keys.path.empty()) {
-          keys.last_key = keys.path.back();
-          keys.path.pop_back();
-        }
-        break;
-      case json::parse_event_t::key:
-        keys.last_key = parsed.get<std::string>();
-        break;
-      default: break;
-    }
-    return true;
-  };
-  json user;
-  try {
-    user = json::parse(text, track);
-  } catch (const json::exception& e) {
-    // parse_error (syntax) or out_of_range 406 (a number that does not fit a double, e.g. 1e400).
-    const std::string key = keys.current();
-    throw InputError(source + ": not a valid configuration" + (key.empty() ? "" : " at key '" + key + "'") + " (" +
-                     e.what() + ")");
-  }
-  return resolve_verification_config(user, source, quick);
+  JsonReading reading;
+  reading.malformed = "not a valid configuration";
+  return resolve_verification_config(parse_json_text(text, source, reading), source, quick);
 }
 
 json read_verification_config(const std::string& path, bool quick) {
   if (path.empty()) return resolve_verification_config(json(), "default configuration", quick);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open configuration file");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(path + ": cannot read configuration file");
-  return parse_verification_config(text.str(), path, quick);
+  JsonReading reading;
+  reading.malformed = "not a valid configuration";
+  reading.when_missing = "cannot open configuration file";
+  return resolve_verification_config(read_json_file(path, reading), path, quick);
 }
 
 }  // namespace zeroloss

@@ -2,7 +2,9 @@
 // Fitting rates to trajectories and error curves, with honest uncertainty.
 //
 //   fit_line             ordinary least squares y = intercept + slope x, the standard error of the
-//                        slope and its Student-t confidence interval (Boost.Math), R^2.
+//                        slope and its Student-t confidence interval (Boost.Math), R^2 and the RMS
+//                        residual. The one line fit of the library (rates here, Taylor slopes in
+//                        diagnostics/derivative_check).
 //   fit_power_law        error ~ C eta^p: a line through (log eta, log error); p with its interval.
 //   fit_exponential_tail T - T* ~ A exp(-mu tau) on the tail of a decay: a line through
 //                        (tau, log(T - T*)) over the last part of the points above the noise floor,
@@ -24,7 +26,8 @@ namespace zeroloss {
 struct LinearFit {
   int points = 0;
   double slope = 0, intercept = 0;
-  double r_squared = 0;
+  double r_squared = 0;      // 1 - SSE / sum_k (y_k - mean y)^2 (1 when every y is equal)
+  double rms_residual = 0;   // sqrt(SSE / points), SSE = sum_k (y_k - intercept - slope x_k)^2
   // Standard error of the slope and its confidence interval (Student t with points - 2 degrees of
   // freedom); empty with only two points (no residual degrees of freedom).
   std::optional<double> slope_stderr;

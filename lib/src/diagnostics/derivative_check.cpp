@@ -6,10 +6,12 @@
 #include <iomanip>
 #include <limits>
 #include <ostream>
-#include <random>
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
+#include "zeroloss/rate_fit.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
@@ -21,30 +23,10 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 
 double inner(const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return a.dot(b); }
 
-// Least-squares line through (X_k, Y_k), k in [b, e): slope, intercept and RMS deviation.
-void fit_line(const std::vector<double>& X, const std::vector<double>& Y, int b, int e, double& slope,
-              double& intercept, double& rms) {
-  const int n = e - b;
-  double mx = 0, my = 0;
-  for (int k = b; k < e; ++k) {
-    mx += X[k];
-    my += Y[k];
-  }
-  mx /= n;
-  my /= n;
-  double sxx = 0, sxy = 0;
-  for (int k = b; k < e; ++k) {
-    sxx += (X[k] - mx) * (X[k] - mx);
-    sxy += (X[k] - mx) * (Y[k] - my);
-  }
-  slope = sxy / sxx;
-  intercept = my - slope * mx;
-  double ss = 0;
-  for (int k = b; k < e; ++k) {
-    const double r = Y[k] - (intercept + slope * X[k]);
-    ss += r * r;
-  }
-  rms = std::sqrt(ss / n);
+// Least-squares line through (X_k, Y_k), k in [b, e) (rate_fit.hpp's fit_line; at least two points
+// with distinct X, all finite).
+LinearFit fit_window(const std::vector<double>& X, const std::vector<double>& Y, int b, int e) {
+  return fit_line(std::vector<double>(X.begin() + b, X.begin() + e), std::vector<double>(Y.begin() + b, Y.begin() + e));
 }
 
 // Chooses the fitted window and sets slope, verdict and pass/fail of one Taylor check.
@@ -78,8 +60,7 @@ void analyse(TaylorCheck& c, const DerivativeCheckOptions& o) {
     bool ok = true;
     for (int k = b; k < b + w && ok; ++k) ok = c.above_noise[k];
     if (!ok) continue;
-    double s, i, r;
-    fit_line(lt, le, b, b + w, s, i, r);
+    const double r = fit_window(lt, le, b, b + w).rms_residual;
     if (r <= o.max_fit_rms) {  // smallest-t window that is a clean straight line
       chosen_b = b;
       chosen_e = b + w;
@@ -127,7 +108,10 @@ void analyse(TaylorCheck& c, const DerivativeCheckOptions& o) {
   }
   c.fit_begin = chosen_b;
   c.fit_end = chosen_e;
-  fit_line(lt, le, chosen_b, chosen_e, c.slope, c.intercept, c.fit_rms);
+  const LinearFit line = fit_window(lt, le, chosen_b, chosen_e);
+  c.slope = line.slope;
+  c.intercept = line.intercept;
+  c.fit_rms = line.rms_residual;
   c.passed = c.slope >= need;
   std::ostringstream s;
   s << "slope " << std::fixed << std::setprecision(3) << c.slope << " fitted on t in [" << short_number(c.t[chosen_b], 3) << ", "
@@ -153,7 +137,7 @@ ResidualCheck residual(const std::string& name, double value, double tolerance, 
 }
 
 Eigen::VectorXd random_unit(Eigen::Index P, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   Eigen::VectorXd g(P);
   for (Eigen::Index k = 0; k < P; ++k) g(k) = normal(rng);
   return g / g.norm();
@@ -177,7 +161,9 @@ Eigen::VectorXd newton_retraction(const std::shared_ptr<const SquaredLossModel>&
   if (!model) throw InputError("retraction: no model");
   model->check_parameters(x, "retraction base point");
   model->check_parameters(v, "retraction direction");
-  const double tol = 1e-10 * std::max(1.0, model->labels().cwiseAbs().maxCoeff());
+  // Newton's own stopping level (not an on-M test): below it a step that no longer reduces the
+  // residual fourfold is at rounding level; the same level as a start used without projection.
+  const double tol = kProjectedStartTolerance * residual_scale(model->labels());
   Eigen::VectorXd z = x + v;
   Eigen::VectorXd best = z;
   double best_res = std::numeric_limits<double>::infinity(), prev = best_res, last = best_res;
@@ -245,7 +231,7 @@ DerivativeCheckResult check_derivatives(const std::shared_ptr<const SquaredLossM
   std::mt19937_64 rng(o.seed);
   const Eigen::VectorXd v = random_unit_tangent(J, rng);
   const Eigen::VectorXd u = random_unit_tangent(J, rng);
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   const double alpha = normal(rng), beta = normal(rng);
 
   const double f0 = f.value(x0);

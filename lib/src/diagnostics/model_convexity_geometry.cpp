@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/manifold/geodesics.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
@@ -13,9 +15,6 @@
 
 namespace zeroloss {
 namespace {
-
-// The relative residual accepted as "on M" by the convexity diagnostics (convexity.hpp).
-constexpr double kOnManifold = 1e-8;
 
 Eigen::VectorXd column(const Eigen::Ref<const Eigen::MatrixXd>& x) {
   return Eigen::Map<const Eigen::VectorXd>(x.data(), x.size());
@@ -90,7 +89,7 @@ Eigen::MatrixXd ModelConvexityGeometry::tangent_basis(const Eigen::Ref<const Eig
 }
 
 Eigen::MatrixXd ModelConvexityGeometry::random_point(std::mt19937_64& rng, double scale) const {
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   Eigen::VectorXd theta(model_->num_parameters());
   for (Eigen::Index k = 0; k < theta.size(); ++k) theta(k) = normal(rng);
   const double rms = theta.norm() / std::sqrt(static_cast<double>(theta.size()));
@@ -128,7 +127,7 @@ AnchorInfo ModelConvexityGeometry::minimizer_anchor(const Eigen::Ref<const Eigen
     return info;
   }
   const double res = model_->max_residual(m.theta);
-  if (!(res <= kOnManifold * label_scale())) {
+  if (!(res <= kOnManifoldTolerance * label_scale())) {
     info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " + short_number(res, 4) +
                        ")" + skip;
     return info;

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/geodesic.hpp"
 #include "zeroloss/projection.hpp"
 #include "zeroloss/sharpness.hpp"
@@ -13,9 +15,6 @@
 
 namespace zeroloss {
 namespace {
-
-// The relative residual accepted as "on M" by the convexity diagnostics (convexity.hpp).
-constexpr double kOnManifold = 1e-8;
 
 }  // namespace
 
@@ -113,7 +112,7 @@ Eigen::MatrixXd TwoLayerConvexityGeometry::to_working(const Eigen::Ref<const Eig
 // Gaussian reduced weights scaled so that the RMS of the pre-activations R = Z beta^T is `scale`.
 Eigen::MatrixXd TwoLayerConvexityGeometry::random_point(std::mt19937_64& rng, double scale) const {
   const int m = reduced_.m(), p = reduced_.d();
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   Eigen::MatrixXd beta(m, p);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < p; ++j) beta(i, j) = normal(rng);
@@ -151,7 +150,7 @@ AnchorInfo TwoLayerConvexityGeometry::minimizer_anchor(const Eigen::Ref<const Ei
     info.description = "no minimizer of T available: " + s.message + skip;
     return info;
   }
-  if (!(s.max_residual <= kOnManifold * label_scale())) {
+  if (!(s.max_residual <= kOnManifoldTolerance * label_scale())) {
     info.description = "no minimizer of T available: the point found is off M (max_i |f_i - y_i| = " +
                        short_number(s.max_residual, 4) + ")" + skip;
     return info;

@@ -1,10 +1,10 @@
 #include "zeroloss/model/two_layer_random_start.hpp"
 
 #include <cmath>
-#include <random>
 #include <string>
 
 #include "zeroloss/errors.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 
 namespace zeroloss {
 
@@ -15,8 +15,8 @@ Weights random_two_layer_start(const Eigen::Ref<const Eigen::MatrixXd>& X, int m
     throw InputError("two-layer start: scale " + std::to_string(scale) + "; expected a finite number > 0");
   std::seed_seq seq{static_cast<unsigned>(seed & 0xffffffffu), static_cast<unsigned>(seed >> 32), 0x77u};
   std::mt19937_64 rng(seq);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::uniform_real_distribution<double> uniform(0.5, 1.5);
+  StandardNormal normal;
+  UniformDistribution uniform(0.5, 1.5);
   const double mean_norm2 = X.rowwise().squaredNorm().mean();
   const double sd = scale / std::sqrt(mean_norm2 > 0 ? mean_norm2 : 1.0);
   const Eigen::Index d = X.cols();

@@ -5,6 +5,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/sgd_checkpoint.hpp"
 
 namespace zeroloss {
@@ -69,7 +70,7 @@ bool holds_diagonal_sgd_run(const std::string& dir) {
   const std::string path = dir + "/run.json";
   if (!fs::exists(path)) return false;
   try {
-    return read_json(path).value("format", "") == kRunFormat;
+    return read_json_file(path).value("format", "") == kRunFormat;
   } catch (const std::exception&) {
     return false;
   }
@@ -78,7 +79,7 @@ bool holds_diagonal_sgd_run(const std::string& dir) {
 DiagonalSgdRunOptions read_diagonal_sgd_run_file(const std::string& dir) {
   const std::string path = dir + "/run.json";
   if (!fs::exists(path)) throw InputError(path + ": no run file here; --resume needs the folder of an sgd run");
-  const json run = read_json(path);
+  const json run = read_json_file(path);
   if (run.value("format", "") != kRunFormat) throw InputError(path + ": not a diagonal-network sgd run file");
   DiagonalSgdRunOptions o;
   std::uint64_t data_sum = 0, weights_sum = 0;
@@ -132,7 +133,7 @@ DiagonalSgdCheckpoint read_diagonal_sgd_checkpoint(const std::string& dir, std::
   const std::string path = dir + "/checkpoint.json";
   if (!fs::exists(path))
     throw InputError(path + ": no checkpoint; the run stopped before writing one (start it again without --resume)");
-  const json j = read_json(path);
+  const json j = read_json_file(path);
   if (!j.is_object() || j.value("format", "") != kCheckpointFormat)
     throw InputError(path + ": not a diagonal-network sgd checkpoint");
   if (!j.contains(kSealKey) || j.at(kSealKey) != sgd_checkpoint_seal(j))

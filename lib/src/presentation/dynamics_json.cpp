@@ -1,6 +1,5 @@
 #include "zeroloss/presentation/dynamics_json.hpp"
 
-#include <fstream>
 #include <vector>
 
 #include "zeroloss/activation.hpp"
@@ -10,16 +9,6 @@
 namespace zeroloss {
 
 void write_json(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open file for reading");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
 
 nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 

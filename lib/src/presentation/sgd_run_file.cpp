@@ -5,6 +5,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/reduced_weights.hpp"
 
 namespace zeroloss {
@@ -24,7 +25,7 @@ SgdCoordinates coordinates_from_name(const std::string& name, const std::string&
 
 std::uint64_t reduced_files_fingerprint(const std::string& manifest) {
   try {
-    const json j = read_json(manifest);
+    const json j = read_json_file(manifest);
     const fs::path folder = fs::path(manifest).parent_path();
     const std::uint64_t sums[2] = {file_checksum((folder / j.at("weights").get<std::string>()).string()),
                                    file_checksum((folder / j.at("basis").get<std::string>()).string())};
@@ -68,7 +69,7 @@ json sgd_run_json(const LabelNoiseSgdRunOptions& o) {
 }
 
 SgdRunFile read_sgd_run_file(const std::string& path) {
-  const json run = read_json(path);
+  const json run = read_json_file(path);
   if (run.value("format", "") != "zeroloss-sgd-run") throw InputError(path + ": not a zeroloss sgd run file");
   SgdRunFile f;
   LabelNoiseSgdRunOptions& o = f.options;

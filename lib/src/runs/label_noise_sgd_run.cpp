@@ -19,6 +19,7 @@
 #include "zeroloss/matrix_csv.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
+#include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/sgd_run_file.hpp"
 #include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/rate_fit.hpp"
@@ -241,7 +242,7 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
       res.divergence_reason = ck.divergence;
       res.last_finite_step = res.steps_done;
       // What the earlier process reported for this seed (a single seed's summary is printed).
-      if (!cfg.ensemble) read_seed_summary(read_json(dir + "/summary.json"), res);
+      if (!cfg.ensemble) read_seed_summary(read_json_file(dir + "/summary.json"), res);
       return res;
     }
     sgd.restore(ck.state);

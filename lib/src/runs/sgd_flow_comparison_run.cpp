@@ -10,6 +10,7 @@
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
@@ -123,7 +124,7 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
   // The flow, once, from Phi(W0).
   const double ymax = std::max(1.0, model.y().cwiseAbs().maxCoeff());
   Eigen::MatrixXd start = setup.beta0;
-  if (max_residual(model, start) > 1e-10 * ymax) {
+  if (max_residual(model, start) > kProjectedStartTolerance * ymax) {
     start = project_onto_manifold(setup, start, projection).theta;
     S.start_on_manifold = false;
   }

@@ -15,6 +15,7 @@
 #include "zeroloss/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
@@ -185,7 +186,7 @@ SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, con
   const double residual0 = max_residual(setup.reduced, setup.beta0);
   Eigen::MatrixXd start = setup.beta0;
   json start_json = {{"initial_residual", residual0}};
-  if (residual0 <= 1e-10 * ymax) {
+  if (residual0 <= kProjectedStartTolerance * ymax) {
     start_json["on_manifold"] = true;
   } else {
     const ProjectionResult pr = project_onto_manifold(setup, setup.beta0, S.projection);

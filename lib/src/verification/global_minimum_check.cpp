@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +19,7 @@
 #include "zeroloss/dataset.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/number_text.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/global_minimum_rule.hpp"
@@ -76,7 +76,7 @@ GlobalMinimumRun perturbed_endpoint(VerificationContext& ctx, const std::string&
   const std::string act = ctx.config()["problem"]["activation"].get<std::string>();
   const Weights w = read_weights_csv(weights);
   std::mt19937_64 rng(static_cast<std::uint64_t>(ctx.config()["seed"].get<int>()) * 1000003ULL + 104729ULL);
-  std::normal_distribution<double> normal(0.0, 1.0);
+  StandardNormal normal;
   Eigen::MatrixXd step(w.theta.rows(), w.theta.cols());
   for (Eigen::Index i = 0; i < step.size(); ++i) step(i) = normal(rng);
   const Eigen::MatrixXd moved = w.theta + size * w.theta.norm() / step.norm() * step;

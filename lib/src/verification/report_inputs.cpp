@@ -2,10 +2,10 @@
 
 #include <cmath>
 #include <cstdint>
-#include <random>
 
 #include "zeroloss/csv.hpp"
 #include "zeroloss/dataset.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/weights.hpp"
 
 namespace zeroloss {
@@ -28,8 +28,8 @@ std::string write_random_start(VerificationContext& ctx, const std::string& data
   const double scale = ctx.config()["problem"]["init_scale"].get<double>();
   const std::uint64_t seed = static_cast<std::uint64_t>(ctx.config()["seed"].get<int>()) * 1000003ULL + 7919ULL * index;
   std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::uniform_real_distribution<double> uniform(0.5, 1.5);
+  StandardNormal normal;
+  UniformDistribution uniform(0.5, 1.5);
   const double mean_norm2 = data.X.rowwise().squaredNorm().mean();
   Eigen::MatrixXd theta(m, data.X.cols());
   for (int j = 0; j < m; ++j)

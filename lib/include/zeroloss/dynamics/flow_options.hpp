@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
 
 namespace zeroloss {
@@ -33,7 +34,7 @@ struct FlowOptions {
   // Newton re-projection after each accepted step (tolerance relative to max(1, max|y_i|)).
   ProjectionOptions projection;
   // How far (max_i |f_i - y_i| / max(1, max|y_i|)) the start may be from M; it is Newton-polished.
-  double start_tolerance = 1e-8;
+  double start_tolerance = kOnManifoldTolerance;
 };
 
 struct FlowSummary {

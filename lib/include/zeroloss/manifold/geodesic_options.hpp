@@ -2,6 +2,7 @@
 // Options and statistics of geodesic integration, for any model (manifold/geodesics.hpp) and for
 // the two-layer network's GeodesicIntegrator (geodesic.hpp).
 
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
 
 namespace zeroloss {
@@ -22,7 +23,7 @@ struct GeodesicOptions {
   ProjectionOptions projection{};
   // The start must satisfy max_i |f_i - y_i| <= start_tolerance * max(1, max |y_i|), and the initial
   // velocity ||J v|| <= tangent_tolerance * ||J||_F ||v||; otherwise InputError.
-  double start_tolerance = 1e-8;
+  double start_tolerance = kOnManifoldTolerance;
   double tangent_tolerance = 1e-8;
 };
 

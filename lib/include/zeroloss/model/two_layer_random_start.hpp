@@ -3,8 +3,9 @@
 // theta_jk ~ N(0, s^2 / mean_i ||x_i||^2), so that a pre-activation r_ij = x_i . theta_j has standard
 // deviation about s on typical rows (s^2 / 1 when every row of X is zero); a = 1, or with mixed signs
 // a_j = (-1)^j u_j (+, -, +, ...), u_j uniform on [0.5, 1.5]. From std::mt19937_64 seeded by
-// std::seed_seq{seed low 32 bits, seed high 32 bits, 0x77}: a stream of its own for the seed, but the
-// std::normal_distribution draws are those of the standard library in use.
+// std::seed_seq{seed low 32 bits, seed high 32 bits, 0x77} (both specified exactly by the standard):
+// a stream of its own for the seed, drawn through random/portable_distributions.hpp, so the bits are
+// the same on every standard library (up to libm's log in the normal draws).
 
 #include <Eigen/Dense>
 

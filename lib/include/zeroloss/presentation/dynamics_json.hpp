@@ -19,8 +19,6 @@ namespace zeroloss {
 
 // Writes j.dump(2) and a newline atomically (csv.hpp's write_file_atomic).
 void write_json(const std::string& path, const nlohmann::json& j);
-// Parses a JSON file; InputError naming the file when it cannot be opened or is not JSON.
-nlohmann::json read_json(const std::string& path);
 // A number, or null when empty.
 nlohmann::json optional_json(const std::optional<double>& v);
 
