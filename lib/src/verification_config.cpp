@@ -48,7 +48,7 @@ json default_verification_config() {
     "population": {
       "figure1": { "draws": 2, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
       "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 4, "gaussian_first_data_seed": 2,
-      "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 32, "min_tested_fraction": 0.5
+      "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 32, "min_tested_fraction": 0.3
     }
   },
   "rank_one_sgd": {

@@ -24,7 +24,7 @@ namespace zeroloss {
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& e, const SgdTracksFlowThresholds& t) {
   const double ref = e.reference_coefficient;
   return e.coefficient && e.coefficient_ci_low && e.coefficient_ci_high && e.bias_order && e.bias_order_ci_low &&
-         e.bias_order_ci_high && *e.coefficient_ci_high - *e.coefficient_ci_low < 2 * t.coefficient_tolerance * ref &&
+         e.bias_order_ci_high && *e.coefficient_ci_high - *e.coefficient_ci_low < t.coefficient_tolerance * ref &&
          *e.bias_order_ci_high - *e.bias_order_ci_low <
              2 * std::min(1 - t.min_bias_order, t.max_bias_order - 1);
 }

@@ -48,11 +48,12 @@ Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& evidence, const Sgd
 inline constexpr const char* kRuleTrackingPopulationTested = "population_tested";  // tested / members >= min_tested_fraction
 inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds";    // every tested member passes
 
-// Whether a member's evidence can decide the claim: both intervals exist and an interval of their
-// width centred on the claim's value would lie within its band, i.e. the coefficient's interval is
-// shorter than 2 tol ref and the bias order's shorter than 2 min(1 - min_bias_order,
-// max_bias_order - 1). Wider intervals fail the band even when the claim holds exactly, so a
-// failure there says nothing about the claim: such a member is untested, never a pass.
+// Whether a member's evidence can decide the claim: both intervals exist, the coefficient's is
+// shorter than tol ref (then an interval that contains ref lies within ((1 - tol) ref, (1 + tol) ref):
+// it tells 10% apart wherever it sits, and only missing ref can fail it) and the bias order's is
+// shorter than 2 min(1 - min_bias_order, max_bias_order - 1) (an interval of that width centred on 1
+// lies in the band). A wider interval can fail while the claim holds exactly, so a failure there
+// says nothing about the claim: such a member is untested, never a pass.
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
 
 // Pass when at least min_tested_fraction of the members are decidable (and at least one is) and
