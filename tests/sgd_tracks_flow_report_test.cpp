@@ -38,7 +38,7 @@ TEST(SgdTracksFlowReport, TheTheorysCoefficientPassesWithEveryMutantRejected) {
   EXPECT_EQ(v["status"], "pass") << v["evidence"];
   // The two figures (bias and fluctuation against eta; the fitted coefficient against s^2/(4B)) and
   // the CSV behind them: one row per step size and one for the extrapolation to eta = 0.
-  EXPECT_EQ(v["figures"].size(), 2u);
+  EXPECT_EQ(v["figures"].size(), 3u);  // bias and coefficient on the problem, the population's distribution
   for (const auto& f : v["figures"]) EXPECT_TRUE(std::filesystem::exists(report + "/" + f["file"].get<std::string>()));
   const std::string csv = slurp(report + "/sgd_tracks_flow/bias_and_coefficient.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header, 4 step sizes, eta = 0
@@ -59,6 +59,15 @@ TEST(SgdTracksFlowReport, TheTheorysCoefficientPassesWithEveryMutantRejected) {
     EXPECT_TRUE(n["rules"][rule].get<bool>()) << rule;
   // Every mutant fails the coefficient rule: its reference is not the fitted coefficient.
   for (const auto& [name, m] : n["mutants"].items()) EXPECT_FALSE(m["rules"]["coefficient_matches"].get<bool>()) << name;
+  // The quick population: Gaussian (3, 5, 4), data seed 2, a = 1 and mixed-sign a; the mixed one is
+  // tested and holds, the a = 1 one is untested (its bias order's interval is 1.004 wide).
+  EXPECT_TRUE(n["rules"]["population_tested"].get<bool>());
+  EXPECT_TRUE(n["rules"]["population_holds"].get<bool>());
+  EXPECT_EQ(n["population"]["members"].get<int>(), 2);
+  EXPECT_EQ(n["population"]["tested"].get<int>(), 1);
+  EXPECT_EQ(n["population"]["held"].get<int>(), 1);
+  const std::string members = slurp(report + "/sgd_tracks_flow/population/members.csv");
+  EXPECT_EQ(std::count(members.begin(), members.end(), '\n'), 3);  // header and two members
 }
 
 TEST(SgdTracksFlowReport, HalfTheCoefficientFails) {
@@ -68,6 +77,7 @@ TEST(SgdTracksFlowReport, HalfTheCoefficientFails) {
   EXPECT_DOUBLE_EQ(n["reference_flow"]["reference_coefficient"].get<double>(), 0.125);
   EXPECT_FALSE(n["rules"]["bias_order_near_one"].get<bool>());
   EXPECT_FALSE(n["rules"]["coefficient_matches"].get<bool>());
+  EXPECT_FALSE(n["rules"]["population_holds"].get<bool>());  // the population runs the same wrong flow
   // The fitted coefficient is the SGD paths' own, 0.25 whatever flow they are compared with.
   EXPECT_LE(n["coefficient_fit"]["ci_low"].get<double>(), 0.25);
   EXPECT_GE(n["coefficient_fit"]["ci_high"].get<double>(), 0.25);

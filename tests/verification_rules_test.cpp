@@ -434,6 +434,83 @@ TEST(SgdTracksFlowRule, ACoefficientIntervalWiderThanTheToleranceFailsCoefficien
   EXPECT_EQ(decide_sgd_tracks_flow(e, loose).status, VerdictStatus::Pass);
 }
 
+// The measured quick population (docs/report.md, claim 3): Gaussian (3, 5, 4), data seed 2, 32 seeds.
+// a = 1: c 0.24777 [0.24096, 0.25458] (width 5.4%), order 1.080 [0.578, 1.582] (width 1.004 > 1).
+SgdTracksFlowEvidence untested_member() {
+  SgdTracksFlowEvidence e;
+  e.bias_order = 1.080;
+  e.bias_order_ci_low = 0.578;
+  e.bias_order_ci_high = 1.582;
+  e.coefficient = 0.24777;
+  e.coefficient_ci_low = 0.24096;
+  e.coefficient_ci_high = 0.25458;
+  e.reference_coefficient = 0.25;
+  return e;
+}
+
+TEST(SgdTracksFlowPopulationRule, AMemberIsTestedOnlyWhenBothIntervalsFitTheirBandsCentredOnTheClaim) {
+  const SgdTracksFlowThresholds t;  // tol 0.1, order band [0.5, 2]: widths below 0.025 and 1.0
+  EXPECT_TRUE(sgd_tracks_flow_decidable(tracking_evidence(), t));
+  EXPECT_FALSE(sgd_tracks_flow_decidable(untested_member(), t));  // order width 1.004
+  SgdTracksFlowEvidence e = untested_member();
+  e.bias_order_ci_high = 1.577;  // width 0.999
+  EXPECT_TRUE(sgd_tracks_flow_decidable(e, t));
+  e.coefficient_ci_high = e.coefficient_ci_low.value() + 0.0251;  // width 0.0251 > 0.1 x 0.25
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, t));
+  // Measured, full run: (10, 50, 30) seed 2, mixed a: c [0.2229, 0.2724] (width 19.8%) contains 0.25
+  // but reaches below 0.225; with a width under 10% that cannot happen to an interval containing 0.25.
+  SgdTracksFlowEvidence big = e;
+  big.coefficient_ci_low = 0.2229;
+  big.coefficient_ci_high = 0.2724;
+  EXPECT_FALSE(sgd_tracks_flow_decidable(big, t));
+  e.coefficient_ci_high = e.coefficient_ci_low.value() + 0.0249;
+  EXPECT_TRUE(sgd_tracks_flow_decidable(e, t));
+  SgdTracksFlowThresholds narrow = t;  // an asymmetric band: the nearer end decides (1 - 0.8 = 0.2)
+  narrow.min_bias_order = 0.8;
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, narrow));
+  e.bias_order_ci_low = 0.95;
+  e.bias_order_ci_high = 1.3;  // width 0.35 < 0.4
+  EXPECT_TRUE(sgd_tracks_flow_decidable(e, narrow));
+  e.coefficient.reset();  // no fit: nothing to decide
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, narrow));
+}
+
+TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAreNeverCountedAsPasses) {
+  SgdTracksFlowThresholds t;
+  t.min_tested_fraction = 0.5;
+  // One tested member that passes, one untested: 1 of 2 tested.
+  Decision d = decide_sgd_tracks_flow_population({tracking_evidence(), untested_member()}, t);
+  EXPECT_EQ(d.status, VerdictStatus::Pass);
+  ASSERT_EQ(d.rules.size(), 2u);
+  // An untested member whose interval misses the claim does not fail the population...
+  SgdTracksFlowEvidence wide_off = untested_member();
+  wide_off.coefficient_ci_low = 0.119;  // measured on a Figure 1 draw: c 0.155 [0.119, 0.190]
+  wide_off.coefficient = 0.155;
+  wide_off.coefficient_ci_high = 0.190;
+  EXPECT_EQ(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t).status, VerdictStatus::Pass);
+  // ... but it does not count either: too few tested.
+  t.min_tested_fraction = 0.6;
+  expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t), kRuleTrackingPopulationTested);
+  // Only untested members: nothing was tested, both rules fail.
+  d = decide_sgd_tracks_flow_population({untested_member(), wide_off}, t);
+  EXPECT_FALSE(d.held(kRuleTrackingPopulationTested));
+  EXPECT_FALSE(d.held(kRuleTrackingPopulationHolds));
+  EXPECT_EQ(decide_sgd_tracks_flow_population({}, t).status, VerdictStatus::Fail);
+  // A tested member that fails (narrow interval off the claim) fails the population alone.
+  t.min_tested_fraction = 0.5;
+  SgdTracksFlowEvidence off = tracking_evidence();
+  off.coefficient_ci_low = 0.2485;
+  off.coefficient = 0.2490;
+  off.coefficient_ci_high = 0.2495;
+  ASSERT_TRUE(sgd_tracks_flow_decidable(off, t));
+  expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), tracking_evidence(), off}, t),
+                    kRuleTrackingPopulationHolds);
+  // The 1.1x mutant's reference on a tested member: its interval excludes 0.275.
+  SgdTracksFlowEvidence x11 = tracking_evidence();
+  x11.reference_coefficient = 0.275;
+  expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), x11}, t), kRuleTrackingPopulationHolds);
+}
+
 TEST(SgdTracksFlowRule, AReferenceFlowOffByTenPercentFailsCoefficientMatches) {
   // The coefficient-x1.1 mutant's coefficient evidence: the same fitted interval against 1.1 x 0.25
   // (still resolved to 10% of 0.275: only the match fails).

@@ -45,7 +45,12 @@ json default_verification_config() {
   "sgd_tracks_flow": {
     "label_noise": 1.0, "batch": 1, "lr_list": [0.02, 0.01, 0.005, 0.0025, 0.00125, 0.000625], "time": 0.3, "seeds": 64,
     "points": 10, "flow_coefficient_scale": 1.0, "min_bias_order": 0.5, "max_bias_order": 2.0,
-    "coefficient_tolerance": 0.1
+    "coefficient_tolerance": 0.1,
+    "population": {
+      "figure1": { "draws": 2, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
+      "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 4, "gaussian_first_data_seed": 2,
+      "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 32, "min_tested_fraction": 0.3
+    }
   },
   "rank_one_sgd": {
     "n": 3, "d": 3, "m": 10, "draws": 32, "first_data_seed": 1, "lr": 0.05, "paper_sigma": 0.03,
@@ -74,7 +79,9 @@ json default_verification_config() {
     "global_minimum": { "starts": 4, "search_starts": 16,
                         "population": { "figure1": { "draws": 4 }, "gaussian_draws": 2, "starts": 4 } },
     "flow_rate": { "gaussian_draws": 3, "figure1": { "draws": 3 } },
-    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16 },
+    "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16,
+                         "population": { "figure1": { "draws": 0 }, "gaussian_sizes": [[3, 5, 4]], "gaussian_draws": 1,
+                                         "seeds": 32 } },
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
     "outside_assumptions": { "starts": 3, "search_starts": 16 },
@@ -324,6 +331,42 @@ void validate(const Validator& v) {
   if (!(v.positive("sgd_tracks_flow.max_bias_order") > min_order))
     v.fail("sgd_tracks_flow.max_bias_order", "must be larger than sgd_tracks_flow.min_bias_order",
            v.at("sgd_tracks_flow.max_bias_order"));
+  const std::string sp = "sgd_tracks_flow.population.";
+  v.integer(sp + "figure1.draws", 0);
+  v.integer(sp + "figure1.first_data_seed", 0);
+  v.integer(sp + "figure1.m", 1);
+  if (v.integer(sp + "figure1.n", 1) > v.integer(sp + "figure1.d", 1))
+    v.fail(sp + "figure1.n", "must be at most figure1.d (the flow's manifold is regular for n <= d)", v.at(sp + "figure1.n"));
+  if (v.at(sp + "figure1.n").get<long long>() < v.at("sgd_tracks_flow.batch").get<long long>())
+    v.fail(sp + "figure1.n", "must be at least sgd_tracks_flow.batch (B <= n)", v.at(sp + "figure1.n"));
+  v.integer(sp + "gaussian_draws", 0);
+  v.integer(sp + "gaussian_first_data_seed", 0);
+  const json& psizes = v.at(sp + "gaussian_sizes");
+  if (!psizes.is_array()) v.fail(sp + "gaussian_sizes", "must be a list of [n, d, m] with B <= n <= d and m >= 1", psizes);
+  for (const json& size : psizes)
+    if (!size.is_array() || size.size() != 3 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+        !size[2].is_number_integer() || size[0].get<long long>() < v.at("sgd_tracks_flow.batch").get<long long>() ||
+        size[0].get<long long>() > size[1].get<long long>() || size[2].get<long long>() < 1 ||
+        size[1].get<long long>() > 100000 || size[2].get<long long>() > 100000)
+      v.fail(sp + "gaussian_sizes", "lists " + size.dump() + "; expected [n, d, m] with B <= n <= d and m >= 1", psizes);
+  if (v.at(sp + "figure1.draws").get<long long>() +
+          v.at(sp + "gaussian_draws").get<long long>() * static_cast<long long>(psizes.size()) < 1)
+    v.fail(sp + "gaussian_draws", "and " + sp + "figure1.draws give an empty population (it would test nothing)",
+           v.at(sp + "gaussian_draws"));
+  v.positive(sp + "init_scale");
+  const json& plrs = v.at(sp + "lr_list");
+  if (plrs.size() < 3)
+    v.fail(sp + "lr_list", "needs at least 3 step sizes to fit an order with a confidence interval", plrs);
+  std::set<double> pdistinct;
+  for (const auto& x : plrs) {
+    if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() <= 0)
+      v.fail(sp + "lr_list", "must hold finite numbers > 0", plrs);
+    if (!pdistinct.insert(x.get<double>()).second) v.fail(sp + "lr_list", "lists the step size " + x.dump() + " twice", plrs);
+  }
+  v.integer(sp + "seeds", 1);
+  const double tested_fraction = v.positive(sp + "min_tested_fraction");
+  if (tested_fraction > 1)
+    v.fail(sp + "min_tested_fraction", "must lie in (0, 1] (a share of the members)", v.at(sp + "min_tested_fraction"));
   const double tolerance = v.positive("sgd_tracks_flow.coefficient_tolerance");
   if (tolerance >= 1)
     v.fail("sgd_tracks_flow.coefficient_tolerance", "must lie strictly between 0 and 1 (a relative tolerance)",

@@ -7,10 +7,14 @@
 // Power: the same SGD ensembles (`compare --sgd-iterates`, SGD is not rerun) against falsified
 // reference flows: the coefficient times 0.5, 1.1 and 2, and the time scale eta k instead of eta^2 k.
 // Each makes the claim false, so the rule must reject it; if it does not, the verdict is inconclusive.
+// Population (sgd_tracks_flow_population.hpp): the same rules on every member whose intervals can
+// decide them; enough members must be decidable (decide_sgd_tracks_flow_population). The claim's
+// rules are the anchor problem's and the population's together; the mutants run on the anchor.
 
 #include <cmath>
 #include <sstream>
 
+#include "sgd_tracks_flow_population.hpp"
 #include "zeroloss/csv.hpp"
 #include "zeroloss/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
@@ -38,20 +42,6 @@ std::optional<double> number_or_none(const json& j, const char* key) {
                                                                 : std::nullopt;
 }
 
-SgdTracksFlowEvidence evidence_from(const json& tracking) {
-  SgdTracksFlowEvidence e;
-  const json& order = tracking["bias_order_fit"];
-  e.bias_order = number_or_none(order, "exponent_p");
-  e.bias_order_ci_low = number_or_none(order, "slope_ci_low");
-  e.bias_order_ci_high = number_or_none(order, "slope_ci_high");
-  const json& c = tracking["coefficient_fit"];
-  e.coefficient = number_or_none(c, "estimate");
-  e.coefficient_ci_low = number_or_none(c, "ci_low");
-  e.coefficient_ci_high = number_or_none(c, "ci_high");
-  e.reference_coefficient = tracking["reference_flow"]["reference_coefficient"].get<double>();
-  return e;
-}
-
 std::string interval_text(const std::optional<double>& value, const std::optional<double>& lo,
                           const std::optional<double>& hi, int digits) {
   if (!value) return "not fitted";
@@ -73,6 +63,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   t.min_bias_order = cfg["min_bias_order"].get<double>();
   t.max_bias_order = cfg["max_bias_order"].get<double>();
   t.coefficient_tolerance = cfg["coefficient_tolerance"].get<double>();
+  t.min_tested_fraction = cfg["population"]["min_tested_fraction"].get<double>();
   const double F = cfg["flow_coefficient_scale"].get<double>();
   const std::string act = problem["activation"].get<std::string>();
   const size_t first = ctx.begin_block();
@@ -113,13 +104,23 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
     ctx.run("sgd_tracks_flow_" + f.name, args);
     tracking.push_back(read_json_file(dir + "/" + f.name + "/flow_tracking.json"));
   }
-  v.command = ctx.commands_since(first);
+  const std::string anchor_commands = ctx.commands_since(first);
+  const SgdTracksFlowPopulation population = run_sgd_tracks_flow_population(ctx, t);
+  v.command = anchor_commands +
+              "\n# and the same comparison for every member of the population (sgd_tracks_flow/population/, all "
+              "commands in logs/)";
 
-  const SgdTracksFlowEvidence evidence = evidence_from(tracking[0]);
-  const Decision decision = decide_sgd_tracks_flow(evidence, t);
+  const SgdTracksFlowEvidence evidence = sgd_tracks_flow_evidence_from(tracking[0]);
+  Decision decision = decide_sgd_tracks_flow(evidence, t);
+  const Decision population_decision = decide_sgd_tracks_flow_population(population.members, t);
+  {
+    std::vector<RuleOutcome> all = decision.rules;
+    all.insert(all.end(), population_decision.rules.begin(), population_decision.rules.end());
+    decision = decide_by_rules(all);
+  }
   json mutants = json::object();
   for (size_t k = 1; k < flows.size(); ++k) {
-    const SgdTracksFlowEvidence me = evidence_from(tracking[k]);
+    const SgdTracksFlowEvidence me = sgd_tracks_flow_evidence_from(tracking[k]);
     const Decision md = decide_sgd_tracks_flow(me, t);
     v.power.push_back({flows[k].name, flows[k].changes, md.status != VerdictStatus::Pass});
     json rules = json::object();
@@ -144,7 +145,8 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
                {"min_bias_order", t.min_bias_order},
                {"max_bias_order", t.max_bias_order},
                {"coefficient_tolerance", t.coefficient_tolerance},
-               {"mutants", mutants}};
+               {"mutants", mutants},
+               {"population", population.numbers}};
 
   const double limiting = tracking[0]["reference_flow"]["limiting_coefficient"].get<double>();
   std::ostringstream ev;
@@ -167,8 +169,10 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
     ev << (k ? ", " : "") << decision.rules[k].rule << (decision.rules[k].held ? " held" : " FAILED");
   int rejected = 0;
   for (const auto& m : v.power) rejected += m.rejected ? 1 : 0;
-  ev << ". Mutants rejected: " << rejected << " of " << v.power.size() << ".";
+  ev << ". Mutants rejected: " << rejected << " of " << v.power.size() << " (on this problem). "
+     << population.evidence;
   v.evidence = ev.str();
+  v.figures.insert(v.figures.end(), population.figures.begin(), population.figures.end());
 
   // Figure 1: bias and fluctuation against eta (log-log), with the fitted power laws.
   PlotSpec bf;

@@ -1,5 +1,7 @@
 #include "zeroloss/verification/sgd_tracks_flow_rule.hpp"
 
+#include <algorithm>
+
 namespace zeroloss {
 
 Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& e, const SgdTracksFlowThresholds& t) {
@@ -13,6 +15,31 @@ Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& e, const SgdTracksF
   return decide_by_rules({{kRuleBiasOrderNearOne, order},
                           {kRuleCoefficientMatches, matches},
                           {kRuleCoefficientResolved, resolved}});
+}
+
+}  // namespace zeroloss
+
+namespace zeroloss {
+
+bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& e, const SgdTracksFlowThresholds& t) {
+  const double ref = e.reference_coefficient;
+  return e.coefficient && e.coefficient_ci_low && e.coefficient_ci_high && e.bias_order && e.bias_order_ci_low &&
+         e.bias_order_ci_high && *e.coefficient_ci_high - *e.coefficient_ci_low < t.coefficient_tolerance * ref &&
+         *e.bias_order_ci_high - *e.bias_order_ci_low <
+             2 * std::min(1 - t.min_bias_order, t.max_bias_order - 1);
+}
+
+Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
+                                           const SgdTracksFlowThresholds& t) {
+  int tested = 0;
+  bool holds = true;
+  for (const auto& m : members) {
+    if (!sgd_tracks_flow_decidable(m, t)) continue;
+    ++tested;
+    holds = holds && decide_sgd_tracks_flow(m, t).status == VerdictStatus::Pass;
+  }
+  const bool enough = tested > 0 && static_cast<double>(tested) >= t.min_tested_fraction * static_cast<double>(members.size());
+  return decide_by_rules({{kRuleTrackingPopulationTested, enough}, {kRuleTrackingPopulationHolds, holds && tested > 0}});
 }
 
 }  // namespace zeroloss

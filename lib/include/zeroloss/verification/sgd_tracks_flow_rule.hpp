@@ -9,6 +9,7 @@
 // coefficient agrees with the reference flow's coefficient, resolved to within a tolerance.
 
 #include <optional>
+#include <vector>
 
 #include "zeroloss/verification/decision.hpp"
 
@@ -31,6 +32,9 @@ struct SgdTracksFlowThresholds {
   double min_bias_order = 0.5;  // the bias order's interval must lie within [min, max]
   double max_bias_order = 2.0;
   double coefficient_tolerance = 0.1;  // the coefficient's interval within ((1 - tol) ref, (1 + tol) ref)
+  // population.min_tested_fraction: of the population's members, the share whose intervals are
+  // narrow enough to decide (sgd_tracks_flow_decidable).
+  double min_tested_fraction = 0.5;
 };
 
 inline constexpr const char* kRuleBiasOrderNearOne = "bias_order_near_one";     // interval within the band
@@ -39,5 +43,22 @@ inline constexpr const char* kRuleCoefficientResolved = "coefficient_resolved"; 
 
 // A missing fit or interval fails the rule that needs it (NaN fails every comparison it enters).
 Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& evidence, const SgdTracksFlowThresholds& thresholds);
+
+// The population (one problem per member, each with its own SGD ensembles and flow):
+inline constexpr const char* kRuleTrackingPopulationTested = "population_tested";  // tested / members >= min_tested_fraction
+inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds";    // every tested member passes
+
+// Whether a member's evidence can decide the claim: both intervals exist, the coefficient's is
+// shorter than tol ref (then an interval that contains ref lies within ((1 - tol) ref, (1 + tol) ref):
+// it tells 10% apart wherever it sits, and only missing ref can fail it) and the bias order's is
+// shorter than 2 min(1 - min_bias_order, max_bias_order - 1) (an interval of that width centred on 1
+// lies in the band). A wider interval can fail while the claim holds exactly, so a failure there
+// says nothing about the claim: such a member is untested, never a pass.
+bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
+
+// Pass when at least min_tested_fraction of the members are decidable (and at least one is) and
+// every decidable member passes decide_sgd_tracks_flow; an empty population fails.
+Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
+                                           const SgdTracksFlowThresholds& thresholds);
 
 }  // namespace zeroloss
