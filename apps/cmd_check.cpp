@@ -1,4 +1,4 @@
-// zeroloss check: runs the derivative checkers (derivative_check.hpp) on the sharpness T at a point.
+// zeroloss check: runs the derivative checkers (diagnostics/two_layer_derivative_check.hpp) on the sharpness T at a point.
 // Exit 0 when every check passes, 7 when one fails (after printing the table or JSON).
 
 #include <iostream>
@@ -7,7 +7,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/derivative_check.hpp"
+#include "zeroloss/diagnostics/two_layer_derivative_check.hpp"
 #include "zeroloss/presentation/derivative_check_outputs.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
 

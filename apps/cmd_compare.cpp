@@ -9,7 +9,7 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
 #include "zeroloss/runs/sgd_flow_comparison_run.hpp"
 

@@ -9,9 +9,9 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/convexity_run.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 

@@ -9,7 +9,7 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/runs/sharpness_flow_run.hpp"
 
 namespace zeroloss::cli {

@@ -9,17 +9,17 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/presentation/optimum_outputs.hpp"
 #include "zeroloss/presentation/trust_region_outputs.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss::cli {
 namespace {

@@ -9,14 +9,14 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/presentation/projection_outputs.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss::cli {
 namespace {

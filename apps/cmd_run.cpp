@@ -7,10 +7,10 @@
 
 #include "command.hpp"
 #include "common.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/verification_report.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 
 namespace zeroloss::cli {
 namespace {

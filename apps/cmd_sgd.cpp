@@ -13,7 +13,7 @@
 #include "common.hpp"
 #include "dynamics_common.hpp"
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/diagonal_sgd_resume_files.hpp"
 #include "zeroloss/runs/diagonal_sgd_run.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "command.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/sweep/sweep_run.hpp"
 #ifdef ZEROLOSS_WITH_MPI
 #include "zeroloss/sweep_mpi/mpi_sweep.hpp"

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "option_checks.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss::cli {
 

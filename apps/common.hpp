@@ -5,13 +5,13 @@
 
 #include <string>
 
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/model/model_kind.hpp"
-#include "zeroloss/network.hpp"
-#include "zeroloss/output_directory.hpp"
-#include "zeroloss/problem_checks.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/formats/output_directory.hpp"
+#include "zeroloss/model/problem_checks.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss::cli {
 
@@ -27,7 +27,7 @@ void add_model_option(CLI::App& app, ModelKind& kind);
 // Prints one "warning:" line per blocking finding on stderr, prefixed with the command name.
 void warn_diagnostics(const DataDiagnostics& diagnostics, const std::string& command);
 
-// --overwrite of the commands that write a folder (zeroloss/output_directory.hpp).
+// --overwrite of the commands that write a folder (zeroloss/formats/output_directory.hpp).
 void add_overwrite_flag(CLI::App& app, bool& overwrite);
 
 }  // namespace zeroloss::cli

@@ -13,10 +13,10 @@
 #include <new>
 
 #include "command.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/printable_text.hpp"
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/printable_text.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss::cli {
 std::vector<CommandSpec>& command_registry() {

@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "dynamics_common.hpp"
-#include "zeroloss/activation.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/printable_text.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/printable_text.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss::cli::checks {
 namespace {

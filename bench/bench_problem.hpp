@@ -8,7 +8,7 @@
 #include <cmath>
 #include "zeroloss/random/portable_distributions.hpp"
 
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss::bench {
 

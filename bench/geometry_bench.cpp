@@ -9,10 +9,10 @@
 #include "zeroloss/random/portable_distributions.hpp"
 
 #include "bench_problem.hpp"
-#include "zeroloss/ordered_product.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace {
 
@@ -76,7 +76,7 @@ void BM_TrajectoryLogPoint(benchmark::State& state) {
 }
 
 // The n x n x m products that dominate a logged point (n = 100, m = 1000): the constraint and
-// spectrum Gram matrices A A^T (A n x m) and K W (K n x n, W n x m), by ordered_product.hpp's
+// spectrum Gram matrices A A^T (A n x m) and K W (K n x n, W n x m), by numerics/ordered_product.hpp's
 // fixed-order kernels (label: the instruction set) against Eigen's products in this build (baseline
 // x86-64, SSE2). Counter GMACs: multiply-adds per second / 1e9 (n^2 m / 2 for the Gram matrix,
 // whose upper triangle is a copy).

@@ -10,7 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_problem.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace {

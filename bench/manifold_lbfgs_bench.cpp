@@ -1,5 +1,5 @@
 // Riemannian L-BFGS minimizing T on the two-layer network's M, structured against generic: the
-// two-layer entry point (ceres_manifold.hpp: ZeroLossManifold, Newton matrix G o (D(u) D(x)^T),
+// two-layer entry point (manifold/ceres_manifold.hpp: ZeroLossManifold, Newton matrix G o (D(u) D(x)^T),
 // T from SharpnessGeometry) and the generic one (manifold/riemannian_lbfgs.hpp on
 // TwoLayerNetwork(reduced): ModelManifold, Newton matrix J(u) J(x)^T from dense Jacobians, T from
 // ModelPoint), from the same start on M. Counters: L-BFGS iterations, objective evaluations and
@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "bench_problem.hpp"
-#include "zeroloss/ceres_manifold.hpp"
+#include "zeroloss/manifold/ceres_manifold.hpp"
 #include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
 

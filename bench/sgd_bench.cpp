@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "bench_problem.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
-// The generic CSV reader (zeroloss/csv.hpp) in its three header modes.
+// The generic CSV reader (zeroloss/io/csv.hpp) in its three header modes.
 #include "fuzz_reader.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {
   const std::string path = input.write("table.csv", input.bytes());

@@ -1,6 +1,6 @@
-// Data CSV files (zeroloss/dataset.hpp: read_dataset_csv).
+// Data CSV files (zeroloss/io/dataset.hpp: read_dataset_csv).
 #include "fuzz_reader.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/dataset.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {
   const Dataset ds = read_dataset_csv(input.write("data.csv", input.bytes()));

@@ -1,7 +1,7 @@
 // Diagonal linear weights files (zeroloss/io/diagonal_weights_csv.hpp: read_diagonal_weights_csv),
 // without and with an expected d.
 #include "fuzz_reader.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "fuzz_reader.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss::fuzz {
 

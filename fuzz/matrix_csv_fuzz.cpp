@@ -1,9 +1,9 @@
-// Streamed matrix CSV files (zeroloss/matrix_csv.hpp: read_matrix_csv). The first two bytes choose
+// Streamed matrix CSV files (zeroloss/io/matrix_csv.hpp: read_matrix_csv). The first two bytes choose
 // the expected shape (the caller's arguments), the rest is the file:
 //   byte 0: cols = 1 + (b0 & 7); bit 7 set: the optional extra column "a" is allowed
 //   byte 1: rows = b1 & 15;      bit 7 set: prefix "u" (a basis), else "b" (a weight block)
 #include "fuzz_reader.hpp"
-#include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {
   std::string_view bytes = input.bytes();

@@ -1,8 +1,8 @@
-// Reduced-weights manifests and their two files (zeroloss/reduced_weights.hpp). The input is three
+// Reduced-weights manifests and their two files (zeroloss/formats/reduced_weights.hpp). The input is three
 // parts separated by NUL bytes: the manifest (written as r.json), then the files r.csv and
 // r_basis.csv, the names the writer gives them; a manifest may name other files.
 #include "fuzz_reader.hpp"
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {
   const auto parts = input.parts(3);

@@ -1,4 +1,4 @@
-// Checkpoints of label-noise SGD runs (zeroloss/sgd_checkpoint.hpp: read_sgd_checkpoint). The input
+// Checkpoints of label-noise SGD runs (zeroloss/formats/sgd_checkpoint.hpp: read_sgd_checkpoint). The input
 // is a mode byte, then two parts separated by a NUL byte: checkpoint.json and the block file. The
 // block is written under the name the reader expects, checkpoint_<state.step>.csv, when the JSON
 // parses and has such a step (else checkpoint_0.csv).
@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_reader.hpp"
-#include "zeroloss/matrix_csv.hpp"
-#include "zeroloss/sgd_checkpoint.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
+#include "zeroloss/formats/sgd_checkpoint.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Configurations of the verification report (zeroloss/verification_config.hpp:
+// Configurations of the verification report (zeroloss/verification/verification_config.hpp:
 // read_verification_config), resolved both without and with --quick.
 // The whole input is the file config.json.
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz_reader.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
-// Weights CSV files (zeroloss/weights.hpp: read_weights_csv), without and with an expected d.
+// Weights CSV files (zeroloss/io/weights.hpp: read_weights_csv), without and with an expected d.
 #include "fuzz_reader.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/weights.hpp"
 
 void zeroloss::fuzz::read_input(const Input& input) {
   const std::string path = input.write("weights.csv", input.bytes());

@@ -6,7 +6,7 @@
 #include "zeroloss/dynamics/riemannian_flow.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss::python {
 namespace {

@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "module_models.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 

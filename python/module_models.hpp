@@ -4,10 +4,10 @@
 #include <string>
 
 #include "module_common.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss::python {
 

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "module_models.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss::python {
 namespace {

@@ -2,7 +2,7 @@
 // Python exceptions: InputError -> zeroloss.InputError (a ValueError and a zeroloss.Error), every
 // other library error -> zeroloss.Error (a RuntimeError).
 #include "module_common.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss::python {
 

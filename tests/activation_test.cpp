@@ -9,8 +9,8 @@
 #include <cmath>
 #include <functional>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/support/errors.hpp"
 
 using namespace zeroloss;
 using boost::math::differentiation::make_fvar;

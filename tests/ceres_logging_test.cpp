@@ -9,8 +9,8 @@
 #include <string>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
 
 namespace {
 

@@ -6,11 +6,11 @@
 #include <ceres/manifold_test_utils.h>
 
 #include "test_support.hpp"
-#include "zeroloss/ceres_manifold.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 
 using namespace zeroloss;
 

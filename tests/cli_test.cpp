@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/io/weights.hpp"
 
 using namespace zeroloss;
 using nlohmann::json;

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/derivative_check.hpp"
+#include "zeroloss/diagnostics/two_layer_derivative_check.hpp"
 #include "zeroloss/diagnostics/point_summary.hpp"
 #include "zeroloss/diagnostics/two_layer_point_summary.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
@@ -29,11 +29,11 @@
 #include "zeroloss/presentation/point_summary_outputs.hpp"
 #include "zeroloss/presentation/printed_numbers.hpp"
 #include "zeroloss/presentation/projection_outputs.hpp"
-#include "zeroloss/projection.hpp"
+#include "zeroloss/manifold/projection.hpp"
 #include "zeroloss/runs/generated_data.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 namespace {

@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/convexity.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/geodesics.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
@@ -29,7 +29,7 @@
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/runs/convexity_settings.hpp"
 
 namespace zeroloss {

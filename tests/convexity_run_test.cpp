@@ -9,8 +9,8 @@
 #include <string>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/runs/convexity_run.hpp"
 
 namespace zeroloss {

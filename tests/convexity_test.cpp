@@ -11,15 +11,15 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/convexity.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/geodesic.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/svg_plot.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/geodesic.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
+#include "zeroloss/io/weights.hpp"
 
 #include <cstdlib>
 

@@ -1,4 +1,4 @@
-// Load-time checks (problem_checks.hpp, dense_limit.hpp): absurd numbers are refused at the door
+// Load-time checks (model/problem_checks.hpp, numerics/dense_limit.hpp): absurd numbers are refused at the door
 // naming the file and cell; data that make M empty or J J^T singular everywhere are diagnosed
 // before any work (geometry commands refuse, sgd warns and records); dense objects beyond the dense
 // limit are refused before allocation with the size, the memory and the way out.
@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/problem_checks.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/problem_checks.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 
 using namespace zeroloss;
 using nlohmann::json;

@@ -6,14 +6,14 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/derivative_check.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/diagnostics/two_layer_derivative_check.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 
 using namespace zeroloss;
 
@@ -36,7 +36,7 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
 // T with the closed-form Riemannian derivatives of SharpnessGeometry, in full coordinates, with
 // optional perturbations: the gradient gets `dg` times a fixed tangent vector, the Hessian gets
 // `dh` times the tangent projection (a symmetric tangent operator), the gradient a normal part `dn`.
-// The generic checker runs on parameter vectors: vectorize(Theta) (network.hpp's order). The
+// The generic checker runs on parameter vectors: vectorize(Theta) (model/network.hpp's order). The
 // callbacks below compute with the two-layer network's own structured classes (SharpnessGeometry,
 // ConstraintJacobian), an implementation independent of the generic RiemannianSharpness.
 std::shared_ptr<const SquaredLossModel> network(const TwoLayerModel& model) {

@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"

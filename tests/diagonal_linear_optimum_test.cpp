@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "zeroloss/dynamics/riemannian_flow.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"

@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/dynamics/generic_label_noise_sgd.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"

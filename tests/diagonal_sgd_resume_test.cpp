@@ -18,7 +18,7 @@
 
 #include "test_support.hpp"
 #include "zeroloss/dynamics/generic_label_noise_sgd.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/presentation/diagonal_sgd_resume_files.hpp"
 #include "zeroloss/runs/diagonal_sgd_run.hpp"

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace fs = std::filesystem;
 using zeroloss::test::run_command;

@@ -1,7 +1,7 @@
 // Claim 2's prediction and its measurement: the final rate of T - T* along the flow is 2 lambda_min
 // (lambda_min of the Riemannian Hessian of T at T*, which `zeroloss optimum` reports as
 // hessian_lambda_min), checked against an independent route, the rate the integrated flow shows; and
-// the two measurements the report makes of a decay (rate_fit.hpp): the rate over a window of levels
+// the two measurements the report makes of a decay (numerics/rate_fit.hpp): the rate over a window of levels
 // of T - T*, and the local rate profile.
 
 #include <gtest/gtest.h>
@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/sharpness_flow.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 using namespace zeroloss;
 

@@ -7,12 +7,12 @@
 #include <cmath>
 
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/geodesic.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/geodesic.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::rel_error;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -9,10 +9,10 @@
 #include <memory>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 

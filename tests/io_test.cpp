@@ -8,11 +8,11 @@
 #include <fstream>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/network.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/io/weights.hpp"
 
 using namespace zeroloss;
 

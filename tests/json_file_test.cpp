@@ -6,11 +6,11 @@
 #include <string>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/reduced_weights.hpp"
-#include "zeroloss/sgd_checkpoint.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
+#include "zeroloss/formats/sgd_checkpoint.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 
 namespace zeroloss {
 namespace {

@@ -10,12 +10,12 @@
 #include <set>
 
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/random/rng.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::rel_error;
@@ -95,7 +95,7 @@ TEST(LabelNoiseSgd, FullBatchWithoutNoiseIsGradientDescent) {
     LabelNoiseSgd sgd(p.model, p.theta, params);
     ASSERT_EQ(sgd.advance(1000), 1000u);
     // Independent route: Theta <- Theta - eta grad L, grad L = (1/n) J^T (f - y) through the
-    // structured Jacobian of constraint_jacobian.hpp.
+    // structured Jacobian of manifold/constraint_jacobian.hpp.
     Eigen::MatrixXd theta = p.theta;
     for (int k = 0; k < 1000; ++k) {
       const NetworkEvaluation e = evaluate(p.model, theta);

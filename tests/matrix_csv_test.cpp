@@ -1,4 +1,4 @@
-// Streamed matrix CSV files (matrix_csv.hpp) and the number parsing of csv.hpp: round trips keep
+// Streamed matrix CSV files (io/matrix_csv.hpp) and the number parsing of io/csv.hpp: round trips keep
 // every bit, the checksum returned by the writer is that of the file, and a truncated, reshaped or
 // altered file is rejected with an InputError naming the file and what was expected.
 
@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
 
 namespace {
 

@@ -10,16 +10,16 @@
 
 #include "scalar_linear_network.hpp"  // docs/examples: the worked example of docs/architecture.md
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/geodesics.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {

@@ -3,7 +3,7 @@
 //  - the ceres::Manifold axioms for both models (Ceres' own invariant checks; B^T B = I, J B = 0,
 //    Plus lands on M, Minus(Plus(x, d), x) = d for small d, a smooth basis);
 //  - the generic path on the two-layer network in reduced coordinates against the structured
-//    two-layer manifold and L-BFGS (ceres_manifold.hpp) on every parameterised case;
+//    two-layer manifold and L-BFGS (manifold/ceres_manifold.hpp) on every parameterised case;
 //  - on the diagonal linear network, L-BFGS minimizing T from random starts against T* of the
 //    certified weighted basis pursuit (sharpness/diagonal_linear_optimum.hpp), an independent route;
 //  - options validation and the dense limit.
@@ -19,17 +19,17 @@
 
 #include "scalar_linear_network.hpp"  // docs/examples: the worked example of docs/architecture.md
 #include "test_support.hpp"
-#include "zeroloss/ceres_manifold.hpp"
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/model_manifold.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 
 namespace zeroloss {

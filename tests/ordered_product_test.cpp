@@ -1,9 +1,9 @@
-// The fixed-order products (ordered_product.hpp): bit for bit against the plain scalar triple loop
+// The fixed-order products (numerics/ordered_product.hpp): bit for bit against the plain scalar triple loop
 // they promise to equal, in both instruction sets, over shapes that exercise every edge of the
 // register blocks and more than one pass over l; and against Eigen's products (a second algorithm)
 // to rounding.
 
-#include "zeroloss/ordered_product.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 using namespace zeroloss;
 

@@ -1,4 +1,4 @@
-// Output folders never mix runs (zeroloss/output_directory.hpp): a folder holding an earlier run or
+// Output folders never mix runs (zeroloss/formats/output_directory.hpp): a folder holding an earlier run or
 // other files is refused unless --overwrite, which removes only the files zeroloss recorded; a lock
 // refuses a second concurrent run; a run that fails is marked so in its manifest; writes are atomic.
 // Library tests first, then the program as a user runs it.
@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 
 namespace fs = std::filesystem;
 using zeroloss::InputError;

@@ -9,7 +9,7 @@
 //     so Phi_GF is that point for the q with X (u*u - v*v) = y, the unique minimiser of the strictly
 //     convex F(q) = sum_k (u0_k^2 e^{-4 (X^T q)_k} + v0_k^2 e^{4 (X^T q)_k}) / 4 + y^T q (Newton on F);
 //   Ceres: the point is checked on M by evaluating the model, and the JSON-free summary fields.
-// The two-layer network's methods run the same code (projection.hpp wraps it in reduced
+// The two-layer network's methods run the same code (manifold/projection.hpp wraps it in reduced
 // coordinates) and are held by projection_test.cpp and the golden test.
 
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <memory>
 #include <random>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"

@@ -12,13 +12,13 @@
 #include <fstream>
 
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/io/weights.hpp"
 
 using namespace zeroloss;
 

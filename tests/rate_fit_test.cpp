@@ -1,4 +1,4 @@
-// Rate fits (rate_fit.hpp): exact recovery, confidence-interval coverage (Student t), and the
+// Rate fits (numerics/rate_fit.hpp): exact recovery, confidence-interval coverage (Student t), and the
 // verdict on tails that are not exponential.
 
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include <cmath>
 #include <random>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/rate_fit.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
 
 using namespace zeroloss;
 

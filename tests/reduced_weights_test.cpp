@@ -11,11 +11,11 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reduced_weights.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace {
 

@@ -14,16 +14,16 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/riemannian_trust_region.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 namespace {

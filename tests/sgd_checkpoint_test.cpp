@@ -15,12 +15,12 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/matrix_csv.hpp"
-#include "zeroloss/reduced_weights.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/sgd_checkpoint.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/formats/sgd_checkpoint.hpp"
 
 namespace {
 

@@ -15,9 +15,9 @@
 #include <tuple>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"

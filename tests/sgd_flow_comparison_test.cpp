@@ -10,14 +10,14 @@
 #include <map>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/runs/sgd_flow_comparison.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
 
 namespace zeroloss {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 #include "zeroloss/runs/sgd_ensemble_table.hpp"

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "test_support.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sgd_stability.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/dynamics/sgd_stability.hpp"
 
 namespace {
 

@@ -7,12 +7,12 @@
 #include <cmath>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_flow.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::rel_error;

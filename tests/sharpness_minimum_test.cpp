@@ -1,5 +1,5 @@
 // THEORY 5: the closed-form minimum of T on M, checked by independent routes: the Riemannian gradient
-// and Hessian from sharpness.hpp (stationarity, positive definiteness), THEORY's lambda and w
+// and Hessian from sharpness/sharpness.hpp (stationarity, positive definiteness), THEORY's lambda and w
 // formulas against SharpnessGeometry, Riemannian L-BFGS (Ceres) from random starts, and random points
 // of M (never below T*).
 
@@ -10,14 +10,14 @@
 #include <fstream>
 
 #include "test_support.hpp"
-#include "zeroloss/ceres_manifold.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
+#include "zeroloss/io/weights.hpp"
 
 using namespace zeroloss;
 

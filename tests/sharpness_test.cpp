@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
-#include "zeroloss/constraint_jacobian.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 
 using namespace zeroloss;
 using zeroloss::test::fd_gradient;

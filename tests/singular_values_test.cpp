@@ -1,4 +1,4 @@
-// Singular values by route (singular_values.hpp), against JacobiSVD (one-sided Jacobi, accurate to
+// Singular values by route (numerics/singular_values.hpp), against JacobiSVD (one-sided Jacobi, accurate to
 // a few eps * sigma_1 and often better) and the old route (BDCSVD of the whole matrix).
 
 #include <gtest/gtest.h>
@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/singular_values.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/numerics/singular_values.hpp"
 
 using namespace zeroloss;
 

@@ -10,14 +10,14 @@
 #include <memory>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 #include "zeroloss/sharpness/stationary_point_search.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 namespace {

@@ -1,4 +1,4 @@
-// The gnuplot driver (svg_plot.hpp): a real SVG when gnuplot is present, a note and the script when
+// The gnuplot driver (presentation/svg_plot.hpp): a real SVG when gnuplot is present, a note and the script when
 // it is not, dropped points on log axes counted.
 
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 
 using namespace zeroloss;
 

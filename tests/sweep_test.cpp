@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/sweep/sweep_specification.hpp"
 
 namespace fs = std::filesystem;

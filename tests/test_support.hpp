@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss::test {
 

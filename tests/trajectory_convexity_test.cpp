@@ -1,4 +1,4 @@
-// Convexity along trajectories (trajectory_convexity.hpp): the onset logic, the flow's states against
+// Convexity along trajectories (diagnostics/trajectory_convexity.hpp): the onset logic, the flow's states against
 // independent routes (dense reference Hessian, dT/dtau = -||grad_M T||^2, a densely logged run for the
 // refined onset), SGD against the flow it approximates, and the failure paths.
 
@@ -9,15 +9,15 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/geodesic.hpp"
-#include "zeroloss/convexity.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/geodesic.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/reference.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/trajectory_convexity.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/reference.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/diagnostics/trajectory_convexity.hpp"
 
 using namespace zeroloss;
 

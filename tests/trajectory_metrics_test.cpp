@@ -1,4 +1,4 @@
-// Rank-one diagnostics and the trajectory table (trajectory_metrics.hpp).
+// Rank-one diagnostics and the trajectory table (diagnostics/trajectory_metrics.hpp).
 
 #include <gtest/gtest.h>
 
@@ -6,13 +6,13 @@
 #include <sstream>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/singular_values.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/numerics/singular_values.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 using namespace zeroloss;
 

@@ -1,4 +1,4 @@
-// The verification report's configuration reader (zeroloss/verification_config.hpp): the default
+// The verification report's configuration reader (zeroloss/verification/verification_config.hpp): the default
 // resolves, and every bad value is refused before any work with one message naming the file and key.
 
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "test_support.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 
 namespace {
 

@@ -12,15 +12,15 @@
 #include <vector>
 
 #include "test_support.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/report_document.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 #include "zeroloss/verification/verification_report.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 
 namespace {
 

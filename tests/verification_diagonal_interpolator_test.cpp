@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/presentation/report_document.hpp"
@@ -19,7 +19,7 @@
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 #include "zeroloss/verification/diagonal_sparse_interpolator_rule.hpp"
 #include "zeroloss/verification/verification_report.hpp"
-#include "zeroloss/verification_config.hpp"
+#include "zeroloss/verification/verification_config.hpp"
 #include "test_support.hpp"
 
 namespace {

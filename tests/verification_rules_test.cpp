@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/rate_fit.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
 #include "zeroloss/verification/flow_rate_rule.hpp"
 #include "zeroloss/verification/global_minimum_rule.hpp"
 #include "zeroloss/verification/local_convexity_rule.hpp"

@@ -1,4 +1,4 @@
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/diagnostics/derivative_check.hpp"
 
 #include <algorithm>
@@ -8,10 +8,10 @@
 #include <ostream>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
-#include "zeroloss/rate_fit.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
@@ -23,7 +23,7 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 
 double inner(const Eigen::VectorXd& a, const Eigen::VectorXd& b) { return a.dot(b); }
 
-// Least-squares line through (X_k, Y_k), k in [b, e) (rate_fit.hpp's fit_line; at least two points
+// Least-squares line through (X_k, Y_k), k in [b, e) (numerics/rate_fit.hpp's fit_line; at least two points
 // with distinct X, all finite).
 LinearFit fit_window(const std::vector<double>& X, const std::vector<double>& Y, int b, int e) {
   return fit_line(std::vector<double>(X.begin() + b, X.begin() + e), std::vector<double>(Y.begin() + b, Y.begin() + e));

@@ -1,11 +1,11 @@
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/manifold/geodesics.hpp"

@@ -2,8 +2,8 @@
 
 #include <limits>
 
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {

@@ -1,17 +1,17 @@
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
-#include "zeroloss/geodesic.hpp"
-#include "zeroloss/projection.hpp"
-#include "zeroloss/sharpness.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/manifold/geodesic.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 namespace {

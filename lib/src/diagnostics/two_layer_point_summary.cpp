@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 
 namespace zeroloss {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

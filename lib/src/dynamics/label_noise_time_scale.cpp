@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 namespace {

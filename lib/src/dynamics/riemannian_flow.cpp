@@ -1,4 +1,4 @@
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
 
 #include <boost/numeric/odeint.hpp>
@@ -10,7 +10,7 @@
 #include <limits>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 

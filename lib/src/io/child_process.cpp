@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 extern char** environ;
 

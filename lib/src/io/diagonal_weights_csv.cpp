@@ -1,8 +1,8 @@
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
 
 namespace zeroloss {
 

@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "../ceres_logging.hpp"
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/number_text.hpp"
+#include "support/ceres_logging.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 namespace {

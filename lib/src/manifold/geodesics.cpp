@@ -7,8 +7,8 @@
 #include <sstream>
 #include <string>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 

@@ -5,10 +5,10 @@
 #include <sstream>
 #include <vector>
 
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 namespace {

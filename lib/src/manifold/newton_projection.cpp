@@ -4,9 +4,9 @@
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 ParameterProjection project_newton(const std::shared_ptr<const SquaredLossModel>& model,

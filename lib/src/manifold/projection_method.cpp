@@ -1,6 +1,6 @@
 #include "zeroloss/manifold/projection_method.hpp"
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/ceres_projection.hpp"
 #include "zeroloss/manifold/gradient_flow_projection.hpp"
 #include "zeroloss/manifold/nearest_point_projection.hpp"

@@ -8,14 +8,14 @@
 #include <cmath>
 #include <sstream>
 
-#include "../ceres_logging.hpp"
+#include "support/ceres_logging.hpp"
 #include "riemannian_lbfgs_driver.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/gradient_flow_projection.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/model_manifold.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 

@@ -2,7 +2,7 @@
 // The Riemannian L-BFGS loop shared by every zero-loss manifold (internal): Ceres'
 // GradientProblemSolver with re-anchoring, written once for the generic ModelManifold
 // (riemannian_lbfgs.cpp) and for the two-layer network's structured ZeroLossManifold
-// (ceres_manifold.cpp). See manifold/riemannian_lbfgs.hpp for the contract.
+// (manifold/ceres_manifold.cpp). See manifold/riemannian_lbfgs.hpp for the contract.
 
 #include <ceres/manifold.h>
 #include <Eigen/Dense>

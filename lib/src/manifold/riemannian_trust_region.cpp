@@ -5,10 +5,10 @@
 #include <limits>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {

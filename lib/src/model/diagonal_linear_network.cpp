@@ -3,9 +3,9 @@
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/errors.hpp"
-#include "../require_finite.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "support/require_finite.hpp"
+#include "zeroloss/random/rng.hpp"
 
 namespace zeroloss {
 namespace {

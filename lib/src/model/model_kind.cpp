@@ -1,6 +1,6 @@
 #include "zeroloss/model/model_kind.hpp"
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

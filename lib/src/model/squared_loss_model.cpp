@@ -3,8 +3,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/dense_limit.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
 
 namespace zeroloss {

@@ -1,5 +1,5 @@
 // The files `zeroloss convexity` writes (summary.json, the CSV tables, the weights of the search's
-// points, the figures): the presentation of a ConvexityResult (convexity.hpp).
+// points, the figures): the presentation of a ConvexityResult (diagnostics/convexity.hpp).
 
 #include "zeroloss/presentation/convexity_outputs.hpp"
 
@@ -9,9 +9,9 @@
 #include <map>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 

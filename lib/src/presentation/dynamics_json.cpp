@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

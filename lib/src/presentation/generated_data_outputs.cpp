@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 namespace {

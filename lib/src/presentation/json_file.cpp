@@ -4,7 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 namespace {

@@ -5,7 +5,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 namespace {

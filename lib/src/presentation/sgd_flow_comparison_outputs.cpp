@@ -5,7 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 
 namespace zeroloss {

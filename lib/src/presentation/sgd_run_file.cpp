@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/matrix_csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 
 namespace zeroloss {
 

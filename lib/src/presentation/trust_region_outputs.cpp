@@ -5,7 +5,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/presentation/printed_numbers.hpp"
 
 namespace zeroloss {

@@ -5,17 +5,17 @@
 #include <optional>
 #include <sstream>
 
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/convexity_outputs.hpp"
-#include "zeroloss/problem_checks.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/model/problem_checks.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 namespace {
@@ -97,7 +97,7 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
   if (anchor) check_same_second_layer(a, *anchor, o.anchor);
   if (start) check_same_second_layer(a, *start, o.trajectory_start);
   const TwoLayerModel model(data.X, data.y, a, Activation::from_name(o.problem.activation));
-  // Every weights file evaluable in floating point, then the data diagnostics (problem_checks.hpp).
+  // Every weights file evaluable in floating point, then the data diagnostics (model/problem_checks.hpp).
   if (point) require_evaluable(model, point->theta, problem_source(data, o.problem.data, o.problem.weights));
   if (anchor) require_evaluable(model, anchor->theta, problem_source(data, o.problem.data, o.anchor));
   if (start) require_evaluable(model, start->theta, problem_source(data, o.problem.data, o.trajectory_start));

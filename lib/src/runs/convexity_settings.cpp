@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

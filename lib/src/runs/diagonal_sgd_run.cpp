@@ -16,15 +16,15 @@
 #include <memory>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/dynamics/generic_label_noise_sgd.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/model_kind.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/diagonal_sgd_resume_files.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"

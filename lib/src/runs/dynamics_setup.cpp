@@ -4,10 +4,10 @@
 #include <cmath>
 #include <utility>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/reduced_weights.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
+#include "zeroloss/random/rng.hpp"
 
 namespace zeroloss {
 

@@ -4,12 +4,12 @@
 #include <filesystem>
 #include <system_error>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/number_text.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/support/number_text.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 namespace {

@@ -13,23 +13,23 @@
 #include <thread>
 #include <utility>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/matrix_csv.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/io/matrix_csv.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/sgd_run_file.hpp"
 #include "zeroloss/presentation/trajectory_figures.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 #include "zeroloss/runs/sgd_ensemble_table.hpp"
-#include "zeroloss/sgd_checkpoint.hpp"
-#include "zeroloss/sgd_stability.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/formats/sgd_checkpoint.hpp"
+#include "zeroloss/dynamics/sgd_stability.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 
@@ -116,7 +116,7 @@ struct RunConfig {
   bool reduced_only() const { return init || reduced_start; }
 };
 
-// Checkpoints: zeroloss/sgd_checkpoint.hpp (docs/formats.md#sgd-checkpoints).
+// Checkpoints: zeroloss/formats/sgd_checkpoint.hpp (docs/formats.md#sgd-checkpoints).
 
 std::string seed_dir(const std::string& out, std::uint64_t seed, bool ensemble) {
   return ensemble ? out + "/seed_" + std::to_string(seed) : out;

@@ -2,9 +2,9 @@
 
 #include <utility>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 
 namespace zeroloss {
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "zeroloss/reduced_weights.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 
 namespace zeroloss {
 

@@ -4,8 +4,8 @@
 #include <set>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <utility>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 
 namespace zeroloss {
 

@@ -7,11 +7,11 @@
 #include <limits>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/label_noise_sgd.hpp"
-#include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
 
 namespace zeroloss {
 namespace {

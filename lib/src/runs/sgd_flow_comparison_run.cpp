@@ -8,16 +8,16 @@
 #include <optional>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/sgd_flow_comparison_outputs.hpp"
 #include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
-#include "zeroloss/sharpness_flow.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
 
 namespace zeroloss {
 namespace {

@@ -8,22 +8,22 @@
 #include <memory>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/dynamics/riemannian_flow.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
-#include "zeroloss/sharpness_flow.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/dynamics/sharpness_flow.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "zeroloss/dynamics/riemannian_flow.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"

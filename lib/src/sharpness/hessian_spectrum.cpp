@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/sharpness.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "zeroloss/dense_limit.hpp"
+#include "zeroloss/numerics/dense_limit.hpp"
 
 namespace zeroloss {
 

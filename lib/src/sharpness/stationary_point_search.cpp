@@ -3,9 +3,9 @@
 #include <cmath>
 #include <optional>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/newton_projection.hpp"
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
 namespace zeroloss {

@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/sweep/sweep_task.hpp"
 
 namespace zeroloss {

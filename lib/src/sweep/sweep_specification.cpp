@@ -5,9 +5,9 @@
 #include <limits>
 #include <set>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/runs/generated_data.hpp"

@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

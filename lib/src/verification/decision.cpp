@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

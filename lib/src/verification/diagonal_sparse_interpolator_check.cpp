@@ -16,13 +16,13 @@
 #include <cmath>
 #include <sstream>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/rng.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/random/rng.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/diagonal_sparse_interpolator_rule.hpp"
 #include "zeroloss/verification/shell_command.hpp"

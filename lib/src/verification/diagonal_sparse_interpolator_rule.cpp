@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

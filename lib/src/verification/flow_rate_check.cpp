@@ -16,10 +16,10 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/number_text.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/number_text.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/flow_rate_rule.hpp"

@@ -14,19 +14,19 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/global_minimum_rule.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/stationary_point_census.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 #include "global_minimum_population.hpp"
 
 namespace zeroloss {

@@ -5,13 +5,13 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/number_text.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/support/number_text.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/stationary_point_census.hpp"
 

@@ -19,18 +19,18 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/errors.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/local_convexity_rule.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 
@@ -45,7 +45,7 @@ double num(const json& j, double fallback = std::numeric_limits<double>::quiet_N
 }
 
 // The rows of a CSV written by `zeroloss convexity` (points.csv, search.csv) as text cells by column
-// name; the scheme names hold no comma (convexity.hpp).
+// name; the scheme names hold no comma (diagnostics/convexity.hpp).
 std::vector<std::vector<std::string>> read_text_csv(const std::string& path, std::vector<std::string>& header) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot read");

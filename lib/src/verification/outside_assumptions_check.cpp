@@ -12,8 +12,8 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/verification/claims.hpp"
@@ -21,8 +21,8 @@
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/stationary_point_census.hpp"
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 

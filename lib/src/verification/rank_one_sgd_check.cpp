@@ -17,11 +17,11 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/rank_one_sgd_rule.hpp"
 #include "zeroloss/verification/shell_command.hpp"

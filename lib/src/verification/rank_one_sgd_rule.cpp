@@ -3,8 +3,8 @@
 #include <climits>
 #include <cmath>
 
-#include "zeroloss/errors.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
 
 namespace zeroloss {
 

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstdint>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 

@@ -15,10 +15,10 @@
 #include <sstream>
 
 #include "sgd_tracks_flow_population.hpp"
-#include "zeroloss/csv.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/report_inputs.hpp"
 #include "zeroloss/verification/sgd_tracks_flow_rule.hpp"

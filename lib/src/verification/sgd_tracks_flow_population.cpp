@@ -6,11 +6,11 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/io/child_process.hpp"
-#include "zeroloss/number_text.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 
 namespace zeroloss {

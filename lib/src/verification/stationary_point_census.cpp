@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
+#include "zeroloss/io/csv.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
 #include "zeroloss/model/two_layer_random_start.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
-#include "zeroloss/singular_values.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/numerics/singular_values.hpp"
 
 namespace zeroloss {
 

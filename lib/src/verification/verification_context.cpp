@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 

@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <thread>
 
-#include "zeroloss/csv.hpp"
-#include "zeroloss/output_directory.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/presentation/json_file.hpp"
-#include "zeroloss/number_text.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/support/number_text.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 

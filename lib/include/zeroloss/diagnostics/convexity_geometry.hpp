@@ -1,5 +1,5 @@
 #pragma once
-// What the convexity diagnostics (convexity.hpp) need from a model on its zero-loss manifold M: the
+// What the convexity diagnostics (diagnostics/convexity.hpp) need from a model on its zero-loss manifold M: the
 // sharpness T, ||grad_M T||, the Riemannian Hessian Hess_M T on the non-trivial tangent space (its
 // matrix in an orthonormal basis, its quadratic form), the Newton projection onto M, geodesics, and
 // random points. The sampling, the threshold, the geodesic profiles and the adversarial search are
@@ -28,10 +28,10 @@
 #include <utility>
 #include <vector>
 
-#include "zeroloss/activation.hpp"
+#include "zeroloss/model/activation.hpp"
 #include "zeroloss/manifold/geodesic_options.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 

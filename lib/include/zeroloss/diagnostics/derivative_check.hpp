@@ -22,7 +22,7 @@
 //
 // check_sharpness_derivatives runs all of this on the sharpness T with the Riemannian gradient and
 // Hessian of RiemannianSharpness (sharpness/riemannian_sharpness.hpp). The two-layer network's
-// version (derivative_check.hpp) runs it in reduced coordinates (THEORY 4).
+// version (diagnostics/two_layer_derivative_check.hpp) runs it in reduced coordinates (THEORY 4).
 
 #include <Eigen/Dense>
 

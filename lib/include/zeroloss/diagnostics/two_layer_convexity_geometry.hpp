@@ -6,8 +6,8 @@
 // GeodesicIntegrator::trace_reduced, the projection project_newton, the minimizer sharpness_minimum.
 
 #include "zeroloss/diagnostics/convexity_geometry.hpp"
-#include "zeroloss/network.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 
 namespace zeroloss {
 

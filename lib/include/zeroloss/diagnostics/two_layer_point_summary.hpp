@@ -19,8 +19,8 @@
 #include <optional>
 #include <string>
 
-#include "zeroloss/activation.hpp"
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/model/network.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
@@ -56,7 +56,7 @@ struct TwoLayerPointSummary {
 };
 
 // `manifold_tolerance` is relative to max(1, max_i |y_i|). Throws ResourceError when
-// SpectrumMethod::Dense is asked and the dense Hessian exceeds the dense limit (dense_limit.hpp),
+// SpectrumMethod::Dense is asked and the dense Hessian exceeds the dense limit (numerics/dense_limit.hpp),
 // InputError for invalid Lanczos options; a singular point is reported, not thrown.
 TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                                double manifold_tolerance, bool with_hessian_spectrum,

@@ -1,6 +1,6 @@
 #pragma once
 // Options and summary of the Riemannian sharpness flow, for any model (dynamics/riemannian_flow.hpp)
-// and for the two-layer network in reduced coordinates (sharpness_flow.hpp).
+// and for the two-layer network in reduced coordinates (dynamics/sharpness_flow.hpp).
 
 #include <cstdint>
 #include <string>

@@ -5,7 +5,7 @@
 //          = theta - J(theta)^T mu,   mu_i = (eta / B) (f_i - y_i - s xi_i) on the batch, 0 elsewhere,
 //
 // one model evaluation per step. Batches and noise are drawn exactly as the two-layer kernel
-// (label_noise_sgd.hpp) draws them: indices from Xoshiro256pp(seed, 1) (B = 1: one uniform index;
+// (dynamics/label_noise_sgd.hpp) draws them: indices from Xoshiro256pp(seed, 1) (B = 1: one uniform index;
 // 1 < B < n: a partial Fisher-Yates shuffle; B = n: every sample), standardized noise xi from
 // StandardNoise(kind, seed, 2), only when s > 0. On the two-layer network both paths therefore take
 // the same steps, and the tests compare them. This path is for models without a specialised kernel
@@ -20,9 +20,9 @@
 #include <memory>
 #include <vector>
 
-#include "zeroloss/label_noise_sgd.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
 #include "zeroloss/model/squared_loss_model.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/random/rng.hpp"
 
 namespace zeroloss {
 

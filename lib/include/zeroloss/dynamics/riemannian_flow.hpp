@@ -11,7 +11,7 @@
 // (manifold/newton_projection.hpp, a retraction), and the largest constraint residual seen before
 // re-projection (the drift) is reported with the accepted and rejected steps. This is the one
 // projected integration loop of the library; the two-layer network's integrate_sharpness_flow
-// (sharpness_flow.hpp) runs it on its reduced coordinates.
+// (dynamics/sharpness_flow.hpp) runs it on its reduced coordinates.
 //
 // Steps are shortened to land exactly on the requested sample times, where an observer sees the
 // state. The start must lie on M (project it first).

@@ -6,7 +6,7 @@
 // on M, near the start, but neither the nearest point nor Phi_GF.
 //
 // The linear solver is dense QR of the (n + P) x P system (J stacked on the damping), so P is
-// limited by the dense limit (dense_limit.hpp: ResourceError before allocating).
+// limited by the dense limit (numerics/dense_limit.hpp: ResourceError before allocating).
 // Throws InputError on a malformed start, ConvergenceError if Ceres stops above the tolerance (with
 // Ceres' own message).
 

@@ -1,6 +1,6 @@
 #pragma once
 // Options and statistics of geodesic integration, for any model (manifold/geodesics.hpp) and for
-// the two-layer network's GeodesicIntegrator (geodesic.hpp).
+// the two-layer network's GeodesicIntegrator (manifold/geodesic.hpp).
 
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/manifold/projection_options.hpp"

@@ -12,7 +12,7 @@
 //   Rattle: the constrained leapfrog with a fixed step h: q+ = q + h p + J(q)^T mu with mu solved by
 //     Newton so that f(q+) = y, then p+ = P(q+) (q+ - q)/h; symplectic, second order, constraint
 //     exact; kept as an independent second route for tests.
-// The two-layer network's GeodesicIntegrator (geodesic.hpp) runs this on its reduced coordinates.
+// The two-layer network's GeodesicIntegrator (manifold/geodesic.hpp) runs this on its reduced coordinates.
 
 #include <Eigen/Dense>
 

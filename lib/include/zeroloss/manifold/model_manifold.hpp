@@ -35,7 +35,7 @@
 //
 // Size. The manifold holds dense matrices of size at most P x P (the full Q factor of J^T at the
 // reference, B(x), P(x) B_ref and J(x), n x P): memory grows like P^2 and time like P^3 per new
-// point. The dense limit (dense_limit.hpp) is asked before anything is allocated; a larger model
+// point. The dense limit (numerics/dense_limit.hpp) is asked before anything is allocated; a larger model
 // is refused with a ResourceError naming P.
 //
 // Thread safety: the const members may be called from several threads (a mutex guards the cache of

@@ -3,7 +3,7 @@
 // (THEORY 2a):  theta <- theta - J^T (J J^T)^{-1} (f(theta) - y),
 // until max_i |f_i - y_i| <= residual_tolerance * max(1, max_i |y_i|). Quadratic convergence near
 // M; from theta0 + t v (theta0 on M, v tangent) it is a second-order retraction. This is the one
-// Newton projection of the library: the two-layer network's project_newton (projection.hpp) and
+// Newton projection of the library: the two-layer network's project_newton (manifold/projection.hpp) and
 // every re-projection inside flows and geodesics call it.
 
 #include <Eigen/Dense>

@@ -1,7 +1,7 @@
 #pragma once
 // Options and summary shared by every method that puts a point onto the zero-loss manifold, for
 // any model (manifold/newton_projection.hpp) and for the two-layer network's methods
-// (projection.hpp).
+// (manifold/projection.hpp).
 
 #include <Eigen/Dense>
 

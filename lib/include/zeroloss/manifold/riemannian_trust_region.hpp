@@ -45,7 +45,7 @@
 
 #include "zeroloss/manifold/projection_options.hpp"
 #include "zeroloss/model/squared_loss_model.hpp"
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss {
 

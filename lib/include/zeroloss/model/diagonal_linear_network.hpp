@@ -55,7 +55,7 @@ class DiagonalLinearNetwork final : public SquaredLossModel {
 
 // A random start (u, v) for the diagonal network: u_k and v_k independent and uniform on
 // [scale / 2, 3 scale / 2] (positive, so every coordinate can grow either way; a start with
-// u_k = v_k = 0 stays on that face of M under the flow). From xoshiro256++ (rng.hpp): the same bits
+// u_k = v_k = 0 stays on that face of M under the flow). From xoshiro256++ (random/rng.hpp): the same bits
 // on every platform. Throws InputError unless d >= 1 and scale is finite and > 0.
 Eigen::VectorXd random_diagonal_start(int d, double scale, std::uint64_t seed);
 

@@ -70,7 +70,7 @@ class ModelPoint {
   virtual Eigen::VectorXd constraint_hessian_forms(const Eigen::Ref<const Eigen::VectorXd>& v) const;
   // sum_i mu_i Hess f_i as consecutive symmetric diagonal blocks (it is zero outside them): what the
   // nearest-point projection factors. Default: one dense P x P block from P products (refused by
-  // the dense limit, dense_limit.hpp, for large P). The two-layer network has m blocks of size d
+  // the dense limit, numerics/dense_limit.hpp, for large P). The two-layer network has m blocks of size d
   // (neurons do not interact), the diagonal network 2d blocks of size 1.
   virtual std::vector<Eigen::MatrixXd> constraint_hessian_blocks(const Eigen::Ref<const Eigen::VectorXd>& mu) const;
   // grad T in R^P. Default: (2/n) sum_i constraint_hessian_apply(e_i, J^T e_i).

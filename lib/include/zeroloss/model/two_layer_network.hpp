@@ -2,7 +2,7 @@
 // The two-layer network with a fixed second layer (THEORY 1-3) as a SquaredLossModel.
 //
 // Parameters: theta = vectorize(Theta) in R^{m d}, block j (entries j*d .. j*d + d - 1) = theta_j,
-// the order of network.hpp. Wrap the reduced model (X replaced by Z = X U, reduced_coordinates.hpp)
+// the order of model/network.hpp. Wrap the reduced model (X replaced by Z = X U, model/reduced_coordinates.hpp)
 // to work in reduced coordinates (P = m p): every formula has the same form.
 //
 // The point evaluation uses the network's structure (R = X Theta^T once; D = phi'(R) diag(a)):
@@ -13,13 +13,13 @@
 //   v^T Hess f_i v:   sum_j a_j phi''(r_ij) (x_i . v_j)^2
 //   grad T:           block j = X^T c_j, c_ij = (2/n) ||x_i||^2 a_j^2 phi'(r_ij) phi''(r_ij)
 //   Hess T v:         block j = X^T (h_:j o (X v_j)), h_ij = (2/n) ||x_i||^2 a_j^2 (phi''^2 + phi' phi''')(r_ij)
-// These are the formulas of ConstraintJacobian and SharpnessGeometry (constraint_jacobian.hpp,
-// sharpness.hpp), which tests compare with the generic algorithms running on this class.
+// These are the formulas of ConstraintJacobian and SharpnessGeometry (manifold/constraint_jacobian.hpp,
+// sharpness/sharpness.hpp), which tests compare with the generic algorithms running on this class.
 
 #include <memory>
 
 #include "zeroloss/model/squared_loss_model.hpp"
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss {
 

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 

@@ -1,5 +1,5 @@
 #pragma once
-// The presentation of the convexity diagnostics (convexity.hpp): summary.json, the CSV tables, the
+// The presentation of the convexity diagnostics (diagnostics/convexity.hpp): summary.json, the CSV tables, the
 // figures and the text report `zeroloss convexity` prints. Nothing here computes a number that the
 // ConvexityResult does not already hold.
 
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/convexity.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 
 namespace zeroloss {
 

@@ -10,7 +10,7 @@
 
 #include "zeroloss/diagnostics/derivative_check.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 
 namespace zeroloss {
 

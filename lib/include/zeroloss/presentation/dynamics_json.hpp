@@ -10,14 +10,14 @@
 #include <optional>
 #include <string>
 
-#include "zeroloss/network.hpp"
-#include "zeroloss/problem_checks.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/model/problem_checks.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 
-// Writes j.dump(2) and a newline atomically (csv.hpp's write_file_atomic).
+// Writes j.dump(2) and a newline atomically (io/csv.hpp's write_file_atomic).
 void write_json(const std::string& path, const nlohmann::json& j);
 // A number, or null when empty.
 nlohmann::json optional_json(const std::optional<double>& v);
@@ -33,7 +33,7 @@ nlohmann::json fit_json(const ExponentialTailFit& f);
 nlohmann::json line_fit_json(const LinearFit& f);
 
 // THEORY's assumptions (phi' > 0, phi''' > 0) checked at the pre-activations R = Z beta^T of the
-// (reduced) model at beta: which fails and where (check_assumptions of activation.hpp).
+// (reduced) model at beta: which fails and where (check_assumptions of model/activation.hpp).
 nlohmann::json assumptions_json(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& beta);
 
 // The data diagnostics (summary.json "data_diagnostics"); samples are numbered from 1.

@@ -1,6 +1,6 @@
 #pragma once
 // What `zeroloss optimum` prints: one JSON object (--json; keys in docs/formats.md) or a table, for
-// the two-layer network's minimizer of T (sharpness_minimum.hpp) and the diagonal network's
+// the two-layer network's minimizer of T (sharpness/sharpness_minimum.hpp) and the diagonal network's
 // certified weighted-l1 interpolator (sharpness/diagonal_linear_optimum.hpp).
 
 #include <nlohmann/json.hpp>
@@ -11,7 +11,7 @@
 #include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 

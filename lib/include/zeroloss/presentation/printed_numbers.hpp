@@ -1,6 +1,6 @@
 #pragma once
 // How the commands print numbers: in JSON, a finite number as itself and NaN or an infinity as null
-// (JSON has neither); in tables, 6 significant digits (number_text.hpp), short lists on one
+// (JSON has neither); in tables, 6 significant digits (support/number_text.hpp), short lists on one
 // line, and a key column of fixed width.
 
 #include <Eigen/Dense>

@@ -14,7 +14,7 @@
 
 #include "zeroloss/runs/sgd_flow_comparison.hpp"
 #include "zeroloss/runs/sgd_flow_comparison_run.hpp"
-#include "zeroloss/svg_plot.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 
 namespace zeroloss {
 

@@ -1,5 +1,5 @@
 #pragma once
-// SVG figures of a trajectory (svg_plot.hpp; drawn only when gnuplot is available).
+// SVG figures of a trajectory (presentation/svg_plot.hpp; drawn only when gnuplot is available).
 
 #include <nlohmann/json.hpp>
 
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/svg_plot.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 

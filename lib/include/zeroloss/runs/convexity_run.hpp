@@ -1,14 +1,14 @@
 #pragma once
 // The run of `zeroloss convexity` (docs/commands/convexity.md): the files read and checked, the
 // geometry built (the two-layer network, or the diagonal linear network of THEORY 9), the analysis
-// (analyze_convexity, convexity.hpp) and its outputs written into a folder the run owns
-// (presentation/convexity_outputs.hpp, output_directory.hpp).
+// (analyze_convexity, diagnostics/convexity.hpp) and its outputs written into a folder the run owns
+// (presentation/convexity_outputs.hpp, formats/output_directory.hpp).
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "zeroloss/convexity.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/runs/convexity_settings.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 // The settings of `zeroloss convexity` (what its options say) and how they become the
-// ConvexityOptions of analyze_convexity (convexity.hpp): a preset (ConvexityOptions::quick or full)
+// ConvexityOptions of analyze_convexity (diagnostics/convexity.hpp): a preset (ConvexityOptions::quick or full)
 // with the given overrides. validate() refuses contradictory or out-of-range settings with the
 // messages the command prints.
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "zeroloss/manifold/projection_method.hpp"
-#include "zeroloss/convexity.hpp"
+#include "zeroloss/diagnostics/convexity.hpp"
 
 namespace zeroloss {
 

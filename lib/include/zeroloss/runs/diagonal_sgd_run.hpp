@@ -1,6 +1,6 @@
 #pragma once
 // A label-noise SGD run of the diagonal linear network (THEORY 9) with its files, on the generic
-// step (dynamics/generic_label_noise_sgd.hpp), in an output folder the run owns (output_directory.hpp):
+// step (dynamics/generic_label_noise_sgd.hpp), in an output folder the run owns (formats/output_directory.hpp):
 //   run.json                           the options, to resume (presentation/diagonal_sgd_resume_files.hpp)
 //   [seed_<s>/]trajectory.csv          the logged rows (below)
 //   [seed_<s>/]final_weights.csv       u,v at the end (the last finite weights after a divergence)
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/rng.hpp"
+#include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
 #include "zeroloss/runs/run_control.hpp"
 

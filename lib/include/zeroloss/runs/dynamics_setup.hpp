@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/projection.hpp"
-#include "zeroloss/reduced_coordinates.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
-#include "zeroloss/sharpness_minimum.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 

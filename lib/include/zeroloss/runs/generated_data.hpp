@@ -1,5 +1,5 @@
 #pragma once
-// `zeroloss data` as a library call: a generated data set (dataset.hpp's generators) written to a
+// `zeroloss data` as a library call: a generated data set (io/dataset.hpp's generators) written to a
 // CSV, and optionally a random start for a model written next to it (two-layer:
 // random_two_layer_start; diagonal linear: random_diagonal_start). Both files or none: every
 // output folder is checked before anything is written, and the data file is removed again when the
@@ -8,12 +8,12 @@
 #include <cstdint>
 #include <string>
 
-#include "zeroloss/dataset.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/model/model_kind.hpp"
 
 namespace zeroloss {
 
-// The names parse_generator and parse_label_kind (dataset.hpp) read.
+// The names parse_generator and parse_label_kind (io/dataset.hpp) read.
 const char* generator_name(DataGenerator generator);
 const char* label_kind_name(LabelKind kind);
 

@@ -3,16 +3,16 @@
 // of seeds in threads, logged trajectories, checkpoints and resume, divergence handling
 // (docs/commands/sgd.md, docs/formats.md).
 //
-// The run owns its output folder (output_directory.hpp: lock, run manifest, atomic writes):
+// The run owns its output folder (formats/output_directory.hpp: lock, run manifest, atomic writes):
 //   run.json                   the options, to resume (presentation/sgd_run_file.hpp)
-//   [seed_<s>/]trajectory.csv  the logged rows (trajectory_metrics.hpp)
+//   [seed_<s>/]trajectory.csv  the logged rows (diagnostics/trajectory_metrics.hpp)
 //   [seed_<s>/]final_weights.csv, or final_reduced.json (+ .csv, _basis.csv) for reduced-only starts
-//   [seed_<s>/]checkpoint.json + checkpoint_<step>.csv (sgd_checkpoint.hpp)
+//   [seed_<s>/]checkpoint.json + checkpoint_<step>.csv (formats/sgd_checkpoint.hpp)
 //   [seed_<s>/]summary.json, and for an ensemble summary.json and ensemble_trajectory.csv
 // A resumed run continues every seed from its checkpoint and gives, bit for bit, the outputs of an
 // uninterrupted run (times aside). Interruption (RunControl::interrupt) writes a checkpoint and ends
 // with status interrupted; a divergence keeps the last finite weights and ends with status diverged
-// and a message (LabelNoiseSgdRunSummary::failure). Errors are exceptions (errors.hpp).
+// and a message (LabelNoiseSgdRunSummary::failure). Errors are exceptions (support/errors.hpp).
 
 #include <cstdint>
 #include <memory>
@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/problem_checks.hpp"
+#include "zeroloss/model/problem_checks.hpp"
 #include "zeroloss/runs/label_noise_sgd_run_options.hpp"
 #include "zeroloss/runs/run_control.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 
@@ -91,7 +91,7 @@ class LabelNoiseSgdRun {
 
   // The options (read from run.json after resume).
   const LabelNoiseSgdRunOptions& options() const;
-  // What the data imply for M (problem_checks.hpp).
+  // What the data imply for M (model/problem_checks.hpp).
   const DataDiagnostics& diagnostics() const;
 
   // Runs every seed (once per object) and writes the outputs; progress counts steps over all seeds.

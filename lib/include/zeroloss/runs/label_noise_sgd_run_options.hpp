@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/label_noise_sgd.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/dynamics/label_noise_sgd.hpp"
+#include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
 
 namespace zeroloss {
@@ -48,7 +48,7 @@ struct LabelNoiseSgdRunOptions {
   double rank_one_threshold = 1e-2;    // in (0, 1]
   bool save_reduced = false;           // also write final_reduced.json (+ .csv, _basis.csv)
   bool log_gradient = true;            // the grad_norm column of trajectory.csv
-  std::string out;                     // the output folder (output_directory.hpp)
+  std::string out;                     // the output folder (formats/output_directory.hpp)
   bool overwrite = false;
 
   // Empty when the options can run; otherwise the reason, naming the command-line option

@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "zeroloss/dataset.hpp"
-#include "zeroloss/network.hpp"
-#include "zeroloss/problem_checks.hpp"
-#include "zeroloss/weights.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/model/problem_checks.hpp"
+#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss {
 
@@ -22,7 +22,7 @@ struct LoadedProblem {
   Dataset data;
   Weights weights;
   TwoLayerModel model;  // X, y from the data; a from the weights file (column 'a', default 1)
-  DataDiagnostics diagnostics;  // what the data imply for M (problem_checks.hpp)
+  DataDiagnostics diagnostics;  // what the data imply for M (model/problem_checks.hpp)
 };
 
 // What a run does when the data make M empty or J J^T singular everywhere (diagnose_data):
@@ -35,7 +35,7 @@ enum class ManifoldPolicy { Require, Warn };
 // the file on any problem. A reduced-weights manifest is read as Theta = beta U^T.
 LoadedProblem load_problem(const ProblemFiles& files, ManifoldPolicy policy = ManifoldPolicy::Require);
 
-// The source names of a loaded data set and weights file, for the messages of problem_checks.hpp.
+// The source names of a loaded data set and weights file, for the messages of model/problem_checks.hpp.
 ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path);
 
 }  // namespace zeroloss

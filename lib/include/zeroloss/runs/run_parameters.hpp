@@ -31,7 +31,7 @@ std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double
                                int log_points);
 
 // The advice after a divergence at step size `lr` given the stability limit
-// 2 / max_i ||grad f_i||^2 at the start (sgd_stability.hpp).
+// 2 / max_i ||grad f_i||^2 at the start (dynamics/sgd_stability.hpp).
 std::string smaller_lr_advice(double lr, double limit_at_start);
 
 // Logged steps: 0, every, 2 every, ..., steps (log_every > 0), or round(q steps / points) for

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 

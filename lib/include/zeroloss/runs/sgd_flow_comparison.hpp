@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "zeroloss/dynamics/flow_options.hpp"
-#include "zeroloss/network.hpp"
-#include "zeroloss/rate_fit.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/model/network.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
+#include "zeroloss/random/rng.hpp"
 
 namespace zeroloss {
 

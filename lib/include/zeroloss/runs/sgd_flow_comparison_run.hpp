@@ -1,8 +1,8 @@
 #pragma once
 // The run of `zeroloss compare` (docs/commands/compare.md): label-noise SGD ensembles for several
 // step sizes against the limiting flow (runs/sgd_flow_comparison.hpp for the mathematics), with its
-// files in an output folder the run owns (output_directory.hpp):
-//   flow_trajectory.csv   the flow's logged rows (trajectory_metrics.hpp), written after the flow
+// files in an output folder the run owns (formats/output_directory.hpp):
+//   flow_trajectory.csv   the flow's logged rows (diagnostics/trajectory_metrics.hpp), written after the flow
 //   compare.csv, compare_summary.csv   the tables (presentation/sgd_flow_comparison_outputs.hpp)
 //   bias_fluctuation.csv   bias and fluctuation per step size and comparison time
 //   flow_tracking.json     the orders of error, bias and fluctuation and the fitted flow coefficient
@@ -19,7 +19,7 @@
 
 #include "zeroloss/dynamics/flow_options.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
-#include "zeroloss/rng.hpp"
+#include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
 #include "zeroloss/runs/run_control.hpp"
 #include "zeroloss/runs/sgd_flow_comparison.hpp"

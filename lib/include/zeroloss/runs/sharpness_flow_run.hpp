@@ -1,10 +1,10 @@
 #pragma once
 // A run of the limiting flow of label-noise SGD, d theta/dt = -C grad_M T (THEORY 7-8), with its
 // files (docs/commands/flow.md): trajectory.csv, final_weights.csv, summary.json, figures, in an
-// output folder the run owns (output_directory.hpp).
+// output folder the run owns (formats/output_directory.hpp).
 //
 // Two-layer network: in reduced coordinates (THEORY 4), from W0 if it lies on M (max residual
-// <= 1e-10 max(1, max |y|)) else from its projection; trajectory rows are trajectory_metrics.hpp's.
+// <= 1e-10 max(1, max |y|)) else from its projection; trajectory rows are diagnostics/trajectory_metrics.hpp's.
 // Diagonal linear network (THEORY 9): from the projection of (u, v) (options.projection, default
 // Newton); rows hold t, tau, the
 // step counts, T, ||grad_M T||, the weighted-l1 bound (4/n) sum_k c_k |w_k| and the residual.
@@ -17,10 +17,10 @@
 #include "zeroloss/dynamics/flow_options.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/model_kind.hpp"
-#include "zeroloss/rate_fit.hpp"
+#include "zeroloss/numerics/rate_fit.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
 #include "zeroloss/runs/run_control.hpp"
-#include "zeroloss/trajectory_metrics.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 
 namespace zeroloss {
 

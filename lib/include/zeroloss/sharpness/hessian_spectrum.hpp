@@ -19,7 +19,7 @@
 //   - it costs O(N_a n) per product, the order of the Hessian product itself (O(n m p)).
 // For the two-layer network the ambient space is the reduced coordinates beta (m x p, THEORY 4):
 // span(X)^m, so the tangent part there is the non-trivial one (dimension m p - n) and H is the
-// block operator v_j -> Z^T diag(W_:j) Z v_j of sharpness.hpp.
+// block operator v_j -> Z^T diag(W_:j) Z v_j of sharpness/sharpness.hpp.
 //
 // Convergence. Spectra accepts a Ritz pair when its residual estimate is below
 // tolerance * max(|theta|, eps^(2/3)). An eigenvalue near 0 could then never be accepted, so Lanczos

@@ -47,7 +47,7 @@ class RiemannianSharpness {
   // Eigenvalues (ascending) of Hess_M T on an orthonormal basis of the whole tangent space ker J
   // (dimension P - n), from P - n Hessian products and a dense symmetric eigensolver: for small
   // models and diagnostics (memory and time grow like P^2 and P^3; the dense limit of
-  // dense_limit.hpp applies, ResourceError beyond it). For the two-layer network in full
+  // numerics/dense_limit.hpp applies, ResourceError beyond it). For the two-layer network in full
   // coordinates this space includes the trivial directions orthogonal to the data (eigenvalue 0);
   // SharpnessGeometry::riemannian_hessian_matrix reports the non-trivial part. Throws
   // SingularPointError at a singular point.

@@ -22,8 +22,8 @@
 // the end (every eigenvalue, ascending) gives the inertia of the point.
 //
 // Cost per iteration: k + 1 Riemannian-Hessian products, a k x k symmetric eigen-decomposition and
-// a Newton projection per trial; the dense Hessian is refused beyond the dense limit (dense_limit.hpp).
-// For the two-layer network pass the model in reduced coordinates (reduced_coordinates.hpp), whose
+// a Newton projection per trial; the dense Hessian is refused beyond the dense limit (numerics/dense_limit.hpp).
+// For the two-layer network pass the model in reduced coordinates (model/reduced_coordinates.hpp), whose
 // tangent space is the non-trivial part (no structural zero eigenvalues).
 
 #include <Eigen/Dense>

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/network.hpp"
+#include "zeroloss/model/network.hpp"
 #include "zeroloss/sharpness/stationary_point_search.hpp"
 #include "zeroloss/verification/outside_assumptions_rule.hpp"
 

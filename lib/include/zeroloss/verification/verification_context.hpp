@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "zeroloss/errors.hpp"
+#include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
 
@@ -21,7 +21,7 @@ class CommandFailedError : public Error {
 
 class VerificationContext {
  public:
-  // `config` is a resolved configuration (verification_config.hpp); `out_dir` the report's folder
+  // `config` is a resolved configuration (verification/verification_config.hpp); `out_dir` the report's folder
   // (created, with out_dir/logs); `program` the zeroloss executable that runs the commands (its
   // command lines are recorded as "zeroloss ..." whatever its path); `progress` receives one line
   // per long step (may be empty).

@@ -18,7 +18,7 @@ struct VerificationReportOptions {
   // Reuse the verdicts already in out/verdicts decided with the same configuration; a folder that
   // holds no report yet is started afresh.
   bool resume = false;
-  bool overwrite = false;  // replace an earlier report's files (output_directory.hpp)
+  bool overwrite = false;  // replace an earlier report's files (formats/output_directory.hpp)
   std::string program;     // the zeroloss executable the claims run (e.g. current_executable())
 };
 
@@ -27,7 +27,7 @@ struct VerificationReportResult {
   double seconds = 0;       // wall time of the whole report
 };
 
-// Runs the report on `config` (a resolved configuration, verification_config.hpp) and writes it.
+// Runs the report on `config` (a resolved configuration, verification/verification_config.hpp) and writes it.
 // `progress` receives each progress line as the program prints it ("[1/6] <title>", "    -> pass
 // (1.2 s)", "  <step>"); may be empty. A claim whose check throws gets status Error with the message
 // in its evidence; the folder's own errors (locked, not empty) throw InputError before any command.
