@@ -291,7 +291,7 @@ TEST(ConvexitySettings, OverridesThePresetAndValidates) {
   EXPECT_THROW(bad.validate(), InputError);
 }
 
-TEST(DiagonalConvexity, TheCommandReadsAndWritesUVFilesAndRefusesTrajectories) {
+TEST(DiagonalConvexity, TheCommandReadsAndWritesUVFilesAndFollowsTrajectories) {
   // Through the real program: u,v points in, u,v search points out; the library's numbers are tested above.
   const std::string dir = test::temp_dir("convexity-diagonal-cli");
   const std::string data = dir + "/data.csv", w0 = dir + "/uv.csv", on = dir + "/on.csv";
@@ -311,9 +311,16 @@ TEST(DiagonalConvexity, TheCommandReadsAndWritesUVFilesAndRefusesTrajectories) {
   const DiagonalWeights w = read_diagonal_weights_csv(dir + "/out/search_points/eps_0.csv", 6);
   const Dataset d = read_dataset_csv(data);
   EXPECT_LT(DiagonalLinearNetwork(d.X, d.y).max_residual(DiagonalLinearNetwork(d.X, d.y).parameters(w.u, w.v)), 1e-8);
-  const test::RunResult refused = test::run_zeroloss(args + "2 --along-flow 1");
-  EXPECT_EQ(refused.code, 2);
-  EXPECT_NE(refused.err.find("not available with --model diagonal-linear"), std::string::npos) << refused.err;
+  // Along the flow and SGD from the u,v start (the generic flow and SGD; tests/label_noise_dynamics_test.cpp
+  // checks their numbers): one row per logged state of each.
+  const test::RunResult along = test::run_zeroloss(args + "2 --trajectory-start " + w0 +
+                                                   " --along-flow 1 --along-sgd --lr 0.01 --label-noise 0.5 --steps 2000 "
+                                                   "--trajectory-points 4");
+  ASSERT_EQ(along.code, 0) << along.err;
+  const std::string csv = test::slurp(dir + "/out2/trajectory_convexity.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 5 + 5) << csv;
+  EXPECT_NE(csv.find("\nflow,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nsgd,"), std::string::npos) << csv;
   std::filesystem::remove_all(dir);
 }
 

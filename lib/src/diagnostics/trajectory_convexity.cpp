@@ -9,8 +9,8 @@
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
-#include "zeroloss/model/reduced_coordinates.hpp"
-#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
+#include "zeroloss/dynamics/label_noise_time_scale.hpp"
 
 namespace zeroloss {
 
@@ -23,36 +23,26 @@ void say(const TrajectoryProgress& progress, const std::string& message) {
   if (progress) progress(message);
 }
 
-double label_scale(const TwoLayerModel& model) { return std::max(1.0, model.y().cwiseAbs().maxCoeff()); }
-
-// The measurements at a point beta on M (reduced coordinates).
-TrajectoryConvexityPoint measure(const TwoLayerModel& red, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+// The measurements at a point x on M (working coordinates).
+TrajectoryConvexityPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x,
                                  double negative_tolerance) {
-  const SharpnessGeometry geo(red, beta);
+  const ConvexityMeasurement m = G.measure(x);
   TrajectoryConvexityPoint p;
-  p.sharpness = geo.sharpness();
-  p.grad_norm = geo.riemannian_gradient().norm();
-  const Eigen::VectorXd ev = geo.riemannian_hessian_matrix().eigenvalues;
-  p.lambda_min = ev.minCoeff();
-  p.lambda_max = ev.maxCoeff();
-  p.negative = p.lambda_min < -negative_tolerance * ev.cwiseAbs().maxCoeff();
+  p.sharpness = m.sharpness;
+  p.grad_norm = m.grad_norm;
+  p.lambda_min = m.eigenvalues.minCoeff();
+  p.lambda_max = m.eigenvalues.maxCoeff();
+  p.negative = p.lambda_min < -negative_tolerance * m.eigenvalues.cwiseAbs().maxCoeff();
   return p;
-}
-
-void require_tangent_directions(const TwoLayerModel& red, const char* what) {
-  if (red.m() * red.d() - red.n() <= 0) {
-    throw InputError(std::string(what) + ": the non-trivial tangent space has dimension m*p - n = " +
-                     std::to_string(red.m() * red.d() - red.n()) + " <= 0: no curvature to follow");
-  }
 }
 
 // Narrows the flow's onset bracket (see TrajectoryConvexity::refined_low): integrates from the last
 // negative state across the bracket, records the last negative fine sample, and repeats.
-void refine_onset(const TwoLayerModel& red, const ReducedCoordinates& rc, TrajectoryConvexity& out,
+void refine_onset(const ConvexityGeometry& G, const LabelNoiseDynamics& D, TrajectoryConvexity& out,
                   const FlowConvexityOptions& o) {
   std::size_t k = 0;
   while (out.points[k].tau != *out.onset.last_negative_tau) ++k;
-  Eigen::MatrixXd beta = rc.reduce(out.points[k].theta);
+  Eigen::MatrixXd beta = G.reduce(out.points[k].theta);
   double low = *out.onset.last_negative_tau, high = *out.onset.tau;
   try {
     for (int pass = 0; pass < o.refine_passes; ++pass) {
@@ -64,13 +54,13 @@ void refine_onset(const TwoLayerModel& red, const ReducedCoordinates& rc, Trajec
       std::vector<std::pair<double, bool>> fine;  // (tau offset, negative)
       Eigen::MatrixXd last_negative_beta = beta;
       double last_negative = 0;
-      integrate_sharpness_flow(red, beta, fo, [&](const FlowSample& s) {
+      D.integrate_flow(beta, fo, [&](const LabelNoiseFlowState& s) {
         if (s.t == 0) return true;
-        const bool negative = measure(red, *s.beta, o.negative_tolerance).negative;
+        const bool negative = measure(G, *s.x, o.negative_tolerance).negative;
         fine.emplace_back(s.t, negative);
         if (negative) {
           last_negative = s.t;
-          last_negative_beta = *s.beta;
+          last_negative_beta = *s.x;
         }
         return true;
       });
@@ -126,28 +116,27 @@ ConvexityOnset convexity_onset(const std::vector<TrajectoryConvexityPoint>& poin
   return o;
 }
 
-TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
-                                   const FlowConvexityOptions& o, const TrajectoryProgress& progress) {
+TrajectoryConvexity flow_convexity(const ConvexityGeometry& G, const LabelNoiseDynamics& D,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& theta0, const FlowConvexityOptions& o,
+                                   const TrajectoryProgress& progress) {
   if (!(o.flow_time > 0) || !std::isfinite(o.flow_time) || o.points < 1 || !(o.negative_tolerance >= 0)) {
     throw InputError("flow convexity options: need a finite flow time > 0 (got " + short_number(o.flow_time, 4) +
                      "), points >= 1 (got " + std::to_string(o.points) + ") and negative_tolerance >= 0");
   }
-  model.check_weights(theta0, "flow start");
+  G.check_point(theta0, "flow start");
   const auto t0 = Clock::now();
-  const ReducedCoordinates rc(model.X());
-  const TwoLayerModel red = rc.reduce(model);
-  require_tangent_directions(red, "flow convexity");
+  G.require_tangent_directions();
   TrajectoryConvexity out;
   out.source = TrajectorySource::Flow;
-  Eigen::MatrixXd beta = rc.reduce(theta0);
-  const double residual0 = max_residual(red, beta);
-  if (residual0 <= kProjectedStartTolerance * label_scale(model)) {
+  Eigen::MatrixXd beta = G.reduce(theta0);
+  const double residual0 = D.max_residual(beta);
+  if (residual0 <= kProjectedStartTolerance * G.label_scale()) {
     out.start_note = "the start is on M (max_i |f_i - y_i| = " + short_number(residual0, 3) + ")";
   } else {
     say(progress, "flow: projecting the start onto M (" + std::string(to_string(o.start_projection)) + ")");
-    ProjectionResult pr;
+    std::pair<Eigen::MatrixXd, double> pr;
     try {
-      pr = project(red, beta, o.start_projection, o.projection);
+      pr = D.project(beta, o.start_projection, o.projection);
     } catch (const ConvergenceError& e) {
       out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") could not be projected onto M";
       out.termination = std::string("not run: ") + e.what();
@@ -159,10 +148,10 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
       out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       return out;
     }
-    out.start_projection_distance = pr.summary.distance_moved;
+    out.start_projection_distance = pr.second;
     out.start_note = "the start (max_i |f_i - y_i| = " + short_number(residual0, 3) + ") projected onto M with " +
-                     std::string(to_string(o.start_projection)) + ", moved " + short_number(pr.summary.distance_moved, 3);
-    beta = pr.theta;
+                     std::string(to_string(o.start_projection)) + ", moved " + short_number(pr.second, 3);
+    beta = std::move(pr.first);
   }
 
   FlowOptions fo = o.flow;
@@ -172,21 +161,21 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   for (int q = 1; q <= o.points; ++q) fo.sample_times.push_back(o.flow_time * q / o.points);
   say(progress, "flow: integrating d Theta/d tau = -grad_M T to tau = " + short_number(o.flow_time, 4) + ", " +
                     std::to_string(o.points) + " logged states");
-  const auto observer = [&](const FlowSample& s) {
-    TrajectoryConvexityPoint p = measure(red, *s.beta, o.negative_tolerance);
+  const auto observer = [&](const LabelNoiseFlowState& s) {
+    TrajectoryConvexityPoint p = measure(G, *s.x, o.negative_tolerance);
     p.source = TrajectorySource::Flow;
     p.step = s.accepted;
     p.tau = s.tau;
-    p.theta = rc.lift(*s.beta, theta0);
+    p.theta = G.lift(*s.x, theta0);
     out.points.push_back(std::move(p));
     return true;
   };
   try {
-    const FlowResult r = integrate_sharpness_flow(red, beta, fo, observer);
-    out.completed = r.summary.completed;
-    out.termination = r.summary.termination + " (" + std::to_string(r.summary.accepted) + " accepted, " +
-                      std::to_string(r.summary.rejected) + " rejected steps)";
-    out.tau_end = r.summary.tau_reached;
+    const FlowSummary r = D.integrate_flow(beta, fo, observer);
+    out.completed = r.completed;
+    out.termination = r.termination + " (" + std::to_string(r.accepted) + " accepted, " +
+                      std::to_string(r.rejected) + " rejected steps)";
+    out.tau_end = r.tau_reached;
   } catch (const SingularPointError& e) {
     out.termination = std::string("stopped: ") + e.what();
   } catch (const ConvergenceError& e) {
@@ -195,14 +184,21 @@ TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<
   if (!out.completed && !out.points.empty()) out.tau_end = out.points.back().tau;
   out.onset = convexity_onset(out.points);
   if (out.onset.tau && out.onset.last_negative_tau && o.refine_passes > 0 && o.refine_samples >= 2) {
-    refine_onset(red, rc, out, o);
+    refine_onset(G, D, out, o);
   }
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
 
-TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
-                                  const SgdConvexityOptions& o, const TrajectoryProgress& progress) {
+TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
+                                   const FlowConvexityOptions& options, const TrajectoryProgress& progress) {
+  const TwoLayerConvexityGeometry geometry(model);
+  return flow_convexity(geometry, TwoLayerLabelNoiseDynamics(geometry.reduced_model()), theta0, options, progress);
+}
+
+TrajectoryConvexity sgd_convexity(const ConvexityGeometry& G, const LabelNoiseDynamics& D,
+                                  const Eigen::Ref<const Eigen::MatrixXd>& theta0, const SgdConvexityOptions& o,
+                                  const TrajectoryProgress& progress) {
   if (o.steps < 1 || o.points < 1 || !(o.negative_tolerance >= 0)) {
     throw InputError("SGD convexity options: need steps >= 1 (got " + std::to_string(o.steps) + "), points >= 1 (got " +
                      std::to_string(o.points) + ") and negative_tolerance >= 0");
@@ -211,14 +207,12 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     throw InputError("SGD convexity: the label noise s must be > 0 (got " + short_number(o.sgd.label_noise, 4) +
                      "): the flow time s^2 eta^2 k / (4 B) would not advance");
   }
-  model.check_weights(theta0, "SGD start");
+  G.check_point(theta0, "SGD start");
   const auto t0 = Clock::now();
-  const ReducedCoordinates rc(model.X());
-  const TwoLayerModel red = rc.reduce(model);
-  require_tangent_directions(red, "SGD convexity");
+  G.require_tangent_directions();
   TrajectoryConvexity out;
   out.source = TrajectorySource::Sgd;
-  LabelNoiseSgd sgd(red, rc.reduce(theta0), o.sgd);
+  const std::unique_ptr<LabelNoiseSgdPath> sgd = D.label_noise_sgd(G.reduce(theta0), o.sgd);
   out.start_note = "SGD from the start itself (eta = " + short_number(o.sgd.learning_rate, 4) + ", s = " + short_number(o.sgd.label_noise, 4) +
                    ", B = " + std::to_string(o.sgd.batch_size) + ", seed " + std::to_string(o.sgd.seed) +
                    "); each logged iterate projected onto M with " + to_string(o.projection);
@@ -228,26 +222,27 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
     const auto k = static_cast<std::uint64_t>(std::llround(static_cast<long double>(o.steps) * q / o.points));
     if (log_steps.empty() || k != log_steps.back()) log_steps.push_back(k);
   }
+  const double tau_per_step = flow_time_per_step(o.sgd.label_noise, o.sgd.batch_size, o.sgd.learning_rate);
   say(progress, "sgd: " + std::to_string(o.steps) + " label-noise SGD steps (flow time " +
-                    short_number(sgd.flow_time_per_step() * static_cast<double>(o.steps), 4) + "), " +
+                    short_number(tau_per_step * static_cast<double>(o.steps), 4) + "), " +
                     std::to_string(log_steps.size()) + " logged iterates projected with " + to_string(o.projection));
   for (std::uint64_t k : log_steps) {
-    if (k > sgd.step()) sgd.advance(k - sgd.step());
-    if (sgd.diverged()) {
-      out.termination = "diverged at step " + std::to_string(sgd.divergence().step) + ": " + sgd.divergence().reason;
+    if (k > sgd->step()) sgd->advance(k - sgd->step());
+    if (sgd->diverged()) {
+      out.termination = "diverged at step " + std::to_string(sgd->divergence_step()) + ": " + sgd->divergence_reason();
       break;
     }
-    const double tau = sgd.flow_time();
-    const Eigen::MatrixXd w = sgd.weights();
+    const double tau = sgd->flow_time();
+    const Eigen::MatrixXd w = sgd->weights();
     try {
-      const ProjectionResult pr = project(red, w, o.projection, o.projection_options);
-      TrajectoryConvexityPoint p = measure(red, pr.theta, o.negative_tolerance);
+      const std::pair<Eigen::MatrixXd, double> pr = D.project(w, o.projection, o.projection_options);
+      TrajectoryConvexityPoint p = measure(G, pr.first, o.negative_tolerance);
       p.source = TrajectorySource::Sgd;
       p.step = k;
       p.tau = tau;
-      p.projection_distance = pr.summary.distance_moved;
-      p.iterate_loss = evaluate(red, w).loss;
-      p.theta = rc.lift(pr.theta, theta0);
+      p.projection_distance = pr.second;
+      p.iterate_loss = D.loss(w);
+      p.theta = G.lift(pr.first, theta0);
       out.points.push_back(std::move(p));
     } catch (const SingularPointError& e) {
       out.failures.push_back({k, tau, std::string("projection onto M: ") + e.what()});
@@ -257,11 +252,29 @@ TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<c
   }
   if (out.termination.empty()) {
     out.completed = true;
-    out.termination = "reached step " + std::to_string(sgd.step()) + " (flow time " + short_number(sgd.flow_time(), 4) + ")";
+    out.termination = "reached step " + std::to_string(sgd->step()) + " (flow time " + short_number(sgd->flow_time(), 4) + ")";
   }
-  out.tau_end = sgd.flow_time();
+  out.tau_end = sgd->flow_time();
   out.onset = convexity_onset(out.points);
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
+}
+
+TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
+                                  const SgdConvexityOptions& options, const TrajectoryProgress& progress) {
+  const TwoLayerConvexityGeometry geometry(model);
+  return sgd_convexity(geometry, TwoLayerLabelNoiseDynamics(geometry.reduced_model()), theta0, options, progress);
+}
+
+std::vector<TrajectoryConvexity> convexity_along_trajectories(const ConvexityGeometry& geometry,
+                                                              const LabelNoiseDynamics& dynamics,
+                                                              const Eigen::Ref<const Eigen::MatrixXd>& start,
+                                                              const std::optional<FlowConvexityOptions>& flow,
+                                                              const std::optional<SgdConvexityOptions>& sgd,
+                                                              const TrajectoryProgress& progress) {
+  std::vector<TrajectoryConvexity> out;
+  if (flow) out.push_back(flow_convexity(geometry, dynamics, start, *flow, progress));
+  if (sgd) out.push_back(sgd_convexity(geometry, dynamics, start, *sgd, progress));
   return out;
 }
 

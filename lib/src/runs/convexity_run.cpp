@@ -7,6 +7,7 @@
 
 #include "zeroloss/io/dataset.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
+#include "zeroloss/dynamics/label_noise_dynamics.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
@@ -51,11 +52,8 @@ ConvexityRunSummary analyze_into(const ConvexityRunOptions& o, ConvexityOptions 
   return S;
 }
 
-// Points are u,v CSV files; no trajectories.
+// Points are u,v CSV files; the trajectories run the generic flow and SGD (ModelLabelNoiseDynamics).
 ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& progress) {
-  if (o.settings.along_flow || o.settings.sgd) {
-    throw InputError("--along-flow and --along-sgd are not available with --model diagonal-linear");
-  }
   Dataset data = read_dataset_csv(o.problem.data);
   const int d = static_cast<int>(data.X.cols());
   auto model = std::make_shared<const DiagonalLinearNetwork>(std::move(data.X), std::move(data.y));
@@ -63,12 +61,19 @@ ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& p
     const DiagonalWeights w = read_diagonal_weights_csv(path, d);
     return model->parameters(w.u, w.v);
   };
-  ConvexityOptions opt = o.settings.options();
+  ConvexitySettings st = o.settings;
+  if (st.sgd) {
+    check_sgd_time_scales(st.sgd->learning_rate, st.sgd_steps, st.sgd->label_noise);
+    st.sgd->batch_size = parse_batch(o.sgd_batch, model->num_samples());
+  }
+  if (!o.trajectory_start.empty()) st.trajectory_start = read(o.trajectory_start);
+  ConvexityOptions opt = st.options();
   for (std::size_t k = 0; k < o.trajectory_weights.size(); ++k) {
     const std::string& path = o.trajectory_weights[k];
     opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), read(path)});
   }
   const ModelConvexityGeometry geometry = diagonal_linear_convexity_geometry(model);
+  const ModelLabelNoiseDynamics dynamics(model);
   const Eigen::MatrixXd point = o.problem.weights.empty() ? Eigen::MatrixXd(0, 0) : read(o.problem.weights);
   const std::optional<Eigen::MatrixXd> anchor =
       o.anchor.empty() ? std::nullopt : std::optional<Eigen::MatrixXd>(read(o.anchor));
@@ -76,7 +81,12 @@ ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& p
       o, std::move(opt),
       model->description() + " (tangent space of dimension 2d - n = " + std::to_string(geometry.tangent_dimension()) +
           ")",
-      [&](const ConvexityOptions& options) { return analyze_convexity(geometry, point, anchor, options, progress); },
+      [&](const ConvexityOptions& options) {
+        const TrajectoryRunner trajectories = [&](const Eigen::MatrixXd& start, const Progress& say) {
+          return convexity_along_trajectories(geometry, dynamics, start, options.along_flow, options.along_sgd, say);
+        };
+        return analyze_convexity(geometry, point, anchor, options, progress, trajectories);
+      },
       [&model](const std::string& path, const Eigen::MatrixXd& theta) {
         write_diagonal_weights_csv(path, model->u(theta.col(0)), model->v(theta.col(0)));
       });

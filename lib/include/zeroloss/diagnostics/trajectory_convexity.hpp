@@ -22,8 +22,11 @@
 // Failures do not vanish: a flow that stops (singular point, step-size underflow) or an SGD run that
 // diverges keeps the states logged so far and says why in `termination` (completed = false); an
 // SGD iterate whose projection fails is listed in `failures` and skipped. Bad options throw InputError.
-// Everything runs in reduced coordinates (THEORY 4); the weights returned are in the caller's
-// coordinates (the start's components orthogonal to span{x_i}, which never move).
+// Written once against a ConvexityGeometry (diagnostics/convexity_geometry.hpp: the measurements,
+// reduce and lift) and a LabelNoiseDynamics (dynamics/label_noise_dynamics.hpp: the flow, SGD and
+// the projections) that works in the geometry's working coordinates. Everything runs there (the two-layer network's reduced weights, THEORY 4); the
+// points returned are in the caller's coordinates (two-layer: the start's components orthogonal to
+// span{x_i}, which never move; other models: the parameter column).
 
 #include <Eigen/Dense>
 
@@ -34,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "zeroloss/diagnostics/convexity_geometry.hpp"
+#include "zeroloss/dynamics/label_noise_dynamics.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/dynamics/label_noise_sgd.hpp"
 #include "zeroloss/model/network.hpp"
@@ -57,7 +62,7 @@ struct TrajectoryConvexityPoint {
   bool negative = false;         // lambda_min < -negative_tolerance * max_k |lambda_k|
   double projection_distance = 0;  // SGD: ||projection - iterate||_F; flow: 0 (it stays on M)
   double iterate_loss = 0;         // SGD: loss L of the iterate before projection; flow: 0
-  Eigen::MatrixXd theta;           // the point on M, m x d, caller's coordinates
+  Eigen::MatrixXd theta;           // the point on M, caller's coordinates (two-layer: m x d; else P x 1)
 };
 
 struct ConvexityOnset {
@@ -140,13 +145,32 @@ struct SgdConvexityOptions {
 
 using TrajectoryProgress = std::function<void(const std::string&)>;
 
-// The flow from theta0 (m x d; projected onto M first when max_i |f_i - y_i| > 1e-10 max(1, |y|)).
+// The flow from theta0 (caller's coordinates; projected onto M first when max_i |f_i - y_i| >
+// kProjectedStartTolerance max(1, |y|)).
+// `dynamics` works in the working coordinates of `geometry`.
+TrajectoryConvexity flow_convexity(const ConvexityGeometry& geometry, const LabelNoiseDynamics& dynamics,
+                                   const Eigen::Ref<const Eigen::MatrixXd>& theta0, const FlowConvexityOptions& options,
+                                   const TrajectoryProgress& progress = {});
+// The two-layer network (TwoLayerConvexityGeometry, TwoLayerLabelNoiseDynamics on the reduced
+// network), theta0 m x d.
 TrajectoryConvexity flow_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                    const FlowConvexityOptions& options, const TrajectoryProgress& progress = {});
 
-// Label-noise SGD from theta0 (m x d, may be off M).
+// Label-noise SGD from theta0 (caller's coordinates, may be off M).
+TrajectoryConvexity sgd_convexity(const ConvexityGeometry& geometry, const LabelNoiseDynamics& dynamics,
+                                  const Eigen::Ref<const Eigen::MatrixXd>& theta0, const SgdConvexityOptions& options,
+                                  const TrajectoryProgress& progress = {});
+// The two-layer network, theta0 m x d.
 TrajectoryConvexity sgd_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta0,
                                   const SgdConvexityOptions& options, const TrajectoryProgress& progress = {});
+
+// The trajectories that are asked for (flow, then SGD) from one start (caller's coordinates).
+std::vector<TrajectoryConvexity> convexity_along_trajectories(const ConvexityGeometry& geometry,
+                                                              const LabelNoiseDynamics& dynamics,
+                                                              const Eigen::Ref<const Eigen::MatrixXd>& start,
+                                                              const std::optional<FlowConvexityOptions>& flow,
+                                                              const std::optional<SgdConvexityOptions>& sgd,
+                                                              const TrajectoryProgress& progress = {});
 
 // trajectory_convexity.csv: header
 //   source,step,tau,grad_norm,lambda_min,lambda_max,T,negative,projection_distance,iterate_loss

@@ -17,12 +17,12 @@ namespace zeroloss {
 
 struct ConvexityRunOptions {
   // data, weights (the point to analyze; may be empty), activation (two-layer). The diagonal
-  // network reads u,v weights CSV files (io/diagonal_weights_csv.hpp) and runs no trajectories.
+  // network reads u,v weights CSV files (io/diagonal_weights_csv.hpp) for every point and start.
   ProblemFiles problem;
   ModelKind model = ModelKind::TwoLayer;
   std::string anchor;                           // weights of a point on M, or empty
   std::vector<std::string> trajectory_weights;  // added as sampled points 'trajectory:<file stem>'
-  std::string trajectory_start;                 // two-layer: where the flow and SGD start, or empty
+  std::string trajectory_start;                 // where the flow and SGD start, or empty
   // The settings; with settings.sgd, its batch size is replaced by sgd_batch resolved against n.
   ConvexitySettings settings;
   std::string sgd_batch = "1";  // an integer in [1, n] or "full"
