@@ -18,6 +18,7 @@ namespace {
 
 struct CompareOptions {
   ProblemOptions problem;
+  ModelKind model = ModelKind::TwoLayer;
   double label_noise = 0;
   std::string noise = "gaussian";
   std::string batch = "1";
@@ -52,6 +53,7 @@ std::vector<std::uint64_t> compare_seeds(const std::string& text) {
 void run_compare(const CompareOptions& c) {
   SgdFlowComparisonRunOptions o;
   o.problem = c.problem;
+  o.model = c.model;
   o.label_noise = c.label_noise;
   o.noise = parse_noise_kind(c.noise);
   o.batch = c.batch;
@@ -90,6 +92,7 @@ CommandRegistration reg({"compare", "label-noise SGD ensembles for several step 
                          [](CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   add_problem_options(app, o->problem);
+  add_model_option(app, o->model);
   app.add_option("--label-noise", o->label_noise, "Label-noise scale S > 0")
       ->required()
       ->check(checks::positive_number());

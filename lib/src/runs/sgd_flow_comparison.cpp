@@ -10,8 +10,6 @@
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/support/errors.hpp"
-#include "zeroloss/dynamics/label_noise_sgd.hpp"
-#include "zeroloss/dynamics/sharpness_flow.hpp"
 
 namespace zeroloss {
 namespace {
@@ -21,13 +19,6 @@ std::string short_number(double x, int precision = 6) {
   s.precision(precision);
   s << x;
   return s.str();
-}
-
-// T = (1/n) sum_i ||x_i||^2 sum_j a_j^2 phi'(r_ij)^2 (THEORY 3).
-double sharpness_at(const TwoLayerModel& model, const Eigen::MatrixXd& beta) {
-  const NetworkEvaluation e = evaluate(model, beta);
-  const Eigen::VectorXd a2 = model.a().array().square();
-  return model.row_norms_squared().dot(e.dphi.array().square().matrix() * a2) / model.n();
 }
 
 }  // namespace
@@ -98,7 +89,7 @@ ComparisonPlan plan_sgd_flow_comparison(const SgdFlowComparisonOptions& o) {
   return plan;
 }
 
-ComparisonRun run_projected_sgd(const TwoLayerModel& reduced, const Eigen::MatrixXd& beta0, const ComparisonGrid& grid,
+ComparisonRun run_projected_sgd(const LabelNoiseDynamics& dynamics, const Eigen::MatrixXd& x0, const ComparisonGrid& grid,
                                 const SgdFlowComparisonOptions& options, std::uint64_t seed,
                                 const ComparisonProjection& project, std::atomic<std::uint64_t>& steps_done,
                                 const std::function<bool()>& interrupted) {
@@ -109,34 +100,47 @@ ComparisonRun run_projected_sgd(const TwoLayerModel& reduced, const Eigen::Matri
   sp.noise = options.noise;
   sp.batch_size = options.batch_size;
   sp.seed = seed;
-  LabelNoiseSgd sgd(reduced, beta0, sp);
+  const std::unique_ptr<LabelNoiseSgdPath> sgd = dynamics.label_noise_sgd(x0, sp);
   for (std::size_t q = 0; q < grid.k.size(); ++q) {
-    while (sgd.step() < grid.k[q]) {
+    while (sgd->step() < grid.k[q]) {
       if (interrupted && interrupted()) return rec;
-      const std::uint64_t todo = std::min<std::uint64_t>(grid.k[q] - sgd.step(), 1ULL << 20);
-      steps_done += sgd.advance(todo);
-      if (sgd.diverged()) break;
+      const std::uint64_t todo = std::min<std::uint64_t>(grid.k[q] - sgd->step(), 1ULL << 20);
+      steps_done += sgd->advance(todo);
+      if (sgd->diverged()) break;
     }
-    if (sgd.diverged()) {
+    if (sgd->diverged()) {
       rec.diverged = true;
-      rec.reason = sgd.divergence().reason;
+      rec.reason = sgd->divergence_reason();
       break;
     }
-    rec.projected.push_back(project(sgd.weights(), "the SGD iterate (eta = " + short_number(grid.eta) + ", seed " +
-                                                       std::to_string(seed) + ", step " + std::to_string(sgd.step()) +
-                                                       ")"));
+    rec.projected.push_back(project(sgd->weights(), "the SGD iterate (eta = " + short_number(grid.eta) + ", seed " +
+                                                        std::to_string(seed) + ", step " + std::to_string(sgd->step()) +
+                                                        ")"));
   }
   return rec;
 }
 
+ComparisonRun run_projected_sgd(const TwoLayerModel& reduced, const Eigen::MatrixXd& beta0, const ComparisonGrid& grid,
+                                const SgdFlowComparisonOptions& options, std::uint64_t seed,
+                                const ComparisonProjection& project, std::atomic<std::uint64_t>& steps_done,
+                                const std::function<bool()>& interrupted) {
+  return run_projected_sgd(TwoLayerLabelNoiseDynamics(reduced), beta0, grid, options, seed, project, steps_done,
+                           interrupted);
+}
+
 void measure_against_flow(const TwoLayerModel& reduced, const ComparisonGrid& grid, const ComparisonFlow& flow,
+                          ComparisonRun& run) {
+  measure_against_flow(TwoLayerLabelNoiseDynamics(reduced), grid, flow, run);
+}
+
+void measure_against_flow(const LabelNoiseDynamics& dynamics, const ComparisonGrid& grid, const ComparisonFlow& flow,
                           ComparisonRun& run) {
   run.distance.clear();
   run.gap.clear();
   run.sgd_sharpness.clear();
   for (std::size_t q = 0; q < run.projected.size(); ++q) {
     const Eigen::MatrixXd& ref = flow.states.at(grid.flow_t[q]);
-    const double T_sgd = sharpness_at(reduced, run.projected[q]);
+    const double T_sgd = dynamics.sharpness(run.projected[q]);
     run.distance.push_back((run.projected[q] - ref).norm());
     run.sgd_sharpness.push_back(T_sgd);
     run.gap.push_back(T_sgd - flow.sharpness.at(grid.flow_t[q]));
@@ -265,26 +269,27 @@ struct CoefficientFlow {
   std::vector<Eigen::MatrixXd> states, derivative;
 };
 
-CoefficientFlow flow_with_coefficient(const TwoLayerModel& reduced, const Eigen::MatrixXd& start,
+CoefficientFlow flow_with_coefficient(const LabelNoiseDynamics& dynamics, const Eigen::MatrixXd& start,
                                       const std::vector<double>& times, double c, FlowOptions o) {
   o.coefficient = c;
   o.t_end = times.back();
   o.sample_times = times;
   o.until_gradient = 0;
   std::map<double, Eigen::MatrixXd> at;
-  const FlowResult r = integrate_sharpness_flow(reduced, start, o, [&](const FlowSample& s) {
-    at[s.t] = *s.beta;
+  const FlowSummary summary = dynamics.integrate_flow(start, o, [&](const LabelNoiseFlowState& s) {
+    at[s.t] = *s.x;
     return true;
   });
-  if (!r.summary.completed)
+  if (!summary.completed)
     throw ConvergenceError("fitting the flow coefficient: the flow with c = " + short_number(c) +
-                           " did not reach t = " + short_number(o.t_end) + " (" + r.summary.termination + ")");
+                           " did not reach t = " + short_number(o.t_end) + " (" + summary.termination + ")");
   CoefficientFlow f;
   for (double t : times) {
     const auto it = at.find(t);
     if (it == at.end()) throw ConvergenceError("fitting the flow coefficient: the flow skipped t = " + short_number(t));
     f.states.push_back(it->second);
-    f.derivative.push_back(t * sharpness_flow_velocity(reduced, it->second, 1.0));
+    // dTheta_c/dc = t (-grad_M T) = t times the velocity of the flow with coefficient 1.
+    f.derivative.push_back(t * (-1.0 * dynamics.riemannian_gradient(it->second)));
   }
   return f;
 }
@@ -310,6 +315,13 @@ FlowCoefficientFit fit_flow_coefficient(const TwoLayerModel& reduced, const Eige
                                         const ComparisonPlan& plan,
                                         const std::vector<std::vector<ComparisonRun>>& runs, const FlowOptions& flow,
                                         double confidence) {
+  return fit_flow_coefficient(TwoLayerLabelNoiseDynamics(reduced), start, plan, runs, flow, confidence);
+}
+
+FlowCoefficientFit fit_flow_coefficient(const LabelNoiseDynamics& dynamics, const Eigen::MatrixXd& start,
+                                        const ComparisonPlan& plan,
+                                        const std::vector<std::vector<ComparisonRun>>& runs, const FlowOptions& flow,
+                                        double confidence) {
   if (runs.size() != plan.grids.size()) throw InputError("flow coefficient fit: one list of runs per step size expected");
   FlowCoefficientFit out;
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -332,7 +344,7 @@ FlowCoefficientFit fit_flow_coefficient(const TwoLayerModel& reduced, const Eige
     e.seeds = static_cast<int>(ok.size());
     e.confidence = confidence;
     double c = plan.limiting_coefficient;
-    CoefficientFlow f = flow_with_coefficient(reduced, start, grid.flow_t, c, flow);
+    CoefficientFlow f = flow_with_coefficient(dynamics, start, grid.flow_t, c, flow);
     double rss = residual_sum_of_squares(mean, f);
     for (e.iterations = 1; e.iterations <= 50; ++e.iterations) {
       double num = 0, den = 0;
@@ -346,7 +358,7 @@ FlowCoefficientFit fit_flow_coefficient(const TwoLayerModel& reduced, const Eige
       while (c + step <= 0) step /= 2;
       bool accepted = false;
       for (int halving = 0; halving < 10 && !accepted; ++halving) {
-        CoefficientFlow trial = flow_with_coefficient(reduced, start, grid.flow_t, c + step, flow);
+        CoefficientFlow trial = flow_with_coefficient(dynamics, start, grid.flow_t, c + step, flow);
         const double trial_rss = residual_sum_of_squares(mean, trial);
         if (trial_rss <= rss) {
           c += step;

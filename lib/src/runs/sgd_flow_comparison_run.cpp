@@ -17,23 +17,125 @@
 #include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
-#include "zeroloss/dynamics/sharpness_flow.hpp"
+#include "zeroloss/dynamics/label_noise_dynamics.hpp"
+#include "zeroloss/runs/loaded_diagonal_problem.hpp"
 
 namespace zeroloss {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-// projected_iterates.csv: eta,seed,step,t,diverged,theta_1_1,...,theta_m_d (full coordinates, row j of
-// Theta = neuron j); one row per completed comparison step, and one row with diverged = 1 (the other
-// cells 0) per diverged run.
-void write_projected_iterates(const std::string& path, const DynamicsSetup& setup, const ComparisonPlan& plan,
+// What the run needs from the model, in its working coordinates: the two-layer network's reduced
+// weights (with its SGD kernel, the closed-form optimum and the rank-one metrics of the flow), or the
+// diagonal network's parameter column (the generic flow and SGD).
+struct ComparisonModel {
+  std::shared_ptr<const LabelNoiseDynamics> dynamics;
+  Eigen::MatrixXd x0;  // W0
+  std::string name;    // the activation, or the model's name
+  int singular_values = 0;
+  std::optional<double> optimal_sharpness;
+  // Onto M (`what` names the point in errors; estimate_error: Phi_GF's limit-error estimate).
+  std::function<Eigen::MatrixXd(const Eigen::MatrixXd& x, const std::string& what, bool estimate_error)> project;
+  // A row of flow_trajectory.csv at a state of the flow.
+  std::function<TrajectoryRow(const LabelNoiseFlowState&)> flow_row;
+  // projected_iterates.csv: the columns of a point, its cells (caller's coordinates) and back.
+  std::vector<std::string> columns;
+  std::string columns_description;
+  std::function<std::vector<double>(const Eigen::MatrixXd& x)> cells;
+  std::function<Eigen::MatrixXd(const std::vector<double>& row, std::size_t first)> point;
+};
+
+ComparisonModel two_layer_comparison_model(const ProblemFiles& files, ProjectionMethod method) {
+  auto setup = std::make_shared<const DynamicsSetup>(load_dynamics(files));
+  ComparisonModel c;
+  const TwoLayerModel& model = setup->reduced;
+  c.dynamics = std::make_shared<const TwoLayerLabelNoiseDynamics>(model);
+  c.x0 = setup->beta0;
+  c.name = model.activation().name();
+  c.singular_values = setup->singular_values;
+  if (setup->optimum) c.optimal_sharpness = setup->optimum->sharpness;
+  c.project = [setup, method](const Eigen::MatrixXd& x, const std::string& what, bool estimate_error) {
+    return project_onto_manifold(*setup, x, method, what, estimate_error).theta;
+  };
+  c.flow_row = [setup](const LabelNoiseFlowState& s) {
+    TrajectoryRow row;
+    row.step = s.accepted;
+    row.t = s.t;
+    row.tau = s.tau;
+    row.metrics = compute_trajectory_metrics(setup->reduced, *s.x, setup->optimum ? &*setup->optimum : nullptr,
+                                             false, true);
+    row.metrics.gradient_norm = s.gradient_norm;
+    return row;
+  };
+  // Full coordinates, row j of Theta = neuron j.
+  const Eigen::Index m = setup->problem.weights.theta.rows(), d = setup->problem.weights.theta.cols();
+  for (Eigen::Index j = 0; j < m; ++j)
+    for (Eigen::Index k = 0; k < d; ++k) c.columns.push_back("theta_" + std::to_string(j + 1) + "_" + std::to_string(k + 1));
+  c.columns_description = std::to_string(m) + " x " + std::to_string(d) + " weights";
+  c.cells = [setup, m, d](const Eigen::MatrixXd& x) {
+    const Eigen::MatrixXd theta = lift_weights(*setup, x);
+    std::vector<double> out;
+    for (Eigen::Index j = 0; j < m; ++j)
+      for (Eigen::Index k = 0; k < d; ++k) out.push_back(theta(j, k));
+    return out;
+  };
+  c.point = [setup, m, d](const std::vector<double>& row, std::size_t first) {
+    Eigen::MatrixXd theta(m, d);
+    for (Eigen::Index j = 0; j < m; ++j)
+      for (Eigen::Index k = 0; k < d; ++k) theta(j, k) = row[first + static_cast<std::size_t>(j * d + k)];
+    return Eigen::MatrixXd(setup->coordinates.reduce(theta));
+  };
+  return c;
+}
+
+ComparisonModel diagonal_comparison_model(const ProblemFiles& files, ProjectionMethod method) {
+  const LoadedDiagonalProblem problem = load_diagonal_problem(files);
+  const std::shared_ptr<const DiagonalLinearNetwork> model = problem.model;
+  ComparisonModel c;
+  const auto dynamics = std::make_shared<const ModelLabelNoiseDynamics>(model);
+  c.dynamics = dynamics;
+  c.x0 = problem.theta;
+  c.name = to_string(ModelKind::DiagonalLinear);
+  c.project = [dynamics, method](const Eigen::MatrixXd& x, const std::string& what, bool estimate_error) {
+    ProjectionOptions po;
+    po.estimate_limit_error = estimate_error;
+    try {
+      return dynamics->project(x, method, po).first;
+    } catch (const ConvergenceError& e) {
+      throw ConvergenceError(what + " could not be projected onto M: " + e.what());
+    }
+  };
+  c.flow_row = [dynamics](const LabelNoiseFlowState& s) {
+    TrajectoryRow row;
+    row.step = s.accepted;
+    row.t = s.t;
+    row.tau = s.tau;
+    row.metrics.loss = dynamics->loss(*s.x);
+    row.metrics.sharpness = s.sharpness;
+    row.metrics.sharpness_on_manifold = s.sharpness;
+    row.metrics.gradient_norm = s.gradient_norm;
+    return row;
+  };
+  const int d = model->dimension();
+  for (const char* name : {"u_", "v_"})
+    for (int k = 1; k <= d; ++k) c.columns.push_back(name + std::to_string(k));
+  c.columns_description = "u_1..u_" + std::to_string(d) + ", v_1..v_" + std::to_string(d);
+  c.cells = [](const Eigen::MatrixXd& x) { return std::vector<double>(x.data(), x.data() + x.size()); };
+  c.point = [d](const std::vector<double>& row, std::size_t first) {
+    Eigen::MatrixXd x(2 * d, 1);
+    for (int k = 0; k < 2 * d; ++k) x(k, 0) = row[first + static_cast<std::size_t>(k)];
+    return x;
+  };
+  return c;
+}
+
+// projected_iterates.csv: eta,seed,step,t,diverged, then the point's columns (ComparisonModel); one row
+// per completed comparison step, and one row with diverged = 1 (the other cells 0) per diverged run.
+void write_projected_iterates(const std::string& path, const ComparisonModel& cm, const ComparisonPlan& plan,
                               const std::vector<std::uint64_t>& seeds,
                               const std::vector<std::vector<ComparisonRun>>& runs) {
-  const Eigen::Index m = setup.problem.weights.theta.rows(), d = setup.problem.weights.theta.cols();
   write_file_atomic_stream(path, [&](std::ostream& out) {
     out << "eta,seed,step,t,diverged";
-    for (Eigen::Index j = 0; j < m; ++j)
-      for (Eigen::Index k = 0; k < d; ++k) out << ",theta_" << j + 1 << "_" << k + 1;
+    for (const std::string& c : cm.columns) out << "," << c;
     out << "\n";
     for (std::size_t g = 0; g < plan.grids.size(); ++g)
       for (std::size_t s = 0; s < seeds.size(); ++s) {
@@ -41,30 +143,27 @@ void write_projected_iterates(const std::string& path, const DynamicsSetup& setu
         const std::string head = format_double(plan.grids[g].eta) + "," + std::to_string(seeds[s]) + ",";
         if (r.diverged) {
           out << head << "0,0,1";
-          for (Eigen::Index c = 0; c < m * d; ++c) out << ",0";
+          for (std::size_t c = 0; c < cm.columns.size(); ++c) out << ",0";
           out << "\n";
           continue;
         }
         for (std::size_t q = 0; q < r.projected.size(); ++q) {
-          const Eigen::MatrixXd theta = lift_weights(setup, r.projected[q]);
           out << head << plan.grids[g].k[q] << "," << format_double(plan.grids[g].t[q]) << ",0";
-          for (Eigen::Index j = 0; j < m; ++j)
-            for (Eigen::Index k = 0; k < d; ++k) out << "," << format_double(theta(j, k));
+          for (double v : cm.cells(r.projected[q])) out << "," << format_double(v);
           out << "\n";
         }
       }
   });
 }
 
-// The runs of `plan` from a projected_iterates.csv (reduced to the setup's coordinates).
-std::vector<std::vector<ComparisonRun>> read_projected_iterates(const std::string& path, const DynamicsSetup& setup,
+// The runs of `plan` from a projected_iterates.csv (in the model's working coordinates).
+std::vector<std::vector<ComparisonRun>> read_projected_iterates(const std::string& path, const ComparisonModel& cm,
                                                                 const ComparisonPlan& plan,
                                                                 const std::vector<std::uint64_t>& seeds) {
   const CsvTable table = read_csv(path, CsvHeader::Required);
-  const Eigen::Index m = setup.problem.weights.theta.rows(), d = setup.problem.weights.theta.cols();
-  if (table.header.size() != static_cast<std::size_t>(5 + m * d))
-    throw InputError(path + ": expected " + std::to_string(5 + m * d) + " columns (eta, seed, step, t, diverged and " +
-                     std::to_string(m) + " x " + std::to_string(d) + " weights), found " +
+  if (table.header.size() != 5 + cm.columns.size())
+    throw InputError(path + ": expected " + std::to_string(5 + cm.columns.size()) +
+                     " columns (eta, seed, step, t, diverged and " + cm.columns_description + "), found " +
                      std::to_string(table.header.size()));
   // (eta, seed) -> step -> row; diverged runs under step 0.
   std::map<std::pair<double, std::uint64_t>, std::map<std::uint64_t, std::size_t>> index;
@@ -90,11 +189,7 @@ std::vector<std::vector<ComparisonRun>> read_projected_iterates(const std::strin
         const auto at = found->second.find(k);
         if (at == found->second.end())
           throw InputError(path + ": no row for " + what + ", step " + std::to_string(k) + " (written by another plan?)");
-        const auto& row = table.rows[at->second];
-        Eigen::MatrixXd theta(m, d);
-        for (Eigen::Index j = 0; j < m; ++j)
-          for (Eigen::Index c = 0; c < d; ++c) theta(j, c) = row[static_cast<std::size_t>(5 + j * d + c)];
-        r.projected.push_back(setup.coordinates.reduce(theta));
+        r.projected.push_back(cm.point(table.rows[at->second], 5));
       }
     }
   return runs;
@@ -103,29 +198,28 @@ std::vector<std::vector<ComparisonRun>> read_projected_iterates(const std::strin
 }  // namespace
 
 SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOptions& o, const RunControl& control) {
-  const DynamicsSetup setup = load_dynamics(o.problem);
-  const TwoLayerModel& model = setup.reduced;
+  const ComparisonModel cm = o.model == ModelKind::DiagonalLinear ? diagonal_comparison_model(o.problem, o.projection)
+                                                                  : two_layer_comparison_model(o.problem, o.projection);
+  const LabelNoiseDynamics& dynamics = *cm.dynamics;
   SgdFlowComparisonRunSummary S;
   SgdFlowComparisonOptions& co = S.comparison;
   co.label_noise = o.label_noise;
   co.time = o.time;
   co.points = o.points;
-  co.batch_size = parse_batch(o.batch, model.n());
+  co.batch_size = parse_batch(o.batch, dynamics.num_samples());
   co.noise = o.noise;
   co.learning_rates = o.learning_rates;
   co.seeds = o.seeds;
   co.flow_coefficient_scale = o.flow_coefficient_scale;
   co.time_scale = o.time_scale;
-  S.activation = model.activation().name();
+  S.activation = cm.name;
   S.plan = plan_sgd_flow_comparison(co);
   const ComparisonPlan& plan = S.plan;
-  const ProjectionMethod projection = o.projection;
 
   // The flow, once, from Phi(W0).
-  const double ymax = std::max(1.0, model.y().cwiseAbs().maxCoeff());
-  Eigen::MatrixXd start = setup.beta0;
-  if (max_residual(model, start) > kProjectedStartTolerance * ymax) {
-    start = project_onto_manifold(setup, start, projection).theta;
+  Eigen::MatrixXd start = cm.x0;
+  if (dynamics.max_residual(start) > kProjectedStartTolerance * dynamics.label_scale()) {
+    start = cm.project(start, "W0", true);
     S.start_on_manifold = false;
   }
   FlowOptions fo;
@@ -139,19 +233,12 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
   std::vector<TrajectoryRow> flow_rows;
   OutputDirectory out_dir(o.out, "compare", OutputDirectoryOptions::fresh(o.overwrite));
   const auto t0 = Clock::now();
-  S.flow = integrate_sharpness_flow(model, start, fo, [&](const FlowSample& s) {
-             flow_states.states[s.t] = *s.beta;
-             flow_states.sharpness[s.t] = s.sharpness;
-             TrajectoryRow row;
-             row.step = s.accepted;
-             row.t = s.t;
-             row.tau = s.tau;
-             row.metrics = compute_trajectory_metrics(model, *s.beta, setup.optimum ? &*setup.optimum : nullptr,
-                                                      false, true);
-             row.metrics.gradient_norm = s.gradient_norm;
-             flow_rows.push_back(std::move(row));
-             return !control.interrupted();
-           }).summary;
+  S.flow = dynamics.integrate_flow(start, fo, [&](const LabelNoiseFlowState& s) {
+    flow_states.states[s.t] = *s.x;
+    flow_states.sharpness[s.t] = s.sharpness;
+    flow_rows.push_back(cm.flow_row(s));
+    return !control.interrupted();
+  });
   if (control.interrupted()) {
     out_dir.finish(RunStatus::Interrupted);
     S.status = SgdFlowComparisonRunStatus::Interrupted;
@@ -162,7 +249,7 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
     write_file_atomic(o.out + "/" + name, text);
     S.files.push_back(o.out + "/" + name);
   };
-  write("flow_trajectory.csv", trajectory_csv(flow_rows, setup.singular_values));
+  write("flow_trajectory.csv", trajectory_csv(flow_rows, cm.singular_values));
 
   // SGD ensembles: one task per (step size, seed), pulled by the workers; one watcher reports the
   // progress every 100 ms. Or the ensembles of an earlier run, from its file.
@@ -174,14 +261,14 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
     for (const auto& g : plan.grids) S.sgd_steps += static_cast<double>(g.steps) * static_cast<double>(seeds);
     std::atomic<std::uint64_t> progress{0};
     std::atomic<std::size_t> next{0};
-    const ComparisonProjection project = [&](const Eigen::MatrixXd& beta, const std::string& what) {
-      return project_onto_manifold(setup, beta, projection, what, /*estimate_error=*/false).theta;
+    const ComparisonProjection project = [&](const Eigen::MatrixXd& x, const std::string& what) {
+      return cm.project(x, what, /*estimate_error=*/false);
     };
     const auto interrupted = [&control] { return control.interrupted(); };
     auto worker = [&]() {
       for (std::size_t i = next++; i < tasks; i = next++) {
         try {
-          runs[i / seeds][i % seeds] = run_projected_sgd(model, setup.beta0, plan.grids[i / seeds], co,
+          runs[i / seeds][i % seeds] = run_projected_sgd(dynamics, cm.x0, plan.grids[i / seeds], co,
                                                          co.seeds[i % seeds], project, progress, interrupted);
         } catch (...) {
           errors[i] = std::current_exception();
@@ -199,17 +286,17 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
     }
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
-    write_projected_iterates(o.out + "/projected_iterates.csv", setup, plan, co.seeds, runs);
+    write_projected_iterates(o.out + "/projected_iterates.csv", cm, plan, co.seeds, runs);
   } else {
-    runs = read_projected_iterates(o.sgd_iterates, setup, plan, co.seeds);
+    runs = read_projected_iterates(o.sgd_iterates, cm, plan, co.seeds);
     S.threads = 0;
   }
   S.sgd_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   for (std::size_t g = 0; g < plan.grids.size(); ++g)
     for (ComparisonRun& r : runs[g])
-      if (!r.diverged) measure_against_flow(model, plan.grids[g], flow_states, r);
+      if (!r.diverged) measure_against_flow(dynamics, plan.grids[g], flow_states, r);
   S.result = summarize_sgd_flow_comparison(plan, runs, flow_states);
-  S.coefficient_fit = fit_flow_coefficient(model, start, plan, runs, fo);
+  S.coefficient_fit = fit_flow_coefficient(dynamics, start, plan, runs, fo);
   write("compare.csv", comparison_rows_csv(S.result));
   write("compare_summary.csv", comparison_per_eta_csv(S.result));
   write("bias_fluctuation.csv", bias_fluctuation_csv(S.result));
@@ -223,8 +310,7 @@ SgdFlowComparisonRunSummary run_sgd_flow_comparison(const SgdFlowComparisonRunOp
       flow_tau.push_back(r.tau);
       flow_T.push_back(r.metrics.sharpness);
     }
-    const std::optional<double> T_star =
-        setup.optimum ? std::optional<double>(setup.optimum->sharpness) : std::nullopt;
+    const std::optional<double> T_star = cm.optimal_sharpness;
     nlohmann::json figures = nlohmann::json::array();
     for (const auto& [name, spec] : comparison_figures(plan, S.result, flow_tau, flow_T, T_star, plot_color))
       draw_figure(spec, o.out + "/" + name, figures, S.notes);

@@ -16,7 +16,9 @@
 // per eta: the same at the last time; over the etas: the fitted orders of error, bias and
 // fluctuation ~ C eta^p. fit_flow_coefficient estimates from the mean projected paths the
 // coefficient c for which the flow -c grad_M T matches them best, with a delta-method interval over
-// the seeds. Everything runs in reduced coordinates (THEORY 4); the distances are isometric.
+// the seeds. Written once against LabelNoiseDynamics (dynamics/label_noise_dynamics.hpp), so it runs
+// on any model; the two-layer overloads run in reduced coordinates (THEORY 4; the distances are
+// isometric) with the SGD kernel.
 
 #include <Eigen/Dense>
 
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "zeroloss/dynamics/flow_options.hpp"
+#include "zeroloss/dynamics/label_noise_dynamics.hpp"
 #include "zeroloss/model/network.hpp"
 #include "zeroloss/numerics/rate_fit.hpp"
 #include "zeroloss/random/rng.hpp"
@@ -104,15 +107,22 @@ struct ComparisonRun {
 // Maps an SGD iterate onto M; `what` names it in error messages.
 using ComparisonProjection = std::function<Eigen::MatrixXd(const Eigen::MatrixXd& beta, const std::string& what)>;
 
-// Label-noise SGD (LabelNoiseSgd on `reduced` from beta0 with step grid.eta and this seed), projected
+// Label-noise SGD (dynamics.label_noise_sgd from x0 with step grid.eta and this seed), projected
 // at each comparison step. `steps_done` counts the steps taken (for a progress display); when
 // `interrupted` returns true the run stops early and returns what it has.
+ComparisonRun run_projected_sgd(const LabelNoiseDynamics& dynamics, const Eigen::MatrixXd& x0, const ComparisonGrid& grid,
+                                const SgdFlowComparisonOptions& options, std::uint64_t seed,
+                                const ComparisonProjection& project, std::atomic<std::uint64_t>& steps_done,
+                                const std::function<bool()>& interrupted);
+// The two-layer network: TwoLayerLabelNoiseDynamics(reduced) (the SGD kernel).
 ComparisonRun run_projected_sgd(const TwoLayerModel& reduced, const Eigen::MatrixXd& beta0, const ComparisonGrid& grid,
                                 const SgdFlowComparisonOptions& options, std::uint64_t seed,
                                 const ComparisonProjection& project, std::atomic<std::uint64_t>& steps_done,
                                 const std::function<bool()>& interrupted);
 
 // Fills run.distance, gap and sgd_sharpness from run.projected against the flow at grid.flow_t.
+void measure_against_flow(const LabelNoiseDynamics& dynamics, const ComparisonGrid& grid, const ComparisonFlow& flow,
+                          ComparisonRun& run);
 void measure_against_flow(const TwoLayerModel& reduced, const ComparisonGrid& grid, const ComparisonFlow& flow,
                           ComparisonRun& run);
 
@@ -210,6 +220,10 @@ struct FlowCoefficientFit {
 
 // `start` on M (the flow's start), `flow` the integrator settings (coefficient, t_end and sample
 // times are set here). Runs with fewer than Q projected iterates (diverged) are left out.
+FlowCoefficientFit fit_flow_coefficient(const LabelNoiseDynamics& dynamics, const Eigen::MatrixXd& start,
+                                        const ComparisonPlan& plan,
+                                        const std::vector<std::vector<ComparisonRun>>& runs, const FlowOptions& flow,
+                                        double confidence = 0.95);
 FlowCoefficientFit fit_flow_coefficient(const TwoLayerModel& reduced, const Eigen::MatrixXd& start,
                                         const ComparisonPlan& plan,
                                         const std::vector<std::vector<ComparisonRun>>& runs, const FlowOptions& flow,

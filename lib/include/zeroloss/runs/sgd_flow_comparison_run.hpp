@@ -6,7 +6,8 @@
 //   compare.csv, compare_summary.csv   the tables (presentation/sgd_flow_comparison_outputs.hpp)
 //   bias_fluctuation.csv   bias and fluctuation per step size and comparison time
 //   flow_tracking.json     the orders of error, bias and fluctuation and the fitted flow coefficient
-//   projected_iterates.csv every projected SGD iterate (written when the SGD ran, not when reused)
+//   projected_iterates.csv every projected SGD iterate (written when the SGD ran, not when reused):
+//                          columns theta_j_k (two-layer, full coordinates) or u_k, v_k (diagonal)
 //   summary.json, figures (error_vs_eta.svg, distance_vs_t.svg, sharpness_vs_tau.svg, ...)
 // The flow runs once from W0, or from its projection onto M when W0 is off M (max residual >
 // 1e-10 max(1, max |y|)); the SGD runs, one per (step size, seed), share worker threads. With
@@ -19,6 +20,7 @@
 
 #include "zeroloss/dynamics/flow_options.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
+#include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
 #include "zeroloss/runs/run_control.hpp"
@@ -27,7 +29,10 @@
 namespace zeroloss {
 
 struct SgdFlowComparisonRunOptions {
+  // The two-layer network (data, weights CSV or manifest, activation; reduced coordinates and its SGD
+  // kernel) or the diagonal linear network (data, u,v weights CSV; the generic flow and SGD).
   ProblemFiles problem;
+  ModelKind model = ModelKind::TwoLayer;
   double label_noise = 0;  // s > 0
   NoiseKind noise = NoiseKind::Gaussian;
   std::string batch = "1";             // B as given: an integer in [1, n] or "full" (needs n: checked at the start)
@@ -61,7 +66,7 @@ struct SgdFlowComparisonRunSummary {
   std::vector<std::string> files;
   ComparisonPlan plan;
   SgdFlowComparisonOptions comparison;  // the resolved parameters (batch size B, seeds, ...)
-  std::string activation;               // the network's activation, by name
+  std::string activation;               // the network's activation, by name ("diagonal-linear": that model)
   bool start_on_manifold = true;        // else the flow starts at the projection of W0
   FlowSummary flow;
   double flow_seconds = 0;
