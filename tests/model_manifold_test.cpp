@@ -2,8 +2,8 @@
 // Riemannian L-BFGS on it (manifold/riemannian_lbfgs.hpp):
 //  - the ceres::Manifold axioms for both models (Ceres' own invariant checks; B^T B = I, J B = 0,
 //    Plus lands on M, Minus(Plus(x, d), x) = d for small d, a smooth basis);
-//  - the generic path on the two-layer network in reduced coordinates against the structured
-//    two-layer manifold and L-BFGS (manifold/ceres_manifold.hpp) on every parameterised case;
+//  - on the two-layer network in reduced coordinates, on every parameterised case, L-BFGS on the
+//    distance to a point against the nearest-point projection (KKT Newton, an independent route);
 //  - on the diagonal linear network, L-BFGS minimizing T from random starts against T* of the
 //    certified weighted basis pursuit (sharpness/diagonal_linear_optimum.hpp), an independent route;
 //  - options validation and the dense limit.
@@ -19,7 +19,7 @@
 
 #include "scalar_linear_network.hpp"  // docs/examples: the worked example of docs/architecture.md
 #include "test_support.hpp"
-#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/manifold/riemannian_lbfgs_two_layer.hpp"
 #include "zeroloss/numerics/dense_limit.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
@@ -144,42 +144,10 @@ TEST_P(TwoLayerModelManifold, AxiomsHold) {
   check_axioms({c.network, vectorize(c.beta)});
 }
 
-// The generic manifold on TwoLayerNetwork(reduced) is the structured ZeroLossManifold: the same
-// reference basis, retraction, basis and inverse, to 1e-10 (they differ in rounding only).
-TEST_P(TwoLayerModelManifold, GenericManifoldMatchesTheStructuredOne) {
-  const TwoLayerCase c = two_layer_case(GetParam(), 78);
-  const ZeroLossManifold structured(c.reduced, c.beta);
-  const Eigen::VectorXd x0 = vectorize(c.beta);
-  const ModelManifold generic(c.network, x0);
-  ASSERT_EQ(generic.AmbientSize(), structured.AmbientSize());
-  ASSERT_EQ(generic.TangentSize(), structured.TangentSize());
-  const int P = generic.AmbientSize(), k = generic.TangentSize();
-  const double scale = std::max(1.0, x0.norm());
-  EXPECT_LT((generic.reference_basis() - structured.reference_basis()).norm(), 1e-10);
-  for (double t : {0.3, 0.03, 0.003}) {
-    SCOPED_TRACE(t);
-    const Eigen::VectorXd d = t * scale * random_vector(k, 10).normalized();
-    Eigen::VectorXd yg(P), ys(P);
-    ASSERT_TRUE(generic.Plus(x0.data(), d.data(), yg.data()));
-    ASSERT_TRUE(structured.Plus(x0.data(), d.data(), ys.data()));
-    EXPECT_LT((yg - ys).norm(), 1e-10 * scale);
-    EXPECT_LT((generic.tangent_basis(ys) - structured.tangent_basis(ys)).norm(), 1e-10);
-    EXPECT_NEAR(generic.basis_quality(ys), structured.basis_quality(ys), 1e-10);
-    const Eigen::VectorXd e = 0.01 * scale * random_vector(k, 11).normalized();
-    Eigen::VectorXd zg(P), zs(P), mg(k), ms(k);
-    ASSERT_TRUE(generic.Plus(ys.data(), e.data(), zg.data()));
-    ASSERT_TRUE(structured.Plus(ys.data(), e.data(), zs.data()));
-    EXPECT_LT((zg - zs).norm(), 1e-10 * scale);
-    ASSERT_TRUE(generic.Minus(x0.data(), ys.data(), mg.data()));
-    ASSERT_TRUE(structured.Minus(x0.data(), ys.data(), ms.data()));
-    EXPECT_LT((mg - ms).norm(), 1e-10 * scale);
-  }
-  EXPECT_EQ(generic.fallback_count(), structured.fallback_count());
-}
-
 // Riemannian L-BFGS with a strictly convex objective, F = ||x - C||^2 (its minimizer over M is the
-// nearest point of C): the generic and the structured paths reach the same point and value.
-TEST_P(TwoLayerModelManifold, GenericLbfgsMatchesTheStructuredOneOnTheNearestPoint) {
+// nearest point of C): L-BFGS and the KKT Newton iteration of project_nearest reach the same point
+// and value.
+TEST_P(TwoLayerModelManifold, LbfgsFindsTheNearestPoint) {
   const TwoLayerCase c = two_layer_case(GetParam(), 79);
   const int m = c.reduced.m(), p = c.reduced.d();
   const Eigen::VectorXd x0 = vectorize(c.beta);
@@ -189,48 +157,17 @@ TEST_P(TwoLayerModelManifold, GenericLbfgsMatchesTheStructuredOneOnTheNearestPoi
     return (x - C).squaredNorm();
   };
   const ParameterMinimization generic = minimize_on_manifold(c.network, x0, F);
-  // The structured path on the reduced model itself (its reduced coordinates are the identity up
-  // to an orthogonal p x p rotation, which a squared distance does not see).
-  const Eigen::MatrixXd Cm = unvectorize(C, m, p);
-  const ManifoldObjective Fm = [&](const Eigen::MatrixXd& th, Eigen::MatrixXd* g) {
-    if (g) *g = 2 * (th - Cm);
-    return (th - Cm).squaredNorm();
-  };
-  const ManifoldMinimizationResult structured = minimize_on_manifold(c.reduced, c.beta, Fm);
-  ASSERT_TRUE(structured.summary.converged) << structured.summary.termination;
+  // The nearest point on the reduced model itself (an m x p network whose coordinates are its own).
+  const ProjectionResult nearest = project_nearest(c.reduced, unvectorize(C, m, p));
   EXPECT_TRUE(generic.summary.converged) << generic.summary.termination;
   EXPECT_FALSE(generic.summary.start_projected);
   EXPECT_LT(generic.summary.final_residual, 1e-12);
-  EXPECT_NEAR(generic.summary.final_value, structured.summary.final_value, 1e-10 * structured.summary.final_value);
-  EXPECT_LT((generic.theta - vectorize(structured.theta)).norm(), 1e-5 * std::max(1.0, x0.norm()));
+  const double d2 = nearest.summary.distance_moved * nearest.summary.distance_moved;
+  EXPECT_NEAR(generic.summary.final_value, d2, 1e-10 * d2);
+  EXPECT_LT((generic.theta - vectorize(nearest.theta)).norm(), 1e-5 * std::max(1.0, x0.norm()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, TwoLayerModelManifold, testing::ValuesIn(kTwoLayerConfigs), test::config_name);
-
-// Minimizing T: the generic L-BFGS on TwoLayerNetwork(reduced) against the structured
-// minimize_sharpness_on_manifold, from the same start, on the cases where T has a strict minimum
-// (phi' > 0, phi''' > 0: THEORY 5; the n > p case has no closed form and is L-BFGS's own ground).
-class TwoLayerSharpnessLbfgs : public testing::TestWithParam<Config> {};
-
-TEST_P(TwoLayerSharpnessLbfgs, GenericMatchesTheStructuredMinimum) {
-  const TwoLayerCase c = two_layer_case(GetParam(), 80);
-  const ReducedCoordinates rc(c.problem.model.X());
-  const ManifoldMinimizationResult structured = minimize_sharpness_on_manifold(c.problem.model, c.problem.theta);
-  const ParameterMinimization generic = minimize_sharpness_on_manifold(c.network, vectorize(c.beta));
-  ASSERT_TRUE(structured.summary.converged) << structured.summary.termination;
-  EXPECT_TRUE(generic.summary.converged) << generic.summary.termination;
-  EXPECT_NEAR(generic.summary.initial_value, structured.summary.initial_value, 1e-12 * structured.summary.initial_value);
-  EXPECT_NEAR(generic.summary.final_value, structured.summary.final_value, 1e-10 * structured.summary.final_value);
-  EXPECT_LT(generic.summary.final_residual, 1e-12);
-  const Eigen::VectorXd beta_structured = vectorize(rc.reduce(structured.theta));
-  EXPECT_LT((generic.theta - beta_structured).norm(), 1e-5 * std::max(1.0, beta_structured.norm()));
-}
-
-INSTANTIATE_TEST_SUITE_P(Configs, TwoLayerSharpnessLbfgs,
-                         testing::Values(Config{3, 5, 4, "cubic", false}, Config{3, 5, 4, "cubic", true},
-                                         Config{3, 5, 4, "sinh", false}, Config{2, 4, 3, "sinh", true},
-                                         Config{3, 3, 3, kQuintic, true}, Config{6, 3, 4, "cubic", true}),
-                         test::config_name);
 
 // The diagonal linear network.
 TEST(DiagonalModelManifold, AxiomsHold) {

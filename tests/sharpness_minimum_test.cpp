@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "test_support.hpp"
-#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/manifold/riemannian_lbfgs_two_layer.hpp"
 #include "zeroloss/io/dataset.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/manifold/projection.hpp"

@@ -1,7 +1,6 @@
 #pragma once
-// The orthographic retraction's Newton solve, shared by every zero-loss manifold (internal): the
-// generic ModelManifold (model_manifold.cpp) and the two-layer network's structured ZeroLossManifold
-// (manifold/ceres_manifold.cpp) differ only in how they evaluate the residuals and the Newton matrix.
+// The orthographic retraction's Newton solve of ModelManifold (model_manifold.cpp; internal), given
+// how to evaluate the residuals and the Newton matrix.
 //
 // Newton on mu -> f(base + J(x)^T mu) - y, whose Jacobian is J(u) J(x)^T, from *mu. Once the largest
 // residual is within tol, one more step is taken and kept if it lowers the residual further

@@ -1,8 +1,8 @@
 #pragma once
-// The Riemannian L-BFGS loop shared by every zero-loss manifold (internal): Ceres'
-// GradientProblemSolver with re-anchoring, written once for the generic ModelManifold
-// (riemannian_lbfgs.cpp) and for the two-layer network's structured ZeroLossManifold
-// (manifold/ceres_manifold.cpp). See manifold/riemannian_lbfgs.hpp for the contract.
+// The Riemannian L-BFGS loop (internal): Ceres' GradientProblemSolver with re-anchoring, against
+// the manifold and objective of an LbfgsManifoldProblem (riemannian_lbfgs.cpp: ModelManifold for
+// any model; the two-layer entry points run it on the reduced network). See
+// manifold/riemannian_lbfgs.hpp for the contract.
 
 #include <ceres/manifold.h>
 #include <Eigen/Dense>

@@ -33,7 +33,7 @@
 #include <string>
 
 #include "zeroloss/model/activation.hpp"
-#include "zeroloss/manifold/ceres_manifold.hpp"
+#include "zeroloss/manifold/riemannian_lbfgs_two_layer.hpp"
 #include "zeroloss/manifold/riemannian_trust_region.hpp"
 #include "zeroloss/model/network.hpp"
 #include "zeroloss/manifold/projection.hpp"
