@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "command.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "common.hpp"
 #include "option_checks.hpp"
 #include "zeroloss/diagnostics/point_summary.hpp"
@@ -24,7 +25,7 @@ namespace {
 struct InspectOptions {
   ProblemOptions problem;
   bool json = false;
-  double manifold_tolerance = 1e-9;
+  double manifold_tolerance = kOnManifoldTolerance;  // the library's one acceptance threshold
   bool no_hessian = false;
   std::string spectrum = "auto";
   int eigenvalues = 1;

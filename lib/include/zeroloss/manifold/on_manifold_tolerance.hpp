@@ -20,8 +20,8 @@
 //   ProjectionOptions::residual_tolerance (1e-13, projection_options.hpp) is where a projection
 //                             stops: machine precision for the residual, far inside both.
 //
-// `zeroloss inspect --manifold-tolerance` (default 1e-9) only reports whether the point is within a
-// tolerance the user chooses; it refuses nothing.
+// `zeroloss inspect --manifold-tolerance` (default kOnManifoldTolerance) only reports whether the
+// point is within a tolerance the user chooses; it refuses nothing.
 
 #include <Eigen/Dense>
 
