@@ -83,5 +83,8 @@ void define_module(py::module_& m);
 void bind_models(py::module_& m);
 void bind_geometry(py::module_& m);
 void bind_sgd(py::module_& m);
+void bind_geodesics(py::module_& m);
+void bind_convexity(py::module_& m);
+void bind_verification(py::module_& m);
 
 }  // namespace zeroloss::python

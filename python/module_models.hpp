@@ -48,6 +48,7 @@ class PyDiagonal final : public PyModel {
     model_ = net_;
   }
   const DiagonalLinearNetwork& network() const { return *net_; }
+  const std::shared_ptr<const DiagonalLinearNetwork>& shared_network() const { return net_; }
   Eigen::VectorXd flatten(const Eigen::MatrixXd& theta, const char* what) const override {
     if (theta.size() != net_->num_parameters() || (theta.rows() != 1 && theta.cols() != 1))
       throw InputError(std::string(what) + ": expected a vector theta = (u, v) of length 2d = " +

@@ -1,15 +1,14 @@
 // zeroloss.label_noise_sgd: label-noise SGD of the two-layer network through the runs/ layer
-// (LabelNoiseSgdRun), so a seed gives the bits of `zeroloss sgd` with that seed (THEORY 7).
-//
-// The run is the command's run: the model's data and weights are written to the run folder (the
-// data CSV and weights CSV the command reads, in round-trip number format), the run writes its
-// usual files there, and the result is read back from them (final_weights.csv, trajectory.csv).
+// (LabelNoiseSgdRun on a problem in memory), so a seed gives the bits of `zeroloss sgd` with that
+// seed (THEORY 7). No file is written unless an output folder is asked for; the trajectory is the
+// text of trajectory.csv parsed in memory (the same numbers, read back exactly).
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <vector>
 
 #include "module_models.hpp"
-#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/diagnostics/trajectory_metrics.hpp"
 #include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
 #include "zeroloss/io/weights.hpp"
@@ -19,34 +18,82 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// trajectory.csv as a pandas DataFrame when pandas is installed, else a dict of numpy columns.
-py::object read_trajectory(const std::string& path) {
-  if (!fs::exists(path)) return py::none();
+// A CSV text (header row) as a pandas DataFrame (round-trip parsing) when pandas is installed, else
+// a dict of numpy columns.
+py::object table_from_csv(const std::string& text) {
+  py::object buffer = py::module_::import("io").attr("StringIO")(text);
   try {
-    return py::module_::import("pandas").attr("read_csv")(path, py::arg("float_precision") = "round_trip");
+    return py::module_::import("pandas").attr("read_csv")(buffer, py::arg("float_precision") = "round_trip");
   } catch (py::error_already_set&) {
     PyErr_Clear();
   }
+  buffer.attr("seek")(0);
   py::object np = py::module_::import("numpy");
-  py::object table = np.attr("genfromtxt")(path, py::arg("delimiter") = ",", py::arg("names") = true,
+  py::object table = np.attr("genfromtxt")(buffer, py::arg("delimiter") = ",", py::arg("names") = true,
                                            py::arg("dtype") = "f8", py::arg("ndmin") = 1);
   py::dict columns;
   for (auto name : table.attr("dtype").attr("names")) columns[name] = table[name];
   return columns;
 }
 
-py::object seed_result(const SgdSeedResult& r, const std::string& dir) {
+py::object namespace_of(py::dict kw) { return py::module_::import("types").attr("SimpleNamespace")(**kw); }
+
+// One seed's result. `singular_values` = min(n, m): the spectrum columns of trajectory.csv. The
+// weights come from the run (a run on arrays) or, for a resumed run, from its final_weights.csv.
+py::object seed_result(const SgdSeedResult& r, int singular_values) {
   py::dict kw;
   kw["seed"] = r.seed;
   kw["status"] = std::string(to_string(r.status));
   kw["steps_done"] = r.steps_done;
-  const std::string final_path = (fs::path(dir) / "final_weights.csv").string();
-  kw["weights"] = fs::exists(final_path) ? py::cast(read_weights_csv(final_path).theta) : py::none();
-  kw["trajectory"] = read_trajectory((fs::path(dir) / "trajectory.csv").string());
+  const std::string final_path = r.dir.empty() ? std::string() : (fs::path(r.dir) / "final_weights.csv").string();
+  if (r.final_weights.size() > 0)
+    kw["weights"] = r.final_weights;
+  else if (!final_path.empty() && fs::exists(final_path))
+    kw["weights"] = read_weights_csv(final_path).theta;
+  else
+    kw["weights"] = py::none();
+  kw["trajectory"] = table_from_csv(trajectory_csv(r.rows, singular_values));
   kw["divergence_reason"] = r.divergence_reason;
   kw["steps_per_second"] = r.steps_per_second;
-  kw["dir"] = dir;
-  return py::module_::import("types").attr("SimpleNamespace")(**kw);
+  kw["dir"] = r.dir.empty() ? py::object(py::none()) : py::object(py::str(r.dir));
+  return namespace_of(kw);
+}
+
+// Runs `run` without the GIL, polling Python; returns the result object (one seed, or an ensemble).
+py::object run_and_collect(LabelNoiseSgdRun run, int singular_values, py::object progress) {
+  const bool ensemble = run.options().ensemble;
+  const std::string out = run.options().out;
+  PythonPoller poller(std::move(progress));
+  LabelNoiseSgdRunSummary summary;
+  {
+    py::gil_scoped_release release;
+    RunControl control;
+    control.interrupt = poller.flag();
+    control.progress = [&](double done) { poller.poll([&] { return py::make_tuple(done); }); };
+    summary = run.run(control);
+  }
+  py::list per_seed;
+  for (const auto& r : summary.seeds) per_seed.append(seed_result(r, singular_values));
+  py::object result;
+  if (ensemble) {
+    py::dict kw;
+    kw["status"] = std::string(to_string(summary.status));
+    kw["seeds"] = per_seed;
+    kw["trajectory"] = table_from_csv(summary.ensemble_table_csv);
+    kw["flow_coefficient"] = summary.flow_coefficient;
+    kw["dir"] = out.empty() ? py::object(py::none()) : py::object(py::str(out));
+    result = namespace_of(kw);
+  } else {
+    result = per_seed[0];
+    result.attr("flow_coefficient") = summary.flow_coefficient;
+  }
+  if (poller.failed()) {
+    // The run stopped: the state it reached is in the result (and, with a folder, in its checkpoint:
+    // resume_label_noise_sgd(dir) or `zeroloss sgd --resume DIR` continues it).
+    py::module_::import("zeroloss").attr("last_result") = result;
+    poller.rethrow();
+  }
+  return result;
 }
 
 py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double lr, double label_noise,
@@ -57,25 +104,15 @@ py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double l
   const auto* two_layer = dynamic_cast<const PyTwoLayer*>(&model);
   if (two_layer == nullptr)
     throw InputError("label_noise_sgd: runs the two-layer network (TwoLayerModel); got " + model.model()->description());
-  model.flatten(theta0, "theta0");
   const TwoLayerModel& net = two_layer->network().network();
+  ProblemArrays problem;
+  problem.X = net.X();
+  problem.y = net.y();
+  problem.theta = theta0;
+  problem.a = net.a();
+  problem.activation = two_layer->activation();
 
-  bool temporary = !out.has_value();
-  std::string dir = temporary ? py::module_::import("tempfile").attr("mkdtemp")(py::arg("prefix") = "zeroloss_sgd_").cast<std::string>()
-                              : *out;
   LabelNoiseSgdRunOptions options;
-  const fs::path inputs = temporary ? fs::path(dir) : fs::path(dir).parent_path() / (fs::path(dir).filename().string() + "_inputs");
-  fs::create_directories(inputs);
-  options.problem.data = (inputs / "data.csv").string();
-  options.problem.weights = (inputs / "weights.csv").string();
-  options.problem.activation = two_layer->activation();
-  Dataset data;
-  data.X = net.X();
-  data.y = net.y();
-  for (int k = 0; k < net.d(); ++k) data.feature_names.push_back("x" + std::to_string(k + 1));
-  write_dataset_csv(options.problem.data, data);
-  write_weights_csv(options.problem.weights, theta0, net.a());
-
   options.learning_rate = lr;
   options.label_noise = label_noise;
   options.noise = parse_noise_kind(noise);
@@ -88,43 +125,17 @@ py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double l
   options.log_points = log_points;
   options.checkpoint_every = checkpoint_every;
   options.figures = false;
-  options.out = temporary ? (fs::path(dir) / "run").string() : dir;
+  options.out = out ? fs::absolute(*out).string() : std::string();
   options.overwrite = overwrite;
-  const std::string run_dir = options.out;
+  const int singular_values = std::min(net.n(), net.m());
+  LabelNoiseSgdRun run(std::move(options), problem);  // validates (InputError naming the quantity)
+  return run_and_collect(std::move(run), singular_values, std::move(progress));
+}
 
-  PythonPoller poller(std::move(progress));
-  LabelNoiseSgdRunSummary summary;
-  {
-    py::gil_scoped_release release;
-    LabelNoiseSgdRun run(std::move(options));
-    RunControl control;
-    control.interrupt = poller.flag();
-    control.progress = [&](double done) { poller.poll([&] { return py::make_tuple(done); }); };
-    summary = run.run(control);
-  }
-  py::list per_seed;
-  for (const auto& r : summary.seeds) per_seed.append(seed_result(r, r.dir.empty() ? run_dir : r.dir));
-  py::object result;
-  if (seeds.has_value()) {
-    py::dict kw;
-    kw["status"] = std::string(to_string(summary.status));
-    kw["seeds"] = per_seed;
-    kw["trajectory"] = read_trajectory((fs::path(run_dir) / "ensemble_trajectory.csv").string());
-    kw["flow_coefficient"] = summary.flow_coefficient;
-    kw["dir"] = run_dir;
-    result = py::module_::import("types").attr("SimpleNamespace")(**kw);
-  } else {
-    result = per_seed[0];
-    result.attr("flow_coefficient") = summary.flow_coefficient;
-  }
-  if (poller.failed()) {
-    // The run stopped at a checkpoint: its folder is kept (zeroloss sgd --resume DIR continues it).
-    py::module_::import("zeroloss").attr("last_result") = result;
-    poller.rethrow();
-  }
-  if (temporary) fs::remove_all(dir);
-  if (temporary) result.attr("dir") = py::none();
-  return result;
+py::object resume_sgd(const std::string& dir, int threads, py::object progress) {
+  LabelNoiseSgdRun run = LabelNoiseSgdRun::resume(fs::absolute(dir).string(), threads, true);
+  const DataDiagnostics& data = run.diagnostics();
+  return run_and_collect(std::move(run), std::min(data.n, data.m), std::move(progress));
 }
 
 }  // namespace
@@ -143,17 +154,30 @@ flow of T with coefficient C = s^2 / (4B) (tau = C t).
 This is `zeroloss sgd` (docs/commands/sgd.md): the same seed gives the same bits as the command.
 batch: an integer in [1, n] or "full". seed: one run; seeds=[...]: an ensemble (each seed
 independent of `threads`). log_every / log_points: the logged steps of the trajectory.
-out: keep the run folder there (run.json, trajectory.csv, final_weights.csv, checkpoints; resumable
-with `zeroloss sgd --resume OUT`), with the data and start weights it reads in OUT_inputs/ beside it;
-default: a temporary folder, removed afterwards.
+out: write the run folder there (run.json, trajectory.csv, final_weights.csv, summary.json,
+checkpoints, and the inputs as OUT/inputs/data.csv and weights.csv); resumable with
+resume_label_noise_sgd(OUT) or `zeroloss sgd --resume OUT`. Default: no file is written at all (no
+checkpoint either: an interrupted run keeps its state in the result only).
 progress: called as progress(steps_done) about every 0.1 s (return False to stop).
 
-Returns an object with .weights (m x d final Theta, None if interrupted), .trajectory (the columns of
+Bad input raises zeroloss.InputError (a ValueError) with the checks and messages of the data and
+weights files, naming the quantity instead (e.g. "weights Theta, neuron 3 (row 3), column 1").
+
+Returns an object with .weights (m x d final Theta; the last finite weights after a divergence, the
+state reached when interrupted), .trajectory (the columns of
 trajectory.csv: a pandas DataFrame when pandas is installed, else a dict of numpy arrays), .status
 ("completed", "diverged"), .steps_done, .seed, .flow_coefficient; for an ensemble .seeds (one such
 object per seed) and .trajectory (the ensemble mean). The GIL is released while running; Ctrl-C
-writes a checkpoint, stores the partial result (status "interrupted", its folder kept for a resume)
-in zeroloss.last_result and raises KeyboardInterrupt.)doc");
+(or an exception raised by `progress`) stops the run - with `out`, after writing a checkpoint, so
+that resume_label_noise_sgd(out) continues it - stores the partial result (status "interrupted",
+.weights the state reached) in zeroloss.last_result and is raised.)doc");
+
+  m.def("resume_label_noise_sgd", &resume_sgd, py::arg("dir"), py::arg("threads") = 0,
+        py::arg("progress") = py::none(), R"doc(
+Continues the label-noise SGD run in the folder `dir` (written by label_noise_sgd(..., out=dir) or by
+`zeroloss sgd --out dir`) from its checkpoint, as `zeroloss sgd --resume dir` does: the result has the
+bits of an uninterrupted run. Returns the same object as label_noise_sgd (weights and trajectory read
+from the folder); Ctrl-C and `progress` behave as there.)doc");
 }
 
 }  // namespace zeroloss::python

@@ -12,7 +12,10 @@ void define_module(py::module_& m) {
 Conventions (THEORY): squared loss L = 1/(2n) sum_i (f_i - y_i)^2, zero-loss manifold M = {f = y},
 sharpness T = (1/n) sum_i ||grad f_i||^2 = tr Hess L on M, SGD time t = eta^2 k, flow time tau = C t
 with C = s^2 / (4B). Models: TwoLayerModel, DiagonalLinearModel. Functions: project, optimum,
-sharpness_flow, label_noise_sgd. See docs/python.md.)doc";
+sharpness_flow, label_noise_sgd, resume_label_noise_sgd; geodesic, exponential_map, logarithm_map;
+convexity_at_point, sample_convexity, search_negative_curvature, analyze_convexity; the report's
+decision rules (decide_rank_one_sgd, decide_local_convexity, curvature_bracket, decide_flow_rate) and
+run_report. See docs/python.md.)doc";
   static py::handle error = PyErr_NewExceptionWithDoc(
       "zeroloss.Error", "A zeroloss library error (no convergence, a singular point, ...).", PyExc_RuntimeError, nullptr);
   py::tuple bases = py::make_tuple(py::handle(PyExc_ValueError), error);
@@ -34,6 +37,9 @@ sharpness_flow, label_noise_sgd. See docs/python.md.)doc";
   zeroloss::python::bind_models(m);
   zeroloss::python::bind_geometry(m);
   zeroloss::python::bind_sgd(m);
+  zeroloss::python::bind_geodesics(m);
+  zeroloss::python::bind_convexity(m);
+  zeroloss::python::bind_verification(m);
 }
 
 }  // namespace zeroloss::python

@@ -1,13 +1,14 @@
 """label_noise_sgd against `zeroloss sgd`: the same seed gives the same bits."""
-import threading
 import os
 import signal
+import subprocess
+import threading
 
 import numpy as np
 import pytest
 
 import zeroloss as zl
-from conftest import read_csv, run_cli
+from conftest import BINARY, read_csv, run_cli
 
 
 def cli_sgd(fig, out, *extra):
@@ -47,13 +48,43 @@ def test_sgd_ensemble_seeds_equal_single_runs(figure1):
     assert len(ens.trajectory) > 0
 
 
-def test_sgd_keeps_its_folder_and_the_cli_resumes_it(figure1, tmp_path):
+def test_sgd_writes_no_file_without_a_folder(figure1, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     model = zl.TwoLayerModel(figure1["X"], figure1["y"], activation="cubic", m=10)
-    res = zl.label_noise_sgd(model, figure1["theta0"], lr=0.05, label_noise=0.5, steps=3000, seed=1,
-                             out=str(tmp_path / "run"))
-    assert (tmp_path / "run" / "run.json").exists()
-    _, w = read_csv(tmp_path / "run" / "final_weights.csv")
-    assert np.array_equal(w[:, :-1], res.weights)
+    res = zl.label_noise_sgd(model, figure1["theta0"], lr=0.05, label_noise=0.5, steps=2000, seed=1)
+    assert res.dir is None and res.weights.shape == (10, 3)
+    assert list(tmp_path.iterdir()) == []
+
+
+def interrupt_at_first_report(done):
+    raise KeyboardInterrupt
+
+
+def test_sgd_folder_checkpoint_and_resume_give_the_uninterrupted_bits(figure1, tmp_path):
+    model = zl.TwoLayerModel(figure1["X"], figure1["y"], activation="cubic", m=10)
+    args = dict(lr=0.05, label_noise=0.5, steps=300000, seed=1, log_every=10000)
+    whole = zl.label_noise_sgd(model, figure1["theta0"], **args)
+    # Interrupted in Python, resumed in Python.
+    with pytest.raises(KeyboardInterrupt):
+        zl.label_noise_sgd(model, figure1["theta0"], out=str(tmp_path / "run"), progress=interrupt_at_first_report,
+                           **args)
+    partial = zl.last_result
+    assert partial.status == "interrupted" and 0 < partial.steps_done < 300000
+    assert partial.weights.shape == (10, 3) and np.all(np.isfinite(partial.weights))
+    assert (tmp_path / "run" / "checkpoint.json").exists()
+    assert (tmp_path / "run" / "inputs" / "data.csv").exists()
+    resumed = zl.resume_label_noise_sgd(str(tmp_path / "run"))
+    assert resumed.status == "completed" and resumed.steps_done == 300000
+    assert np.array_equal(resumed.weights, whole.weights)
+    assert np.array_equal(resumed.trajectory.to_numpy(), whole.trajectory.to_numpy(), equal_nan=True)
+    # Interrupted in Python, resumed by the command line.
+    with pytest.raises(KeyboardInterrupt):
+        zl.label_noise_sgd(model, figure1["theta0"], out=str(tmp_path / "run2"), progress=interrupt_at_first_report,
+                           **args)
+    run_cli("sgd", "--resume", tmp_path / "run2")
+    _, w = read_csv(tmp_path / "run2" / "final_weights.csv")
+    assert np.array_equal(w[:, :-1], whole.weights)
 
 
 def test_progress_callback_interrupt_keeps_the_state(figure1):
@@ -72,7 +103,8 @@ def test_progress_callback_interrupt_keeps_the_state(figure1):
     partial = zl.last_result
     assert partial.status == "interrupted"
     assert 0 < partial.steps_done < 10**12
-    assert os.path.exists(os.path.join(partial.dir, "checkpoint.json"))
+    assert partial.dir is None and partial.weights.shape == (10, 3)
+    assert not np.array_equal(partial.weights, figure1["theta0"])
 
 
 def test_sigint_interrupts_sgd(figure1):
@@ -89,3 +121,26 @@ def test_sgd_needs_a_two_layer_model():
     X = np.eye(2)
     with pytest.raises(zl.InputError, match="TwoLayerModel"):
         zl.label_noise_sgd(zl.DiagonalLinearModel(X, np.ones(2)), np.ones(4), lr=0.1, label_noise=0.1, steps=10)
+
+
+def test_sgd_inputs_are_validated_like_files(figure1, tmp_path):
+    model = zl.TwoLayerModel(figure1["X"], figure1["y"], activation="cubic", m=10)
+    with pytest.raises(zl.InputError, match="weights Theta: 2 weight columns per neuron, but the data X has d = 3"):
+        zl.label_noise_sgd(model, figure1["theta0"][:, :2], lr=0.05, label_noise=0.5, steps=10)
+    with pytest.raises(zl.InputError, match="--steps"):
+        zl.label_noise_sgd(model, figure1["theta0"], lr=0.05, label_noise=0.5, steps=0)
+    # The message of a weight that overflows ||theta_j||^2 is the file's, naming the quantity instead.
+    theta = figure1["theta0"].copy()
+    theta[2, 0] = 1e300
+    weights = tmp_path / "big.csv"
+    np.savetxt(weights, np.column_stack([theta, np.ones(10)]), delimiter=",", header="w1,w2,w3,a", comments="",
+               fmt="%.17g")
+    cli = subprocess.run([str(BINARY), "sgd", "--data", figure1["dir"] / "data.csv", "--weights", weights, "--steps",
+                          "10", "--lr", "0.05", "--label-noise", "0.5", "--out", tmp_path / "out"],
+                         capture_output=True, text=True)
+    assert cli.returncode != 0
+    with pytest.raises(zl.InputError) as info:
+        zl.label_noise_sgd(model, theta, lr=0.05, label_noise=0.5, steps=10)
+    message = str(info.value)
+    assert message.startswith("weights Theta, neuron 3 (row 3), column 1: theta = 1e+300")
+    assert message.replace("weights Theta", str(weights)) in cli.stderr

@@ -25,7 +25,11 @@ DynamicsSetup make_setup(LoadedProblem problem) {
 
 
 DynamicsSetup load_dynamics(const ProblemFiles& options, ManifoldPolicy policy) {
-  DynamicsSetup s = make_setup(load_problem(options, policy));
+  return setup_dynamics(load_problem(options, policy));
+}
+
+DynamicsSetup setup_dynamics(LoadedProblem problem) {
+  DynamicsSetup s = make_setup(std::move(problem));
   ClosedFormOptimum star = closed_form_optimum(s.reduced, s.coordinates.rank());
   s.optimum = std::move(star.optimum);
   s.optimum_note = std::move(star.note);

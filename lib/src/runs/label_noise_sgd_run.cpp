@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "zeroloss/io/csv.hpp"
+#include "zeroloss/io/dataset.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/matrix_csv.hpp"
@@ -42,33 +43,45 @@ const char* to_string(SgdRunStatus status) {
   return "completed";
 }
 
+namespace {
+
+// The checks of is_valid that do not concern the files (shared with runs on a problem in memory);
+// empty when they pass.
+std::string run_settings_error(const LabelNoiseSgdRunOptions& o) {
+  auto fail = [](const std::string& why) { return why; };
+  if (o.random_start) {
+    if (o.m < 1) return fail("--init needs --m M (the number of neurons, M >= 1)");
+    if (!(std::isfinite(o.init_scale) && o.init_scale > 0)) return fail("--init-scale must be a finite number > 0");
+  }
+  if (o.seeds.empty()) return fail("--seeds: empty list; expected e.g. 0-63");
+  if (!o.ensemble && o.seeds.size() != 1)
+    return fail("a run of one seed has exactly one seed (" + std::to_string(o.seeds.size()) + " given); an ensemble "
+                "runs several");
+  {
+    std::vector<std::uint64_t> sorted = o.seeds;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      return fail("--seeds: a seed appears twice");
+  }
+  if (const std::string why = sgd_schedule_error(o.steps, o.learning_rate, o.label_noise, o.log_every, o.log_points); !why.empty())
+    return fail(why);
+  if (!(o.rank_one_threshold > 0 && o.rank_one_threshold <= 1))
+    return fail("--rank-one-threshold " + format_double(o.rank_one_threshold) + ": expected a number in (0, 1]");
+  if (o.steps_per_pass < 0 || o.steps_per_pass > kMaxStepsPerPass)
+    return fail("--steps-per-pass " + std::to_string(o.steps_per_pass) + ": expected 0 to " +
+                std::to_string(kMaxStepsPerPass));
+  if (o.threads < 0) return fail("--threads " + std::to_string(o.threads) + ": expected N >= 1 (or 0: all cores)");
+  return {};
+}
+
+}  // namespace
+
 bool LabelNoiseSgdRunOptions::is_valid(std::string* error) const {
   auto fail = [&](const std::string& why) {
     if (error) *error = why;
     return false;
   };
-  if (random_start) {
-    if (m < 1) return fail("--init needs --m M (the number of neurons, M >= 1)");
-    if (!(std::isfinite(init_scale) && init_scale > 0)) return fail("--init-scale must be a finite number > 0");
-  }
-  if (seeds.empty()) return fail("--seeds: empty list; expected e.g. 0-63");
-  if (!ensemble && seeds.size() != 1)
-    return fail("a run of one seed has exactly one seed (" + std::to_string(seeds.size()) + " given); an ensemble "
-                "runs several");
-  {
-    std::vector<std::uint64_t> sorted = seeds;
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-      return fail("--seeds: a seed appears twice");
-  }
-  if (const std::string why = sgd_schedule_error(steps, learning_rate, label_noise, log_every, log_points); !why.empty())
-    return fail(why);
-  if (!(rank_one_threshold > 0 && rank_one_threshold <= 1))
-    return fail("--rank-one-threshold " + format_double(rank_one_threshold) + ": expected a number in (0, 1]");
-  if (steps_per_pass < 0 || steps_per_pass > kMaxStepsPerPass)
-    return fail("--steps-per-pass " + std::to_string(steps_per_pass) + ": expected 0 to " +
-                std::to_string(kMaxStepsPerPass));
-  if (threads < 0) return fail("--threads " + std::to_string(threads) + ": expected N >= 1 (or 0: all cores)");
+  if (const std::string why = run_settings_error(*this); !why.empty()) return fail(why);
   if (out.empty()) return fail("--out: an output folder is required");
   if (problem.data.empty()) return fail("--data: a data file is required");
   if (!random_start && problem.weights.empty()) return fail("--weights: a weights file is required (or a random start)");
@@ -112,6 +125,10 @@ struct RunConfig {
   bool perpendicular_dropped = false;  // the start had a part orthogonal to the data span (not stored)
   // Single-seed runs free the start (m x p) once the SGD holds its own copy.
   Eigen::MatrixXd* release_start = nullptr;
+  // Runs on a problem in memory: `files` false writes nothing (no folder); keep_final_weights fills
+  // SgdSeedResult::final_weights.
+  bool files = true;
+  bool keep_final_weights = false;
   // No m x d matrix anywhere: the result is written as reduced weights only.
   bool reduced_only() const { return init || reduced_start; }
 };
@@ -209,8 +226,10 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
   double previous_seconds = 0;
   // An ensemble's seed whose folder does not exist never started: it starts now.
   const bool resume = cfg.resume && (!cfg.ensemble || fs::exists(dir));
-  ensure_directory(dir);
-  if (!resume) {
+  if (cfg.files) ensure_directory(dir);
+  if (!cfg.files) {
+    // Nothing to remove or continue: the run keeps its results in memory.
+  } else if (!resume) {
     std::error_code ec;
     fs::remove(checkpoint_path, ec);  // a fresh run never continues an old checkpoint in the same folder
     remove_sgd_checkpoint_blocks(dir, "");
@@ -273,6 +292,7 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
   std::uint64_t chunk = 256;
   std::uint64_t last_checkpoint = sgd.step();
   auto write_checkpoint = [&](SgdRunStatus status, bool running) {
+    if (!cfg.files) return;
     SgdCheckpoint ck;
     ck.seed = seed;
     ck.status = running ? "running" : to_string(status);
@@ -350,13 +370,16 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
     else
       res.reached = make_row(final_beta, sgd.step());
   }
+  if (cfg.keep_final_weights && !cfg.reduced_only()) res.final_weights = lift_weights(setup, final_beta);
   // Outputs: the trajectory always; final weights unless interrupted (the checkpoint holds the state).
-  write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
-  if (status != SgdRunStatus::Interrupted) {
+  if (cfg.files) write_file_atomic(dir + "/trajectory.csv", trajectory_csv(res.rows, setup.singular_values));
+  if (cfg.files && status != SgdRunStatus::Interrupted) {
     // From --init or a reduced-weights file the full weights (m x d) are never formed: the reduced
     // weights are the output.
     if (!cfg.reduced_only())
-      write_weights_csv(dir + "/final_weights.csv", lift_weights(setup, final_beta), setup.problem.model.a());
+      write_weights_csv(dir + "/final_weights.csv",
+                        cfg.keep_final_weights ? res.final_weights : lift_weights(setup, final_beta),
+                        setup.problem.model.a());
     if (cfg.reduced_only() || cfg.save_reduced)
       write_reduced_weights(dir + "/final_reduced.json", final_beta, setup.reduced.a(), setup.coordinates.basis(),
                             cfg.perpendicular_dropped);
@@ -417,7 +440,7 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
                        "label-noise SGD", figures, notes);
   summary["figures"] = figures;
   summary["notes"] = notes;
-  write_json(dir + "/summary.json", summary);
+  if (cfg.files) write_json(dir + "/summary.json", summary);
   read_seed_summary(summary, res);
   return res;
 }
@@ -432,6 +455,7 @@ struct LabelNoiseSgdRun::Impl {
   std::optional<DynamicsSetup> setup;
   bool reduced_start = false;
   bool perpendicular_dropped = false;
+  bool in_memory = false;  // the problem was given in memory (ProblemArrays)
 
   void load() {
     reduced_start = !o.random_start && is_reduced_weights_path(o.problem.weights);
@@ -439,10 +463,21 @@ struct LabelNoiseSgdRun::Impl {
                                                          o.init_seed)
                   : reduced_start ? reduced_start_dynamics(o.problem, perpendicular_dropped)
                                   : load_dynamics(o.problem, ManifoldPolicy::Warn));
-    if (!o.random_start && !reduced_start) {
-      const Eigen::MatrixXd& theta = setup->problem.weights.theta;
-      perpendicular_dropped = (theta - setup->coordinates.lift_tangent(setup->beta0)).norm() > 1e-12 * theta.norm();
-    }
+    if (!o.random_start && !reduced_start) note_perpendicular_part();
+  }
+  void note_perpendicular_part() {
+    const Eigen::MatrixXd& theta = setup->problem.weights.theta;
+    perpendicular_dropped = (theta - setup->coordinates.lift_tangent(setup->beta0)).norm() > 1e-12 * theta.norm();
+  }
+  // A run on a problem in memory with an output folder: its inputs as out/inputs/data.csv and
+  // weights.csv (round-trip numbers, so a resume reads the same bits), named in run.json.
+  void write_inputs() {
+    const std::string inputs = o.out + "/inputs";
+    ensure_directory(inputs);
+    o.problem.data = inputs + "/data.csv";
+    o.problem.weights = inputs + "/weights.csv";
+    write_dataset_csv(o.problem.data, setup->problem.data);
+    write_weights_csv(o.problem.weights, setup->problem.weights.theta, setup->problem.weights.a);
   }
 };
 
@@ -452,6 +487,20 @@ LabelNoiseSgdRun::LabelNoiseSgdRun(LabelNoiseSgdRunOptions options) : impl_(std:
   impl_->o = std::move(options);
   impl_->o.validate();
   impl_->load();
+}
+
+LabelNoiseSgdRun::LabelNoiseSgdRun(LabelNoiseSgdRunOptions options, const ProblemArrays& problem)
+    : impl_(std::make_unique<Impl>()) {
+  LabelNoiseSgdRunOptions& o = impl_->o;
+  o = std::move(options);
+  if (const std::string why = run_settings_error(o); !why.empty()) throw InputError(why);
+  if (o.random_start || !o.problem.data.empty() || !o.problem.weights.empty())
+    throw InputError("a label-noise SGD run on a problem in memory starts from its weights Theta: options.problem "
+                     "and random_start must be left unset");
+  o.problem.activation = problem.activation;
+  impl_->in_memory = true;
+  impl_->setup.emplace(setup_dynamics(load_problem(problem, ManifoldPolicy::Warn)));
+  impl_->note_perpendicular_part();
 }
 
 LabelNoiseSgdRun LabelNoiseSgdRun::resume(const std::string& dir, int threads, bool no_figures) {
@@ -499,6 +548,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   Impl& I = *impl_;
   if (I.ran) throw InputError("a label-noise SGD run object runs once");
   I.ran = true;
+  const bool files = !I.o.out.empty();  // false only for a run on a problem in memory
   const LabelNoiseSgdRunOptions& o = I.o;
   DynamicsSetup& setup = *I.setup;
   const std::vector<std::uint64_t>& seeds = o.seeds;
@@ -519,7 +569,9 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   cfg.checkpoint_every = o.checkpoint_every;
   cfg.coefficient = limiting_flow_coefficient(o.label_noise, cfg.params.batch_size);
   cfg.rank_one_threshold = o.rank_one_threshold;
-  cfg.figures = o.figures;
+  cfg.figures = o.figures && files;
+  cfg.files = files;
+  cfg.keep_final_weights = I.in_memory;
   cfg.ensemble = ensemble;
   cfg.resume = I.resumed;
   cfg.run_path = o.out + "/run.json";
@@ -540,9 +592,15 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   // For the advice after a divergence (the start is released below in single-seed runs).
   const double stability_limit = sgd_stability_limit(setup.reduced, setup.beta0);
   if (!ensemble) cfg.release_start = &setup.beta0;
-  if (!I.out_dir) I.out_dir = std::make_unique<OutputDirectory>(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
-  OutputDirectory& out_dir = *I.out_dir;
-  if (!I.resumed) write_json(o.out + "/run.json", sgd_run_json(o));
+  if (files && !I.out_dir)
+    I.out_dir = std::make_unique<OutputDirectory>(o.out, "sgd", OutputDirectoryOptions::fresh(o.overwrite));
+  OutputDirectory* out_dir = I.out_dir.get();
+  if (files && I.in_memory) {
+    I.write_inputs();
+    cfg.data_path = o.problem.data;
+    cfg.weights_path = o.problem.weights;
+  }
+  if (files && !I.resumed) write_json(o.out + "/run.json", sgd_run_json(o));
 
   LabelNoiseSgdRunSummary S;
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -554,7 +612,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   std::vector<std::exception_ptr> errors(seeds.size());
   const auto start = Clock::now();
   if (!ensemble) {
-    const std::string dir = seed_dir(o.out, seeds[0], false);
+    const std::string dir = files ? seed_dir(o.out, seeds[0], false) : std::string();
     results[0] = run_seed(cfg, seeds[0], dir, [&](std::uint64_t d) {
       progress += d;
       control.report(static_cast<double>(progress.load()));
@@ -565,7 +623,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
     auto worker = [&]() {
       for (size_t i = next++; i < seeds.size(); i = next++) {
         try {
-          const std::string dir = seed_dir(o.out, seeds[i], true);  // created by run_seed
+          const std::string dir = files ? seed_dir(o.out, seeds[i], true) : std::string();  // created by run_seed
           results[i] = run_seed(cfg, seeds[i], dir, [&](std::uint64_t d) { progress += d; });
         } catch (...) {
           errors[i] = std::current_exception();
@@ -595,7 +653,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
     std::vector<std::vector<TrajectoryRow>> runs;
     for (const auto& r : results) runs.push_back(r.rows);
     const SgdEnsembleTable table = sgd_ensemble_table(runs, cfg.log_steps, setup.singular_values);
-    write_file_atomic(o.out + "/ensemble_trajectory.csv", table.csv);
+    if (files) write_file_atomic(o.out + "/ensemble_trajectory.csv", table.csv);
     if (cfg.figures && interrupted == 0)
       trajectory_figures(table.mean, setup.singular_values, optimum_sharpness(setup), o.out, "step k", true,
                          "label-noise SGD, mean of " + std::to_string(seeds.size()) + " seeds", figures, notes);
@@ -668,9 +726,10 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
     }
     summary["figures"] = figures;
     summary["notes"] = notes;
-    write_json(o.out + "/summary.json", summary);
+    if (files) write_json(o.out + "/summary.json", summary);
     S.ensemble_mean = table.mean;
     S.ensemble_seed_counts = table.seeds;
+    S.ensemble_table_csv = table.csv;
     S.interrupted_mean = interrupted_mean;
     for (const auto& f : figures) S.figures.push_back(f.get<std::string>());
     S.notes = notes;
@@ -678,7 +737,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   S.seeds = std::move(results);
 
   if (interrupted > 0) {
-    out_dir.finish(RunStatus::Interrupted);
+    if (out_dir) out_dir->finish(RunStatus::Interrupted);
   } else if (diverged > 0) {
     std::ostringstream e;
     e.precision(6);
@@ -686,15 +745,16 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
       if (r.status == SgdRunStatus::Diverged) {
         e << "label-noise SGD diverged" << (ensemble ? " for seed " + std::to_string(r.seed) : std::string()) << ": "
           << r.divergence_reason << ". " << smaller_lr_advice(o.learning_rate, stability_limit)
-          << ". The last finite weights (step " << r.last_finite_step << ") are in " << r.dir
-          << (cfg.reduced_only() ? "/final_reduced.json" : "/final_weights.csv");
+          << ". The last finite weights (step " << r.last_finite_step << ") are in "
+          << (!files ? std::string("the result's final weights")
+                     : r.dir + (cfg.reduced_only() ? "/final_reduced.json" : "/final_weights.csv"));
         break;
       }
     if (diverged > 1) e << " (" << diverged << " of " << seeds.size() << " seeds diverged)";
     S.failure = e.str();
-    out_dir.finish(RunStatus::Failed, S.failure);
-  } else {
-    out_dir.finish(RunStatus::Completed);
+    if (out_dir) out_dir->finish(RunStatus::Failed, S.failure);
+  } else if (out_dir) {
+    out_dir->finish(RunStatus::Completed);
   }
   return S;
 }

@@ -31,6 +31,8 @@ struct DynamicsSetup {
 
 // Loads the files (load_problem under `policy`), reduces, and computes the closed-form optimum.
 DynamicsSetup load_dynamics(const ProblemFiles& files, ManifoldPolicy policy = ManifoldPolicy::Require);
+// The same for a problem already loaded (e.g. load_problem(const ProblemArrays&)).
+DynamicsSetup setup_dynamics(LoadedProblem problem);
 
 // A reduced-only setup from a random start inside the data span (sgd --init gaussian): beta_jk iid
 // N(0, sigma^2) with sigma = init_scale / sqrt(mean_i |x_i|^2) from StandardNoise(Gaussian,

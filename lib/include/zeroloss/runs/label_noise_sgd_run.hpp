@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Dense>
+
 #include "zeroloss/model/problem_checks.hpp"
 #include "zeroloss/runs/label_noise_sgd_run_options.hpp"
 #include "zeroloss/runs/run_control.hpp"
@@ -54,6 +56,9 @@ struct SgdSeedResult {
   // ... the first logged step from which sigma_2/sigma_1 of Phi stays below the threshold, ...
   std::optional<std::uint64_t> rank_one_feature_step;
   std::vector<std::string> figures, notes;  // ... and its figures and notes.
+  // Runs on a problem in memory only: the final weights Theta (m x d) - the last finite ones after a
+  // divergence, the state reached at an interrupt (empty for a seed an earlier process finished).
+  Eigen::MatrixXd final_weights;
 };
 
 struct LabelNoiseSgdRunSummary {
@@ -69,6 +74,7 @@ struct LabelNoiseSgdRunSummary {
   // and notes (as in its summary.json).
   std::vector<TrajectoryRow> ensemble_mean;
   std::vector<int> ensemble_seed_counts;
+  std::string ensemble_table_csv;  // the text of ensemble_trajectory.csv (written or not)
   std::optional<TrajectoryRow> interrupted_mean;
   std::vector<std::string> figures, notes;
   // Status diverged: what diverged, the advice on the step size, where the last finite weights are.
@@ -84,6 +90,15 @@ class LabelNoiseSgdRun {
   // the inputs are unchanged (InputError naming the file otherwise) and loads the problem. `threads`
   // (0 = all cores) and `no_figures` are the only options a resume may set.
   static LabelNoiseSgdRun resume(const std::string& dir, int threads, bool no_figures);
+  // The same run on a problem given in memory (runs/loaded_problem.hpp, load_problem(ProblemArrays):
+  // the checks of the files, the messages naming the arrays); options.problem and random_start must
+  // be unset (InputError), the activation is problem.activation. The same seed gives the same bits
+  // as the run on files holding these numbers. With options.out empty the run writes no file (no
+  // folder, no checkpoint, no figures): the results are the summary's, with each seed's
+  // final_weights. With options.out set it writes its folder as a file run does, plus its inputs as
+  // out/inputs/data.csv and out/inputs/weights.csv (round-trip numbers) named in run.json, so that
+  // resume(out) continues it.
+  LabelNoiseSgdRun(LabelNoiseSgdRunOptions options, const ProblemArrays& problem);
 
   ~LabelNoiseSgdRun();
   LabelNoiseSgdRun(LabelNoiseSgdRun&&) noexcept;

@@ -30,10 +30,25 @@ struct LoadedProblem {
 // caller reports LoadedProblem::diagnostics).
 enum class ManifoldPolicy { Require, Warn };
 
+// The same problem given in memory (e.g. numpy arrays from the Python module).
+struct ProblemArrays {
+  Eigen::MatrixXd X;      // n x d data (features x1..xd)
+  Eigen::VectorXd y;      // n labels
+  Eigen::MatrixXd theta;  // m x d weights Theta (row j = theta_j)
+  Eigen::VectorXd a;      // m second-layer weights; empty: a = 1 (as a weights file without column 'a')
+  std::string activation = "cubic";
+};
+
 // Reads and validates everything, including that the model can be evaluated in floating point at
 // the weights (require_evaluable) and the data diagnostics under `policy`; throws InputError naming
 // the file on any problem. A reduced-weights manifest is read as Theta = beta U^T.
 LoadedProblem load_problem(const ProblemFiles& files, ManifoldPolicy policy = ManifoldPolicy::Require);
+
+// The same for a problem in memory: the same checks as the files (data and weights of matching
+// sizes, finite numbers, nonzero second layer, require_evaluable, the data diagnostics under
+// `policy`), and the same messages with the quantity named instead of the file and line ("data X,
+// sample 4, column 'x2'", "weights Theta, neuron 3 (row 3), column 1", "second layer a").
+LoadedProblem load_problem(const ProblemArrays& arrays, ManifoldPolicy policy = ManifoldPolicy::Require);
 
 // The source names of a loaded data set and weights file, for the messages of model/problem_checks.hpp.
 ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path);
