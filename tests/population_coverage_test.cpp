@@ -1,5 +1,5 @@
-// When a population has tested a claim enough (verification/population_coverage.hpp), and the
-// per-member rules of claims 1 and 3 that decide which members are tested.
+// When a population has tested a claim enough (verification/population_coverage.hpp), and claim 1's
+// per-member rule (claim 3's is in verification_rules_test.cpp, SgdTracksFlowPopulationRule).
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,6 @@
 
 #include "zeroloss/verification/global_minimum_rule.hpp"
 #include "zeroloss/verification/population_coverage.hpp"
-#include "zeroloss/verification/sgd_tracks_flow_rule.hpp"
 
 namespace zeroloss {
 namespace {
@@ -112,43 +111,6 @@ TEST(GlobalMinimumPopulationRule, AMemberWhoseSearchesMostlyFailIsUntestedNotEvi
   GlobalMinimumEvidence alone = search_population(8, 8, 0);
   alone.population.clear();
   EXPECT_TRUE(decide_global_minimum(alone, t).held(kRuleSearchPopulationTested));
-}
-
-SgdTracksFlowEvidence tested_member(const std::string& family) {
-  SgdTracksFlowEvidence e;
-  e.bias_order = 1.07;
-  e.bias_order_ci_low = 1.008;
-  e.bias_order_ci_high = 1.132;
-  e.coefficient = 0.24982;
-  e.coefficient_ci_low = 0.24833;
-  e.coefficient_ci_high = 0.25130;
-  e.reference_coefficient = 0.25;
-  e.family = family;
-  return e;
-}
-
-// A member that was not run (its SGD plan exceeded max_steps_per_seed): no fits at all.
-SgdTracksFlowEvidence not_run_member(const std::string& family) {
-  SgdTracksFlowEvidence e;
-  e.reference_coefficient = 0.25;
-  e.family = family;
-  return e;
-}
-
-TEST(SgdTracksFlowPopulationRule, EveryFamilyNeedsATestedMember) {
-  SgdTracksFlowThresholds t;
-  t.min_tested_fraction = 0.5;
-  EXPECT_FALSE(sgd_tracks_flow_decidable(not_run_member("figure1"), t));
-  // 6 of 8 tested, but the Figure 1 family (2 members, not run) has none: population_tested fails.
-  std::vector<SgdTracksFlowEvidence> members = {not_run_member("figure1"), not_run_member("figure1")};
-  for (int k = 0; k < 6; ++k) members.push_back(tested_member(k < 3 ? "gaussian (3, 5, 4)" : "gaussian (10, 50, 30)"));
-  EXPECT_EQ(failed(decide_sgd_tracks_flow_population(members, t)), std::vector<std::string>{kRuleTrackingPopulationTested});
-  // One Figure 1 member tested: covered, and it passes.
-  members[0] = tested_member("figure1");
-  EXPECT_EQ(decide_sgd_tracks_flow_population(members, t).status, VerdictStatus::Pass);
-  // A tested Figure 1 member that misses the claim fails the population.
-  members[0].coefficient_ci_high = 0.2499;
-  EXPECT_EQ(failed(decide_sgd_tracks_flow_population(members, t)), std::vector<std::string>{kRuleTrackingPopulationHolds});
 }
 
 }  // namespace
