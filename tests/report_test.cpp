@@ -117,6 +117,19 @@ TEST(Report, VerdictsAreComputedAndTheOutputsComplete) {
   EXPECT_GT(search["mutant_n_gt_d"]["saddles"].get<int>(), 0) << search;
   EXPECT_EQ(g["population"]["not_global"], 0);
   EXPECT_EQ(g["population"]["members"], 4 + 3 * 2);  // quick: 4 Figure 1 draws, 2 Gaussian draws per size
+  // Figure 1 seed 1 (lambda_min ~ 1e-7): 1 and 0 of its 4 searches converged, so both of its layers
+  // are untested and counted neither way; the other 18 member layers are tested, which covers the
+  // population (every family has a tested member).
+  EXPECT_EQ(g["population"]["member_layers"], 20);
+  EXPECT_EQ(g["population"]["tested"], 18);
+  ASSERT_EQ(g["population"]["untested"].size(), 2u) << g["population"]["untested"];
+  for (const auto& u : g["population"]["untested"]) {
+    EXPECT_EQ(u["member"], "figure1_n3_d3_m10_seed1");
+    EXPECT_LT(u["converged"].get<int>(), 2);
+  }
+  const std::string gm_members = slurp(dir + "/global_minimum/population/members.csv");
+  EXPECT_NE(gm_members.find("figure1,3,3,10,1,mixed,"), std::string::npos);
+  EXPECT_NE(gm_members.find(",4,0,no,"), std::string::npos) << gm_members;  // 4 starts, 0 converged, untested
   EXPECT_GT(g["lambda_min_at_minimiser"]["ones"].get<double>(), 0);
   // Claim 2: both members reached T* and decayed finally at 2 lambda_min; every mutant was rejected.
   const json& f = s["verdicts"]["flow_rate"]["numbers"];

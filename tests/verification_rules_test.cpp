@@ -511,6 +511,36 @@ TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAre
   expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), x11}, t), kRuleTrackingPopulationHolds);
 }
 
+SgdTracksFlowEvidence tested_member(const std::string& family) {
+  SgdTracksFlowEvidence e = tracking_evidence();
+  e.family = family;
+  return e;
+}
+
+// A member that was not run (its SGD plan exceeded max_steps_per_seed): no fits at all.
+SgdTracksFlowEvidence not_run_member(const std::string& family) {
+  SgdTracksFlowEvidence e;
+  e.reference_coefficient = 0.25;
+  e.family = family;
+  return e;
+}
+
+TEST(SgdTracksFlowPopulationRule, EveryFamilyNeedsATestedMember) {
+  SgdTracksFlowThresholds t;
+  t.min_tested_fraction = 0.5;
+  EXPECT_FALSE(sgd_tracks_flow_decidable(not_run_member("figure1"), t));
+  // 6 of 8 tested, but the Figure 1 family (2 members, not run) has none: population_tested fails.
+  std::vector<SgdTracksFlowEvidence> members = {not_run_member("figure1"), not_run_member("figure1")};
+  for (int k = 0; k < 6; ++k) members.push_back(tested_member(k < 3 ? "gaussian (3, 5, 4)" : "gaussian (10, 50, 30)"));
+  EXPECT_EQ(failed_rules(decide_sgd_tracks_flow_population(members, t)), std::vector<std::string>{kRuleTrackingPopulationTested});
+  // One Figure 1 member tested: covered, and it passes.
+  members[0] = tested_member("figure1");
+  EXPECT_EQ(decide_sgd_tracks_flow_population(members, t).status, VerdictStatus::Pass);
+  // A tested Figure 1 member that misses the claim fails the population.
+  members[0].coefficient_ci_high = 0.2499;
+  EXPECT_EQ(failed_rules(decide_sgd_tracks_flow_population(members, t)), std::vector<std::string>{kRuleTrackingPopulationHolds});
+}
+
 TEST(SgdTracksFlowRule, AReferenceFlowOffByTenPercentFailsCoefficientMatches) {
   // The coefficient-x1.1 mutant's coefficient evidence: the same fitted interval against 1.1 x 0.25
   // (still resolved to 10% of 0.275: only the match fails).

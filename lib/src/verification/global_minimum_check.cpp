@@ -318,6 +318,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   thresholds.lbfgs_gradient = cfg["lbfgs_gradient"].get<double>();
   thresholds.safety_factor = cfg["safety_factor"].get<double>();
   thresholds.search_min_converged_fraction = cfg["search_min_converged_fraction"].get<double>();
+  thresholds.population_min_tested_fraction = cfg["population"]["min_tested_fraction"].get<double>();
   const size_t first_command = ctx.begin_block();
   const std::string dir = ctx.dir("global_minimum");
   const std::string data = write_problem_data(ctx);
@@ -408,6 +409,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   GlobalMinimumPopulation population = search_global_minimum_population(ctx, thresholds);
   c.evidence.search_starts += population.starts;
   c.evidence.search.insert(c.evidence.search.end(), population.points.begin(), population.points.end());
+  c.evidence.population = population.members;
   const size_t population_end = ctx.commands().size();
   // The reproduce block: up to the first layer's minimiser and start 0, then start 0's two runs.
   std::vector<std::string> cmds(ctx.commands().begin() + first_command, ctx.commands().begin() + first_start_end);

@@ -13,6 +13,7 @@
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
 #include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/shell_command.hpp"
+#include "population_members.hpp"
 #include "zeroloss/verification/stationary_point_census.hpp"
 
 namespace zeroloss {
@@ -21,21 +22,13 @@ using nlohmann::json;
 
 namespace {
 
-struct Member {
-  std::string family;  // "figure1" or "gaussian"
-  int n = 0, d = 0, m = 0, seed = 0;
-  std::string name() const {
-    return family + "_n" + std::to_string(n) + "_d" + std::to_string(d) + "_m" + std::to_string(m) + "_seed" +
-           std::to_string(seed);
-  }
-};
-
 // One member and second layer, as the table and the figure show it.
 struct MemberResult {
-  Member member;
+  PopulationProblem member;
   std::string layer;
   double T_star = 0;
   int converged = 0, saddles = 0, not_global = 0;
+  bool tested = false;  // enough of its own searches converged
   double worst_gap = 0;  // largest |T - T*| / T* over the converged points
   std::string data_command;
 };
@@ -47,15 +40,7 @@ GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ct
   const json& problem = ctx.config()["problem"];
   const std::string act = problem["activation"].get<std::string>();
   const std::string dir = ctx.dir("global_minimum/population");
-  std::vector<Member> members;
-  const json& f1 = cfg["figure1"];
-  for (int k = 0; k < f1["draws"].get<int>(); ++k)
-    members.push_back({"figure1", f1["n"].get<int>(), f1["d"].get<int>(), f1["m"].get<int>(),
-                       f1["first_data_seed"].get<int>() + k});
-  for (const json& size : cfg["gaussian_sizes"])
-    for (int k = 0; k < cfg["gaussian_draws"].get<int>(); ++k)
-      members.push_back({"gaussian", size[0].get<int>(), size[1].get<int>(), size[2].get<int>(),
-                         cfg["gaussian_first_data_seed"].get<int>() + k});
+  const std::vector<PopulationProblem> members = population_problems(cfg);
   StationaryPointCensusOptions o;
   o.starts = cfg["starts"].get<int>();
   o.init_scale = problem["init_scale"].get<double>();
@@ -67,22 +52,19 @@ GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ct
   std::vector<MemberResult> results;
   json skipped = json::array();
   std::ostringstream table;
-  table << "family,n,d,m,data_seed,layer,T_star,starts,converged,saddles,not_global,worst_relative_gap\n";
+  const std::string header = "family,n,d,m,data_seed,layer,T_star,starts,converged,tested,saddles,not_global,worst_relative_gap\n";
   for (size_t q = 0; q < members.size(); ++q) {
-    const Member& mb = members[q];
+    const PopulationProblem& mb = members[q];
     ctx.progress("global minimum: population member " + std::to_string(q + 1) + "/" + std::to_string(members.size()) +
                  " (" + mb.name() + "), stationary-point search");
     const std::string data = dir + "/" + mb.name() + ".csv";
-    const bool g = mb.family == "gaussian";
-    std::vector<std::string> args = {"data", "--generator", g ? problem["generator"].get<std::string>() : "uniform01",
-                                     "--n", std::to_string(mb.n), "--d", std::to_string(mb.d)};
-    if (g) args.insert(args.end(), {"--label-scale", format_double(problem["label_scale"].get<double>())});
-    args.insert(args.end(), {"--seed", std::to_string(mb.seed), "--out", data});
+    std::vector<std::string> args = population_data_args(mb, problem);
+    args.insert(args.end(), {"--out", data});
     ctx.run("global_minimum_population_" + mb.name(), args);
     const std::string data_command = ctx.commands().back();
     const Dataset ds = read_dataset_csv(data);
     for (bool mixed : {false, true}) {
-      MemberResult r{mb, mixed ? "mixed" : "ones", 0, 0, 0, 0, 0, data_command};
+      MemberResult r{mb, mixed ? "mixed" : "ones", 0, 0, 0, 0, false, 0, data_command};
       const Eigen::VectorXd a = mixed ? random_two_layer_start(ds.X, mb.m, 1.0, true, static_cast<std::uint64_t>(mb.seed)).a
                                       : Eigen::VectorXd::Ones(mb.m);
       const TwoLayerModel model(ds.X, ds.y, a, Activation::from_name(act));
@@ -105,20 +87,30 @@ GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ct
         r.worst_gap = std::max(r.worst_gap, std::abs(p.sharpness - r.T_star) / std::abs(r.T_star));
       }
       out.starts += o.starts;
+      out.members.push_back({mb.family_label(), o.starts, r.converged});
+      r.tested = stationary_search_member_tested(out.members.back(), t);
       table << mb.family << "," << mb.n << "," << mb.d << "," << mb.m << "," << mb.seed << "," << r.layer << ","
-            << format_double(r.T_star) << "," << o.starts << "," << r.converged << "," << r.saddles << ","
-            << r.not_global << "," << format_double(r.worst_gap) << "\n";
+            << format_double(r.T_star) << "," << o.starts << "," << r.converged << "," << (r.tested ? "yes" : "no")
+            << "," << r.saddles << "," << r.not_global << "," << format_double(r.worst_gap) << "\n";
       results.push_back(r);
     }
   }
-  write_file_atomic(dir + "/members.csv", table.str());
+  write_population_table(dir, header, table.str());
 
   // The worst member: most non-global stationary points, then fewest converged, then the largest gap.
   json numbers = {{"members", members.size()}, {"starts_per_member_and_layer", o.starts}, {"skipped", skipped}};
-  int total_converged = 0, total_not_global = 0;
+  int total_converged = 0, total_not_global = 0, tested = 0;
   double worst_gap = 0;
   const MemberResult* worst = nullptr;
+  json untested = json::array();
+  std::string untested_text;
   for (const auto& r : results) {
+    tested += r.tested ? 1 : 0;
+    if (!r.tested) {
+      untested.push_back({{"member", r.member.name()}, {"layer", r.layer}, {"converged", r.converged}});
+      untested_text += (untested_text.empty() ? "" : ", ") + r.member.name() + " (a = " + r.layer + ", " +
+                       std::to_string(r.converged) + " of " + std::to_string(o.starts) + ")";
+    }
     total_converged += r.converged;
     total_not_global += r.not_global;
     worst_gap = std::max(worst_gap, r.worst_gap);
@@ -128,35 +120,31 @@ GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ct
   numbers["converged"] = total_converged;
   numbers["not_global"] = total_not_global;
   numbers["worst_relative_gap"] = worst_gap;
+  numbers["member_layers"] = results.size();
+  numbers["tested"] = tested;
+  numbers["untested"] = untested;
+  numbers["min_tested_fraction"] = t.population_min_tested_fraction;
   std::ostringstream ev;
-  ev << "Population: " << f1["draws"].get<int>() << " Figure 1 draws (uniform data, n = " << f1["n"].get<int>()
-     << ", d = " << f1["d"].get<int>() << ", m = " << f1["m"].get<int>() << ") and " << cfg["gaussian_draws"].get<int>()
-     << " Gaussian draws at each of";
-  for (const json& size : cfg["gaussian_sizes"])
-    ev << " (" << size[0].get<int>() << ", " << size[1].get<int>() << ", " << size[2].get<int>() << ")";
-  ev << ", each for a = 1 and a mixed-sign a, " << o.starts << " search starts each: " << total_converged << " of "
+  ev << population_description(cfg) << ", each for a = 1 and a mixed-sign a, " << o.starts << " search starts each: " << total_converged << " of "
      << out.starts << " searches converged, " << total_not_global << " to a point that is not the member's global "
      << "minimum (largest relative gap of a converged point " << short_number(worst_gap, 3) << ")";
   if (!skipped.empty()) ev << "; " << skipped.size() << " member layers skipped (no closed-form global minimum)";
+  ev << "; " << tested << " of " << results.size() << " member layers tested (at least "
+     << short_number(t.search_min_converged_fraction, 3) << " of their own starts converged)";
+  if (!untested_text.empty()) ev << ", untested (converged starts): " << untested_text;
   if (worst) {
-    json rerun_config = {{"claims", {"global_minimum"}},
-                         {"global_minimum",
-                          {{"population",
-                            {{"figure1", {{"draws", worst->member.family == "figure1" ? 1 : 0},
-                                          {"first_data_seed", worst->member.seed}}},
-                             {"gaussian_sizes", json::array({json::array({worst->member.n, worst->member.d, worst->member.m})})},
-                             {"gaussian_draws", worst->member.family == "gaussian" ? 1 : 0},
-                             {"gaussian_first_data_seed", worst->member.seed}}}}}};
+    const json rerun_config = population_rerun_config("global_minimum", worst->member);
     numbers["worst_member"] = {{"member", worst->member.name()},
                                {"layer", worst->layer},
                                {"converged", worst->converged},
+                               {"tested", worst->tested},
                                {"not_global", worst->not_global},
                                {"worst_relative_gap", worst->worst_gap},
                                {"data_command", worst->data_command},
                                {"rerun_config", rerun_config}};
     ev << ". Worst member " << worst->member.name() << " (a = " << worst->layer << "): " << worst->converged
        << " converged, " << worst->not_global << " not global, gap " << short_number(worst->worst_gap, 3)
-       << "; rerun it alone with `zeroloss run CONFIG` where CONFIG is " << rerun_config.dump();
+       << population_rerun_sentence(rerun_config);
   }
   ev << ".";
   out.numbers = numbers;
@@ -164,12 +152,9 @@ GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ct
 
   // The distribution: each member's largest relative gap at a converged point (floored at 1e-17 for
   // the log scale), with the tolerance.
-  PlotSpec fig;
-  fig.title = "Stationary-point search on the population: largest |T - T*|/T* at a converged point";
-  fig.x_label = "member (in the order of members.csv)";
-  fig.y_label = "largest relative gap";
+  PlotSpec fig = population_plot("Stationary-point search on the population: largest |T - T*|/T* at a converged point",
+                                 "largest relative gap");
   fig.log_y = true;
-  fig.key = "top left";
   const char* colors[] = {"#1f77b4", "#d62728", "#ff7f0e", "#2ca02c"};
   int series = 0;
   for (const char* family : {"figure1", "gaussian"})

@@ -18,6 +18,7 @@ namespace zeroloss {
 struct GlobalMinimumPopulation {
   int starts = 0;  // searches run in all (each member and second layer: population.starts)
   std::vector<StationarySearchPoint> points;
+  std::vector<StationarySearchMember> members;  // every member and second layer that was searched
   nlohmann::json numbers = nlohmann::json::object();  // members, worst member, how to rerun it
   std::string evidence;                                // one sentence
   std::vector<Figure> figures;
@@ -25,7 +26,8 @@ struct GlobalMinimumPopulation {
 
 // Runs `zeroloss data` for every member (recorded) and the search in-process; writes
 // global_minimum/population/members.csv and population.svg. Members outside THEORY 5's assumptions
-// (no closed-form global minimum) are listed and skipped.
+// (no closed-form global minimum) are listed and skipped; a member on which too few searches
+// converged is listed as untested (stationary_search_member_tested).
 GlobalMinimumPopulation search_global_minimum_population(VerificationContext& ctx, const GlobalMinimumThresholds& t);
 
 }  // namespace zeroloss

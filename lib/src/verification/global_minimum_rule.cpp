@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "zeroloss/verification/population_coverage.hpp"
+
 namespace zeroloss {
 
 double displacement_bound(const GlobalMinimumRun& r) {
@@ -53,6 +55,10 @@ bool stationary_point_is_global_minimum(const StationarySearchPoint& p, const Gl
   return gap <= t.relative_tolerance && p.negative_eigenvalues == 0 && p.zero_eigenvalues == 0;
 }
 
+bool stationary_search_member_tested(const StationarySearchMember& m, const GlobalMinimumThresholds& t) {
+  return m.converged >= 1 && m.converged >= t.search_min_converged_fraction * m.starts;
+}
+
 bool reached_global_minimum(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t) {
   for (const auto& rule : global_minimum_run_rules(run, t))
     if (!rule.held) return false;
@@ -80,6 +86,10 @@ Decision decide_global_minimum(const GlobalMinimumEvidence& e, const GlobalMinim
                       (converged >= 1 && converged >= t.search_min_converged_fraction * e.search_starts);
   rules.push_back({kRuleSearchConverged, enough});
   rules.push_back({kRuleEveryStationaryPointGlobal, every_global});
+  std::vector<PopulationMemberTest> members;
+  for (const auto& m : e.population) members.push_back({m.family, stationary_search_member_tested(m, t)});
+  rules.push_back({kRuleSearchPopulationTested,
+                   members.empty() || population_covered(members, t.population_min_tested_fraction)});
   return decide_by_rules(std::move(rules));
 }
 

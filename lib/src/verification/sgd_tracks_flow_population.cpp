@@ -6,12 +6,20 @@
 #include <sstream>
 #include <thread>
 
+#include <Eigen/Eigenvalues>
+
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/io/child_process.hpp"
+#include "zeroloss/io/dataset.hpp"
+#include "zeroloss/io/weights.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/model/activation.hpp"
+#include "zeroloss/model/network.hpp"
 #include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/verification/shell_command.hpp"
+#include "population_members.hpp"
 
 namespace zeroloss {
 
@@ -28,14 +36,21 @@ std::string number_or_empty(const std::optional<double>& x) { return x ? format_
 
 // One problem of the population and one second layer.
 struct Member {
-  std::string family;  // "figure1" or "gaussian"
-  int n = 0, d = 0, m = 0, seed = 0;
+  PopulationProblem problem;
   bool mixed = false;  // a mixed-sign second layer (else a = 1)
-  std::string name() const {
-    return family + "_n" + std::to_string(n) + "_d" + std::to_string(d) + "_m" + std::to_string(m) + "_seed" +
-           std::to_string(seed) + (mixed ? "_mixed" : "_ones");
-  }
+  std::string name() const { return problem.name() + (mixed ? "_mixed" : "_ones"); }
 };
+
+// lambda_max of Hess L = J^T J / n at a point of M: lambda_max(J J^T) / n, the curvature that sets
+// the stability and the discretisation error of an SGD step (eta lambda_max).
+double loss_hessian_lambda_max(const std::string& data_csv, const std::string& weights_csv, const std::string& act) {
+  const Dataset ds = read_dataset_csv(data_csv);
+  const Weights w = read_weights_csv(weights_csv, static_cast<int>(ds.X.cols()));
+  const TwoLayerModel model(ds.X, ds.y, w.a, Activation::from_name(act));
+  const ConstraintJacobian jacobian(model, evaluate(model, w.theta, 1));
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(jacobian.gram(), Eigen::EigenvaluesOnly).eigenvalues().maxCoeff() /
+         static_cast<double>(ds.y.size());
+}
 
 }  // namespace
 
@@ -59,51 +74,69 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
   const json& problem = ctx.config()["problem"];
   const std::string act = problem["activation"].get<std::string>();
   std::vector<Member> members;
-  const json& f1 = cfg["figure1"];
-  for (int k = 0; k < f1["draws"].get<int>(); ++k)
-    for (bool mixed : {false, true})
-      members.push_back({"figure1", f1["n"].get<int>(), f1["d"].get<int>(), f1["m"].get<int>(),
-                         f1["first_data_seed"].get<int>() + k, mixed});
-  for (const json& size : cfg["gaussian_sizes"])
-    for (int k = 0; k < cfg["gaussian_draws"].get<int>(); ++k)
-      for (bool mixed : {false, true})
-        members.push_back({"gaussian", size[0].get<int>(), size[1].get<int>(), size[2].get<int>(),
-                           cfg["gaussian_first_data_seed"].get<int>() + k, mixed});
-  std::string lr_list;
-  for (const auto& x : cfg["lr_list"]) lr_list += (lr_list.empty() ? "" : ",") + format_double(x.get<double>());
+  for (const PopulationProblem& p : population_problems(cfg))
+    for (bool mixed : {false, true}) members.push_back({p, mixed});
+  std::vector<double> lrs;
+  for (const auto& x : cfg["lr_list"]) lrs.push_back(x.get<double>());
+  const double largest_lr = *std::max_element(lrs.begin(), lrs.end());
+  const double step_curvature = cfg["step_curvature"].get<double>();
+  const long long max_steps = cfg["max_steps_per_seed"].get<long long>();
+  const double time = claim["time"].get<double>();
+  const double F = claim["flow_coefficient_scale"].get<double>();  // the claim's flow, as on the anchor problem
+  const double reference = F * claim["label_noise"].get<double>() * claim["label_noise"].get<double>() /
+                           (4.0 * claim["batch"].get<int>());
 
-  // Data and start of every member (quick, one after the other), then the comparisons in parallel.
+  // Per member (quick, one after the other): data and start, the start's projection Phi_GF(W0) and
+  // lambda_max of Hess L there, which sets the member's step sizes: the configured list scaled by
+  // min(1, step_curvature / (lambda_max max lr_list)), so that eta lambda_max <= step_curvature. A
+  // member whose SGD plan needs more than max_steps_per_seed steps per seed is not run (untested).
+  // Then the comparisons in parallel.
+  struct Plan {
+    std::string dir, data_command;
+    double lambda_max = 0, scale = 1;
+    long long steps_per_seed = 0;
+    bool run = false;
+    size_t batch_index = 0;
+  };
+  std::vector<Plan> plans(members.size());
   std::vector<VerificationContext::Command> batch;
   std::vector<double> cost;
-  std::vector<std::string> dirs, data_commands;
   const std::string population_dir = ctx.dir("sgd_tracks_flow/population");
   for (size_t q = 0; q < members.size(); ++q) {
     const Member& mb = members[q];
+    Plan& plan = plans[q];
     ctx.progress("SGD vs flow: population member " + std::to_string(q + 1) + "/" + std::to_string(members.size()) +
-                 " (" + mb.name() + "), data");
-    const std::string dir = ctx.dir("sgd_tracks_flow/population/" + mb.name());
-    const bool g = mb.family == "gaussian";
-    std::vector<std::string> args = {"data", "--generator", g ? problem["generator"].get<std::string>() : "uniform01",
-                                     "--n", std::to_string(mb.n), "--d", std::to_string(mb.d)};
-    if (g) args.insert(args.end(), {"--label-scale", format_double(problem["label_scale"].get<double>())});
-    args.insert(args.end(), {"--seed", std::to_string(mb.seed), "--out", dir + "/data.csv", "--weights-out",
-                             dir + "/start.csv", "--m", std::to_string(mb.m), "--init-scale",
-                             format_double(cfg["init_scale"].get<double>())});
+                 " (" + mb.name() + "), data and step sizes");
+    plan.dir = ctx.dir("sgd_tracks_flow/population/" + mb.name());
+    std::vector<std::string> args = population_data_args(mb.problem, problem);
+    args.insert(args.end(), {"--out", plan.dir + "/data.csv", "--weights-out", plan.dir + "/start.csv", "--m",
+                             std::to_string(mb.problem.m), "--init-scale", format_double(cfg["init_scale"].get<double>())});
     if (mb.mixed) args.push_back("--a-mixed");
     ctx.run("sgd_tracks_flow_population_" + mb.name() + "_data", args);
-    data_commands.push_back(ctx.commands().back());
+    plan.data_command = ctx.commands().back();
+    ctx.run("sgd_tracks_flow_population_" + mb.name() + "_projection",
+            {"project", "--data", plan.dir + "/data.csv", "--weights", plan.dir + "/start.csv", "--activation", act,
+             "--method", "gradient-flow", "--out", plan.dir + "/projected_start.csv"});
+    plan.lambda_max = loss_hessian_lambda_max(plan.dir + "/data.csv", plan.dir + "/projected_start.csv", act);
+    plan.scale = std::min(1.0, step_curvature / (plan.lambda_max * largest_lr));
+    std::string lr_list;
+    for (double lr : lrs) {
+      lr_list += (lr_list.empty() ? "" : ",") + format_double(plan.scale * lr);
+      plan.steps_per_seed += std::llround(time / (plan.scale * lr * plan.scale * lr));
+    }
+    plan.run = plan.steps_per_seed <= max_steps;
+    if (!plan.run) continue;
+    plan.batch_index = batch.size();
     batch.push_back({"sgd_tracks_flow_population_" + mb.name(),
-                     {"compare", "--data", dir + "/data.csv", "--weights", dir + "/start.csv", "--activation", act,
-                      "--label-noise", format_double(claim["label_noise"].get<double>()), "--batch",
-                      std::to_string(claim["batch"].get<int>()), "--lr-list", lr_list, "--time",
-                      format_double(claim["time"].get<double>()), "--seeds", std::to_string(cfg["seeds"].get<int>()),
-                      "--points", std::to_string(claim["points"].get<int>()), "--threads", "1", "--no-figures",
-                      "--out", dir + "/compare"}});
-    const double F = claim["flow_coefficient_scale"].get<double>();  // the claim's flow, as on the anchor problem
+                     {"compare", "--data", plan.dir + "/data.csv", "--weights", plan.dir + "/start.csv", "--activation",
+                      act, "--label-noise", format_double(claim["label_noise"].get<double>()), "--batch",
+                      std::to_string(claim["batch"].get<int>()), "--lr-list", lr_list, "--time", format_double(time),
+                      "--seeds", std::to_string(cfg["seeds"].get<int>()), "--points",
+                      std::to_string(claim["points"].get<int>()), "--threads", "1", "--no-figures", "--out",
+                      plan.dir + "/compare"}});
     if (F != 1) batch.back().args.insert(batch.back().args.end(), {"--flow-coefficient-scale", format_double(F)});
-    // Figure 1 members cost about ten times a Gaussian one of the largest size (measured): first.
-    cost.push_back(g ? static_cast<double>(mb.n) * mb.d * mb.m : 1e9);
-    dirs.push_back(dir);
+    // The longest first: SGD steps times the cost of a step (n d m).
+    cost.push_back(static_cast<double>(plan.steps_per_seed) * mb.problem.n * mb.problem.d * mb.problem.m);
   }
   ctx.progress("SGD vs flow: " + std::to_string(batch.size()) + " population members in parallel");
   const size_t batch_first = ctx.commands().size();
@@ -118,9 +151,11 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
 
   SgdTracksFlowPopulation out;
   std::ostringstream table;
-  table << "family,n,d,m,data_seed,layer,reference_coefficient,c,c_ci_low,c_ci_high,c_relative_width,bias_order,"
-           "bias_order_ci_low,bias_order_ci_high,tested,held\n";
-  int tested = 0, held = 0;
+  const std::string header =
+      "family,n,d,m,data_seed,layer,loss_hessian_lambda_max,step_scale,largest_step,steps_per_seed,"
+      "reference_coefficient,c,c_ci_low,c_ci_high,c_relative_width,bias_order,bias_order_ci_low,bias_order_ci_high,"
+      "tested,held,untested_reason\n";
+  int tested = 0, held = 0, not_run = 0;
   std::optional<size_t> worst;  // the worst member: a tested one that fails, else the largest |c/ref - 1|
   auto badness = [&](size_t k) {
     const SgdTracksFlowEvidence& e = out.members[k];
@@ -132,62 +167,77 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
   json listed = json::array();
   for (size_t k = 0; k < members.size(); ++k) {
     const Member& mb = members[k];
-    const SgdTracksFlowEvidence e = sgd_tracks_flow_evidence_from(read_json_file(dirs[k] + "/compare/flow_tracking.json"));
+    const Plan& plan = plans[k];
+    SgdTracksFlowEvidence e;
+    e.reference_coefficient = reference;
+    if (plan.run) e = sgd_tracks_flow_evidence_from(read_json_file(plan.dir + "/compare/flow_tracking.json"));
+    e.family = mb.problem.family_label();
     out.members.push_back(e);
     const bool dec = sgd_tracks_flow_decidable(e, t);
     const bool ok = dec && decide_sgd_tracks_flow(e, t).status == VerdictStatus::Pass;
     tested += dec ? 1 : 0;
     held += ok ? 1 : 0;
+    not_run += plan.run ? 0 : 1;
+    const std::string reason = dec         ? ""
+                               : !plan.run ? "budget: " + std::to_string(plan.steps_per_seed) +
+                                                 " SGD steps per seed > max_steps_per_seed"
+                                           : "intervals too wide to decide";
     const std::optional<double> width =
         e.coefficient_ci_low && e.coefficient_ci_high
             ? std::optional<double>((*e.coefficient_ci_high - *e.coefficient_ci_low) / e.reference_coefficient)
             : std::nullopt;
-    table << mb.family << "," << mb.n << "," << mb.d << "," << mb.m << "," << mb.seed << ","
-          << (mb.mixed ? "mixed" : "ones") << "," << format_double(e.reference_coefficient) << ","
-          << number_or_empty(e.coefficient) << "," << number_or_empty(e.coefficient_ci_low) << ","
-          << number_or_empty(e.coefficient_ci_high) << "," << number_or_empty(width) << ","
-          << number_or_empty(e.bias_order) << "," << number_or_empty(e.bias_order_ci_low) << ","
-          << number_or_empty(e.bias_order_ci_high) << "," << (dec ? "yes" : "no") << "," << (dec ? (ok ? "yes" : "no") : "")
-          << "\n";
-    listed.push_back({{"member", mb.name()}, {"tested", dec}, {"held", dec ? json(ok) : json(nullptr)}});
+    table << mb.problem.family << "," << mb.problem.n << "," << mb.problem.d << "," << mb.problem.m << ","
+          << mb.problem.seed << "," << (mb.mixed ? "mixed" : "ones") << "," << format_double(plan.lambda_max) << ","
+          << format_double(plan.scale) << "," << format_double(plan.scale * largest_lr) << "," << plan.steps_per_seed
+          << "," << format_double(e.reference_coefficient) << "," << number_or_empty(e.coefficient) << ","
+          << number_or_empty(e.coefficient_ci_low) << "," << number_or_empty(e.coefficient_ci_high) << ","
+          << number_or_empty(width) << "," << number_or_empty(e.bias_order) << ","
+          << number_or_empty(e.bias_order_ci_low) << "," << number_or_empty(e.bias_order_ci_high) << ","
+          << (dec ? "yes" : "no") << "," << (dec ? (ok ? "yes" : "no") : "") << "," << reason << "\n";
+    listed.push_back({{"member", mb.name()},
+                      {"family", e.family},
+                      {"loss_hessian_lambda_max", plan.lambda_max},
+                      {"largest_step", plan.scale * largest_lr},
+                      {"steps_per_seed", plan.steps_per_seed},
+                      {"tested", dec},
+                      {"held", dec ? json(ok) : json(nullptr)},
+                      {"untested_reason", dec ? json(nullptr) : json(reason)}});
     if (!worst || badness(k) > badness(*worst)) worst = k;
   }
-  write_file_atomic(population_dir + "/members.csv", table.str());
+  write_population_table(population_dir, header, table.str());
 
   json numbers = {{"members", members.size()},
                   {"tested", tested},
                   {"held", held},
+                  {"not_run", not_run},
                   {"min_tested_fraction", t.min_tested_fraction},
                   {"lr_list", cfg["lr_list"]},
+                  {"step_curvature", step_curvature},
+                  {"max_steps_per_seed", max_steps},
                   {"seeds", cfg["seeds"]},
                   {"per_member", listed}};
+  std::string lr_text;
+  for (double lr : lrs) lr_text += (lr_text.empty() ? "" : ",") + format_double(lr);
   std::ostringstream ev;
-  ev << "Population: " << f1["draws"].get<int>() << " Figure 1 draws (uniform data, n = " << f1["n"].get<int>()
-     << ", d = " << f1["d"].get<int>() << ", m = " << f1["m"].get<int>() << ") and " << cfg["gaussian_draws"].get<int>()
-     << " Gaussian draws at each of";
-  for (const json& size : cfg["gaussian_sizes"])
-    ev << " (" << size[0].get<int>() << ", " << size[1].get<int>() << ", " << size[2].get<int>() << ")";
-  ev << ", each for a = 1 and a mixed-sign a (" << members.size() << " members, " << cfg["seeds"].get<int>()
-     << " SGD runs per eta in {" << lr_list << "}): " << tested << " tested (both intervals narrow enough to decide), "
-     << held << " of them held the claim, " << members.size() - tested << " untested (not counted)";
+  ev << population_description(cfg) << ", each for a = 1 and a mixed-sign a (" << members.size() << " members, "
+     << cfg["seeds"].get<int>() << " SGD runs per step size; a member's step sizes are the list {" << lr_text
+     << "} scaled so that eta lambda_max(Hess L at Phi(W0)) <= " << short_number(step_curvature, 3) << "): " << tested
+     << " tested (both intervals narrow enough to decide), " << held << " of them held the claim, "
+     << members.size() - tested << " untested (not counted; " << not_run << " of them not run: more than "
+     << max_steps << " SGD steps per seed)";
   if (worst) {
     const Member& w = members[*worst];
     const SgdTracksFlowEvidence& e = out.members[*worst];
-    json rerun_config = {
-        {"claims", {"sgd_tracks_flow"}},
-        {"sgd_tracks_flow",
-         {{"population",
-           {{"figure1", {{"draws", w.family == "figure1" ? 1 : 0}, {"first_data_seed", w.seed}}},
-            {"gaussian_sizes", json::array({json::array({w.n, w.d, w.m})})},
-            {"gaussian_draws", w.family == "gaussian" ? 1 : 0},
-            {"gaussian_first_data_seed", w.seed}}}}}};
+    const json rerun_config = population_rerun_config("sgd_tracks_flow", w.problem);
     numbers["worst_member"] = {{"member", w.name()},
                                {"tested", sgd_tracks_flow_decidable(e, t)},
                                {"coefficient", number_or_empty(e.coefficient)},
                                {"coefficient_ci", {number_or_empty(e.coefficient_ci_low), number_or_empty(e.coefficient_ci_high)}},
                                {"bias_order", number_or_empty(e.bias_order)},
-                               {"data_command", data_commands[*worst]},
-                               {"compare_command", ctx.commands()[batch_first + *worst]},
+                               {"data_command", plans[*worst].data_command},
+                               {"compare_command", plans[*worst].run
+                                                       ? json(ctx.commands()[batch_first + plans[*worst].batch_index])
+                                                       : json(nullptr)},
                                {"rerun_config", rerun_config}};
     ev << ". Worst member " << w.name() << ": c = "
        << (e.coefficient ? short_number(*e.coefficient, 4) : std::string("not fitted"));
@@ -195,19 +245,15 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
       ev << " [" << short_number(*e.coefficient_ci_low, 4) << ", " << short_number(*e.coefficient_ci_high, 4) << "]";
     ev << " against " << short_number(e.reference_coefficient, 4) << ", bias order "
        << (e.bias_order ? short_number(*e.bias_order, 3) : std::string("not fitted"))
-       << (sgd_tracks_flow_decidable(e, t) ? "" : " (untested)") << "; rerun it alone (both layers) with `zeroloss run "
-       << "CONFIG` where CONFIG is " << rerun_config.dump();
+       << (sgd_tracks_flow_decidable(e, t) ? "" : " (untested)") << population_rerun_sentence(rerun_config, " (both layers)");
   }
   ev << ".";
   out.numbers = numbers;
   out.evidence = ev.str();
 
   // The distribution: c/ref with its interval per member, tested and untested apart, and the band.
-  PlotSpec fig;
-  fig.title = "SGD vs flow on the population: fitted flow coefficient / s^2/(4B), with 95% intervals";
-  fig.x_label = "member (in the order of members.csv)";
-  fig.y_label = "c / (s^2/(4B))";
-  fig.key = "top left";
+  PlotSpec fig = population_plot("SGD vs flow on the population: fitted flow coefficient / s^2/(4B), with 95% intervals",
+                                 "c / (s^2/(4B))");
   PlotSeries tc{"tested member", {}, {}, PlotStyle::Points, "#1f77b4", false};
   PlotSeries uc{"untested member (interval too wide)", {}, {}, PlotStyle::Points, "#ff7f0e", false};
   PlotSeries ends{"interval ends", {}, {}, PlotStyle::Points, "#7f7f7f", false};
@@ -235,7 +281,8 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
                            "Per member of the population (problem and second layer), the flow coefficient fitted to the "
                            "mean projected SGD path and extrapolated to eta = 0, over s^2/(4B), with its 95% interval "
                            "ends; blue: tested members, orange: untested (an interval too wide to decide); dashed: the "
-                           "claim's value and the 10% band.",
+                           "claim's value and the 10% band. Members not run (an SGD plan beyond max_steps_per_seed) "
+                           "have no point.",
                            "sgd_tracks_flow/population/members.csv"});
   return out;
 }

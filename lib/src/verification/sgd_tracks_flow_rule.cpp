@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "zeroloss/verification/population_coverage.hpp"
+
 namespace zeroloss {
 
 Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& e, const SgdTracksFlowThresholds& t) {
@@ -33,13 +35,16 @@ Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEviden
                                            const SgdTracksFlowThresholds& t) {
   int tested = 0;
   bool holds = true;
+  std::vector<PopulationMemberTest> coverage;
   for (const auto& m : members) {
-    if (!sgd_tracks_flow_decidable(m, t)) continue;
+    const bool decidable = sgd_tracks_flow_decidable(m, t);
+    coverage.push_back({m.family, decidable});
+    if (!decidable) continue;
     ++tested;
     holds = holds && decide_sgd_tracks_flow(m, t).status == VerdictStatus::Pass;
   }
-  const bool enough = tested > 0 && static_cast<double>(tested) >= t.min_tested_fraction * static_cast<double>(members.size());
-  return decide_by_rules({{kRuleTrackingPopulationTested, enough}, {kRuleTrackingPopulationHolds, holds && tested > 0}});
+  return decide_by_rules({{kRuleTrackingPopulationTested, population_covered(coverage, t.min_tested_fraction)},
+                          {kRuleTrackingPopulationHolds, holds && tested > 0}});
 }
 
 }  // namespace zeroloss

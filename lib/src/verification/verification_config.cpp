@@ -33,7 +33,7 @@ json default_verification_config() {
     "population": {
       "figure1": { "draws": 32, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
       "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 16, "gaussian_first_data_seed": 1,
-      "starts": 8
+      "starts": 8, "min_tested_fraction": 0.5
     }
   },
   "flow_rate": {
@@ -49,7 +49,8 @@ json default_verification_config() {
     "population": {
       "figure1": { "draws": 2, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
       "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 4, "gaussian_first_data_seed": 2,
-      "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 32, "min_tested_fraction": 0.3
+      "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "step_curvature": 0.06,
+      "max_steps_per_seed": 2000000, "seeds": 32, "min_tested_fraction": 0.5
     }
   },
   "rank_one_sgd": {
@@ -264,6 +265,9 @@ void validate(const Validator& v) {
   v.integer(gp + "gaussian_draws", 0);
   v.integer(gp + "gaussian_first_data_seed", 0);
   v.integer(gp + "starts", 1);
+  const double search_tested = v.positive(gp + "min_tested_fraction");
+  if (search_tested > 1)
+    v.fail(gp + "min_tested_fraction", "must lie in (0, 1] (a share of the members)", v.at(gp + "min_tested_fraction"));
   const json& sizes = v.at(gp + "gaussian_sizes");
   if (!sizes.is_array()) v.fail(gp + "gaussian_sizes", "must be a list of [n, d, m] with 1 <= n <= d and m >= 1", sizes);
   for (const json& size : sizes)
@@ -364,6 +368,8 @@ void validate(const Validator& v) {
     if (!pdistinct.insert(x.get<double>()).second) v.fail(sp + "lr_list", "lists the step size " + x.dump() + " twice", plrs);
   }
   v.integer(sp + "seeds", 1);
+  v.positive(sp + "step_curvature");
+  v.integer(sp + "max_steps_per_seed", 1);
   const double tested_fraction = v.positive(sp + "min_tested_fraction");
   if (tested_fraction > 1)
     v.fail(sp + "min_tested_fraction", "must lie in (0, 1] (a share of the members)", v.at(sp + "min_tested_fraction"));

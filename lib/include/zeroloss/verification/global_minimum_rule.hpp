@@ -4,6 +4,7 @@
 // from random starts, for a = 1 and for a mixed-sign second layer; the rules compare their end
 // points with the closed-form optimum T*, R*.
 
+#include <string>
 #include <vector>
 
 #include "zeroloss/verification/decision.hpp"
@@ -42,12 +43,22 @@ struct StationarySearchPoint {
   int zero_eigenvalues = 0;
 };
 
+// One member (problem and second layer) of the search's population: its family (population_coverage.hpp)
+// and how many of its starts converged.
+struct StationarySearchMember {
+  std::string family;
+  int starts = 0;
+  int converged = 0;
+};
+
 struct GlobalMinimumEvidence {
   std::vector<GlobalMinimumRun> runs;
   // The stationary-point search: its starts (0: not run, its two rules then hold vacuously) and the
-  // point each start reached.
+  // point each start reached (on the problem and on every population member).
   int search_starts = 0;
   std::vector<StationarySearchPoint> search;
+  // The population's members (empty: no population, search_population_tested holds vacuously).
+  std::vector<StationarySearchMember> population;
 };
 
 // From the configuration's "global_minimum" section.
@@ -60,6 +71,9 @@ struct GlobalMinimumThresholds {
   // search_min_converged_fraction: at least this fraction of the search's starts must converge to a
   // stationary point (a search that finds nothing tests nothing).
   double search_min_converged_fraction = 0.5;
+  // population.min_tested_fraction: the share of population members that must be tested
+  // (stationary_search_member_tested), with a tested member in every family (population_covered).
+  double population_min_tested_fraction = 0.5;
 };
 
 // The rules, each over every run it concerns (a run the rule does not concern counts as held):
@@ -95,12 +109,20 @@ inline constexpr const char* kRuleSearchConverged = "search_converged";
 inline constexpr const char* kRuleEveryStationaryPointGlobal = "every_stationary_point_global";
 bool stationary_point_is_global_minimum(const StationarySearchPoint& point, const GlobalMinimumThresholds& t);
 
+// The population: a member is tested when at least search_min_converged_fraction of its own starts
+// converged (and at least one did): an ill-conditioned member on which the search mostly fails tests
+// nothing and cannot hide behind the other members' searches. Its converged points still count
+// against the claim (a non-global stationary point found anywhere fails it), never for it.
+inline constexpr const char* kRuleSearchPopulationTested = "search_population_tested";
+bool stationary_search_member_tested(const StationarySearchMember& member, const GlobalMinimumThresholds& t);
+
 // The rules on one run; the run reached the global minimum when all held.
 std::vector<RuleOutcome> global_minimum_run_rules(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 bool reached_global_minimum(const GlobalMinimumRun& run, const GlobalMinimumThresholds& t);
 
-// Pass when every run reached the global minimum (no runs: Fail, nothing was tested) and the
-// stationary-point search rules above held.
+// Pass when every run reached the global minimum (no runs: Fail, nothing was tested), the
+// stationary-point search rules above held and the population is covered (population_covered over
+// its members with stationary_search_member_tested, population_min_tested_fraction).
 Decision decide_global_minimum(const GlobalMinimumEvidence& evidence, const GlobalMinimumThresholds& thresholds);
 
 }  // namespace zeroloss

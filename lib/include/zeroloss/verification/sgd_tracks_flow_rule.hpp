@@ -9,6 +9,7 @@
 // coefficient agrees with the reference flow's coefficient, resolved to within a tolerance.
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "zeroloss/verification/decision.hpp"
@@ -25,6 +26,8 @@ struct SgdTracksFlowEvidence {
   std::optional<double> coefficient_ci_low, coefficient_ci_high;
   // The coefficient of the flow the SGD runs are compared with: F s^2/(4B) (F = 1 is the claim).
   double reference_coefficient = 0;
+  // A population member's family (population_coverage.hpp); empty for the configured problem.
+  std::string family;
 };
 
 // From the configuration's "sgd_tracks_flow" section.
@@ -33,7 +36,7 @@ struct SgdTracksFlowThresholds {
   double max_bias_order = 2.0;
   double coefficient_tolerance = 0.1;  // the coefficient's interval within ((1 - tol) ref, (1 + tol) ref)
   // population.min_tested_fraction: of the population's members, the share whose intervals are
-  // narrow enough to decide (sgd_tracks_flow_decidable).
+  // narrow enough to decide (sgd_tracks_flow_decidable), with a tested member in every family.
   double min_tested_fraction = 0.5;
 };
 
@@ -45,7 +48,8 @@ inline constexpr const char* kRuleCoefficientResolved = "coefficient_resolved"; 
 Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& evidence, const SgdTracksFlowThresholds& thresholds);
 
 // The population (one problem per member, each with its own SGD ensembles and flow):
-inline constexpr const char* kRuleTrackingPopulationTested = "population_tested";  // tested / members >= min_tested_fraction
+// population_covered (population_coverage.hpp) with sgd_tracks_flow_decidable and min_tested_fraction:
+inline constexpr const char* kRuleTrackingPopulationTested = "population_tested";
 inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds";    // every tested member passes
 
 // Whether a member's evidence can decide the claim: both intervals exist, the coefficient's is
@@ -56,8 +60,9 @@ inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds"; 
 // says nothing about the claim: such a member is untested, never a pass.
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
 
-// Pass when at least min_tested_fraction of the members are decidable (and at least one is) and
-// every decidable member passes decide_sgd_tracks_flow; an empty population fails.
+// Pass when the population is covered (at least min_tested_fraction of the members decidable, at
+// least one, and one in every family) and every decidable member passes decide_sgd_tracks_flow; an
+// empty population fails.
 Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
                                            const SgdTracksFlowThresholds& thresholds);
 
