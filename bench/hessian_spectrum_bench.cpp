@@ -50,11 +50,11 @@ void BM_LanczosExtremes(benchmark::State& state) {
 }
 
 // Both paths where both run (k = 480, 980, 1480), then Lanczos alone at n = 100, p = 100 (d >= 100),
-// m = 1000: k = 99,900, the size of issue 14, with the default and two larger Krylov dimensions.
+// m = 1000: k = 99,900, the size of issue 14.
 BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LanczosExtremes)
     ->ArgsProduct({{20}, {20}, {25, 50, 75}, {24, 48, 64, 96}})
-    ->ArgsProduct({{100}, {100}, {1000}, {0, 48, 96}})
+    ->Args({100, 100, 1000, 0})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
