@@ -235,6 +235,53 @@ TEST(TrustRegionOptions, BadValuesAreNamedInputErrors) {
   o = {};
   o.rho_regularization = -1;
   expect_rejected(o, "rho_regularization");
+  o = {};
+  o.stall_iterations = -1;
+  expect_rejected(o, "stall_iterations");
+}
+
+// A tolerance below the gradient's rounding floor (1e-30; the floor is about 1e-15 here): without
+// the stall test the method would accept rounding-noise steps with rho ~ 1 until the iteration
+// limit (the n > d run of docs/performance.md section 10 did so for 2000 iterations). With it, the
+// method stops as GradientStalled soon after reaching the floor, at the same minimum as a run with a
+// reachable tolerance, and reports the floor, which a rerun with that tolerance then meets.
+TEST(TrustRegionStall, AToleranceBelowTheRoundingFloorStopsAsStalledAtTheFloor) {
+  const test::RandomProblem p = test::random_problem_on_manifold(4, 6, 5, "cubic", true, 12);
+  TrustRegionOptions o;
+  o.gradient_tolerance = 1e-30;
+  o.max_iterations = 400;
+  const TwoLayerTrustRegionMinimization r = minimize_sharpness_trust_region(p.model, p.theta, o);
+  ASSERT_EQ(r.summary.termination, TrustRegionTermination::GradientStalled) << log_text(r.summary);
+  EXPECT_FALSE(r.summary.converged);
+  EXPECT_LT(r.summary.iterations, 100) << log_text(r.summary);
+  EXPECT_NE(r.summary.message.find("rounding floor"), std::string::npos) << r.summary.message;
+  // The floor is the smallest gradient of the log, and it is at rounding level.
+  double smallest = r.summary.log.front().gradient_norm;
+  for (const TrustRegionIteration& row : r.summary.log) smallest = std::min(smallest, row.gradient_norm);
+  EXPECT_EQ(r.summary.gradient_floor, smallest);
+  EXPECT_LT(r.summary.gradient_floor, 1e-12);
+  // The last stall_iterations rows neither halved the gradient nor moved T above rounding.
+  const std::size_t rows = r.summary.log.size();
+  ASSERT_GT(rows, static_cast<std::size_t>(o.stall_iterations));
+  for (std::size_t k = rows - o.stall_iterations; k < rows; ++k)
+    EXPECT_NEAR(r.summary.log[k].value, r.summary.final_value, 1e-12 * r.summary.final_value);
+  // Same minimum as a run that converges to a reachable tolerance, and a tolerance at the reported
+  // floor is met from the same start.
+  TrustRegionOptions reachable;
+  reachable.gradient_tolerance = 1e-12;
+  const TwoLayerTrustRegionMinimization c = minimize_sharpness_trust_region(p.model, p.theta, reachable);
+  ASSERT_TRUE(c.summary.converged) << c.summary.message;
+  EXPECT_NEAR(r.summary.final_value, c.summary.final_value, 1e-12 * c.summary.final_value);
+  TrustRegionOptions at_floor;
+  at_floor.gradient_tolerance = r.summary.gradient_floor;
+  EXPECT_TRUE(minimize_sharpness_trust_region(p.model, p.theta, at_floor).summary.converged);
+  // The stall test off: the same start runs to the iteration limit (or the radius floor), which is
+  // what the stop prevents.
+  o.stall_iterations = 0;
+  o.max_iterations = 150;
+  const TwoLayerTrustRegionMinimization off = minimize_sharpness_trust_region(p.model, p.theta, o);
+  EXPECT_NE(off.summary.termination, TrustRegionTermination::GradientStalled);
+  EXPECT_GT(off.summary.iterations, r.summary.iterations);
 }
 
 // Zero iterations allowed: the start is returned with its gradient, not converged (unless it is a

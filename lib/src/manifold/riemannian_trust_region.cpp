@@ -31,6 +31,7 @@ const char* to_string(TrustRegionTermination termination) {
     case TrustRegionTermination::GradientTolerance: return "gradient tolerance";
     case TrustRegionTermination::MaxIterations: return "max iterations";
     case TrustRegionTermination::RadiusCollapsed: return "radius collapsed";
+    case TrustRegionTermination::GradientStalled: return "gradient stalled at its rounding floor";
   }
   return "?";
 }
@@ -48,6 +49,8 @@ std::string TrustRegionOptions::validation_error() const {
   if (!(theta > 0) || !finite(theta)) return "theta must be positive";
   if (max_inner_iterations < 0) return "max_inner_iterations must be >= 0 (0: the tangent dimension)";
   if (!(radius_floor > 0) || !finite(radius_floor)) return "radius_floor must be positive";
+  if (stall_iterations < 0) return "stall_iterations must be >= 0 (0: never stop as stalled), got " +
+                                   std::to_string(stall_iterations);
   return "";
 }
 
@@ -159,6 +162,10 @@ TrustRegionMinimization minimize_sharpness_trust_region(const std::shared_ptr<co
 
   constexpr double kEps = std::numeric_limits<double>::epsilon();
   s.termination = TrustRegionTermination::MaxIterations;
+  // Stall test: `stalled_for` counts the outer iterations since ||grad_M T|| last fell below half of
+  // `reference` (the smallest value before them) or an accepted step changed T above rounding.
+  double reference = gnorm, smallest = gnorm;
+  int stalled_for = 0;
   for (int k = 1;; ++k) {
     if (gnorm <= options.gradient_tolerance) {
       s.termination = TrustRegionTermination::GradientTolerance;
@@ -167,6 +174,10 @@ TrustRegionMinimization minimize_sharpness_trust_region(const std::shared_ptr<co
     if (k > options.max_iterations) break;
     if (Delta < options.radius_floor * std::max(1.0, x.norm())) {
       s.termination = TrustRegionTermination::RadiusCollapsed;
+      break;
+    }
+    if (options.stall_iterations > 0 && stalled_for >= options.stall_iterations) {
+      s.termination = TrustRegionTermination::GradientStalled;
       break;
     }
     const RiemannianSharpness& here = *at;
@@ -201,6 +212,8 @@ TrustRegionMinimization minimize_sharpness_trust_region(const std::shared_ptr<co
     }
     if (!cand) ++s.retraction_failures;
     const bool accept = cand && model_decreased && rho > options.rho_prime;
+    const double rounding_level = std::max(1.0, std::abs(fx)) * kEps * options.rho_regularization;
+    const bool value_moved = accept && std::abs(fx - cand->value()) > rounding_level;
     row.rho = rho;
     row.accepted = accept;
     if (!accept || rho < 0.25 || std::isnan(rho))
@@ -214,6 +227,13 @@ TrustRegionMinimization minimize_sharpness_trust_region(const std::shared_ptr<co
       grad = at->riemannian_gradient();
       gnorm = grad.norm();
     }
+    smallest = std::min(smallest, gnorm);
+    if (gnorm <= 0.5 * reference || value_moved) {
+      reference = smallest;
+      stalled_for = 0;
+    } else {
+      ++stalled_for;
+    }
     row.value = fx;
     row.gradient_norm = gnorm;
     s.log.push_back(row);
@@ -222,12 +242,17 @@ TrustRegionMinimization minimize_sharpness_trust_region(const std::shared_ptr<co
   s.converged = s.termination == TrustRegionTermination::GradientTolerance;
   s.final_value = fx;
   s.gradient_norm = gnorm;
+  s.gradient_floor = smallest;
   s.final_residual = model->max_residual(x);
   std::ostringstream msg;
   msg.precision(3);
   msg << "trust-region Newton: " << to_string(s.termination) << " after " << s.iterations << " iterations ("
       << s.hessian_products << " Hessian products), ||grad_M T|| = " << gnorm;
   if (!s.converged) msg << " > tolerance " << options.gradient_tolerance;
+  if (s.termination == TrustRegionTermination::GradientStalled)
+    msg << " (no halving and T constant to rounding for " << options.stall_iterations
+        << " iterations: the gradient's rounding floor here is about " << smallest
+        << "; a tolerance at or above it is reachable)";
   s.message = msg.str();
   out.theta = std::move(x);
   return out;

@@ -28,6 +28,7 @@ ojson trust_region_json(const TrustRegionSummary& s) {
           {"converged", s.converged},
           {"iterations", s.iterations},
           {"hessian_products", s.hessian_products},
+          {"gradient_floor", json_number(s.gradient_floor)},
           {"retraction_failures", s.retraction_failures},
           {"start_projected", s.start_projected},
           {"initial_sharpness", json_number(s.initial_value)},

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
 
@@ -50,47 +52,52 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// y -> B^T H B y + shift y on the tangent coordinates (see the header); counts its products.
+// The ambient operator of the header ("The operator"), with products counted:
+//   A x = P H P x + shift P x + normal_value (x - P x).
+// On tangent vectors it is Hess_M T + shift; on normal vectors it is normal_value.
 class TangentOperator {
  public:
   using Scalar = double;
 
-  TangentOperator(const Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXd>>& qr, const SymmetricApply& hessian)
-      : qr_(qr), hessian_(hessian), n_(qr.matrixQR().cols()), N_(qr.matrixQR().rows()), w_(N_), hw_(N_) {}
+  TangentOperator(Eigen::Index ambient, const TangentProjection& project, const SymmetricApply& hessian)
+      : project_(project), hessian_(hessian), N_(ambient), px_(ambient), hpx_(ambient) {}
 
-  Eigen::Index rows() const { return N_ - n_; }
-  Eigen::Index cols() const { return N_ - n_; }
+  Eigen::Index rows() const { return N_; }
+  Eigen::Index cols() const { return N_; }
   void set_shift(double c) { shift_ = c; }
+  void set_normal_value(double r) { normal_value_ = r; }
   long products() const { return products_; }
 
-  void perform_op(const double* x_in, double* y_out) const { apply(x_in, y_out, shift_); }
+  void perform_op(const double* x_in, double* y_out) const { apply(x_in, y_out, shift_, normal_value_); }
 
-  void apply(const double* x_in, double* y_out, double shift) const {
-    const Eigen::Map<const Eigen::VectorXd> x(x_in, rows());
-    Eigen::Map<Eigen::VectorXd> y(y_out, rows());
-    lift(x, w_);
-    hessian_(w_, hw_);
-    qr_.householderQ().transpose().applyThisOnTheLeft(hw_, work_);
-    y = hw_.tail(rows()) + shift * x;
+  void apply(const double* x_in, double* y_out, double shift, double normal_value) const {
+    const Eigen::Map<const Eigen::VectorXd> x(x_in, N_);
+    Eigen::Map<Eigen::VectorXd> y(y_out, N_);
+    project_(x, px_);
+    hessian_(px_, hpx_);
+    project_(hpx_, y);
+    y += shift * px_ + normal_value * (x - px_);
     ++products_;
   }
 
-  // B y in the ambient coordinates.
-  void lift(const Eigen::Ref<const Eigen::VectorXd>& y, Eigen::VectorXd& out) const {
-    out.resize(N_);
-    out.head(n_).setZero();
-    out.tail(rows()) = y;
-    qr_.householderQ().applyThisOnTheLeft(out, work_);
-  }
-
  private:
-  const Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXd>>& qr_;
+  const TangentProjection& project_;
   const SymmetricApply& hessian_;
-  Eigen::Index n_, N_;
-  double shift_ = 0;
+  Eigen::Index N_;
+  double shift_ = 0, normal_value_ = 0;
   mutable long products_ = 0;
-  mutable Eigen::VectorXd w_, hw_, work_;
+  mutable Eigen::VectorXd px_, hpx_;
 };
+
+// A deterministic start vector with entries in (-0.5, 0.5) (Spectra's own generator, seed 0).
+Eigen::VectorXd start_vector(Eigen::Index k) { return Spectra::SimpleRandom<double>(0).random_vec(k); }
+
+// The start vector projected onto the tangent space, unit.
+Eigen::VectorXd tangent_start_vector(const TangentProjection& project, Eigen::Index N) {
+  Eigen::VectorXd v(N);
+  project(start_vector(N), v);
+  return v / v.norm();
+}
 
 // SymEigsSolver with access to all requested Ritz values, converged or not (Spectra's eigenvalues()
 // returns the converged ones only).
@@ -100,19 +107,15 @@ class ExtremeSolver : public Spectra::SymEigsSolver<TangentOperator> {
   Eigen::VectorXd requested_ritz_values(Eigen::Index nev) const { return m_ritz_val.head(nev); }
 };
 
-// A deterministic start vector with entries in (-0.5, 0.5) (Spectra's own generator, seed 0).
-Eigen::VectorXd start_vector(Eigen::Index k) { return Spectra::SimpleRandom<double>(0).random_vec(k); }
-
 // The largest |Ritz value| of `steps` plain Lanczos steps: a lower bound of the spectral radius that
 // is close to it after a few steps (the extreme Ritz values converge first).
-double spectral_radius_estimate(const TangentOperator& op, int steps) {
+double spectral_radius_estimate(const TangentOperator& op, const Eigen::VectorXd& start, int steps) {
   const Eigen::Index k = op.rows();
-  Eigen::VectorXd v = start_vector(k), v_prev = Eigen::VectorXd::Zero(k), w(k);
-  v.normalize();
+  Eigen::VectorXd v = start, v_prev = Eigen::VectorXd::Zero(k), w(k);
   std::vector<double> alpha, beta;
   double b = 0;
   for (int j = 0; j < steps && j < k; ++j) {
-    op.apply(v.data(), w.data(), 0.0);
+    op.apply(v.data(), w.data(), 0.0, 0.0);
     w -= b * v_prev;
     const double a = w.dot(v);
     w -= a * v;
@@ -239,42 +242,46 @@ HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K
   return out;
 }
 
-HessianExtremes tangent_lanczos_extremes(Eigen::MatrixXd normal_frame, const SymmetricApply& hessian,
+HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::Index tangent_dimension,
+                                         const TangentProjection& project, const SymmetricApply& hessian,
                                          const LanczosOptions& options) {
   if (!options.is_valid()) throw InputError("Lanczos options: " + options.invalid_reason());
-  const Eigen::Index N = normal_frame.rows(), n = normal_frame.cols();
-  if (n > N)
-    throw InputError("tangent_lanczos_extremes: the normal frame has more columns (" + std::to_string(n) +
-                     ") than rows (" + std::to_string(N) + ")");
-  const Eigen::Index k = N - n;
-  const Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXd>> qr(normal_frame);
-  TangentOperator op(qr, hessian);
+  const Eigen::Index N = ambient_dimension, k = tangent_dimension;
+  if (k < 0 || k > N)
+    throw InputError("tangent_lanczos_extremes: the tangent dimension " + std::to_string(k) +
+                     " is not in [0, ambient dimension " + std::to_string(N) + "]");
+  TangentOperator op(N, project, hessian);
   const Eigen::Index K = options.eigenvalues;
   const Eigen::Index nev = 2 * K;
   Eigen::Index ncv = options.krylov_dimension > 0 ? options.krylov_dimension : std::max<Eigen::Index>(4 * K + 1, 24);
   ncv = std::min(ncv, k);
 
   if (k == 0 || nev >= ncv) {
-    // Too small for a restarted Lanczos (Spectra needs 2 K < ncv <= k): the k x k matrix from k
-    // products, then the dense path.
+    // Too small for a restarted Lanczos (Spectra needs 2 K < ncv <= k): an orthonormal tangent
+    // basis B from k + 8 projected pseudo-random vectors (column-pivoted QR; rank k at a regular
+    // point), the k x k matrix B^T Hess_M T B from k products, then the dense path.
+    Eigen::MatrixXd B(N, k);
+    if (k > 0) {
+      const Eigen::Index c = std::min<Eigen::Index>(k + 8, N);
+      Eigen::MatrixXd R(N, c);
+      Spectra::SimpleRandom<double> random(1);
+      Eigen::VectorXd w(N);
+      for (Eigen::Index j = 0; j < c; ++j) {
+        project(random.random_vec(N), w);
+        R.col(j) = w;
+      }
+      const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(R);
+      B = (qr.householderQ() * Eigen::MatrixXd::Identity(N, k)).eval();
+    }
     Eigen::MatrixXd A(k, k);
-    Eigen::VectorXd e = Eigen::VectorXd::Zero(k);
+    Eigen::VectorXd Ab(N);
     for (Eigen::Index c = 0; c < k; ++c) {
-      e(c) = 1;
-      op.apply(e.data(), A.col(c).data(), 0.0);
-      e(c) = 0;
+      op.apply(B.col(c).data(), Ab.data(), 0.0, 0.0);
+      A.col(c).noalias() = B.transpose() * Ab;
     }
     A = 0.5 * (A + A.transpose()).eval();
     HessianExtremes out = dense_extremes(A, static_cast<int>(K), nullptr);
-    for (Eigen::MatrixXd* V : {&out.smallest_vectors, &out.largest_vectors}) {
-      Eigen::MatrixXd lifted(N, V->cols());
-      Eigen::VectorXd w;
-      for (Eigen::Index c = 0; c < V->cols(); ++c) {
-        op.lift(V->col(c), w);
-        lifted.col(c) = w;
-      }
-      *V = std::move(lifted);
-    }
+    for (Eigen::MatrixXd* V : {&out.smallest_vectors, &out.largest_vectors}) *V = (B * *V).eval();
     out.matrix_vector_products = op.products();
     return out;
   }
@@ -283,12 +290,18 @@ HessianExtremes tangent_lanczos_extremes(Eigen::MatrixXd normal_frame, const Sym
   out.method = SpectrumMethod::Lanczos;
   out.tangent_dimension = k;
   out.krylov_dimension = static_cast<int>(ncv);
-  const double rho = spectral_radius_estimate(op, static_cast<int>(std::min<Eigen::Index>(k, 24)));
+  const Eigen::VectorXd v0 = tangent_start_vector(project, N);
+  const double rho = spectral_radius_estimate(op, v0, static_cast<int>(std::min<Eigen::Index>(k, 24)));
   out.shift = rho > 0 ? 2 * rho : 1.0;
   op.set_shift(out.shift);
+  // The normal space's eigenvalue: shift + the Rayleigh quotient of the (tangent) start vector, a
+  // weighted mean of the tangent eigenvalues, hence inside the shifted tangent spectrum, never an
+  // extreme that Lanczos could converge to from the rounding-level normal parts of its vectors.
+  Eigen::VectorXd Av0(N);
+  op.apply(v0.data(), Av0.data(), 0.0, 0.0);
+  op.set_normal_value(out.shift + v0.dot(Av0));
 
   ExtremeSolver solver(op, nev, ncv);
-  const Eigen::VectorXd v0 = start_vector(k);
   solver.init(v0.data());
   solver.compute(Spectra::SortRule::BothEnds, options.max_iterations, options.tolerance, Spectra::SortRule::SmallestAlge);
   out.iterations = static_cast<int>(solver.num_iterations());
@@ -301,17 +314,18 @@ HessianExtremes tangent_lanczos_extremes(Eigen::MatrixXd normal_frame, const Sym
   out.converged_pairs = static_cast<int>(conv_values.size());
   Eigen::VectorXd values(nev), residuals = Eigen::VectorXd::Constant(nev, kNaN);
   Eigen::MatrixXd vectors = Eigen::MatrixXd::Zero(N, nev);
-  Eigen::VectorXd Ay(k), w;
+  Eigen::VectorXd y(N), Ay(N);
   Eigen::Index next = 0;
   for (Eigen::Index i = 0; i < nev; ++i) {
     values(i) = ritz(i) - out.shift;
     if (next < conv_values.size() && conv_values(next) == ritz(i)) {
-      const Eigen::VectorXd y = conv_vectors.col(next).normalized();
+      // The certificate: the Ritz vector made exactly tangent and unit, ||Hess_M T y - lambda y||.
+      project(conv_vectors.col(next), y);
+      y.normalize();
       values(i) = conv_values(next) - out.shift;
-      op.apply(y.data(), Ay.data(), 0.0);
+      op.apply(y.data(), Ay.data(), 0.0, 0.0);
       residuals(i) = (Ay - values(i) * y).norm();
-      op.lift(y, w);
-      vectors.col(i) = w;
+      vectors.col(i) = y;
       ++next;
     }
   }
@@ -335,37 +349,43 @@ HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, co
   const Eigen::MatrixXd& Z = reduced.model().X();
   const Eigen::MatrixXd& D = J.D();
   const Eigen::MatrixXd W = reduced.curvature_weights();
-  // J^T in the vectorize() order of beta: rows j p .. j p + p - 1 are Z^T diag(D_:j).
-  Eigen::MatrixXd frame(static_cast<Eigen::Index>(m) * p, n);
-  for (int j = 0; j < m; ++j)
-    frame.middleRows(static_cast<Eigen::Index>(j) * p, p).noalias() = Z.transpose() * D.col(j).asDiagonal();
-  // The block operator: with V^T (p x m) the vector's blocks as columns, H V^T = Z^T (W o (Z V^T)).
+  // Vectors in the vectorize() order of beta: V^T (p x m) has the blocks beta_j as columns.
+  // P v = v - J^T (J J^T)^{-1} J v with J v = rowsum(D o (Z V^T)) and J^T mu = Z^T (diag(mu) D):
+  // two products of size n p m and the Cholesky factor of J J^T (ConstraintJacobian).
   Eigen::MatrixXd S(n, m);
-  const SymmetricApply hessian = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
+  Eigen::VectorXd mu(n);
+  const TangentProjection project = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
     const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p, m);
     S.noalias() = Z * Vt;
-    S.array() *= W.array();
-    Eigen::Map<Eigen::MatrixXd>(out.data(), p, m).noalias() = Z.transpose() * S;
+    mu = J.solve_gram(D.cwiseProduct(S).rowwise().sum());
+    S.noalias() = mu.asDiagonal() * D;
+    Eigen::Map<Eigen::MatrixXd> Out(out.data(), p, m);
+    Out = Vt;
+    Out.noalias() -= Z.transpose() * S;
   };
-  return tangent_lanczos_extremes(std::move(frame), hessian, options);
+  // The block operator: H V^T = Z^T (W o (Z V^T)).
+  Eigen::MatrixXd SH(n, m);
+  const SymmetricApply hessian = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
+    const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p, m);
+    SH.noalias() = Z * Vt;
+    SH.array() *= W.array();
+    Eigen::Map<Eigen::MatrixXd>(out.data(), p, m).noalias() = Z.transpose() * SH;
+  };
+  const Eigen::Index N = static_cast<Eigen::Index>(m) * p;
+  return tangent_lanczos_extremes(N, N - n, project, hessian, options);
 }
 
 HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options) {
   const ManifoldPoint& point = sharpness.point();
-  const ModelPoint& e = point.evaluation();
-  const Eigen::Index n = e.num_samples(), P = point.point().size();
+  const Eigen::Index n = point.evaluation().num_samples(), P = point.point().size();
   if (!point.regular()) point.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
-  Eigen::MatrixXd frame(P, n);
-  Eigen::VectorXd unit = Eigen::VectorXd::Zero(n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    unit(i) = 1;
-    frame.col(i) = e.jacobian_transpose_apply(unit);
-    unit(i) = 0;
-  }
+  const TangentProjection project = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
+    out = point.tangent_projection(in);
+  };
   const SymmetricApply hessian = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
     out = sharpness.riemannian_hessian_apply(in);
   };
-  return tangent_lanczos_extremes(std::move(frame), hessian, options);
+  return tangent_lanczos_extremes(P, P - n, project, hessian, options);
 }
 
 }  // namespace zeroloss

@@ -30,8 +30,15 @@
 // the boundary. A candidate the retraction cannot compute (Newton diverges, a singular point) is a
 // rejected step (rho = NaN in the log).
 //
-// Termination: ||grad_M T|| <= gradient_tolerance (absolute; converged), the iteration limit, or
-// a radius below radius_floor * max(1, ||x||) (no representable step is left).
+// Termination: ||grad_M T|| <= gradient_tolerance (absolute; converged), the iteration limit, a
+// radius below radius_floor * max(1, ||x||) (no representable step is left), or a gradient stalled at
+// its rounding floor: over the last stall_iterations outer iterations ||grad_M T|| never fell below
+// half of its smallest earlier value, and no accepted step changed T by more than the rounding
+// level s above. Near a minimum Newton halves the gradient at every step; when both tests fail for
+// that long the gradient is rounding noise (it is computed from sums of O(1) terms, so its floor is
+// about eps times their size, which an absolute tolerance cannot know), rho sits at 1 through the
+// regularisation, the radius never shrinks and no other stop would fire. The summary reports the
+// floor reached (gradient_floor); the result is then not converged (the tolerance was not met).
 //
 // For the two-layer network, run it on the network in reduced coordinates (TwoLayerNetwork of
 // ReducedCoordinates::reduce(model), THEORY 4) where M has no trivial tangent directions;
@@ -65,6 +72,7 @@ enum class TrustRegionTermination {
   GradientTolerance,  // ||grad_M T|| <= gradient_tolerance: converged
   MaxIterations,      // outer iteration limit
   RadiusCollapsed,    // radius below radius_floor * max(1, ||x||)
+  GradientStalled,    // ||grad_M T|| at its rounding floor, above the tolerance (see above)
 };
 const char* to_string(TrustRegionTermination termination);
 
@@ -84,6 +92,9 @@ struct TrustRegionOptions {
   // (with exactly P - n the rate near the minimum degraded to linear, factor ~1e-3, in the tests).
   int max_inner_iterations = 0;
   double radius_floor = 1e-15;        // relative radius at which the method stops, > 0
+  // Outer iterations without halving ||grad_M T|| and with every accepted change of T at rounding
+  // level after which the method stops as GradientStalled; >= 1, or 0 to never stop so.
+  int stall_iterations = 20;
   ProjectionOptions projection;       // the retraction (Newton) and the initial projection onto M
 
   bool is_valid() const { return validation_error().empty(); }
@@ -116,6 +127,9 @@ struct TrustRegionSummary {
   bool start_projected = false;   // the start was off M and was projected first
   double initial_value = 0, final_value = 0;
   double gradient_norm = 0;       // ||grad_M T|| at the result
+  // The smallest ||grad_M T|| seen (GradientStalled: the rounding floor that stopped the method;
+  // a tolerance at or above it is reachable from this start).
+  double gradient_floor = 0;
   double final_residual = 0;      // max_i |f_i - y_i| at the result
   std::string message;            // one sentence: how it ended
 };

@@ -3,20 +3,19 @@
 // Hessian-vector products only (Lanczos, Spectra's SymEigsSolver), and the same extremes from the
 // dense matrix with residual certificates (THEORY 3-5, 8).
 //
-// The operator. Let N (ambient dimension N_a x n) have columns spanning the normal space (N = J^T,
-// in reduced coordinates for the two-layer network), and Q the orthogonal factor of a Householder QR
-// of N. Its trailing N_a - n columns B are an orthonormal basis of the tangent space ker J; Q is
-// kept implicitly as n Householder reflectors (N_a x n numbers, never an N_a x N_a matrix). Lanczos
-// runs on the (N_a - n)-dimensional operator
-//     y  ->  B^T H (B y),     B y = Q [0; y],   B^T w = (Q^T w) without its first n entries,
-// where H is the Lagrangian Hessian Hess T - sum_i lambda_i Hess f_i (B^T P = B^T, so the tangent
-// projection P of Hess_M T = P H P is not needed). This is an orthonormal parametrisation of the
-// tangent part, chosen over "P H P + shift (I - P) on the ambient space" because
-//   - its spectrum is exactly that of Hess_M T: no normal eigenvalue to push out of the way (a shift
-//     must exceed the unknown spectral radius on the side one asks for, and both ends are asked);
-//   - B is the basis of the dense path (SharpnessGeometry::riemannian_hessian_matrix uses the same
-//     QR), so dense and Lanczos diagonalise the same matrix;
-//   - it costs O(N_a n) per product, the order of the Hessian product itself (O(n m p)).
+// The operator. Let P be the orthogonal projection onto the tangent space ker J, applied through the
+// model's structure: P v = v - J^T (J J^T)^{-1} J v, two Jacobian products and a solve with the
+// Cholesky factor of the n x n matrix J J^T (O(n m p) for the two-layer network, no object of the
+// ambient dimension squared and none of size n x ambient). With H the Lagrangian Hessian
+// Hess T - sum_i lambda_i Hess f_i, Hess_M T = P H P on the tangent space. Lanczos runs on the
+// ambient space with
+//     A x = P H P x + c P x + r (x - P x),
+// whose eigenpairs are (lambda + c, v) for the tangent eigenpairs of Hess_M T and the value r,
+// n-fold, on the normal space. The start vector is tangent, so in exact arithmetic the Krylov
+// spaces stay tangent; rounding puts normal parts of size eps into them, and r is chosen so that
+// they can never converge to an extreme: r = c + the Rayleigh quotient of the start vector, a
+// weighted mean of the tangent eigenvalues, inside the shifted tangent spectrum. The Krylov
+// dimension is at most the tangent dimension k = N_a - n.
 // For the two-layer network the ambient space is the reduced coordinates beta (m x p, THEORY 4):
 // span(X)^m, so the tangent part there is the non-trivial one (dimension m p - n) and H is the
 // block operator v_j -> Z^T diag(W_:j) Z v_j of sharpness/sharpness.hpp.
@@ -89,13 +88,16 @@ struct HessianExtremes {
 
 // The symmetric ambient operator: out = H in (both of the ambient dimension).
 using SymmetricApply = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
+// The orthogonal projection onto the tangent space: out = P in (both of the ambient dimension).
+using TangentProjection = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
 
-// Lanczos extremes of B^T H B, B the tangent basis of the normal frame (N_a x n, full column rank;
-// see above). Throws InputError for invalid options or a frame with more columns than rows.
-HessianExtremes tangent_lanczos_extremes(Eigen::MatrixXd normal_frame, const SymmetricApply& hessian,
+// Lanczos extremes of P H P on the tangent space (dimension tangent_dimension = rank of P) of an
+// ambient space of dimension ambient_dimension (see "The operator"). Throws InputError for invalid
+// options or a tangent dimension outside [0, ambient_dimension].
+HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::Index tangent_dimension,
+                                         const TangentProjection& project, const SymmetricApply& hessian,
                                          const LanczosOptions& options);
-
-// The dense counterpart on the k x k matrix A = B^T Hess_M T B: every eigenvalue (ascending, the same
+// The dense counterpart on the k x k matrix A = B^T Hess_M T B (B an orthonormal tangent basis): every eigenvalue (ascending, the same
 // bits as Eigen::SelfAdjointEigenSolver(A, EigenvaluesOnly)) and the K extremes with their residuals
 // ||A y - lambda y|| (y from inverse iteration on the tridiagonal form; O(k^2) beyond the
 // eigenvalues). Vectors are in the coordinates of A. `eigenvalues` receives the full list.
@@ -103,7 +105,7 @@ HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K
 
 // Two-layer network: Hess_M T on the non-trivial tangent part, from the geometry in reduced
 // coordinates (pass SharpnessGeometry(rc.reduce(model), rc.reduce(theta))). Cost per product
-// O(n m p); memory O(n m p) (the reflectors) plus (K + ncv) vectors of m p. Throws
+// O(n m p); memory (K + ncv + a few) vectors of m p and n x m work matrices. Throws
 // SingularPointError at a singular point.
 HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options);
 
