@@ -58,21 +58,13 @@ std::string cell(const json& v) {
 
 std::string cell(const std::optional<double>& x) { return x ? format_double(*x) : ""; }
 
-class CountingQueue : public SweepTaskQueue {
- public:
-  explicit CountingQueue(std::size_t size) : size_(size) {}
-  std::optional<std::size_t> next() override {
-    const std::size_t i = next_.fetch_add(1);
-    if (i >= size_) return std::nullopt;
-    return i;
-  }
-
- private:
-  std::size_t size_;
-  std::atomic<std::size_t> next_{0};
-};
-
 }  // namespace
+
+std::optional<std::size_t> CountingTaskQueue::next() {
+  const std::size_t i = next_.fetch_add(1);
+  if (i >= size_) return std::nullopt;
+  return i;
+}
 
 void prepare_sweep_folder(const SweepSpecification& spec, const SweepOptions& options) {
   options.validate();
@@ -211,7 +203,7 @@ SweepSummary run_sweep(const SweepSpecification& spec, const SweepOptions& optio
   prepare_sweep_folder(spec, options);
   int threads = options.threads;
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  CountingQueue queue(spec.tasks.size());
+  CountingTaskQueue queue(spec.tasks.size());
   const SweepSummary ran = run_sweep_tasks(spec, options, queue, threads, "thread");
   SweepSummary s = write_sweep_results(spec, options);
   s.run = ran.run;
