@@ -53,6 +53,11 @@ std::string cell(const json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return csv_cell(v.get<std::string>());
   if (v.is_number_float()) return format_double(v.get<double>());
+  if (v.is_array()) {  // a list of step sizes: "[0.01, 0.005]" in one quoted cell
+    std::string s;
+    for (const json& x : v) s += (s.empty() ? "" : ", ") + cell(x);
+    return csv_cell("[" + s + "]");
+  }
   return v.dump();
 }
 
@@ -136,7 +141,7 @@ SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOpti
   std::ostringstream csv, timings;
   csv << "id,kind";
   for (const auto& n : names) csv << ',' << n;
-  csv << ",status,sharpness,loss,grad_norm,optimum_sharpness,message\n";
+  csv << ",status,sharpness,loss,grad_norm,optimum_sharpness,error_order,convexity_threshold,message\n";
   timings << "id,worker,seconds\n";
   std::map<std::string, int> statuses;
   std::map<std::string, PlotSeries> sharpness;  // by kind
@@ -150,7 +155,8 @@ SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOpti
     csv << task.id << ',' << to_string(task.kind);
     for (const auto& n : names) csv << ',' << (task.parameters.contains(n) ? cell(task.parameters[n]) : "");
     csv << ',' << csv_cell(r.status) << ',' << cell(r.sharpness) << ',' << cell(r.loss) << ',' << cell(r.gradient_norm)
-        << ',' << cell(r.optimum_sharpness) << ',' << csv_cell(r.message) << '\n';
+        << ',' << cell(r.optimum_sharpness) << ',' << cell(r.error_order) << ',' << cell(r.convexity_threshold) << ','
+        << csv_cell(r.message) << '\n';
     if (r.sharpness) {
       PlotSeries& s = sharpness[to_string(task.kind)];
       s.label = std::string("T at the end, ") + to_string(task.kind);
