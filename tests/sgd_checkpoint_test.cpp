@@ -46,7 +46,7 @@ std::vector<std::string> checkpoint_blocks(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("checkpoint_", 0) == 0) out.push_back(name);
+    if (name.rfind("checkpoint_", 0) == 0 && name != "checkpoint_time.json") out.push_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;
