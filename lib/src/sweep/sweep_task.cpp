@@ -53,18 +53,29 @@ GeneratedDataOptions sweep_task_data_options(const SweepTask& task, const SweepT
   return g;
 }
 
-LabelNoiseSgdRunOptions sweep_task_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
-  const json& p = task.parameters;
-  LabelNoiseSgdRunOptions o;
-  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+namespace {
+
+// What the SGD runs of both models take alike from a task: eta, s, B, K, one thread, the logged
+// rows and the checkpoint period.
+template <class SgdOptions>
+void set_sgd_parameters(SgdOptions& o, const json& p) {
   o.learning_rate = p["eta"].get<double>();
   o.label_noise = p["s"].get<double>();
   o.batch = p["B"].get<std::string>();
   o.steps = p["steps"].get<std::uint64_t>();
-  o.seeds = {p["seed"].get<std::uint64_t>()};
   o.threads = 1;
   o.log_points = p["log_points"].get<int>();
   o.checkpoint_every = p["checkpoint_every"].get<std::uint64_t>();
+}
+
+}  // namespace
+
+LabelNoiseSgdRunOptions sweep_task_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  LabelNoiseSgdRunOptions o;
+  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  set_sgd_parameters(o, p);
+  o.seeds = {p["seed"].get<std::uint64_t>()};
   o.figures = false;
   o.out = files.run;
   return o;
@@ -91,14 +102,8 @@ DiagonalSgdRunOptions sweep_task_diagonal_sgd_options(const SweepTask& task, con
   DiagonalSgdRunOptions o;
   o.data = files.data;
   o.weights = files.start;
-  o.learning_rate = p["eta"].get<double>();
-  o.label_noise = p["s"].get<double>();
-  o.batch = p["B"].get<std::string>();
-  o.steps = p["steps"].get<std::uint64_t>();
+  set_sgd_parameters(o, p);
   o.seed = p["seed"].get<std::uint64_t>();
-  o.threads = 1;
-  o.log_points = p["log_points"].get<int>();
-  o.checkpoint_every = p["checkpoint_every"].get<std::uint64_t>();
   o.out = files.run;
   return o;
 }
