@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "command.hpp"
 #include "common.hpp"
@@ -11,6 +12,9 @@
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/verification_report.hpp"
 #include "zeroloss/verification/verification_config.hpp"
+#ifdef ZEROLOSS_WITH_MPI
+#include "zeroloss/sweep_mpi/mpi_command_batch.hpp"
+#endif
 
 namespace zeroloss::cli {
 namespace {
@@ -32,6 +36,8 @@ struct RunOptions {
   bool overwrite = false;
 };
 
+void report_on_this_process(const RunOptions& o, const json& cfg);
+
 void run_report(const RunOptions& o) {
   // The whole configuration is validated here, before any directory is created or command run.
   const json cfg = read_verification_config(o.config, o.quick);
@@ -39,6 +45,34 @@ void run_report(const RunOptions& o) {
     std::cout << default_verification_config().dump(2) << "\n";
     return;
   }
+#ifdef ZEROLOSS_WITH_MPI
+  // Under mpirun/srun rank 0 writes the report and the other ranks run its batches of commands
+  // (docs/sweeps.md); rank 0 releases them when it is done, also when it fails.
+  if (started_by_mpi_launcher()) {
+    MpiSession session;
+    if (session.rank() != 0) return serve_command_batches(session);
+    const auto ranks = std::make_shared<MpiCommandBatchExecutor>(session);
+    const auto release = [&] {
+      ranks->finish();
+      std::cerr << "zeroloss run: " << session.size() << " MPI ranks ran the report's batches of commands (per rank:";
+      for (long n : ranks->commands_per_rank()) std::cerr << " " << n;
+      std::cerr << ")\n";
+    };
+    try {
+      const ScopedCommandBatchExecutor installed(ranks);
+      report_on_this_process(o, cfg);
+    } catch (...) {
+      release();
+      throw;
+    }
+    release();
+    return;
+  }
+#endif
+  report_on_this_process(o, cfg);
+}
+
+void report_on_this_process(const RunOptions& o, const json& cfg) {
   VerificationReportOptions options;
   options.out = o.out;
   options.resume = o.resume;

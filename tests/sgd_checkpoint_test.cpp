@@ -46,7 +46,7 @@ std::vector<std::string> checkpoint_blocks(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("checkpoint_", 0) == 0) out.push_back(name);
+    if (name.rfind("checkpoint_", 0) == 0 && name != "checkpoint_time.json") out.push_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -121,7 +121,10 @@ TEST_F(SgdCheckpoint, JsonIsSmallAndItsBlockHoldsTheExactState) {
   const std::string d = dir_ + "/a";
   const json ck = read_json(d + "/checkpoint.json");
   EXPECT_EQ(read_json(d + "/summary.json")["coordinates"], "weights");
-  EXPECT_EQ(ck["version"], 3);
+  EXPECT_EQ(ck["version"], 4);
+  EXPECT_FALSE(ck.contains("elapsed_seconds"));  // the time is beside it, in checkpoint_time.json
+  EXPECT_EQ(read_json(d + "/checkpoint_time.json")["step"], 3000);
+  EXPECT_GT(read_json(d + "/checkpoint_time.json")["elapsed_seconds"].get<double>(), 0);
   EXPECT_EQ(ck["fnv1a64"], sgd_checkpoint_seal(ck));
   EXPECT_EQ(ck["status"], "completed");
   const json& st = ck["state"];
@@ -264,7 +267,7 @@ TEST(SgdCheckpointFormat, RoundTripKeepsEveryBitAndAnyEditIsRefused) {
   const zeroloss::SgdCheckpoint back = read_sgd_checkpoint(path);
   EXPECT_EQ(back.seed, 5u);
   EXPECT_EQ(back.status, "running");
-  EXPECT_EQ(back.elapsed_seconds, 0.25);
+  EXPECT_EQ(back.elapsed_seconds, 0.25);  // through checkpoint_time.json
   EXPECT_EQ(back.state.step, 40u);
   EXPECT_TRUE((back.state.beta.array() == ck.state.beta.array()).all());
   EXPECT_EQ(back.state.index_generator, ck.state.index_generator);
@@ -281,6 +284,35 @@ TEST(SgdCheckpointFormat, RoundTripKeepsEveryBitAndAnyEditIsRefused) {
   run.m = 3;
   run.p = 2;
   EXPECT_NO_THROW(check_sgd_checkpoint(back, path, run));
+
+  // The time is not in the state: another time gives the same checkpoint.json, and without its
+  // time file the checkpoint still reads (time 0).
+  const std::string bytes = zeroloss::test::slurp(path);
+  zeroloss::SgdCheckpoint later = ck;
+  later.elapsed_seconds = 7.5;
+  write_sgd_checkpoint(dir, later);
+  EXPECT_EQ(zeroloss::test::slurp(path), bytes);
+  EXPECT_EQ(read_sgd_checkpoint(path).elapsed_seconds, 7.5);
+  fs::remove(dir + "/checkpoint_time.json");
+  EXPECT_EQ(read_sgd_checkpoint(path).elapsed_seconds, 0);
+  // A version 3 checkpoint (the time inside, sealed) is still read, its time from there.
+  {
+    json v3 = read_json(path);
+    v3["version"] = 3;
+    v3["elapsed_seconds"] = 0.75;
+    v3["fnv1a64"] = sgd_checkpoint_seal(v3);
+    write_json(path, v3);
+    const zeroloss::SgdCheckpoint old = read_sgd_checkpoint(path);
+    EXPECT_EQ(old.elapsed_seconds, 0.75);
+    EXPECT_EQ(old.state.step, 40u);
+    EXPECT_TRUE((old.state.beta.array() == ck.state.beta.array()).all());
+    v3.erase("elapsed_seconds");
+    v3["fnv1a64"] = sgd_checkpoint_seal(v3);
+    write_json(path, v3);
+    EXPECT_THROW(read_sgd_checkpoint(path), InputError);  // version 3 without its time: malformed
+  }
+  write_sgd_checkpoint(dir, ck);
+  EXPECT_EQ(zeroloss::test::slurp(path), bytes);
 
   const json good = read_json(path);
   auto refused = [&](const std::function<void(json&)>& edit, const std::string& expected, bool reseal = false) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <map>
+#include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -45,24 +46,18 @@ std::string refusal(const std::string& text) {
   return "";
 }
 
-// Every file under `dir` but the records of a process (timings, the run folders' manifests and
-// locks), by relative path; a run's checkpoint.json without its elapsed time and the checksum that
-// covers it.
+// Every file under `dir` but the records of a process (timings, an SGD run's checkpoint_time.json,
+// the run folders' manifests and locks), by relative path.
 std::map<std::string, std::string> reproducible_files(const std::string& dir) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     const std::string rel = fs::relative(e.path(), dir).string();
     const std::string name = e.path().filename().string();
-    if (rel.rfind("timings", 0) == 0 || name == ".zeroloss-run.json" || name == ".zeroloss-run.lock") continue;
-    std::string bytes = slurp(e.path().string());
-    if (name == "checkpoint.json") {
-      json j = json::parse(bytes);
-      j.erase("elapsed_seconds");
-      j.erase("fnv1a64");
-      bytes = j.dump();
-    }
-    files[rel] = bytes;
+    if (rel.rfind("timings", 0) == 0 || name == ".zeroloss-run.json" || name == ".zeroloss-run.lock" ||
+        name == "checkpoint_time.json")
+      continue;
+    files[rel] = slurp(e.path().string());
   }
   return files;
 }
@@ -84,11 +79,13 @@ const char* kSpec = R"({"format": "zeroloss-sweep", "tasks": [
   {"kind": "flow", "parameters": {"n": 4, "d": 6, "data_seed": 1, "m": 5, "time": 20, "log_points": 20},
    "list": [{"s": 0.5}, {"C": 0.1}]}]})";
 
-std::string mpirun() {
+// The launcher prefix of `ranks` MPI ranks ("" when built without MPI).
+std::string mpirun(int ranks = 3) {
 #ifdef ZEROLOSS_MPIEXEC
   return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + ZEROLOSS_MPIEXEC +
-         " --oversubscribe -np 3 ";
+         " --oversubscribe -np " + std::to_string(ranks) + " ";
 #else
+  (void)ranks;
   return "";
 #endif
 }
@@ -128,6 +125,45 @@ TEST(SweepSpecification, RefusalsNameTheEntryAndTheKey) {
   EXPECT_NE(refusal(head + R"({"kind": "flow", "parameters": {"n": 4, "d": 6, "m": 5, "time": 1}}]})").find("exactly one of 's'"), std::string::npos);
   EXPECT_NE(refusal(head + "{" + sgd + R"(, "eta": 0.1, "activation": "cubik"}}]})").find("tasks[0] (task 0000).activation"), std::string::npos);
   EXPECT_EQ(refusal(head + "{" + sgd + R"(, "eta": 0.1}}]})"), "");
+}
+
+TEST(SweepSpecification, EveryKindRefusesAKeyItDoesNotTakeAndNamesIt) {
+  const std::string head = R"({"format": "zeroloss-sweep", "tasks": [{"kind": )";
+  const std::string data = R"("n": 4, "d": 6, "m": 5)";
+  const std::string diag = R"("model": "diagonal-linear", "n": 3, "d": 6)";
+  // compare: the step sizes are a list `etas`; a single `eta` is sgd's.
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "time": 1, "eta": 0.1}}]})")
+                .find("tasks[0].parameters.eta: not a parameter of compare tasks"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "time": 1, "etas": []}}]})")
+                .find("tasks[0].parameters.etas: expected a non-empty list"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "time": 1, "etas": [0.1, -1]}}]})")
+                .find("(task 0000): etas: every step size must be > 0"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + diag + R"(, "s": 0.5, "time": 1, "etas": [0.1]}}]})")
+                .find("tasks[0].model: compare tasks run the two-layer network only"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "etas": [0.1]}}]})")
+                .find("tasks[0]: missing parameter 'time'"), std::string::npos);
+  // convexity: a preset, no SGD step size.
+  EXPECT_NE(refusal(head + R"("convexity", "parameters": {)" + data + R"(, "preset": "fast"}}]})")
+                .find("(task 0000): preset: expected \"quick\" or \"full\""), std::string::npos);
+  EXPECT_NE(refusal(head + R"("convexity", "parameters": {)" + data + R"(, "eta": 0.1}}]})")
+                .find("tasks[0].parameters.eta: not a parameter of convexity tasks"), std::string::npos);
+  // optimum: no dynamics.
+  EXPECT_NE(refusal(head + R"("optimum", "parameters": {)" + data + R"(, "steps": 10}}]})")
+                .find("tasks[0].parameters.steps: not a parameter of optimum tasks"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("optimum", "grid": {"n": [4], "d": [6], "m": [5], "sedd": [1]}}]})")
+                .find("tasks[0].grid: unknown parameter 'sedd'"), std::string::npos);
+  // sgd and flow on the diagonal network: no neurons, the run's own checks.
+  EXPECT_NE(refusal(head + R"("sgd", "parameters": {)" + diag + R"(, "m": 5, "s": 0.5, "eta": 0.1, "steps": 10}}]})")
+                .find("tasks[0].model: m is a parameter of the two-layer network only"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("sgd", "parameters": {)" + diag + R"(, "s": 0.5, "eta": 0.1, "steps": 0}}]})")
+                .find("(task 0000)"), std::string::npos);
+  EXPECT_NE(refusal(head + R"("walk"}]})").find("known: sgd, flow, compare, convexity, optimum"), std::string::npos);
+  for (const std::string& ok :
+       {head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "time": 1, "etas": [0.1, 0.05]}}]})",
+        head + R"("convexity", "parameters": {)" + diag + R"(, "seed": 3}}]})",
+        head + R"("optimum", "parameters": {)" + diag + R"(}}]})",
+        head + R"("sgd", "parameters": {)" + diag + R"(, "s": 0.5, "eta": 0.1, "steps": 10}}]})"})
+    EXPECT_EQ(refusal(ok), "") << ok;
 }
 
 TEST(SweepCli, BadSpecificationNamesTheKeyAndRunsNothing) {
@@ -190,6 +226,59 @@ TEST(SweepCli, OneThreadTwoThreadsAndThreeMpiRanksWriteTheSameBytes) {
   expect_same_files(dir + "/one_thread", out);
 }
 
+// One task of each kind beyond the two-layer sgd and flow: ~2 s on one core.
+const char* kKindsSpec = R"({"format": "zeroloss-sweep", "tasks": [
+  {"kind": "compare", "parameters": {"n": 3, "d": 5, "data_seed": 3, "m": 4, "init_scale": 0.5, "s": 0.5,
+   "time": 0.2, "etas": [0.01, 0.005], "seeds": 2, "points": 3}},
+  {"kind": "optimum", "parameters": {"n": 3, "d": 5, "data_seed": 3, "m": 4}},
+  {"kind": "optimum", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5}},
+  {"kind": "convexity", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5}},
+  {"kind": "convexity", "parameters": {"n": 3, "d": 5, "data_seed": 3, "m": 4}},
+  {"kind": "sgd", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5,
+   "s": 0.5, "eta": 0.02, "steps": 20000, "checkpoint_every": 5000, "log_points": 10}},
+  {"kind": "flow", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5,
+   "s": 0.5, "time": 2, "log_points": 10}}]})";
+
+TEST(SweepCli, EveryTaskKindRunsAndGivesTheSameBytesOnThreadsAndRanks) {
+  const std::string dir = temp_dir("sweep-kinds");
+  const std::string spec = write_file(dir + "/spec.json", kKindsSpec);
+  const std::string out = dir + "/out";
+  std::string err;
+  ASSERT_EQ(run_command(zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + out + " --threads 1 --quiet",
+                        nullptr, &err), 0) << err;
+  const std::string csv = slurp(out + "/results.csv");
+  std::vector<std::string> lines;
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 8u) << csv;
+  for (std::size_t k = 1; k < lines.size(); ++k) EXPECT_NE(lines[k].find(",completed,"), std::string::npos) << lines[k];
+  // Each kind wrote its own outputs, and its key number.
+  const json compare = json::parse(slurp(out + "/tasks/0000/result.json"));
+  EXPECT_TRUE(compare["error_order"].is_number()) << compare.dump();
+  EXPECT_TRUE(fs::exists(out + "/tasks/0000/run/compare.csv"));
+  const json two_layer = json::parse(slurp(out + "/tasks/0001/result.json"));
+  EXPECT_EQ(two_layer["sharpness"], two_layer["optimum_sharpness"]);  // the closed form (rank X = n)
+  EXPECT_TRUE(fs::exists(out + "/tasks/0001/optimum.csv"));
+  EXPECT_TRUE(fs::exists(out + "/tasks/0002/optimum.json"));
+  const json diagonal = json::parse(slurp(out + "/tasks/0002/result.json"));
+  EXPECT_GT(diagonal["sharpness"].get<double>(), 0);
+  EXPECT_TRUE(fs::exists(out + "/tasks/0003/run/summary.json"));
+  EXPECT_TRUE(fs::exists(out + "/tasks/0004/run/summary.json"));
+  EXPECT_TRUE(fs::exists(out + "/tasks/0005/run/trajectory.csv"));
+  // The diagonal flow approaches the certified optimum's T* from above.
+  const json flow = json::parse(slurp(out + "/tasks/0006/result.json"));
+  EXPECT_GE(flow["sharpness"].get<double>(), diagonal["sharpness"].get<double>() * (1 - 1e-9));
+  // No timing left in the runs' summaries: they went to timings/.
+  const json timing = json::parse(slurp(out + "/timings/0000.json"));
+  EXPECT_TRUE(timing.contains("flow")) << timing.dump();
+  EXPECT_FALSE(json::parse(slurp(out + "/tasks/0000/run/summary.json"))["flow"].contains("seconds"));
+  if (mpirun().empty()) GTEST_SKIP() << "built without MPI";
+  fs::rename(out, dir + "/one_thread");
+  ASSERT_EQ(run_command(mpirun() + zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + out + " --quiet",
+                        nullptr, &err), 0) << err;
+  expect_same_files(dir + "/one_thread", out);
+}
+
 TEST(SweepCli, AKilledSweepResumesToTheSameBytes) {
   const std::string dir = temp_dir("sweep-kill");
   const std::string spec = write_file(dir + "/spec.json", R"({"format": "zeroloss-sweep", "tasks": [
@@ -227,4 +316,68 @@ TEST(SweepCli, AKilledSweepResumesToTheSameBytes) {
   const auto r = run_zeroloss("sweep " + other + " --out " + out);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("holds a sweep of another specification"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// What of a report does not depend on the executor: summary.json without its environment (times,
+// host) and the claims' seconds and speeds; report.md and report.html up to their environment
+// section, with claim 4's speed (in its evidence and its numbers) and the html table's seconds
+// masked; every CSV and SVG file, at any depth but logs/ (which hold the commands' progress lines).
+std::map<std::string, std::string> report_without_times(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  const std::regex speed("Speed [^ ]+ steps/s"), seconds("<td>[0-9.]+ s</td>"),
+      speed_number("(&quot;|\")steps_per_second(&quot;|\"): [0-9.e+-]+");
+  const auto mask = [&](const std::string& text) {
+    return std::regex_replace(std::regex_replace(std::regex_replace(text, speed, "<speed>"), seconds, "<seconds>"),
+                              speed_number, "<speed>");
+  };
+  json summary = json::parse(slurp(dir + "/summary.json"));
+  summary.erase("environment");
+  for (auto& [key, v] : summary["verdicts"].items()) {
+    (void)key;
+    v.erase("seconds");
+    if (v.contains("numbers")) v["numbers"].erase("steps_per_second");
+    if (v.contains("evidence")) v["evidence"] = mask(v["evidence"].get<std::string>());
+  }
+  files["summary.json"] = summary.dump(1);
+  const std::string md = slurp(dir + "/report.md"), html = slurp(dir + "/report.html");
+  files["report.md"] = mask(md.substr(0, md.find("## Environment")));
+  files["report.html"] = mask(html.substr(0, html.find("<h2 id=\"environment\"")));
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string rel = fs::relative(e.path(), dir).string();
+    const std::string ext = e.path().extension().string();
+    if (e.is_regular_file() && rel.rfind("logs/", 0) != 0 && (ext == ".csv" || ext == ".svg")) files[rel] = slurp(e.path().string());
+  }
+  return files;
+}
+
+}  // namespace
+
+// zeroloss run on two MPI ranks: rank 0 drives the claims (and runs claim 1's census in-process),
+// both ranks run the batches of commands; the verdicts, every number and every figure and table are
+// those of the local run.
+TEST(SweepCli, TheQuickReportOnTwoMpiRanksIsTheLocalReport) {
+  if (mpirun().empty()) GTEST_SKIP() << "built without MPI";
+  const std::string dir = temp_dir("sweep-run");
+  std::string err;
+  // Both into the same --out path (the commands it records name their files by path).
+  const std::string out = dir + "/report";
+  const int local = run_command(zeroloss::test::zeroloss_binary() + " run --quick --out " + out, nullptr, &err);
+  ASSERT_TRUE(local == 0 || local == 8 || local == 9) << err;
+  fs::rename(out, dir + "/local");
+  const int ranks = run_command(mpirun(2) + zeroloss::test::zeroloss_binary() + " run --quick --out " + out, nullptr, &err);
+  EXPECT_EQ(ranks, local) << err;
+  // Both ranks ran commands of the batches.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(err, m, std::regex("2 MPI ranks ran the report's batches of commands \\(per rank: ([0-9]+) ([0-9]+)\\)"))) << err;
+  EXPECT_GT(std::stol(m[1]), 0) << err;
+  EXPECT_GT(std::stol(m[2]), 0) << err;
+  const auto a = report_without_times(dir + "/local"), b = report_without_times(out);
+  ASSERT_GT(a.size(), 20u);
+  std::vector<std::string> names_a, names_b;
+  for (const auto& [k, v] : a) names_a.push_back(k);
+  for (const auto& [k, v] : b) names_b.push_back(k);
+  ASSERT_EQ(names_a, names_b);
+  for (const auto& [k, v] : a) EXPECT_TRUE(v == b.at(k)) << k << " differs between the local and the MPI report";
 }

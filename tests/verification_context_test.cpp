@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/presentation/report_document.hpp"
 #include "zeroloss/io/child_process.hpp"
+#include "zeroloss/sweep/command_batch.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 #include "zeroloss/verification/verification_report.hpp"
@@ -154,6 +157,98 @@ TEST(VerificationContext, ABatchRunsInParallelAndIsRecordedInItsOrder) {
   EXPECT_TRUE(ctx.try_run_parallel({}, 2).empty());
   EXPECT_THROW(ctx.try_run_parallel({batch[2]}, 0), InputError);
   EXPECT_THROW(ctx.try_run_parallel({batch[2]}, 1, {1.0, 2.0}), InputError);  // one cost per command
+}
+
+// An executor that records the batch it is given and answers with fixed codes: the context hands
+// its batches to it (as it does to the MPI executor), costs give the order, codes come back in the
+// caller's order, and a command that could not be started is an error.
+class RecordingExecutor : public CommandBatchExecutor {
+ public:
+  CommandBatch seen;
+  int threads = 0;
+  std::vector<int> codes;
+  std::vector<std::string> errors;
+  CommandBatchResult run(const CommandBatch& batch, int t) override {
+    seen = batch;
+    threads = t;
+    return {codes, errors};
+  }
+};
+
+TEST(VerificationContext, ABatchGoesToItsExecutorLongestFirst) {
+  const std::string dir = temp_dir("context-executor");
+  auto executor = std::make_shared<RecordingExecutor>();
+  executor->codes = {5, 6, 7};
+  executor->errors = {"", "", ""};
+  VerificationContext ctx(json::object(), dir + "/report", "/bin/prog", nullptr, executor);
+  const std::vector<VerificationContext::Command> batch = {
+      {"a", {"flow", "--out", dir + "/fa"}}, {"b", {"optimum", "--json"}}, {"c", {"sgd", "--out", dir + "/sa"}}};
+  EXPECT_EQ(ctx.try_run_parallel(batch, 4, {1.0, 3.0, 2.0}), (std::vector<int>{5, 6, 7}));
+  EXPECT_EQ(executor->threads, 4);
+  EXPECT_EQ(executor->seen.program, "/bin/prog");
+  EXPECT_EQ(executor->seen.order, (std::vector<std::size_t>{1, 2, 0}));
+  ASSERT_EQ(executor->seen.commands.size(), 3u);
+  EXPECT_EQ(executor->seen.commands[0].args, (std::vector<std::string>{"flow", "--out", dir + "/fa", "--overwrite"}));
+  EXPECT_EQ(executor->seen.commands[1].args, (std::vector<std::string>{"optimum", "--json"}));
+  EXPECT_EQ(executor->seen.commands[1].stdout_path, dir + "/report/logs/b.out");
+  EXPECT_EQ(executor->seen.commands[1].stderr_path, dir + "/report/logs/b.err");
+  EXPECT_EQ(ctx.commands()[2], "zeroloss sgd --out " + dir + "/sa");
+  executor->errors = {"", "could not start on rank 1", ""};
+  try {
+    ctx.try_run_parallel(batch, 1);
+    ADD_FAILURE() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "could not start on rank 1");
+  }
+  EXPECT_EQ(executor->seen.order, (std::vector<std::size_t>{0, 1, 2}));  // no costs: the given order
+}
+
+// A queue that hands out only some indices, as one rank of several sees it.
+class SomeIndices : public SweepTaskQueue {
+ public:
+  explicit SomeIndices(std::vector<std::size_t> indices) : indices_(std::move(indices)) {}
+  std::optional<std::size_t> next() override {
+    if (k_ >= indices_.size()) return std::nullopt;
+    return indices_[k_++];
+  }
+
+ private:
+  std::vector<std::size_t> indices_;
+  std::size_t k_ = 0;
+};
+
+TEST(CommandBatch, AWorkerRunsTheQueueIndicesThroughTheOrderAndLeavesTheRest) {
+  const std::string dir = temp_dir("command-batch");
+  CommandBatch batch;
+  batch.program = "/bin/sh";
+  for (int k = 0; k < 4; ++k)
+    batch.commands.push_back({{"-c", "echo " + std::to_string(k) + "; exit " + std::to_string(10 + k)},
+                              dir + "/" + std::to_string(k) + ".out", dir + "/" + std::to_string(k) + ".err"});
+  batch.order = {3, 1, 0, 2};
+  CommandBatchResult r;
+  r.exit_codes.assign(4, -100);
+  r.errors.assign(4, "");
+  SomeIndices mine({0, 2});  // queue positions 0 and 2: commands 3 and 0
+  run_command_tasks(batch, mine, 2, r);
+  EXPECT_EQ(r.exit_codes, (std::vector<int>{10, -100, -100, 13}));
+  EXPECT_EQ(slurp(dir + "/3.out"), "3\n");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/1.out"));
+  // The local executor runs all of them; a program that cannot start is an error, not an exit code.
+  EXPECT_EQ(LocalCommandBatchExecutor().run(batch, 3).exit_codes, (std::vector<int>{10, 11, 12, 13}));
+  batch.program = dir + "/no-such-program";
+  const CommandBatchResult bad = LocalCommandBatchExecutor().run(batch, 1);
+  EXPECT_EQ(bad.exit_codes[2], CommandBatchResult::kNotStarted);
+  EXPECT_FALSE(bad.errors[2].empty());
+  batch.order = {0, 1, 1, 2};
+  EXPECT_THROW(LocalCommandBatchExecutor().run(batch, 1), InputError);
+  // The process's executor is the local one until another is installed, and comes back after.
+  auto recording = std::make_shared<RecordingExecutor>();
+  EXPECT_NE(dynamic_cast<LocalCommandBatchExecutor*>(process_command_batch_executor().get()), nullptr);
+  {
+    const ScopedCommandBatchExecutor installed(recording);
+    EXPECT_EQ(process_command_batch_executor(), recording);
+  }
+  EXPECT_NE(dynamic_cast<LocalCommandBatchExecutor*>(process_command_batch_executor().get()), nullptr);
 }
 
 TEST(VerificationContext, AFolderIsRecordedOncePerBlock) {

@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const char* const kFormat = "zeroloss-sgd-checkpoint";
+const char* const kTimeFormat = "zeroloss-sgd-checkpoint-time";
+constexpr int kSealedWithTimeVersion = 3;  // the version that kept elapsed_seconds in the sealed JSON
 const char* const kSealKey = "fnv1a64";
 
 std::string hex64(std::uint64_t v) {
@@ -131,6 +133,22 @@ std::string steps_text(const std::vector<std::uint64_t>& steps) {
   return s.str();
 }
 
+// The time of checkpoint_time.json in `dir`, 0 when it is missing or not such a file: the time
+// informs (summary.json's elapsed_seconds_total), it is not part of the state a run continues.
+double recorded_elapsed_seconds(const std::string& dir) {
+  const std::string path = in_folder(dir, sgd_checkpoint_time_name());
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return 0;
+  try {
+    const json t = read_json_file(path);
+    if (t.is_object() && t.value("format", "") == kTimeFormat && t.contains("elapsed_seconds") &&
+        t["elapsed_seconds"].is_number() && t["elapsed_seconds"].get<double>() >= 0)
+      return t["elapsed_seconds"].get<double>();
+  } catch (const std::exception&) {
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string sgd_checkpoint_block_name(std::uint64_t step) { return "checkpoint_" + std::to_string(step) + ".csv"; }
@@ -157,6 +175,8 @@ void remove_sgd_checkpoint_blocks(const std::string& dir, const std::string& kee
     }
   }
 }
+
+const char* sgd_checkpoint_time_name() { return "checkpoint_time.json"; }
 
 std::string sgd_checkpoint_seal(const json& checkpoint) {
   json body = checkpoint;
@@ -190,7 +210,6 @@ std::string write_sgd_checkpoint(const std::string& dir, const SgdCheckpoint& ck
             {"version", kSgdCheckpointVersion},
             {"seed", ck.seed},
             {"status", ck.status},
-            {"elapsed_seconds", ck.elapsed_seconds},
             {"state", std::move(state)},
             {"trajectory", ck.trajectory}};
   if (!ck.divergence.empty()) j["divergence"] = ck.divergence;
@@ -198,6 +217,8 @@ std::string write_sgd_checkpoint(const std::string& dir, const SgdCheckpoint& ck
   const std::string path = in_folder(dir, "checkpoint.json");
   write_file_atomic(path, j.dump(2) + "\n");  // then the JSON that names the block
   remove_sgd_checkpoint_blocks(dir.empty() ? "." : dir, block);
+  const json time = {{"format", kTimeFormat}, {"step", st.step}, {"elapsed_seconds", ck.elapsed_seconds}};
+  write_file_atomic(in_folder(dir, sgd_checkpoint_time_name()), time.dump(2) + "\n");
   return path;
 }
 
@@ -212,13 +233,14 @@ SgdCheckpoint read_sgd_checkpoint(const std::string& path) {
   if (!j.is_object() || !j.contains("format") || j.at("format") != kFormat)
     throw InputError(path + ": not a zeroloss sgd checkpoint (expected \"format\": \"" + kFormat + "\"); " + kWhatToDo);
   const json& version = field(j, "version", "", path);
-  if (!version.is_number_integer() || version.get<long long>() != kSgdCheckpointVersion) {
+  if (!version.is_number_integer() ||
+      (version.get<long long>() != kSgdCheckpointVersion && version.get<long long>() != kSealedWithTimeVersion)) {
     const std::string v = version.dump();
     if (version == 1 || version == 2)
       throw InputError(path + ": a version " + v + " checkpoint, written by an earlier zeroloss: it carries no "
                               "checksum over all its fields, so it cannot be verified and is not continued; finish "
                               "the run with the zeroloss that wrote it, or start it again without --resume");
-    throw InputError(path + ": checkpoint version " + v + " is not known to this zeroloss (it reads version " +
+    throw InputError(path + ": checkpoint version " + v + " is not known to this zeroloss (it reads versions 3 and " +
                      std::to_string(kSgdCheckpointVersion) + "); " + kWhatToDo);
   }
   const json& seal = field(j, kSealKey, "", path);
@@ -235,7 +257,8 @@ SgdCheckpoint read_sgd_checkpoint(const std::string& path) {
   ck.status = string_field(j, "status", "", path);
   if (ck.status != "running" && ck.status != "interrupted" && ck.status != "completed" && ck.status != "diverged")
     malformed(path, "unknown status '" + ck.status + "' (expected running, interrupted, completed or diverged)");
-  ck.elapsed_seconds = number_field(j, "elapsed_seconds", "", path);
+  if (version == kSealedWithTimeVersion) ck.elapsed_seconds = number_field(j, "elapsed_seconds", "", path);
+  else ck.elapsed_seconds = recorded_elapsed_seconds(fs::path(path).parent_path().string());
   if (j.contains("divergence")) ck.divergence = string_field(j, "divergence", "", path);
   const json& st = field(j, "state", "", path);
   if (!st.is_object()) malformed(path, "'state' must be an object");

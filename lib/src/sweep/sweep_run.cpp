@@ -53,26 +53,23 @@ std::string cell(const json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return csv_cell(v.get<std::string>());
   if (v.is_number_float()) return format_double(v.get<double>());
+  if (v.is_array()) {  // a list of step sizes: "[0.01, 0.005]" in one quoted cell
+    std::string s;
+    for (const json& x : v) s += (s.empty() ? "" : ", ") + cell(x);
+    return csv_cell("[" + s + "]");
+  }
   return v.dump();
 }
 
 std::string cell(const std::optional<double>& x) { return x ? format_double(*x) : ""; }
 
-class CountingQueue : public SweepTaskQueue {
- public:
-  explicit CountingQueue(std::size_t size) : size_(size) {}
-  std::optional<std::size_t> next() override {
-    const std::size_t i = next_.fetch_add(1);
-    if (i >= size_) return std::nullopt;
-    return i;
-  }
-
- private:
-  std::size_t size_;
-  std::atomic<std::size_t> next_{0};
-};
-
 }  // namespace
+
+std::optional<std::size_t> CountingTaskQueue::next() {
+  const std::size_t i = next_.fetch_add(1);
+  if (i >= size_) return std::nullopt;
+  return i;
+}
 
 void prepare_sweep_folder(const SweepSpecification& spec, const SweepOptions& options) {
   options.validate();
@@ -144,7 +141,7 @@ SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOpti
   std::ostringstream csv, timings;
   csv << "id,kind";
   for (const auto& n : names) csv << ',' << n;
-  csv << ",status,sharpness,loss,grad_norm,optimum_sharpness,message\n";
+  csv << ",status,sharpness,loss,grad_norm,optimum_sharpness,error_order,convexity_threshold,message\n";
   timings << "id,worker,seconds\n";
   std::map<std::string, int> statuses;
   std::map<std::string, PlotSeries> sharpness;  // by kind
@@ -158,7 +155,8 @@ SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOpti
     csv << task.id << ',' << to_string(task.kind);
     for (const auto& n : names) csv << ',' << (task.parameters.contains(n) ? cell(task.parameters[n]) : "");
     csv << ',' << csv_cell(r.status) << ',' << cell(r.sharpness) << ',' << cell(r.loss) << ',' << cell(r.gradient_norm)
-        << ',' << cell(r.optimum_sharpness) << ',' << csv_cell(r.message) << '\n';
+        << ',' << cell(r.optimum_sharpness) << ',' << cell(r.error_order) << ',' << cell(r.convexity_threshold) << ','
+        << csv_cell(r.message) << '\n';
     if (r.sharpness) {
       PlotSeries& s = sharpness[to_string(task.kind)];
       s.label = std::string("T at the end, ") + to_string(task.kind);
@@ -211,7 +209,7 @@ SweepSummary run_sweep(const SweepSpecification& spec, const SweepOptions& optio
   prepare_sweep_folder(spec, options);
   int threads = options.threads;
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  CountingQueue queue(spec.tasks.size());
+  CountingTaskQueue queue(spec.tasks.size());
   const SweepSummary ran = run_sweep_tasks(spec, options, queue, threads, "thread");
   SweepSummary s = write_sweep_results(spec, options);
   s.run = ran.run;

@@ -1,5 +1,6 @@
 #include "zeroloss/sweep/sweep_specification.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -18,50 +19,79 @@
 
 namespace zeroloss {
 
-const char* to_string(SweepTaskKind kind) { return kind == SweepTaskKind::Sgd ? "sgd" : "flow"; }
+const char* to_string(SweepTaskKind kind) {
+  switch (kind) {
+    case SweepTaskKind::Sgd: return "sgd";
+    case SweepTaskKind::Flow: return "flow";
+    case SweepTaskKind::Compare: return "compare";
+    case SweepTaskKind::Convexity: return "convexity";
+    case SweepTaskKind::Optimum: return "optimum";
+  }
+  return "?";
+}
+
+const std::vector<SweepTaskKind>& sweep_task_kinds() {
+  static const std::vector<SweepTaskKind> kinds = {SweepTaskKind::Sgd, SweepTaskKind::Flow, SweepTaskKind::Compare,
+                                                   SweepTaskKind::Convexity, SweepTaskKind::Optimum};
+  return kinds;
+}
 
 namespace {
 
 using nlohmann::json;
 
-// Integer: an int >= 0 or >= 1; Count: an unsigned 64-bit integer; Real: a finite number; Text: a
-// string; Batch: an integer >= 1 or "full" (kept as text, as the runs record it).
-enum class ParameterType { Integer, Count, Real, Text, Batch };
+// Integer: an int >= 0 or >= 1; Count: an unsigned 64-bit integer; Real: a finite number; Reals: a
+// non-empty list of finite numbers; Text: a string; Batch: an integer >= 1 or "full" (kept as
+// text, as the runs record it).
+enum class ParameterType { Integer, Count, Real, Reals, Text, Batch };
+
+// The kinds that take a parameter, as a set of bits.
+constexpr unsigned bit(SweepTaskKind k) { return 1u << static_cast<unsigned>(k); }
+constexpr unsigned kSgd = bit(SweepTaskKind::Sgd), kFlow = bit(SweepTaskKind::Flow),
+                   kCompare = bit(SweepTaskKind::Compare), kConvexity = bit(SweepTaskKind::Convexity),
+                   kOptimum = bit(SweepTaskKind::Optimum);
+constexpr unsigned kAll = kSgd | kFlow | kCompare | kConvexity | kOptimum;
 
 struct ParameterRule {
   const char* name;
   ParameterType type;
-  bool sgd, flow;  // the kinds that take it
+  unsigned kinds;        // the kinds that take it
   const char* fallback;  // JSON text of the default; nullptr: none (required or optional, see below)
 };
 
-// Required: n, d, eta, s (sgd), steps, time, and m for the two-layer network; flow takes exactly one
-// of s and C, and B only with s.
+// Required: n, d; eta, s, steps (sgd); time (flow, compare); etas, s (compare); m for the two-layer
+// network. Flow takes exactly one of s and C, and B only with s.
 const std::vector<ParameterRule>& rules() {
   static const std::vector<ParameterRule> r = {
-      {"model", ParameterType::Text, true, true, "\"two-layer\""},
-      {"generator", ParameterType::Text, true, true, "\"gaussian\""},
-      {"n", ParameterType::Integer, true, true, nullptr},
-      {"d", ParameterType::Integer, true, true, nullptr},
-      {"data_seed", ParameterType::Count, true, true, "0"},
-      {"label_scale", ParameterType::Real, true, true, "1.0"},
-      {"m", ParameterType::Integer, true, true, nullptr},
-      {"init_scale", ParameterType::Real, true, true, "1.0"},
-      {"init_seed", ParameterType::Count, true, true, "0"},
-      {"activation", ParameterType::Text, true, true, "\"cubic\""},
-      {"eta", ParameterType::Real, true, false, nullptr},
-      {"s", ParameterType::Real, true, true, nullptr},
-      {"C", ParameterType::Real, false, true, nullptr},
-      {"B", ParameterType::Batch, true, true, nullptr},
-      {"seed", ParameterType::Count, true, false, "0"},
-      {"steps", ParameterType::Count, true, false, nullptr},
-      {"checkpoint_every", ParameterType::Count, true, false, "0"},
-      {"time", ParameterType::Real, false, true, nullptr},
-      {"max_steps", ParameterType::Count, false, true, "50000000"},
-      {"log_points", ParameterType::Integer, true, true, "50"},
+      {"model", ParameterType::Text, kAll, "\"two-layer\""},
+      {"generator", ParameterType::Text, kAll, "\"gaussian\""},
+      {"n", ParameterType::Integer, kAll, nullptr},
+      {"d", ParameterType::Integer, kAll, nullptr},
+      {"data_seed", ParameterType::Count, kAll, "0"},
+      {"label_scale", ParameterType::Real, kAll, "1.0"},
+      {"m", ParameterType::Integer, kAll, nullptr},
+      {"init_scale", ParameterType::Real, kAll, "1.0"},
+      {"init_seed", ParameterType::Count, kAll, "0"},
+      {"activation", ParameterType::Text, kAll, "\"cubic\""},
+      {"eta", ParameterType::Real, kSgd, nullptr},
+      {"etas", ParameterType::Reals, kCompare, nullptr},
+      {"s", ParameterType::Real, kSgd | kFlow | kCompare, nullptr},
+      {"C", ParameterType::Real, kFlow, nullptr},
+      {"B", ParameterType::Batch, kSgd | kFlow | kCompare, nullptr},
+      {"seed", ParameterType::Count, kSgd | kConvexity, "0"},
+      {"seeds", ParameterType::Integer, kCompare, "2"},
+      {"steps", ParameterType::Count, kSgd, nullptr},
+      {"checkpoint_every", ParameterType::Count, kSgd, "0"},
+      {"time", ParameterType::Real, kFlow | kCompare, nullptr},
+      {"points", ParameterType::Integer, kCompare, "5"},
+      {"max_steps", ParameterType::Count, kFlow, "50000000"},
+      {"log_points", ParameterType::Integer, kSgd | kFlow, "50"},
+      {"preset", ParameterType::Text, kConvexity, "\"quick\""},
   };
   return r;
 }
+
+bool takes(const ParameterRule& rule, SweepTaskKind kind) { return (rule.kinds & bit(kind)) != 0; }
 
 const ParameterRule* find_rule(const std::string& name) {
   for (const auto& r : rules())
@@ -92,6 +122,13 @@ json normalised(const json& value, const ParameterRule& rule, const std::string&
       if (!value.is_number() || !std::isfinite(value.get<double>()))
         throw InputError(key + ": expected a finite number, got " + value.dump());
       return value.get<double>();
+    case ParameterType::Reals:
+      if (!value.is_array() || value.empty())
+        throw InputError(key + ": expected a non-empty list of finite numbers, got " + value.dump());
+      for (const json& x : value)
+        if (!x.is_number() || !std::isfinite(x.get<double>()))
+          throw InputError(key + ": expected a non-empty list of finite numbers, got " + value.dump());
+      return value.get<std::vector<double>>();
     case ParameterType::Text:
       if (!value.is_string()) throw InputError(key + ": expected a string, got " + value.dump());
       return value;
@@ -110,7 +147,7 @@ void add_parameters(json& into, const json& object, SweepTaskKind kind, const st
     const ParameterRule* rule = find_rule(name);
     if (rule == nullptr)
       throw InputError(where + ": unknown parameter '" + name + "' (known: " + known_names() + ")");
-    if (!(kind == SweepTaskKind::Sgd ? rule->sgd : rule->flow))
+    if (!takes(*rule, kind))
       throw InputError(where + "." + name + ": not a parameter of " + to_string(kind) + " tasks");
     if (into.contains(name))
       throw InputError(where + "." + name + ": given twice (in parameters and in the grid or list)");
@@ -121,7 +158,7 @@ void add_parameters(json& into, const json& object, SweepTaskKind kind, const st
 // Defaults, required parameters and the checks that need several of them.
 void complete(json& p, SweepTaskKind kind, const std::string& where) {
   for (const auto& r : rules()) {
-    if (!(kind == SweepTaskKind::Sgd ? r.sgd : r.flow) || p.contains(r.name) || r.fallback == nullptr) continue;
+    if (!takes(r, kind) || p.contains(r.name) || r.fallback == nullptr) continue;
     p[r.name] = json::parse(r.fallback);
   }
   auto require = [&](const char* name) {
@@ -133,19 +170,19 @@ void complete(json& p, SweepTaskKind kind, const std::string& where) {
     const ModelKind model = parse_model_kind(p["model"].get<std::string>());
     p["model"] = to_string(model);
     if (model == ModelKind::TwoLayer) require("m");
-    if (model == ModelKind::DiagonalLinear && kind == SweepTaskKind::Sgd)
-      throw InputError("sgd tasks run the two-layer network only (use model \"two-layer\")");
+    if (model == ModelKind::DiagonalLinear && kind == SweepTaskKind::Compare)
+      throw InputError("compare tasks run the two-layer network only (use model \"two-layer\")");
     if (model == ModelKind::DiagonalLinear && p.contains("m"))
       throw InputError("m is a parameter of the two-layer network only");
   } catch (const InputError& e) {
     throw InputError(where + ".model: " + e.what());
   }
-  if (kind == SweepTaskKind::Sgd) {
-    require("eta");
+  if (kind == SweepTaskKind::Sgd || kind == SweepTaskKind::Compare) {
+    require(kind == SweepTaskKind::Sgd ? "eta" : "etas");
     require("s");
-    require("steps");
+    require(kind == SweepTaskKind::Sgd ? "steps" : "time");
     if (!p.contains("B")) p["B"] = "1";
-  } else {
+  } else if (kind == SweepTaskKind::Flow) {
     require("time");
     if (p.contains("s") == p.contains("C"))
       throw InputError(where + ": give exactly one of 's' (label noise, C = s^2/(4B)) and 'C'");
@@ -179,10 +216,35 @@ void check_task(const SweepTask& task, const std::string& where) {
   } catch (const Error& e) {
     fail(e.what());
   }
-  if (task.kind == SweepTaskKind::Sgd) {
-    if (!sweep_task_sgd_options(task, files).is_valid(&error)) fail(error);
-  } else {
-    if (!sweep_task_flow_options(task, files).is_valid(&error)) fail(error);
+  switch (task.kind) {
+    case SweepTaskKind::Sgd:
+      if (p["model"] == "diagonal-linear" ? !sweep_task_diagonal_sgd_options(task, files).is_valid(&error)
+                                          : !sweep_task_sgd_options(task, files).is_valid(&error))
+        fail(error);
+      break;
+    case SweepTaskKind::Flow:
+      if (!sweep_task_flow_options(task, files).is_valid(&error)) fail(error);
+      break;
+    case SweepTaskKind::Compare: {
+      for (const json& eta : p["etas"])
+        if (eta.get<double>() <= 0) fail("etas: every step size must be > 0");
+      if (!(p["time"].get<double>() > 0)) fail("time: expected the SGD time t_end > 0");
+      if (!(p["s"].get<double>() > 0)) fail("s: expected the label noise s > 0");
+      if (p["seeds"].get<int>() < 1) fail("seeds: expected at least 1 seed per step size");
+      if (p["points"].get<int>() < 1) fail("points: expected at least 1 comparison time");
+      break;
+    }
+    case SweepTaskKind::Convexity:
+      try {
+        const std::string preset = p["preset"].get<std::string>();
+        if (preset != "quick" && preset != "full") fail("preset: expected \"quick\" or \"full\", got \"" + preset + "\"");
+        sweep_task_convexity_options(task, files).settings.validate();
+      } catch (const InputError& e) {
+        fail(e.what());
+      }
+      break;
+    case SweepTaskKind::Optimum:
+      break;
   }
 }
 
@@ -194,12 +256,16 @@ void expand_entry(const json& entry, std::size_t e, std::vector<SweepTask>& task
     if (key != "kind" && key != "parameters" && key != "grid" && key != "list")
       throw InputError(where + ": unknown key '" + key + "' (known: kind, parameters, grid, list)");
   }
+  std::string known;
+  for (SweepTaskKind k : sweep_task_kinds()) known += (known.empty() ? "" : ", ") + std::string(to_string(k));
   if (!entry.contains("kind") || !entry["kind"].is_string())
-    throw InputError(where + ".kind: missing; expected \"sgd\" or \"flow\"");
+    throw InputError(where + ".kind: missing; expected one of " + known);
   const std::string kind_name = entry["kind"].get<std::string>();
-  if (kind_name != "sgd" && kind_name != "flow")
-    throw InputError(where + ".kind: unknown task kind \"" + kind_name + "\" (known: sgd, flow)");
-  const SweepTaskKind kind = kind_name == "sgd" ? SweepTaskKind::Sgd : SweepTaskKind::Flow;
+  const auto& kinds = sweep_task_kinds();
+  const auto found = std::find_if(kinds.begin(), kinds.end(), [&](SweepTaskKind k) { return kind_name == to_string(k); });
+  if (found == kinds.end())
+    throw InputError(where + ".kind: unknown task kind \"" + kind_name + "\" (known: " + known + ")");
+  const SweepTaskKind kind = *found;
   if (entry.contains("grid") && entry.contains("list")) throw InputError(where + ": give a grid or a list, not both");
 
   json fixed = json::object();

@@ -10,7 +10,15 @@
 #include "zeroloss/model/model_kind.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/io/csv.hpp"
+#include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/presentation/optimum_outputs.hpp"
 #include "zeroloss/runs/label_noise_sgd_run.hpp"
+#include "zeroloss/runs/loaded_diagonal_problem.hpp"
+#include "zeroloss/runs/loaded_problem.hpp"
+#include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
+#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
 
@@ -24,6 +32,8 @@ SweepTaskFiles sweep_task_files(const std::string& sweep_dir, const SweepTask& t
   f.start = f.dir + "/start.csv";
   f.run = f.dir + "/run";
   f.result = f.dir + "/result.json";
+  f.optimum = f.dir + "/optimum.csv";
+  f.optimum_json = f.dir + "/optimum.json";
   return f;
 }
 
@@ -43,18 +53,29 @@ GeneratedDataOptions sweep_task_data_options(const SweepTask& task, const SweepT
   return g;
 }
 
-LabelNoiseSgdRunOptions sweep_task_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
-  const json& p = task.parameters;
-  LabelNoiseSgdRunOptions o;
-  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+namespace {
+
+// What the SGD runs of both models take alike from a task: eta, s, B, K, one thread, the logged
+// rows and the checkpoint period.
+template <class SgdOptions>
+void set_sgd_parameters(SgdOptions& o, const json& p) {
   o.learning_rate = p["eta"].get<double>();
   o.label_noise = p["s"].get<double>();
   o.batch = p["B"].get<std::string>();
   o.steps = p["steps"].get<std::uint64_t>();
-  o.seeds = {p["seed"].get<std::uint64_t>()};
   o.threads = 1;
   o.log_points = p["log_points"].get<int>();
   o.checkpoint_every = p["checkpoint_every"].get<std::uint64_t>();
+}
+
+}  // namespace
+
+LabelNoiseSgdRunOptions sweep_task_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  LabelNoiseSgdRunOptions o;
+  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  set_sgd_parameters(o, p);
+  o.seeds = {p["seed"].get<std::uint64_t>()};
   o.figures = false;
   o.out = files.run;
   return o;
@@ -72,6 +93,45 @@ SharpnessFlowRunOptions sweep_task_flow_options(const SweepTask& task, const Swe
   o.log_points = p["log_points"].get<int>();
   o.max_steps = p["max_steps"].get<std::uint64_t>();
   o.figures = false;
+  o.out = files.run;
+  return o;
+}
+
+DiagonalSgdRunOptions sweep_task_diagonal_sgd_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  DiagonalSgdRunOptions o;
+  o.data = files.data;
+  o.weights = files.start;
+  set_sgd_parameters(o, p);
+  o.seed = p["seed"].get<std::uint64_t>();
+  o.out = files.run;
+  return o;
+}
+
+SgdFlowComparisonRunOptions sweep_task_compare_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  SgdFlowComparisonRunOptions o;
+  o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  o.label_noise = p["s"].get<double>();
+  o.batch = p["B"].get<std::string>();
+  o.learning_rates = p["etas"].get<std::vector<double>>();
+  o.time = p["time"].get<double>();
+  for (int k = 1; k <= p["seeds"].get<int>(); ++k) o.seeds.push_back(static_cast<std::uint64_t>(k));
+  o.points = p["points"].get<int>();
+  o.threads = 1;
+  o.figures = false;
+  o.out = files.run;
+  return o;
+}
+
+ConvexityRunOptions sweep_task_convexity_options(const SweepTask& task, const SweepTaskFiles& files) {
+  const json& p = task.parameters;
+  ConvexityRunOptions o;
+  o.problem = {files.data, files.optimum, p["activation"].get<std::string>()};
+  o.model = parse_model_kind(p["model"].get<std::string>());
+  o.settings.quick = p["preset"].get<std::string>() == "quick";
+  o.settings.seed = p["seed"].get<std::uint64_t>();
+  o.settings.figures = false;
   o.out = files.run;
   return o;
 }
@@ -103,21 +163,113 @@ std::optional<double> read_optional(const json& j, const char* key) {
 }
 
 // Moves the entries that depend on the process (wall-clock times, steps per second, where a resume
-// started) out of a run's summary.json into `timing`.
+// started) out of a run's summary.json into `timing`, under the same JSON pointer: sgd's
+// performance, flow's wall_seconds, compare's flow/seconds and sgd/seconds, convexity's seconds
+// (the entries tests/golden_test.cpp excludes as times).
 void move_timing_out(const std::string& summary_path, json& timing) {
   if (!fs::exists(summary_path)) return;
   json summary = read_json_file(summary_path);
   bool changed = false;
-  for (const char* key : {"performance", "wall_seconds"}) {
-    if (!summary.contains(key)) continue;
-    timing[key] = summary[key];
-    summary.erase(key);
+  for (const char* key : {"/performance", "/wall_seconds", "/seconds", "/flow/seconds", "/sgd/seconds"}) {
+    const json::json_pointer at(key);
+    if (!summary.contains(at)) continue;
+    timing[at] = summary[at];
+    summary[at.parent_pointer()].erase(at.back());
     changed = true;
   }
   if (changed) write_json(summary_path, summary);
 }
 
+void start_afresh(const SweepTask& task, const SweepTaskFiles& files) {
+  fs::remove_all(files.dir);
+  fs::create_directories(files.dir);
+  write_task_inputs(task, files);
+}
+
+bool diagonal(const SweepTask& task) {
+  return parse_model_kind(task.parameters["model"].get<std::string>()) == ModelKind::DiagonalLinear;
+}
+
+SweepTaskResult run_diagonal_sgd(const SweepTask& task, const SweepTaskFiles& files) {
+  std::optional<DiagonalSgdRunSummary> S;
+  if (fs::exists(files.run + "/run.json")) {
+    try {
+      S = resume_diagonal_label_noise_sgd(files.run, {}, nullptr, 1);
+    } catch (const InputError&) {
+      S.reset();  // killed before the run could continue: start again
+    }
+  }
+  if (!S) {
+    start_afresh(task, files);
+    S = run_diagonal_label_noise_sgd(sweep_task_diagonal_sgd_options(task, files));
+  }
+  SweepTaskResult r;
+  r.status = to_string(S->status);
+  r.message = S->failure;
+  const DiagonalSgdSeedResult& seed = S->seeds.at(0);
+  if (!seed.rows.empty()) {
+    r.sharpness = seed.rows.back().sharpness;
+    r.loss = seed.rows.back().loss;
+  }
+  return r;
+}
+
+// The minimizer of T from the task's start into optimum.csv, and what `zeroloss optimum --json`
+// prints into optimum.json. A two-layer point that is not a minimum is written with status
+// "stationary point"; a fallback L-BFGS that did not converge throws.
+SweepTaskResult run_optimum(const SweepTask& task, const SweepTaskFiles& files) {
+  const ProblemFiles problem{files.data, files.start, task.parameters["activation"].get<std::string>()};
+  SweepTaskResult r;
+  if (diagonal(task)) {
+    const LoadedDiagonalProblem P = load_diagonal_problem(problem);
+    const DiagonalLinearOptimum o = diagonal_linear_optimum(*P.model, P.theta);
+    write_diagonal_weights_csv(files.optimum, P.model->u(o.theta), P.model->v(o.theta));
+    write_file_atomic(files.optimum_json, optimum_json(o, P.model->description(), files.optimum).dump(2) + "\n");
+    r.sharpness = o.sharpness;
+    r.optimum_sharpness = o.sharpness;
+    return r;
+  }
+  const LoadedProblem P = load_problem(problem);
+  const SharpnessMinimum s = sharpness_minimum(P.model, P.weights.theta, SharpnessMinimumOptions{});
+  if (!s.closed_form && !s.fallback_summary.converged)
+    throw ConvergenceError("no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: " +
+                           s.fallback_summary.termination);
+  const OptimumReport report{false, SharpnessGeometry(P.model, P.weights.theta).sharpness(),
+                             max_residual(P.model, P.weights.theta), P.model.activation().name(), files.optimum};
+  write_weights_csv(files.optimum, s.theta, P.model.a());
+  write_file_atomic(files.optimum_json, optimum_json(s, report).dump(2) + "\n");
+  if (s.kind == OptimumKind::StationaryPoint) {
+    r.status = "stationary point";
+    r.message = s.verdict;
+  }
+  r.sharpness = s.sharpness;
+  r.gradient_norm = s.riemannian_gradient_norm;
+  if (s.closed_form) r.optimum_sharpness = s.sharpness;
+  return r;
+}
+
+SweepTaskResult run_compare(const SweepTask& task, const SweepTaskFiles& files) {
+  start_afresh(task, files);
+  const SgdFlowComparisonRunSummary S = run_sgd_flow_comparison(sweep_task_compare_options(task, files));
+  SweepTaskResult r;
+  r.sharpness = S.flow.final_sharpness;
+  r.gradient_norm = S.flow.final_gradient_norm;
+  if (S.result.fit) r.error_order = S.result.fit->exponent;
+  if (!S.notes.empty()) r.message = S.notes.front();
+  return r;
+}
+
+SweepTaskResult run_convexity_task(const SweepTask& task, const SweepTaskFiles& files) {
+  start_afresh(task, files);
+  SweepTaskResult r = run_optimum(task, files);
+  if (!r.completed()) return r;
+  const ConvexityRunSummary S = run_convexity(sweep_task_convexity_options(task, files));
+  if (S.result.threshold.negative_found) r.convexity_threshold = S.result.threshold.threshold;
+  return r;
+}
+
 SweepTaskResult run_sgd(const SweepTask& task, const SweepTaskFiles& files) {
+  if (diagonal(task)) return run_diagonal_sgd(task, files);
   std::optional<LabelNoiseSgdRun> run;
   if (fs::exists(files.run + "/run.json")) {
     try {
@@ -127,9 +279,7 @@ SweepTaskResult run_sgd(const SweepTask& task, const SweepTaskFiles& files) {
     }
   }
   if (!run) {
-    fs::remove_all(files.dir);
-    fs::create_directories(files.dir);
-    write_task_inputs(task, files);
+    start_afresh(task, files);
     run.emplace(sweep_task_sgd_options(task, files));
   }
   const LabelNoiseSgdRunSummary S = run->run();
@@ -148,9 +298,7 @@ SweepTaskResult run_sgd(const SweepTask& task, const SweepTaskFiles& files) {
 }
 
 SweepTaskResult run_flow(const SweepTask& task, const SweepTaskFiles& files) {
-  fs::remove_all(files.dir);
-  fs::create_directories(files.dir);
-  write_task_inputs(task, files);
+  start_afresh(task, files);
   const SharpnessFlowRunOptions o = sweep_task_flow_options(task, files);
   const SharpnessFlowRunSummary S = run_sharpness_flow(o);
   SweepTaskResult r;
@@ -178,7 +326,9 @@ json to_json(const SweepTask& task, const SweepTaskResult& r) {
               {"sharpness", optional_number(r.sharpness)},
               {"loss", optional_number(r.loss)},
               {"grad_norm", optional_number(r.gradient_norm)},
-              {"optimum_sharpness", optional_number(r.optimum_sharpness)}};
+              {"optimum_sharpness", optional_number(r.optimum_sharpness)},
+              {"error_order", optional_number(r.error_order)},
+              {"convexity_threshold", optional_number(r.convexity_threshold)}};
 }
 
 SweepTaskResult sweep_task_result_from_json(const json& j, const std::string& source) {
@@ -191,6 +341,8 @@ SweepTaskResult sweep_task_result_from_json(const json& j, const std::string& so
   r.loss = read_optional(j, "loss");
   r.gradient_norm = read_optional(j, "grad_norm");
   r.optimum_sharpness = read_optional(j, "optimum_sharpness");
+  r.error_order = read_optional(j, "error_order");
+  r.convexity_threshold = read_optional(j, "convexity_threshold");
   return r;
 }
 
@@ -198,7 +350,16 @@ SweepTaskResult execute_sweep_task(const SweepTask& task, const std::string& swe
   const SweepTaskFiles files = sweep_task_files(sweep_dir, task);
   SweepTaskResult r;
   try {
-    r = task.kind == SweepTaskKind::Sgd ? run_sgd(task, files) : run_flow(task, files);
+    switch (task.kind) {
+      case SweepTaskKind::Sgd: r = run_sgd(task, files); break;
+      case SweepTaskKind::Flow: r = run_flow(task, files); break;
+      case SweepTaskKind::Compare: r = run_compare(task, files); break;
+      case SweepTaskKind::Convexity: r = run_convexity_task(task, files); break;
+      case SweepTaskKind::Optimum:
+        start_afresh(task, files);
+        r = run_optimum(task, files);
+        break;
+    }
     move_timing_out(files.run + "/summary.json", timing);
   } catch (const std::exception& e) {
     r = SweepTaskResult{};

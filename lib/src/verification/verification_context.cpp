@@ -1,11 +1,9 @@
 #include "zeroloss/verification/verification_context.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <numeric>
 #include <sstream>
-#include <thread>
 
 #include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/io/child_process.hpp"
@@ -16,11 +14,13 @@ namespace zeroloss {
 using nlohmann::json;
 
 VerificationContext::VerificationContext(json config, std::string out_dir, std::string program,
-                                         std::function<void(const std::string&)> progress)
+                                         std::function<void(const std::string&)> progress,
+                                         std::shared_ptr<CommandBatchExecutor> batches)
     : config_(std::move(config)),
       out_(std::move(out_dir)),
       program_(std::move(program)),
-      progress_(std::move(progress)) {
+      progress_(std::move(progress)),
+      batches_(batches ? std::move(batches) : process_command_batch_executor()) {
   ensure_directory(out_);
   ensure_directory(out_ + "/logs");
 }
@@ -101,38 +101,22 @@ std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command
   if (!cost.empty() && cost.size() != commands.size())
     throw InputError("parallel commands: " + std::to_string(cost.size()) + " costs for " +
                      std::to_string(commands.size()) + " commands");
-  std::vector<std::vector<std::string>> argv;
+  CommandBatch batch;
+  batch.program = program_;
   for (const auto& c : commands) {
     commands_.push_back(zeroloss_command_line(c.args));
     ++runs_;
-    argv.push_back(child_arguments(c.args, out_ + "/logs/" + c.log_name));
+    const std::string base = out_ + "/logs/" + c.log_name;
+    batch.commands.push_back({child_arguments(c.args, base), base + ".out", base + ".err"});
   }
-  std::vector<size_t> order(commands.size());
-  std::iota(order.begin(), order.end(), size_t{0});
+  batch.order.resize(commands.size());
+  std::iota(batch.order.begin(), batch.order.end(), size_t{0});
   if (!cost.empty())
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
-  std::vector<int> codes(commands.size(), 0);
-  std::vector<std::string> errors(commands.size());
-  std::atomic<size_t> next{0};
-  const auto worker = [&]() {
-    for (size_t q = next++; q < order.size(); q = next++) {
-      const size_t k = order[q];
-      const std::string base = out_ + "/logs/" + commands[k].log_name;
-      try {
-        codes[k] = run_child_process(program_, argv[k], base + ".out", base + ".err").exit_code;
-      } catch (const std::exception& e) {
-        errors[k] = e.what();
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  const size_t n = std::min(static_cast<size_t>(threads), commands.size());
-  for (size_t k = 1; k < n; ++k) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  for (const auto& e : errors)
-    if (!e.empty()) throw Error(e);
-  return codes;
+    std::stable_sort(batch.order.begin(), batch.order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+  const CommandBatchResult r = batches_->run(batch, threads);
+  for (size_t k = 0; k < commands.size(); ++k)
+    if (!r.errors.at(k).empty()) throw Error(r.errors[k]);
+  return r.exit_codes;
 }
 
 int VerificationContext::try_run(const std::string& log_name, const std::vector<std::string>& args, std::string* out) {

@@ -7,8 +7,13 @@
 // read only when the whole of it verifies, and a reader never continues from an edited or damaged
 // file.
 //
+// The run's accumulated wall time is not part of the state: it is kept in DIR/checkpoint_time.json
+// beside it (a record of the process, as a sweep's timings are), so that checkpoint.json and its
+// block are the same bytes whichever process, executor or history of interruptions wrote them.
+//
 // Writing: the block first, then the JSON, both atomically, then the blocks of other steps are
-// removed. A crash at any point leaves a checkpoint.json whose block exists and is that of its step.
+// removed, then the time file. A crash at any point leaves a checkpoint.json whose block exists and
+// is that of its step (the time file may then be a checkpoint older: the time only informs).
 
 #include <nlohmann/json.hpp>
 
@@ -20,14 +25,20 @@
 
 namespace zeroloss {
 
-// Version 3: the whole JSON is sealed ("fnv1a64" at the top level). Versions 1 and 2 carry no such
-// checksum and are refused (read_sgd_checkpoint says so and what to do).
-inline constexpr int kSgdCheckpointVersion = 3;
+// Version 4: the whole JSON is sealed ("fnv1a64" at the top level) and holds no time (it is in
+// checkpoint_time.json). Version 3 (sealed, with "elapsed_seconds" inside) is still read. Versions 1
+// and 2 carry no seal and are refused (read_sgd_checkpoint says so and what to do).
+inline constexpr int kSgdCheckpointVersion = 4;
+
+// "checkpoint_time.json": {"format": "zeroloss-sgd-checkpoint-time", "step": k, "elapsed_seconds": s}.
+const char* sgd_checkpoint_time_name();
 
 struct SgdCheckpoint {
   std::uint64_t seed = 0;
   std::string status;          // running | interrupted | completed | diverged
-  double elapsed_seconds = 0;  // wall time of the run so far, over all its processes
+  // Wall time of the run so far, over all its processes: written to checkpoint_time.json; read from
+  // it (version 4; 0 when it is missing or unreadable) or from a version 3 checkpoint.json.
+  double elapsed_seconds = 0;
   std::string divergence;      // the reason, for status diverged (empty otherwise)
   // The state. read_sgd_checkpoint loads the block only for a state a run continues from (status
   // running or interrupted; after a divergence the block may hold non-finite numbers): otherwise
@@ -57,7 +68,7 @@ std::string write_sgd_checkpoint(const std::string& dir, const SgdCheckpoint& ck
 
 // Reads and verifies a checkpoint.json written by write_sgd_checkpoint, and its block (in the same
 // folder). Throws InputError naming the file and saying what to do when: the file is missing or not
-// JSON; it is not a checkpoint; its version is not 3; its seal does not verify (a field was changed
+// JSON; it is not a checkpoint; its version is not 3 or 4; its seal does not verify (a field was changed
 // after it was written); a field is missing or of the wrong type; the status is unknown; the
 // trajectory's steps are not increasing or go past the state's step; a generator state is not four
 // words; the batch and its noise differ in length; the block file is not named

@@ -7,6 +7,7 @@
 // folders' manifests .zeroloss-run.json, which hold a pid and clock times, aside); times go to
 // DIR/timings/ and DIR/timings.csv.
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -33,6 +34,17 @@ class SweepTaskQueue {
  public:
   virtual ~SweepTaskQueue() = default;
   virtual std::optional<std::size_t> next() = 0;
+};
+
+// The local queue: one atomic counter over 0..size-1.
+class CountingTaskQueue : public SweepTaskQueue {
+ public:
+  explicit CountingTaskQueue(std::size_t size) : size_(size) {}
+  std::optional<std::size_t> next() override;
+
+ private:
+  std::size_t size_;
+  std::atomic<std::size_t> next_{0};
 };
 
 struct SweepSummary {

@@ -1,5 +1,5 @@
 #pragma once
-// A sweep specification (docs/sweeps.md): a list of entries, each a task kind (sgd, flow) with fixed
+// A sweep specification (docs/sweeps.md): a list of entries, each a task kind (below) with fixed
 // parameters and a grid (the Cartesian product of value lists) or a list of parameter sets, expanded
 // into an ordered list of tasks. Every task is deterministic given its parameters: seeds come from
 // the specification (data_seed, init_seed, seed), never from a rank, a thread or the clock.
@@ -12,8 +12,13 @@
 
 namespace zeroloss {
 
-enum class SweepTaskKind { Sgd, Flow };
-const char* to_string(SweepTaskKind kind);  // "sgd", "flow"
+// sgd: label-noise SGD (either model); flow: the Riemannian flow of T (either model); compare: SGD
+// ensembles at several step sizes against the limiting flow (two-layer); convexity: the minimizer
+// of T, then the convexity diagnostics there; optimum: the minimizer of T (two-layer: closed form
+// or L-BFGS; diagonal: the certified weighted-l1 interpolator).
+enum class SweepTaskKind { Sgd, Flow, Compare, Convexity, Optimum };
+const char* to_string(SweepTaskKind kind);  // "sgd", "flow", "compare", "convexity", "optimum"
+const std::vector<SweepTaskKind>& sweep_task_kinds();  // every kind, in the order above
 
 struct SweepTask {
   std::size_t index = 0;        // position in task order (0-based)

@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/sweep/command_batch.hpp"
 
 namespace zeroloss {
 
@@ -24,9 +26,11 @@ class VerificationContext {
   // `config` is a resolved configuration (verification/verification_config.hpp); `out_dir` the report's folder
   // (created, with out_dir/logs); `program` the zeroloss executable that runs the commands (its
   // command lines are recorded as "zeroloss ..." whatever its path); `progress` receives one line
-  // per long step (may be empty).
+  // per long step (may be empty). `batches` runs try_run_parallel's batches; null: the process's
+  // executor (sweep/command_batch.hpp: local threads, or the MPI ranks under mpirun).
   VerificationContext(nlohmann::json config, std::string out_dir, std::string program,
-                      std::function<void(const std::string&)> progress);
+                      std::function<void(const std::string&)> progress,
+                      std::shared_ptr<CommandBatchExecutor> batches = nullptr);
 
   const nlohmann::json& config() const { return config_; }
   const std::string& out() const { return out_; }
@@ -57,7 +61,9 @@ class VerificationContext {
   };
   // try_run for independent commands, at most `threads` (>= 1) at a time: all are recorded in the
   // given order first, then run in parallel child processes, longer first when `cost` (one number
-  // per command) is given. Returns the exit codes in the given order.
+  // per command) is given, by the context's batch executor (under MPI: over the ranks, one command
+  // per rank at a time, whatever `threads`). Returns the exit codes in the given order; throws
+  // Error when a command could not be started.
   std::vector<int> try_run_parallel(const std::vector<Command>& commands, int threads,
                                     const std::vector<double>& cost = {});
 
@@ -77,6 +83,7 @@ class VerificationContext {
   std::string out_;
   std::string program_;
   std::function<void(const std::string&)> progress_;
+  std::shared_ptr<CommandBatchExecutor> batches_;
   std::vector<std::string> commands_;
   std::vector<std::string> block_dirs_;  // folders already recorded with mkdir -p in this block
   size_t runs_ = 0;
