@@ -102,7 +102,8 @@ void report_on_this_process(const RunOptions& o, const json& cfg) {
         kExitCheckIncomplete);
   const std::string inconclusive = verdict_keys_with_status(doc, VerdictStatus::Inconclusive);
   if (!inconclusive.empty())
-    throw CommandFailure("claim inconclusive (its rule also passed a falsified variant): " + inconclusive + " (see " +
+    throw CommandFailure("claim inconclusive (not tested enough, or its rule also passed a falsified variant): " +
+                             inconclusive + " (see " +
                              o.out + "/report.html)",
                          kExitCheckIncomplete);
 }
@@ -128,7 +129,7 @@ CommandRegistration reg(
            "The configuration is validated as a whole before any work (bad values exit 2 naming the file and key).\n"
            "Exit codes: 0 every asserted claim passed (claims with status reported or not-applicable assert "
            "nothing); 8 some claim failed; 9 no claim failed but some check could not be completed (status error) "
-           "or was inconclusive (its rule also passed a falsified variant); "
+           "or was inconclusive (not tested enough, or its rule also passed a falsified variant); "
            "1 usage error; 2 bad configuration. The report is written in all three cases 0, 8 and 9.");
        app.add_option("config", o->config, "Configuration JSON merged over the default (optional)")
            ->check(CLI::ExistingFile);

@@ -92,6 +92,7 @@ TEST(GlobalMinimumPopulationRule, AMemberWhoseSearchesMostlyFailIsUntestedNotEvi
   const Decision ds = decide_global_minimum(sparse, low);
   EXPECT_TRUE(ds.held(kRuleSearchConverged));
   EXPECT_EQ(failed(ds), std::vector<std::string>{kRuleSearchPopulationTested});
+  EXPECT_EQ(ds.status, VerdictStatus::Inconclusive);  // untested, not refuted
 
   // A family with no tested member fails too: the Figure 1 draws all ill-conditioned.
   GlobalMinimumEvidence no_figure1 = search_population(1, 0, 0);

@@ -39,6 +39,28 @@ void expect_fails_only(const Decision& d, const std::string& rule) {
   EXPECT_EQ(failed_rules(d), std::vector<std::string>{rule});
 }
 
+// `d` is inconclusive (not refuted, not covered), and the coverage rule `rule` is the only rule that
+// did not hold.
+void expect_inconclusive_only(const Decision& d, const std::string& rule) {
+  EXPECT_EQ(d.status, VerdictStatus::Inconclusive);
+  EXPECT_EQ(failed_rules(d), std::vector<std::string>{rule});
+}
+
+TEST(Decision, AFailedCoverageRuleLeavesTheClaimUntestedAFailedEvidenceRuleRefutesIt) {
+  const RuleOutcome evidence_ok{"e", true}, evidence_bad{"e", false};
+  const RuleOutcome covered{"c", true, RuleKind::Coverage}, uncovered{"c", false, RuleKind::Coverage};
+  EXPECT_EQ(RuleOutcome{}.kind, RuleKind::Evidence);
+  EXPECT_EQ(decide_by_rules({evidence_ok, covered}).status, VerdictStatus::Pass);
+  EXPECT_EQ(decide_by_rules({evidence_ok, uncovered}).status, VerdictStatus::Inconclusive);
+  EXPECT_EQ(decide_by_rules({evidence_bad, covered}).status, VerdictStatus::Fail);
+  EXPECT_EQ(decide_by_rules({evidence_bad, uncovered}).status, VerdictStatus::Fail);  // refuted wins
+  // A mutant is rejected when its status is not Pass (status_with_power): an uncovered mutant too.
+  const Decision anchor = decide_by_rules({evidence_ok, covered});
+  EXPECT_EQ(status_with_power(anchor, {{"m", "changes", true}}), VerdictStatus::Pass);
+  EXPECT_EQ(status_with_power(decide_by_rules({evidence_ok, uncovered}), {{"m", "changes", true}}),
+            VerdictStatus::Inconclusive);
+}
+
 TEST(Decision, PassesOnlyWhenEveryRuleHolds) {
   EXPECT_EQ(decide_by_rules({{"a", true}, {"b", true}}).status, VerdictStatus::Pass);
   const Decision d = decide_by_rules({{"a", true}, {"b", false}});
@@ -251,12 +273,12 @@ TEST(GlobalMinimumRule, ASearchThatRarelyConvergesTestsNothing) {
   e.search[1].converged = false;  // 2 of 4 converged: exactly the default fraction 0.5
   EXPECT_EQ(decide_global_minimum(e, minimum_thresholds()).status, VerdictStatus::Pass);
   e.search[2].converged = false;  // 1 of 4
-  expect_fails_only(decide_global_minimum(e, minimum_thresholds()), kRuleSearchConverged);
+  expect_inconclusive_only(decide_global_minimum(e, minimum_thresholds()), kRuleSearchConverged);
   GlobalMinimumThresholds low = minimum_thresholds();
   low.search_min_converged_fraction = 0.25;
   EXPECT_EQ(decide_global_minimum(e, low).status, VerdictStatus::Pass);
   e.search[0].converged = false;  // none: fails whatever the fraction
-  expect_fails_only(decide_global_minimum(e, low), kRuleSearchConverged);
+  expect_inconclusive_only(decide_global_minimum(e, low), kRuleSearchConverged);
 }
 
 // --- Claim 2 -------------------------------------------------------------------------------------
@@ -490,12 +512,13 @@ TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAre
   EXPECT_EQ(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t).status, VerdictStatus::Pass);
   // ... but it does not count either: too few tested.
   t.min_tested_fraction = 0.6;
-  expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t), kRuleTrackingPopulationTested);
-  // Only untested members: nothing was tested, both rules fail.
+  expect_inconclusive_only(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t),
+                           kRuleTrackingPopulationTested);
+  // Only untested members: nothing was tested, nothing refuted: inconclusive, as is an empty population.
   d = decide_sgd_tracks_flow_population({untested_member(), wide_off}, t);
-  EXPECT_FALSE(d.held(kRuleTrackingPopulationTested));
-  EXPECT_FALSE(d.held(kRuleTrackingPopulationHolds));
-  EXPECT_EQ(decide_sgd_tracks_flow_population({}, t).status, VerdictStatus::Fail);
+  expect_inconclusive_only(d, kRuleTrackingPopulationTested);
+  EXPECT_TRUE(d.held(kRuleTrackingPopulationHolds));
+  EXPECT_EQ(decide_sgd_tracks_flow_population({}, t).status, VerdictStatus::Inconclusive);
   // A tested member that fails (narrow interval off the claim) fails the population alone.
   t.min_tested_fraction = 0.5;
   SgdTracksFlowEvidence off = tracking_evidence();
@@ -532,7 +555,7 @@ TEST(SgdTracksFlowPopulationRule, EveryFamilyNeedsATestedMember) {
   // 6 of 8 tested, but the Figure 1 family (2 members, not run) has none: population_tested fails.
   std::vector<SgdTracksFlowEvidence> members = {not_run_member("figure1"), not_run_member("figure1")};
   for (int k = 0; k < 6; ++k) members.push_back(tested_member(k < 3 ? "gaussian (3, 5, 4)" : "gaussian (10, 50, 30)"));
-  EXPECT_EQ(failed_rules(decide_sgd_tracks_flow_population(members, t)), std::vector<std::string>{kRuleTrackingPopulationTested});
+  expect_inconclusive_only(decide_sgd_tracks_flow_population(members, t), kRuleTrackingPopulationTested);
   // One Figure 1 member tested: covered, and it passes.
   members[0] = tested_member("figure1");
   EXPECT_EQ(decide_sgd_tracks_flow_population(members, t).status, VerdictStatus::Pass);
@@ -619,15 +642,15 @@ TEST(RankOneSgdRule, AnUntestedDrawIsNeitherEvidenceNorFailure) {
 TEST(RankOneSgdRule, TooFewTestedDrawsFail) {
   RankOneSgdEvidence e = rank_one_population();
   e.members[2].tested = false;  // 2 of 4 tested < 0.75
-  expect_fails_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRulePopulationTested);
+  expect_inconclusive_only(decide_rank_one_sgd(e, RankOneSgdThresholds()), kRulePopulationTested);
   RankOneSgdThresholds half;
   half.min_tested_fraction = 0.5;
   EXPECT_EQ(decide_rank_one_sgd(e, half).status, VerdictStatus::Pass);
   // No draw at all, or none tested, is no evidence.
-  expect_fails_only(decide_rank_one_sgd(RankOneSgdEvidence{}, RankOneSgdThresholds()), kRulePopulationTested);
+  expect_inconclusive_only(decide_rank_one_sgd(RankOneSgdEvidence{}, RankOneSgdThresholds()), kRulePopulationTested);
   for (auto& m : e.members) m.tested = false;
   half.min_tested_fraction = 1e-9;
-  expect_fails_only(decide_rank_one_sgd(e, half), kRulePopulationTested);
+  expect_inconclusive_only(decide_rank_one_sgd(e, half), kRulePopulationTested);
 }
 
 TEST(RankOneSgdRule, ARunThatDidNotCompleteFails) {

@@ -41,9 +41,15 @@ bool Decision::held(const std::string& rule) const {
 Decision decide_by_rules(std::vector<RuleOutcome> rules) {
   Decision d;
   d.rules = std::move(rules);
-  d.status = VerdictStatus::Pass;
-  for (const auto& r : d.rules)
-    if (!r.held) d.status = VerdictStatus::Fail;
+  bool refuted = false, covered = true;
+  for (const auto& r : d.rules) {
+    if (r.held) continue;
+    if (r.kind == RuleKind::Coverage)
+      covered = false;
+    else
+      refuted = true;
+  }
+  d.status = refuted ? VerdictStatus::Fail : covered ? VerdictStatus::Pass : VerdictStatus::Inconclusive;
   return d;
 }
 

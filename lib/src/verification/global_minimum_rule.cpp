@@ -84,12 +84,12 @@ Decision decide_global_minimum(const GlobalMinimumEvidence& e, const GlobalMinim
   }
   const bool enough = e.search_starts == 0 ||
                       (converged >= 1 && converged >= t.search_min_converged_fraction * e.search_starts);
-  rules.push_back({kRuleSearchConverged, enough});
+  rules.push_back({kRuleSearchConverged, enough, RuleKind::Coverage});
   rules.push_back({kRuleEveryStationaryPointGlobal, every_global});
   std::vector<PopulationMemberTest> members;
   for (const auto& m : e.population) members.push_back({m.family, stationary_search_member_tested(m, t)});
   rules.push_back({kRuleSearchPopulationTested,
-                   members.empty() || population_covered(members, t.population_min_tested_fraction)});
+                   members.empty() || population_covered(members, t.population_min_tested_fraction), RuleKind::Coverage});
   return decide_by_rules(std::move(rules));
 }
 

@@ -44,7 +44,7 @@ Decision decide_rank_one_sgd(const RankOneSgdEvidence& e, const RankOneSgdThresh
   }
   const bool enough = !e.members.empty() && tested > 0 &&
                       static_cast<double>(tested) >= t.min_tested_fraction * static_cast<double>(e.members.size());
-  return decide_by_rules({{kRulePopulationTested, enough},
+  return decide_by_rules({{kRulePopulationTested, enough, RuleKind::Coverage},
                           {kRuleSgdRunsCompleted, completed},
                           {kRuleFeatureRankOne, rank_one}});
 }

@@ -33,18 +33,17 @@ bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& e, const SgdTracksFl
 
 Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
                                            const SgdTracksFlowThresholds& t) {
-  int tested = 0;
   bool holds = true;
   std::vector<PopulationMemberTest> coverage;
   for (const auto& m : members) {
     const bool decidable = sgd_tracks_flow_decidable(m, t);
     coverage.push_back({m.family, decidable});
     if (!decidable) continue;
-    ++tested;
     holds = holds && decide_sgd_tracks_flow(m, t).status == VerdictStatus::Pass;
   }
-  return decide_by_rules({{kRuleTrackingPopulationTested, population_covered(coverage, t.min_tested_fraction)},
-                          {kRuleTrackingPopulationHolds, holds && tested > 0}});
+  return decide_by_rules({{kRuleTrackingPopulationTested, population_covered(coverage, t.min_tested_fraction),
+                           RuleKind::Coverage},
+                          {kRuleTrackingPopulationHolds, holds}});
 }
 
 }  // namespace zeroloss

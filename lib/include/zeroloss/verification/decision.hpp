@@ -12,17 +12,25 @@ namespace zeroloss {
 // Pass/Fail: the claim held/did not hold on the evidence. NotApplicable: the claim's premise does
 // not hold for the configuration. Reported: outside the theory, numbers without a verdict. Error: the
 // check could not be completed (a command failed); says nothing about the claim. Inconclusive: the
-// rules held, but they also held on a falsified variant of the pipeline (a mutant, below): the rule
-// has no power there, so the pass says nothing.
+// evidence did not contradict the claim but cannot support it either: a coverage rule failed (too
+// few population members or searches could decide the claim, below), or the rules held but they
+// also held on a falsified variant of the pipeline (a mutant, below): the rule has no power there,
+// so the pass says nothing.
 enum class VerdictStatus { Pass, Fail, NotApplicable, Reported, Error, Inconclusive };
 // "pass", "fail", "not-applicable", "reported", "error", "inconclusive" (the words of summary.json).
 std::string to_string(VerdictStatus status);
 // The inverse of to_string; throws InputError for any other word.
 VerdictStatus verdict_status_from_string(const std::string& word);
 
+// Evidence: the rule compares measured evidence with the claim; failing it contradicts the claim.
+// Coverage: the rule says whether enough of the evidence could decide the claim at all (members of a
+// population tested, searches converged); failing it leaves the claim untested, not refuted.
+enum class RuleKind { Evidence, Coverage };
+
 struct RuleOutcome {
   std::string rule;  // the rule's identifier, as documented in docs/report.md
   bool held = false;
+  RuleKind kind = RuleKind::Evidence;
 };
 
 struct Decision {
@@ -33,7 +41,8 @@ struct Decision {
   bool held(const std::string& rule) const;
 };
 
-// Pass when every rule held, else Fail.
+// Fail when an evidence rule failed; otherwise Inconclusive when a coverage rule failed; otherwise
+// Pass.
 Decision decide_by_rules(std::vector<RuleOutcome> rules);
 
 // A falsified variant of a claim's pipeline (issue 12's "mutant"): the same runs with one

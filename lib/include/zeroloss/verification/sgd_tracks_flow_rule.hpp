@@ -57,12 +57,15 @@ inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds"; 
 // it tells 10% apart wherever it sits, and only missing ref can fail it) and the bias order's is
 // shorter than 2 min(1 - min_bias_order, max_bias_order - 1) (an interval of that width centred on 1
 // lies in the band). A wider interval can fail while the claim holds exactly, so a failure there
-// says nothing about the claim: such a member is untested, never a pass.
+// says nothing about the claim: such a member is untested, never a pass. (The coefficient's
+// reasoning, an interval that contains the claimed value lies in the band wherever it sits, would
+// give min(...) without the factor 2: docs/report.md, claim 3, says why that is not yet the rule.)
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
 
-// Pass when the population is covered (at least min_tested_fraction of the members decidable, at
-// least one, and one in every family) and every decidable member passes decide_sgd_tracks_flow; an
-// empty population fails.
+// Fail when a decidable member fails decide_sgd_tracks_flow (population_holds); otherwise Pass when
+// the population is covered (at least min_tested_fraction of the members decidable, at least one,
+// and one in every family: the coverage rule population_tested), else Inconclusive (an empty
+// population included).
 Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
                                            const SgdTracksFlowThresholds& thresholds);
 
