@@ -36,7 +36,8 @@ struct RunOptions {
   bool overwrite = false;
 };
 
-void report_on_this_process(const RunOptions& o, const json& cfg);
+void report_on_this_process(const RunOptions& o, const json& cfg,
+                            std::shared_ptr<CommandBatchExecutor> batches = nullptr);
 
 void run_report(const RunOptions& o) {
   // The whole configuration is validated here, before any directory is created or command run.
@@ -59,8 +60,7 @@ void run_report(const RunOptions& o) {
       std::cerr << ")\n";
     };
     try {
-      const ScopedCommandBatchExecutor installed(ranks);
-      report_on_this_process(o, cfg);
+      report_on_this_process(o, cfg, ranks);
     } catch (...) {
       release();
       throw;
@@ -72,8 +72,9 @@ void run_report(const RunOptions& o) {
   report_on_this_process(o, cfg);
 }
 
-void report_on_this_process(const RunOptions& o, const json& cfg) {
+void report_on_this_process(const RunOptions& o, const json& cfg, std::shared_ptr<CommandBatchExecutor> batches) {
   VerificationReportOptions options;
+  options.command_batches = std::move(batches);
   options.out = o.out;
   options.resume = o.resume;
   options.overwrite = o.overwrite;

@@ -241,14 +241,6 @@ TEST(CommandBatch, AWorkerRunsTheQueueIndicesThroughTheOrderAndLeavesTheRest) {
   EXPECT_FALSE(bad.errors[2].empty());
   batch.order = {0, 1, 1, 2};
   EXPECT_THROW(LocalCommandBatchExecutor().run(batch, 1), InputError);
-  // The process's executor is the local one until another is installed, and comes back after.
-  auto recording = std::make_shared<RecordingExecutor>();
-  EXPECT_NE(dynamic_cast<LocalCommandBatchExecutor*>(process_command_batch_executor().get()), nullptr);
-  {
-    const ScopedCommandBatchExecutor installed(recording);
-    EXPECT_EQ(process_command_batch_executor(), recording);
-  }
-  EXPECT_NE(dynamic_cast<LocalCommandBatchExecutor*>(process_command_batch_executor().get()), nullptr);
 }
 
 TEST(VerificationContext, AFolderIsRecordedOncePerBlock) {

@@ -1,7 +1,6 @@
 #include "zeroloss/sweep/command_batch.hpp"
 
 #include <algorithm>
-#include <mutex>
 #include <numeric>
 #include <thread>
 
@@ -58,33 +57,6 @@ CommandBatchResult LocalCommandBatchExecutor::run(const CommandBatch& batch, int
   CountingTaskQueue queue(batch.commands.size());
   run_command_tasks(batch, queue, threads, r);
   return r;
-}
-
-namespace {
-
-std::mutex executor_mutex;
-std::shared_ptr<CommandBatchExecutor>& installed_executor() {
-  static std::shared_ptr<CommandBatchExecutor> executor = std::make_shared<LocalCommandBatchExecutor>();
-  return executor;
-}
-
-}  // namespace
-
-std::shared_ptr<CommandBatchExecutor> process_command_batch_executor() {
-  std::lock_guard<std::mutex> lock(executor_mutex);
-  return installed_executor();
-}
-
-ScopedCommandBatchExecutor::ScopedCommandBatchExecutor(std::shared_ptr<CommandBatchExecutor> executor) {
-  if (!executor) throw InputError("command batch: no executor to install");
-  std::lock_guard<std::mutex> lock(executor_mutex);
-  previous_ = installed_executor();
-  installed_executor() = std::move(executor);
-}
-
-ScopedCommandBatchExecutor::~ScopedCommandBatchExecutor() {
-  std::lock_guard<std::mutex> lock(executor_mutex);
-  installed_executor() = std::move(previous_);
 }
 
 }  // namespace zeroloss

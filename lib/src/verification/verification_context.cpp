@@ -20,7 +20,7 @@ VerificationContext::VerificationContext(json config, std::string out_dir, std::
       out_(std::move(out_dir)),
       program_(std::move(program)),
       progress_(std::move(progress)),
-      batches_(batches ? std::move(batches) : process_command_batch_executor()) {
+      batches_(batches ? std::move(batches) : std::make_shared<LocalCommandBatchExecutor>()) {
   ensure_directory(out_);
   ensure_directory(out_ + "/logs");
 }

@@ -109,7 +109,8 @@ VerificationReportResult write_verification_report(const json& cfg, const Verifi
   OutputDirectory out_dir(o.out, "run", folder);
   ensure_directory(o.out + "/verdicts");
   const std::vector<std::string> selected = cfg["claims"];
-  VerificationContext ctx(cfg, o.out, o.program, [&](const std::string& msg) { say("  " + msg); });
+  VerificationContext ctx(cfg, o.out, o.program, [&](const std::string& msg) { say("  " + msg); },
+                          o.command_batches);
   VerificationReportResult result;
   ReportDocument& doc = result.document;
   doc.title = "zeroloss verification report: Simplicity Bias via Global Convergence of Sharpness Minimization";

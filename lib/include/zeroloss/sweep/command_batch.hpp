@@ -59,20 +59,4 @@ class LocalCommandBatchExecutor : public CommandBatchExecutor {
   CommandBatchResult run(const CommandBatch& batch, int threads) override;
 };
 
-// The executor of this process's command batches: a LocalCommandBatchExecutor unless a
-// ScopedCommandBatchExecutor installed another (the program does, under an MPI launcher). Like
-// MPI_COMM_WORLD it belongs to the process; install it before any batch runs, from one thread.
-std::shared_ptr<CommandBatchExecutor> process_command_batch_executor();
-
-class ScopedCommandBatchExecutor {
- public:
-  explicit ScopedCommandBatchExecutor(std::shared_ptr<CommandBatchExecutor> executor);
-  ~ScopedCommandBatchExecutor();  // restores the previous one
-  ScopedCommandBatchExecutor(const ScopedCommandBatchExecutor&) = delete;
-  ScopedCommandBatchExecutor& operator=(const ScopedCommandBatchExecutor&) = delete;
-
- private:
-  std::shared_ptr<CommandBatchExecutor> previous_;
-};
-
 }  // namespace zeroloss

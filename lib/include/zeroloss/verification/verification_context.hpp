@@ -26,8 +26,8 @@ class VerificationContext {
   // `config` is a resolved configuration (verification/verification_config.hpp); `out_dir` the report's folder
   // (created, with out_dir/logs); `program` the zeroloss executable that runs the commands (its
   // command lines are recorded as "zeroloss ..." whatever its path); `progress` receives one line
-  // per long step (may be empty). `batches` runs try_run_parallel's batches; null: the process's
-  // executor (sweep/command_batch.hpp: local threads, or the MPI ranks under mpirun).
+  // per long step (may be empty). `batches` runs try_run_parallel's batches
+  // (sweep/command_batch.hpp: the MPI ranks under mpirun); null: local threads.
   VerificationContext(nlohmann::json config, std::string out_dir, std::string program,
                       std::function<void(const std::string&)> progress,
                       std::shared_ptr<CommandBatchExecutor> batches = nullptr);

@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "zeroloss/presentation/report_document.hpp"
+#include "zeroloss/sweep/command_batch.hpp"
 
 namespace zeroloss {
 
@@ -20,6 +22,9 @@ struct VerificationReportOptions {
   bool resume = false;
   bool overwrite = false;  // replace an earlier report's files (formats/output_directory.hpp)
   std::string program;     // the zeroloss executable the claims run (e.g. current_executable())
+  // Runs the claims' batches of independent commands (sweep/command_batch.hpp; the program passes
+  // the MPI ranks' executor under mpirun); null: local threads.
+  std::shared_ptr<CommandBatchExecutor> command_batches;
 };
 
 struct VerificationReportResult {
