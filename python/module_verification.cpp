@@ -63,7 +63,9 @@ class FieldReader {
 
 py::dict decision_dict(const Decision& d) {
   py::list rules;
-  for (const auto& r : d.rules) rules.append(py::dict(py::arg("rule") = r.rule, py::arg("held") = r.held));
+  for (const auto& r : d.rules)
+    rules.append(py::dict(py::arg("rule") = r.rule, py::arg("held") = r.held,
+                          py::arg("kind") = r.kind == RuleKind::Coverage ? "coverage" : "evidence"));
   return py::dict(py::arg("status") = to_string(d.status), py::arg("rules") = rules);
 }
 
@@ -164,7 +166,9 @@ of dicts, one per data draw, with the keys of RankOneSgdMember (verification/ran
 data_seed, lambda_min, predicted_flow_time, budget_steps, tested, completed, final_ratios
 (sigma_k(Phi)/sigma_1(Phi), k >= 2, at the last step), rank_one_flow_time. Rules: population_tested
 (tested / draws >= min_tested_fraction), runs_completed, feature_rank_one (every tested draw ends with
-sigma_2/sigma_1 < rank_one_threshold). Returns {'status': 'pass' | 'fail', 'rules': [{'rule', 'held'}]}.)doc");
+sigma_2/sigma_1 < rank_one_threshold). Returns {'status': 'pass' | 'fail' | 'inconclusive', 'rules':
+[{'rule', 'held', 'kind'}]}: 'fail' when an evidence rule failed, 'inconclusive' when only the coverage
+rule population_tested failed (too few draws tested: the claim untested, not refuted).)doc");
 
   const LocalConvexityThresholds lc;
   m.def(

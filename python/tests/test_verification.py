@@ -24,7 +24,11 @@ def test_rank_one_rule():
     # Too few draws fit the budget: 1 of 2 < 0.75.
     few = zl.decide_rank_one_sgd([rank_one_member(1, 1e-3), rank_one_member(2, 0, tested=False)])
     assert {r["rule"]: r["held"] for r in few["rules"]}["population_tested"] is False
-    assert zl.decide_rank_one_sgd([])["status"] == "fail"
+    # population_tested is a coverage rule: failing it alone leaves the claim untested, not refuted.
+    assert few["status"] == "inconclusive"
+    assert {r["rule"]: r["kind"] for r in few["rules"]} == {"population_tested": "coverage", "runs_completed": "evidence",
+                                                           "feature_rank_one": "evidence"}
+    assert zl.decide_rank_one_sgd([])["status"] == "inconclusive"
     with pytest.raises(zl.InputError, match="member 1: unknown key 'lambda'"):
         zl.decide_rank_one_sgd([{"lambda": 1}])
 
