@@ -30,6 +30,7 @@
 #include "zeroloss/presentation/printed_numbers.hpp"
 #include "zeroloss/presentation/projection_outputs.hpp"
 #include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/runs/generated_data.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
@@ -108,8 +109,9 @@ TEST(PointSummaryOutputs, TwoLayerJsonIsWhatInspectPrinted) {
   for (const auto& [name, files] : {std::pair{std::string("inspect_on_manifold"), golden_problem("main_data.csv", "main_on_M.csv")},
                                     std::pair{std::string("inspect_off_manifold"), golden_problem("main_data.csv", "main_w0.csv")},
                                     std::pair{std::string("inspect_tall_sinh"), golden_problem("tall_data.csv", "tall_w0.csv", "sinh")}}) {
+    // What `inspect` uses: the library's one on-M tolerance (its --manifold-tolerance default).
     const LoadedProblem P = load_problem(files, ManifoldPolicy::Warn);
-    const TwoLayerPointSummary s = summarize_two_layer_point(P.model, P.weights.theta, 1e-9, true);
+    const TwoLayerPointSummary s = summarize_two_layer_point(P.model, P.weights.theta, kOnManifoldTolerance, true);
     expect_same_json(point_summary_json(s), golden_stdout(name), name);
   }
 }
