@@ -1,7 +1,7 @@
 // Scaling of zeroloss sweep on many short tasks: the whole program (specification read, tasks,
 // results.csv) on 1 and 2 MPI ranks (mpirun -np R), and on 1 and 2 local threads, wall clock.
 //
-//   BM_SweepRanks/R     mpirun -np R zeroloss sweep: 24 SGD tasks (n = 4, d = 6, m = 5, 2000000 steps
+//   BM_SweepRanks/R     mpirun -np R zeroloss sweep: 96 SGD tasks (n = 4, d = 6, m = 5, 2000000 steps
 //                       each, ~0.17 s of work per task on an idle core), a fresh DIR each iteration.
 //   BM_SweepThreads/T   the same sweep with the local executor on T threads.
 //   BM_ReportRanks/R    mpirun -np R zeroloss run --quick (the report's batches of commands over R
@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kTasks = 24;
+constexpr int kTasks = 96;
 
 const std::string& folder() {
   static const std::string dir = [] {
