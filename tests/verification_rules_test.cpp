@@ -54,7 +54,11 @@ TEST(Decision, AFailedCoverageRuleLeavesTheClaimUntestedAFailedEvidenceRuleRefut
   EXPECT_EQ(decide_by_rules({evidence_ok, uncovered}).status, VerdictStatus::Inconclusive);
   EXPECT_EQ(decide_by_rules({evidence_bad, covered}).status, VerdictStatus::Fail);
   EXPECT_EQ(decide_by_rules({evidence_bad, uncovered}).status, VerdictStatus::Fail);  // refuted wins
-  // A mutant is rejected when its status is not Pass (status_with_power): an uncovered mutant too.
+  // A mutant is rejected only when evidence refutes it; an uncovered mutant is not a rejection.
+  EXPECT_TRUE(rejects(decide_by_rules({evidence_bad, covered})));
+  EXPECT_TRUE(rejects(decide_by_rules({evidence_bad, uncovered})));
+  EXPECT_FALSE(rejects(decide_by_rules({evidence_ok, uncovered})));
+  EXPECT_FALSE(rejects(decide_by_rules({evidence_ok, covered})));
   const Decision anchor = decide_by_rules({evidence_ok, covered});
   EXPECT_EQ(status_with_power(anchor, {{"m", "changes", true}}), VerdictStatus::Pass);
   EXPECT_EQ(status_with_power(decide_by_rules({evidence_ok, uncovered}), {{"m", "changes", true}}),

@@ -53,6 +53,8 @@ Decision decide_by_rules(std::vector<RuleOutcome> rules) {
   return d;
 }
 
+bool rejects(const Decision& mutant_decision) { return mutant_decision.status == VerdictStatus::Fail; }
+
 VerdictStatus status_with_power(const Decision& decision, const std::vector<MutantOutcome>& power) {
   if (decision.status != VerdictStatus::Pass) return decision.status;
   for (const auto& m : power)

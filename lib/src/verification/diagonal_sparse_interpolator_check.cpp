@@ -273,7 +273,7 @@ Verdict check_diagonal_sparse_interpolator(VerificationContext& ctx) {
   v.power.push_back({"no_label_noise",
                      "label noise s = 0 (plain SGD, same steps and start): it stops at the interpolator its start "
                      "determines instead of moving along M",
-                     on_mutant.status != VerdictStatus::Pass});
+                     rejects(on_mutant)});
   v.status = status_with_power(decision, v.power);
 
   const Worst wc = worst_of(claim), wm = worst_of(mutant);

@@ -294,7 +294,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   json mutant_numbers = json::object();
   for (const Mutant& mu : mutants) {
     const Decision d = decide_flow_rate(*mu.evidence, t);
-    v.power.push_back({mu.name, mu.changes, d.status != VerdictStatus::Pass});
+    v.power.push_back({mu.name, mu.changes, rejects(d)});
     json rules = json::object();
     int passed = 0;
     for (const auto& r : d.rules) rules[r.rule] = r.held;
@@ -383,7 +383,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
        << short_number(profile_lo, 3) << " times 2 lambda_min along any curve above the window's floor.";
   ev << " Mutants:";
   for (const Mutant& mu : mutants)
-    ev << " " << mu.name << " " << (decide_flow_rate(*mu.evidence, t).status != VerdictStatus::Pass ? "rejected" : "NOT rejected")
+    ev << " " << mu.name << " " << (rejects(decide_flow_rate(*mu.evidence, t)) ? "rejected" : "NOT rejected")
        << " (" << mutant_numbers[mu.name]["members_passing"].get<int>() << " of " << n << " members pass);";
   v.evidence = ev.str();
   v.evidence.back() = '.';

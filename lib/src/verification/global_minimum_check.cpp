@@ -429,7 +429,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
   const Decision on_wrong = decide_global_minimum(wrong, thresholds);
   v.power.push_back({"wrong_T_star",
                      "every end point and every stationary point found compared with T* (1 + " + short_number(k_tol, 3) + " relative_tolerance)",
-                     on_wrong.status != VerdictStatus::Pass});
+                     rejects(on_wrong)});
   if (layer_starts.size() > 1) {
     GlobalMinimumEvidence other = c.evidence;
     for (auto& r : other.runs)
@@ -438,7 +438,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                        "every end point compared with the closed-form T* of the other second layer (" +
                            short_number(layer_starts[0].T_star, 6) + " and " + short_number(layer_starts[1].T_star, 6) +
                            ")",
-                       decide_global_minimum(other, thresholds).status != VerdictStatus::Pass});
+                       rejects(decide_global_minimum(other, thresholds))});
   }
   const double step = cfg["perturbation"].get<double>();
   if (!first_flow_weights.empty() && c.evidence.runs[first_flow_run].completed) {
@@ -460,7 +460,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
     v.power.push_back({"perturbed_endpoint",
                        "the end point of the first a = 1 flow moved by a random step of size " + short_number(step, 3) +
                            " ||Theta|| and projected back onto M (Newton)",
-                       on_moved.status != VerdictStatus::Pass});
+                       rejects(on_moved)});
   }
   {
     // (d) The assumption n <= d removed: the same search on an n > d problem, whose lowest T found
@@ -484,7 +484,7 @@ Verdict check_global_minimum(VerificationContext& ctx) {
                            std::to_string(cfg["search_mutant_n"].get<int>()) + ", d = " +
                            std::to_string(cfg["search_mutant_d"].get<int>()) +
                            ", a = 1; no closed form: the lowest T found stands in for T*)",
-                       decide_global_minimum(outside, thresholds).status != VerdictStatus::Pass});
+                       rejects(decide_global_minimum(outside, thresholds))});
   }
   v.status = status_with_power(decision, v.power);
   json lambdas = json::object();

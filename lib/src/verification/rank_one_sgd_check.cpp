@@ -185,7 +185,7 @@ Verdict check_rank_one_sgd(VerificationContext& ctx) {
                      "each draw gets " + short_number(fraction, 3) +
                          " of its predicted flow time to rank one instead of " + short_number(factor, 3) +
                          " times it (same data, start, noise and seed)",
-                     mutant_decision.status != VerdictStatus::Pass});
+                     rejects(mutant_decision)});
   v.status = status_with_power(decision, v.power);
 
   // 4. Numbers, the fit of the time to rank one against lambda_min, the table and the figures.

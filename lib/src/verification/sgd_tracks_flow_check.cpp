@@ -122,7 +122,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   for (size_t k = 1; k < flows.size(); ++k) {
     const SgdTracksFlowEvidence me = sgd_tracks_flow_evidence_from(tracking[k]);
     const Decision md = decide_sgd_tracks_flow(me, t);
-    v.power.push_back({flows[k].name, flows[k].changes, md.status != VerdictStatus::Pass});
+    v.power.push_back({flows[k].name, flows[k].changes, rejects(md)});
     json rules = json::object();
     for (const auto& r : md.rules) rules[r.rule] = r.held;
     mutants[flows[k].name] = {{"reference_coefficient", me.reference_coefficient},

@@ -47,12 +47,17 @@ Decision decide_by_rules(std::vector<RuleOutcome> rules);
 
 // A falsified variant of a claim's pipeline (issue 12's "mutant"): the same runs with one
 // deliberate change that makes the claim false, decided by the same rule. `rejected` is true when
-// the rule's status on the mutant's evidence was not Pass.
+// the rule refuted the mutant's evidence (rejects(), below).
 struct MutantOutcome {
   std::string mutant;   // identifier, e.g. "no_label_noise"
   std::string changes;  // what the mutant changes, in words
   bool rejected = false;
 };
+
+// Whether a mutant's decision rejects it: an evidence rule failed (status Fail). A mutant whose
+// evidence only failed to cover the claim (Inconclusive) is not rejected: an untested falsified
+// variant shows no power.
+bool rejects(const Decision& mutant_decision);
 
 // The status of a claim decided on its own evidence, given its mutants: the decision's status,
 // except that a Pass with any mutant not rejected becomes Inconclusive.
