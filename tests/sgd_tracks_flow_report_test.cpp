@@ -55,7 +55,7 @@ TEST(SgdTracksFlowReport, TheTheorysCoefficientPassesWithEveryMutantRejected) {
   const json& c = n["coefficient_fit"];
   EXPECT_LE(c["ci_low"].get<double>(), 0.25);
   EXPECT_GE(c["ci_high"].get<double>(), 0.25);
-  for (const char* rule : {"bias_order_near_one", "coefficient_matches", "coefficient_resolved"})
+  for (const char* rule : {"bias_order_near_one", "bias_order_resolved", "coefficient_matches", "coefficient_resolved"})
     EXPECT_TRUE(n["rules"][rule].get<bool>()) << rule;
   // Every mutant fails the coefficient rule: its reference is not the fitted coefficient.
   for (const auto& [name, m] : n["mutants"].items()) EXPECT_FALSE(m["rules"]["coefficient_matches"].get<bool>()) << name;

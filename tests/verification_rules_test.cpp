@@ -410,28 +410,39 @@ SgdTracksFlowEvidence tracking_evidence() {
 TEST(SgdTracksFlowRule, ABiasOfOrderOneAndTheTheorysCoefficientPass) {
   const Decision d = decide_sgd_tracks_flow(tracking_evidence(), SgdTracksFlowThresholds());
   EXPECT_EQ(d.status, VerdictStatus::Pass);
-  ASSERT_EQ(d.rules.size(), 3u);
+  ASSERT_EQ(d.rules.size(), 4u);
 }
 
-TEST(SgdTracksFlowRule, ABiasOrderOutsideTheBandOrWithoutItsIntervalFailsThatRuleAlone) {
+TEST(SgdTracksFlowRule, ABiasOrderIntervalWhollyOutsideTheBandFailsOneThatStraddlesItDecidesNothing) {
   const SgdTracksFlowThresholds t;
   SgdTracksFlowEvidence e = tracking_evidence();
   e.bias_order = 0.04;  // the coefficient-x0.5 mutant: the bias does not shrink
   e.bias_order_ci_low = 0.016;
   e.bias_order_ci_high = 0.064;
   expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
-  e = tracking_evidence();
-  e.bias_order_ci_low = 0.45;  // the point is near 1, but the interval reaches below the band
+  e.bias_order_ci_low = -0.23;  // the quick coefficient-x1.1 mutant: [-0.23, 0.47], just below 0.5
+  e.bias_order_ci_high = 0.47;
   expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
-  e = tracking_evidence();
-  e.bias_order_ci_high = 2.2;  // too fast for a bias of order eta
+  e.bias_order_ci_low = 2.05;  // too fast for a bias of order eta
+  e.bias_order_ci_high = 2.6;
   expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  // Measured, full run: Gaussian (3, 5, 4) seed 3, a = 1: order 0.89 [0.44, 1.34]. It contains 1; an
+  // interval that straddles an end of the band neither supports nor refutes the claim.
+  e = tracking_evidence();
+  e.bias_order = 0.89;
+  e.bias_order_ci_low = 0.44;
+  e.bias_order_ci_high = 1.34;
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderResolved);
+  e.bias_order_ci_high = 2.2;  // straddles both ends
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderResolved);
+  e.bias_order_ci_high = 0.5;  // touches the band: not wholly outside
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderResolved);
   e = tracking_evidence();
   e.bias_order_ci_low.reset();  // two step sizes only: no interval, no verdict on the order
   e.bias_order_ci_high.reset();
-  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderResolved);
   e.bias_order.reset();
-  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderNearOne);
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleBiasOrderResolved);
   // The band's ends are inclusive.
   e = tracking_evidence();
   e.bias_order_ci_low = 0.5;
@@ -447,22 +458,22 @@ TEST(SgdTracksFlowRule, ACoefficientIntervalMissingTheReferenceFailsCoefficientM
   expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleCoefficientMatches);
 }
 
-TEST(SgdTracksFlowRule, ACoefficientIntervalWiderThanTheToleranceFailsCoefficientResolvedAlone) {
+TEST(SgdTracksFlowRule, ACoefficientIntervalWiderThanTheToleranceDecidesNothing) {
   const SgdTracksFlowThresholds t;
   SgdTracksFlowEvidence e = tracking_evidence();
   e.coefficient_ci_low = 0.22;  // contains 0.25, but also 0.9 x 0.25 = 0.225
-  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
   e = tracking_evidence();
   e.coefficient_ci_high = 0.2751;  // reaches 1.1 x 0.25
-  expect_fails_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
+  expect_inconclusive_only(decide_sgd_tracks_flow(e, t), kRuleCoefficientResolved);
   SgdTracksFlowThresholds loose = t;
   loose.coefficient_tolerance = 0.2;
   EXPECT_EQ(decide_sgd_tracks_flow(e, loose).status, VerdictStatus::Pass);
 }
 
 // The measured quick population (docs/report.md, claim 3): Gaussian (3, 5, 4), data seed 2, 32 seeds.
-// a = 1: c 0.24777 [0.24096, 0.25458] (width 5.4%), order 1.080 [0.578, 1.582] (width 1.004 > 1).
-SgdTracksFlowEvidence untested_member() {
+// a = 1: c 0.24777 [0.24096, 0.25458] (width 5.4%), order 1.080 [0.578, 1.582] (width 1.004, in the band).
+SgdTracksFlowEvidence quick_member() {
   SgdTracksFlowEvidence e;
   e.bias_order = 1.080;
   e.bias_order_ci_low = 0.578;
@@ -474,13 +485,28 @@ SgdTracksFlowEvidence untested_member() {
   return e;
 }
 
-TEST(SgdTracksFlowPopulationRule, AMemberIsTestedOnlyWhenBothIntervalsFitTheirBandsCentredOnTheClaim) {
-  const SgdTracksFlowThresholds t;  // tol 0.1, order band [0.5, 2]: widths below 0.025 and 1.0
+TEST(SgdTracksFlowPopulationRule, AMemberIsTestedWhenItsCoefficientIsResolvedAndItsOrderIntervalDecides) {
+  const SgdTracksFlowThresholds t;  // tol 0.1 (coefficient widths below 0.025), order band [0.5, 2]
   EXPECT_TRUE(sgd_tracks_flow_decidable(tracking_evidence(), t));
-  EXPECT_FALSE(sgd_tracks_flow_decidable(untested_member(), t));  // order width 1.004
-  SgdTracksFlowEvidence e = untested_member();
-  e.bias_order_ci_high = 1.577;  // width 0.999
+  // The quick population's a = 1 member: order [0.578, 1.582] (1.004 wide) lies in the band.
+  EXPECT_TRUE(sgd_tracks_flow_decidable(quick_member(), t));
+  SgdTracksFlowEvidence e = quick_member();
+  e.bias_order_ci_low = 0.44;  // straddles 0.5: undecided, however narrow
+  e.bias_order_ci_high = 0.7;
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, t));
+  e.bias_order_ci_high = 0.49;  // wholly below the band: decides (against)
   EXPECT_TRUE(sgd_tracks_flow_decidable(e, t));
+  // A narrow coefficient interval that misses ref decides (against) whatever the order interval:
+  // measured on a Figure 1 draw started on M, c 0.2476 [0.2453, 0.2498], order 0.22 [-0.10, 0.54].
+  e.bias_order = 0.22;
+  e.bias_order_ci_low = -0.10;
+  e.bias_order_ci_high = 0.54;
+  e.coefficient = 0.2476;
+  e.coefficient_ci_low = 0.2453;
+  e.coefficient_ci_high = 0.2498;
+  EXPECT_TRUE(sgd_tracks_flow_decidable(e, t));
+  EXPECT_EQ(decide_sgd_tracks_flow(e, t).status, VerdictStatus::Fail);
+  e = quick_member();
   e.coefficient_ci_high = e.coefficient_ci_low.value() + 0.0251;  // width 0.0251 > 0.1 x 0.25
   EXPECT_FALSE(sgd_tracks_flow_decidable(e, t));
   // Measured, full run: (10, 50, 30) seed 2, mixed a: c [0.2229, 0.2724] (width 19.8%) contains 0.25
@@ -491,25 +517,27 @@ TEST(SgdTracksFlowPopulationRule, AMemberIsTestedOnlyWhenBothIntervalsFitTheirBa
   EXPECT_FALSE(sgd_tracks_flow_decidable(big, t));
   e.coefficient_ci_high = e.coefficient_ci_low.value() + 0.0249;
   EXPECT_TRUE(sgd_tracks_flow_decidable(e, t));
-  SgdTracksFlowThresholds narrow = t;  // an asymmetric band: the nearer end decides (1 - 0.8 = 0.2)
-  narrow.min_bias_order = 0.8;
-  EXPECT_FALSE(sgd_tracks_flow_decidable(e, narrow));
-  e.bias_order_ci_low = 0.95;
-  e.bias_order_ci_high = 1.3;  // width 0.35 < 0.4
-  EXPECT_TRUE(sgd_tracks_flow_decidable(e, narrow));
+  // A wide coefficient interval that misses ref (a Figure 1 draw outside the small-eta regime:
+  // c 0.155 [0.119, 0.190]) decides nothing either.
+  e.coefficient_ci_low = 0.119;
+  e.coefficient = 0.155;
+  e.coefficient_ci_high = 0.190;
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, t));
   e.coefficient.reset();  // no fit: nothing to decide
-  EXPECT_FALSE(sgd_tracks_flow_decidable(e, narrow));
+  EXPECT_FALSE(sgd_tracks_flow_decidable(e, t));
 }
 
 TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAreNeverCountedAsPasses) {
   SgdTracksFlowThresholds t;
   t.min_tested_fraction = 0.5;
-  // One tested member that passes, one untested: 1 of 2 tested.
-  Decision d = decide_sgd_tracks_flow_population({tracking_evidence(), untested_member()}, t);
+  // One tested member that passes, one untested (its order interval straddles 0.5): 1 of 2 tested.
+  SgdTracksFlowEvidence straddling = quick_member();
+  straddling.bias_order_ci_low = 0.44;
+  Decision d = decide_sgd_tracks_flow_population({tracking_evidence(), straddling}, t);
   EXPECT_EQ(d.status, VerdictStatus::Pass);
   ASSERT_EQ(d.rules.size(), 2u);
   // An untested member whose interval misses the claim does not fail the population...
-  SgdTracksFlowEvidence wide_off = untested_member();
+  SgdTracksFlowEvidence wide_off = straddling;
   wide_off.coefficient_ci_low = 0.119;  // measured on a Figure 1 draw: c 0.155 [0.119, 0.190]
   wide_off.coefficient = 0.155;
   wide_off.coefficient_ci_high = 0.190;
@@ -519,7 +547,7 @@ TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAre
   expect_inconclusive_only(decide_sgd_tracks_flow_population({tracking_evidence(), wide_off}, t),
                            kRuleTrackingPopulationTested);
   // Only untested members: nothing was tested, nothing refuted: inconclusive, as is an empty population.
-  d = decide_sgd_tracks_flow_population({untested_member(), wide_off}, t);
+  d = decide_sgd_tracks_flow_population({straddling, wide_off}, t);
   expect_inconclusive_only(d, kRuleTrackingPopulationTested);
   EXPECT_TRUE(d.held(kRuleTrackingPopulationHolds));
   EXPECT_EQ(decide_sgd_tracks_flow_population({}, t).status, VerdictStatus::Inconclusive);
@@ -532,6 +560,12 @@ TEST(SgdTracksFlowPopulationRule, EveryTestedMemberMustPassAndUntestedMembersAre
   ASSERT_TRUE(sgd_tracks_flow_decidable(off, t));
   expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), tracking_evidence(), off}, t),
                     kRuleTrackingPopulationHolds);
+  // A tested member whose order interval lies wholly below the band fails the population alone.
+  SgdTracksFlowEvidence slow = tracking_evidence();
+  slow.bias_order_ci_low = 0.1;
+  slow.bias_order_ci_high = 0.45;
+  ASSERT_TRUE(sgd_tracks_flow_decidable(slow, t));
+  expect_fails_only(decide_sgd_tracks_flow_population({tracking_evidence(), slow}, t), kRuleTrackingPopulationHolds);
   // The 1.1x mutant's reference on a tested member: its interval excludes 0.275.
   SgdTracksFlowEvidence x11 = tracking_evidence();
   x11.reference_coefficient = 0.275;
@@ -576,6 +610,7 @@ TEST(SgdTracksFlowRule, AReferenceFlowOffByTenPercentFailsCoefficientMatches) {
   expect_fails_only(decide_sgd_tracks_flow(e, SgdTracksFlowThresholds()), kRuleCoefficientMatches);
   e.reference_coefficient = 0.2;  // 0.8 x: the interval is not within 10% of it either
   const Decision d = decide_sgd_tracks_flow(e, SgdTracksFlowThresholds());
+  EXPECT_EQ(d.status, VerdictStatus::Fail);
   EXPECT_FALSE(d.held(kRuleCoefficientMatches));
   EXPECT_FALSE(d.held(kRuleCoefficientResolved));
   EXPECT_TRUE(d.held(kRuleBiasOrderNearOne));

@@ -157,14 +157,14 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   ev << ". Bias (mean projected path to the flow, RMS over the times) of order "
      << interval_text(evidence.bias_order, evidence.bias_order_ci_low, evidence.bias_order_ci_high, 3)
      << " in eta (band [" << short_number(t.min_bias_order, 3) << ", " << short_number(t.max_bias_order, 3)
-     << "]); each path's own fluctuation about the mean: order "
+     << "]: an interval within it holds, one wholly outside fails); each path's own fluctuation about the mean: order "
      << interval_text(number_or_none(tracking[0]["fluctuation_order_fit"], "exponent_p"),
                       number_or_none(tracking[0]["fluctuation_order_fit"], "slope_ci_low"),
                       number_or_none(tracking[0]["fluctuation_order_fit"], "slope_ci_high"), 3)
      << " (reported). Flow coefficient fitted to the mean paths and extrapolated to eta -> 0: c = "
      << interval_text(evidence.coefficient, evidence.coefficient_ci_low, evidence.coefficient_ci_high, 5)
-     << " against s^2/(4B) = " << short_number(limiting, 5) << " (the reference must lie in the interval, and the "
-     << "interval within " << short_number(100 * t.coefficient_tolerance, 3) << "% of it). Rules: ";
+     << " against s^2/(4B) = " << short_number(limiting, 5) << " (an interval narrower than " << short_number(100 * t.coefficient_tolerance, 3)
+     << "% of it must contain it; a wider one decides nothing). Rules: ";
   for (size_t k = 0; k < decision.rules.size(); ++k)
     ev << (k ? ", " : "") << decision.rules[k].rule << (decision.rules[k].held ? " held" : " FAILED");
   int rejected = 0;

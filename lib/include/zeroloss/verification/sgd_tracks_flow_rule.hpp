@@ -6,7 +6,8 @@
 // which the theory makes of order eta, and each path's own fluctuation about the mean (not
 // asserted); and it fits the flow coefficient c that best explains the mean paths, extrapolated to
 // eta -> 0, with an interval over the seeds. The rules: the bias order is near 1, and the fitted
-// coefficient agrees with the reference flow's coefficient, resolved to within a tolerance.
+// coefficient agrees with the reference flow's coefficient, resolved to within a tolerance; each
+// with a coverage rule that says whether its interval can decide it (below).
 
 #include <optional>
 #include <string>
@@ -32,40 +33,47 @@ struct SgdTracksFlowEvidence {
 
 // From the configuration's "sgd_tracks_flow" section.
 struct SgdTracksFlowThresholds {
-  double min_bias_order = 0.5;  // the bias order's interval must lie within [min, max]
+  double min_bias_order = 0.5;  // the band [min, max] of bias orders the claim allows (order 1)
   double max_bias_order = 2.0;
-  double coefficient_tolerance = 0.1;  // the coefficient's interval within ((1 - tol) ref, (1 + tol) ref)
-  // population.min_tested_fraction: of the population's members, the share whose intervals are
-  // narrow enough to decide (sgd_tracks_flow_decidable), with a tested member in every family.
+  double coefficient_tolerance = 0.1;  // the coefficient must be resolved to this fraction of ref
+  // population.min_tested_fraction: of the population's members, the share that decide the claim
+  // (sgd_tracks_flow_decidable), with a deciding member in every family.
   double min_tested_fraction = 0.5;
 };
 
-inline constexpr const char* kRuleBiasOrderNearOne = "bias_order_near_one";     // interval within the band
-inline constexpr const char* kRuleCoefficientMatches = "coefficient_matches";    // interval contains the reference
-inline constexpr const char* kRuleCoefficientResolved = "coefficient_resolved";  // interval within the tolerance
+// Each rule is an evidence rule (failing it contradicts the claim) or a coverage rule (failing it
+// leaves the claim undecided), decision.hpp. The bias order: its 95% interval within the band
+// passes, wholly outside the band fails (under the claim, a true order in the band, a valid 95%
+// interval does that with probability at most 2.5%: evidence), and one that straddles an end of the
+// band decides nothing (it occurs whatever the truth: for a true order 1, an interval 0.9 wide fitted
+// on four step sizes reaches below 0.5 about a third of the time). The coefficient: its interval must contain ref (evidence) and lie within
+// ((1 - tol) ref, (1 + tol) ref) (coverage: a wider interval cannot tell 10% apart).
+inline constexpr const char* kRuleBiasOrderNearOne = "bias_order_near_one";     // evidence: interval meets the band
+inline constexpr const char* kRuleBiasOrderResolved = "bias_order_resolved";    // coverage: within the band or wholly outside
+inline constexpr const char* kRuleCoefficientMatches = "coefficient_matches";   // evidence: interval contains ref
+inline constexpr const char* kRuleCoefficientResolved = "coefficient_resolved"; // coverage: interval within the tolerance
 
-// A missing fit or interval fails the rule that needs it (NaN fails every comparison it enters).
+// A missing bias-order interval fails bias_order_resolved alone (nothing measured contradicts the
+// order); a missing coefficient fit fails both coefficient rules (NaN fails every comparison).
 Decision decide_sgd_tracks_flow(const SgdTracksFlowEvidence& evidence, const SgdTracksFlowThresholds& thresholds);
 
 // The population (one problem per member, each with its own SGD ensembles and flow):
 // population_covered (population_coverage.hpp) with sgd_tracks_flow_decidable and min_tested_fraction:
 inline constexpr const char* kRuleTrackingPopulationTested = "population_tested";
-inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds";    // every tested member passes
+inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds";    // no member fails
 
-// Whether a member's evidence can decide the claim: both intervals exist, the coefficient's is
-// shorter than tol ref (then an interval that contains ref lies within ((1 - tol) ref, (1 + tol) ref):
-// it tells 10% apart wherever it sits, and only missing ref can fail it) and the bias order's is
-// shorter than 2 min(1 - min_bias_order, max_bias_order - 1) (an interval of that width centred on 1
-// lies in the band). A wider interval can fail while the claim holds exactly, so a failure there
-// says nothing about the claim: such a member is untested, never a pass. (The coefficient's
-// reasoning, an interval that contains the claimed value lies in the band wherever it sits, would
-// give min(...) without the factor 2: docs/report.md, claim 3, says why that is not yet the rule.)
+// Whether a member's evidence decides the claim, for or against: the coefficient's interval is
+// shorter than tol ref (then an interval that contains ref lies within the tolerance, so only missing
+// ref can fail it: a wider interval that misses ref, as on an ill-conditioned draw outside the
+// small-eta regime, says nothing either way), and either it misses ref (a failure, whatever the
+// bias order) or the bias order's interval lies within the band or wholly outside it. An undecided
+// member is untested, never a pass.
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
 
-// Fail when a decidable member fails decide_sgd_tracks_flow (population_holds); otherwise Pass when
-// the population is covered (at least min_tested_fraction of the members decidable, at least one,
-// and one in every family: the coverage rule population_tested), else Inconclusive (an empty
-// population included).
+// Fail when a decidable member fails decide_sgd_tracks_flow (population_holds); otherwise Pass when the
+// population is covered (at least min_tested_fraction of the members decidable, at least one, and
+// one in every family: the coverage rule population_tested), else Inconclusive (an empty population
+// included).
 Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
                                            const SgdTracksFlowThresholds& thresholds);
 
