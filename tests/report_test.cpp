@@ -275,8 +275,8 @@ TEST(Report, ACheckThatCannotCompleteExitsNine) {
   // The flow's output folder is taken by a file: the flow command fails, the claim is "error" (the
   // check could not be completed), the report is still written and the exit code is 9.
   const std::string dir = temp_dir("report-error");
-  std::filesystem::create_directories(dir + "/report/flow_rate/gaussian_1");
-  std::ofstream(dir + "/report/flow_rate/gaussian_1/flow") << "not a folder\n";
+  std::filesystem::create_directories(dir + "/report/flow_rate/gaussian_n3_d5_m4_seed1");
+  std::ofstream(dir + "/report/flow_rate/gaussian_n3_d5_m4_seed1/flow") << "not a folder\n";
   std::ofstream(dir + "/config.json") << R"({"claims": ["flow_rate"]})";
   std::string out, err;
   // --overwrite: the folder holds a file zeroloss did not write (kept, so the flow's --out stays taken).

@@ -1,6 +1,7 @@
 // Claim 2: the Riemannian flow of T reaches the minimum at the predicted rate, T - T* ~ exp(-2
-// lambda_min tau) (THEORY 5, 6, 10), on a population of problems: Gaussian draws with the problem's
-// sizes and Figure 1 draws (uniform data, n = 3, d = 3, m = 10). Per member: `zeroloss data` (data
+// lambda_min tau) (THEORY 5, 6, 10), on a population of problems: Gaussian draws at each of
+// gaussian_sizes (the problem's generator and label scale) and Figure 1 draws (uniform data, n = 3,
+// d = 3, m = 10). Per member: `zeroloss data` (data
 // and start), `zeroloss optimum --json` (T*, hessian_lambda_min), the flow for budget_decades ln 10 /
 // (2 lambda_min) (capped at max_flow_time; the implicit rosenbrock4, since ill-conditioned draws are
 // stiff near the minimum) and the same flow for short_flow_fraction of that time; decided by
@@ -34,7 +35,7 @@ namespace {
 // One problem of the population and what its runs gave.
 struct Member {
   std::string family;  // "gaussian" or "figure1"
-  int seed = 0;
+  int n = 0, d = 0, m = 0, seed = 0;
   std::string dir, data, start;
   std::vector<std::string> commands;  // to rerun this member alone
   bool applicable = true;             // optimum found a closed-form global minimum
@@ -47,12 +48,25 @@ struct Member {
   FlowRateMember short_flow, plateau_window; // two mutants'
   double min_profile = NAN, max_profile = NAN;  // local rate / (2 lambda_min) over the curve
 
-  std::string name() const { return family + " seed " + std::to_string(seed); }
+  std::string sizes() const {
+    return "(" + std::to_string(n) + ", " + std::to_string(d) + ", " + std::to_string(m) + ")";
+  }
+  std::string name() const { return family + " " + sizes() + " seed " + std::to_string(seed); }
+  // The figure's series: "gaussian (3, 5, 4) draws", "figure1 draws".
+  std::string family_label() const { return family == "figure1" ? family + " draws" : family + " " + sizes() + " draws"; }
+  // The member's folder and command tags: e.g. gaussian_n3_d5_m4_seed1.
+  std::string slug() const {
+    return family + "_n" + std::to_string(n) + "_d" + std::to_string(d) + "_m" + std::to_string(m) + "_seed" +
+           std::to_string(seed);
+  }
 };
 
-Member member_of(const std::string& family, int seed) {
+Member member_of(const std::string& family, const json& size, int seed) {
   Member m;
   m.family = family;
+  m.n = size[0].get<int>();
+  m.d = size[1].get<int>();
+  m.m = size[2].get<int>();
   m.seed = seed;
   return m;
 }
@@ -85,13 +99,20 @@ FlowRateMember evidence_of(const Member& m, const std::vector<double>& tau, cons
   return e;
 }
 
-std::string family_description(const json& problem) {
-  return problem["generator"].get<std::string>() + " data n = " + std::to_string(problem["n"].get<int>()) +
-         ", d = " + std::to_string(problem["d"].get<int>()) + ", m = " + std::to_string(problem["m"].get<int>());
+// "(3, 5, 4), (5, 20, 10)".
+std::string sizes_description(const json& sizes) {
+  std::string out;
+  for (const json& s : sizes)
+    out += (out.empty() ? "(" : ", (") + std::to_string(s[0].get<int>()) + ", " + std::to_string(s[1].get<int>()) +
+           ", " + std::to_string(s[2].get<int>()) + ")";
+  return out;
 }
 
 json member_record(const Member& m) {
   json r = {{"family", m.family},
+            {"n", m.n},
+            {"d", m.d},
+            {"m", m.m},
             {"data_seed", m.seed},
             {"T_star", m.T_star},
             {"lambda_min", m.lambda},
@@ -142,29 +163,29 @@ Verdict check_flow_rate(VerificationContext& ctx) {
 
   // The population, data and optimum first (quick, one after the other).
   std::vector<Member> members;
-  for (int k = 0; k < cfg["gaussian_draws"].get<int>(); ++k)
-    members.push_back(member_of("gaussian", problem["data_seed"].get<int>() + k));
+  for (const json& size : cfg["gaussian_sizes"])
+    for (int k = 0; k < cfg["gaussian_draws"].get<int>(); ++k)
+      members.push_back(member_of("gaussian", size, problem["data_seed"].get<int>() + k));
+  const json fig1_size = json::array({fig1["n"], fig1["d"], fig1["m"]});
   for (int k = 0; k < fig1["draws"].get<int>(); ++k)
-    members.push_back(member_of("figure1", fig1["first_data_seed"].get<int>() + k));
+    members.push_back(member_of("figure1", fig1_size, fig1["first_data_seed"].get<int>() + k));
   bool applicable = true;
   for (size_t k = 0; k < members.size(); ++k) {
     Member& m = members[k];
     ctx.progress("flow rate: member " + std::to_string(k + 1) + "/" + std::to_string(members.size()) + " (" +
                  m.name() + "): data and the closed-form optimum");
     const size_t before = ctx.commands().size();
-    m.dir = ctx.dir("flow_rate/" + m.family + "_" + std::to_string(m.seed));
+    m.dir = ctx.dir("flow_rate/" + m.slug());
     m.data = m.dir + "/data.csv";
     m.start = m.dir + "/start.csv";
     const bool g = m.family == "gaussian";
-    const json& sizes = g ? problem : fig1;
     std::vector<std::string> data_args = {"data", "--generator", g ? problem["generator"].get<std::string>() : "uniform01",
-                                          "--n", std::to_string(sizes["n"].get<int>()), "--d",
-                                          std::to_string(sizes["d"].get<int>())};
+                                          "--n", std::to_string(m.n), "--d", std::to_string(m.d)};
     if (g) data_args.insert(data_args.end(), {"--label-scale", format_double(problem["label_scale"].get<double>())});
     data_args.insert(data_args.end(), {"--seed", std::to_string(m.seed), "--out", m.data, "--weights-out", m.start,
-                                       "--m", std::to_string(sizes["m"].get<int>()), "--init-scale",
-                                       format_double(sizes["init_scale"].get<double>())});
-    const std::string tag = "flow_rate_" + m.family + "_" + std::to_string(m.seed);
+                                       "--m", std::to_string(m.m), "--init-scale",
+                                       format_double((g ? problem : fig1)["init_scale"].get<double>())});
+    const std::string tag = "flow_rate_" + m.slug();
     ctx.run(tag + "_data", data_args);
     std::string printed;
     const std::vector<std::string> optimum_args = {"optimum", "--data", m.data, "--weights", m.start, "--activation", act,
@@ -204,7 +225,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   // The flows, in parallel: for each member the claim's flow and the short one.
   std::vector<VerificationContext::Command> batch;
   for (const Member& m : members) {
-    const std::string tag = "flow_rate_" + m.family + "_" + std::to_string(m.seed);
+    const std::string tag = "flow_rate_" + m.slug();
     for (const bool is_short : {false, true})
       batch.push_back({tag + (is_short ? "_short_flow" : "_flow"),
                        {"flow", "--data", m.data, "--weights", m.start, "--activation", act, "--coefficient", "1",
@@ -354,8 +375,9 @@ Verdict check_flow_rate(VerificationContext& ctx) {
 
   const int n = static_cast<int>(members.size());
   std::ostringstream ev;
-  ev << n << " problems: " << cfg["gaussian_draws"].get<int>() << " Gaussian draws (" << family_description(problem)
-     << ", data seeds from " << problem["data_seed"].get<int>() << ") and " << fig1["draws"].get<int>()
+  ev << n << " problems: " << cfg["gaussian_draws"].get<int>() << " " << problem["generator"].get<std::string>()
+     << " data draws at each (n, d, m) of " << sizes_description(cfg["gaussian_sizes"]) << " (data seeds from "
+     << problem["data_seed"].get<int>() << ") and " << fig1["draws"].get<int>()
      << " Figure 1 draws (uniform data n = " << fig1["n"].get<int>() << ", d = " << fig1["d"].get<int>()
      << ", m = " << fig1["m"].get<int>() << ", seeds from " << fig1["first_data_seed"].get<int>()
      << "); lambda_min(Hess_M T at T*) from " << short_number(lambda_lo, 3) << " to " << short_number(lambda_hi, 3)
@@ -390,13 +412,13 @@ Verdict check_flow_rate(VerificationContext& ctx) {
 
   // The members table and the figures.
   std::ostringstream table;
-  table << "family,data_seed,lambda_min,predicted_rate,fitted_rate,relative_rate_error,initial_relative_gap,"
+  table << "family,n,d,m,data_seed,lambda_min,predicted_rate,fitted_rate,relative_rate_error,initial_relative_gap,"
            "final_relative_gap,decades,flow_time,status\n";
   for (const Member& m : members) {
     const json r = member_record(m);
     bool all = true;
     for (const auto& x : flow_rate_member_rules(m.evidence, t)) all = all && x.held;
-    table << m.family << "," << m.seed << "," << format_double(m.lambda) << "," << format_double(2 * m.lambda) << ","
+    table << m.family << "," << m.n << "," << m.d << "," << m.m << "," << m.seed << "," << format_double(m.lambda) << "," << format_double(2 * m.lambda) << ","
           << (m.evidence.fitted ? format_double(m.evidence.fitted_rate) : "") << ","
           << (m.evidence.fitted ? format_double(relative_rate_error(m.evidence)) : "") << ","
           << (m.evidence.completed ? format_double(m.evidence.initial_gap) : "") << ","
@@ -419,7 +441,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   rate_fig.log_x = rate_fig.log_y = true;
   rate_fig.key = "off";
   std::ostringstream profile_csv;
-  profile_csv << "family,data_seed,tau,local_rate,local_rate_over_predicted\n";
+  profile_csv << "family,n,d,m,data_seed,tau,local_rate,local_rate_over_predicted\n";
   for (const Member& m : members) {
     if (!m.evidence.completed) continue;
     const std::string colour = m.family == "gaussian" ? "#1f77b4" : "#ff7f0e";
@@ -439,8 +461,8 @@ Verdict check_flow_rate(VerificationContext& ctx) {
     for (const LocalRate& lr : local_decay_rates(x, y, low)) {
       r.x.push_back(lr.x);
       r.y.push_back(lr.rate / (2 * m.lambda));
-      profile_csv << m.family << "," << m.seed << "," << format_double(lr.x) << "," << format_double(lr.rate) << ","
-                  << format_double(lr.rate / (2 * m.lambda)) << "\n";
+      profile_csv << m.family << "," << m.n << "," << m.d << "," << m.m << "," << m.seed << "," << format_double(lr.x)
+                  << "," << format_double(lr.rate) << "," << format_double(lr.rate / (2 * m.lambda)) << "\n";
     }
     if (!r.x.empty()) rate_fig.series.push_back(std::move(r));
   }
@@ -454,11 +476,18 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   err_fig.y_label = "|fitted / (2 lambda_min) - 1|";
   err_fig.log_x = err_fig.log_y = true;
   err_fig.key = "top left";
-  for (const char* family : {"gaussian", "figure1"}) {
-    PlotSeries pts{std::string(family) + " draws", {}, {}, PlotStyle::Points,
-                   std::string(family) == "gaussian" ? "#1f77b4" : "#ff7f0e", false};
+  // One series per family: the Gaussian draws of each size, and the Figure 1 draws.
+  std::vector<std::string> families;
+  for (const Member& m : members)
+    if (std::find(families.begin(), families.end(), m.family_label()) == families.end())
+      families.push_back(m.family_label());
+  const char* const palette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf"};
+  size_t gaussian_series = 0;
+  for (const std::string& family : families) {
+    const bool fig1_family = family == "figure1 draws";
+    PlotSeries pts{family, {}, {}, PlotStyle::Points, fig1_family ? "#ff7f0e" : palette[gaussian_series++ % 5], false};
     for (const Member& m : members)
-      if (m.family == family && m.evidence.fitted) {
+      if (m.family_label() == family && m.evidence.fitted) {
         pts.x.push_back(m.lambda);
         pts.y.push_back(relative_rate_error(m.evidence));
       }

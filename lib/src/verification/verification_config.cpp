@@ -37,7 +37,7 @@ json default_verification_config() {
     }
   },
   "flow_rate": {
-    "gaussian_draws": 16,
+    "gaussian_draws": 16, "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]],
     "figure1": { "draws": 32, "first_data_seed": 1, "n": 3, "d": 3, "m": 10, "init_scale": 0.5 },
     "budget_decades": 16.0, "max_flow_time": 1e8, "short_flow_fraction": 1e-4, "log_points": 1000,
     "fit_window_low": 1e-11, "fit_window_high": 1e-8, "reach_tolerance": 1e-12, "rate_tolerance": 0.05
@@ -79,7 +79,7 @@ json default_verification_config() {
   "quick": {
     "global_minimum": { "starts": 4, "search_starts": 16,
                         "population": { "figure1": { "draws": 4 }, "gaussian_draws": 2, "starts": 4 } },
-    "flow_rate": { "gaussian_draws": 3, "figure1": { "draws": 3 } },
+    "flow_rate": { "gaussian_draws": 3, "gaussian_sizes": [[3, 5, 4]], "figure1": { "draws": 3 } },
     "sgd_tracks_flow": { "lr_list": [0.02, 0.01, 0.005, 0.0025], "seeds": 16,
                          "population": { "figure1": { "draws": 0 }, "gaussian_sizes": [[3, 5, 4]], "gaussian_draws": 1,
                                          "seeds": 32 } },
@@ -170,6 +170,20 @@ class Validator {
     if (!std::isfinite(x) || x < 0 || (!allow_zero && x == 0))
       fail(key, allow_zero ? "must be a finite number >= 0" : "must be a finite number > 0", v);
     return x;
+  }
+  // A list of [n, d, m] with min_n <= n <= d <= 100000 and 1 <= m <= 100000 (a population's sizes);
+  // returns how many sizes it lists.
+  size_t gaussian_sizes(const std::string& key, long long min_n, const std::string& n_bound) const {
+    const json& sizes = at(key);
+    const std::string expected = "[n, d, m] with " + n_bound + " <= n <= d and m >= 1";
+    if (!sizes.is_array()) fail(key, "must be a list of " + expected, sizes);
+    for (const json& size : sizes)
+      if (!size.is_array() || size.size() != 3 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
+          !size[2].is_number_integer() || size[0].get<long long>() < min_n ||
+          size[0].get<long long>() > size[1].get<long long>() || size[2].get<long long>() < 1 ||
+          size[1].get<long long>() > 100000 || size[2].get<long long>() > 100000)
+        fail(key, "lists " + size.dump() + "; expected " + expected, sizes);
+    return sizes.size();
   }
   void activation(const std::string& key, const json& v) const {
     if (!v.is_string()) fail(key, "must be a string naming an activation", v);
@@ -268,13 +282,7 @@ void validate(const Validator& v) {
   const double search_tested = v.positive(gp + "min_tested_fraction");
   if (search_tested > 1)
     v.fail(gp + "min_tested_fraction", "must lie in (0, 1] (a share of the members)", v.at(gp + "min_tested_fraction"));
-  const json& sizes = v.at(gp + "gaussian_sizes");
-  if (!sizes.is_array()) v.fail(gp + "gaussian_sizes", "must be a list of [n, d, m] with 1 <= n <= d and m >= 1", sizes);
-  for (const json& size : sizes)
-    if (!size.is_array() || size.size() != 3 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
-        !size[2].is_number_integer() || size[0].get<long long>() < 1 || size[0].get<long long>() > size[1].get<long long>() ||
-        size[2].get<long long>() < 1 || size[1].get<long long>() > 100000 || size[2].get<long long>() > 100000)
-      v.fail(gp + "gaussian_sizes", "lists " + size.dump() + "; expected [n, d, m] with 1 <= n <= d and m >= 1", sizes);
+  v.gaussian_sizes(gp + "gaussian_sizes", 1, "1");
   if (v.positive("global_minimum.search_gradient_tolerance") >= 1)
     v.fail("global_minimum.search_gradient_tolerance", "must lie strictly between 0 and 1 (a ratio ||grad_M T|| / ||grad T||)",
            v.at("global_minimum.search_gradient_tolerance"));
@@ -288,13 +296,16 @@ void validate(const Validator& v) {
     v.fail("global_minimum.search_mutant_n", "must exceed search_mutant_d (the mutant is a problem with n > d)",
            v.at("global_minimum.search_mutant_n"));
 
-  // Claim 2: a population of Gaussian draws (the problem's sizes, data seeds from problem.data_seed)
-  // and of Figure 1 draws; each flow runs budget_decades ln 10 / (2 lambda_min), capped.
+  // Claim 2: a population of Gaussian draws (gaussian_draws at each of gaussian_sizes, the problem's
+  // generator and label scale, data seeds from problem.data_seed) and of Figure 1 draws; each flow
+  // runs budget_decades ln 10 / (2 lambda_min), capped.
   const std::string fr = "flow_rate.";
   v.integer(fr + "gaussian_draws", 0);
   v.integer(fr + "figure1.draws", 0);
-  if (v.at(fr + "gaussian_draws").get<long long>() + v.at(fr + "figure1.draws").get<long long>() < 1)
-    v.fail(fr + "gaussian_draws", "and " + fr + "figure1.draws must together be at least 1 (an empty population tests nothing)",
+  const size_t fsizes = v.gaussian_sizes(fr + "gaussian_sizes", 1, "1");
+  if (v.at(fr + "gaussian_draws").get<long long>() * static_cast<long long>(fsizes) +
+          v.at(fr + "figure1.draws").get<long long>() < 1)
+    v.fail(fr + "gaussian_draws", "and " + fr + "figure1.draws give an empty population (it would test nothing)",
            v.at(fr + "gaussian_draws"));
   v.integer(fr + "figure1.first_data_seed", 0);
   v.integer(fr + "figure1.n", 1);
@@ -345,16 +356,10 @@ void validate(const Validator& v) {
     v.fail(sp + "figure1.n", "must be at least sgd_tracks_flow.batch (B <= n)", v.at(sp + "figure1.n"));
   v.integer(sp + "gaussian_draws", 0);
   v.integer(sp + "gaussian_first_data_seed", 0);
-  const json& psizes = v.at(sp + "gaussian_sizes");
-  if (!psizes.is_array()) v.fail(sp + "gaussian_sizes", "must be a list of [n, d, m] with B <= n <= d and m >= 1", psizes);
-  for (const json& size : psizes)
-    if (!size.is_array() || size.size() != 3 || !size[0].is_number_integer() || !size[1].is_number_integer() ||
-        !size[2].is_number_integer() || size[0].get<long long>() < v.at("sgd_tracks_flow.batch").get<long long>() ||
-        size[0].get<long long>() > size[1].get<long long>() || size[2].get<long long>() < 1 ||
-        size[1].get<long long>() > 100000 || size[2].get<long long>() > 100000)
-      v.fail(sp + "gaussian_sizes", "lists " + size.dump() + "; expected [n, d, m] with B <= n <= d and m >= 1", psizes);
+  const size_t psizes =
+      v.gaussian_sizes(sp + "gaussian_sizes", v.at("sgd_tracks_flow.batch").get<long long>(), "B");
   if (v.at(sp + "figure1.draws").get<long long>() +
-          v.at(sp + "gaussian_draws").get<long long>() * static_cast<long long>(psizes.size()) < 1)
+          v.at(sp + "gaussian_draws").get<long long>() * static_cast<long long>(psizes) < 1)
     v.fail(sp + "gaussian_draws", "and " + sp + "figure1.draws give an empty population (it would test nothing)",
            v.at(sp + "gaussian_draws"));
   v.positive(sp + "init_scale");
