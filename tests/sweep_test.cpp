@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
+#include "zeroloss/presentation/sgd_run_file.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/sweep/sweep_specification.hpp"
 
@@ -46,15 +47,15 @@ std::string refusal(const std::string& text) {
   return "";
 }
 
-// Every file under `dir` but the records of a process (timings, an SGD run's checkpoint_time.json,
-// the run folders' manifests and locks), by relative path.
+// Every file under `dir` but the records of a process (timings, workers.csv, an SGD run's
+// checkpoint_time.json, the run folders' manifests and locks), by relative path.
 std::map<std::string, std::string> reproducible_files(const std::string& dir) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     const std::string rel = fs::relative(e.path(), dir).string();
     const std::string name = e.path().filename().string();
-    if (rel.rfind("timings", 0) == 0 || name == ".zeroloss-run.json" || name == ".zeroloss-run.lock" ||
+    if (rel.rfind("timings", 0) == 0 || rel == "workers.csv" || name == ".zeroloss-run.json" || name == ".zeroloss-run.lock" ||
         name == "checkpoint_time.json")
       continue;
     files[rel] = slurp(e.path().string());
@@ -146,8 +147,9 @@ TEST(SweepSpecification, EveryKindRefusesAKeyItDoesNotTakeAndNamesIt) {
                 .find("tasks[0].parameters.etas: expected a non-empty list"), std::string::npos);
   EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "time": 1, "etas": [0.1, -1]}}]})")
                 .find("(task 0000): etas: every step size must be > 0"), std::string::npos);
-  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + diag + R"(, "s": 0.5, "time": 1, "etas": [0.1]}}]})")
-                .find("tasks[0].model: compare tasks run the two-layer network only"), std::string::npos);
+  EXPECT_EQ(refusal(head + R"("compare", "parameters": {)" + diag + R"(, "s": 0.5, "time": 1, "etas": [0.1]}}]})"), "");
+  EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + diag + R"(, "m": 5, "s": 0.5, "time": 1, "etas": [0.1]}}]})")
+                .find("tasks[0].model: m is a parameter of the two-layer network only"), std::string::npos);
   EXPECT_NE(refusal(head + R"("compare", "parameters": {)" + data + R"(, "s": 0.5, "etas": [0.1]}}]})")
                 .find("tasks[0]: missing parameter 'time'"), std::string::npos);
   // convexity: a preset, no SGD step size.
@@ -234,7 +236,7 @@ TEST(SweepCli, OneThreadTwoThreadsAndThreeMpiRanksWriteTheSameBytes) {
   expect_same_files(dir + "/one_thread", out);
 }
 
-// One task of each kind beyond the two-layer sgd and flow: ~2 s on one core.
+// One task of each kind beyond the two-layer sgd and flow, compare on both models: ~2 s on one core.
 const char* kKindsSpec = R"({"format": "zeroloss-sweep", "tasks": [
   {"kind": "compare", "parameters": {"n": 3, "d": 5, "data_seed": 3, "m": 4, "init_scale": 0.5, "s": 0.5,
    "time": 0.2, "etas": [0.01, 0.005], "seeds": 2, "points": 3}},
@@ -245,7 +247,9 @@ const char* kKindsSpec = R"({"format": "zeroloss-sweep", "tasks": [
   {"kind": "sgd", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5,
    "s": 0.5, "eta": 0.02, "steps": 20000, "checkpoint_every": 5000, "log_points": 10}},
   {"kind": "flow", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5,
-   "s": 0.5, "time": 2, "log_points": 10}}]})";
+   "s": 0.5, "time": 2, "log_points": 10}},
+  {"kind": "compare", "parameters": {"model": "diagonal-linear", "n": 3, "d": 6, "data_seed": 3, "init_scale": 0.5,
+   "s": 0.5, "time": 0.2, "etas": [0.02, 0.01], "seeds": 2, "points": 3}}]})";
 
 TEST(SweepCli, EveryTaskKindRunsAndGivesTheSameBytesOnThreadsAndRanks) {
   const std::string dir = temp_dir("sweep-kinds");
@@ -258,8 +262,14 @@ TEST(SweepCli, EveryTaskKindRunsAndGivesTheSameBytesOnThreadsAndRanks) {
   std::vector<std::string> lines;
   std::istringstream in(csv);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 8u) << csv;
+  ASSERT_EQ(lines.size(), 9u) << csv;
   for (std::size_t k = 1; k < lines.size(); ++k) EXPECT_NE(lines[k].find(",completed,"), std::string::npos) << lines[k];
+  // The diagonal network's comparison: SGD against its limiting flow, with a fitted order and its
+  // own model named in the run's summary.
+  const json diagonal_compare = json::parse(slurp(out + "/tasks/0007/result.json"));
+  EXPECT_TRUE(diagonal_compare["error_order"].is_number()) << diagonal_compare.dump();
+  EXPECT_TRUE(fs::exists(out + "/tasks/0007/run/compare.csv"));
+  EXPECT_NE(slurp(out + "/tasks/0007/run/summary.json").find("diagonal-linear"), std::string::npos);
   // Each kind wrote its own outputs, and its key number.
   const json compare = json::parse(slurp(out + "/tasks/0000/result.json"));
   EXPECT_TRUE(compare["error_order"].is_number()) << compare.dump();
@@ -285,6 +295,66 @@ TEST(SweepCli, EveryTaskKindRunsAndGivesTheSameBytesOnThreadsAndRanks) {
   ASSERT_EQ(run_command(mpirun() + zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + out + " --quiet",
                         nullptr, &err), 0) << err;
   expect_same_files(dir + "/one_thread", out);
+}
+
+// The bytes do not depend on where DIR is: the task files name their inputs relative to their
+// own folder (run.json too, whose readers resolve them there), messages relative to DIR.
+TEST(SweepCli, TwoDifferentOutPathsGiveTheSameBytes) {
+  const std::string dir = temp_dir("sweep-paths");
+  const std::string spec = write_file(dir + "/spec.json", kKindsSpec);
+  fs::create_directories(dir + "/deeper/still");
+  std::string err;
+  ASSERT_EQ(run_command(zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + dir + "/a --threads 2 --quiet",
+                        nullptr, &err), 0) << err;
+  ASSERT_EQ(run_command("cd " + dir + "/deeper && " + zeroloss::test::zeroloss_binary() +
+                            " sweep ../spec.json --out still/b --threads 1 --quiet", nullptr, &err), 0) << err;
+  expect_same_files(dir + "/a", dir + "/deeper/still/b");
+  // An SGD task's run.json names its inputs relative to the run folder, and a resume reads them
+  // from there (the run folder's path as given, not the current folder).
+  const std::string run_json = dir + "/deeper/still/b/tasks/0005/run/run.json";
+  const json run = json::parse(slurp(run_json));
+  EXPECT_EQ(run["data"], "../data.csv") << run.dump();
+  EXPECT_EQ(run["weights"], "../start.csv") << run.dump();
+  EXPECT_EQ(zeroloss::run_input_path("../data.csv", run_json), dir + "/deeper/still/b/tasks/0005/data.csv");
+  EXPECT_EQ(zeroloss::run_input_path("/abs/data.csv", run_json), "/abs/data.csv");
+  EXPECT_EQ(zeroloss::run_input_path("", run_json), "");
+  EXPECT_EQ(json::parse(slurp(dir + "/a/tasks/0001/optimum.json"))["out"], "optimum.csv");
+}
+
+// workers.csv: one row per worker; its task counts are those of timings.csv (each task's worker).
+TEST(SweepCli, WorkersCsvCountsEachWorkersTasksAsTimingsDo) {
+  const std::string dir = temp_dir("sweep-workers");
+  const std::string spec = write_file(dir + "/spec.json", kSpec);
+  std::vector<std::string> commands = {zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + dir +
+                                       "/threads --threads 2 --quiet"};
+  if (!mpirun().empty())
+    commands.push_back(mpirun() + zeroloss::test::zeroloss_binary() + " sweep " + spec + " --out " + dir + "/ranks --quiet");
+  for (const std::string& command : commands) {
+    std::string err;
+    ASSERT_EQ(run_command(command, nullptr, &err), 0) << err;
+    const std::string out = dir + (command.find("/ranks") != std::string::npos ? "/ranks" : "/threads");
+    std::map<std::string, long> from_timings, from_workers;
+    std::istringstream timings(slurp(out + "/timings.csv")), workers(slurp(out + "/workers.csv"));
+    std::string line;
+    std::getline(timings, line);
+    while (std::getline(timings, line)) ++from_timings[line.substr(5, line.rfind(',') - 5)];
+    std::getline(workers, line);
+    EXPECT_EQ(line, "worker,tasks,task_seconds,queue_seconds,end_seconds,idle_seconds,user_seconds,system_seconds,"
+                    "startup_seconds");
+    std::size_t rows = 0;
+    while (std::getline(workers, line)) {
+      ++rows;
+      std::vector<std::string> cells;
+      std::istringstream in(line);
+      for (std::string c; std::getline(in, c, ',');) cells.push_back(c);
+      ASSERT_EQ(cells.size(), 9u) << line;
+      if (std::stol(cells[1]) > 0) from_workers[cells[0]] = std::stol(cells[1]);
+      EXPECT_LE(std::stod(cells[2]), std::stod(cells[4]) + 1e-9) << line;  // in tasks, before its end
+      EXPECT_GE(std::stod(cells[5]), 0) << line;
+    }
+    EXPECT_EQ(rows, out == dir + "/ranks" ? 3u : 2u);
+    EXPECT_EQ(from_workers, from_timings) << out;
+  }
 }
 
 TEST(SweepCli, AKilledSweepResumesToTheSameBytes) {

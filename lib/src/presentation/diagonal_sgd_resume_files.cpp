@@ -6,6 +6,7 @@
 #include "zeroloss/io/matrix_csv.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/sgd_run_file.hpp"
 #include "zeroloss/formats/sgd_checkpoint.hpp"
 
 namespace zeroloss {
@@ -86,8 +87,8 @@ DiagonalSgdRunOptions read_diagonal_sgd_run_file(const std::string& dir) {
   try {
     if (run.at("version").get<int>() != 1)
       throw InputError(path + ": run file version " + run.at("version").dump() + "; this zeroloss reads version 1");
-    o.data = run.at("data").get<std::string>();
-    o.weights = run.at("weights").get<std::string>();
+    o.data = run_input_path(run.at("data").get<std::string>(), path);
+    o.weights = run_input_path(run.at("weights").get<std::string>(), path);
     data_sum = run.at("data_fingerprint").get<std::uint64_t>();
     weights_sum = run.at("weights_fingerprint").get<std::uint64_t>();
     o.learning_rate = run.at("lr").get<double>();

@@ -23,6 +23,11 @@ SgdCoordinates coordinates_from_name(const std::string& name, const std::string&
 
 }  // namespace
 
+std::string run_input_path(const std::string& recorded, const std::string& run_file) {
+  if (recorded.empty() || fs::path(recorded).is_absolute()) return recorded;
+  return (fs::path(run_file).parent_path() / recorded).lexically_normal().string();
+}
+
 std::uint64_t reduced_files_fingerprint(const std::string& manifest) {
   try {
     const json j = read_json_file(manifest);
@@ -74,8 +79,8 @@ SgdRunFile read_sgd_run_file(const std::string& path) {
   SgdRunFile f;
   LabelNoiseSgdRunOptions& o = f.options;
   try {
-    o.problem.data = run.at("data").get<std::string>();
-    o.problem.weights = run.at("weights").get<std::string>();
+    o.problem.data = run_input_path(run.at("data").get<std::string>(), path);
+    o.problem.weights = run_input_path(run.at("weights").get<std::string>(), path);
     o.problem.activation = run.at("activation").get<std::string>();
     o.learning_rate = run.at("lr").get<double>();
     o.label_noise = run.at("label_noise").get<double>();

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
@@ -63,6 +65,22 @@ std::string cell(const json& v) {
 
 std::string cell(const std::optional<double>& x) { return x ? format_double(*x) : ""; }
 
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CPU time of the calling thread so far (the process's where the system has no per-thread count).
+void thread_cpu_seconds(double& user, double& system) {
+#ifdef RUSAGE_THREAD
+  const int who = RUSAGE_THREAD;
+#else
+  const int who = RUSAGE_SELF;
+#endif
+  struct rusage u {};
+  if (getrusage(who, &u) != 0) return;
+  user = static_cast<double>(u.ru_utime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec);
+  system = static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec);
+}
+
 }  // namespace
 
 std::optional<std::size_t> CountingTaskQueue::next() {
@@ -93,13 +111,19 @@ SweepSummary run_sweep_tasks(const SweepSpecification& spec, const SweepOptions&
                              int workers, const std::string& worker_name) {
   SweepSummary summary;
   summary.tasks = spec.tasks.size();
+  summary.workers.resize(static_cast<std::size_t>(std::max(1, workers)));
   std::mutex mutex;
   std::exception_ptr error;
   std::atomic<bool> stop{false};
+  const auto start = Clock::now();
   auto worker = [&](int w) {
+    SweepWorkerRecord& record = summary.workers[static_cast<std::size_t>(w)];
+    record.worker = workers > 1 ? worker_name + " " + std::to_string(w) : worker_name;
     while (!stop.load()) {
+      const auto asked = Clock::now();
       const std::optional<std::size_t> i = queue.next();
-      if (!i) return;
+      record.queue_seconds += seconds_since(asked);
+      if (!i) break;
       const SweepTask& task = spec.tasks.at(*i);
       try {
         if (fs::exists(sweep_task_files(options.out, task).result)) {
@@ -108,14 +132,16 @@ SweepSummary run_sweep_tasks(const SweepSpecification& spec, const SweepOptions&
           if (options.task_finished) options.task_finished(task, "skipped", 0);
           continue;
         }
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = Clock::now();
         json timing = json::object();
         const SweepTaskResult r = execute_sweep_task(task, options.out, timing);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double seconds = seconds_since(t0);
         timing["id"] = task.id;
         timing["seconds"] = seconds;
-        timing["worker"] = workers > 1 ? worker_name + " " + std::to_string(w) : worker_name;
+        timing["worker"] = record.worker;
         write_json(timing_path(options.out, task), timing);
+        ++record.tasks;
+        record.task_seconds += seconds;
         std::lock_guard<std::mutex> lock(mutex);
         ++summary.run;
         if (options.task_finished) options.task_finished(task, r.status, seconds);
@@ -125,6 +151,8 @@ SweepSummary run_sweep_tasks(const SweepSpecification& spec, const SweepOptions&
         stop = true;
       }
     }
+    record.end_seconds = seconds_since(start);
+    thread_cpu_seconds(record.user_seconds, record.system_seconds);
   };
   std::vector<std::thread> threads;
   for (int w = 1; w < workers; ++w) threads.emplace_back(worker, w);
@@ -134,7 +162,21 @@ SweepSummary run_sweep_tasks(const SweepSpecification& spec, const SweepOptions&
   return summary;
 }
 
-SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOptions& options) {
+std::string sweep_workers_csv(const std::vector<SweepWorkerRecord>& workers) {
+  double last = 0;
+  for (const SweepWorkerRecord& w : workers) last = std::max(last, w.end_seconds);
+  std::ostringstream csv;
+  csv << "worker,tasks,task_seconds,queue_seconds,end_seconds,idle_seconds,user_seconds,system_seconds,startup_seconds\n";
+  for (const SweepWorkerRecord& w : workers)
+    csv << csv_cell(w.worker) << ',' << w.tasks << ',' << format_double(w.task_seconds) << ','
+        << format_double(w.queue_seconds) << ',' << format_double(w.end_seconds) << ','
+        << format_double(last - w.end_seconds) << ',' << format_double(w.user_seconds) << ','
+        << format_double(w.system_seconds) << ',' << format_double(w.startup_seconds) << '\n';
+  return csv.str();
+}
+
+SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOptions& options,
+                                 const std::vector<SweepWorkerRecord>& workers) {
   SweepSummary summary;
   summary.tasks = spec.tasks.size();
   const std::vector<std::string>& names = sweep_parameter_names();
@@ -179,6 +221,7 @@ SweepSummary write_sweep_results(const SweepSpecification& spec, const SweepOpti
   summary.results = options.out + "/results.csv";
   write_file_atomic(summary.results, csv.str());
   write_file_atomic(options.out + "/timings.csv", timings.str());
+  if (!workers.empty()) write_file_atomic(options.out + "/workers.csv", sweep_workers_csv(workers));
   json status_counts = json::object();
   for (const auto& [s, c] : statuses) status_counts[s] = c;
   json figures = json::array();
@@ -211,9 +254,10 @@ SweepSummary run_sweep(const SweepSpecification& spec, const SweepOptions& optio
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   CountingTaskQueue queue(spec.tasks.size());
   const SweepSummary ran = run_sweep_tasks(spec, options, queue, threads, "thread");
-  SweepSummary s = write_sweep_results(spec, options);
+  SweepSummary s = write_sweep_results(spec, options, ran.workers);
   s.run = ran.run;
   s.skipped = ran.skipped;
+  s.workers = ran.workers;
   return s;
 }
 

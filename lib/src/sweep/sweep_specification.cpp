@@ -170,8 +170,6 @@ void complete(json& p, SweepTaskKind kind, const std::string& where) {
     const ModelKind model = parse_model_kind(p["model"].get<std::string>());
     p["model"] = to_string(model);
     if (model == ModelKind::TwoLayer) require("m");
-    if (model == ModelKind::DiagonalLinear && kind == SweepTaskKind::Compare)
-      throw InputError("compare tasks run the two-layer network only (use model \"two-layer\")");
     if (model == ModelKind::DiagonalLinear && p.contains("m"))
       throw InputError("m is a parameter of the two-layer network only");
   } catch (const InputError& e) {

@@ -1,6 +1,7 @@
 #include "zeroloss/sweep/sweep_task.hpp"
 
 #include <filesystem>
+#include <vector>
 
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
@@ -25,6 +26,10 @@ namespace zeroloss {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+constexpr const char* kOptimumName = "optimum.csv";  // in the task's folder, beside optimum.json
+}  // namespace
+
 SweepTaskFiles sweep_task_files(const std::string& sweep_dir, const SweepTask& task) {
   SweepTaskFiles f;
   f.dir = sweep_dir + "/tasks/" + task.id;
@@ -32,7 +37,7 @@ SweepTaskFiles sweep_task_files(const std::string& sweep_dir, const SweepTask& t
   f.start = f.dir + "/start.csv";
   f.run = f.dir + "/run";
   f.result = f.dir + "/result.json";
-  f.optimum = f.dir + "/optimum.csv";
+  f.optimum = f.dir + "/" + kOptimumName;
   f.optimum_json = f.dir + "/optimum.json";
   return f;
 }
@@ -112,6 +117,7 @@ SgdFlowComparisonRunOptions sweep_task_compare_options(const SweepTask& task, co
   const json& p = task.parameters;
   SgdFlowComparisonRunOptions o;
   o.problem = {files.data, files.start, p["activation"].get<std::string>()};
+  o.model = parse_model_kind(p["model"].get<std::string>());
   o.label_noise = p["s"].get<double>();
   o.batch = p["B"].get<std::string>();
   o.learning_rates = p["etas"].get<std::vector<double>>();
@@ -162,22 +168,74 @@ std::optional<double> read_optional(const json& j, const char* key) {
   return j[key].get<double>();
 }
 
-// Moves the entries that depend on the process (wall-clock times, steps per second, where a resume
-// started) out of a run's summary.json into `timing`, under the same JSON pointer: sgd's
-// performance, flow's wall_seconds, compare's flow/seconds and sgd/seconds, convexity's seconds
-// (the entries tests/golden_test.cpp excludes as times).
-void move_timing_out(const std::string& summary_path, json& timing) {
-  if (!fs::exists(summary_path)) return;
-  json summary = read_json_file(summary_path);
-  bool changed = false;
-  for (const char* key : {"/performance", "/wall_seconds", "/seconds", "/flow/seconds", "/sgd/seconds"}) {
-    const json::json_pointer at(key);
-    if (!summary.contains(at)) continue;
-    timing[at] = summary[at];
-    summary[at.parent_pointer()].erase(at.back());
-    changed = true;
+// The task's inputs (data.csv, start.csv, optimum.csv) as absolute, normal paths, to recognise them
+// in a run's records however they are written there.
+struct TaskInputs {
+  explicit TaskInputs(const SweepTaskFiles& files) : cwd(fs::current_path()) {
+    for (const std::string* input : {&files.data, &files.start, &files.optimum}) paths.push_back(normal(*input));
   }
-  if (changed) write_json(summary_path, summary);
+  fs::path normal(const std::string& path) const { return (cwd / path).lexically_normal(); }
+  fs::path cwd;
+  std::vector<fs::path> paths;
+};
+
+// Replaces, anywhere in `j`, a string naming one of the task's inputs by its path relative to
+// `folder`, the folder of the file `j` is written to. True when something changed.
+bool name_inputs_relative_to(json& j, const TaskInputs& inputs, const fs::path& folder) {
+  if (j.is_structured()) {
+    bool changed = false;
+    for (json& v : j) changed = name_inputs_relative_to(v, inputs, folder) || changed;
+    return changed;
+  }
+  if (!j.is_string() || j.get_ref<const std::string&>().empty()) return false;
+  const fs::path value = inputs.normal(j.get<std::string>());
+  for (const fs::path& input : inputs.paths)
+    if (value == input) {
+      j = value.lexically_relative(inputs.normal(folder.string())).generic_string();
+      return true;
+    }
+  return false;
+}
+
+// Makes a finished run folder's records independent of the process and of where DIR is: moves
+// the entries that depend on the process (wall-clock times, steps per second, where a resume
+// started) out of summary.json into `timing`, under the same JSON pointer (sgd's performance,
+// flow's wall_seconds, compare's flow/seconds and sgd/seconds, convexity's seconds: the entries
+// tests/golden_test.cpp excludes as times), and names the task's inputs in summary.json and
+// run.json relative to the run folder (the runs record them as given, run.json absolute; its
+// readers resolve a relative path against the run folder, so a resume still finds them).
+void make_run_records_reproducible(const SweepTaskFiles& files, json& timing) {
+  const TaskInputs inputs(files);
+  const std::string summary_path = files.run + "/summary.json";
+  if (fs::exists(summary_path)) {
+    json summary = read_json_file(summary_path);
+    bool changed = false;
+    for (const char* key : {"/performance", "/wall_seconds", "/seconds", "/flow/seconds", "/sgd/seconds"}) {
+      const json::json_pointer at(key);
+      if (!summary.contains(at)) continue;
+      timing[at] = summary[at];
+      summary[at.parent_pointer()].erase(at.back());
+      changed = true;
+    }
+    changed = name_inputs_relative_to(summary, inputs, files.run) || changed;
+    if (changed) write_json(summary_path, summary);
+  }
+  const std::string run_path = files.run + "/run.json";
+  if (fs::exists(run_path)) {
+    json run = read_json_file(run_path);
+    if (name_inputs_relative_to(run, inputs, files.run)) write_json(run_path, run);
+  }
+}
+
+// `message` with the paths inside DIR named relative to DIR ("tasks/0003/run/..."), so that a
+// failure's message does not depend on where the sweep's folder is.
+std::string relative_to_sweep(std::string message, const std::string& sweep_dir) {
+  // The absolute form first: the form as given may lie inside it.
+  const std::string absolute = fs::absolute(sweep_dir).lexically_normal().string();
+  for (const std::string& prefix : {absolute + "/tasks/", sweep_dir + "/tasks/"})
+    for (std::size_t at = message.find(prefix); at != std::string::npos; at = message.find(prefix, at))
+      message.replace(at, prefix.size(), "tasks/");
+  return message;
 }
 
 void start_afresh(const SweepTask& task, const SweepTaskFiles& files) {
@@ -224,7 +282,8 @@ SweepTaskResult run_optimum(const SweepTask& task, const SweepTaskFiles& files) 
     const LoadedDiagonalProblem P = load_diagonal_problem(problem);
     const DiagonalLinearOptimum o = diagonal_linear_optimum(*P.model, P.theta);
     write_diagonal_weights_csv(files.optimum, P.model->u(o.theta), P.model->v(o.theta));
-    write_file_atomic(files.optimum_json, optimum_json(o, P.model->description(), files.optimum).dump(2) + "\n");
+    write_file_atomic(files.optimum_json,
+                      optimum_json(o, P.model->description(), kOptimumName).dump(2) + "\n");
     r.sharpness = o.sharpness;
     r.optimum_sharpness = o.sharpness;
     return r;
@@ -235,7 +294,7 @@ SweepTaskResult run_optimum(const SweepTask& task, const SweepTaskFiles& files) 
     throw ConvergenceError("no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: " +
                            s.fallback_summary.termination);
   const OptimumReport report{false, SharpnessGeometry(P.model, P.weights.theta).sharpness(),
-                             max_residual(P.model, P.weights.theta), P.model.activation().name(), files.optimum};
+                             max_residual(P.model, P.weights.theta), P.model.activation().name(), kOptimumName};
   write_weights_csv(files.optimum, s.theta, P.model.a());
   write_file_atomic(files.optimum_json, optimum_json(s, report).dump(2) + "\n");
   if (s.kind == OptimumKind::StationaryPoint) {
@@ -360,13 +419,14 @@ SweepTaskResult execute_sweep_task(const SweepTask& task, const std::string& swe
         r = run_optimum(task, files);
         break;
     }
-    move_timing_out(files.run + "/summary.json", timing);
+    make_run_records_reproducible(files, timing);
   } catch (const std::exception& e) {
     r = SweepTaskResult{};
     r.status = "failed";
     r.message = e.what();
     fs::create_directories(files.dir);
   }
+  r.message = relative_to_sweep(r.message, sweep_dir);
   write_json(files.result, to_json(task, r));
   return r;
 }

@@ -46,6 +46,27 @@ std::string broadcast_from_rank0(const std::string& message) {
   return std::string(text.begin(), text.end());
 }
 
+std::vector<std::string> gather_to_rank0(const std::string& message) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const int length = static_cast<int>(message.size());
+  std::vector<int> lengths(rank == 0 ? static_cast<std::size_t>(size) : 0);
+  MPI_Request request;
+  MPI_Igather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &request);
+  wait_without_spinning(request);
+  std::vector<int> offsets(lengths.size(), 0);
+  for (std::size_t r = 1; r < lengths.size(); ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
+  std::vector<char> text(lengths.empty() ? 0 : static_cast<std::size_t>(offsets.back() + lengths.back()));
+  MPI_Igatherv(message.data(), length, MPI_CHAR, text.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+               MPI_COMM_WORLD, &request);
+  wait_without_spinning(request);
+  std::vector<std::string> all;
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    all.emplace_back(text.data() + offsets[r], static_cast<std::size_t>(lengths[r]));
+  return all;
+}
+
 void barrier_without_spinning() {
   MPI_Request request;
   MPI_Ibarrier(MPI_COMM_WORLD, &request);

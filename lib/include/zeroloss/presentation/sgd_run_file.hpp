@@ -28,6 +28,11 @@ struct SgdRunFile {
 // to the behaviour before them (coordinates auto, no random start, ...).
 SgdRunFile read_sgd_run_file(const std::string& path);
 
+// An input path as run.json records it, as a path to open: an absolute path (what the runs write)
+// as it is, a relative one (what a sweep's finished tasks record, so that its folder can move)
+// relative to the folder of `run_file`; "" stays "".
+std::string run_input_path(const std::string& recorded, const std::string& run_file);
+
 // FNV-1a 64 over the checksums of the weight block and the basis a reduced-weights manifest names
 // (0 when they cannot be found: loading the manifest then reports the problem).
 std::uint64_t reduced_files_fingerprint(const std::string& manifest);

@@ -13,7 +13,7 @@
 namespace zeroloss {
 
 // sgd: label-noise SGD (either model); flow: the Riemannian flow of T (either model); compare: SGD
-// ensembles at several step sizes against the limiting flow (two-layer); convexity: the minimizer
+// ensembles at several step sizes against the limiting flow (either model); convexity: the minimizer
 // of T, then the convexity diagnostics there; optimum: the minimizer of T (two-layer: closed form
 // or L-BFGS; diagonal: the certified weighted-l1 interpolator).
 enum class SweepTaskKind { Sgd, Flow, Compare, Convexity, Optimum };

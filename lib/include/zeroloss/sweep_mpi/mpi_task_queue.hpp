@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "zeroloss/sweep/sweep_run.hpp"
 
@@ -39,6 +40,11 @@ void wait_without_spinning(MPI_Request& request);
 // Rank 0's `message` on every rank (collective; the other ranks' argument is ignored), waited for
 // with wait_without_spinning.
 std::string broadcast_from_rank0(const std::string& message);
+
+// Every rank's `message` on rank 0, in rank order (collective; an empty vector on the other
+// ranks), waited for with wait_without_spinning. Rank 0 returns when every rank has sent; the
+// others as soon as theirs is on its way.
+std::vector<std::string> gather_to_rank0(const std::string& message);
 
 // MPI_Barrier waited for with wait_without_spinning.
 void barrier_without_spinning();
