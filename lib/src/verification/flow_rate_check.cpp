@@ -26,16 +26,17 @@
 #include "zeroloss/verification/flow_rate_rule.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 
+#include "population_members.hpp"
+
 namespace zeroloss {
 
 using nlohmann::json;
 
 namespace {
 
-// One problem of the population and what its runs gave.
-struct Member {
-  std::string family;  // "gaussian" or "figure1"
-  int n = 0, d = 0, m = 0, seed = 0;
+// One problem of the population (population_members.hpp: its family, sizes and data seed; name()
+// its folder and command tag, e.g. gaussian_n3_d5_m4_seed1) and what its runs gave.
+struct Member : PopulationProblem {
   std::string dir, data, start;
   std::vector<std::string> commands;  // to rerun this member alone
   bool applicable = true;             // optimum found a closed-form global minimum
@@ -48,17 +49,8 @@ struct Member {
   FlowRateMember short_flow, plateau_window; // two mutants'
   double min_profile = NAN, max_profile = NAN;  // local rate / (2 lambda_min) over the curve
 
-  std::string sizes() const {
-    return "(" + std::to_string(n) + ", " + std::to_string(d) + ", " + std::to_string(m) + ")";
-  }
-  std::string name() const { return family + " " + sizes() + " seed " + std::to_string(seed); }
-  // The figure's series: "gaussian (3, 5, 4) draws", "figure1 draws".
-  std::string family_label() const { return family == "figure1" ? family + " draws" : family + " " + sizes() + " draws"; }
-  // The member's folder and command tags: e.g. gaussian_n3_d5_m4_seed1.
-  std::string slug() const {
-    return family + "_n" + std::to_string(n) + "_d" + std::to_string(d) + "_m" + std::to_string(m) + "_seed" +
-           std::to_string(seed);
-  }
+  // For people: "gaussian (3, 5, 4) seed 3", "figure1 seed 2".
+  std::string label() const { return family_label() + " seed " + std::to_string(seed); }
 };
 
 Member member_of(const std::string& family, const json& size, int seed) {
@@ -85,7 +77,7 @@ bool read_gap(const std::string& flow_dir, double T_star, std::vector<double>& t
 FlowRateMember evidence_of(const Member& m, const std::vector<double>& tau, const std::vector<double>& gap, bool ran,
                            double low, double high) {
   FlowRateMember e;
-  e.name = m.name();
+  e.name = m.label();
   e.sharpness_star = m.T_star;
   e.lambda_min = m.lambda;
   e.predicted_rate = 2 * m.lambda;
@@ -173,19 +165,16 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   for (size_t k = 0; k < members.size(); ++k) {
     Member& m = members[k];
     ctx.progress("flow rate: member " + std::to_string(k + 1) + "/" + std::to_string(members.size()) + " (" +
-                 m.name() + "): data and the closed-form optimum");
+                 m.label() + "): data and the closed-form optimum");
     const size_t before = ctx.commands().size();
-    m.dir = ctx.dir("flow_rate/" + m.slug());
+    m.dir = ctx.dir("flow_rate/" + m.name());
     m.data = m.dir + "/data.csv";
     m.start = m.dir + "/start.csv";
-    const bool g = m.family == "gaussian";
-    std::vector<std::string> data_args = {"data", "--generator", g ? problem["generator"].get<std::string>() : "uniform01",
-                                          "--n", std::to_string(m.n), "--d", std::to_string(m.d)};
-    if (g) data_args.insert(data_args.end(), {"--label-scale", format_double(problem["label_scale"].get<double>())});
-    data_args.insert(data_args.end(), {"--seed", std::to_string(m.seed), "--out", m.data, "--weights-out", m.start,
-                                       "--m", std::to_string(m.m), "--init-scale",
-                                       format_double((g ? problem : fig1)["init_scale"].get<double>())});
-    const std::string tag = "flow_rate_" + m.slug();
+    std::vector<std::string> data_args = population_data_args(m, problem);
+    data_args.insert(data_args.end(), {"--out", m.data, "--weights-out", m.start, "--m", std::to_string(m.m),
+                                       "--init-scale",
+                                       format_double((m.gaussian() ? problem : fig1)["init_scale"].get<double>())});
+    const std::string tag = "flow_rate_" + m.name();
     ctx.run(tag + "_data", data_args);
     std::string printed;
     const std::vector<std::string> optimum_args = {"optimum", "--data", m.data, "--weights", m.start, "--activation", act,
@@ -225,7 +214,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   // The flows, in parallel: for each member the claim's flow and the short one.
   std::vector<VerificationContext::Command> batch;
   for (const Member& m : members) {
-    const std::string tag = "flow_rate_" + m.slug();
+    const std::string tag = "flow_rate_" + m.name();
     for (const bool is_short : {false, true})
       batch.push_back({tag + (is_short ? "_short_flow" : "_flow"),
                        {"flow", "--data", m.data, "--weights", m.start, "--activation", act, "--coefficient", "1",
@@ -362,7 +351,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
                {"rules", rules},
                {"reached", reached},
                {"rate_matched", matched},
-               {"worst_member", {{"name", w.name()}, {"record", member_record(w)}, {"command", join_commands(w.commands)}}},
+               {"worst_member", {{"name", w.label()}, {"record", member_record(w)}, {"command", join_commands(w.commands)}}},
                {"largest_final_relative_gap", worst_final},
                {"lambda_min_range", {lambda_lo, lambda_hi}},
                {"flow_time_range", {time_lo, time_hi}},
@@ -392,7 +381,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   ev << ": " << reached << " of " << n << " reached |T - T*|/T* <= " << short_number(t.reach_tolerance, 3)
      << " (largest final value " << short_number(worst_final, 3) << "), and on " << matched << " of " << n
      << " the rate fitted where " << short_number(low, 3) << " <= (T - T*)/T* <= " << short_number(high, 3)
-     << " matches 2 lambda_min within " << short_number(t.rate_tolerance, 3) << ". Worst member: " << w.name();
+     << " matches 2 lambda_min within " << short_number(t.rate_tolerance, 3) << ". Worst member: " << w.label();
   if (w.evidence.fitted)
     ev << " (fitted " << short_number(w.evidence.fitted_rate, 6) << " against predicted "
        << short_number(2 * w.lambda, 6) << ", relative error " << short_number(relative_rate_error(w.evidence), 3)
@@ -445,7 +434,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   for (const Member& m : members) {
     if (!m.evidence.completed) continue;
     const std::string colour = m.family == "gaussian" ? "#1f77b4" : "#ff7f0e";
-    PlotSeries g{m.name(), {}, {}, PlotStyle::Lines, colour, false};
+    PlotSeries g{m.label(), {}, {}, PlotStyle::Lines, colour, false};
     for (size_t q = 0; q < m.tau.size(); ++q) {
       g.x.push_back(2 * m.lambda * m.tau[q]);
       g.y.push_back(m.gap[q]);
@@ -457,7 +446,7 @@ Verdict check_flow_rate(VerificationContext& ctx) {
         x.push_back(m.tau[q]);
         y.push_back(m.gap[q]);
       }
-    PlotSeries r{m.name(), {}, {}, PlotStyle::Lines, colour, false};
+    PlotSeries r{m.label(), {}, {}, PlotStyle::Lines, colour, false};
     for (const LocalRate& lr : local_decay_rates(x, y, low)) {
       r.x.push_back(lr.x);
       r.y.push_back(lr.rate / (2 * m.lambda));
@@ -479,15 +468,15 @@ Verdict check_flow_rate(VerificationContext& ctx) {
   // One series per family: the Gaussian draws of each size, and the Figure 1 draws.
   std::vector<std::string> families;
   for (const Member& m : members)
-    if (std::find(families.begin(), families.end(), m.family_label()) == families.end())
-      families.push_back(m.family_label());
+    if (std::find(families.begin(), families.end(), m.family_label() + " draws") == families.end())
+      families.push_back(m.family_label() + " draws");
   const char* const palette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf"};
   size_t gaussian_series = 0;
   for (const std::string& family : families) {
     const bool fig1_family = family == "figure1 draws";
     PlotSeries pts{family, {}, {}, PlotStyle::Points, fig1_family ? "#ff7f0e" : palette[gaussian_series++ % 5], false};
     for (const Member& m : members)
-      if (m.family_label() == family && m.evidence.fitted) {
+      if (m.family_label() + " draws" == family && m.evidence.fitted) {
         pts.x.push_back(m.lambda);
         pts.y.push_back(relative_rate_error(m.evidence));
       }

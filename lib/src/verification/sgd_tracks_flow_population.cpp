@@ -174,11 +174,11 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
     e.family = mb.problem.family_label();
     out.members.push_back(e);
     const bool dec = sgd_tracks_flow_decidable(e, t);
-    const bool ok = dec && decide_sgd_tracks_flow(e, t).status == VerdictStatus::Pass;
+    const Decision md = decide_sgd_tracks_flow(e, t);
+    const bool ok = dec && md.status == VerdictStatus::Pass;
     tested += dec ? 1 : 0;
     held += ok ? 1 : 0;
     not_run += plan.run ? 0 : 1;
-    const Decision md = decide_sgd_tracks_flow(e, t);
     const std::string reason = dec         ? ""
                                : !plan.run ? "budget: " + std::to_string(plan.steps_per_seed) +
                                                  " SGD steps per seed > max_steps_per_seed"
