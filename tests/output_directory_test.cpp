@@ -105,6 +105,22 @@ TEST(OutputDirectory, RecordsEveryFileWrittenInsideAndTheFinalStatus) {
                                                     "sub/b.csv"}));  // no temporary file left
 }
 
+TEST(OutputDirectory, ResumingRemovesTheTemporaryFilesOfAKilledProcessAndNothingElse) {
+  // A process killed between writing FILE.tmp.<pid>[.<k>] and renaming it leaves the temporary
+  // behind; the resumed run (holding the lock, so no live writer owns them) removes them.
+  const std::string dir = temp_dir("outdir-stale-tmp") + "/run";
+  {
+    OutputDirectory out(dir, "demo");
+    write_file_atomic(dir + "/a.csv", "a\n");
+    out.finish(RunStatus::Interrupted);
+  }
+  for (const char* name : {".zeroloss-run.json.tmp.4242", "checkpoint_time.json.tmp.4242.7", "notes.tmp.txt", "x.tmp."})
+    std::ofstream(dir + "/" + name) << "partial\n";
+  { OutputDirectory out(dir, "demo", resume()); }
+  EXPECT_EQ(listing(dir), std::vector<std::string>({".zeroloss-run.json", ".zeroloss-run.lock", "a.csv",
+                                                    "notes.tmp.txt", "x.tmp."}));
+}
+
 TEST(OutputDirectory, AFolderHoldingAnEarlierRunIsRefusedWithoutOverwrite) {
   const std::string dir = completed_run("outdir-rerun");
   const std::string msg = input_error([&] { OutputDirectory again(dir, "other"); });

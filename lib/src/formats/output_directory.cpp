@@ -309,6 +309,15 @@ OutputDirectory::OutputDirectory(const std::string& dir, const std::string& comm
                          " run there completed; there is nothing to resume (start a new run in another folder, or "
                          "in this one with " + options.overwrite_option + ")");
       }
+      // Temporary files of atomic writes (FILE.tmp.<pid> of the manifest, FILE.tmp.<pid>.<k> of
+      // write_file_atomic) that a killed process left: we hold the lock, so no live writer owns them.
+      for (const auto& e : entries) {
+        const std::size_t at = e.rfind(".tmp.");
+        if (at == std::string::npos || at + 5 == e.size()) continue;
+        if (e.find_first_not_of("0123456789.", at + 5) != std::string::npos) continue;
+        std::error_code ignored;
+        fs::remove(s.root / e, ignored);
+      }
       for (const auto& f : earlier.files) {
         if (!f.empty() && f.back() == '/')
           s.subruns.insert(f.substr(0, f.size() - 1));
