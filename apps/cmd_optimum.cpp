@@ -115,7 +115,8 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                                "L-BFGS (Ceres) from --weights (projected onto M first if needed).\n"
                                "Exit 4 if the needed inverse does not exist (tanh with |y_i/m| >= 1; a non-constant a "
                                "with an activation whose phi'' is not monotone) or if the point is a stationary point "
-                               "but not a minimum (negative Riemannian Hessian eigenvalue; see --accept-stationary), "
+                               "but not a minimum (a certified Riemannian Hessian eigenvalue <= 0; see --accept-stationary; a "
+                               "point whose type the spectrum does not decide is written, kind undetermined), "
                                "5 if L-BFGS does not converge; no output file then. Output: weights CSV (header "
                                "w1..wd,a).\n"
                                "--model diagonal-linear: the minimizer of T = (4/n) sum_k c_k (u_k^2 + v_k^2) on {X w = y}, w = u*u - v*v, i.e. the weighted basis pursuit min sum_k c_k |w_k| (THEORY 9): the Riemannian flow of T from --weights, then the exact point on the support it finds, certified optimal by a dual vector mu with |X^T mu|_k <= c_k (exit 5 if the certificate fails, e.g. from a start on a saddle); with --method lbfgs the generic Riemannian L-BFGS of T on M from --weights instead (no certificate; exit 5 if it does not converge). Output: u,v CSV.");

@@ -12,6 +12,7 @@
 #include "bench_problem.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
+#include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace {
 
@@ -49,12 +50,45 @@ void BM_LanczosExtremes(benchmark::State& state) {
   state.counters["max_residual"] = std::max(x.smallest_residuals(0), x.largest_residuals(0));
 }
 
+// Lanczos at n = p = 100, m = 1000 (k = 99,900, the size of issue 14) at two points: the random point
+// on M (point 0) and the closed-form minimizer of T (point 1), for the Krylov dimension ncv and the
+// strategy (ends 0: both ends in one run, 1: one run per end). Each configuration runs once, with
+// the restarts capped so that a run stops after about 2500 products (reported as not converged).
+void BM_LanczosAtSize(benchmark::State& state) {
+  const int n = 100, p = 100, m = 1000;
+  const int point = static_cast<int>(state.range(0));
+  const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
+  Eigen::MatrixXd beta = pr.beta;
+  if (point == 1) beta = pr.model.X().fullPivLu().solve(closed_form_preactivations(pr.model).R).transpose();
+  const SharpnessGeometry g(pr.model, beta);
+  LanczosOptions o;
+  o.krylov_dimension = static_cast<int>(state.range(1));
+  o.ends = state.range(2) == 0 ? LanczosEnds::Together : LanczosEnds::Separately;
+  const int nev = o.ends == LanczosEnds::Together ? 2 : 1;
+  o.max_iterations = 2500 / (o.krylov_dimension - nev) + 1;
+  HessianExtremes x;
+  for (auto _ : state) {
+    x = riemannian_hessian_extremes(g, o);
+    benchmark::DoNotOptimize(x);
+  }
+  state.counters["products"] = static_cast<double>(x.matrix_vector_products);
+  state.counters["restarts"] = x.iterations;
+  state.counters["converged"] = x.converged;
+  state.counters["lambda_min"] = x.lambda_min();
+  state.counters["lambda_max"] = x.lambda_max();
+  state.counters["min_residual"] = x.smallest_residuals(0);
+}
+
 // Both paths where both run (k = 480, 980, 1480), then Lanczos alone at n = 100, p = 100 (d >= 100),
 // m = 1000: k = 99,900, the size of issue 14.
 BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LanczosExtremes)
     ->ArgsProduct({{20}, {20}, {25, 50, 75}, {24, 48, 64, 96}})
     ->Args({100, 100, 1000, 0})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LanczosAtSize)
+    ->ArgsProduct({{0, 1}, {24, 48, 96, 160}, {0, 1}})
+    ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

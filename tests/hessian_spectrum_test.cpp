@@ -128,6 +128,52 @@ TEST(LanczosExtremes, GenericModelMatchesItsDenseSpectrum) {
   }
 }
 
+// One product of the generic Lanczos operator is P H P x with H the unprojected Lagrangian Hessian:
+// on the dense route's tangent basis B it gives B^T Hess_M T B (RiemannianSharpness's matrix, built
+// from riemannian_hessian_apply) to 1e-14, on any x it equals riemannian_hessian_apply(P x) to 1e-14
+// and is tangent (a dropped final projection would leave a normal part of the size of the product).
+TEST(TangentOperator, GenericProductIsOneProjectionAroundTheLagrangianHessian) {
+  const int n = 5, d = 20;
+  const Eigen::MatrixXd X = test::random_matrix(n, d, 15);
+  const Eigen::VectorXd theta = Eigen::Map<const Eigen::VectorXd>(test::random_matrix(2 * d, 1, 16).data(), 2 * d);
+  const Eigen::VectorXd w = theta.head(d).cwiseAbs2() - theta.tail(d).cwiseAbs2();
+  const RiemannianSharpness s(std::make_shared<DiagonalLinearNetwork>(X, X * w), theta);
+  const TangentHessian dense = s.riemannian_hessian_matrix();
+  const Eigen::Index k = dense.basis.cols();
+  ASSERT_EQ(k, 2 * d - n);
+  Eigen::MatrixXd HB(2 * d, k);
+  for (Eigen::Index c = 0; c < k; ++c) HB.col(c) = tangent_operator_apply(s, dense.basis.col(c));
+  Eigen::MatrixXd A = dense.basis.transpose() * HB;
+  A = 0.5 * (A + A.transpose()).eval();
+  const double scale = dense.matrix.cwiseAbs().maxCoeff();
+  EXPECT_LE((A - dense.matrix).cwiseAbs().maxCoeff(), 1e-14 * scale);
+  const Eigen::VectorXd x = Eigen::Map<const Eigen::VectorXd>(test::random_matrix(2 * d, 1, 17).data(), 2 * d);
+  const Eigen::VectorXd y = tangent_operator_apply(s, x);
+  const Eigen::VectorXd reference = s.riemannian_hessian_apply(s.point().tangent_projection(x));
+  EXPECT_LE((y - reference).norm(), 1e-14 * reference.norm());
+  EXPECT_LE(s.point().normal_projection(y).norm(), 1e-14 * y.norm());
+  EXPECT_THROW(tangent_operator_apply(s, Eigen::VectorXd::Zero(3)), InputError);
+}
+
+// The two-layer operator (reduced coordinates, ordered products) against SharpnessGeometry's dense
+// matrix and its riemannian_hessian_apply (Eigen's products, a different order): 1e-13.
+TEST(TangentOperator, TwoLayerProductMatchesTheDenseMatrix) {
+  const ReducedProblem P = reduced_problem(Config{6, 10, 9, "softplus", true}, 21);
+  const SharpnessGeometry g(P.reduced, P.beta);
+  const RiemannianHessianMatrix dense = g.riemannian_hessian_matrix(false);
+  const int m = P.reduced.m(), p = P.reduced.d();
+  const Eigen::Index k = dense.basis.cols();
+  ASSERT_EQ(k, static_cast<Eigen::Index>(m) * p - 6);
+  Eigen::MatrixXd HB(dense.basis.rows(), k);
+  for (Eigen::Index c = 0; c < k; ++c) HB.col(c) = tangent_operator_apply(g, dense.basis.col(c));
+  Eigen::MatrixXd A = dense.basis.transpose() * HB;
+  A = 0.5 * (A + A.transpose()).eval();
+  EXPECT_LE((A - dense.matrix).cwiseAbs().maxCoeff(), 1e-13 * dense.matrix.cwiseAbs().maxCoeff());
+  const Eigen::VectorXd v = dense.basis.col(3);
+  const Eigen::VectorXd reference = vectorize(g.riemannian_hessian_apply(unvectorize(v, m, p)));
+  EXPECT_LE((tangent_operator_apply(g, v) - reference).norm(), 1e-13 * reference.norm());
+}
+
 // The dense path: the same bits as Eigen's SelfAdjointEigenSolver, and residual certificates of the
 // extreme pairs from inverse iteration on the tridiagonal form.
 TEST(DenseExtremes, SameEigenvaluesAsEigenWithSmallResiduals) {

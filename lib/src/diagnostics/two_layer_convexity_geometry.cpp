@@ -157,7 +157,8 @@ AnchorInfo TwoLayerConvexityGeometry::minimizer_anchor(const Eigen::Ref<const Ei
   }
   info.source = AnchorSource::Minimizer;
   info.kind = s.kind;
-  info.description = (s.kind == OptimumKind::StationaryPoint ? "candidate minimizer of T (" : "minimizer of T (") +
+  info.description = (s.kind == OptimumKind::StationaryPoint || s.kind == OptimumKind::Undetermined ? "candidate minimizer of T ("
+                                                                                                   : "minimizer of T (") +
                      s.message + "): " + s.verdict;
   info.sharpness = s.sharpness;
   info.grad_norm = s.riemannian_gradient_norm;

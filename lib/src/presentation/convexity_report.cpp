@@ -36,7 +36,9 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
     out << "--anchor (T = " << g(r.anchor.sharpness, 8) << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n\n";
   } else if (r.anchor.source == AnchorSource::Minimizer) {
     out << "none given; using the " << to_string(*r.anchor.kind) << " of T"
-        << (r.anchor.kind == OptimumKind::StationaryPoint ? ", NOT a minimum, (T = " : " (T* = ") << g(r.anchor.sharpness, 8)
+        << (r.anchor.kind == OptimumKind::StationaryPoint  ? ", NOT a minimum, (T = "
+            : r.anchor.kind == OptimumKind::Undetermined ? ", not shown to be a minimum, (T = "
+                                                         : " (T* = ") << g(r.anchor.sharpness, 8)
         << ", ||grad_M T|| = " << g(r.anchor.grad_norm, 3) << ")\n  " << r.anchor.description << "\n\n";
   } else {
     out << r.anchor.description << "\n\n";

@@ -1,5 +1,6 @@
 #include "zeroloss/presentation/optimum_outputs.hpp"
 
+#include <cmath>
 #include <ostream>
 
 #include "zeroloss/presentation/printed_numbers.hpp"
@@ -18,9 +19,44 @@ const char* kind_name(OptimumKind kind) {
   switch (kind) {
     case OptimumKind::GlobalMinimum: return "global-minimum";
     case OptimumKind::LocalMinimum: return "local-minimum";
+    case OptimumKind::Undetermined: return "undetermined";
     case OptimumKind::StationaryPoint: break;
   }
   return "stationary-point";
+}
+
+// How lambda_min was computed and what its certificate establishes (null entries where there is no
+// spectrum: a non-trivial tangent part of dimension 0).
+ojson hessian_spectrum_json(const SharpnessMinimum& s) {
+  const std::optional<HessianExtremes>& h = s.hessian;
+  ojson j;
+  j["method"] = h ? ojson(to_string(h->method)) : ojson(nullptr);
+  j["tangent_dimension"] = h ? h->tangent_dimension : 0;
+  j["lambda_min_estimate"] = h ? json_number(h->lambda_min()) : ojson(nullptr);
+  j["lambda_min_residual"] = h ? json_number(h->smallest_residuals(0)) : ojson(nullptr);
+  j["lambda_max"] = h ? json_number(h->lambda_max()) : ojson(nullptr);
+  j["lambda_max_residual"] = h ? json_number(h->largest_residuals(0)) : ojson(nullptr);
+  j["converged"] = h ? h->converged : true;
+  j["definiteness"] = to_string(s.definiteness.definiteness);
+  j["threshold"] = json_number(s.definiteness.threshold);
+  j["certificate"] = s.definiteness.reason;
+  const bool lanczos = h && h->method == SpectrumMethod::Lanczos;
+  j["matrix_vector_products"] = h ? ojson(h->matrix_vector_products) : ojson(nullptr);
+  j["restarts"] = lanczos ? ojson(h->iterations) : ojson(nullptr);
+  j["krylov_dimension"] = lanczos ? ojson(h->krylov_dimension) : ojson(nullptr);
+  return j;
+}
+
+// The table's text for lambda_min: the value with its certificate, or why there is no value.
+std::string hessian_min_text(const SharpnessMinimum& s) {
+  if (!s.hessian) return "none (the non-trivial tangent part is {0})";
+  const HessianExtremes& h = *s.hessian;
+  const std::string how = h.method == SpectrumMethod::Lanczos
+                              ? "Lanczos, " + std::to_string(h.matrix_vector_products) + " Hessian-vector products"
+                              : "dense";
+  if (!std::isfinite(s.hessian_min_eigenvalue)) return "not computed: " + s.definiteness.reason + " (" + how + ")";
+  return g6(s.hessian_min_eigenvalue) + "  (residual " + g6(h.smallest_residuals(0)) + ", " + how + "; " +
+         to_string(s.definiteness.definiteness) + "; the flow's final rate of T - T* is predicted to be 2 lambda_min)";
 }
 
 // (4/n) sum_k c_k |w_k|: T's lower bound at fixed w = u o u - v o v (THEORY 9).
@@ -59,6 +95,7 @@ ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
   j["second_derivative_singular_values"] = json_numbers(s.second_derivative_singular_values);
   j["second_derivative_rank_one_ratio"] = json_number(rank_one_ratio(s.second_derivative_singular_values));
   j["hessian_lambda_min"] = json_number(s.hessian_min_eigenvalue);
+  j["hessian_spectrum"] = hessian_spectrum_json(s);
   j["c"] = s.closed_form ? json_numbers(s.c) : ojson(nullptr);
   j["multipliers"] = json_numbers(s.multipliers);
   j["newton_polish"] = json_number(s.newton_polish);
@@ -100,9 +137,7 @@ void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumRe
   row("singular values a phi''", numbers_inline(s.second_derivative_singular_values) +
                                      "  ([a_j phi''(r_ij)]; sigma_2/sigma_1 = " +
                                      g6(rank_one_ratio(s.second_derivative_singular_values)) + ")");
-  row("Hessian lambda_min", g6(s.hessian_min_eigenvalue) +
-                                "  (Riemannian Hessian of T, non-trivial tangent part; the flow's final rate of T - T* "
-                                "is predicted to be 2 lambda_min)");
+  row("Hessian lambda_min", hessian_min_text(s));
   if (s.closed_form) row("c", numbers_inline(s.c) + "  (a_j phi''(r_ij) = c_i)");
   row("lambda", numbers_inline(s.multipliers) + "  (Lagrange multipliers)");
   row("assumptions", s.assumptions.describe(report.activation));

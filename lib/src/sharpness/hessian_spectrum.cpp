@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
 #include "zeroloss/manifold/constraint_jacobian.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
@@ -28,6 +30,54 @@ SpectrumMethod parse_spectrum_method(const std::string& name) {
   for (SpectrumMethod m : {SpectrumMethod::Auto, SpectrumMethod::Dense, SpectrumMethod::Lanczos})
     if (name == to_string(m)) return m;
   throw InputError("spectrum method '" + name + "' is unknown; expected one of: auto, dense, lanczos");
+}
+
+const char* to_string(LanczosEnds ends) { return ends == LanczosEnds::Together ? "together" : "separately"; }
+
+const char* to_string(Definiteness definiteness) {
+  switch (definiteness) {
+    case Definiteness::PositiveDefinite: return "positive-definite";
+    case Definiteness::NotPositiveDefinite: return "not-positive-definite";
+    case Definiteness::Undetermined: return "undetermined";
+  }
+  return "undetermined";
+}
+
+DefinitenessCertificate certify_definiteness(const HessianExtremes& x, double relative_threshold) {
+  DefinitenessCertificate c;
+  if (x.tangent_dimension <= 0 || x.smallest.size() == 0) {
+    c.definiteness = Definiteness::PositiveDefinite;
+    c.reason = "the non-trivial tangent part is {0}";
+    return c;
+  }
+  const double lmin = x.smallest(0), r = x.smallest_residuals(0);
+  double scale = 0;
+  for (double v : {lmin, x.lambda_max()})
+    if (std::isfinite(v)) scale = std::max(scale, std::abs(v));
+  c.threshold = relative_threshold * scale;
+  const std::string tau = short_number(c.threshold, 3);
+  if (!std::isfinite(lmin) || !std::isfinite(r)) {
+    c.definiteness = Definiteness::Undetermined;
+    c.reason = "Lanczos did not converge for lambda_min (" + std::to_string(x.iterations) + " restarts, " +
+               std::to_string(x.matrix_vector_products) + " Hessian-vector products, Krylov dimension " +
+               std::to_string(x.krylov_dimension) + "; last estimate " + short_number(lmin, 6) +
+               " without a certificate)";
+    return c;
+  }
+  const std::string pair = "lambda_min = " + short_number(lmin, 6) + " with residual " + short_number(r, 3);
+  if (lmin - r > c.threshold) {
+    c.definiteness = Definiteness::PositiveDefinite;
+    c.reason = pair + ": an eigenvalue in [" + short_number(lmin - r, 6) + ", " + short_number(lmin + r, 6) +
+               "], above the threshold " + tau;
+  } else if (lmin + r <= c.threshold) {
+    c.definiteness = Definiteness::NotPositiveDefinite;
+    c.reason = pair + ": an eigenvalue at or below " + short_number(lmin + r, 6) + " <= the threshold " + tau;
+  } else {
+    c.definiteness = Definiteness::Undetermined;
+    c.reason = pair + ": [" + short_number(lmin - r, 6) + ", " + short_number(lmin + r, 6) +
+               "] contains the threshold " + tau + ", so the certificate does not separate lambda_min from 0";
+  }
+  return c;
 }
 
 SpectrumMethod resolve_spectrum_method(SpectrumMethod method, long tangent_dimension) {
@@ -242,6 +292,93 @@ HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K
   return out;
 }
 
+namespace {
+
+// The requested Ritz pairs of one Spectra run, ascending, with certificates (NaN and zero vectors
+// where a pair did not converge).
+struct RunPairs {
+  Eigen::VectorXd values, residuals;
+  Eigen::MatrixXd vectors;
+  int iterations = 0, converged_pairs = 0;
+  bool converged = false;
+};
+
+// One restarted Lanczos run of op (shift and normal value set) for nev pairs selected by `rule`.
+RunPairs lanczos_run(TangentOperator& op, const TangentProjection& project, const Eigen::VectorXd& v0,
+                     Spectra::SortRule rule, Eigen::Index nev, Eigen::Index ncv, double shift,
+                     const LanczosOptions& options) {
+  const Eigen::Index N = op.rows();
+  ExtremeSolver solver(op, nev, ncv);
+  solver.init(v0.data());
+  solver.compute(rule, options.max_iterations, options.tolerance, Spectra::SortRule::SmallestAlge);
+  RunPairs out;
+  out.iterations = static_cast<int>(solver.num_iterations());
+  out.converged = solver.info() == Spectra::CompInfo::Successful;
+  // All requested Ritz values (ascending); the converged ones are a subsequence, with vectors.
+  const Eigen::VectorXd ritz = solver.requested_ritz_values(nev);
+  const Eigen::VectorXd conv_values = solver.eigenvalues();
+  const Eigen::MatrixXd conv_vectors = solver.eigenvectors();
+  out.converged_pairs = static_cast<int>(conv_values.size());
+  out.values.resize(nev);
+  out.residuals = Eigen::VectorXd::Constant(nev, kNaN);
+  out.vectors = Eigen::MatrixXd::Zero(N, nev);
+  Eigen::VectorXd y(N), Ay(N);
+  Eigen::Index next = 0;
+  for (Eigen::Index i = 0; i < nev; ++i) {
+    out.values(i) = ritz(i) - shift;
+    if (next < conv_values.size() && conv_values(next) == ritz(i)) {
+      // The certificate: the Ritz vector made exactly tangent and unit, ||Hess_M T y - lambda y||.
+      project(conv_vectors.col(next), y);
+      y.normalize();
+      out.values(i) = conv_values(next) - shift;
+      op.apply(y.data(), Ay.data(), 0.0, 0.0);
+      out.residuals(i) = (Ay - out.values(i) * y).norm();
+      out.vectors.col(i) = y;
+      ++next;
+    }
+  }
+  return out;
+}
+
+// The tiny case (2 K >= ncv): an orthonormal tangent basis B from k + 8 projected pseudo-random
+// vectors (column-pivoted QR; rank k at a regular point), the k x k matrix B^T Hess_M T B from k
+// products, then the dense path.
+HessianExtremes extremes_from_products(const TangentOperator& op, const TangentProjection& project, Eigen::Index k,
+                                       Eigen::Index K) {
+  const Eigen::Index N = op.rows();
+  Eigen::MatrixXd B(N, k);
+  if (k > 0) {
+    const Eigen::Index c = std::min<Eigen::Index>(k + 8, N);
+    Eigen::MatrixXd R(N, c);
+    Spectra::SimpleRandom<double> random(1);
+    Eigen::VectorXd w(N);
+    for (Eigen::Index j = 0; j < c; ++j) {
+      project(random.random_vec(N), w);
+      R.col(j) = w;
+    }
+    const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(R);
+    B = (qr.householderQ() * Eigen::MatrixXd::Identity(N, k)).eval();
+  }
+  Eigen::MatrixXd A(k, k);
+  Eigen::VectorXd Ab(N);
+  for (Eigen::Index c = 0; c < k; ++c) {
+    op.apply(B.col(c).data(), Ab.data(), 0.0, 0.0);
+    A.col(c).noalias() = B.transpose() * Ab;
+  }
+  A = 0.5 * (A + A.transpose()).eval();
+  HessianExtremes out = dense_extremes(A, static_cast<int>(K), nullptr);
+  for (Eigen::MatrixXd* V : {&out.smallest_vectors, &out.largest_vectors}) *V = (B * *V).eval();
+  out.matrix_vector_products = op.products();
+  return out;
+}
+
+}  // namespace
+
+Eigen::Index default_krylov_dimension(int eigenvalues, LanczosEnds ends) {
+  return ends == LanczosEnds::Together ? std::max<Eigen::Index>(4 * eigenvalues + 1, 24)
+                                       : std::max<Eigen::Index>(2 * eigenvalues + 1, 24);
+}
+
 HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::Index tangent_dimension,
                                          const TangentProjection& project, const SymmetricApply& hessian,
                                          const LanczosOptions& options) {
@@ -252,44 +389,15 @@ HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::
                      " is not in [0, ambient dimension " + std::to_string(N) + "]");
   TangentOperator op(N, project, hessian);
   const Eigen::Index K = options.eigenvalues;
-  const Eigen::Index nev = 2 * K;
-  Eigen::Index ncv = options.krylov_dimension > 0 ? options.krylov_dimension : std::max<Eigen::Index>(4 * K + 1, 24);
+  Eigen::Index ncv = options.krylov_dimension > 0 ? options.krylov_dimension : default_krylov_dimension(options.eigenvalues, options.ends);
   ncv = std::min(ncv, k);
-
-  if (k == 0 || nev >= ncv) {
-    // Too small for a restarted Lanczos (Spectra needs 2 K < ncv <= k): an orthonormal tangent
-    // basis B from k + 8 projected pseudo-random vectors (column-pivoted QR; rank k at a regular
-    // point), the k x k matrix B^T Hess_M T B from k products, then the dense path.
-    Eigen::MatrixXd B(N, k);
-    if (k > 0) {
-      const Eigen::Index c = std::min<Eigen::Index>(k + 8, N);
-      Eigen::MatrixXd R(N, c);
-      Spectra::SimpleRandom<double> random(1);
-      Eigen::VectorXd w(N);
-      for (Eigen::Index j = 0; j < c; ++j) {
-        project(random.random_vec(N), w);
-        R.col(j) = w;
-      }
-      const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(R);
-      B = (qr.householderQ() * Eigen::MatrixXd::Identity(N, k)).eval();
-    }
-    Eigen::MatrixXd A(k, k);
-    Eigen::VectorXd Ab(N);
-    for (Eigen::Index c = 0; c < k; ++c) {
-      op.apply(B.col(c).data(), Ab.data(), 0.0, 0.0);
-      A.col(c).noalias() = B.transpose() * Ab;
-    }
-    A = 0.5 * (A + A.transpose()).eval();
-    HessianExtremes out = dense_extremes(A, static_cast<int>(K), nullptr);
-    for (Eigen::MatrixXd* V : {&out.smallest_vectors, &out.largest_vectors}) *V = (B * *V).eval();
-    out.matrix_vector_products = op.products();
-    return out;
-  }
+  if (k == 0 || 2 * K >= ncv) return extremes_from_products(op, project, k, K);
 
   HessianExtremes out;
   out.method = SpectrumMethod::Lanczos;
   out.tangent_dimension = k;
   out.krylov_dimension = static_cast<int>(ncv);
+  out.ends = options.ends;
   const Eigen::VectorXd v0 = tangent_start_vector(project, N);
   const double rho = spectral_radius_estimate(op, v0, static_cast<int>(std::min<Eigen::Index>(k, 24)));
   out.shift = rho > 0 ? 2 * rho : 1.0;
@@ -301,91 +409,146 @@ HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::
   op.apply(v0.data(), Av0.data(), 0.0, 0.0);
   op.set_normal_value(out.shift + v0.dot(Av0));
 
-  ExtremeSolver solver(op, nev, ncv);
-  solver.init(v0.data());
-  solver.compute(Spectra::SortRule::BothEnds, options.max_iterations, options.tolerance, Spectra::SortRule::SmallestAlge);
-  out.iterations = static_cast<int>(solver.num_iterations());
-  out.converged = solver.info() == Spectra::CompInfo::Successful;
-
-  // All requested Ritz values (ascending); the converged ones are a subsequence, with vectors.
-  const Eigen::VectorXd ritz = solver.requested_ritz_values(nev);
-  const Eigen::VectorXd conv_values = solver.eigenvalues();
-  const Eigen::MatrixXd conv_vectors = solver.eigenvectors();
-  out.converged_pairs = static_cast<int>(conv_values.size());
-  Eigen::VectorXd values(nev), residuals = Eigen::VectorXd::Constant(nev, kNaN);
-  Eigen::MatrixXd vectors = Eigen::MatrixXd::Zero(N, nev);
-  Eigen::VectorXd y(N), Ay(N);
-  Eigen::Index next = 0;
-  for (Eigen::Index i = 0; i < nev; ++i) {
-    values(i) = ritz(i) - out.shift;
-    if (next < conv_values.size() && conv_values(next) == ritz(i)) {
-      // The certificate: the Ritz vector made exactly tangent and unit, ||Hess_M T y - lambda y||.
-      project(conv_vectors.col(next), y);
-      y.normalize();
-      values(i) = conv_values(next) - out.shift;
-      op.apply(y.data(), Ay.data(), 0.0, 0.0);
-      residuals(i) = (Ay - values(i) * y).norm();
-      vectors.col(i) = y;
-      ++next;
-    }
-  }
   resize_extremes(out, K, N);
-  for (Eigen::Index c = 0; c < K; ++c) {
-    out.smallest(c) = values(c);
-    out.smallest_residuals(c) = residuals(c);
-    out.smallest_vectors.col(c) = vectors.col(c);
-    out.largest(c) = values(nev - 1 - c);
-    out.largest_residuals(c) = residuals(nev - 1 - c);
-    out.largest_vectors.col(c) = vectors.col(nev - 1 - c);
+  auto take = [&](const RunPairs& r, Eigen::Index from, bool smallest, Eigen::Index c) {
+    (smallest ? out.smallest : out.largest)(c) = r.values(from);
+    (smallest ? out.smallest_residuals : out.largest_residuals)(c) = r.residuals(from);
+    (smallest ? out.smallest_vectors : out.largest_vectors).col(c) = r.vectors.col(from);
+  };
+  if (options.ends == LanczosEnds::Together) {
+    const Eigen::Index nev = 2 * K;
+    const RunPairs r = lanczos_run(op, project, v0, Spectra::SortRule::BothEnds, nev, ncv, out.shift, options);
+    out.iterations = r.iterations;
+    out.converged = r.converged;
+    out.converged_pairs = r.converged_pairs;
+    for (Eigen::Index c = 0; c < K; ++c) {
+      take(r, c, true, c);
+      take(r, nev - 1 - c, false, c);
+    }
+  } else {
+    const RunPairs lo = lanczos_run(op, project, v0, Spectra::SortRule::SmallestAlge, K, ncv, out.shift, options);
+    const RunPairs hi = lanczos_run(op, project, v0, Spectra::SortRule::LargestAlge, K, ncv, out.shift, options);
+    out.iterations = lo.iterations + hi.iterations;
+    out.converged = lo.converged && hi.converged;
+    out.converged_pairs = lo.converged_pairs + hi.converged_pairs;
+    for (Eigen::Index c = 0; c < K; ++c) {
+      take(lo, c, true, c);
+      take(hi, K - 1 - c, false, c);
+    }
   }
   out.matrix_vector_products = op.products();
   return out;
 }
 
-HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options) {
-  const ConstraintJacobian& J = reduced.jacobian();
-  const int n = reduced.model().n(), m = reduced.model().m(), p = reduced.model().d();
-  if (!J.regular()) J.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
-  const Eigen::MatrixXd& Z = reduced.model().X();
-  const Eigen::MatrixXd& D = J.D();
-  const Eigen::MatrixXd W = reduced.curvature_weights();
-  // Vectors in the vectorize() order of beta: V^T (p x m) has the blocks beta_j as columns.
-  // P v = v - J^T (J J^T)^{-1} J v with J v = rowsum(D o (Z V^T)) and J^T mu = Z^T (diag(mu) D):
-  // two products of size n p m and the Cholesky factor of J J^T (ConstraintJacobian).
-  Eigen::MatrixXd S(n, m);
-  Eigen::VectorXd mu(n);
-  const TangentProjection project = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
-    const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p, m);
-    S.noalias() = Z * Vt;
-    mu = J.solve_gram(D.cwiseProduct(S).rowwise().sum());
-    S.noalias() = mu.asDiagonal() * D;
-    Eigen::Map<Eigen::MatrixXd> Out(out.data(), p, m);
+namespace {
+
+// The two-layer operator's parts in reduced coordinates. Vectors are in the vectorize() order of
+// beta: V^T (p x m) has the blocks beta_j as columns.
+//   P v = v - J^T (J J^T)^{-1} J v with J v = rowsum(D o (Z V^T)) and J^T mu = Z^T (diag(mu) D):
+//         two products of size n p m and the Cholesky factor of J J^T (ConstraintJacobian);
+//   H v:  H V^T = Z^T (W o (Z V^T)), the block operator of sharpness/sharpness.hpp.
+// The n p m products run in numerics/ordered_product.hpp (the same bits on every processor, AVX2
+// where available).
+class TwoLayerTangentParts {
+ public:
+  explicit TwoLayerTangentParts(const SharpnessGeometry& reduced)
+      : J_(reduced.jacobian()),
+        Z_(reduced.model().X()),
+        Zt_(Z_.transpose()),
+        W_(reduced.curvature_weights()),
+        n_(reduced.model().n()),
+        m_(reduced.model().m()),
+        p_(reduced.model().d()),
+        S_(n_, m_) {
+    if (!J_.regular()) J_.solve_gram(Eigen::VectorXd::Zero(n_));  // throws SingularPointError
+  }
+  Eigen::Index ambient_dimension() const { return static_cast<Eigen::Index>(m_) * p_; }
+  Eigen::Index tangent_dimension() const { return ambient_dimension() - n_; }
+
+  void project(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) const {
+    const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p_, m_);
+    ordered_product(Z_, Vt, S_);
+    const Eigen::VectorXd mu = J_.solve_gram(J_.D().cwiseProduct(S_).rowwise().sum());
+    S_.noalias() = mu.asDiagonal() * J_.D();
+    Eigen::Map<Eigen::MatrixXd> Out(out.data(), p_, m_);
     Out = Vt;
-    Out.noalias() -= Z.transpose() * S;
+    ordered_product(Zt_, S_, Out, ProductUpdate::Subtract);
+  }
+  void hessian(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) const {
+    const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p_, m_);
+    ordered_product(Z_, Vt, S_);
+    S_.array() *= W_.array();
+    Eigen::Map<Eigen::MatrixXd> Out(out.data(), p_, m_);
+    ordered_product(Zt_, S_, Out);
+  }
+  TangentProjection projection() const {
+    return [this](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) { project(in, out); };
+  }
+  SymmetricApply operator_h() const {
+    return [this](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) { hessian(in, out); };
+  }
+
+ private:
+  const ConstraintJacobian& J_;
+  const Eigen::MatrixXd& Z_;
+  const Eigen::MatrixXd Zt_, W_;
+  const int n_, m_, p_;
+  mutable Eigen::MatrixXd S_;
+};
+
+// The generic parts: P from the point's Gram factor, H the unprojected Lagrangian Hessian (P is
+// applied by the operator once after it: Hess_M T = P H P on tangent vectors).
+TangentProjection generic_projection(const RiemannianSharpness& sharpness) {
+  const ManifoldPoint& point = sharpness.point();
+  return [&point](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
+    out = point.tangent_projection(in);
   };
-  // The block operator: H V^T = Z^T (W o (Z V^T)).
-  Eigen::MatrixXd SH(n, m);
-  const SymmetricApply hessian = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
-    const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p, m);
-    SH.noalias() = Z * Vt;
-    SH.array() *= W.array();
-    Eigen::Map<Eigen::MatrixXd>(out.data(), p, m).noalias() = Z.transpose() * SH;
+}
+SymmetricApply generic_hessian(const RiemannianSharpness& sharpness) {
+  return [&sharpness](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
+    out = sharpness.lagrangian_hessian_apply(in);
   };
-  const Eigen::Index N = static_cast<Eigen::Index>(m) * p;
-  return tangent_lanczos_extremes(N, N - n, project, hessian, options);
+}
+
+void require_regular(const RiemannianSharpness& sharpness) {
+  const ManifoldPoint& point = sharpness.point();
+  if (!point.regular()) point.solve_gram(Eigen::VectorXd::Zero(point.evaluation().num_samples()));  // throws
+}
+
+Eigen::VectorXd apply_once(Eigen::Index N, const TangentProjection& project, const SymmetricApply& hessian,
+                           const Eigen::Ref<const Eigen::VectorXd>& in) {
+  if (in.size() != N)
+    throw InputError("tangent_operator_apply: the vector has " + std::to_string(in.size()) + " entries, expected " +
+                     std::to_string(N));
+  const TangentOperator op(N, project, hessian);
+  const Eigen::VectorXd x = in;
+  Eigen::VectorXd y(N);
+  op.apply(x.data(), y.data(), 0.0, 0.0);
+  return y;
+}
+
+}  // namespace
+
+HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options) {
+  const TwoLayerTangentParts parts(reduced);
+  return tangent_lanczos_extremes(parts.ambient_dimension(), parts.tangent_dimension(), parts.projection(),
+                                  parts.operator_h(), options);
 }
 
 HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options) {
-  const ManifoldPoint& point = sharpness.point();
-  const Eigen::Index n = point.evaluation().num_samples(), P = point.point().size();
-  if (!point.regular()) point.solve_gram(Eigen::VectorXd::Zero(n));  // throws SingularPointError
-  const TangentProjection project = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
-    out = point.tangent_projection(in);
-  };
-  const SymmetricApply hessian = [&](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) {
-    out = sharpness.riemannian_hessian_apply(in);
-  };
-  return tangent_lanczos_extremes(P, P - n, project, hessian, options);
+  require_regular(sharpness);
+  const Eigen::Index n = sharpness.point().evaluation().num_samples(), P = sharpness.point().point().size();
+  return tangent_lanczos_extremes(P, P - n, generic_projection(sharpness), generic_hessian(sharpness), options);
+}
+
+Eigen::VectorXd tangent_operator_apply(const SharpnessGeometry& reduced, const Eigen::Ref<const Eigen::VectorXd>& in) {
+  const TwoLayerTangentParts parts(reduced);
+  return apply_once(parts.ambient_dimension(), parts.projection(), parts.operator_h(), in);
+}
+
+Eigen::VectorXd tangent_operator_apply(const RiemannianSharpness& sharpness, const Eigen::Ref<const Eigen::VectorXd>& in) {
+  require_regular(sharpness);
+  return apply_once(sharpness.point().point().size(), generic_projection(sharpness), generic_hessian(sharpness), in);
 }
 
 }  // namespace zeroloss

@@ -18,6 +18,7 @@ const char* to_string(OptimumKind kind) {
     case OptimumKind::GlobalMinimum: return "global minimum";
     case OptimumKind::LocalMinimum: return "local minimum";
     case OptimumKind::StationaryPoint: return "stationary point";
+    case OptimumKind::Undetermined: return "stationary point of undetermined type";
   }
   return "?";
 }
@@ -209,31 +210,30 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
   out.preactivations = model.X() * out.theta.transpose();
   out.preactivation_singular_values = singular_values(out.preactivations);
   out.second_derivative_singular_values = singular_values(e.d2phi * model.a().asDiagonal());
-  // The extremes of the Hessian spectrum: dense up to kDenseSpectrumMaxDimension, Lanczos above
-  // (hessian_spectrum.hpp; a Lanczos value that did not converge stays NaN: not positive definite).
+  // The extremes of the Hessian spectrum with their certificates: dense up to
+  // kDenseSpectrumMaxDimension, Lanczos above (hessian_spectrum.hpp).
   const long tangent_dimension = static_cast<long>(red.m()) * red.d() - n;
-  double scale = 0.0;
-  if (tangent_dimension > 0 &&
-      resolve_spectrum_method(SpectrumMethod::Auto, tangent_dimension) == SpectrumMethod::Lanczos) {
-    const HessianExtremes h = riemannian_hessian_extremes(geo, LanczosOptions{});
-    if (h.converged) out.hessian_min_eigenvalue = h.lambda_min();
-    scale = std::max(std::abs(h.lambda_min()), std::abs(h.lambda_max()));
-  } else if (tangent_dimension > 0) {
-    const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
-    out.hessian_min_eigenvalue = H.eigenvalues(0);
-    scale = H.eigenvalues.cwiseAbs().maxCoeff();
+  if (tangent_dimension > 0) {
+    if (resolve_spectrum_method(options.spectrum, tangent_dimension) == SpectrumMethod::Lanczos) {
+      out.hessian = riemannian_hessian_extremes(geo, options.lanczos);
+    } else {
+      out.hessian = dense_extremes(geo.riemannian_hessian_matrix(false).matrix, 1, nullptr);
+    }
+    if (std::isfinite(out.hessian->smallest_residuals(0))) out.hessian_min_eigenvalue = out.hessian->lambda_min();
+    out.definiteness = certify_definiteness(*out.hessian);
+  } else {
+    out.definiteness = certify_definiteness(HessianExtremes{});
   }
   std::vector<double> points(out.preactivations.data(), out.preactivations.data() + out.preactivations.size());
   out.assumptions = check_assumptions(model.activation(), points);
 
-  // Positive definite: smallest eigenvalue above rounding relative to the spectrum (a trivial
+  // Positive definite: lambda_min above rounding relative to the spectrum, certified (a trivial
   // non-trivial tangent part, m*p = n, makes the point isolated on its slice: a minimum).
-  const bool pd = tangent_dimension <= 0 || out.hessian_min_eigenvalue > 1e-10 * scale;
   const std::string act = model.activation().name();
   if (out.closed_form && out.assumptions.holds()) {
     out.kind = OptimumKind::GlobalMinimum;
     out.verdict = "global minimum of T on M (THEORY 5: phi' > 0 and phi''' > 0 hold on the pre-activations)";
-  } else if (pd) {
+  } else if (out.definiteness.definiteness == Definiteness::PositiveDefinite) {
     out.kind = OptimumKind::LocalMinimum;
     out.verdict = out.closed_form
                       ? "strict local minimum (positive definite Riemannian Hessian); global minimality is not "
@@ -241,10 +241,14 @@ SharpnessMinimum sharpness_minimum(const TwoLayerModel& model, const Eigen::Ref<
                       : "strict local minimum found by " + std::string(out.trust_region ? "trust-region Newton" : "L-BFGS") +
                         " (positive definite Riemannian Hessian); global minimality "
                         "is not established without the closed form";
-  } else {
+  } else if (out.definiteness.definiteness == Definiteness::NotPositiveDefinite) {
     out.kind = OptimumKind::StationaryPoint;
     out.verdict = "stationary point of T on M that is NOT a minimum: the Riemannian Hessian has eigenvalue " +
                   short_number(out.hessian_min_eigenvalue) + " <= 0 (" + out.assumptions.describe(act) + ")";
+  } else {
+    out.kind = OptimumKind::Undetermined;
+    out.verdict = "stationary point of T on M of undetermined type (minimum or not): " + out.definiteness.reason +
+                  " (" + out.assumptions.describe(act) + ")";
   }
   return out;
 }

@@ -300,6 +300,8 @@ SweepTaskResult run_optimum(const SweepTask& task, const SweepTaskFiles& files) 
   if (s.kind == OptimumKind::StationaryPoint) {
     r.status = "stationary point";
     r.message = s.verdict;
+  } else if (s.kind == OptimumKind::Undetermined) {
+    r.message = s.verdict;  // completed: the point is written; its type is not established
   }
   r.sharpness = s.sharpness;
   r.gradient_norm = s.riemannian_gradient_norm;

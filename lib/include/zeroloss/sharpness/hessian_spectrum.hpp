@@ -29,6 +29,14 @@
 // that is the certificate (a symmetric operator has an eigenvalue within the residual of lambda).
 // A value whose Ritz pair did not converge is reported with converged = false and a NaN residual,
 // never as converged.
+//
+// Choice of the default. One run per end (LanczosEnds::Separately): the implicit restarts then
+// filter towards one end only, and lambda_max, which converges in a few restarts, does not take a
+// wanted slot in the run for lambda_min (the Krylov spaces of H and sigma I - H are the same, so this
+// SmallestAlge run is "the largest eigenvalue of sigma I - H"). Krylov dimension max(2 K + 1, 24).
+// Measured (docs/performance.md section 13): `inspect` at the projected random start of n = 100,
+// d = 1000, m = 1000 (k = 99,900): 1649 products, 15.0 s of CPU. The choice of ncv at size from a
+// table of products against ncv is still open.
 
 #include <Eigen/Dense>
 
@@ -55,15 +63,26 @@ inline constexpr long kDenseSpectrumMaxDimension = 1500;
 // Dense or Lanczos for a tangent dimension (auto resolved; dense and lanczos returned unchanged).
 SpectrumMethod resolve_spectrum_method(SpectrumMethod method, long tangent_dimension);
 
+// Whether the two ends of the spectrum share one Lanczos run (Spectra's BothEnds: nev = 2 K Ritz
+// pairs, K at each end) or get one run each (SmallestAlge, then LargestAlge, nev = K each; the
+// second run starts from the first one's start vector). See "Choice of the default" below.
+enum class LanczosEnds { Together, Separately };
+const char* to_string(LanczosEnds ends);
+
 struct LanczosOptions {
   int eigenvalues = 1;         // K: the K smallest and the K largest
   double tolerance = 1e-10;    // Spectra's relative tolerance (see Convergence above)
-  int max_iterations = 1000;   // implicit restarts
-  int krylov_dimension = 0;    // ncv; 0: max(4 K + 1, 24), at most the tangent dimension
+  int max_iterations = 1000;   // implicit restarts (per run)
+  int krylov_dimension = 0;    // ncv; 0: the default below, at most the tangent dimension
+  LanczosEnds ends = LanczosEnds::Separately;
   bool is_valid() const;
   // Why not valid, naming the field ("" when valid).
   std::string invalid_reason() const;
 };
+
+// The Krylov dimension ncv used when LanczosOptions::krylov_dimension is 0 (before capping at the
+// tangent dimension); see "Choice of the default" above.
+Eigen::Index default_krylov_dimension(int eigenvalues, LanczosEnds ends);
 
 // The K smallest (ascending) and K largest (descending: largest(0) = lambda_max) eigenvalues with
 // unit eigenvectors in the operator's ambient coordinates (reduced: vectorize(beta), block j =
@@ -78,13 +97,35 @@ struct HessianExtremes {
   // Lanczos only (dense: converged, 0 iterations, and the k products that formed the matrix).
   bool converged = true;         // every requested pair converged
   int converged_pairs = 0;       // of the 2 K requested (min(2K, k))
-  int iterations = 0;            // implicit restarts of the main run
+  int iterations = 0;            // implicit restarts of the main run(s) (Separately: both runs)
   long matrix_vector_products = 0;  // all runs, certificates included
   int krylov_dimension = 0;
+  LanczosEnds ends = LanczosEnds::Together;
   double shift = 0;              // c of "Convergence" above
   double lambda_min() const { return smallest.size() ? smallest(0) : 0.0; }
   double lambda_max() const { return largest.size() ? largest(0) : 0.0; }
 };
+
+// What the residual certificate of lambda_min establishes about positive definiteness.
+// A symmetric operator has an eigenvalue within r = ||H v - lambda v|| of a unit pair's lambda, so
+// with the threshold tau = relative_threshold * max(|lambda_min|, |lambda_max|) (rounding relative
+// to the spectrum):
+//   PositiveDefinite     lambda_min - r > tau;
+//   NotPositiveDefinite  lambda_min + r <= tau: an eigenvalue at or below tau exists;
+//   Undetermined         lambda_min did not converge (no certificate), or [lambda_min - r,
+//                        lambda_min + r] contains tau: the certificate does not separate it from 0.
+// A tangent part of dimension 0 is PositiveDefinite (nothing to curve). Lanczos certifies that
+// lambda_min is an eigenvalue to within r, not that no smaller one exists: PositiveDefinite from
+// Lanczos is "the smallest eigenvalue Lanczos found is positive" (the dense path sees every one).
+enum class Definiteness { PositiveDefinite, NotPositiveDefinite, Undetermined };
+// "positive-definite", "not-positive-definite", "undetermined".
+const char* to_string(Definiteness definiteness);
+struct DefinitenessCertificate {
+  Definiteness definiteness = Definiteness::Undetermined;
+  double threshold = 0;  // tau
+  std::string reason;    // one sentence with lambda_min, its residual and tau (or why there is none)
+};
+DefinitenessCertificate certify_definiteness(const HessianExtremes& extremes, double relative_threshold = 1e-10);
 
 // The symmetric ambient operator: out = H in (both of the ambient dimension).
 using SymmetricApply = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
@@ -108,6 +149,13 @@ HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K
 // O(n m p); memory (K + ncv + a few) vectors of m p and n x m work matrices. Throws
 // SingularPointError at a singular point.
 HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options);
+
+// One product of the operator Lanczos runs on (shift 0, normal value 0): out = P H P in, with H the
+// unprojected Lagrangian Hessian (two-layer: the block operator in reduced coordinates, vectorize()
+// order; generic: Hess T - sum_i lambda_i Hess f_i) and one projection before and one after it. For
+// tangent in it equals Hess_M T[in]. For tests and benchmarks; Lanczos uses the same code.
+Eigen::VectorXd tangent_operator_apply(const SharpnessGeometry& reduced, const Eigen::Ref<const Eigen::VectorXd>& in);
+Eigen::VectorXd tangent_operator_apply(const RiemannianSharpness& sharpness, const Eigen::Ref<const Eigen::VectorXd>& in);
 
 // Any SquaredLossModel: Hess_M T on the whole tangent space ker J (as
 // RiemannianSharpness::riemannian_hessian_eigenvalues), from riemannian_hessian_apply. Throws

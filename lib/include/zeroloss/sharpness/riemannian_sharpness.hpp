@@ -42,6 +42,9 @@ class RiemannianSharpness {
   Eigen::VectorXd riemannian_gradient() const;
   // Hess_M T[v] for tangent v; the result is tangent.
   Eigen::VectorXd riemannian_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const;
+  // Hess T v - sum_i lambda_i Hess f_i v, not projected: Hess_M T[v] = P of it for tangent v (the
+  // Lanczos operator of sharpness/hessian_spectrum.hpp applies P once around it).
+  Eigen::VectorXd lagrangian_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const;
   // Hess_M T[v, v] for tangent v.
   double riemannian_hessian_form(const Eigen::Ref<const Eigen::VectorXd>& v) const;
   // Eigenvalues (ascending) of Hess_M T on an orthonormal basis of the whole tangent space ker J
@@ -56,9 +59,6 @@ class RiemannianSharpness {
   TangentHessian riemannian_hessian_matrix() const;
 
  private:
-  // Hess T v - sum_i lambda_i Hess f_i v (not projected).
-  Eigen::VectorXd lagrangian_hessian_apply(const Eigen::Ref<const Eigen::VectorXd>& v) const;
-
   ManifoldPoint point_;
   Eigen::VectorXd gradient_;
   mutable bool have_lambda_ = false;

@@ -38,6 +38,7 @@
 #include "zeroloss/model/network.hpp"
 #include "zeroloss/manifold/projection.hpp"
 #include "zeroloss/diagnostics/trajectory_metrics.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
 
@@ -51,15 +52,22 @@ struct SharpnessMinimumOptions {
   // L-BFGS whenever the closed form is not used.
   bool use_trust_region = false;
   TrustRegionOptions trust_region;
+  // The spectrum that classifies the point (hessian_spectrum.hpp): auto is dense up to
+  // kDenseSpectrumMaxDimension, Lanczos above.
+  SpectrumMethod spectrum = SpectrumMethod::Auto;
+  LanczosOptions lanczos;
 };
 
-// What the returned point is known to be.
+// What the returned point is known to be. Without THEORY 5's guarantee the kind rests on the
+// residual certificate of lambda_min (certify_definiteness in hessian_spectrum.hpp).
 enum class OptimumKind {
   GlobalMinimum,    // closed form and phi' > 0, phi''' > 0 on R* (THEORY 5's guarantee)
-  LocalMinimum,     // stationary with a positive definite Riemannian Hessian; global minimality not established
-  StationaryPoint,  // stationary, but the Riemannian Hessian is not positive definite: NOT a minimum
+  LocalMinimum,     // stationary with a certified positive definite Riemannian Hessian; global minimality not established
+  StationaryPoint,  // stationary, and an eigenvalue <= 0 is certified: NOT a minimum
+  Undetermined,     // stationary, but the spectrum does not decide (Lanczos did not converge, or the
+                    // certificate does not separate lambda_min from 0): neither minimum nor saddle shown
 };
-// "global minimum", "local minimum", "stationary point".
+// "global minimum", "local minimum", "stationary point", "stationary point of undetermined type".
 const char* to_string(OptimumKind kind);
 
 struct SharpnessMinimum {
@@ -76,8 +84,12 @@ struct SharpnessMinimum {
   Eigen::VectorXd preactivation_singular_values;     // of R*, descending (rank one for constant a)
   Eigen::VectorXd second_derivative_singular_values; // of [a_j phi''(r_ij)], descending (rank one at a stationary point)
   // Smallest eigenvalue of the Riemannian Hessian of T on the non-trivial tangent part (NaN if that
-  // part is {0}, i.e. m*p = n).
+  // part is {0}, i.e. m*p = n, or if Lanczos did not converge for it).
   double hessian_min_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  // The extremes behind it with their certificates (K = 1; none when the part is {0}) and what the
+  // certificate establishes.
+  std::optional<HessianExtremes> hessian;
+  DefinitenessCertificate definiteness;
   AssumptionReport assumptions;       // phi' > 0, phi''' > 0 over the entries of R*
   OptimumKind kind = OptimumKind::StationaryPoint;
   std::string verdict;                // one sentence explaining `kind`
