@@ -24,7 +24,7 @@ struct FlowCliOptions {
   double rtol = 1e-9, atol = 1e-12;
   std::string integrator = "rkf78";
   double until_grad = 0;
-  int log_points = 200;
+  int log_points = 0;  // 0: the default (rows at the steps reaching 200 evenly spaced times)
   std::string projection;
   std::string out;
   bool overwrite = false;
@@ -141,8 +141,9 @@ CommandRegistration reg({"flow", "the limiting flow dTheta/dt = -C grad_M T of l
   app.add_option("--until-grad", o->until_grad, "Stop once ||grad_M T|| < G, G >= 0 (0: run to --time)")
       ->capture_default_str()
       ->check(checks::non_negative_number());
-  app.add_option("--log-points", o->log_points, "Trajectory rows at P >= 1 evenly spaced times in (0, T_END] (plus t = 0)")
-      ->capture_default_str()
+  app.add_option("--log-points", o->log_points,
+                 "Trajectory rows at P >= 1 evenly spaced times in (0, T_END] (plus t = 0), steps landing on them "
+                 "(default: at the first step at or after each of 200 such times, no step shortened)")
       ->check(checks::positive_integer<int>());
   app.add_option("--projection", o->projection,
                  "How to put W0 on M when it is not: " + [] {

@@ -175,7 +175,7 @@ void run_diagonal_sgd(const SgdCliOptions& c, const std::vector<std::string>& gi
     if (has("--seeds")) o.ensemble = parse_seed_list(c.seeds);
     o.threads = c.run.threads;
     o.log_every = c.run.log_every;
-    o.log_points = c.run.log_points;
+    if (c.run.log_points > 0) o.log_points = c.run.log_points;  // else the diagonal run's 200
     o.checkpoint_every = c.run.checkpoint_every;
     o.out = c.run.out;
     o.overwrite = c.run.overwrite;
@@ -324,8 +324,9 @@ CommandRegistration reg({"sgd", "label-noise SGD (THEORY 7) in reduced coordinat
       ->check(checks::positive_integer<int>());
   auto* every = app.add_option("--log-every", o->run.log_every, "Log every N >= 1 steps (and the last step)")
                     ->check(checks::positive_integer<std::uint64_t>());
-  auto* points = app.add_option("--log-points", o->run.log_points, "Log P+1 evenly spaced steps 0..K (P >= 1)")
-                     ->capture_default_str()
+  auto* points = app.add_option("--log-points", o->run.log_points,
+                                "Log P+1 evenly spaced steps 0..K (P >= 1; default: logging about a tenth of the run, "
+                                "at most 200, see docs/commands/sgd.md)")
                      ->check(checks::positive_integer<int>());
   every->excludes(points);
   app.add_option("--out", o->run.out,

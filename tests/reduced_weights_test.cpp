@@ -247,4 +247,30 @@ TEST(ReducedWeights, SgdFromReducedWeightsStaysReducedAndEqualsTheLiftedStart) {
   }
 }
 
+// `flow --weights R.json` stays in reduced coordinates too (final_reduced.json, no m x d matrix) and
+// is the flow from the lifted weights Theta = beta V^T: the same start (bit for bit on the data it
+// was saved with), so the same trajectory and end point up to the rounding of the lift.
+TEST(ReducedWeights, FlowFromReducedWeightsStaysReducedAndEqualsTheLiftedStart) {
+  namespace fs = std::filesystem;
+  const std::string dir = temp_dir("reduced-flow");
+  const std::string zl = zeroloss_binary();
+  std::string out, err;
+  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 5 --out " + dir + "/d.csv", &out, &err), 0) << err;
+  ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 6 --init-scale 0.5 --init-seed 2 --lr 0.01 "
+                        "--label-noise 0.1 --steps 2000 --log-points 4 --no-figures --out " + dir + "/a", &out, &err), 0) << err;
+  const ReducedWeights saved = read_reduced_weights(dir + "/a/final_reduced.json", 12);
+  write_weights_csv(dir + "/lifted.csv", saved.beta * saved.basis.transpose(), saved.a);
+  const std::string flow = " flow --data " + dir + "/d.csv --coefficient 1 --time 0.5 --log-points 5 --projection newton "
+                           "--no-figures --out ";
+  ASSERT_EQ(run_command(zl + flow + dir + "/r --weights " + dir + "/a/final_reduced.json", &out, &err), 0) << err;
+  ASSERT_EQ(run_command(zl + flow + dir + "/l --weights " + dir + "/lifted.csv", &out, &err), 0) << err;
+  EXPECT_FALSE(fs::exists(dir + "/r/final_weights.csv"));
+  const ReducedWeights fr = read_reduced_weights(dir + "/r/final_reduced.json", 12);
+  const Weights fl = read_weights_csv(dir + "/l/final_weights.csv", 12);
+  const Eigen::MatrixXd theta_r = fr.beta * fr.basis.transpose();
+  EXPECT_LT((theta_r - fl.theta).cwiseAbs().maxCoeff(), 1e-10 * fl.theta.cwiseAbs().maxCoeff());
+  EXPECT_LT(max_trajectory_difference(dir + "/r/trajectory.csv", dir + "/l/trajectory.csv"), 1e-10);
+  EXPECT_NE(slurp(dir + "/r/summary.json").find("\"d\": 12"), std::string::npos) << "d is the data's, not p";
+}
+
 }  // namespace

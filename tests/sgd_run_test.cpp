@@ -190,9 +190,9 @@ TEST_F(SgdRun, OptionSetsThatCannotRunAreRefusedWithTheOptionNamed) {
        "appears twice"},
       {[](LabelNoiseSgdRunOptions& o) {
          o.log_every = 0;
-         o.log_points = 0;
+         o.log_points = -1;
        },
-       "--log-points must be at least 1"},
+       "--log-points -1: expected P >= 1"},
       {[](LabelNoiseSgdRunOptions& o) { o.rank_one_threshold = 0; }, "--rank-one-threshold"},
       {[](LabelNoiseSgdRunOptions& o) { o.out.clear(); }, "--out"}};
   EXPECT_TRUE(options("ok").is_valid(nullptr));
@@ -284,6 +284,53 @@ TEST_F(FlowRun, TheCallersFlagStopsTheFlowWithTheStateReachedWritten) {
   const CsvTable t = read_csv(o.out + "/trajectory.csv", CsvHeader::Required);
   EXPECT_EQ(t.rows.size(), 11u);
   EXPECT_TRUE(std::filesystem::exists(o.out + "/final_weights.csv"));
+}
+
+// The default schedule (log_points = 0) never shortens a step: the integration is the one of a
+// single logged time (--log-points 1, whose only time is T_END) bit for bit, and the rows are at
+// the first accepted step at or after each of the 200 times q T_END / 200, at most one per step.
+TEST_F(FlowRun, TheDefaultScheduleLogsAtTheStepsAndAddsNone) {
+  SharpnessFlowRunOptions o;
+  o.problem.data = kInputs + "main_data.csv";
+  o.problem.weights = kInputs + "main_w0.csv";
+  o.time = 4;
+  o.label_noise = 1;
+  o.figures = false;
+  ASSERT_EQ(o.log_points, 0);
+  o.out = path("default");
+  const SharpnessFlowRunSummary def = run_sharpness_flow(o);
+  o.log_points = 1;
+  o.out = path("one");
+  const SharpnessFlowRunSummary one = run_sharpness_flow(o);
+  o.log_points = kDefaultFlowLogPoints;
+  o.out = path("landing");
+  const SharpnessFlowRunSummary landing = run_sharpness_flow(o);
+  ASSERT_EQ(def.status, FlowRunStatus::Completed);
+  EXPECT_EQ(def.flow.accepted, one.flow.accepted);
+  EXPECT_EQ(def.flow.rejected, one.flow.rejected);
+  EXPECT_EQ(test::slurp(path("default/final_weights.csv")), test::slurp(path("one/final_weights.csv")));
+  EXPECT_GT(landing.flow.accepted, def.flow.accepted) << "landing on 200 times adds steps";
+  ASSERT_GE(def.rows.size(), 2u);
+  EXPECT_LE(def.rows.size(), std::min<std::size_t>(kDefaultFlowLogPoints + 1, def.flow.accepted + 1));
+  EXPECT_EQ(def.rows.front().t, 0.0);
+  EXPECT_EQ(def.rows.back().t, o.time);
+  EXPECT_EQ(def.rows.back().step, def.flow.accepted);
+  for (std::size_t i = 1; i < def.rows.size(); ++i) {
+    EXPECT_GT(def.rows[i].step, def.rows[i - 1].step) << "one row per step at most";
+    EXPECT_GT(def.rows[i].t, def.rows[i - 1].t);
+  }
+  // Every row but the first and the last is the first step past a time q T_END / 200 it had not
+  // passed at the previous row.
+  for (std::size_t i = 1; i + 1 < def.rows.size(); ++i) {
+    const double q_now = std::floor(def.rows[i].t * kDefaultFlowLogPoints / o.time);
+    const double q_before = std::floor(def.rows[i - 1].t * kDefaultFlowLogPoints / o.time);
+    EXPECT_GT(q_now, q_before) << "row " << i;
+  }
+  // The rows' values are those of the trajectory at their steps: the last equals the landing run's
+  // end point to the integrators' tolerance, and the sharpness decreases.
+  EXPECT_NEAR(def.rows.back().metrics.sharpness, landing.rows.back().metrics.sharpness,
+              1e-6 * landing.rows.back().metrics.sharpness);
+  EXPECT_LT(def.rows.back().metrics.sharpness, def.rows.front().metrics.sharpness);
 }
 
 }  // namespace

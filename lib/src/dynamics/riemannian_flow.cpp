@@ -155,7 +155,8 @@ ParameterFlowResult run(Controlled stepper, const std::shared_ptr<const SquaredL
       break;
     }
     while (next_sample < samples.size() && samples[next_sample] <= t) ++next_sample;
-    const double target = next_sample < samples.size() ? std::min(samples[next_sample], o.t_end) : o.t_end;
+    const double target =
+        o.land_on_samples && next_sample < samples.size() ? std::min(samples[next_sample], o.t_end) : o.t_end;
     const bool clamped = dt >= target - t;
     double h = clamped ? target - t : dt;
     const double h_tried = h;
@@ -219,6 +220,9 @@ ParameterFlowResult run(Controlled stepper, const std::shared_ptr<const SquaredL
           target < o.t_end) {
         notify(t);
         ++next_sample;
+      } else if (!o.land_on_samples && next_sample < samples.size() && samples[next_sample] <= t && !reached_gradient &&
+                 t < o.t_end) {
+        notify(t);  // the first accepted step at or after the sample time (the loop skips those passed)
       }
       continue;
     }

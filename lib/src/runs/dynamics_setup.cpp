@@ -69,11 +69,13 @@ namespace {
 // same, d comes from the basis) and problem.weights.theta is empty (0 x d): lift_weights must not be
 // called on them. At n = 100, d = 10^4 this frees 8 MB.
 DynamicsSetup reduced_only_setup(Dataset data, Weights w, TwoLayerModel model, ReducedCoordinates rc,
-                                 Eigen::MatrixXd beta0, const ProblemSource& source) {
+                                 Eigen::MatrixXd beta0, const ProblemSource& source,
+                                 ManifoldPolicy policy = ManifoldPolicy::Warn) {
   TwoLayerModel reduced = rc.reduce(model);
   // The start in reduced coordinates: R = Z beta0^T is the full-coordinate X Theta0^T.
   require_evaluable(reduced, beta0, source, false);
   DataDiagnostics diagnostics = diagnose_data(model, source);
+  if (policy == ManifoldPolicy::Require) require_manifold(diagnostics, source);
   const int sv = std::min(model.n(), model.m());
   TwoLayerModel kept = reduced;
   { TwoLayerModel drop = std::move(model); }  // X (n x d) freed here
@@ -118,7 +120,7 @@ DynamicsSetup random_start_dynamics(const std::string& data_path, const std::str
 // beta0 = beta_saved (V^T U), exactly the reduction (beta_saved V^T) U of the lifted weights (up to
 // rounding; bit for bit beta_saved when V = U, e.g. continuing on the same data). Otherwise the
 // file belongs to other data: InputError.
-DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped) {
+DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped, ManifoldPolicy policy) {
   Dataset data = read_dataset_csv(files.data);
   ReducedWeights saved = read_reduced_weights(files.weights, static_cast<int>(data.X.cols()));
   const Activation phi = Activation::from_name(files.activation);
@@ -151,7 +153,8 @@ DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicu
   w.a = std::move(saved.a);
   w.has_second_layer_column = true;
   ProblemSource source = problem_source(data, files.data, files.weights);
-  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0), source);
+  return reduced_only_setup(std::move(data), std::move(w), std::move(model), std::move(rc), std::move(beta0), source,
+                            policy);
 }
 
 }  // namespace zeroloss

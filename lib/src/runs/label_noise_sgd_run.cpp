@@ -63,7 +63,11 @@ std::string run_settings_error(const LabelNoiseSgdRunOptions& o) {
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
       return fail("--seeds: a seed appears twice");
   }
-  if (const std::string why = sgd_schedule_error(o.steps, o.learning_rate, o.label_noise, o.log_every, o.log_points); !why.empty())
+  // log_points 0 is the default schedule, resolved when the run starts (default_sgd_log_points).
+  if (o.log_points < 0) return fail("--log-points " + std::to_string(o.log_points) + ": expected P >= 1");
+  if (const std::string why = sgd_schedule_error(o.steps, o.learning_rate, o.label_noise, o.log_every,
+                                                 o.log_points == 0 ? kMaxDefaultLogPoints : o.log_points);
+      !why.empty())
     return fail(why);
   if (!(o.rank_one_threshold > 0 && o.rank_one_threshold <= 1))
     return fail("--rank-one-threshold " + format_double(o.rank_one_threshold) + ": expected a number in (0, 1]");
@@ -121,6 +125,7 @@ struct RunConfig {
   bool init = false;           // random start in the data span
   bool reduced_start = false;  // start from a reduced-weights file (--weights *.json)
   bool log_gradient = true;    // grad_norm column of the trajectory
+  std::string schedule_note;   // how the default schedule was chosen (empty: as given, or 200 points)
   bool save_reduced = false;   // also write DIR/final_reduced.json (+ .csv, _basis.csv)
   bool perpendicular_dropped = false;  // the start had a part orthogonal to the data span (not stored)
   // Single-seed runs free the start (m x p) once the SGD holds its own copy.
@@ -346,6 +351,7 @@ SgdSeedResult run_seed(const RunConfig& cfg, std::uint64_t seed, const std::stri
 
   Eigen::MatrixXd final_beta = sgd.weights();
   std::vector<std::string> notes;
+  if (!cfg.schedule_note.empty()) notes.push_back(cfg.schedule_note);
   if (status == SgdRunStatus::Diverged) {
     res.divergence_reason = sgd.divergence().reason;
     res.divergence_step = sgd.divergence().step;
@@ -565,7 +571,6 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n());
   cfg.params.max_loss = o.max_loss;
   cfg.steps = o.steps;
-  cfg.log_steps = log_schedule(o.steps, o.log_every, o.log_points);
   cfg.checkpoint_every = o.checkpoint_every;
   cfg.coefficient = limiting_flow_coefficient(o.label_noise, cfg.params.batch_size);
   cfg.rank_one_threshold = o.rank_one_threshold;
@@ -585,10 +590,33 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   cfg.save_reduced = o.save_reduced;
   cfg.log_gradient = o.log_gradient;
   {
-    // Validate the parameters once, before any thread or file.
+    // Validate the parameters once, before any thread or file; the default schedule needs the
+    // coordinates the SGD chose. It is recorded in run.json as a number, so a resume logs the same
+    // steps whatever the cost model of a later version.
     SgdParameters probe = cfg.params;
     LabelNoiseSgd check(setup.reduced, setup.beta0, probe);
+    LoggedRunSizes sizes;
+    sizes.n = setup.reduced.n();
+    sizes.m = setup.reduced.m();
+    sizes.p = setup.coordinates.rank();
+    sizes.batch = cfg.params.batch_size;
+    sizes.preactivations = check.coordinates() == SgdCoordinates::Preactivations;
+    sizes.gradient = o.log_gradient;
+    // With log_every the value is unused; run.json records 200 there, as before the default schedule.
+    if (I.o.log_points == 0)
+      I.o.log_points = I.o.log_every > 0 ? kMaxDefaultLogPoints : default_sgd_log_points(o.steps, sizes);
+    // The note depends on run.json's value only, so a resumed run writes the same summary.
+    if (o.log_every == 0 && o.log_points < kMaxDefaultLogPoints && o.log_points == default_sgd_log_points(o.steps, sizes)) {
+      std::ostringstream note;
+      note.precision(3);
+      note << "logged " << o.log_points + 1 << " rows (--log-points " << o.log_points
+           << ", the default at this size): a logged row costs about " << logged_row_cost(sizes) / sgd_step_cost(sizes)
+           << " steps here, and the default keeps logging at about a tenth of the run; --log-points P or --log-every N "
+              "log more";
+      cfg.schedule_note = note.str();
+    }
   }
+  cfg.log_steps = log_schedule(o.steps, o.log_every, o.log_points);
   // For the advice after a divergence (the start is released below in single-seed runs).
   const double stability_limit = sgd_stability_limit(setup.reduced, setup.beta0);
   if (!ensemble) cfg.release_start = &setup.beta0;
@@ -649,6 +677,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
 
   if (ensemble) {
     std::vector<std::string> notes;
+    if (!cfg.schedule_note.empty()) notes.push_back(cfg.schedule_note);
     json figures = json::array();
     std::vector<std::vector<TrajectoryRow>> runs;
     for (const auto& r : results) runs.push_back(r.rows);

@@ -1,5 +1,6 @@
 #include "zeroloss/runs/run_parameters.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -129,6 +130,29 @@ std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t every
     }
   }
   return s;
+}
+
+double sgd_step_cost(const LoggedRunSizes& z) {
+  const double B = z.batch, m = z.m;
+  return B * m * (z.preactivations ? z.n : 2.0 * z.p) + 8.0 * B * m + 100.0;
+}
+
+double logged_row_cost(const LoggedRunSizes& z) {
+  const double n = z.n, m = z.m, p = z.p;
+  const double k = std::min(n, m), l = std::max(n, m);
+  const double kernel = n * m * std::min(n, 2.0 * p);  // K W, n x n times n x m (or X (X^T W))
+  double cost = k * k * l + 10.0 * k * k * k;          // spectra of Phi and R: Gram matrices, eigenvalues
+  cost += z.preactivations ? 0.5 * n * n * m + n * n * n : n * p * m + 2.0 * m * p;  // R or L^-1 R; cosine
+  cost += 30.0 * n * m;                                // phi and its derivatives, element-wise work
+  if (z.gradient) cost += 0.5 * n * n * m + kernel + p * n * m;  // D D^T, K c, X^T (c - diag(lambda) D)
+  cost += 3.0 * (0.5 * n * n * m + kernel);            // three Newton steps: D D^T, K diag(mu) D
+  return cost + 4e4;
+}
+
+int default_sgd_log_points(std::uint64_t steps, const LoggedRunSizes& sizes) {
+  const double points = static_cast<double>(steps) * sgd_step_cost(sizes) / (9.0 * logged_row_cost(sizes));
+  if (!(points >= 1)) return 1;
+  return points >= kMaxDefaultLogPoints ? kMaxDefaultLogPoints : static_cast<int>(points);
 }
 
 std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double label_noise, std::uint64_t log_every,

@@ -18,6 +18,7 @@
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/formats/output_directory.hpp"
+#include "zeroloss/formats/reduced_weights.hpp"
 #include "zeroloss/presentation/dynamics_json.hpp"
 #include "zeroloss/presentation/trajectory_figures.hpp"
 #include "zeroloss/runs/dynamics_setup.hpp"
@@ -51,7 +52,7 @@ bool SharpnessFlowRunOptions::is_valid(std::string* error) const {
   } else if (!(*label_noise > 0) || !std::isfinite(*label_noise)) {
     return fail("--label-noise must be > 0 for the flow (C = S^2/(4B) would be 0)");
   }
-  if (log_points < 1) return fail("--log-points must be at least 1");
+  if (log_points < 0) return fail("--log-points must be at least 1");
   if (!(std::isfinite(time) && time > 0)) return fail("--time " + format_double(time) + ": expected a finite T_END > 0");
   if (!(std::isfinite(rtol) && rtol > 0)) return fail("--rtol " + format_double(rtol) + ": expected a finite number > 0");
   if (!(std::isfinite(atol) && atol > 0)) return fail("--atol " + format_double(atol) + ": expected a finite number > 0");
@@ -90,7 +91,11 @@ FlowOptions flow_options(const SharpnessFlowRunOptions& o, double C) {
   fo.until_gradient = o.until_grad;
   fo.stepper = o.integrator;
   fo.max_steps = o.max_steps;
-  for (int q = 1; q <= o.log_points; ++q) fo.sample_times.push_back(o.time * q / o.log_points);
+  // --log-points P: steps land on t = q T_END / P. The default: rows at the first accepted step at
+  // or after each of those times for P = 200, no step shortened (a row costs a fraction of a step).
+  const int points = o.log_points > 0 ? o.log_points : kDefaultFlowLogPoints;
+  fo.land_on_samples = o.log_points > 0;
+  for (int q = 1; q <= points; ++q) fo.sample_times.push_back(o.time * q / points);
   return fo;
 }
 
@@ -170,7 +175,12 @@ SharpnessFlowRunSummary run_diagonal_flow(const SharpnessFlowRunOptions& o, cons
 }
 
 SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, const RunControl& control) {
-  DynamicsSetup setup = load_dynamics(o.problem);
+  // From reduced weights (--weights R.json) the run stays in reduced coordinates: no m x d matrix is
+  // formed, and the result is written as reduced weights (as `sgd` does).
+  const bool reduced_only = is_reduced_weights_path(o.problem.weights);
+  bool perpendicular_dropped = false;
+  DynamicsSetup setup = reduced_only ? reduced_start_dynamics(o.problem, perpendicular_dropped, ManifoldPolicy::Require)
+                                     : load_dynamics(o.problem);
   const int n = setup.problem.model.n();
   o.validate();
   int B = 0;
@@ -228,7 +238,11 @@ SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, con
   S.status = status_of(fs, interrupted);
 
   write_file_atomic(o.out + "/trajectory.csv", trajectory_csv(rows, setup.singular_values));
-  write_weights_csv(o.out + "/final_weights.csv", lift_weights(setup, result.beta), setup.problem.model.a());
+  if (reduced_only)
+    write_reduced_weights(o.out + "/final_reduced.json", result.beta, setup.reduced.a(), setup.coordinates.basis(),
+                          perpendicular_dropped);
+  else
+    write_weights_csv(o.out + "/final_weights.csv", lift_weights(setup, result.beta), setup.problem.model.a());
 
   std::vector<std::string> notes;
   json figures = json::array();
@@ -239,7 +253,7 @@ SharpnessFlowRunSummary run_two_layer_flow(const SharpnessFlowRunOptions& o, con
                   {"weights", o.problem.weights},
                   {"problem",
                    {{"n", n},
-                    {"d", setup.problem.model.d()},
+                    {"d", setup.coordinates.basis().rows()},  // problem.model holds Z in reduced-only runs
                     {"m", setup.problem.model.m()},
                     {"p", setup.coordinates.rank()}}},
                   {"parameters",

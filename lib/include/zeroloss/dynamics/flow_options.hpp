@@ -29,6 +29,11 @@ struct FlowOptions {
   double until_gradient = 0;  // > 0: stop once ||grad_M T|| < until_gradient
   FlowStepper stepper = FlowStepper::Fehlberg78;
   std::vector<double> sample_times;  // times in (0, t_end] where the observer is called (any order)
+  // true: steps are shortened to land on each sample time, where the observer is called. false: no
+  // step is shortened for a sample (the integration is that of no samples); the observer is called
+  // at the first accepted step at or after each sample time, once per step however many sample
+  // times it passes. A logged row then costs a fraction of a step, never an extra step.
+  bool land_on_samples = true;
   double initial_step = 0;           // first trial step in t; 0 picks 1e-3 / (C (1 + ||grad_M T||))
   std::uint64_t max_steps = 50'000'000;  // accepted + rejected; exceeding it stops the run
   // Newton re-projection after each accepted step (tolerance relative to max(1, max|y_i|)).

@@ -46,8 +46,9 @@ DynamicsSetup random_start_dynamics(const std::string& data_path, const std::str
 // A reduced-only setup from a reduced-weights manifest (files.weights, *.json): the data's own basis
 // U must span the saved basis V (InputError otherwise: the weights belong to other data); the start
 // is beta_saved (V^T U) (bit for bit beta_saved when V = U). Sets `perpendicular_dropped` from the
-// manifest.
-DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped);
+// manifest. Under ManifoldPolicy::Require, data for which M is empty are refused (as load_problem).
+DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped,
+                                     ManifoldPolicy policy = ManifoldPolicy::Warn);
 
 // Full-coordinate weights from reduced ones: in-span part from beta, perpendicular part from W0.
 Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta);

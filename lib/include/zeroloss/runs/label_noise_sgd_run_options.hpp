@@ -39,9 +39,11 @@ struct LabelNoiseSgdRunOptions {
   bool ensemble = false;
   int threads = 0;
   // Logged steps (run_parameters.hpp, log_schedule): every log_every steps, or log_points + 1
-  // evenly spaced ones when log_every = 0.
+  // evenly spaced ones when log_every = 0; log_points = 0 (with log_every = 0) is the default
+  // schedule, which keeps logging at about a tenth of the run (default_sgd_log_points, at most 200
+  // points) and is replaced by its value when the run starts (options() and run.json hold it).
   std::uint64_t log_every = 0;
-  int log_points = 200;
+  int log_points = 0;
   std::uint64_t checkpoint_every = 0;  // 0: only at the end and on an interruption
   double max_loss = 0;                 // divergence bound; <= 0: LabelNoiseSgd's default
   bool figures = true;                 // SVG figures (when gnuplot is available)
@@ -55,7 +57,7 @@ struct LabelNoiseSgdRunOptions {
   // (in the manner of ceres::Solver::Options::IsValid). Checks what does not need the data: the
   // random start (m >= 1, init_scale finite > 0), the seeds (a list without repeats; exactly one
   // without `ensemble`), K >= 1, eta and s finite with eta > 0 and s >= 0, the time scales
-  // (check_sgd_time_scales), log_points >= 1, rank_one_threshold in (0, 1], checkpoint_every, an
+  // (check_sgd_time_scales), log_points >= 0, rank_one_threshold in (0, 1], checkpoint_every, an
   // output folder. The batch size needs n and is checked when the run starts.
   bool is_valid(std::string* error) const;
   // Throws InputError with is_valid's message.

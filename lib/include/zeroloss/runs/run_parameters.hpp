@@ -38,4 +38,33 @@ std::string smaller_lr_advice(double lr, double limit_at_start);
 // q = 0..points without repeats (InputError naming --log-points unless points >= 1).
 std::vector<std::uint64_t> log_schedule(std::uint64_t steps, std::uint64_t log_every, int log_points);
 
+// The default schedule of label-noise SGD on the two-layer network (`sgd` without --log-points or
+// --log-every): P evenly spaced logged intervals (P + 1 rows, log_schedule) with
+//
+//     P = clamp(floor(K c_step / (9 c_row)), 1, kMaxDefaultLogPoints),
+//
+// the most rows whose modelled cost is at most a ninth of the K steps', i.e. at most a tenth of
+// steps plus logging. c_step and c_row are models of what one step and one logged row cost, in
+// multiply-add equivalents, from the sizes alone (LoggedRunSizes; the operation counts are in
+// run_parameters.cpp, their constants checked with bench/trajectory_log_bench.cpp: docs/performance.md,
+// "Logging along trajectories"). The rule depends on the configuration only, never on a measured time, so the same
+// options give the same schedule on any machine (same seed, same bytes).
+inline constexpr int kMaxDefaultLogPoints = 200;
+
+struct LoggedRunSizes {
+  int n = 0, m = 0, p = 0;      // samples, neurons, rank of the data (reduced coordinates)
+  int batch = 1;                // B
+  bool preactivations = false;  // the SGD state is R = Z beta^T (else beta)
+  bool gradient = true;         // rows carry ||grad_M T|| (sgd --no-log-gradient: false)
+};
+// One label-noise SGD step: B m n (pre-activations) or 2 B m p (weights: update and next products),
+// plus the activation of the batch's rows and a constant.
+double sgd_step_cost(const LoggedRunSizes& sizes);
+// One logged row (diagnostics/trajectory_metrics.hpp, with the Newton projection): both spectra
+// (k^2 l for the Gram matrices, k = min(n, m), l = max(n, m), 5 k^3 per eigenvalue problem), the
+// cosine, the evaluation, ||grad_M T|| if asked, three Newton steps, and a constant.
+double logged_row_cost(const LoggedRunSizes& sizes);
+// P above (steps >= 1).
+int default_sgd_log_points(std::uint64_t steps, const LoggedRunSizes& sizes);
+
 }  // namespace zeroloss

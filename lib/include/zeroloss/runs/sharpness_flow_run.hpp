@@ -5,6 +5,9 @@
 //
 // Two-layer network: in reduced coordinates (THEORY 4), from W0 if it lies on M (max residual
 // <= 1e-10 max(1, max |y|)) else from its projection; trajectory rows are diagnostics/trajectory_metrics.hpp's.
+// From reduced weights (problem.weights a *.json manifest) no m x d matrix is formed and the end
+// point is written as reduced weights (final_reduced.json + .csv + _basis.csv) instead of
+// final_weights.csv.
 // Diagonal linear network (THEORY 9): from the projection of (u, v) (options.projection, default
 // Newton); rows hold t, tau, the
 // step counts, T, ||grad_M T||, the weighted-l1 bound (4/n) sum_k c_k |w_k| and the residual.
@@ -24,6 +27,8 @@
 
 namespace zeroloss {
 
+inline constexpr int kDefaultFlowLogPoints = 200;
+
 struct SharpnessFlowRunOptions {
   ProblemFiles problem;  // the diagonal network reads a u,v weights CSV (activation unused)
   ModelKind model = ModelKind::TwoLayer;
@@ -36,7 +41,12 @@ struct SharpnessFlowRunOptions {
   double rtol = 1e-9, atol = 1e-12;
   FlowStepper integrator = FlowStepper::Fehlberg78;
   double until_grad = 0;  // stop once ||grad_M T|| < until_grad (0: run to `time`)
-  int log_points = 200;   // rows at log_points evenly spaced times in (0, time] (and t = 0)
+  // Rows at t = 0 and at log_points evenly spaced times in (0, time], on which the integrator's steps
+  // land (a shortened step for each time it would pass). 0, the default: the rows are at the first
+  // accepted step at or after each of kDefaultFlowLogPoints evenly spaced times and no step is
+  // shortened (FlowOptions::land_on_samples false), so logging never adds a step: a row costs about
+  // a twentieth of an rkf78 step (docs/commands/flow.md), and there is at most one per step.
+  int log_points = 0;
   // How a start off M is put on M; unset = kDefaultStartProjection (two-layer network) or Newton
   // (diagonal network).
   std::optional<ProjectionMethod> projection;
@@ -49,7 +59,7 @@ struct SharpnessFlowRunOptions {
   // Empty when the options can run, else the reason naming the command-line option (in the manner
   // of ceres::Solver::Options::IsValid): exactly one of coefficient and label_noise, C or s finite
   // and > 0, batch only with label_noise, time, rtol, atol finite and > 0, until_grad >= 0,
-  // log_points >= 1, max_steps >= 1, rank_one_threshold in (0, 1], a projection method the model
+  // log_points >= 0, max_steps >= 1, rank_one_threshold in (0, 1], a projection method the model
   // has, an output folder. The batch needs n and is checked when the run starts.
   bool is_valid(std::string* error) const;
   void validate() const;  // InputError with is_valid's message
