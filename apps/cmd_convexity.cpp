@@ -177,8 +177,11 @@ CommandRegistration reg({"convexity",
       r.settings.sgd->noise = parse_noise_kind(o->noise);
       r.settings.sgd_steps = o->steps;
     }
-    const ConvexityRunSummary S =
-        run_convexity(r, [](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; });
+    r.interrupt = &interrupt_flag();
+    ConvexityRunSummary S;
+    run_interruptible("convexity", [&] {
+      S = run_convexity(r, [](const std::string& s) { std::cerr << "zeroloss convexity: " << s << "\n"; });
+    });
     std::cout << convexity_report_text(S.result, S.options, S.problem, r.out, S.files, S.figures, S.figure_notes);
   });
 }, 60});

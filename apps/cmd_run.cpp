@@ -8,6 +8,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "dynamics_common.hpp"
 #include "zeroloss/support/number_text.hpp"
 #include "zeroloss/io/child_process.hpp"
 #include "zeroloss/verification/verification_report.hpp"
@@ -79,8 +80,11 @@ void report_on_this_process(const RunOptions& o, const json& cfg, std::shared_pt
   options.resume = o.resume;
   options.overwrite = o.overwrite;
   options.program = current_executable();
-  const VerificationReportResult r =
-      write_verification_report(cfg, options, [](const std::string& line) { std::cerr << line << "\n"; });
+  options.interrupt = &interrupt_flag();  // SIGINT/SIGTERM stop the report (the MPI ranks keep the default)
+  VerificationReportResult r;
+  run_interruptible("run", [&] {
+    r = write_verification_report(cfg, options, [](const std::string& line) { std::cerr << line << "\n"; });
+  });
   const ReportDocument& doc = r.document;
   std::cout << "\nVerdicts (" << cfg["mode"].get<std::string>() << " mode, " << short_number(r.seconds, 3)
             << " s):\n";

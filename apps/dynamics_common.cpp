@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
+
 namespace zeroloss::cli {
 
 ProgressBar::ProgressBar(std::string label, double total, std::string unit)
@@ -80,6 +83,17 @@ void exit_by_signal(int sig) {
   std::signal(sig, SIG_DFL);
   std::raise(sig);
   std::_Exit(128 + sig);
+}
+
+void run_interruptible(const std::string& command, const std::function<void()>& body) {
+  install_interrupt_handlers();
+  try {
+    body();
+  } catch (const InterruptedError& e) {
+    const int sig = interrupt_signal() != 0 ? interrupt_signal() : SIGINT;
+    std::cerr << "zeroloss " << command << ": " << e.what() << " by " << signal_name(sig) << "\n";
+    exit_by_signal(sig);
+  }
 }
 
 const char* signal_name(int sig) {

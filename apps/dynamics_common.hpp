@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common.hpp"
@@ -41,6 +42,9 @@ const std::atomic<bool>& interrupt_flag();
 // Restores the default action and re-raises the signal, so the parent sees the usual status.
 [[noreturn]] void exit_by_signal(int signal);
 const char* signal_name(int signal);
+// Runs `body` with the handlers installed; the library's InterruptedError (a call that took
+// interrupt_flag() and stopped) becomes one line on stderr and the end of the process by the signal.
+void run_interruptible(const std::string& command, const std::function<void()>& body);
 
 // "m:ss" or "h:mm:ss"; "?" for a negative or non-finite time.
 std::string format_seconds(double seconds);

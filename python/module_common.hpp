@@ -9,6 +9,8 @@
 #include <Eigen/Dense>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -62,6 +64,17 @@ class PythonPoller {
     if (stop_requested_by_callback_) stop_.store(true);
     return !stop_.load();
   }
+  // Only the signals (Ctrl-C), not the callback: for the thread that waits for a call (call_polling).
+  bool check_signals() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_.load()) return false;
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) {
+      error_ = std::make_unique<py::error_already_set>();
+      stop_.store(true);
+    }
+    return !stop_.load();
+  }
   const std::atomic<bool>* flag() const { return &stop_; }
   bool failed() const { return error_ != nullptr; }
   // Raises the stored Python exception (GIL held).
@@ -78,6 +91,28 @@ class PythonPoller {
   std::unique_ptr<py::error_already_set> error_;
 };
 
+// Runs `work` (a library call that honours poller.flag() and touches no Python object) on a worker
+// thread while the calling thread - Python's main thread, the one that can handle signals - waits
+// without the GIL and checks for Ctrl-C every 0.1 s. Returns work's result; when the poller stopped
+// the call (Ctrl-C, or an exception raised by a callback it runs) raises that Python exception
+// instead, whether the library then threw InterruptedError or had finished.
+template <class Work>
+auto call_polling(PythonPoller& poller, Work&& work) -> decltype(work()) {
+  auto future = std::async(std::launch::async, std::forward<Work>(work));
+  {
+    py::gil_scoped_release release;
+    while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) poller.check_signals();
+  }
+  if (poller.failed()) {
+    try {
+      future.get();
+    } catch (...) {  // InterruptedError: the library honoured the flag
+    }
+    poller.rethrow();
+  }
+  return future.get();
+}
+
 // The whole module (exceptions, classes, functions) into m.
 void define_module(py::module_& m);
 void bind_models(py::module_& m);
@@ -86,5 +121,6 @@ void bind_sgd(py::module_& m);
 void bind_geodesics(py::module_& m);
 void bind_convexity(py::module_& m);
 void bind_verification(py::module_& m);
+void bind_trajectories(py::module_& m);
 
 }  // namespace zeroloss::python

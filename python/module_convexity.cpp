@@ -9,45 +9,11 @@
 
 #include "module_models.hpp"
 #include "zeroloss/diagnostics/convexity.hpp"
-#include "zeroloss/diagnostics/model_convexity_geometry.hpp"
-#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/runs/convexity_settings.hpp"
 
 namespace zeroloss::python {
 namespace {
 
-std::unique_ptr<ConvexityGeometry> geometry_of(const PyModel& model) {
-  if (const auto* t = dynamic_cast<const PyTwoLayer*>(&model))
-    return std::make_unique<TwoLayerConvexityGeometry>(t->network().network());
-  return std::make_unique<ModelConvexityGeometry>(
-      diagonal_linear_convexity_geometry(dynamic_cast<const PyDiagonal&>(model).shared_network()));
-}
-
-// Python's parameters -> the geometry's caller's coordinates (two-layer m x d; else P x 1), checked.
-Eigen::MatrixXd caller_in(const PyModel& model, const Eigen::MatrixXd& theta, const char* what) {
-  Eigen::VectorXd flat = model.flatten(theta, what);
-  if (dynamic_cast<const PyTwoLayer*>(&model)) return theta;
-  return flat;
-}
-std::optional<Eigen::MatrixXd> caller_in(const PyModel& model, const std::optional<Eigen::MatrixXd>& theta,
-                                         const char* what) {
-  return theta ? std::optional<Eigen::MatrixXd>(caller_in(model, *theta, what)) : std::nullopt;
-}
-// And back, in the model's natural shape.
-py::object caller_out(const PyModel& model, const Eigen::MatrixXd& theta) {
-  if (dynamic_cast<const PyTwoLayer*>(&model) || theta.size() == 0) return py::cast(theta);
-  return model.shaped(Eigen::Map<const Eigen::VectorXd>(theta.data(), theta.size()));
-}
-
-// Columns as a pandas DataFrame when pandas is installed, else the dict itself.
-py::object frame(const py::dict& columns) {
-  try {
-    return py::module_::import("pandas").attr("DataFrame")(columns);
-  } catch (py::error_already_set&) {
-    PyErr_Clear();
-  }
-  return columns;
-}
 
 // The sampled points as the columns of points.csv, plus their parameters.
 py::dict points_columns(const PyModel& model, const std::vector<SampledPoint>& points, py::list& thetas) {
@@ -222,11 +188,9 @@ void bind_convexity(py::module_& m) {
         o.seed = seed;
         const auto geometry = geometry_of(model);
         const Eigen::MatrixXd x = caller_in(model, theta, "theta");
-        PointConvexity p;
-        {
-          py::gil_scoped_release release;
-          p = analyze_point(*geometry, x, o);
-        }
+        PythonPoller poller(py::none());
+        o.interrupt = poller.flag();
+        const PointConvexity p = call_polling(poller, [&] { return analyze_point(*geometry, x, o); });
         return point_dict(model, p);
       },
       py::arg("model"), py::arg("theta"), py::arg("directions") = 8, py::arg("profile_length") = 1.0,
@@ -239,7 +203,8 @@ plus the one along the eigenvector of lambda_min, s in [-profile_length, profile
 'eigenvalues' (ascending), 'lambda_min', 'lambda_max', 'min_second_derivative', 'profiles' (one dict
 per geodesic: 'kind', 'velocity', 's', 'sharpness', 'first_derivative' <grad_M T, v>,
 'second_derivative' Hess_M T[v, v], 'second_derivative_fd' from the profile, 'complete', 'failure').
-zeroloss.InputError when theta is off M.)doc");
+zeroloss.InputError when theta is off M. The GIL is released; Ctrl-C stops it before its next geodesic
+and is raised.)doc");
 
   py::class_<ConvexitySamples>(m, "ConvexitySamples", R"doc(
 Points of M sampled by sample_convexity: .table (the columns of `zeroloss convexity`'s points.csv:
@@ -268,11 +233,9 @@ projection_distance, min_dphi, min_d3phi, max_abs_preactivation), .theta (the po
         const auto geometry = geometry_of(model);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
         const Eigen::MatrixXd ref = reference ? caller_in(model, *reference, "reference") : geometry->zero_point();
-        SamplingResult r;
-        {
-          py::gil_scoped_release release;
-          r = sample_points(*geometry, a, ref, o);
-        }
+        PythonPoller poller(py::none());
+        o.interrupt = poller.flag();
+        SamplingResult r = call_polling(poller, [&] { return sample_points(*geometry, a, ref, o); });
         return make_samples(model, std::move(r));
       },
       py::arg("model"), py::arg("anchor") = py::none(), py::arg("reference") = py::none(),
@@ -284,7 +247,8 @@ Samples M and records (||grad_M T||, lambda_min(Hess_M T)) at each point (diagno
 Newton, and, with an anchor on M (e.g. zl.optimum(model, theta)["theta"]), "geodesic" points
 exp_anchor(rho u) with rho stratified on (0, max_distance]. `reference` supplies the components
 orthogonal to the data span (T does not depend on them). Negative curvature: lambda_min <
--negative_tolerance * max |lambda|. Returns a ConvexitySamples (.table, .theta, .failures, .threshold).)doc");
+-negative_tolerance * max |lambda|. Returns a ConvexitySamples (.table, .theta, .failures, .threshold).
+The GIL is released; Ctrl-C stops it before its next point and is raised.)doc");
 
   m.def(
       "search_negative_curvature",
@@ -300,11 +264,10 @@ orthogonal to the data span (T does not depend on them). Negative curvature: lam
         if (eps.empty()) eps = search_ladder(samples.result.points, rungs);
         const auto geometry = geometry_of(model);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
-        std::vector<SearchRung> found;
-        {
-          py::gil_scoped_release release;
-          found = search_negative_curvature(*geometry, a, samples.result.points, eps, o);
-        }
+        PythonPoller poller(py::none());
+        o.interrupt = poller.flag();
+        const std::vector<SearchRung> found =
+            call_polling(poller, [&] { return search_negative_curvature(*geometry, a, samples.result.points, eps, o); });
         py::list thetas;
         py::dict d;
         d["search"] = frame(rungs_columns(model, found, thetas));
@@ -318,14 +281,15 @@ The adversarial search: for each eps of the ladder (default: search_ladder over 
 values) minimise lambda_min(Hess_M T) over M subject to ||grad_M T|| <= eps (log-barrier, L-BFGS in
 retraction charts), starting from the samples and the anchor. Returns a dict: 'search' (the columns
 of search.csv: eps, feasible_start, lambda_min, grad_norm, sharpness, negative, found_from,
-starts_used, evaluations) and 'theta' (each rung's point, or None).)doc");
+starts_used, evaluations) and 'theta' (each rung's point, or None). The GIL is released; Ctrl-C stops
+it at its next L-BFGS iteration and is raised.)doc");
 
   m.def(
       "analyze_convexity",
       [](const PyModel& model, std::optional<Eigen::MatrixXd> theta, std::optional<Eigen::MatrixXd> anchor,
          bool quick, bool search, bool default_anchor, std::uint64_t seed, std::optional<int> directions,
          std::optional<int> random_points, std::optional<int> geodesic_points, std::optional<int> rungs,
-         std::vector<double> eps) {
+         std::vector<double> eps, py::object progress) {
         ConvexitySettings st;
         st.quick = quick;
         st.search = search;
@@ -337,24 +301,25 @@ starts_used, evaluations) and 'theta' (each rung's point, or None).)doc");
         st.rungs = rungs;
         st.eps = std::move(eps);
         st.figures = false;
-        const ConvexityOptions options = st.options();  // validates (InputError)
+        ConvexityOptions options = st.options();  // validates (InputError)
         const Eigen::MatrixXd point = theta ? caller_in(model, *theta, "theta") : Eigen::MatrixXd(0, 0);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
-        ConvexityResult r;
-        {
-          py::gil_scoped_release release;
-          if (const auto* t = dynamic_cast<const PyTwoLayer*>(&model))
-            r = analyze_convexity(t->network().network(), point, a, options);
-          else
-            r = analyze_convexity(*geometry_of(model), point, a, options);
-        }
+        PythonPoller poller(std::move(progress));
+        options.interrupt = poller.flag();
+        const auto say = [&](const std::string& line) { poller.poll([&] { return py::make_tuple(line); }); };
+        const auto* two_layer = dynamic_cast<const PyTwoLayer*>(&model);
+        const std::unique_ptr<ConvexityGeometry> geometry = two_layer ? nullptr : geometry_of(model);
+        const ConvexityResult r = call_polling(poller, [&] {
+          return two_layer ? analyze_convexity(two_layer->network().network(), point, a, options, say)
+                           : analyze_convexity(*geometry, point, a, options, say);
+        });
         return analysis_dict(model, r);
       },
       py::arg("model"), py::arg("theta") = py::none(), py::arg("anchor") = py::none(), py::arg("quick") = true,
       py::arg("search") = true, py::arg("default_anchor") = true, py::arg("seed") = 0,
       py::arg("directions") = py::none(), py::arg("random_points") = py::none(),
       py::arg("geodesic_points") = py::none(), py::arg("rungs") = py::none(), py::arg("eps") = std::vector<double>{},
-      R"doc(
+      py::arg("progress") = py::none(), R"doc(
 The whole analysis of `zeroloss convexity` (docs/commands/convexity.md) with its settings: the preset
 (quick=True: `--quick`, else the thorough one) with the given overrides (`--directions`,
 `--random-points`, `--geodesic-points`, `--rungs`, `--eps`, `--seed`, `--no-search`, `--no-anchor` for
@@ -363,7 +328,11 @@ analysed (optional); anchor: a point on M (default: the minimiser of T). Returns
 'point' (as convexity_at_point, or None), 'points' (points.csv's columns), 'theta', 'failures',
 'threshold', 'search' (search.csv's columns), 'search_theta', 'search_convex_up_to',
 'search_negative_from', 'assumptions' (THEORY 1's phi' > 0, phi''' > 0 on the pre-activations
-visited; None for the diagonal network), 'seconds'.)doc");
+visited; None for the diagonal network), 'seconds'.
+progress(line) receives each stage's progress line (the lines `zeroloss convexity` prints; return
+False to stop). The GIL is released; Ctrl-C (or an exception raised by `progress`) stops the analysis
+at its next check (between points, geodesic directions, logged trajectory states, search
+iterations: well under a second on the paper's sizes) and is raised; nothing is returned then.)doc");
 }
 
 }  // namespace zeroloss::python

@@ -1,9 +1,12 @@
 #pragma once
 // The two models as Python classes (zeroloss.TwoLayerModel, zeroloss.DiagonalLinearModel).
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "module_common.hpp"
+#include "zeroloss/diagnostics/model_convexity_geometry.hpp"
+#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/two_layer_network.hpp"
@@ -63,5 +66,40 @@ class PyDiagonal final : public PyModel {
  private:
   std::shared_ptr<const DiagonalLinearNetwork> net_;
 };
+
+// The geometry of the convexity diagnostics for either model.
+inline std::unique_ptr<ConvexityGeometry> geometry_of(const PyModel& model) {
+  if (const auto* t = dynamic_cast<const PyTwoLayer*>(&model))
+    return std::make_unique<TwoLayerConvexityGeometry>(t->network().network());
+  return std::make_unique<ModelConvexityGeometry>(
+      diagonal_linear_convexity_geometry(dynamic_cast<const PyDiagonal&>(model).shared_network()));
+}
+
+// Python's parameters -> the caller's coordinates of the convexity geometry and of the label-noise
+// dynamics (two-layer: m x d; else the parameter column P x 1), checked.
+inline Eigen::MatrixXd caller_in(const PyModel& model, const Eigen::MatrixXd& theta, const char* what) {
+  Eigen::VectorXd flat = model.flatten(theta, what);
+  if (dynamic_cast<const PyTwoLayer*>(&model)) return theta;
+  return flat;
+}
+inline std::optional<Eigen::MatrixXd> caller_in(const PyModel& model, const std::optional<Eigen::MatrixXd>& theta,
+                                                const char* what) {
+  return theta ? std::optional<Eigen::MatrixXd>(caller_in(model, *theta, what)) : std::nullopt;
+}
+// And back, in the model's natural shape.
+inline py::object caller_out(const PyModel& model, const Eigen::MatrixXd& theta) {
+  if (dynamic_cast<const PyTwoLayer*>(&model) || theta.size() == 0) return py::cast(theta);
+  return model.shaped(Eigen::Map<const Eigen::VectorXd>(theta.data(), theta.size()));
+}
+
+// Columns as a pandas DataFrame when pandas is installed, else the dict itself.
+inline py::object frame(const py::dict& columns) {
+  try {
+    return py::module_::import("pandas").attr("DataFrame")(columns);
+  } catch (py::error_already_set&) {
+    PyErr_Clear();
+  }
+  return columns;
+}
 
 }  // namespace zeroloss::python

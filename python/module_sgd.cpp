@@ -127,6 +127,7 @@ py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double l
   options.figures = false;
   options.out = out ? fs::absolute(*out).string() : std::string();
   options.overwrite = overwrite;
+  options.spelling = OptionSpelling::Keyword;  // messages name `steps`, not `--steps`
   const int singular_values = std::min(net.n(), net.m());
   LabelNoiseSgdRun run(std::move(options), problem);  // validates (InputError naming the quantity)
   return run_and_collect(std::move(run), singular_values, std::move(progress));
@@ -161,7 +162,8 @@ checkpoint either: an interrupted run keeps its state in the result only).
 progress: called as progress(steps_done) about every 0.1 s (return False to stop).
 
 Bad input raises zeroloss.InputError (a ValueError) with the checks and messages of the data and
-weights files, naming the quantity instead (e.g. "weights Theta, neuron 3 (row 3), column 1").
+weights files, naming the quantity instead (e.g. "weights Theta, neuron 3 (row 3), column 1"), and
+the checks of `zeroloss sgd`'s options naming the keyword arguments ("steps must be at least 1").
 
 Returns an object with .weights (m x d final Theta; the last finite weights after a divergence, the
 state reached when interrupted), .trajectory (the columns of

@@ -127,7 +127,7 @@ def test_sgd_inputs_are_validated_like_files(figure1, tmp_path):
     model = zl.TwoLayerModel(figure1["X"], figure1["y"], activation="cubic", m=10)
     with pytest.raises(zl.InputError, match="weights Theta: 2 weight columns per neuron, but the data X has d = 3"):
         zl.label_noise_sgd(model, figure1["theta0"][:, :2], lr=0.05, label_noise=0.5, steps=10)
-    with pytest.raises(zl.InputError, match="--steps"):
+    with pytest.raises(zl.InputError, match="^steps must be at least 1$"):
         zl.label_noise_sgd(model, figure1["theta0"], lr=0.05, label_noise=0.5, steps=0)
     # The message of a weight that overflows ||theta_j||^2 is the file's, naming the quantity instead.
     theta = figure1["theta0"].copy()
@@ -144,3 +144,31 @@ def test_sgd_inputs_are_validated_like_files(figure1, tmp_path):
     message = str(info.value)
     assert message.startswith("weights Theta, neuron 3 (row 3), column 1: theta = 1e+300")
     assert message.replace("weights Theta", str(weights)) in cli.stderr
+
+
+def test_option_errors_name_the_keyword_arguments(figure1):
+    """The checks of `zeroloss sgd`'s options, naming the keywords (the CLI names its flags)."""
+    model = zl.TwoLayerModel(figure1["X"], figure1["y"], activation="cubic", m=10)
+    run = lambda **kw: zl.label_noise_sgd(model, figure1["theta0"], **{"lr": 0.05, "label_noise": 0.5,
+                                                                         "steps": 10, **kw})
+    cases = [({"lr": -1.0}, "lr -1: expected a finite step size eta > 0", "--lr"),
+             ({"label_noise": float("nan")}, "label_noise nan: expected a finite scale s >= 0", "--label-noise"),
+             ({"batch": 4}, "batch 4: the batch size must satisfy 1 <= B <= n = 3", "--batch"),
+             ({"log_points": 0}, "log_points must be at least 1", "--log-points"),
+             ({"lr": 1e-200}, "lr 1e-200 with steps 10: eta^2 = 0 underflows", "--lr 1e-200 with --steps 10")]
+    for kw, message, flag_text in cases:
+        with pytest.raises(zl.InputError) as info:
+            run(**kw)
+        assert message in str(info.value), (kw, str(info.value))
+        assert "--" not in str(info.value)
+        # The command line's message for the same value names the flag.
+        cli_args = ["sgd", "--data", figure1["dir"] / "data.csv", "--weights", figure1["dir"] / "w0.csv",
+                    "--out", "/nonexistent/never-written", "--lr", 0.05, "--label-noise", 0.5, "--steps", 10]
+        for key, value in kw.items():
+            flag = "--" + key.replace("_", "-")
+            if flag in cli_args:
+                cli_args[cli_args.index(flag) + 1] = value
+            else:
+                cli_args += [flag, value]
+        cli = subprocess.run([str(BINARY), *map(str, cli_args)], capture_output=True, text=True)
+        assert cli.returncode != 0 and flag_text in cli.stderr, cli.stderr

@@ -13,6 +13,7 @@
 #include "support/ceres_logging.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/random/portable_distributions.hpp"
 
@@ -147,6 +148,7 @@ PointConvexity analyze_point(const ConvexityGeometry& G, const Eigen::Ref<const 
   const double h = options.derivative_step;
   out.min_second_derivative = std::numeric_limits<double>::infinity();
   for (std::size_t k = 0; k < dirs.size(); ++k) {
+    throw_if_interrupted(options.interrupt, "convexity at the point");
     const Eigen::MatrixXd& w = dirs[k].second;
     GeodesicProfile prof;
     prof.direction = static_cast<int>(k);
@@ -246,6 +248,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
   UniformDistribution unit(0.0, 1.0);
   const double llo = std::log(o.random_scale_min), lhi = std::log(o.random_scale_max);
   for (int i = 0; i < o.random_points; ++i) {
+    throw_if_interrupted(o.interrupt, "convexity sampling");
     const double scale = std::exp(llo + (lhi - llo) * unit(rng));
     const Eigen::MatrixXd beta0 = G.random_point(rng, scale);
     try {
@@ -265,6 +268,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
     const Eigen::MatrixXd beta_a = G.reduce(*anchor);
     const Eigen::MatrixXd B = G.tangent_basis(beta_a);
     for (int i = 0; i < o.geodesic_points; ++i) {
+      throw_if_interrupted(o.interrupt, "convexity sampling");
       const double rho = o.max_distance * (i + 1) / o.geodesic_points;
       const Eigen::MatrixXd w = G.to_working(B * random_unit(B.cols(), rng));
       try {
@@ -280,6 +284,7 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
   if (!o.external.empty()) say(progress, "sampling: " + std::to_string(o.external.size()) + " trajectory points");
   std::map<std::string, int> counters;
   for (const ExternalPoint& x : o.external) {
+    throw_if_interrupted(o.interrupt, "convexity sampling");
     std::string source = x.source.empty() ? "external" : x.source;
     std::replace(source.begin(), source.end(), ',', '_');
     const std::string scheme = "trajectory:" + source;
@@ -391,11 +396,13 @@ struct Chart {
   bool penalty = false;
   double rho = 0;
   const ProjectionOptions* projection;
+  const std::atomic<bool>* interrupt = nullptr;  // set: every evaluation is undefined, the stage aborts
 };
 
 // Value of the stage objective at chart coordinates c; false if it is undefined there (retraction
 // failed, or g >= eps for the barrier). Every feasible point (g < eps) evaluated updates the tracker.
 bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const double* c, double* value) {
+  if (interrupt_requested(ch.interrupt)) return false;
   ++tr.evaluations;
   const Eigen::Map<const Eigen::VectorXd> cv(c, ch.basis.cols());
   const Eigen::MatrixXd start = ch.center + ch.G->to_working(ch.basis * cv);
@@ -459,13 +466,15 @@ class BarrierFunction final : public ceres::FirstOrderFunction {
 
 class BudgetCallback final : public ceres::IterationCallback {
  public:
-  explicit BudgetCallback(const Tracker* t) : t_(t) {}
+  BudgetCallback(const Tracker* t, const std::atomic<bool>* interrupt) : t_(t), interrupt_(interrupt) {}
   ceres::CallbackReturnType operator()(const ceres::IterationSummary&) override {
+    if (interrupt_requested(interrupt_)) return ceres::SOLVER_ABORT;
     return t_->evaluations >= t_->budget ? ceres::SOLVER_TERMINATE_SUCCESSFULLY : ceres::SOLVER_CONTINUE;
   }
 
  private:
   const Tracker* t_;
+  const std::atomic<bool>* interrupt_;
 };
 
 // Runs one Ceres L-BFGS stage in the chart centred at ch.center and re-centres the chart at the
@@ -490,11 +499,12 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
   so.gradient_tolerance = 1e-12;
   so.parameter_tolerance = 1e-12;
   so.logging_type = ceres::SILENT;
-  BudgetCallback budget(&tr);
+  BudgetCallback budget(&tr, ch.interrupt);
   so.callbacks.push_back(&budget);
   ceres::GradientProblemSolver::Summary summary;
   detail::silence_ceres_logging();
   ceres::Solve(so, problem, c.data(), &summary);
+  throw_if_interrupted(ch.interrupt, "convexity search");
   try {
     const Eigen::MatrixXd start = ch.center + G.to_working(ch.basis * c);
     auto pr = G.project(start, o.projection);
@@ -533,7 +543,7 @@ void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, c
     tr.beta = beta0;
     tr.from = from;
   }
-  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection};
+  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection, o.interrupt};
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
     if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
@@ -551,7 +561,7 @@ void penalty_then_barrier(const ConvexityGeometry& G, const Eigen::MatrixXd& bet
   Tracker local;  // feasible points reached from this start only
   local.evaluations = tr.evaluations;
   local.budget = tr.budget;
-  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection};
+  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection, o.interrupt};
   for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
     if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
     if (std::isfinite(local.lambda)) break;
@@ -649,6 +659,7 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
     const long share =
         std::max(1L, o.max_evaluations_per_rung / (2 * static_cast<long>(std::max<std::size_t>(1, cands.size()))));
     for (std::size_t ci = 0; ci < cands.size(); ++ci) {
+      throw_if_interrupted(o.interrupt, "convexity search");
       const long before = tr.evaluations;
       tr.budget = before + share;
       if (ci < n_feasible) {
@@ -715,9 +726,18 @@ ConvexityOptions ConvexityOptions::full() {
   return o;
 }
 
+ConvexityOptions interrupt_every_part(ConvexityOptions o) {
+  if (o.interrupt == nullptr) return o;
+  o.point.interrupt = o.sampling.interrupt = o.search.interrupt = o.interrupt;
+  if (o.along_flow) o.along_flow->interrupt = o.interrupt;
+  if (o.along_sgd) o.along_sgd->interrupt = o.interrupt;
+  return o;
+}
+
 ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
+                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& given,
                                   const Progress& progress) {
+  const ConvexityOptions options = interrupt_every_part(given);
   const TrajectoryRunner trajectories = [&](const Eigen::MatrixXd& start, const Progress& say_progress) {
     std::vector<TrajectoryConvexity> out;
     if (options.along_flow) out.push_back(flow_convexity(model, start, *options.along_flow, say_progress));
@@ -728,9 +748,10 @@ ConvexityResult analyze_convexity(const TwoLayerModel& model, const Eigen::Ref<c
 }
 
 ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& theta,
-                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
+                                  const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& given,
                                   const Progress& progress, const TrajectoryRunner& trajectories) {
   const auto t0 = std::chrono::steady_clock::now();
+  const ConvexityOptions options = interrupt_every_part(given);
   G.require_tangent_directions();
   ConvexityResult out;
   out.activation = G.model_name();
@@ -774,6 +795,7 @@ ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<c
       throw InputError("convexity along trajectories: no start (give a trajectory start, a point or an anchor)");
     }
     out.trajectories = trajectories(start, progress);
+    throw_if_interrupted(options.interrupt, "convexity along trajectories");
     for (const auto& tr : out.trajectories)
       for (const auto& p : tr.points) sampling.external.push_back({to_string(tr.source), p.tau, p.theta});
   }

@@ -8,6 +8,7 @@
 
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
 #include "zeroloss/manifold/on_manifold_tolerance.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/dynamics/label_noise_time_scale.hpp"
@@ -46,6 +47,7 @@ void refine_onset(const ConvexityGeometry& G, const LabelNoiseDynamics& D, Traje
   double low = *out.onset.last_negative_tau, high = *out.onset.tau;
   try {
     for (int pass = 0; pass < o.refine_passes; ++pass) {
+      if (interrupt_requested(o.interrupt)) return;  // the caller throws
       FlowOptions fo = o.flow;
       fo.coefficient = 1.0;
       fo.t_end = high - low;
@@ -56,6 +58,7 @@ void refine_onset(const ConvexityGeometry& G, const LabelNoiseDynamics& D, Traje
       double last_negative = 0;
       D.integrate_flow(beta, fo, [&](const LabelNoiseFlowState& s) {
         if (s.t == 0) return true;
+        if (interrupt_requested(o.interrupt)) return false;
         const bool negative = measure(G, *s.x, o.negative_tolerance).negative;
         fine.emplace_back(s.t, negative);
         if (negative) {
@@ -162,6 +165,7 @@ TrajectoryConvexity flow_convexity(const ConvexityGeometry& G, const LabelNoiseD
   say(progress, "flow: integrating d Theta/d tau = -grad_M T to tau = " + short_number(o.flow_time, 4) + ", " +
                     std::to_string(o.points) + " logged states");
   const auto observer = [&](const LabelNoiseFlowState& s) {
+    if (interrupt_requested(o.interrupt)) return false;
     TrajectoryConvexityPoint p = measure(G, *s.x, o.negative_tolerance);
     p.source = TrajectorySource::Flow;
     p.step = s.accepted;
@@ -181,10 +185,12 @@ TrajectoryConvexity flow_convexity(const ConvexityGeometry& G, const LabelNoiseD
   } catch (const ConvergenceError& e) {
     out.termination = std::string("stopped: ") + e.what();
   }
+  throw_if_interrupted(o.interrupt, "convexity along the flow");
   if (!out.completed && !out.points.empty()) out.tau_end = out.points.back().tau;
   out.onset = convexity_onset(out.points);
   if (out.onset.tau && out.onset.last_negative_tau && o.refine_passes > 0 && o.refine_samples >= 2) {
     refine_onset(G, D, out, o);
+    throw_if_interrupted(o.interrupt, "convexity along the flow (onset refinement)");
   }
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
@@ -227,6 +233,7 @@ TrajectoryConvexity sgd_convexity(const ConvexityGeometry& G, const LabelNoiseDy
                     short_number(tau_per_step * static_cast<double>(o.steps), 4) + "), " +
                     std::to_string(log_steps.size()) + " logged iterates projected with " + to_string(o.projection));
   for (std::uint64_t k : log_steps) {
+    throw_if_interrupted(o.interrupt, "convexity along label-noise SGD");
     if (k > sgd->step()) sgd->advance(k - sgd->step());
     if (sgd->diverged()) {
       out.termination = "diverged at step " + std::to_string(sgd->divergence_step()) + ": " + sgd->divergence_reason();

@@ -1,6 +1,7 @@
 #include "zeroloss/io/child_process.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,12 +12,37 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 #include "zeroloss/support/errors.hpp"
 
 extern char** environ;
 
 namespace zeroloss {
+namespace {
+
+// Waits for `pid` polling `interrupt`: SIGINT once it is set, SIGKILL 10 s later.
+void wait_interruptible(pid_t pid, const std::string& program, const std::atomic<bool>& interrupt, int& status) {
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> interrupted;
+  bool killed = false;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return;
+    if (r < 0 && errno != EINTR) throw Error("waiting for the child process " + program + " failed: " + std::strerror(errno));
+    if (!interrupted && interrupt.load(std::memory_order_relaxed)) {
+      ::kill(pid, SIGINT);
+      interrupted = Clock::now();
+    } else if (interrupted && !killed && Clock::now() - *interrupted > std::chrono::seconds(10)) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
 
 std::string current_executable() {
   char buf[4096];
@@ -28,7 +54,7 @@ std::string current_executable() {
 
 ChildResult run_child_process(const std::string& program, const std::vector<std::string>& args,
                               const std::string& stdout_path, const std::string& stderr_path,
-                              const std::string& working_directory) {
+                              const std::string& working_directory, const std::atomic<bool>* interrupt) {
   std::vector<std::string> all;
   // posix_spawn resolves a relative program path after the change of directory: make it absolute.
   all.push_back(working_directory.empty() || program.find('/') == std::string::npos
@@ -55,8 +81,12 @@ ChildResult run_child_process(const std::string& program, const std::vector<std:
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw Error("cannot start " + program + ": " + std::strerror(rc));
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("waiting for the child process " + program + " failed: " + std::strerror(errno));
+  if (interrupt == nullptr) {
+    while (::waitpid(pid, &status, 0) < 0) {
+      if (errno != EINTR) throw Error("waiting for the child process " + program + " failed: " + std::strerror(errno));
+    }
+  } else {
+    wait_interruptible(pid, program, *interrupt, status);
   }
   ChildResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

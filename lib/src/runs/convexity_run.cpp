@@ -9,6 +9,7 @@
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 #include "zeroloss/dynamics/label_noise_dynamics.hpp"
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
 #include "zeroloss/io/diagonal_weights_csv.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/formats/output_directory.hpp"
@@ -41,7 +42,14 @@ ConvexityRunSummary analyze_into(const ConvexityRunOptions& o, ConvexityOptions 
                                  const ConvexityPointWriter& writer) {
   OutputDirectory out_dir(o.out, "convexity", OutputDirectoryOptions::fresh(o.overwrite));
   ConvexityRunSummary S;
-  S.result = analyze(options);
+  options.interrupt = o.interrupt;
+  options = interrupt_every_part(std::move(options));
+  try {
+    S.result = analyze(options);
+  } catch (const InterruptedError&) {
+    out_dir.finish(RunStatus::Interrupted);  // nothing but the manifest was written
+    throw;
+  }
   ConvexityOutputFiles written = write_convexity_outputs_with(o.out, S.result, options, writer);
   out_dir.finish(RunStatus::Completed);
   S.files = std::move(written.files);

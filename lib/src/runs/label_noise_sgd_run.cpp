@@ -53,7 +53,8 @@ std::string run_settings_error(const LabelNoiseSgdRunOptions& o) {
     if (o.m < 1) return fail("--init needs --m M (the number of neurons, M >= 1)");
     if (!(std::isfinite(o.init_scale) && o.init_scale > 0)) return fail("--init-scale must be a finite number > 0");
   }
-  if (o.seeds.empty()) return fail("--seeds: empty list; expected e.g. 0-63");
+  const auto name = [&o](const char* option) { return option_name(option, o.spelling); };
+  if (o.seeds.empty()) return fail(name("seeds") + ": empty list; expected e.g. 0-63");
   if (!o.ensemble && o.seeds.size() != 1)
     return fail("a run of one seed has exactly one seed (" + std::to_string(o.seeds.size()) + " given); an ensemble "
                 "runs several");
@@ -61,20 +62,21 @@ std::string run_settings_error(const LabelNoiseSgdRunOptions& o) {
     std::vector<std::uint64_t> sorted = o.seeds;
     std::sort(sorted.begin(), sorted.end());
     if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-      return fail("--seeds: a seed appears twice");
+      return fail(name("seeds") + ": a seed appears twice");
   }
   // log_points 0 is the default schedule, resolved when the run starts (default_sgd_log_points).
-  if (o.log_points < 0) return fail("--log-points " + std::to_string(o.log_points) + ": expected P >= 1");
+  if (o.log_points < 0) return fail(name("log-points") + " " + std::to_string(o.log_points) + ": expected P >= 1");
   if (const std::string why = sgd_schedule_error(o.steps, o.learning_rate, o.label_noise, o.log_every,
-                                                 o.log_points == 0 ? kMaxDefaultLogPoints : o.log_points);
+                                                 o.log_points == 0 ? kMaxDefaultLogPoints : o.log_points,
+                                                 o.spelling);
       !why.empty())
     return fail(why);
   if (!(o.rank_one_threshold > 0 && o.rank_one_threshold <= 1))
-    return fail("--rank-one-threshold " + format_double(o.rank_one_threshold) + ": expected a number in (0, 1]");
+    return fail(name("rank-one-threshold") + " " + format_double(o.rank_one_threshold) + ": expected a number in (0, 1]");
   if (o.steps_per_pass < 0 || o.steps_per_pass > kMaxStepsPerPass)
-    return fail("--steps-per-pass " + std::to_string(o.steps_per_pass) + ": expected 0 to " +
+    return fail(name("steps-per-pass") + " " + std::to_string(o.steps_per_pass) + ": expected 0 to " +
                 std::to_string(kMaxStepsPerPass));
-  if (o.threads < 0) return fail("--threads " + std::to_string(o.threads) + ": expected N >= 1 (or 0: all cores)");
+  if (o.threads < 0) return fail(name("threads") + " " + std::to_string(o.threads) + ": expected N >= 1 (or 0: all cores)");
   return {};
 }
 
@@ -537,7 +539,7 @@ LabelNoiseSgdRun LabelNoiseSgdRun::resume(const std::string& dir, int threads, b
     throw InputError("the weight block or basis named by " + o.problem.weights + " changed since the run in " + dir +
                      " started; a resumed run must read the same inputs");
   }
-  check_sgd_time_scales(o.learning_rate, o.steps, o.label_noise);
+  check_sgd_time_scales(o.learning_rate, o.steps, o.label_noise, o.spelling);
   o.validate();
   impl->load();
   return LabelNoiseSgdRun(std::move(impl));
@@ -568,7 +570,7 @@ LabelNoiseSgdRunSummary LabelNoiseSgdRun::run(const RunControl& control) {
   cfg.params.instruction_set = o.instruction_set;
   cfg.params.steps_per_pass = o.steps_per_pass;
   cfg.params.coordinates = o.coordinates;
-  cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n());
+  cfg.params.batch_size = parse_batch(o.batch, setup.problem.model.n(), o.spelling);
   cfg.params.max_loss = o.max_loss;
   cfg.steps = o.steps;
   cfg.checkpoint_every = o.checkpoint_every;

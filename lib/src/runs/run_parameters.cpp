@@ -46,7 +46,8 @@ std::vector<std::uint64_t> parse_seed_list(const std::string& text) {
   return seeds;
 }
 
-int parse_batch(const std::string& text, int n) {
+int parse_batch(const std::string& text, int n, OptionSpelling spelling) {
+  const std::string batch = option_name("batch", spelling);
   if (text == "full") return n;
   std::size_t used = 0;
   long b = 0;
@@ -56,10 +57,10 @@ int parse_batch(const std::string& text, int n) {
     used = 0;
   }
   if (used != text.size() || text.empty()) {
-    throw InputError("--batch '" + text + "': expected a batch size B (1 <= B <= n = " + std::to_string(n) + ") or 'full'");
+    throw InputError(batch + " '" + text + "': expected a batch size B (1 <= B <= n = " + std::to_string(n) + ") or 'full'");
   }
   if (b < 1 || b > n) {
-    throw InputError("--batch " + text + ": the batch size must satisfy 1 <= B <= n = " + std::to_string(n) +
+    throw InputError(batch + " " + text + ": the batch size must satisfy 1 <= B <= n = " + std::to_string(n) +
                      " (use 'full' for all samples)");
   }
   return static_cast<int>(b);
@@ -86,19 +87,21 @@ std::vector<double> parse_positive_list(const std::string& text, const std::stri
   return out;
 }
 
-void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise) {
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise, OptionSpelling spelling) {
   const double eta2 = lr * lr;
   const double t = eta2 * static_cast<double>(steps);
-  const std::string which = "--lr " + format_double(lr) + " with --steps " + std::to_string(steps);
+  const std::string lr_name = option_name("lr", spelling);
+  const std::string which = lr_name + " " + format_double(lr) + " with " + option_name("steps", spelling) + " " +
+                            std::to_string(steps);
   if (!(eta2 > 0))
     throw InputError(which + ": eta^2 = " + format_double(eta2) +
-                     " underflows, so the SGD time t = eta^2 k would never advance; expected a larger --lr");
+                     " underflows, so the SGD time t = eta^2 k would never advance; expected a larger " + lr_name);
   if (!std::isfinite(t))
     throw InputError(which + ": the SGD time t = eta^2 K = " + format_double(t) +
-                     " is not a finite number; expected a --lr with eta^2 K finite (a stable step size is far "
+                     " is not a finite number; expected a " + lr_name + " with eta^2 K finite (a stable step size is far "
                      "smaller: see docs/commands/sgd.md)");
   if (!std::isfinite(label_noise * label_noise * t))
-    throw InputError(which + " and --label-noise " + format_double(label_noise) +
+    throw InputError(which + " and " + option_name("label-noise", spelling) + " " + format_double(label_noise) +
                      ": the flow time tau = s^2 eta^2 K / (4B) is not a finite number; expected smaller values");
 }
 
@@ -156,18 +159,19 @@ int default_sgd_log_points(std::uint64_t steps, const LoggedRunSizes& sizes) {
 }
 
 std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double label_noise, std::uint64_t log_every,
-                               int log_points) {
-  if (steps == 0) return "--steps must be at least 1";
+                               int log_points, OptionSpelling spelling) {
+  const auto name = [spelling](const char* option) { return option_name(option, spelling); };
+  if (steps == 0) return name("steps") + " must be at least 1";
   if (!(std::isfinite(learning_rate) && learning_rate > 0))
-    return "--lr " + format_double(learning_rate) + ": expected a finite step size eta > 0";
+    return name("lr") + " " + format_double(learning_rate) + ": expected a finite step size eta > 0";
   if (!(std::isfinite(label_noise) && label_noise >= 0))
-    return "--label-noise " + format_double(label_noise) + ": expected a finite scale s >= 0";
+    return name("label-noise") + " " + format_double(label_noise) + ": expected a finite scale s >= 0";
   try {
-    check_sgd_time_scales(learning_rate, steps, label_noise);
+    check_sgd_time_scales(learning_rate, steps, label_noise, spelling);
   } catch (const InputError& e) {
     return e.what();
   }
-  if (log_every == 0 && log_points < 1) return "--log-points must be at least 1";
+  if (log_every == 0 && log_points < 1) return name("log-points") + " must be at least 1";
   return "";
 }
 

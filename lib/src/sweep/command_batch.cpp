@@ -34,8 +34,14 @@ void run_command_tasks(const CommandBatch& batch, SweepTaskQueue& queue, int wor
     for (std::optional<std::size_t> q = queue.next(); q; q = queue.next()) {
       const std::size_t k = batch.order.empty() ? *q : batch.order.at(*q);
       const ChildCommand& c = batch.commands[k];
+      if (batch.interrupt != nullptr && batch.interrupt->load(std::memory_order_relaxed)) {
+        result.exit_codes[k] = CommandBatchResult::kNotStarted;
+        result.errors[k] = "interrupted";
+        continue;
+      }
       try {
-        result.exit_codes[k] = run_child_process(batch.program, c.args, c.stdout_path, c.stderr_path).exit_code;
+        result.exit_codes[k] =
+            run_child_process(batch.program, c.args, c.stdout_path, c.stderr_path, "", batch.interrupt).exit_code;
       } catch (const std::exception& e) {
         result.exit_codes[k] = CommandBatchResult::kNotStarted;
         result.errors[k] = e.what();

@@ -7,6 +7,7 @@
 
 #include "zeroloss/formats/output_directory.hpp"
 #include "zeroloss/io/child_process.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
 #include "zeroloss/verification/shell_command.hpp"
 
 namespace zeroloss {
@@ -89,10 +90,14 @@ std::vector<std::string> child_arguments(const std::vector<std::string>& args, c
 }  // namespace
 
 int VerificationContext::execute(const std::string& log_name, const std::vector<std::string>& args) {
+  throw_if_interrupted(interrupt_, "the report");
   commands_.push_back(zeroloss_command_line(args));
   ++runs_;
   const std::string base = out_ + "/logs/" + log_name;
-  return run_child_process(program_, child_arguments(args, base), base + ".out", base + ".err").exit_code;
+  const int code =
+      run_child_process(program_, child_arguments(args, base), base + ".out", base + ".err", "", interrupt_).exit_code;
+  throw_if_interrupted(interrupt_, "the report");  // the exit code of an interrupted command says nothing
+  return code;
 }
 
 std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command>& commands, int threads,
@@ -101,8 +106,10 @@ std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command
   if (!cost.empty() && cost.size() != commands.size())
     throw InputError("parallel commands: " + std::to_string(cost.size()) + " costs for " +
                      std::to_string(commands.size()) + " commands");
+  throw_if_interrupted(interrupt_, "the report");
   CommandBatch batch;
   batch.program = program_;
+  batch.interrupt = interrupt_;
   for (const auto& c : commands) {
     commands_.push_back(zeroloss_command_line(c.args));
     ++runs_;
@@ -114,6 +121,7 @@ std::vector<int> VerificationContext::try_run_parallel(const std::vector<Command
   if (!cost.empty())
     std::stable_sort(batch.order.begin(), batch.order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
   const CommandBatchResult r = batches_->run(batch, threads);
+  throw_if_interrupted(interrupt_, "the report");
   for (size_t k = 0; k < commands.size(); ++k)
     if (!r.errors.at(k).empty()) throw Error(r.errors[k]);
   return r.exit_codes;

@@ -15,6 +15,7 @@
 #include "zeroloss/presentation/json_file.hpp"
 #include "zeroloss/support/number_text.hpp"
 #include "zeroloss/presentation/svg_plot.hpp"
+#include "zeroloss/support/interrupt_flag.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/verification_context.hpp"
 
@@ -55,11 +56,14 @@ Verdict decide_claim(const ReportClaim& c, VerificationContext& ctx, const json&
       return verdict_from_json(j["verdict"]);
     }
   }
+  throw_if_interrupted(ctx.interrupt(), "the report");
   say(counter + " " + c.title);
   const auto c0 = std::chrono::steady_clock::now();
   Verdict v;
   try {
     v = c.check(ctx);
+  } catch (const InterruptedError&) {
+    throw;
   } catch (const std::exception& e) {
     v.key = c.key;
     v.claim = c.title;
@@ -67,6 +71,8 @@ Verdict decide_claim(const ReportClaim& c, VerificationContext& ctx, const json&
     v.evidence = std::string("The check could not be completed: ") + e.what();
     v.command = ctx.commands().empty() ? "" : ctx.commands().back();
   }
+  // A check that swallowed the interruption (a member marked failed) decided on partial evidence.
+  throw_if_interrupted(ctx.interrupt(), "the report");
   v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
   say("    -> " + to_string(v.status) + " (" + short_number(v.seconds, 3) + " s)");
   write_file_atomic(saved, json({{"config", cfg}, {"verdict", verdict_json(v)}}).dump(2) + "\n");
@@ -111,6 +117,7 @@ VerificationReportResult write_verification_report(const json& cfg, const Verifi
   const std::vector<std::string> selected = cfg["claims"];
   VerificationContext ctx(cfg, o.out, o.program, [&](const std::string& msg) { say("  " + msg); },
                           o.command_batches);
+  ctx.set_interrupt(o.interrupt);
   VerificationReportResult result;
   ReportDocument& doc = result.document;
   doc.title = "zeroloss verification report: Simplicity Bias via Global Convergence of Sharpness Minimization";
@@ -130,7 +137,13 @@ VerificationReportResult write_verification_report(const json& cfg, const Verifi
     if (!is_selected(c)) continue;
     ++index;
     const std::string counter = "[" + std::to_string(index) + "/" + std::to_string(total) + "]";
-    doc.verdicts.push_back(decide_claim(c, ctx, cfg, o.out + "/verdicts/" + c.key + ".json", o.resume, counter, say));
+    try {
+      doc.verdicts.push_back(decide_claim(c, ctx, cfg, o.out + "/verdicts/" + c.key + ".json", o.resume, counter, say));
+    } catch (const InterruptedError&) {
+      say(counter + " " + c.title + ": interrupted (the verdicts decided so far are kept for --resume)");
+      out_dir.finish(RunStatus::Interrupted);
+      throw;
+    }
   }
   doc.configuration = cfg;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -48,6 +48,7 @@
 
 #include <Eigen/Dense>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -76,6 +77,8 @@ struct PointConvexityOptions {
   double derivative_step = 1e-2;         // h of the Richardson finite differences at s = 0 (h and h/2)
   std::uint64_t seed = 0;
   GeodesicOptions geodesic{};
+  // When it becomes true, analyze_point throws InterruptedError before its next geodesic direction.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 // T along one unit-speed geodesic gamma with gamma(0) = the point, gamma'(0) = v.
@@ -136,6 +139,8 @@ struct SamplingOptions {
   // where the rounding floor of f is around 1e-12; every point is still within 1e-11 * max(1, |y|) of M.
   ProjectionOptions projection{1e-11, 50, 1e13};
   GeodesicOptions geodesic{};
+  // When it becomes true, sample_points throws InterruptedError before its next point.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct SampledPoint {
@@ -211,6 +216,9 @@ struct SearchOptions {
   double difference_step = 1e-6;  // central-difference step in chart coordinates (times max(1, ||beta||))
   double negative_tolerance = 1e-10;
   ProjectionOptions projection{};
+  // When it becomes true, the search aborts its L-BFGS stage at the next iteration and throws
+  // InterruptedError.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct SearchRung {
@@ -265,6 +273,10 @@ struct ConvexityOptions {
   Eigen::MatrixXd trajectory_start;
   // write_convexity_outputs (presentation/convexity_outputs.hpp) draws the SVG figures.
   bool figures = true;
+  // When it becomes true, analyze_convexity stops at its next check (between points, geodesic
+  // directions, logged trajectory states, search iterations) and throws InterruptedError: it is
+  // passed on to every part (the `interrupt` of the point, sampling, search and trajectory options).
+  const std::atomic<bool>* interrupt = nullptr;
   // Seconds-scale settings (a few dozen points, a short ladder) and the thorough ones (a minute or two
   // on the paper's sizes).
   static ConvexityOptions quick();
@@ -289,6 +301,11 @@ struct ConvexityResult {
   double seconds = 0;
 };
 
+// The options with `interrupt` (when set) copied into the interrupt of the point, sampling, search
+// and trajectory options: what analyze_convexity runs with (a TrajectoryRunner gets its trajectory
+// options from such a copy to be interruptible).
+ConvexityOptions interrupt_every_part(ConvexityOptions options);
+
 // The trajectories of ConvexityOptions::along_flow / along_sgd from a start (caller's coordinates).
 using TrajectoryRunner = std::function<std::vector<TrajectoryConvexity>(
     const Eigen::MatrixXd& start, const std::function<void(const std::string&)>& progress)>;
@@ -298,6 +315,7 @@ using TrajectoryRunner = std::function<std::vector<TrajectoryConvexity>(
 // the trajectory start, else zero).
 // `trajectories` runs the flow and SGD (InputError when they are asked for
 // and there is none: the TwoLayerModel overload passes flow_convexity and sgd_convexity).
+// InterruptedError once options.interrupt is set (nothing is returned then).
 ConvexityResult analyze_convexity(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& theta,
                                   const std::optional<Eigen::MatrixXd>& anchor, const ConvexityOptions& options,
                                   const std::function<void(const std::string&)>& progress = {},

@@ -30,6 +30,7 @@
 
 #include <Eigen/Dense>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -130,6 +131,9 @@ struct FlowConvexityOptions {
   ProjectionMethod start_projection = ProjectionMethod::GradientFlow;  // a start off M goes through project(..., this)
   // The defaults, without the second integration that estimates the gradient-flow limit's error.
   ProjectionOptions projection = without_limit_error_estimate(ProjectionOptions{});
+  // When it becomes true, the flow stops at its next logged state and flow_convexity throws
+  // InterruptedError.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct SgdConvexityOptions {
@@ -141,6 +145,8 @@ struct SgdConvexityOptions {
   // Looser than project_newton's default residual (SGD iterates can sit at large pre-activations,
   // where the rounding floor of f is ~1e-12); every point is still within 1e-11 max(1, |y|) of M.
   ProjectionOptions projection_options = sgd_iterate_projection_options();
+  // When it becomes true, sgd_convexity throws InterruptedError before its next logged step.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 using TrajectoryProgress = std::function<void(const std::string&)>;

@@ -4,6 +4,7 @@
 // (analyze_convexity, diagnostics/convexity.hpp) and its outputs written into a folder the run owns
 // (presentation/convexity_outputs.hpp, formats/output_directory.hpp).
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct ConvexityRunOptions {
   std::string sgd_batch = "1";  // an integer in [1, n] or "full"
   std::string out;
   bool overwrite = false;
+  // When it becomes true the analysis stops at its next check (ConvexityOptions::interrupt): the folder
+  // is marked interrupted, holds no result, and run_convexity throws InterruptedError. May be null.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct ConvexityRunSummary {

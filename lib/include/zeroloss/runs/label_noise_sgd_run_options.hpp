@@ -9,6 +9,7 @@
 #include "zeroloss/dynamics/label_noise_sgd.hpp"
 #include "zeroloss/random/rng.hpp"
 #include "zeroloss/runs/loaded_problem.hpp"
+#include "zeroloss/support/option_spelling.hpp"
 
 namespace zeroloss {
 
@@ -52,8 +53,11 @@ struct LabelNoiseSgdRunOptions {
   bool log_gradient = true;            // the grad_norm column of trajectory.csv
   std::string out;                     // the output folder (formats/output_directory.hpp)
   bool overwrite = false;
+  // How the messages of is_valid and of the run's checks name the options: as flags (--label-noise)
+  // or as keyword arguments (label_noise, what the Python module passes).
+  OptionSpelling spelling = OptionSpelling::CommandLine;
 
-  // Empty when the options can run; otherwise the reason, naming the command-line option
+  // Empty when the options can run; otherwise the reason, naming the option in `spelling`
   // (in the manner of ceres::Solver::Options::IsValid). Checks what does not need the data: the
   // random start (m >= 1, init_scale finite > 0), the seeds (a list without repeats; exactly one
   // without `ensemble`), K >= 1, eta and s finite with eta > 0 and s >= 0, the time scales

@@ -1,11 +1,14 @@
 #pragma once
 // The parameters of dynamics runs given as text (seed lists, batch sizes, step-size lists), the
 // logged steps of an SGD run, and the checks on step sizes whose time scales are not numbers.
-// Messages name the command-line options the values come from.
+// Messages name the options the values come from, as command-line flags unless the caller asks for
+// keyword arguments (support/option_spelling.hpp).
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "zeroloss/support/option_spelling.hpp"
 
 namespace zeroloss {
 
@@ -14,7 +17,7 @@ namespace zeroloss {
 // the option).
 std::vector<std::uint64_t> parse_seed_list(const std::string& text);
 // "full" -> n; otherwise an integer in [1, n] (InputError naming --batch).
-int parse_batch(const std::string& text, int n);
+int parse_batch(const std::string& text, int n, OptionSpelling spelling = OptionSpelling::CommandLine);
 // Comma-separated positive finite numbers ("0.04,0.02"); `what` names the option in errors.
 std::vector<double> parse_positive_list(const std::string& text, const std::string& what);
 
@@ -22,13 +25,14 @@ std::vector<double> parse_positive_list(const std::string& text, const std::stri
 // time t = eta^2 K must be finite and > 0 (eta = 1e300 gives inf, eta = 1e-200 gives eta^2 = 0) and
 // the flow time tau = s^2 eta^2 K / (4B) finite (B >= 1 only lowers it). Throws InputError naming
 // --lr, --steps and --label-noise.
-void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise);
+void check_sgd_time_scales(double lr, std::uint64_t steps, double label_noise,
+                           OptionSpelling spelling = OptionSpelling::CommandLine);
 
 // The checks every label-noise SGD run makes of its schedule, as one message naming the option
 // ("" when all hold): steps >= 1, a finite eta > 0, a finite s >= 0, finite time scales
 // (check_sgd_time_scales), and log_points >= 1 unless log_every > 0.
 std::string sgd_schedule_error(std::uint64_t steps, double learning_rate, double label_noise, std::uint64_t log_every,
-                               int log_points);
+                               int log_points, OptionSpelling spelling = OptionSpelling::CommandLine);
 
 // The advice after a divergence at step size `lr` given the stability limit
 // 2 / max_i ||grad f_i||^2 at the start (dynamics/sgd_stability.hpp).

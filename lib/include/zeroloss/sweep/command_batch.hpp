@@ -6,6 +6,7 @@
 // spreads them over N ranks (docs/sweeps.md). A command's outputs depend only on its arguments, so
 // which worker runs it changes nothing but its timing.
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct CommandBatch {
   // The order in which the queue's indices map to commands (a permutation of 0..size-1: index q
   // runs commands[order[q]]; longest first when the caller knows the costs). Empty: given order.
   std::vector<std::size_t> order;
+  // When it becomes true no further command is started (those left get kNotStarted and the error
+  // "interrupted") and the running ones are interrupted (run_child_process). May be null.
+  const std::atomic<bool>* interrupt = nullptr;
   bool is_valid(std::string* error) const;  // order a permutation of the commands
 };
 

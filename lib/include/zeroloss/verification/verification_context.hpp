@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,12 @@ class VerificationContext {
   VerificationContext(nlohmann::json config, std::string out_dir, std::string program,
                       std::function<void(const std::string&)> progress,
                       std::shared_ptr<CommandBatchExecutor> batches = nullptr);
+
+  // The interrupt flag (may be null, the default): once it is true, no further command starts, the
+  // running ones are sent SIGINT (run_child_process), and run, try_run, run_json and try_run_parallel
+  // throw InterruptedError instead of returning.
+  void set_interrupt(const std::atomic<bool>* interrupt) { interrupt_ = interrupt; }
+  const std::atomic<bool>* interrupt() const { return interrupt_; }
 
   const nlohmann::json& config() const { return config_; }
   const std::string& out() const { return out_; }
@@ -87,6 +94,7 @@ class VerificationContext {
   std::vector<std::string> commands_;
   std::vector<std::string> block_dirs_;  // folders already recorded with mkdir -p in this block
   size_t runs_ = 0;
+  const std::atomic<bool>* interrupt_ = nullptr;
 };
 
 }  // namespace zeroloss

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,12 @@ struct VerificationReportOptions {
   // Runs the claims' batches of independent commands (sweep/command_batch.hpp; the program passes
   // the MPI ranks' executor under mpirun); null: local threads.
   std::shared_ptr<CommandBatchExecutor> command_batches;
+  // When it becomes true the report stops at its next check (before each claim and each command; a
+  // running command is sent SIGINT): the verdicts decided so far stay in out/verdicts (resume reuses
+  // them), the folder is marked interrupted, no report.* is written, and write_verification_report
+  // throws InterruptedError. May be null. (The MPI executor's ranks do not see it: a batch sent to
+  // them runs to its end.)
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct VerificationReportResult {
@@ -35,7 +42,8 @@ struct VerificationReportResult {
 // Runs the report on `config` (a resolved configuration, verification/verification_config.hpp) and writes it.
 // `progress` receives each progress line as the program prints it ("[1/6] <title>", "    -> pass
 // (1.2 s)", "  <step>"); may be empty. A claim whose check throws gets status Error with the message
-// in its evidence; the folder's own errors (locked, not empty) throw InputError before any command.
+// in its evidence; the folder's own errors (locked, not empty) throw InputError before any command;
+// InterruptedError once options.interrupt is set.
 VerificationReportResult write_verification_report(const nlohmann::json& config,
                                                    const VerificationReportOptions& options,
                                                    const std::function<void(const std::string&)>& progress);
