@@ -99,7 +99,7 @@ py::object run_and_collect(LabelNoiseSgdRun run, int singular_values, py::object
 py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double lr, double label_noise,
                    const py::object& batch, std::uint64_t steps, std::uint64_t seed,
                    std::optional<std::vector<std::uint64_t>> seeds, const std::string& noise, std::uint64_t log_every,
-                   int log_points, std::uint64_t checkpoint_every, int threads, std::optional<std::string> out,
+                   std::optional<int> log_points, std::uint64_t checkpoint_every, int threads, std::optional<std::string> out,
                    bool overwrite, py::object progress) {
   const auto* two_layer = dynamic_cast<const PyTwoLayer*>(&model);
   if (two_layer == nullptr)
@@ -122,7 +122,9 @@ py::object run_sgd(const PyModel& model, const Eigen::MatrixXd& theta0, double l
   options.seeds = seeds ? *seeds : std::vector<std::uint64_t>{seed};
   options.threads = threads;
   options.log_every = log_every;
-  options.log_points = log_points;
+  // None: the default schedule (options.log_points 0, resolved from the sizes when the run starts).
+  if (log_points && *log_points < 1) throw InputError("log_points must be at least 1");
+  options.log_points = log_points ? *log_points : 0;
   options.checkpoint_every = checkpoint_every;
   options.figures = false;
   options.out = out ? fs::absolute(*out).string() : std::string();
@@ -144,7 +146,7 @@ py::object resume_sgd(const std::string& dir, int threads, py::object progress) 
 void bind_sgd(py::module_& m) {
   m.def("label_noise_sgd", &run_sgd, py::arg("model"), py::arg("theta0"), py::arg("lr"), py::arg("label_noise"),
         py::arg("batch") = 1, py::arg("steps"), py::arg("seed") = 0, py::arg("seeds") = py::none(),
-        py::arg("noise") = "gaussian", py::arg("log_every") = 0, py::arg("log_points") = 200,
+        py::arg("noise") = "gaussian", py::arg("log_every") = 0, py::arg("log_points") = py::none(),
         py::arg("checkpoint_every") = 0, py::arg("threads") = 0, py::arg("out") = py::none(),
         py::arg("overwrite") = false, py::arg("progress") = py::none(), R"doc(
 Label-noise SGD of a TwoLayerModel from theta0 (m x d), THEORY 7: each step draws a batch of B
@@ -154,7 +156,8 @@ flow of T with coefficient C = s^2 / (4B) (tau = C t).
 
 This is `zeroloss sgd` (docs/commands/sgd.md): the same seed gives the same bits as the command.
 batch: an integer in [1, n] or "full". seed: one run; seeds=[...]: an ensemble (each seed
-independent of `threads`). log_every / log_points: the logged steps of the trajectory.
+independent of `threads`). log_every / log_points: the logged steps of the trajectory (default: logging costs about a tenth
+of the run, at most 200 points, as `zeroloss sgd`).
 out: write the run folder there (run.json, trajectory.csv, final_weights.csv, summary.json,
 checkpoints, and the inputs as OUT/inputs/data.csv and weights.csv); resumable with
 resume_label_noise_sgd(OUT) or `zeroloss sgd --resume OUT`. Default: no file is written at all (no
