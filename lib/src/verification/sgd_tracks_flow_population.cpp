@@ -94,6 +94,10 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
   struct Plan {
     std::string dir, data_command;
     double lambda_max = 0, scale = 1;
+    double time = 0;                  // the SGD time window t = eta^2 k
+    int seeds = 0;                    // SGD runs per step size
+    long long max_steps = 0;          // the member's budget (steps per seed)
+    bool start_on_manifold = false;   // SGD starts at Phi_GF(W0) instead of W0
     long long steps_per_seed = 0;
     bool run = false;
     size_t batch_index = 0;
@@ -119,24 +123,33 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
              "--method", "gradient-flow", "--out", plan.dir + "/projected_start.csv"});
     plan.lambda_max = loss_hessian_lambda_max(plan.dir + "/data.csv", plan.dir + "/projected_start.csv", act);
     plan.scale = std::min(1.0, step_curvature / (plan.lambda_max * largest_lr));
+    // Figure 1 members have their own window, start, seeds and budget (figure1.time, ...): started on
+    // M, SGD needs a window of order 1 there (docs/report.md, claim 3, "A closer look at the floor").
+    const json& f1 = cfg["figure1"];
+    const bool figure1 = !mb.problem.gaussian();
+    plan.time = figure1 ? f1["time"].get<double>() : time;
+    plan.seeds = figure1 ? f1["seeds"].get<int>() : cfg["seeds"].get<int>();
+    plan.max_steps = figure1 ? f1["max_steps_per_seed"].get<long long>() : max_steps;
+    plan.start_on_manifold = figure1 && f1["start_on_manifold"].get<bool>();
     std::string lr_list;
     for (double lr : lrs) {
       lr_list += (lr_list.empty() ? "" : ",") + format_double(plan.scale * lr);
-      plan.steps_per_seed += std::llround(time / (plan.scale * lr * plan.scale * lr));
+      plan.steps_per_seed += std::llround(plan.time / (plan.scale * lr * plan.scale * lr));
     }
-    plan.run = plan.steps_per_seed <= max_steps;
+    plan.run = plan.steps_per_seed <= plan.max_steps;
     if (!plan.run) continue;
     plan.batch_index = batch.size();
     batch.push_back({"sgd_tracks_flow_population_" + mb.name(),
-                     {"compare", "--data", plan.dir + "/data.csv", "--weights", plan.dir + "/start.csv", "--activation",
+                     {"compare", "--data", plan.dir + "/data.csv", "--weights",
+                      plan.dir + (plan.start_on_manifold ? "/projected_start.csv" : "/start.csv"), "--activation",
                       act, "--label-noise", format_double(claim["label_noise"].get<double>()), "--batch",
-                      std::to_string(claim["batch"].get<int>()), "--lr-list", lr_list, "--time", format_double(time),
-                      "--seeds", std::to_string(cfg["seeds"].get<int>()), "--points",
+                      std::to_string(claim["batch"].get<int>()), "--lr-list", lr_list, "--time", format_double(plan.time),
+                      "--seeds", std::to_string(plan.seeds), "--points",
                       std::to_string(claim["points"].get<int>()), "--threads", "1", "--no-figures", "--out",
                       plan.dir + "/compare"}});
     if (F != 1) batch.back().args.insert(batch.back().args.end(), {"--flow-coefficient-scale", format_double(F)});
     // The longest first: SGD steps times the cost of a step (n d m).
-    cost.push_back(static_cast<double>(plan.steps_per_seed) * mb.problem.n * mb.problem.d * mb.problem.m);
+    cost.push_back(static_cast<double>(plan.steps_per_seed) * plan.seeds * mb.problem.n * mb.problem.d * mb.problem.m);
   }
   ctx.progress("SGD vs flow: " + std::to_string(batch.size()) + " population members in parallel");
   const size_t batch_first = ctx.commands().size();
@@ -152,7 +165,7 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
   SgdTracksFlowPopulation out;
   std::ostringstream table;
   const std::string header =
-      "family,n,d,m,data_seed,layer,loss_hessian_lambda_max,step_scale,largest_step,steps_per_seed,"
+      "family,n,d,m,data_seed,layer,start,time,seeds,loss_hessian_lambda_max,step_scale,largest_step,steps_per_seed,"
       "reference_coefficient,c,c_ci_low,c_ci_high,c_relative_width,bias_order,bias_order_ci_low,bias_order_ci_high,"
       "tested,held,untested_reason\n";
   int tested = 0, held = 0, not_run = 0;
@@ -181,7 +194,7 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
     not_run += plan.run ? 0 : 1;
     const std::string reason = dec         ? ""
                                : !plan.run ? "budget: " + std::to_string(plan.steps_per_seed) +
-                                                 " SGD steps per seed > max_steps_per_seed"
+                                                 " SGD steps per seed > " + std::to_string(plan.max_steps)
                                : !md.held(kRuleCoefficientResolved)
                                    ? "coefficient interval not narrower than coefficient_tolerance s^2/(4B)"
                                    : "bias order interval straddles an end of [min_bias_order, max_bias_order]";
@@ -190,7 +203,9 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
             ? std::optional<double>((*e.coefficient_ci_high - *e.coefficient_ci_low) / e.reference_coefficient)
             : std::nullopt;
     table << mb.problem.family << "," << mb.problem.n << "," << mb.problem.d << "," << mb.problem.m << ","
-          << mb.problem.seed << "," << (mb.mixed ? "mixed" : "ones") << "," << format_double(plan.lambda_max) << ","
+          << mb.problem.seed << "," << (mb.mixed ? "mixed" : "ones") << ","
+          << (plan.start_on_manifold ? "projected" : "given") << "," << format_double(plan.time) << "," << plan.seeds
+          << "," << format_double(plan.lambda_max) << ","
           << format_double(plan.scale) << "," << format_double(plan.scale * largest_lr) << "," << plan.steps_per_seed
           << "," << format_double(e.reference_coefficient) << "," << number_or_empty(e.coefficient) << ","
           << number_or_empty(e.coefficient_ci_low) << "," << number_or_empty(e.coefficient_ci_high) << ","
@@ -199,6 +214,9 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
           << (dec ? "yes" : "no") << "," << (dec ? (ok ? "yes" : "no") : "") << "," << reason << "\n";
     listed.push_back({{"member", mb.name()},
                       {"family", e.family},
+                      {"start", plan.start_on_manifold ? "projected" : "given"},
+                      {"time", plan.time},
+                      {"seeds", plan.seeds},
                       {"loss_hessian_lambda_max", plan.lambda_max},
                       {"largest_step", plan.scale * largest_lr},
                       {"steps_per_seed", plan.steps_per_seed},
@@ -218,16 +236,25 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
                   {"step_curvature", step_curvature},
                   {"max_steps_per_seed", max_steps},
                   {"seeds", cfg["seeds"]},
+                  {"figure1", {{"time", cfg["figure1"]["time"]},
+                               {"seeds", cfg["figure1"]["seeds"]},
+                               {"max_steps_per_seed", cfg["figure1"]["max_steps_per_seed"]},
+                               {"start_on_manifold", cfg["figure1"]["start_on_manifold"]}}},
                   {"per_member", listed}};
   std::string lr_text;
   for (double lr : lrs) lr_text += (lr_text.empty() ? "" : ",") + format_double(lr);
   std::ostringstream ev;
   ev << population_description(cfg) << ", each for a = 1 and a mixed-sign a (" << members.size() << " members, "
      << cfg["seeds"].get<int>() << " SGD runs per step size; a member's step sizes are the list {" << lr_text
-     << "} scaled so that eta lambda_max(Hess L at Phi(W0)) <= " << short_number(step_curvature, 3) << "): " << tested
+     << "} scaled so that eta lambda_max(Hess L at Phi(W0)) <= " << short_number(step_curvature, 3)
+     << "; Gaussian members from W0 over t = " << short_number(time, 3) << ", Figure 1 members from "
+     << (cfg["figure1"]["start_on_manifold"].get<bool>() ? "Phi_GF(W0)" : "W0") << " over t = "
+     << short_number(cfg["figure1"]["time"].get<double>(), 3) << " with " << cfg["figure1"]["seeds"].get<int>()
+     << " runs per step size): " << tested
      << " tested (intervals that decide the claim), " << held << " of them held the claim, "
      << members.size() - tested << " untested (not counted; " << not_run << " of them not run: more than "
-     << max_steps << " SGD steps per seed)";
+     << max_steps << " SGD steps per seed, Figure 1 members "
+     << cfg["figure1"]["max_steps_per_seed"].get<long long>() << ")";
   if (worst) {
     const Member& w = members[*worst];
     const SgdTracksFlowEvidence& e = out.members[*worst];

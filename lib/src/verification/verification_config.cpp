@@ -47,7 +47,8 @@ json default_verification_config() {
     "points": 10, "flow_coefficient_scale": 1.0, "min_bias_order": 0.5, "max_bias_order": 2.0,
     "coefficient_tolerance": 0.1,
     "population": {
-      "figure1": { "draws": 2, "first_data_seed": 1, "n": 3, "d": 3, "m": 10 },
+      "figure1": { "draws": 2, "first_data_seed": 1, "n": 3, "d": 3, "m": 10, "time": 1.0, "seeds": 16,
+                   "max_steps_per_seed": 60000000, "start_on_manifold": true },
       "gaussian_sizes": [[3, 5, 4], [5, 20, 10], [10, 50, 30]], "gaussian_draws": 4, "gaussian_first_data_seed": 2,
       "init_scale": 0.5, "lr_list": [0.02, 0.01, 0.005, 0.0025], "step_curvature": 0.06,
       "max_steps_per_seed": 2000000, "seeds": 32, "min_tested_fraction": 0.5
@@ -350,6 +351,9 @@ void validate(const Validator& v) {
   v.integer(sp + "figure1.draws", 0);
   v.integer(sp + "figure1.first_data_seed", 0);
   v.integer(sp + "figure1.m", 1);
+  v.positive(sp + "figure1.time");
+  v.integer(sp + "figure1.seeds", 2);
+  v.integer(sp + "figure1.max_steps_per_seed", 1);
   if (v.integer(sp + "figure1.n", 1) > v.integer(sp + "figure1.d", 1))
     v.fail(sp + "figure1.n", "must be at most figure1.d (the flow's manifold is regular for n <= d)", v.at(sp + "figure1.n"));
   if (v.at(sp + "figure1.n").get<long long>() < v.at("sgd_tracks_flow.batch").get<long long>())
