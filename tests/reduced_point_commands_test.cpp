@@ -342,3 +342,55 @@ TEST(ReducedConvexity, RefusedAboveTheDenseLimitBeforeAnything) {
 
 }  // namespace
 }  // namespace zeroloss
+
+namespace zeroloss {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;  // ASan reserves terabytes of address space: ulimit -v cannot apply
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+// No m x d matrix: under an address-space limit of 500 MB (the program itself needs about 60 MB),
+// inspect and optimum run from reduced weights whose Theta would be 800 MB (n = 5, d = 5e4,
+// m = 2000), and convexity is refused by the dense limit, not by the allocator. The control: project,
+// which lifts the manifest to Theta, fails under the same limit.
+TEST(ReducedPointCommands, NoMByDMatrixUnderAnAddressSpaceLimit) {
+  if (kAddressSanitizer) GTEST_SKIP() << "address sanitizer: ulimit -v does not apply";
+  const std::string dir = temp_dir("reduced-no-theta");
+  const std::string zl = test::zeroloss_binary();
+  std::string out, err;
+  ASSERT_EQ(test::run_command(zl + " data --generator gaussian --n 5 --d 50000 --seed 3 --out " + dir + "/d.csv", &out, &err), 0)
+      << err;
+  ASSERT_EQ(test::run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 2000 --init-scale 0.5 --steps 1 "
+                              "--lr 1e-4 --label-noise 0.1 --no-figures --out " + dir + "/a", &out, &err), 0)
+      << err;
+  const std::string limited = "ulimit -v 500000; " + zl;
+  const std::string problem = " --data " + dir + "/d.csv --weights " + dir + "/a/final_reduced.json";
+  ASSERT_EQ(test::run_command(limited + " inspect --json" + problem, &out, &err), 0) << err;
+  const nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["coordinates"], "reduced");
+  EXPECT_EQ(j["d"], 50000);
+  EXPECT_EQ(j["hessian_spectrum_method"], "lanczos");
+  ASSERT_EQ(test::run_command(limited + " optimum" + problem + " --out " + dir + "/o.json", &out, &err), 0) << err;
+  const ReducedWeights o = read_reduced_weights(dir + "/o.json", 50000);
+  EXPECT_EQ(o.beta.rows(), 2000);
+  EXPECT_EQ(o.beta.cols(), 5);
+  EXPECT_EQ(test::run_command(limited + " convexity --quick" + problem + " --out " + dir + "/c", &out, &err), 10) << err;
+  EXPECT_NE(err.find("zeroloss convexity samples the dense Hessian"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/c"));
+  EXPECT_NE(test::run_command(limited + " project --method newton" + problem + " --out " + dir + "/p.csv", &out, &err), 0)
+      << "the limit does not catch a lifted Theta";
+  EXPECT_NE(err.find("out of memory"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/p.csv"));
+}
+
+}  // namespace
+}  // namespace zeroloss
