@@ -21,6 +21,7 @@
 #include <random>
 
 #include "zeroloss/support/errors.hpp"
+#include "zeroloss/manifold/ceres_projection.hpp"
 #include "zeroloss/manifold/manifold_point.hpp"
 #include "zeroloss/manifold/projection_method.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
@@ -149,6 +150,18 @@ TEST(CeresProjection, ReachesTheManifoldOfTheDiagonalNetwork) {
   EXPECT_LE(c.model->max_residual(r.theta), absolute_residual_tolerance(o, c.model->labels()));
   EXPECT_GT(c.model->max_residual(c.theta0), 1e-3);
   EXPECT_NEAR(r.summary.distance_moved, (r.theta - c.theta0).norm(), 1e-15);
+}
+
+// Above kDenseLevenbergMarquardtMaxParameters the linear solves are CGNR (no (n + P) x P matrix):
+// the point is on M, checked by evaluating the model, and the summary names the solver.
+TEST(CeresProjection, IterativeSolverAboveTheDenseSizeReachesTheManifold) {
+  const DiagonalCase c = diagonal_case(10, 1000, 4, 0.2);
+  ASSERT_GT(c.model->num_parameters(), kDenseLevenbergMarquardtMaxParameters);
+  ProjectionOptions o;
+  const ParameterProjection r = project(c.model, c.theta0, ProjectionMethod::Ceres, o);
+  EXPECT_LE(c.model->max_residual(r.theta), absolute_residual_tolerance(o, c.model->labels()));
+  EXPECT_GT(c.model->max_residual(c.theta0), 1e-2);
+  EXPECT_NE(r.summary.termination.find("(CGNR)"), std::string::npos) << r.summary.termination;
 }
 
 TEST(ProjectionMethod, NamesRoundTripAndUnknownNamesAreInputErrors) {
