@@ -13,11 +13,11 @@
 #include "option_checks.hpp"
 #include "zeroloss/diagnostics/point_summary.hpp"
 #include "zeroloss/numerics/dense_limit.hpp"
-#include "zeroloss/diagnostics/two_layer_point_summary.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/point_summary_outputs.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
+#include "zeroloss/runs/point_inspection.hpp"
 
 namespace zeroloss::cli {
 namespace {
@@ -40,16 +40,16 @@ struct InspectOptions {
 
 void run_inspect(const InspectOptions& o) {
   // Data that make M empty or J J^T singular everywhere: the table is still printed (the point is
-  // singular, exit 3 below) and the error says what the data imply.
-  const LoadedProblem P = load_problem(o.problem, ManifoldPolicy::Warn);
-  TwoLayerPointSummary s;
+  // singular, exit 3 below) and the error says what the data imply. Reduced weights stay reduced.
+  PointInspection I;
   try {
-    s = summarize_two_layer_point(P.model, P.weights.theta, o.manifold_tolerance, !o.no_hessian,
-                                  parse_spectrum_method(o.spectrum), o.lanczos());
+    I = inspect_two_layer_point(o.problem, {o.manifold_tolerance, !o.no_hessian, parse_spectrum_method(o.spectrum),
+                                            o.lanczos()});
   } catch (const ResourceError& err) {
     throw ResourceError(std::string(err.what()) + ", or pass --spectrum lanczos (the extremes without the matrix) or "
                         "--no-hessian to print everything else");
   }
+  const TwoLayerPointSummary& s = I.summary;
   if (o.json) {
     std::cout << point_summary_json(s).dump(2) << std::endl;
   } else {
@@ -58,8 +58,8 @@ void run_inspect(const InspectOptions& o) {
   }
   if (s.regular) return;
   std::string message = s.singular_reason;
-  if (P.diagnostics.blocking())
-    for (const std::string& f : P.diagnostics.findings) message += ". " + o.problem.data + ": " + f;
+  if (I.diagnostics.blocking())
+    for (const std::string& f : I.diagnostics.findings) message += ". " + o.problem.data + ": " + f;
   throw SingularPointError(message, s.singular_condition);
 }
 

@@ -16,10 +16,9 @@
 #include "zeroloss/presentation/optimum_outputs.hpp"
 #include "zeroloss/presentation/trust_region_outputs.hpp"
 #include "zeroloss/runs/loaded_diagonal_problem.hpp"
-#include "zeroloss/sharpness/sharpness.hpp"
+#include "zeroloss/runs/optimum_run.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
-#include "zeroloss/io/weights.hpp"
 
 namespace zeroloss::cli {
 namespace {
@@ -38,30 +37,14 @@ struct OptimumOptions {
 void run_optimum(const OptimumOptions& o) {
   // Ceres logs internal notes (line-search details) through glog; the command reports every outcome.
   FLAGS_minloglevel = google::GLOG_FATAL;
-  const LoadedProblem P = load_problem(o.problem);
-  SharpnessMinimumOptions options = o.minimum;
-  options.use_closed_form = o.method == "auto";
-  options.use_trust_region = o.method == "trust-region";
-  const SharpnessMinimum s = sharpness_minimum(P.model, P.weights.theta, options);
-  if (s.trust_region && !s.trust_region->converged)
-    throw ConvergenceError("Riemannian trust-region Newton did not converge: " + s.trust_region->message +
-                           "; no output written (raise --max-iterations or --tr-gradient-tolerance?)");
-  if (!s.closed_form && !s.fallback_summary.converged) {
-    throw ConvergenceError(std::string(o.method == "lbfgs" ? "Riemannian L-BFGS did not converge: " : "no closed form (rank X < n) and the Riemannian L-BFGS fallback did not converge: ") +
-                           s.fallback_summary.termination + "; no output written (raise --max-iterations?)");
-  }
-  if (s.kind == OptimumKind::StationaryPoint && !o.accept_stationary) {
-    throw DomainError("the point found is not a minimum of T: " + s.verdict + " (" + s.message +
-                      "); no output written. Pass --accept-stationary to write it anyway");
-  }
-  const OptimumReport report{o.method == "lbfgs", SharpnessGeometry(P.model, P.weights.theta).sharpness(),
-                             max_residual(P.model, P.weights.theta), P.model.activation().name(), o.out};
-  write_weights_csv(o.out, s.theta, P.model.a());
-  if (!o.log.empty() && s.trust_region) write_file_atomic(o.log, trust_region_log_csv(*s.trust_region));
+  OptimumRunOptions r{o.problem, o.out, o.minimum, o.method == "lbfgs", o.accept_stationary, o.log};
+  r.minimum.use_closed_form = o.method == "auto";
+  r.minimum.use_trust_region = o.method == "trust-region";
+  const OptimumRun run = run_two_layer_optimum(r);
   if (o.json)
-    std::cout << optimum_json(s, report).dump(2) << std::endl;
+    std::cout << optimum_json(run.minimum, run.report).dump(2) << std::endl;
   else
-    print_optimum(std::cout, s, report);
+    print_optimum(std::cout, run.minimum, run.report);
 }
 
 // --method lbfgs: the generic Riemannian L-BFGS of T on the model's M, an independent route to the
@@ -118,11 +101,13 @@ CommandRegistration reg({"optimum", "Minimizer of the sharpness T on the zero-lo
                                "but not a minimum (a certified Riemannian Hessian eigenvalue <= 0; see --accept-stationary; a "
                                "point whose type the spectrum does not decide is written, kind undetermined), "
                                "5 if L-BFGS does not converge; no output file then. Output: weights CSV (header "
-                               "w1..wd,a).\n"
+                               "w1..wd,a); from --weights R.json everything runs in reduced coordinates and --out "
+                               "NAME.json gets reduced weights.\n"
                                "--model diagonal-linear: the minimizer of T = (4/n) sum_k c_k (u_k^2 + v_k^2) on {X w = y}, w = u*u - v*v, i.e. the weighted basis pursuit min sum_k c_k |w_k| (THEORY 9): the Riemannian flow of T from --weights, then the exact point on the support it finds, certified optimal by a dual vector mu with |X^T mu|_k <= c_k (exit 5 if the certificate fails, e.g. from a start on a saddle); with --method lbfgs the generic Riemannian L-BFGS of T on M from --weights instead (no certificate; exit 5 if it does not converge). Output: u,v CSV.");
                            add_problem_options(app, o->problem);
                            add_model_option(app, o->model);
-                           app.add_option("--out", o->out, "Output weights CSV (written atomically; header w1..wd,a)")
+                           app.add_option("--out", o->out, "Output weights CSV (written atomically; header w1..wd,a); from reduced "
+                                                          "weights --weights R.json a manifest NAME.json (reduced weights)")
                                ->required();
                            app.add_flag("--json", o->json, "Print one JSON object instead of the table");
                            app.add_option("--method", o->method,

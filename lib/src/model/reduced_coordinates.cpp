@@ -7,6 +7,10 @@
 
 namespace zeroloss {
 
+const char* to_string(PointCoordinates coordinates) {
+  return coordinates == PointCoordinates::Reduced ? "reduced" : "full";
+}
+
 ReducedCoordinates::ReducedCoordinates(const Eigen::Ref<const Eigen::MatrixXd>& X, double rank_tolerance) {
   if (X.rows() == 0 || X.cols() == 0) throw InputError("reduced coordinates: empty data matrix");
   Eigen::BDCSVD<Eigen::MatrixXd> svd(X, Eigen::ComputeThinV);

@@ -81,6 +81,10 @@ std::string optimum_method_name(const SharpnessMinimum& s, bool lbfgs_requested)
 ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
   ojson j;
   j["method"] = optimum_method_name(s, report.lbfgs_requested);
+  if (report.coordinates == PointCoordinates::Reduced) {  // absent: full coordinates (Theta)
+    j["coordinates"] = to_string(report.coordinates);
+    j["perpendicular"] = report.perpendicular_dropped ? "dropped" : "zero";
+  }
   j["closed_form"] = s.closed_form;
   j["message"] = s.message;
   j["kind"] = kind_name(s.kind);
@@ -119,6 +123,10 @@ ojson optimum_json(const SharpnessMinimum& s, const OptimumReport& report) {
 void print_optimum(std::ostream& out, const SharpnessMinimum& s, const OptimumReport& report) {
   auto row = [&](const std::string& key, const std::string& value) { table_row(out, 26, key, value); };
   row("method", optimum_method_name(s, report.lbfgs_requested));
+  if (report.coordinates == PointCoordinates::Reduced)
+    row("coordinates", "reduced: beta = Theta U (m x p) from the manifest, no m x d matrix formed; written as reduced "
+                       "weights, the part orthogonal to span{x_i} " +
+                           std::string(report.perpendicular_dropped ? "dropped" : "zero") + " as in the input");
   row("how", s.message);
   row("verdict", s.verdict);
   row("T*", g6(s.sharpness) + "  (sharpness at the written point)");

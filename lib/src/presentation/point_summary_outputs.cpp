@@ -88,6 +88,10 @@ ojson point_summary_json(const TwoLayerPointSummary& s) {
   j["m"] = s.m;
   j["p"] = s.p;
   j["activation"] = s.activation;
+  if (s.coordinates == PointCoordinates::Reduced) {  // absent: full coordinates (Theta)
+    j["coordinates"] = to_string(s.coordinates);
+    j["perpendicular"] = s.perpendicular_dropped ? "dropped" : "zero";
+  }
   j["manifold_dimension"] = s.manifold_dimension;
   j["nontrivial_tangent_dimension"] = s.nontrivial_tangent_dimension;
   j["on_manifold"] = s.on_manifold;
@@ -125,6 +129,10 @@ void print_point_summary(std::ostream& out, const TwoLayerPointSummary& s, const
                   ", rank p = " + std::to_string(s.p) + ", condition " + g6(s.data_condition) + ")");
   row("weights", weights_path + "  (m = " + std::to_string(s.m) + ")");
   row("activation", s.activation);
+  if (s.coordinates == PointCoordinates::Reduced)
+    row("coordinates", "reduced: beta = Theta U (m x p) from the manifest, no m x d matrix formed; the part of Theta "
+                       "orthogonal to span{x_i} is " + std::string(s.perpendicular_dropped ? "dropped" : "zero") +
+                       " (no quantity below depends on it)");
   row("manifold dimension", "m*d - n = " + std::to_string(s.manifold_dimension) +
                                 "; non-trivial tangent part m*p - n = " + std::to_string(s.nontrivial_tangent_dimension));
   row("point", s.on_manifold ? "on the zero-loss manifold (max |f_i - y_i| <= " + g6(s.manifold_tolerance) + ")"

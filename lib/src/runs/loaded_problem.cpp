@@ -24,16 +24,7 @@ LoadedProblem validated_problem(Dataset data, Weights w, const Activation& phi, 
 LoadedProblem load_problem(const ProblemFiles& o, ManifoldPolicy policy) {
   Activation phi = Activation::from_name(o.activation);
   Dataset data = read_dataset_csv(o.data);
-  Weights w;
-  if (is_reduced_weights_path(o.weights)) {
-    // A reduced-weights manifest (zeroloss sgd --save-reduced / --init): Theta = beta U^T.
-    ReducedWeights r = read_reduced_weights(o.weights, static_cast<int>(data.X.cols()));
-    w.theta.noalias() = r.beta * r.basis.transpose();
-    w.a = std::move(r.a);
-    w.has_second_layer_column = true;
-  } else {
-    w = read_weights_csv(o.weights, static_cast<int>(data.X.cols()));
-  }
+  Weights w = read_weights_file(o.weights, static_cast<int>(data.X.cols()));
   const ProblemSource source = problem_source(data, o.data, o.weights);
   const bool from_csv = !is_reduced_weights_path(o.weights);
   return validated_problem(std::move(data), std::move(w), phi, source, from_csv, policy);
@@ -64,6 +55,20 @@ LoadedProblem load_problem(const ProblemArrays& arrays, ManifoldPolicy policy) {
   w.a = w.has_second_layer_column ? arrays.a : Eigen::VectorXd::Ones(m);
   const ProblemSource source = problem_source(data, "data X", "weights Theta");
   return validated_problem(std::move(data), std::move(w), phi, source, true, policy);
+}
+
+Weights read_weights_file(const std::string& path, int d) {
+  if (!is_reduced_weights_path(path)) return read_weights_csv(path, d);
+  // A reduced-weights manifest (zeroloss sgd --save-reduced / --init): Theta = beta U^T.
+  return lifted_weights(read_reduced_weights(path, d));
+}
+
+Weights lifted_weights(ReducedWeights reduced) {
+  Weights w;
+  w.theta.noalias() = reduced.beta * reduced.basis.transpose();
+  w.a = std::move(reduced.a);
+  w.has_second_layer_column = true;
+  return w;
 }
 
 ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path) {

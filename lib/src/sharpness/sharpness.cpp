@@ -100,6 +100,20 @@ double SharpnessGeometry::riemannian_hessian_form(const Eigen::Ref<const Eigen::
   return curvature_weights().cwiseProduct(S.cwiseProduct(S)).sum();
 }
 
+void require_dense_riemannian_hessian(int n, int m, int p, int d, const std::string& way_out) {
+  const long long mp = static_cast<long long>(m) * p;
+  if (mp <= n) return;
+  // Jz, the full Q of Jz^T, the basis B and H B, the k x k matrix (twice, with the eigensolver's
+  // copy) and the basis lifted to m d coordinates.
+  const long double MP = mp, K = mp - n;
+  require_dense_memory(n * MP + MP * MP + 2 * MP * K + 2 * K * K + static_cast<long double>(m) * d * K,
+                       "the dense Riemannian Hessian of T (m p - n = " + std::to_string(mp - n) +
+                           " square, with the full Q factor of J (m p = " + std::to_string(mp) +
+                           " square) and the tangent basis in the " + std::to_string(static_cast<long long>(m) * d) +
+                           " coordinates of this model)",
+                       way_out);
+}
+
 RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix(bool with_eigenvalues) const {
   const int n = model_.n(), m = model_.m(), d = model_.d();
   const ReducedCoordinates rc(model_.X());
@@ -111,18 +125,9 @@ RiemannianHessianMatrix SharpnessGeometry::riemannian_hessian_matrix(bool with_e
 
   // Constraint Jacobian in reduced coordinates, n x (m p).
   const Eigen::Index mp = static_cast<Eigen::Index>(m) * p;
-  if (mp > n) {
-    // Jz, the full Q of Jz^T, the basis B and H B, the k x k matrix (twice, with the eigensolver's
-    // copy) and the basis lifted to m d coordinates.
-    const long double MP = mp, K = mp - n;
-    require_dense_memory(n * MP + MP * MP + 2 * MP * K + 2 * K * K + static_cast<long double>(m) * d * K,
-                         "the dense Riemannian Hessian of T (m p - n = " + std::to_string(mp - n) +
-                             " square, with the full Q factor of J (m p = " + std::to_string(mp) +
-                             " square) and the tangent basis in the " + std::to_string(static_cast<long long>(m) * d) +
-                             " coordinates of this model)",
-                         "The Hessian spectrum needs it and its size grows like (m p)^2: use fewer neurons m or data "
-                         "of lower rank p");
-  }
+  require_dense_riemannian_hessian(n, m, p, d,
+                                   "The Hessian spectrum needs it and its size grows like (m p)^2: use fewer neurons m "
+                                   "or data of lower rank p");
   Eigen::MatrixXd Jz(n, mp);
   for (int j = 0; j < m; ++j) Jz.middleCols(static_cast<Eigen::Index>(j) * p, p) = D.col(j).asDiagonal() * Z;
   RiemannianHessianMatrix out;

@@ -21,6 +21,7 @@
 
 #include "zeroloss/model/activation.hpp"
 #include "zeroloss/model/network.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 namespace zeroloss {
@@ -29,6 +30,10 @@ struct TwoLayerPointSummary {
   int n = 0, d = 0, m = 0;
   int p = 0;                             // rank X
   std::string activation;                // Activation::name()
+  PointCoordinates coordinates = PointCoordinates::Full;
+  // Reduced only: the weights' part orthogonal to span{x_i} was dropped when they were saved
+  // (reduced-weights "perpendicular": "dropped"; false: it is zero). No quantity here depends on it.
+  bool perpendicular_dropped = false;
   int manifold_dimension = 0;            // m d - n
   int nontrivial_tangent_dimension = 0;  // m p - n
   double manifold_tolerance = 0;         // absolute: tolerance * max(1, max_i |y_i|)
@@ -62,5 +67,17 @@ TwoLayerPointSummary summarize_two_layer_point(const TwoLayerModel& model, const
                                                double manifold_tolerance, bool with_hessian_spectrum,
                                                SpectrumMethod spectrum = SpectrumMethod::Auto,
                                                const LanczosOptions& lanczos = {});
+
+// The same summary from reduced coordinates only (coordinates = Reduced): `reduced` is the model
+// with X replaced by Z = X U and `beta` (m x p) the point, `data` the reduced coordinates of the
+// full data X (its basis U gives d, its singular values the condition of X). R = Z beta^T = X Theta^T,
+// so every number equals that of summarize_two_layer_point at Theta = beta U^T + (any part orthogonal
+// to span{x_i}) up to rounding; no m x d matrix is formed.
+TwoLayerPointSummary summarize_reduced_two_layer_point(const TwoLayerModel& reduced,
+                                                       const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                                       const ReducedCoordinates& data, double manifold_tolerance,
+                                                       bool with_hessian_spectrum,
+                                                       SpectrumMethod spectrum = SpectrumMethod::Auto,
+                                                       const LanczosOptions& lanczos = {});
 
 }  // namespace zeroloss

@@ -11,6 +11,11 @@
 
 namespace zeroloss {
 
+// The coordinates a point is given and computed in: Full (Theta, m x d) or Reduced (only
+// beta = Theta U, m x p; the part of Theta orthogonal to span{x_i} is not at hand).
+enum class PointCoordinates { Full, Reduced };
+const char* to_string(PointCoordinates coordinates);  // "full", "reduced"
+
 class ReducedCoordinates {
  public:
   // Basis of the row space of X from a thin SVD; singular values below

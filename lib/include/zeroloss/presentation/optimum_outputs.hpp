@@ -10,6 +10,7 @@
 
 #include "zeroloss/manifold/riemannian_lbfgs.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
+#include "zeroloss/model/reduced_coordinates.hpp"
 #include "zeroloss/sharpness/diagonal_linear_optimum.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
 
@@ -22,6 +23,10 @@ struct OptimumReport {
   double input_residual_max = 0;    // max_i |f_i - y_i| there
   std::string activation;           // names the activation in THEORY's assumptions
   std::string out;                  // the file written
+  // Reduced: the input was a reduced-weights manifest and everything ran on beta (m x p); the
+  // point written is reduced weights whose perpendicular part is zero or dropped as in the input.
+  PointCoordinates coordinates = PointCoordinates::Full;
+  bool perpendicular_dropped = false;
 };
 
 // "closed-form", "lbfgs" (requested) or "lbfgs-fallback" (no closed form).

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "zeroloss/formats/reduced_weights.hpp"
 #include "zeroloss/io/dataset.hpp"
 #include "zeroloss/model/network.hpp"
 #include "zeroloss/model/problem_checks.hpp"
@@ -49,6 +50,13 @@ LoadedProblem load_problem(const ProblemFiles& files, ManifoldPolicy policy = Ma
 // `policy`), and the same messages with the quantity named instead of the file and line ("data X,
 // sample 4, column 'x2'", "weights Theta, neuron 3 (row 3), column 1", "second layer a").
 LoadedProblem load_problem(const ProblemArrays& arrays, ManifoldPolicy policy = ManifoldPolicy::Require);
+
+// The weights of a file as Theta (m x d): a weights CSV (read_weights_csv), or a reduced-weights
+// manifest (*.json) read as Theta = beta U^T, which forms the m x d matrix (has_second_layer_column
+// true: the manifest always holds a). `d` is checked against the file.
+Weights read_weights_file(const std::string& path, int d);
+// Theta = beta U^T of reduced weights (forms the m x d matrix).
+Weights lifted_weights(ReducedWeights reduced);
 
 // The source names of a loaded data set and weights file, for the messages of model/problem_checks.hpp.
 ProblemSource problem_source(const Dataset& data, const std::string& data_path, const std::string& weights_path);

@@ -17,6 +17,8 @@
 
 #include <Eigen/Dense>
 
+#include <string>
+
 #include "zeroloss/manifold/constraint_jacobian.hpp"
 #include "zeroloss/model/network.hpp"
 
@@ -29,6 +31,13 @@ struct RiemannianHessianMatrix {
   Eigen::MatrixXd matrix;       // k x k, basis^T Hess_M T basis
   Eigen::VectorXd eigenvalues;  // ascending
 };
+
+// Throws ResourceError (numerics/dense_limit.hpp) unless the objects riemannian_hessian_matrix forms
+// fit the dense limit, for n samples, m neurons, data rank p and d coordinates per neuron (d = p for
+// a reduced model): J in reduced coordinates, the full Q factor of its transpose, the tangent basis
+// B and H B, the k x k matrix twice, and B in the m d coordinates, k = m p - n. `way_out` ends the
+// message (what to do instead).
+void require_dense_riemannian_hessian(int n, int m, int p, int d, const std::string& way_out);
 
 class SharpnessGeometry {
  public:
