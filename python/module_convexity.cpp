@@ -188,7 +188,7 @@ void bind_convexity(py::module_& m) {
         o.seed = seed;
         const auto geometry = geometry_of(model);
         const Eigen::MatrixXd x = caller_in(model, theta, "theta");
-        PythonPoller poller(py::none());
+        PythonPoller poller{py::none()};
         o.interrupt = poller.flag();
         const PointConvexity p = call_polling(poller, [&] { return analyze_point(*geometry, x, o); });
         return point_dict(model, p);
@@ -233,7 +233,7 @@ projection_distance, min_dphi, min_d3phi, max_abs_preactivation), .theta (the po
         const auto geometry = geometry_of(model);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
         const Eigen::MatrixXd ref = reference ? caller_in(model, *reference, "reference") : geometry->zero_point();
-        PythonPoller poller(py::none());
+        PythonPoller poller{py::none()};
         o.interrupt = poller.flag();
         SamplingResult r = call_polling(poller, [&] { return sample_points(*geometry, a, ref, o); });
         return make_samples(model, std::move(r));
@@ -264,7 +264,7 @@ The GIL is released; Ctrl-C stops it before its next point and is raised.)doc");
         if (eps.empty()) eps = search_ladder(samples.result.points, rungs);
         const auto geometry = geometry_of(model);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
-        PythonPoller poller(py::none());
+        PythonPoller poller{py::none()};
         o.interrupt = poller.flag();
         const std::vector<SearchRung> found =
             call_polling(poller, [&] { return search_negative_curvature(*geometry, a, samples.result.points, eps, o); });

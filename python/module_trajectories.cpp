@@ -254,7 +254,7 @@ template <class Options, class Run>
 py::dict convexity_along(const PyModel& model, const Eigen::MatrixXd& theta0, Options options, Run run) {
   const std::unique_ptr<ConvexityGeometry> geometry = geometry_of(model);
   const Eigen::MatrixXd x0 = caller_in(model, theta0, "theta0");
-  PythonPoller poller(py::none());
+  PythonPoller poller{py::none()};
   options.interrupt = poller.flag();
   std::unique_ptr<LabelNoiseDynamics> dynamics;
   if (dynamic_cast<const PyTwoLayer*>(&model) != nullptr) {

@@ -32,8 +32,12 @@ void expect_rule(std::uint64_t K, const LoggedRunSizes& z) {
   const double steps = static_cast<double>(K) * sgd_step_cost(z), row = logged_row_cost(z);
   ASSERT_GE(P, 1);
   ASSERT_LE(P, kMaxDefaultLogPoints);
-  if (P > 1) EXPECT_LE(P * row, steps / 9.0) << "K = " << K;
-  if (P < kMaxDefaultLogPoints) EXPECT_GT((P + 1) * row, steps / 9.0) << "K = " << K;
+  if (P > 1) {
+    EXPECT_LE(P * row, steps / 9.0) << "K = " << K;
+  }
+  if (P < kMaxDefaultLogPoints) {
+    EXPECT_GT((P + 1) * row, steps / 9.0) << "K = " << K;
+  }
 }
 
 TEST(DefaultSgdLogPoints, IsTheLargestScheduleWhoseLoggingCostsAtMostATenthOfTheRun) {
