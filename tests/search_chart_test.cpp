@@ -77,6 +77,31 @@ SearchChart random_chart(const ConvexityGeometry& G, const Eigen::MatrixXd& x0, 
 
 double max_abs(const Eigen::VectorXd& v) { return v.cwiseAbs().maxCoeff(); }
 
+ChartGradientOptions options_with_step(double step) {
+  ChartGradientOptions o;
+  o.step = step;
+  return o;
+}
+
+// A random chart near the case's point, with what its centre (c = 0) gives the gradient.
+struct CentredChart {
+  SearchChart chart;
+  Eigen::VectorXd c;      // 0
+  Eigen::MatrixXd grad;   // grad_M T at the centre
+  SmallestEigenpair pair;
+};
+
+CentredChart centred_chart(const ConvexityGeometry& G, const Eigen::MatrixXd& x0, unsigned seed,
+                           const ChartGradientOptions& o) {
+  std::mt19937_64 rng(seed);
+  CentredChart out;
+  out.chart = random_chart(G, x0, 0.3, rng, o.projection);
+  out.c = Eigen::VectorXd::Zero(out.chart.basis.cols());
+  out.grad = G.riemannian_gradient(out.chart.center);
+  out.pair = smallest_eigenpair(G, out.chart.center);
+  return out;
+}
+
 // Tolerance (relative to the largest component of the gradient). Central differences with step h
 // have truncation error h^2 / 6 |f'''| (about 1e-9 of the scale at h = 1e-4 for derivatives of order
 // one over distances of order one) and rounding error delta / h, delta the noise of one evaluation:
@@ -130,13 +155,12 @@ TEST(SearchChartGradient, EigenvectorRouteEqualsTheDifferencesOfLambdaMinAtRando
 TEST(SearchChartGradient, AWrongEigenvectorGivesAVisiblyDifferentGradient) {
   for (const GeometryCase& gc : cases()) {
     const ConvexityGeometry& G = *gc.geometry;
-    std::mt19937_64 rng(8);
-    ChartGradientOptions o;
-    o.step = kStep;
-    const SearchChart chart = random_chart(G, gc.on_manifold, 0.3, rng, o.projection);
-    const Eigen::VectorXd c = Eigen::VectorXd::Zero(chart.basis.cols());
-    const double g = G.riemannian_gradient(chart.center).norm();
-    const SmallestEigenpair pair = smallest_eigenpair(G, chart.center);
+    const ChartGradientOptions o = options_with_step(kStep);
+    const CentredChart at = centred_chart(G, gc.on_manifold, 8, o);
+    const SearchChart& chart = at.chart;
+    const Eigen::VectorXd& c = at.c;
+    const double g = at.grad.norm();
+    const SmallestEigenpair& pair = at.pair;
     const ChartGradient right = chart_gradient(G, chart, c, g, pair, o);
     ASSERT_TRUE(right.ok);
     const double scale = max_abs(right.lambda_min);
@@ -162,14 +186,11 @@ TEST(SearchChartGradient, AWrongEigenvectorGivesAVisiblyDifferentGradient) {
 TEST(SearchChartGradient, GradientNormDerivativeAtTheCentreIsTheHessianAppliedToTheGradient) {
   for (const GeometryCase& gc : cases()) {
     const ConvexityGeometry& G = *gc.geometry;
-    std::mt19937_64 rng(9);
-    ChartGradientOptions o;
-    o.step = kStep;
-    const SearchChart chart = random_chart(G, gc.on_manifold, 0.3, rng, o.projection);
-    const Eigen::VectorXd c = Eigen::VectorXd::Zero(chart.basis.cols());
-    const Eigen::MatrixXd grad = G.riemannian_gradient(chart.center);
+    const CentredChart at = centred_chart(G, gc.on_manifold, 9, options_with_step(kStep));
+    const SearchChart& chart = at.chart;
+    const Eigen::MatrixXd& grad = at.grad;
     const double g = grad.norm();
-    const ChartGradient d = chart_gradient(G, chart, c, g, smallest_eigenpair(G, chart.center), o);
+    const ChartGradient d = chart_gradient(G, chart, at.c, g, at.pair, options_with_step(kStep));
     ASSERT_TRUE(d.ok);
     // The retraction's differential at c = 0 is B, so d g / dc = B^T Hess_M T[grad_M T] / g, with
     // Hess_M T = Hb A Hb^T on the tangent space (Hb, A: the dense basis and matrix).
@@ -187,16 +208,28 @@ TEST(SearchChartGradient, GradientNormDerivativeAtTheCentreIsTheHessianAppliedTo
   }
 }
 
-// THEORY 6's problem at the minimizer of T: every neuron has the same pre-activation, so Hess_M T =
-// w I on the tangent space {v : sum_j v_j = 0} (dimension 2): lambda_min is double.
-TEST(SearchChartGradient, FallsBackToEigenvalueDifferencesWhereLambdaMinIsNotSimple) {
+// THEORY 6's problem (n = 1, x = e_1, m = 3, cubic, a = 1, y = phi(5) + phi(0.58) + phi(0)) and
+// its minimizer of T (every r_j = phi^{-1}(y / 3)).
+struct Theory6Problem {
+  TwoLayerModel model;
+  Eigen::MatrixXd optimum;
+};
+
+Theory6Problem theory6_problem() {
   const Activation phi = Activation::cubic();
   const double y = phi.value(5) + phi.value(0.58) + phi.value(0);
   Eigen::MatrixXd X(1, 1);
   X << 1;
-  const TwoLayerModel model(X, Eigen::VectorXd::Constant(1, y), Eigen::VectorXd::Ones(3), phi);
-  const TwoLayerConvexityGeometry G(model);
-  const Eigen::MatrixXd optimum = Eigen::MatrixXd::Constant(3, 1, phi.inverse(y / 3));
+  return {TwoLayerModel(X, Eigen::VectorXd::Constant(1, y), Eigen::VectorXd::Ones(3), phi),
+          Eigen::MatrixXd::Constant(3, 1, phi.inverse(y / 3))};
+}
+
+// THEORY 6's problem at the minimizer of T: every neuron has the same pre-activation, so Hess_M T =
+// w I on the tangent space {v : sum_j v_j = 0} (dimension 2): lambda_min is double.
+TEST(SearchChartGradient, FallsBackToEigenvalueDifferencesWhereLambdaMinIsNotSimple) {
+  const Theory6Problem t = theory6_problem();
+  const TwoLayerConvexityGeometry G(t.model);
+  const Eigen::MatrixXd& optimum = t.optimum;
   SearchChart chart;
   chart.center = G.reduce(optimum);
   chart.basis = G.tangent_basis(chart.center);
@@ -227,13 +260,9 @@ TEST(SearchChartGradient, FallsBackToEigenvalueDifferencesWhereLambdaMinIsNotSim
 // level (the search does not get it as a start); the eigenvector route takes no dense gradient at
 // these generic points but the fallbacks at the optimum.
 TEST(SearchChartGradient, SearchWithEitherRouteFindsTheTheory6Curvature) {
-  const Activation phi = Activation::cubic();
-  const double y = phi.value(5) + phi.value(0.58) + phi.value(0);
-  Eigen::MatrixXd X(1, 1);
-  X << 1;
-  const TwoLayerModel model(X, Eigen::VectorXd::Constant(1, y), Eigen::VectorXd::Ones(3), phi);
-  const TwoLayerConvexityGeometry G(model);
-  const Eigen::MatrixXd optimum = Eigen::MatrixXd::Constant(3, 1, phi.inverse(y / 3));
+  const Theory6Problem t = theory6_problem();
+  const TwoLayerConvexityGeometry G(t.model);
+  const Eigen::MatrixXd& optimum = t.optimum;
   const SampledPoint given = evaluate_point(G, Eigen::Vector3d(5, 0.58, 0), "given", 0, 0.0, 1e-10);
   SamplingOptions sampling = ConvexityOptions::quick().sampling;
   sampling.seed = 5;
