@@ -222,7 +222,7 @@ struct SearchOptions {
   // from differences of the dense lambda_min, which is also the fallback where the gap lambda_2 -
   // lambda_1 is at most simple_eigenvalue_gap * max_k |lambda_k|.
   CurvatureGradient curvature_gradient = CurvatureGradient::Eigenvector;
-  double simple_eigenvalue_gap = 1e-6;
+  double simple_eigenvalue_gap = 1e-10;
   double negative_tolerance = 1e-10;
   ProjectionOptions projection{};
   // When it becomes true, the search aborts its L-BFGS stage at the next iteration and throws
