@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "support/ceres_logging.hpp"
+#include "zeroloss/diagnostics/search_chart.hpp"
 #include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/support/interrupt_flag.hpp"
@@ -373,7 +374,7 @@ std::vector<double> search_ladder(const std::vector<SampledPoint>& points, int r
 
 namespace {
 
-// The best feasible point seen during one rung.
+// The best feasible point seen during one rung, and the rung's gradient counts.
 struct Tracker {
   double lambda = std::numeric_limits<double>::infinity();
   double grad = 0;
@@ -381,79 +382,112 @@ struct Tracker {
   std::string from;
   long evaluations = 0;
   long budget = 0;
+  long gradients = 0;        // chart gradients computed
+  long dense_gradients = 0;  // of them by differences of the dense lambda_min (not simple there)
+
+  void offer(const Eigen::MatrixXd& x, double g, double lambda_min, double eps, const std::string& start) {
+    if (g < eps && lambda_min < lambda) {
+      lambda = lambda_min;
+      grad = g;
+      beta = x;
+      from = start;
+    }
+  }
 };
 
-// Objective of one stage in a retraction chart c -> project_newton(center + B c).
+// Objective of one stage in a retraction chart c -> project_newton(center + B c) (search_chart.hpp):
 //   Barrier: lambda_min - mu log(1 - g^2 / eps^2), defined only where g < eps;
 //   Penalty: lambda_min + rho max(0, g / (eps (1 - 1e-3)) - 1), defined everywhere: an exact penalty
 //            whose minimizers (for rho large enough) sit just inside the constraint. Used to pull an
 //            infeasible start with negative curvature (a sampled counterexample above eps) inside.
 struct Chart {
   const ConvexityGeometry* G;
-  Eigen::MatrixXd center;  // beta_c on M (working coordinates)
-  Eigen::MatrixXd basis;   // N x k, orthonormal basis of the non-trivial tangent space at beta_c
+  SearchChart chart;  // centre beta_c on M (working coordinates) and the tangent basis there
   double eps = 0, mu = 0;
   bool penalty = false;
   double rho = 0;
-  const ProjectionOptions* projection;
+  const SearchOptions* options;
   const std::atomic<bool>* interrupt = nullptr;  // set: every evaluation is undefined, the stage aborts
+
+  double objective(double lambda, double g) const {
+    return penalty ? lambda + rho * std::max(0.0, g / (eps * (1 - 1e-3)) - 1)
+                   : lambda - mu * std::log1p(-(g * g) / (eps * eps));
+  }
+  // d objective / d g at g (the penalty's kink counts on the side g is on).
+  double objective_slope(double g) const {
+    if (penalty) return g > eps * (1 - 1e-3) ? rho / (eps * (1 - 1e-3)) : 0.0;
+    return mu * (2 * g / (eps * eps)) / (1 - (g * g) / (eps * eps));
+  }
+};
+
+// What the value at c leaves for the gradient there.
+struct ChartValue {
+  double grad_norm = 0;
+  SmallestEigenpair pair;
 };
 
 // Value of the stage objective at chart coordinates c; false if it is undefined there (retraction
 // failed, or g >= eps for the barrier). Every feasible point (g < eps) evaluated updates the tracker.
-bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const double* c, double* value) {
+// With `at`, also the smallest eigenpair there (for the gradient).
+bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const double* c, double* value,
+                   ChartValue* at) {
   if (interrupt_requested(ch.interrupt)) return false;
   ++tr.evaluations;
-  const Eigen::Map<const Eigen::VectorXd> cv(c, ch.basis.cols());
-  const Eigen::MatrixXd start = ch.center + ch.G->to_working(ch.basis * cv);
-  if (!start.allFinite()) return false;
+  const Eigen::Map<const Eigen::VectorXd> cv(c, ch.chart.basis.cols());
   try {
-    const auto pr = ch.G->project(start, *ch.projection);
-    const double g = ch.G->riemannian_gradient(pr.first).norm();
+    const Eigen::MatrixXd x = ch.chart.point(*ch.G, cv, ch.options->projection);
+    const double g = ch.G->riemannian_gradient(x).norm();
     if (!ch.penalty && !(g < ch.eps)) return false;
-    const double lambda = ch.G->hessian(pr.first).eigenvalues.minCoeff();
-    if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
-    if (g < ch.eps && lambda < tr.lambda) {
-      tr.lambda = lambda;
-      tr.grad = g;
-      tr.beta = pr.first;
-      tr.from = from;
+    double lambda = 0;
+    if (at) {
+      at->pair = smallest_eigenpair(*ch.G, x);
+      at->grad_norm = g;
+      lambda = at->pair.value;
+    } else {
+      lambda = ch.G->hessian(x).eigenvalues.minCoeff();
     }
-    *value = ch.penalty ? lambda + ch.rho * std::max(0.0, g / (ch.eps * (1 - 1e-3)) - 1)
-                        : lambda - ch.mu * std::log1p(-(g * g) / (ch.eps * ch.eps));
+    if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
+    tr.offer(x, g, lambda, ch.eps, from);
+    *value = ch.objective(lambda, g);
     return std::isfinite(*value);
   } catch (const Error&) {
     return false;
   }
 }
 
+// The stage objective for Ceres. Its gradient: the chain rule on the chart gradients of lambda_min
+// and g (search_chart.hpp: the frozen eigenvector's Rayleigh quotient where lambda_min is simple,
+// differences of the dense lambda_min where it is not).
 class BarrierFunction final : public ceres::FirstOrderFunction {
  public:
   BarrierFunction(const Chart* chart, Tracker* tracker, std::string from, double step)
       : chart_(chart), tracker_(tracker), from_(std::move(from)), step_(step) {}
-  int NumParameters() const override { return static_cast<int>(chart_->basis.cols()); }
+  int NumParameters() const override { return static_cast<int>(chart_->chart.basis.cols()); }
   bool Evaluate(const double* c, double* cost, double* gradient) const override {
-    if (!barrier_value(*chart_, *tracker_, from_, c, cost)) return false;
+    ChartValue at;
+    if (!barrier_value(*chart_, *tracker_, from_, c, cost, gradient ? &at : nullptr)) return false;
     if (!gradient) return true;
-    const int k = NumParameters();
-    std::vector<double> x(c, c + k);
-    for (int i = 0; i < k; ++i) {
-      double fp = 0, fm = 0;
-      x[i] = c[i] + step_;
-      const bool okp = barrier_value(*chart_, *tracker_, from_, x.data(), &fp);
-      x[i] = c[i] - step_;
-      const bool okm = barrier_value(*chart_, *tracker_, from_, x.data(), &fm);
-      x[i] = c[i];
-      if (okp && okm) {
-        gradient[i] = (fp - fm) / (2 * step_);
-      } else if (okp) {
-        gradient[i] = (fp - *cost) / step_;
-      } else if (okm) {
-        gradient[i] = (*cost - fm) / step_;
-      } else {
-        return false;
-      }
-    }
+    const SearchOptions& o = *chart_->options;
+    ChartGradientOptions go;
+    go.step = step_;
+    go.simple_gap = o.simple_eigenvalue_gap;
+    go.method = o.curvature_gradient;
+    go.projection = o.projection;
+    go.interrupt = chart_->interrupt;
+    Tracker& tr = *tracker_;
+    const double eps = chart_->eps;
+    const std::string& from = from_;
+    const ChartPointObserver observe = [&tr, eps, &from](const Eigen::MatrixXd& x, double g, double lambda) {
+      tr.offer(x, g, lambda, eps, from);
+    };
+    const Eigen::Map<const Eigen::VectorXd> cv(c, NumParameters());
+    const ChartGradient d = chart_gradient(*chart_->G, chart_->chart, cv, at.grad_norm, at.pair, go, observe);
+    tr.evaluations += d.evaluations;
+    ++tr.gradients;
+    if (d.method == CurvatureGradient::EigenvalueDifferences) ++tr.dense_gradients;
+    if (!d.ok) return false;
+    Eigen::Map<Eigen::VectorXd>(gradient, NumParameters()) =
+        d.lambda_min + chart_->objective_slope(at.grad_norm) * d.grad_norm;
     return true;
   }
 
@@ -477,20 +511,20 @@ class BudgetCallback final : public ceres::IterationCallback {
   const std::atomic<bool>* interrupt_;
 };
 
-// Runs one Ceres L-BFGS stage in the chart centred at ch.center and re-centres the chart at the
+// Runs one Ceres L-BFGS stage in the chart centred at ch.chart.center and re-centres the chart at the
 // result (when `require_feasible`, only if the result is strictly feasible). False if the chart
 // could not be built or the re-centring failed.
 bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOptions& o, bool require_feasible) {
   const ConvexityGeometry& G = *ch.G;
   try {
-    ch.basis = G.tangent_basis(ch.center);
+    ch.chart.basis = G.tangent_basis(ch.chart.center);
   } catch (const Error&) {
     return false;
   }
-  const double step = o.difference_step * std::max(1.0, ch.center.norm());
-  Eigen::VectorXd c = Eigen::VectorXd::Zero(ch.basis.cols());
+  const double step = o.difference_step * std::max(1.0, ch.chart.center.norm());
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(ch.chart.basis.cols());
   double f0 = 0;
-  if (!barrier_value(ch, tr, from, c.data(), &f0)) return false;
+  if (!barrier_value(ch, tr, from, c.data(), &f0, nullptr)) return false;
   ceres::GradientProblem problem(new BarrierFunction(&ch, &tr, from, step));
   ceres::GradientProblemSolver::Options so;
   so.line_search_direction_type = ceres::LBFGS;
@@ -506,11 +540,8 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
   ceres::Solve(so, problem, c.data(), &summary);
   throw_if_interrupted(ch.interrupt, "convexity search");
   try {
-    const Eigen::MatrixXd start = ch.center + G.to_working(ch.basis * c);
-    auto pr = G.project(start, o.projection);
-    if (!require_feasible || G.riemannian_gradient(pr.first).norm() < ch.eps) {
-      ch.center = std::move(pr.first);
-    }
+    Eigen::MatrixXd x = ch.chart.point(G, c, o.projection);
+    if (!require_feasible || G.riemannian_gradient(x).norm() < ch.eps) ch.chart.center = std::move(x);
   } catch (const Error&) {
     return false;
   }
@@ -543,7 +574,7 @@ void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, c
     tr.beta = beta0;
     tr.from = from;
   }
-  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.1 * scale, false, 0.0, &o.projection, o.interrupt};
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.1 * scale, false, 0.0, &o, o.interrupt};
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
     if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
@@ -561,13 +592,17 @@ void penalty_then_barrier(const ConvexityGeometry& G, const Eigen::MatrixXd& bet
   Tracker local;  // feasible points reached from this start only
   local.evaluations = tr.evaluations;
   local.budget = tr.budget;
-  Chart ch{&G, beta0, Eigen::MatrixXd(), eps, 0.0, true, scale, &o.projection, o.interrupt};
+  local.gradients = tr.gradients;
+  local.dense_gradients = tr.dense_gradients;
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, true, scale, &o, o.interrupt};
   for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
     if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
     if (std::isfinite(local.lambda)) break;
     ch.rho *= 10;
   }
   tr.evaluations = local.evaluations;
+  tr.gradients = local.gradients;
+  tr.dense_gradients = local.dense_gradients;
   if (!std::isfinite(local.lambda)) return;
   if (local.lambda < tr.lambda) {
     tr.lambda = local.lambda;
@@ -594,9 +629,9 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
                                                   const std::vector<double>& eps_in, const SearchOptions& o,
                                                   const Progress& progress) {
   if (o.starts < 0 || o.barrier_stages < 1 || o.iterations_per_stage < 1 || o.max_evaluations_per_rung < 1 ||
-      !(o.difference_step > 0)) {
+      !(o.difference_step > 0) || !(o.simple_eigenvalue_gap >= 0) || !std::isfinite(o.simple_eigenvalue_gap)) {
     throw InputError("convexity search options: need starts >= 0, barrier_stages >= 1, iterations_per_stage >= 1, "
-                     "max_evaluations_per_rung >= 1 and difference_step > 0");
+                     "max_evaluations_per_rung >= 1, difference_step > 0 and a finite simple_eigenvalue_gap >= 0");
   }
   for (double e : eps_in)
     if (!(e > 0) || !std::isfinite(e)) throw InputError("convexity search: every eps must be positive and finite, got " + short_number(e, 4));
@@ -676,6 +711,8 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
       barrier_descent(G, best, from, eps[r], o, tr);
     }
     rung.evaluations = tr.evaluations;
+    rung.gradients = tr.gradients;
+    rung.dense_gradients = tr.dense_gradients;
     if (std::isfinite(tr.lambda)) {
       rung.feasible_start = true;
       // Re-evaluate the reported point from scratch, in the caller's coordinates.

@@ -84,6 +84,11 @@ double ModelConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::Matrix
   return RiemannianSharpness(model_, column(x)).riemannian_hessian_form(column(w));
 }
 
+Eigen::MatrixXd ModelConvexityGeometry::tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                           const Eigen::Ref<const Eigen::MatrixXd>& v) const {
+  return ManifoldPoint(model_, column(x)).tangent_projection(column(v));
+}
+
 Eigen::MatrixXd ModelConvexityGeometry::tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
   return ManifoldPoint(model_, column(x)).tangent_basis();
 }

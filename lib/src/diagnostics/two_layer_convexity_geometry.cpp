@@ -101,6 +101,11 @@ double TwoLayerConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::Mat
   return SharpnessGeometry(reduced_, x).riemannian_hessian_form(w);
 }
 
+Eigen::MatrixXd TwoLayerConvexityGeometry::tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                              const Eigen::Ref<const Eigen::MatrixXd>& v) const {
+  return SharpnessGeometry(reduced_, x).jacobian().tangent_projection(v);
+}
+
 Eigen::MatrixXd TwoLayerConvexityGeometry::tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
   return zeroloss::tangent_basis(reduced_, x);
 }

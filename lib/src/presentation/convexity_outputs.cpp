@@ -52,7 +52,9 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
                   {"starts", o.search.starts}, {"barrier_stages", o.search.barrier_stages},
                   {"iterations_per_stage", o.search.iterations_per_stage},
                   {"max_evaluations_per_rung", o.search.max_evaluations_per_rung},
-                  {"difference_step", o.search.difference_step}}}};
+                  {"difference_step", o.search.difference_step},
+                  {"curvature_gradient", to_string(o.search.curvature_gradient)},
+                  {"simple_eigenvalue_gap", o.search.simple_eigenvalue_gap}}}};
   j["anchor"] = {{"source", to_string(res.anchor.source)},
                  {"description", res.anchor.description},
                  {"kind", res.anchor.kind ? json(to_string(*res.anchor.kind)) : json(nullptr)},
@@ -167,7 +169,8 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
     rungs.push_back({{"eps", r.eps}, {"feasible_start", r.feasible_start}, {"lambda_min", number_or_null(r.lambda_min)},
                      {"grad_norm", number_or_null(r.grad_norm)}, {"sharpness", number_or_null(r.sharpness)},
                      {"negative", r.negative}, {"found_from", r.found_from}, {"starts_used", r.starts_used},
-                     {"evaluations", r.evaluations}});
+                     {"evaluations", r.evaluations}, {"gradients", r.gradients},
+                     {"dense_gradients", r.dense_gradients}});
   }
   j["search"] = {{"rungs", rungs},
                  {"convex_up_to", res.search_convex_up_to},

@@ -179,7 +179,13 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
       out << "negative curvature found at every rung";
     }
     if (std::isfinite(r.search_negative_from)) out << "; found from eps = " << g(r.search_negative_from, 5);
-    out << "\n";
+    long gradients = 0, dense = 0;
+    for (const auto& s : r.search) {
+      gradients += s.gradients;
+      dense += s.dense_gradients;
+    }
+    out << "\n  gradients of lambda_min: " << gradients << " (" << dense
+        << " by differences of the dense lambda_min, where it was not simple)\n";
   }
   if (r.assumptions_apply) {
     out << "\nAssumptions (phi' > 0, phi''' > 0) on the " << "pre-activations visited: " << r.assumptions.describe(r.activation)

@@ -30,7 +30,9 @@
 //    lambda_min(Hess_M T) over M subject to ||grad_M T|| <= eps. Method: log-barrier
 //    lambda_min - mu log(1 - ||grad_M T||^2 / eps^2), mu decreased over stages, minimized by Ceres L-BFGS
 //    (GradientProblemSolver) in retraction charts (c -> project_newton(beta + B c), B an orthonormal
-//    tangent basis), re-centred after each stage; gradients by central differences in the chart.
+//    tangent basis), re-centred after each stage; the gradient of lambda_min from its eigenvector
+//    (differences of the frozen eigenvector's Rayleigh quotient, diagnostics/search_chart.hpp), of the
+//    barrier from differences of ||grad_M T||.
 //    Starts: the best point of the previous rung, the anchor, the sampled points with
 //    ||grad_M T|| < eps (half with the lowest lambda_min, half closest to the boundary), and the sampled
 //    counterexamples just above eps, first pulled inside by an exact penalty
@@ -58,6 +60,7 @@
 
 #include "zeroloss/model/activation.hpp"
 #include "zeroloss/diagnostics/convexity_geometry.hpp"
+#include "zeroloss/diagnostics/search_chart.hpp"
 #include "zeroloss/manifold/geodesic.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
 #include "zeroloss/model/network.hpp"
@@ -214,6 +217,12 @@ struct SearchOptions {
   int iterations_per_stage = 40;  // L-BFGS iterations per stage
   long max_evaluations_per_rung = 20000;  // point evaluations per rung, shared equally among its starts
   double difference_step = 1e-6;  // central-difference step in chart coordinates (times max(1, ||beta||))
+  // The gradient of lambda_min in the chart (diagnostics/search_chart.hpp): from the eigenvector of a
+  // simple lambda_min (differences of its Rayleigh quotient, no eigendecomposition per coordinate), or
+  // from differences of the dense lambda_min, which is also the fallback where the gap lambda_2 -
+  // lambda_1 is at most simple_eigenvalue_gap * max_k |lambda_k|.
+  CurvatureGradient curvature_gradient = CurvatureGradient::Eigenvector;
+  double simple_eigenvalue_gap = 1e-10;
   double negative_tolerance = 1e-10;
   ProjectionOptions projection{};
   // When it becomes true, the search aborts its L-BFGS stage at the next iteration and throws
@@ -233,6 +242,9 @@ struct SearchRung {
                                    // "geodesic#3(outside)" for a counterexample pulled inside, ...)
   int starts_used = 0;
   long evaluations = 0;
+  long gradients = 0;        // chart gradients computed (each also counts its 2 k points in evaluations)
+  long dense_gradients = 0;  // of them by differences of the dense lambda_min (lambda_min not simple
+                             // there, or curvature_gradient = EigenvalueDifferences)
 };
 
 // The automatic ladder of gradient bounds, ascending. Without a sampled counterexample: `rungs`

@@ -105,6 +105,12 @@ class ConvexityGeometry {
   // Hess_M T[w, w] for tangent w.
   virtual double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                               const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
+  // P_x v = v - J^T (J J^T)^{-1} J v: the orthogonal projection of a working-coordinate vector v
+  // (any shape the working coordinates have) onto the non-trivial tangent space at x (THEORY 2; for
+  // the two-layer network in reduced coordinates ker J is the non-trivial part). Throws
+  // SingularPointError where J J^T is singular.
+  virtual Eigen::MatrixXd tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                             const Eigen::Ref<const Eigen::MatrixXd>& v) const = 0;
   // Orthonormal basis of the non-trivial tangent space at x (N x k).
   virtual Eigen::MatrixXd tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   // A flattened tangent vector (a combination of basis columns) as a working-coordinate matrix.

@@ -39,6 +39,8 @@ class TwoLayerConvexityGeometry final : public ConvexityGeometry {
   ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                       const Eigen::Ref<const Eigen::MatrixXd>& w) const override;
+  Eigen::MatrixXd tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& v) const override;
   Eigen::MatrixXd tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   Eigen::MatrixXd to_working(const Eigen::Ref<const Eigen::VectorXd>& flat) const override;
   Eigen::MatrixXd random_point(std::mt19937_64& rng, double scale) const override;
