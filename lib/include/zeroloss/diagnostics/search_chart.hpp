@@ -32,7 +32,7 @@
 // its scale. The quotient rho is smooth however close lambda_2 comes, so its differences need no
 // larger gap; where the two smallest eigenvalues cross within a difference step, the differences of
 // lambda_min (the fallback) are no better, they average the two branches. Measured on the Figure 1
-// problem (docs/performance.md section 15): gaps 1e-6 and 1e-10 give the same search results (0: the
+// problem (docs/performance.md section 17): gaps 1e-6 and 1e-10 give the same search results (0: the
 // negative rungs to 0.2%), with 61%, 38% (and 0%) of the gradients by the fallback.
 //
 // The gradient of g is the central difference of g at the same projected points (one Riemannian
