@@ -373,11 +373,14 @@ coefficient_tolerance). Returns {'status', 'rules'}: 'fail' when an evidence rul
       py::arg("coefficient_tolerance") = sf.coefficient_tolerance,
       py::arg("min_tested_fraction") = sf.min_tested_fraction, R"doc(
 Claim 3's rule over a population of problems, members as dicts with the keys of
-decide_sgd_tracks_flow's evidence. A member is tested when its evidence decides the claim for or
-against (sgd_tracks_flow_decidable: the coefficient's interval shorter than tol ref, and it misses
-ref or the bias order's interval lies within the band or wholly outside it). Rules: population_tested (coverage: at least min_tested_fraction of the members
-tested, at least one, one in every family) and population_holds (every tested member passes
-decide_sgd_tracks_flow). Returns {'status', 'rules'}: 'fail' when a tested member fails,
+decide_sgd_tracks_flow's evidence. A member holds when its 95% intervals decide the claim and pass
+(sgd_tracks_flow_decidable: the coefficient's interval shorter than tol ref, and it misses ref or
+the bias order's interval lies within the band or wholly outside it); it refutes the claim only at
+the family-wise level: with its intervals widened about their midpoints to the level 1 - 0.05/N over
+the N members (Bonferroni; the order's interval as a Student t with 2 degrees of freedom, four step
+sizes) they still decide against it; otherwise it is untested. Rules: population_tested (coverage:
+at least min_tested_fraction of the members hold or refute, at least one, one in every family) and
+population_holds (no member refutes). Returns {'status', 'rules'}: 'fail' when a member refutes,
 'inconclusive' when too few are tested.)doc");
 
   const DiagonalInterpolatorThresholds di;

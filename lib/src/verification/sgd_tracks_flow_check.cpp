@@ -7,8 +7,8 @@
 // Power: the same SGD ensembles (`compare --sgd-iterates`, SGD is not rerun) against falsified
 // reference flows: the coefficient times 0.5, 1.1 and 2, and the time scale eta k instead of eta^2 k.
 // Each makes the claim false, so the rule must reject it; if it does not, the verdict is inconclusive.
-// Population (sgd_tracks_flow_population.hpp): the same rules on every member whose intervals can
-// decide them; enough members must be decidable (decide_sgd_tracks_flow_population). The claim's
+// Population (sgd_tracks_flow_population.hpp): the same rules on every member, a refutation counted
+// at the family-wise level; enough members must decide (decide_sgd_tracks_flow_population). The claim's
 // rules are the anchor problem's and the population's together; the mutants run on the anchor.
 
 #include <cmath>
@@ -64,6 +64,7 @@ Verdict check_sgd_tracks_flow(VerificationContext& ctx) {
   t.max_bias_order = cfg["max_bias_order"].get<double>();
   t.coefficient_tolerance = cfg["coefficient_tolerance"].get<double>();
   t.min_tested_fraction = cfg["population"]["min_tested_fraction"].get<double>();
+  t.population_order_dof = static_cast<int>(cfg["population"]["lr_list"].size()) - 2;
   const double F = cfg["flow_coefficient_scale"].get<double>();
   const std::string act = problem["activation"].get<std::string>();
   const size_t first = ctx.begin_block();

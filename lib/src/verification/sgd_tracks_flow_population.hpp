@@ -2,7 +2,7 @@
 // Claim 3 on a population of problems (internal to sgd_tracks_flow_check.cpp): `zeroloss compare`
 // on Figure 1 draws (uniform data) and on Gaussian draws at each configured (n, d, m), each for
 // a = 1 and for a mixed-sign a, every member with its own SGD ensembles, flow and coefficient fit.
-// The claim must hold on every member whose intervals can decide it (sgd_tracks_flow_decidable).
+// No member may refute the claim at the family-wise level (sgd_tracks_flow_member_standing).
 
 #include <nlohmann/json.hpp>
 

@@ -39,6 +39,9 @@ struct SgdTracksFlowThresholds {
   // population.min_tested_fraction: of the population's members, the share that decide the claim
   // (sgd_tracks_flow_decidable), with a deciding member in every family.
   double min_tested_fraction = 0.5;
+  // Degrees of freedom of a population member's bias-order interval (Student t over the member's step
+  // sizes: their number minus 2), for the family-wise widening below.
+  int population_order_dof = 2;
 };
 
 // Each rule is an evidence rule (failing it contradicts the claim) or a coverage rule (failing it
@@ -70,10 +73,26 @@ inline constexpr const char* kRuleTrackingPopulationHolds = "population_holds"; 
 // member is untested, never a pass.
 bool sgd_tracks_flow_decidable(const SgdTracksFlowEvidence& member, const SgdTracksFlowThresholds& thresholds);
 
-// Fail when a decidable member fails decide_sgd_tracks_flow (population_holds); otherwise Pass when the
-// population is covered (at least min_tested_fraction of the members decidable, at least one, and
-// one in every family: the coverage rule population_tested), else Inconclusive (an empty population
-// included).
+// Family-wise error control over a population of N members (Bonferroni). Each member's intervals are
+// 95% intervals; "the claim fails if any member refutes it" over N members would refute a true claim
+// with probability up to 1 - 0.95^N (75% at N = 27). So a member refutes only at the level 1 - 0.05/N:
+// its intervals widened about their midpoints, the coefficient's (a normal, delta-method interval) by
+// z(1 - 0.025/N) / z(0.975) and the bias order's (Student t, population_order_dof degrees of freedom)
+// by t(1 - 0.025/N) / t(0.975) (factors 1.59 and 5.49 at N = 28 with 2 degrees of freedom).
+SgdTracksFlowEvidence widened_to_family_level(const SgdTracksFlowEvidence& member, std::size_t members,
+                                              int order_dof);
+
+// A member's standing: Holds when its 95% intervals decide (sgd_tracks_flow_decidable) and pass;
+// Refutes when its intervals widened to the family level (widened_to_family_level) decide and fail;
+// otherwise Undecided (untested, never a pass).
+enum class MemberStanding { Holds, Refutes, Undecided };
+MemberStanding sgd_tracks_flow_member_standing(const SgdTracksFlowEvidence& member,
+                                               const SgdTracksFlowThresholds& thresholds, std::size_t members);
+
+// Fail when a member refutes the claim (sgd_tracks_flow_member_standing, population_holds);
+// otherwise Pass when the population is covered (at least min_tested_fraction of the members hold or
+// refute, at least one, and one in every family: the coverage rule population_tested), else
+// Inconclusive (an empty population included).
 Decision decide_sgd_tracks_flow_population(const std::vector<SgdTracksFlowEvidence>& members,
                                            const SgdTracksFlowThresholds& thresholds);
 
