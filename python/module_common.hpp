@@ -13,6 +13,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include <string>
 
 #include "zeroloss/model/squared_loss_model.hpp"
@@ -122,5 +123,23 @@ void bind_geodesics(py::module_& m);
 void bind_convexity(py::module_& m);
 void bind_verification(py::module_& m);
 void bind_trajectories(py::module_& m);
+
+// The scalar columns of a flow's samples as the flow functions return them (t, tau, sharpness,
+// gradient_norm); the states are kept by the caller, shaped its own way.
+struct FlowSampleColumns {
+  std::vector<double> t, tau, sharpness, gradient_norm;
+  void add(double t_, double tau_, double sharpness_, double gradient_norm_) {
+    t.push_back(t_);
+    tau.push_back(tau_);
+    sharpness.push_back(sharpness_);
+    gradient_norm.push_back(gradient_norm_);
+  }
+  void write(py::dict& d) const {
+    d["t"] = t;
+    d["tau"] = tau;
+    d["sharpness"] = sharpness;
+    d["gradient_norm"] = gradient_norm;
+  }
+};
 
 }  // namespace zeroloss::python

@@ -119,26 +119,20 @@ pursuit min { sum_k c_k |w_k| : X w = y } with its dual certificate ('w', 'dual'
         options.rtol = rtol;
         options.atol = atol;
         Eigen::VectorXd start = model.flatten(theta0, "theta0");
-        std::vector<double> ts, taus, sharp, grads;
+        FlowSampleColumns columns;
         std::vector<Eigen::VectorXd> thetas;
         PythonPoller poller(std::move(callback));
         ParameterFlowResult result;
         {
           py::gil_scoped_release release;
           result = integrate_sharpness_flow(model.model(), start, options, [&](const ParameterFlowSample& s) {
-            ts.push_back(s.t);
-            taus.push_back(s.tau);
-            sharp.push_back(s.sharpness);
-            grads.push_back(s.gradient_norm);
+            columns.add(s.t, s.tau, s.sharpness, s.gradient_norm);
             thetas.push_back(*s.theta);
             return poller.poll([&] { return py::make_tuple(s.t, model.shaped(*s.theta), s.sharpness, s.gradient_norm); });
           });
         }
         py::dict d;
-        d["t"] = ts;
-        d["tau"] = taus;
-        d["sharpness"] = sharp;
-        d["gradient_norm"] = grads;
+        columns.write(d);
         py::list states;
         for (const auto& th : thetas) states.append(model.shaped(th));
         d["theta"] = states;

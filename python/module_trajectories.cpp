@@ -48,26 +48,20 @@ py::dict flow(const PyDynamics& D, const Eigen::MatrixXd& theta0, double t_end, 
   options.rtol = rtol;
   options.atol = atol;
   const Eigen::MatrixXd x0 = D.in(theta0, "theta0");
-  std::vector<double> ts, taus, sharp, grads;
+  FlowSampleColumns columns;
   std::vector<Eigen::MatrixXd> states;
   PythonPoller poller(std::move(callback));
   FlowSummary summary;
   {
     py::gil_scoped_release release;  // the observer runs on this thread: poll() may check signals
     summary = D.dynamics().integrate_flow(x0, options, [&](const LabelNoiseFlowState& s) {
-      ts.push_back(s.t);
-      taus.push_back(s.tau);
-      sharp.push_back(s.sharpness);
-      grads.push_back(s.gradient_norm);
+      columns.add(s.t, s.tau, s.sharpness, s.gradient_norm);
       states.push_back(*s.x);
       return poller.poll([&] { return py::make_tuple(s.t, D.out(*s.x), s.sharpness, s.gradient_norm); });
     });
   }
   py::dict d;
-  d["t"] = ts;
-  d["tau"] = taus;
-  d["sharpness"] = sharp;
-  d["gradient_norm"] = grads;
+  columns.write(d);
   py::list thetas;
   for (const auto& x : states) thetas.append(D.out(x));
   d["theta"] = thetas;
