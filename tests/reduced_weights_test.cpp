@@ -177,6 +177,18 @@ double max_trajectory_difference(const std::string& a, const std::string& b) {
   return worst;
 }
 
+// Data dir/d.csv (n = 4, d = 12), an SGD run from a reduced random start whose end is the manifest
+// dir/a/final_reduced.json, and its lift Theta = beta V^T as dir/lifted.csv.
+ReducedWeights reduced_run_and_lift(const std::string& zl, const std::string& dir) {
+  std::string out, err;
+  EXPECT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 5 --out " + dir + "/d.csv", &out, &err), 0) << err;
+  EXPECT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 6 --init-scale 0.5 --init-seed 2 --lr 0.01 "
+                        "--label-noise 0.1 --steps 2000 --log-points 4 --no-figures --out " + dir + "/a", &out, &err), 0) << err;
+  const ReducedWeights saved = read_reduced_weights(dir + "/a/final_reduced.json", 12);
+  write_weights_csv(dir + "/lifted.csv", saved.beta * saved.basis.transpose(), saved.a);
+  return saved;
+}
+
 // `sgd --weights R.json` runs in reduced coordinates (no m x d matrix, final_reduced.json instead
 // of final_weights.csv) and is the run from the lifted weights Theta = beta V^T: bit for bit its
 // start when the data's basis is the saved one, to 1e-12 when the data span the same space through
@@ -186,11 +198,7 @@ TEST(ReducedWeights, SgdFromReducedWeightsStaysReducedAndEqualsTheLiftedStart) {
   const std::string dir = temp_dir("reduced-start");
   const std::string zl = zeroloss_binary();
   std::string out, err;
-  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 5 --out " + dir + "/d.csv", &out, &err), 0) << err;
-  ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 6 --init-scale 0.5 --init-seed 2 --lr 0.01 "
-                        "--label-noise 0.1 --steps 2000 --log-points 4 --no-figures --out " + dir + "/a", &out, &err), 0) << err;
-  const ReducedWeights saved = read_reduced_weights(dir + "/a/final_reduced.json", 12);
-  write_weights_csv(dir + "/lifted.csv", saved.beta * saved.basis.transpose(), saved.a);
+  const ReducedWeights saved = reduced_run_and_lift(zl, dir);
   // The same data rows, scaled by 1.1, 0.9, 1.05, 1 and in reverse order: the same span, another SVD basis.
   Dataset data = read_dataset_csv(dir + "/d.csv");
   Dataset other = data;
@@ -255,11 +263,7 @@ TEST(ReducedWeights, FlowFromReducedWeightsStaysReducedAndEqualsTheLiftedStart) 
   const std::string dir = temp_dir("reduced-flow");
   const std::string zl = zeroloss_binary();
   std::string out, err;
-  ASSERT_EQ(run_command(zl + " data --generator gaussian --n 4 --d 12 --seed 5 --out " + dir + "/d.csv", &out, &err), 0) << err;
-  ASSERT_EQ(run_command(zl + " sgd --data " + dir + "/d.csv --init gaussian --m 6 --init-scale 0.5 --init-seed 2 --lr 0.01 "
-                        "--label-noise 0.1 --steps 2000 --log-points 4 --no-figures --out " + dir + "/a", &out, &err), 0) << err;
-  const ReducedWeights saved = read_reduced_weights(dir + "/a/final_reduced.json", 12);
-  write_weights_csv(dir + "/lifted.csv", saved.beta * saved.basis.transpose(), saved.a);
+  const ReducedWeights saved = reduced_run_and_lift(zl, dir);
   const std::string flow = " flow --data " + dir + "/d.csv --coefficient 1 --time 0.5 --log-points 5 --projection newton "
                            "--no-figures --out ";
   ASSERT_EQ(run_command(zl + flow + dir + "/r --weights " + dir + "/a/final_reduced.json", &out, &err), 0) << err;
