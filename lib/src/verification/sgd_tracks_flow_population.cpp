@@ -217,7 +217,8 @@ SgdTracksFlowPopulation run_sgd_tracks_flow_population(VerificationContext& ctx,
           << number_or_empty(e.coefficient_ci_low) << "," << number_or_empty(e.coefficient_ci_high) << ","
           << number_or_empty(width) << "," << number_or_empty(e.bias_order) << ","
           << number_or_empty(e.bias_order_ci_low) << "," << number_or_empty(e.bias_order_ci_high) << ","
-          << (dec ? "yes" : "no") << "," << (dec ? (ok ? "yes" : "no") : "") << "," << reason << "\n";
+          << (dec ? "yes" : "no") << "," << (dec ? (ok ? "yes" : "no") : "") << ","
+          << (reason.empty() ? "" : "\"" + reason + "\"") << "\n";  // quoted: the reasons hold commas
     listed.push_back({{"member", mb.name()},
                       {"family", e.family},
                       {"start", plan.start_on_manifold ? "projected" : "given"},
