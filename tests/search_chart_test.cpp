@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -28,13 +29,13 @@ namespace {
 
 struct GeometryCase {
   std::string name;
-  std::shared_ptr<const ConvexityGeometry> geometry;
+  std::shared_ptr<ConvexityGeometry> geometry;
   Eigen::MatrixXd on_manifold;  // a point of M, working coordinates
 };
 
 GeometryCase two_layer_case(const std::string& activation, bool mixed_a, int n, int d, int m, unsigned seed) {
   const test::RandomProblem p = test::random_problem_on_manifold(n, d, m, activation, mixed_a, seed);
-  auto G = std::make_shared<const TwoLayerConvexityGeometry>(p.model);
+  auto G = std::make_shared<TwoLayerConvexityGeometry>(p.model);
   return {activation + (mixed_a ? " mixed a" : " a = 1"), G, G->reduce(p.theta)};
 }
 
@@ -48,7 +49,7 @@ GeometryCase diagonal_case(int n, int d, unsigned seed) {
   for (int k = 0; k < 2 * d; ++k) theta(k) = 0.3 + std::abs(normal(rng));  // u, v away from 0: J J^T regular
   const Eigen::VectorXd w = theta.head(d).array().square() - theta.tail(d).array().square();
   auto net = std::make_shared<const DiagonalLinearNetwork>(X, X * w);
-  auto G = std::make_shared<const ModelConvexityGeometry>(diagonal_linear_convexity_geometry(net));
+  auto G = std::make_shared<ModelConvexityGeometry>(diagonal_linear_convexity_geometry(net));
   return {"diagonal linear", G, Eigen::MatrixXd(theta)};
 }
 
@@ -281,6 +282,91 @@ TEST(SearchChartGradient, SearchWithEitherRouteFindsTheTheory6Curvature) {
     } else {
       EXPECT_LT(rungs[0].dense_gradients, rungs[0].gradients);
     }
+  }
+}
+
+// The Lanczos route of the search's spectrum (above the dense dimension) against the dense one, at
+// random points of M of every case: the smallest eigenpair (value, lambda_2, the vector up to sign)
+// and the extremes.
+TEST(SearchChartLanczos, SmallestEigenpairEqualsTheDenseOne) {
+  for (const GeometryCase& gc : cases()) {
+    ConvexityGeometry& G = *gc.geometry;
+    std::mt19937_64 rng(17);
+    const ChartGradientOptions o = options_with_step(kStep);
+    for (int trial = 0; trial < 3; ++trial) {
+      const SearchChart chart = random_chart(G, gc.on_manifold, 0.3, rng, o.projection);
+      const Eigen::MatrixXd& x = chart.center;
+      G.set_spectrum({SpectrumMethod::Dense, {}});
+      ASSERT_EQ(G.spectrum_method(), SpectrumMethod::Dense);
+      const SmallestEigenpair dense = smallest_eigenpair(G, x);
+      const CurvatureExtremes dense_ends = curvature_extremes(G, x);
+      G.set_spectrum({SpectrumMethod::Lanczos, {}});
+      ASSERT_EQ(G.spectrum_method(), SpectrumMethod::Lanczos);
+      const SmallestEigenpair lanczos = smallest_eigenpair(G, x);
+      const CurvatureExtremes lanczos_ends = curvature_extremes(G, x);
+      const double scale = dense.scale;
+      EXPECT_NEAR(lanczos.value, dense.value, 1e-9 * scale) << gc.name;
+      EXPECT_NEAR(lanczos.next, dense.next, 1e-9 * scale) << gc.name;
+      EXPECT_NEAR(lanczos.scale, dense.scale, 1e-9 * scale) << gc.name;
+      EXPECT_NEAR(lanczos_ends.lambda_min, dense_ends.lambda_min, 1e-9 * scale) << gc.name;
+      EXPECT_NEAR(lanczos_ends.lambda_max, dense_ends.lambda_max, 1e-9 * scale) << gc.name;
+      ASSERT_TRUE(dense.simple(1e-6)) << gc.name;
+      const double overlap = std::abs((lanczos.vector.array() * dense.vector.array()).sum());
+      EXPECT_NEAR(overlap, 1.0, 1e-6) << gc.name;
+      EXPECT_NEAR(G.hessian_form(x, lanczos.vector), dense.value, 1e-9 * scale) << gc.name;
+    }
+  }
+}
+
+// The subspace chart's basis: orthonormal, tangent, its first column the eigenvector of lambda_min
+// and grad_M T in the span of the first two; random_tangent_direction gives unit tangent vectors.
+TEST(SearchChartLanczos, SubspaceBasisIsOrthonormalTangentAndLeadsWithTheEigenvectorAndTheGradient) {
+  for (const GeometryCase& gc : cases()) {
+    const ConvexityGeometry& G = *gc.geometry;
+    std::mt19937_64 rng(19);
+    const SearchChart chart = random_chart(G, gc.on_manifold, 0.3, rng, ProjectionOptions{});
+    const Eigen::MatrixXd& x = chart.center;
+    const SmallestEigenpair pair = smallest_eigenpair(G, x);
+    const int k = std::min(4, G.tangent_dimension());
+    const Eigen::MatrixXd B = subspace_chart_basis(G, x, pair.vector, k, rng);
+    ASSERT_EQ(B.cols(), k) << gc.name;
+    EXPECT_LT((B.transpose() * B - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff(), 1e-12) << gc.name;
+    for (int j = 0; j < k; ++j) {
+      const Eigen::VectorXd back = G.flatten(G.tangent_projection(x, G.to_working(B.col(j))));
+      EXPECT_LT((back - B.col(j)).norm(), 1e-10) << gc.name << " column " << j;
+    }
+    EXPECT_NEAR(std::abs(B.col(0).dot(G.flatten(pair.vector))), 1.0, 1e-12) << gc.name;
+    const Eigen::VectorXd g = G.flatten(G.riemannian_gradient(x));
+    const Eigen::VectorXd rest = g - B.leftCols(2) * (B.leftCols(2).transpose() * g);
+    EXPECT_LT(rest.norm(), 1e-10 * g.norm()) << gc.name;
+    const Eigen::MatrixXd u = random_tangent_direction(G, x, rng);
+    EXPECT_NEAR(u.norm(), 1.0, 1e-14) << gc.name;
+    EXPECT_LT((G.tangent_projection(x, u) - u).norm(), 1e-10) << gc.name;
+  }
+}
+
+// Hellmann-Feynman in a subspace chart: the eigenvector route equals the differences of lambda_min
+// there too (the chart's basis need not span the tangent space).
+TEST(SearchChartLanczos, EigenvectorRouteEqualsTheDifferencesInASubspaceChart) {
+  for (const GeometryCase& gc : cases()) {
+    const ConvexityGeometry& G = *gc.geometry;
+    std::mt19937_64 rng(23);
+    ChartGradientOptions o = options_with_step(kStep);
+    SearchChart chart = random_chart(G, gc.on_manifold, 0.3, rng, o.projection);
+    const int k = std::min(3, G.tangent_dimension());
+    chart.basis = subspace_chart_basis(G, chart.center, smallest_eigenpair(G, chart.center).vector, k, rng);
+    const Eigen::VectorXd c = 0.05 * random_vector(k, rng);
+    const Eigen::MatrixXd x = chart.point(G, c, o.projection);
+    const double g = G.riemannian_gradient(x).norm();
+    const SmallestEigenpair pair = smallest_eigenpair(G, x);
+    ASSERT_TRUE(pair.simple(o.simple_gap)) << gc.name;
+    o.method = CurvatureGradient::Eigenvector;
+    const ChartGradient fresh = chart_gradient(G, chart, c, g, pair, o);
+    o.method = CurvatureGradient::EigenvalueDifferences;
+    const ChartGradient old = chart_gradient(G, chart, c, g, pair, o);
+    ASSERT_TRUE(fresh.ok && old.ok) << gc.name;
+    EXPECT_EQ(fresh.evaluations, 2 * k);
+    EXPECT_LT(max_abs(fresh.lambda_min - old.lambda_min), kAgreement * max_abs(old.lambda_min)) << gc.name;
   }
 }
 

@@ -63,13 +63,14 @@ SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::M
   p.theta = std::move(theta);
   p.sharpness = c.sharpness;
   p.grad_norm = c.grad_norm;
-  p.lambda_min = c.eigenvalues.minCoeff();
-  p.lambda_max = c.eigenvalues.maxCoeff();
+  p.lambda_min = c.lambda_min;
+  p.lambda_max = c.lambda_max;
   p.residual = c.residual;
   p.min_first_derivative = c.min_first_derivative;
   p.min_third_derivative = c.min_third_derivative;
   p.max_abs_preactivation = c.max_abs_preactivation;
-  p.negative = p.lambda_min < -negative_tolerance * c.eigenvalues.cwiseAbs().maxCoeff();
+  p.hessian_products = c.hessian_products;
+  p.negative = p.lambda_min < -negative_tolerance * std::max(std::abs(c.lambda_min), std::abs(c.lambda_max));
   return p;
 }
 
@@ -115,31 +116,56 @@ PointConvexity analyze_point(const ConvexityGeometry& G, const Eigen::Ref<const 
   require_on_manifold(G, theta, "convexity point");
   G.require_tangent_directions();
   const Eigen::MatrixXd beta = G.reduce(theta);
-  const ConvexityHessian H = G.hessian(beta);
   const Eigen::MatrixXd grad = G.riemannian_gradient(beta);
-  const ConvexityMeasurement at = G.measure(beta);
 
   PointConvexity out;
-  out.sharpness = at.sharpness;
   out.grad_norm = grad.norm();
-  out.residual = at.residual;
-  out.eigenvalues = H.eigenvalues;
-  out.lambda_min = H.eigenvalues.minCoeff();
-  out.lambda_max = H.eigenvalues.maxCoeff();
+  out.spectrum = G.spectrum_method();
   if (auto a = G.assumptions({Eigen::MatrixXd(theta)})) out.assumptions = *a;
 
   // Directions: the eigenvector of lambda_min, then K uniform on the unit sphere of the non-trivial
-  // tangent part. H.basis holds flattened working-coordinate vectors (to_working turns them back).
+  // tangent part (dense: combinations of the basis columns, flattened working-coordinate vectors;
+  // Lanczos: random_tangent_direction, no basis).
   std::vector<std::pair<std::string, Eigen::MatrixXd>> dirs;
-  if (options.include_min_eigenvector) {
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.matrix);
-    const Eigen::VectorXd u = H.basis * es.eigenvectors().col(0);
-    dirs.emplace_back("min-eigenvector", G.to_working(u / u.norm()));
-  }
   std::mt19937_64 rng(options.seed);
-  for (int k = 0; k < options.directions; ++k) {
-    const Eigen::VectorXd u = H.basis * random_unit(H.basis.cols(), rng);
-    dirs.emplace_back("random", G.to_working(u / u.norm()));
+  if (out.spectrum == SpectrumMethod::Dense) {
+    const ConvexityMeasurement at = G.measure(beta);
+    out.sharpness = at.sharpness;
+    out.residual = at.residual;
+    const ConvexityHessian H = G.hessian(beta);
+    out.eigenvalues = H.eigenvalues;
+    out.lambda_min = H.eigenvalues.minCoeff();
+    out.lambda_max = H.eigenvalues.maxCoeff();
+    if (options.include_min_eigenvector) {
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(H.matrix);
+      const Eigen::VectorXd u = H.basis * es.eigenvectors().col(0);
+      dirs.emplace_back("min-eigenvector", G.to_working(u / u.norm()));
+    }
+    for (int k = 0; k < options.directions; ++k) {
+      const Eigen::VectorXd u = H.basis * random_unit(H.basis.cols(), rng);
+      dirs.emplace_back("random", G.to_working(u / u.norm()));
+    }
+  } else {
+    out.sharpness = G.sharpness(beta);
+    out.residual = G.max_residual(theta);
+    LanczosOptions lanczos = G.spectrum().lanczos;
+    lanczos.eigenvalues = 1;
+    const HessianExtremes e = G.hessian_extremes(beta, SpectrumMethod::Lanczos, lanczos);
+    if (!e.converged) {
+      throw ConvergenceError("convexity point: Lanczos for the extremes of Hess_M T did not converge (" +
+                             std::to_string(e.matrix_vector_products) + " products, tangent dimension " +
+                             std::to_string(e.tangent_dimension) + ")");
+    }
+    out.lambda_min = e.lambda_min();
+    out.lambda_max = e.lambda_max();
+    out.lambda_min_residual = e.smallest_residuals(0);
+    out.lambda_max_residual = e.largest_residuals(0);
+    out.hessian_products = e.matrix_vector_products;
+    if (options.include_min_eigenvector) {
+      const Eigen::MatrixXd u = G.to_working(e.smallest_vectors.col(0));
+      dirs.emplace_back("min-eigenvector", u / u.norm());
+    }
+    for (int k = 0; k < options.directions; ++k) dirs.emplace_back("random", random_tangent_direction(G, beta, rng));
   }
 
   const int half = options.profile_points / 2;
@@ -267,11 +293,15 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
     say(progress, "sampling: " + std::to_string(o.geodesic_points) + " points along geodesics from the anchor (length up to " +
                       short_number(o.max_distance, 4) + ")");
     const Eigen::MatrixXd beta_a = G.reduce(*anchor);
-    const Eigen::MatrixXd B = G.tangent_basis(beta_a);
+    // Uniform unit tangent directions at the anchor: from a basis where the dense spectrum runs (the
+    // numbers recorded before the Lanczos path existed), by projecting Gaussian vectors above it.
+    const bool dense = G.spectrum_method() == SpectrumMethod::Dense;
+    const Eigen::MatrixXd B = dense ? G.tangent_basis(beta_a) : Eigen::MatrixXd();
     for (int i = 0; i < o.geodesic_points; ++i) {
       throw_if_interrupted(o.interrupt, "convexity sampling");
       const double rho = o.max_distance * (i + 1) / o.geodesic_points;
-      const Eigen::MatrixXd w = G.to_working(B * random_unit(B.cols(), rng));
+      const Eigen::MatrixXd w =
+          dense ? G.to_working(B * random_unit(B.cols(), rng)) : random_tangent_direction(G, beta_a, rng);
       try {
         const auto r = G.geodesic(beta_a, w, rho, o.geodesic);
         out.points.push_back(measure(G, r.first, G.lift(r.first, *anchor), "geodesic", i, rho, tol));
@@ -384,6 +414,7 @@ struct Tracker {
   long budget = 0;
   long gradients = 0;        // chart gradients computed
   long dense_gradients = 0;  // of them by differences of the dense lambda_min (not simple there)
+  std::mt19937_64 rng;       // the random directions of subspace charts (seeded per rung)
 
   void offer(const Eigen::MatrixXd& x, double g, double lambda_min, double eps, const std::string& start) {
     if (g < eps && lambda_min < lambda) {
@@ -394,6 +425,13 @@ struct Tracker {
     }
   }
 };
+
+// 0: charts span the whole non-trivial tangent space (tangent_basis); else the dimension of the
+// subspace charts (subspace_chart_basis).
+int search_chart_dimension(const ConvexityGeometry& G, const SearchOptions& o) {
+  if (o.chart_dimension > 0) return o.chart_dimension;
+  return G.spectrum_method() == SpectrumMethod::Dense ? 0 : kSearchSubspaceDimension;
+}
 
 // Objective of one stage in a retraction chart c -> project_newton(center + B c) (search_chart.hpp):
 //   Barrier: lambda_min - mu log(1 - g^2 / eps^2), defined only where g < eps;
@@ -408,6 +446,7 @@ struct Chart {
   double rho = 0;
   const SearchOptions* options;
   const std::atomic<bool>* interrupt = nullptr;  // set: every evaluation is undefined, the stage aborts
+  std::mt19937_64* rng = nullptr;                 // the random directions of subspace charts
 
   double objective(double lambda, double g) const {
     return penalty ? lambda + rho * std::max(0.0, g / (eps * (1 - 1e-3)) - 1)
@@ -444,7 +483,7 @@ bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const 
       at->grad_norm = g;
       lambda = at->pair.value;
     } else {
-      lambda = ch.G->hessian(x).eigenvalues.minCoeff();
+      lambda = curvature_extremes(*ch.G, x).lambda_min;
     }
     if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
     tr.offer(x, g, lambda, ch.eps, from);
@@ -517,7 +556,12 @@ class BudgetCallback final : public ceres::IterationCallback {
 bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOptions& o, bool require_feasible) {
   const ConvexityGeometry& G = *ch.G;
   try {
-    ch.chart.basis = G.tangent_basis(ch.chart.center);
+    const int k = search_chart_dimension(G, o);
+    if (k == 0) {
+      ch.chart.basis = G.tangent_basis(ch.chart.center);
+    } else {
+      ch.chart.basis = subspace_chart_basis(G, ch.chart.center, smallest_eigenpair(G, ch.chart.center).vector, k, *ch.rng);
+    }
   } catch (const Error&) {
     return false;
   }
@@ -553,9 +597,9 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
 bool curvature_scale(const ConvexityGeometry& G, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale) {
   try {
     g = G.riemannian_gradient(beta).norm();
-    const Eigen::VectorXd ev = G.hessian(beta).eigenvalues;
-    lmin = ev.minCoeff();
-    scale = std::max({std::abs(lmin), 1e-2 * ev.cwiseAbs().maxCoeff(), 1e-12});
+    const CurvatureExtremes ev = curvature_extremes(G, beta);
+    lmin = ev.lambda_min;
+    scale = std::max({std::abs(lmin), 1e-2 * std::max(std::abs(ev.lambda_min), std::abs(ev.lambda_max)), 1e-12});
     return std::isfinite(g) && std::isfinite(lmin);
   } catch (const Error&) {
     return false;
@@ -574,7 +618,7 @@ void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, c
     tr.beta = beta0;
     tr.from = from;
   }
-  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.1 * scale, false, 0.0, &o, o.interrupt};
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.1 * scale, false, 0.0, &o, o.interrupt, &tr.rng};
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
     if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
@@ -594,7 +638,7 @@ void penalty_then_barrier(const ConvexityGeometry& G, const Eigen::MatrixXd& bet
   local.budget = tr.budget;
   local.gradients = tr.gradients;
   local.dense_gradients = tr.dense_gradients;
-  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, true, scale, &o, o.interrupt};
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, true, scale, &o, o.interrupt, &tr.rng};
   for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
     if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
     if (std::isfinite(local.lambda)) break;
@@ -629,9 +673,11 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
                                                   const std::vector<double>& eps_in, const SearchOptions& o,
                                                   const Progress& progress) {
   if (o.starts < 0 || o.barrier_stages < 1 || o.iterations_per_stage < 1 || o.max_evaluations_per_rung < 1 ||
-      !(o.difference_step > 0) || !(o.simple_eigenvalue_gap >= 0) || !std::isfinite(o.simple_eigenvalue_gap)) {
+      !(o.difference_step > 0) || !(o.simple_eigenvalue_gap >= 0) || !std::isfinite(o.simple_eigenvalue_gap) ||
+      o.chart_dimension < 0) {
     throw InputError("convexity search options: need starts >= 0, barrier_stages >= 1, iterations_per_stage >= 1, "
-                     "max_evaluations_per_rung >= 1, difference_step > 0 and a finite simple_eigenvalue_gap >= 0");
+                     "max_evaluations_per_rung >= 1, difference_step > 0, a finite simple_eigenvalue_gap >= 0 and "
+                     "chart_dimension >= 0");
   }
   for (double e : eps_in)
     if (!(e > 0) || !std::isfinite(e)) throw InputError("convexity search: every eps must be positive and finite, got " + short_number(e, 4));
@@ -691,6 +737,7 @@ std::vector<SearchRung> search_negative_curvature(const ConvexityGeometry& G,
     // Breadth, then depth: every start gets an equal share of half the rung's evaluation budget; the
     // rest continues the descent from the best point found.
     Tracker tr;
+    tr.rng.seed(o.seed + r);
     const long share =
         std::max(1L, o.max_evaluations_per_rung / (2 * static_cast<long>(std::max<std::size_t>(1, cands.size()))));
     for (std::size_t ci = 0; ci < cands.size(); ++ci) {

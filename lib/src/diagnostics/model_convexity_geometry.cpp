@@ -1,6 +1,8 @@
 #include "zeroloss/support/number_text.hpp"
 #include "zeroloss/diagnostics/model_convexity_geometry.hpp"
 
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -57,7 +59,7 @@ ConvexityMeasurement ModelConvexityGeometry::measure(const Eigen::Ref<const Eige
   ConvexityMeasurement p;
   p.sharpness = s.value();
   p.grad_norm = s.riemannian_gradient().norm();
-  p.eigenvalues = s.riemannian_hessian_eigenvalues();
+  measure_curvature(x, p);
   p.residual = s.point().max_residual();
   return p;
 }
@@ -77,6 +79,20 @@ ConvexityHessian ModelConvexityGeometry::hessian(const Eigen::Ref<const Eigen::M
   out.basis = std::move(h.basis);
   out.matrix = std::move(h.matrix);
   return out;
+}
+
+HessianExtremes ModelConvexityGeometry::hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                        SpectrumMethod method, const LanczosOptions& options,
+                                                        Eigen::VectorXd* all) const {
+  const RiemannianSharpness s(model_, column(x));
+  if (resolve_spectrum_method(method, tangent_dimension()) == SpectrumMethod::Lanczos) {
+    return riemannian_hessian_extremes(s, options);
+  }
+  const TangentHessian H = s.riemannian_hessian_matrix();
+  HessianExtremes e = dense_extremes(H.matrix, options.eigenvalues, all);
+  e.smallest_vectors = H.basis * e.smallest_vectors;
+  e.largest_vectors = H.basis * e.largest_vectors;
+  return e;
 }
 
 double ModelConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,

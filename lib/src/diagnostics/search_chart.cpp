@@ -1,5 +1,6 @@
 #include "zeroloss/diagnostics/search_chart.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -25,17 +26,75 @@ Eigen::MatrixXd SearchChart::point(const ConvexityGeometry& geometry, const Eige
 }
 
 SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x) {
-  const ConvexityHessian H = geometry.hessian(x);
-  Eigen::VectorXd values;
-  const HessianExtremes e = dense_extremes(H.matrix, 1, &values);
   SmallestEigenpair out;
+  if (geometry.spectrum_method() == SpectrumMethod::Dense) {
+    const ConvexityHessian H = geometry.hessian(x);
+    Eigen::VectorXd values;
+    const HessianExtremes e = dense_extremes(H.matrix, 1, &values);
+    out.value = e.smallest(0);
+    out.next = values.size() > 1 ? values(1) : std::numeric_limits<double>::infinity();
+    out.scale = values.cwiseAbs().maxCoeff();
+    out.residual = e.smallest_residuals(0);
+    const Eigen::VectorXd u = H.basis * e.smallest_vectors.col(0);
+    out.vector = geometry.to_working(u / u.norm());
+    return out;
+  }
+  LanczosOptions lanczos = geometry.spectrum().lanczos;
+  lanczos.eigenvalues = 2;
+  const HessianExtremes e = geometry.hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  if (!e.converged) {
+    throw ConvergenceError("smallest eigenpair: Lanczos did not converge (" + std::to_string(e.matrix_vector_products) +
+                           " products)");
+  }
   out.value = e.smallest(0);
-  out.next = values.size() > 1 ? values(1) : std::numeric_limits<double>::infinity();
-  out.scale = values.cwiseAbs().maxCoeff();
+  out.next = e.smallest.size() > 1 ? e.smallest(1) : std::numeric_limits<double>::infinity();
+  out.scale = std::max(std::abs(e.smallest(0)), std::abs(e.largest(0)));
   out.residual = e.smallest_residuals(0);
-  const Eigen::VectorXd u = H.basis * e.smallest_vectors.col(0);
-  out.vector = geometry.to_working(u / u.norm());
+  const Eigen::MatrixXd u = geometry.to_working(e.smallest_vectors.col(0));
+  out.vector = u / u.norm();
   return out;
+}
+
+CurvatureExtremes curvature_extremes(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x) {
+  if (geometry.spectrum_method() == SpectrumMethod::Dense) {
+    const Eigen::VectorXd ev = geometry.hessian(x).eigenvalues;
+    return {ev.minCoeff(), ev.maxCoeff()};
+  }
+  LanczosOptions lanczos = geometry.spectrum().lanczos;
+  lanczos.eigenvalues = 1;
+  const HessianExtremes e = geometry.hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  if (!e.converged) {
+    throw ConvergenceError("extremes of Hess_M T: Lanczos did not converge (" + std::to_string(e.matrix_vector_products) +
+                           " products)");
+  }
+  return {e.lambda_min(), e.lambda_max()};
+}
+
+Eigen::MatrixXd subspace_chart_basis(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& eigenvector, int dimension,
+                                     std::mt19937_64& rng) {
+  const long k = std::min<long>(dimension, geometry.tangent_dimension());
+  if (k < 1) throw InputError("subspace chart: the dimension must be at least 1, got " + std::to_string(dimension));
+  const Eigen::Index N = x.size();
+  Eigen::MatrixXd B(N, k);
+  long filled = 0;
+  // Appends the tangent projection of v, orthogonalised against the columns so far (twice: classical
+  // Gram-Schmidt with re-orthogonalisation), when it keeps a relative norm above 1e-8.
+  auto append = [&](const Eigen::MatrixXd& v) {
+    if (filled >= k) return;
+    Eigen::VectorXd u = geometry.flatten(geometry.tangent_projection(x, v));
+    const double norm0 = u.norm();
+    if (!(norm0 > 0) || !std::isfinite(norm0)) return;
+    for (int pass = 0; pass < 2; ++pass) u -= B.leftCols(filled) * (B.leftCols(filled).transpose() * u);
+    if (!(u.norm() > 1e-8 * norm0)) return;
+    B.col(filled++) = u / u.norm();
+  };
+  if (eigenvector.size() > 0) append(eigenvector);
+  const Eigen::MatrixXd grad = geometry.riemannian_gradient(x);
+  if (grad.norm() > 0) append(grad);
+  for (int tries = 0; filled < k && tries < 4 * k; ++tries) append(random_tangent_direction(geometry, x, rng));
+  if (filled < k) throw ConvergenceError("subspace chart: could not build " + std::to_string(k) + " orthonormal tangent directions");
+  return B;
 }
 
 namespace {
@@ -52,7 +111,7 @@ bool perturbed(const ConvexityGeometry& G, const SearchChart& chart, const Eigen
       const Eigen::MatrixXd w = G.tangent_projection(x, *frozen);
       curvature = G.hessian_form(x, w) / w.squaredNorm();
     } else {
-      curvature = G.hessian(x).eigenvalues.minCoeff();
+      curvature = curvature_extremes(G, x).lambda_min;
       if (observe && std::isfinite(curvature) && std::isfinite(g)) observe(x, g, curvature);
     }
     return std::isfinite(g) && std::isfinite(curvature);

@@ -31,9 +31,9 @@ TrajectoryConvexityPoint measure(const ConvexityGeometry& G, const Eigen::Ref<co
   TrajectoryConvexityPoint p;
   p.sharpness = m.sharpness;
   p.grad_norm = m.grad_norm;
-  p.lambda_min = m.eigenvalues.minCoeff();
-  p.lambda_max = m.eigenvalues.maxCoeff();
-  p.negative = p.lambda_min < -negative_tolerance * m.eigenvalues.cwiseAbs().maxCoeff();
+  p.lambda_min = m.lambda_min;
+  p.lambda_max = m.lambda_max;
+  p.negative = p.lambda_min < -negative_tolerance * std::max(std::abs(m.lambda_min), std::abs(m.lambda_max));
   return p;
 }
 

@@ -10,6 +10,7 @@
 #include "zeroloss/random/portable_distributions.hpp"
 #include "zeroloss/manifold/geodesic.hpp"
 #include "zeroloss/manifold/projection.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
 
@@ -74,7 +75,7 @@ ConvexityMeasurement TwoLayerConvexityGeometry::measure(const Eigen::Ref<const E
   ConvexityMeasurement p;
   p.sharpness = geo.sharpness();
   p.grad_norm = geo.riemannian_gradient().norm();
-  p.eigenvalues = geo.riemannian_hessian_matrix().eigenvalues;
+  measure_curvature(x, p);
   const NetworkEvaluation& e = geo.evaluation();
   p.residual = e.residuals.cwiseAbs().maxCoeff();
   p.min_first_derivative = e.dphi.minCoeff();
@@ -94,6 +95,20 @@ Eigen::MatrixXd TwoLayerConvexityGeometry::riemannian_gradient(const Eigen::Ref<
 ConvexityHessian TwoLayerConvexityGeometry::hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
   RiemannianHessianMatrix H = SharpnessGeometry(reduced_, x).riemannian_hessian_matrix();
   return {std::move(H.basis), std::move(H.matrix), std::move(H.eigenvalues)};
+}
+
+HessianExtremes TwoLayerConvexityGeometry::hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                                           SpectrumMethod method, const LanczosOptions& options,
+                                                           Eigen::VectorXd* all) const {
+  const SharpnessGeometry geo(reduced_, x);
+  if (resolve_spectrum_method(method, tangent_dimension()) == SpectrumMethod::Lanczos) {
+    return riemannian_hessian_extremes(geo, options);
+  }
+  const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
+  HessianExtremes e = dense_extremes(H.matrix, options.eigenvalues, all);
+  e.smallest_vectors = H.basis * e.smallest_vectors;
+  e.largest_vectors = H.basis * e.largest_vectors;
+  return e;
 }
 
 double TwoLayerConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -122,6 +122,13 @@ nlohmann::json convexity_summary_json(const ConvexityResult& res, const Convexit
                   {"min_second_derivative_over_geodesics", number_or_null(p.min_second_derivative)},
                   {"profiles", profiles},
                   {"assumptions_hold", p.assumptions.holds()}};
+    if (p.spectrum == SpectrumMethod::Lanczos) {
+      // Only the extremes exist ("eigenvalues" is empty): their certificates and cost.
+      j["point"]["spectrum"] = to_string(p.spectrum);
+      j["point"]["lambda_min_residual"] = number_or_null(p.lambda_min_residual);
+      j["point"]["lambda_max_residual"] = number_or_null(p.lambda_max_residual);
+      j["point"]["hessian_products"] = p.hessian_products;
+    }
   } else {
     j["point"] = nullptr;
   }
@@ -256,7 +263,7 @@ ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const 
     for (Eigen::Index k = 0; k < res.point->eigenvalues.size(); ++k) e << k << ',' << F(res.point->eigenvalues(k)) << '\n';
     put("profiles.csv", s.str());
     put("directions.csv", d.str());
-    put("spectrum.csv", e.str());
+    if (res.point->spectrum == SpectrumMethod::Dense) put("spectrum.csv", e.str());
   }
   bool any_search_point = false;
   for (const auto& r : res.search) any_search_point = any_search_point || r.theta.size() > 0;

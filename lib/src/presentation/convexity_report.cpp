@@ -47,10 +47,16 @@ std::string convexity_report_text(const ConvexityResult& r, const ConvexityOptio
     const PointConvexity& pc = *r.point;
     out << "At the given point: T = " << g(pc.sharpness, 8) << ", ||grad_M T|| = " << g(pc.grad_norm, 6)
         << ", residual " << g(pc.residual, 2) << "\n";
-    out << "  spectrum of Hess_M T (" << pc.eigenvalues.size() << " eigenvalues):";
-    const Eigen::Index shown = std::min<Eigen::Index>(pc.eigenvalues.size(), 8);
-    for (Eigen::Index k = 0; k < shown; ++k) out << " " << g(pc.eigenvalues(k), 6);
-    if (shown < pc.eigenvalues.size()) out << " ... " << g(pc.eigenvalues(pc.eigenvalues.size() - 1), 6);
+    if (pc.spectrum == SpectrumMethod::Dense) {
+      out << "  spectrum of Hess_M T (" << pc.eigenvalues.size() << " eigenvalues):";
+      const Eigen::Index shown = std::min<Eigen::Index>(pc.eigenvalues.size(), 8);
+      for (Eigen::Index k = 0; k < shown; ++k) out << " " << g(pc.eigenvalues(k), 6);
+      if (shown < pc.eigenvalues.size()) out << " ... " << g(pc.eigenvalues(pc.eigenvalues.size() - 1), 6);
+    } else {
+      out << "  extremes of Hess_M T by Lanczos (" << pc.hessian_products << " Hessian-vector products): lambda_max = "
+          << g(pc.lambda_max, 6) << " (residual " << g(pc.lambda_max_residual, 2) << "), lambda_min residual "
+          << g(pc.lambda_min_residual, 2);
+    }
     out << "\n  lambda_min = " << g(pc.lambda_min, 6)
         << (pc.lambda_min < -o.sampling.negative_tolerance * std::max(std::abs(pc.lambda_min), std::abs(pc.lambda_max))
                 ? "  (negative curvature)"

@@ -102,23 +102,10 @@ ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& p
       });
 }
 
-// The convexity analysis samples the dense Riemannian Hessian at every point
-// (ConvexityGeometry::hessian, in reduced coordinates: d = p): a network whose Hessian exceeds the
-// dense limit is refused before the analysis starts and before a manifest's m x d matrix is formed.
-void require_dense_convexity(int n, int m, int p) {
-  require_dense_riemannian_hessian(
-      n, m, p, p,
-      "zeroloss convexity samples the dense Hessian at every point and has no matrix-free path: use fewer neurons m or "
-      "data of lower rank p (zeroloss inspect --spectrum lanczos gives lambda_min at one point without the matrix)");
-}
-
-// A weights file as Theta: a weights CSV, or a reduced-weights manifest lifted to beta U^T once its
-// size passed require_dense_convexity.
-Weights read_point(const std::string& path, int d, int n, int p) {
+// A weights file as Theta: a weights CSV, or a reduced-weights manifest lifted to beta U^T.
+Weights read_point(const std::string& path, int d) {
   if (!is_reduced_weights_path(path)) return read_weights_csv(path, d);
-  ReducedWeights r = read_reduced_weights(path, d);
-  require_dense_convexity(n, static_cast<int>(r.beta.rows()), p);
-  return lifted_weights(std::move(r));
+  return lifted_weights(read_reduced_weights(path, d));
 }
 
 }  // namespace
@@ -126,15 +113,14 @@ Weights read_point(const std::string& path, int d, int n, int p) {
 ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& progress) {
   if (o.model == ModelKind::DiagonalLinear) return run_diagonal(o, progress);
   const Dataset data = read_dataset_csv(o.problem.data);
-  const int d = static_cast<int>(data.X.cols()), n = static_cast<int>(data.X.rows());
+  const int d = static_cast<int>(data.X.cols());
   const int p = ReducedCoordinates(data.X).rank();
   std::optional<Weights> point, anchor, start;
-  if (!o.problem.weights.empty()) point = read_point(o.problem.weights, d, n, p);
-  if (!o.anchor.empty()) anchor = read_point(o.anchor, d, n, p);
-  if (!o.trajectory_start.empty()) start = read_point(o.trajectory_start, d, n, p);
+  if (!o.problem.weights.empty()) point = read_point(o.problem.weights, d);
+  if (!o.anchor.empty()) anchor = read_point(o.anchor, d);
+  if (!o.trajectory_start.empty()) start = read_point(o.trajectory_start, d);
   if (!point && !anchor && !start) throw InputError("convexity needs a point, an anchor or a trajectory start");
   const Eigen::VectorXd a = point ? point->a : (anchor ? anchor->a : start->a);
-  require_dense_convexity(n, static_cast<int>(a.size()), p);
   if (anchor) check_same_second_layer(a, *anchor, o.anchor);
   if (start) check_same_second_layer(a, *start, o.trajectory_start);
   const TwoLayerModel model(data.X, data.y, a, Activation::from_name(o.problem.activation));
@@ -145,7 +131,7 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
   std::vector<ExternalPoint> external;
   for (std::size_t k = 0; k < o.trajectory_weights.size(); ++k) {
     const std::string& path = o.trajectory_weights[k];
-    const Weights w = read_point(path, d, n, p);
+    const Weights w = read_point(path, d);
     check_same_second_layer(a, w, path);
     require_evaluable(model, w.theta, problem_source(data, o.problem.data, path));
     external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});

@@ -55,6 +55,7 @@ ConvexityOptions ConvexitySettings::options() const {
   opt.run_search = search;
   opt.point.seed = seed;
   opt.sampling.seed = seed + 1;
+  opt.search.seed = seed + 2;
   opt.default_anchor = default_anchor;
   opt.figures = figures;
   const int points = trajectory_points ? *trajectory_points : (quick ? 40 : 200);

@@ -103,8 +103,17 @@ struct PointConvexity {
   double sharpness = 0;          // T
   double grad_norm = 0;          // ||grad_M T||
   double residual = 0;           // max_i |f_i - y_i|
-  Eigen::VectorXd eigenvalues;   // of Hess_M T on the non-trivial tangent part, ascending (m p - n)
+  // Of Hess_M T on the non-trivial tangent part: every eigenvalue, ascending (m p - n of them), when
+  // the dense spectrum ran; empty when Lanczos computed only the extremes (spectrum == Lanczos, above
+  // the geometry's dense dimension: ConvexityGeometry::spectrum_method).
+  Eigen::VectorXd eigenvalues;
   double lambda_min = 0, lambda_max = 0;
+  SpectrumMethod spectrum = SpectrumMethod::Dense;
+  // Lanczos only: the residual certificates ||Hess_M T v - lambda v|| of the two extremes (NaN when
+  // dense) and the Hessian-vector products spent.
+  double lambda_min_residual = std::numeric_limits<double>::quiet_NaN();
+  double lambda_max_residual = std::numeric_limits<double>::quiet_NaN();
+  long hessian_products = 0;
   std::vector<GeodesicProfile> profiles;
   double min_second_derivative = 0;  // min over the profiles of Hess_M T[v, v] (>= lambda_min)
   AssumptionReport assumptions;       // on this point's pre-activations
@@ -160,6 +169,7 @@ struct SampledPoint {
   double min_third_derivative = 0; // min phi'''(r_ij)
   double max_abs_preactivation = 0;
   bool negative = false;           // lambda_min below -negative_tolerance * max |lambda|
+  long hessian_products = 0;       // Lanczos products spent on its extremes (0: dense spectrum)
 };
 
 // A sample that could not be produced (projection diverged, singular point, geodesic failed).
@@ -208,6 +218,11 @@ ConvexityThreshold convexity_threshold(const std::vector<SampledPoint>& points);
 // ---------------------------------------------------------------------------------------------
 // 3. Adversarial search.
 
+// The dimension of the search's subspace charts where the spectrum runs by Lanczos (SearchOptions::
+// chart_dimension = 0): the eigenvector of lambda_min, the gradient direction and 14 random tangent
+// directions; one chart gradient costs 2 x 16 Rayleigh quotients.
+inline constexpr int kSearchSubspaceDimension = 16;
+
 struct SearchOptions {
   std::vector<double> eps;        // ladder of gradient bounds; empty: automatic (see search_ladder)
   int rungs = 8;                  // size of the automatic ladder
@@ -224,6 +239,11 @@ struct SearchOptions {
   CurvatureGradient curvature_gradient = CurvatureGradient::Eigenvector;
   double simple_eigenvalue_gap = 1e-10;
   double negative_tolerance = 1e-10;
+  // The charts' dimension: 0 = a basis of the whole non-trivial tangent space where the geometry's
+  // spectrum is dense, kSearchSubspaceDimension above (the basis would be N x (N - n)); k > 0 =
+  // subspace charts of dimension k everywhere (diagnostics/search_chart.hpp, subspace_chart_basis).
+  int chart_dimension = 0;
+  std::uint64_t seed = 0;  // the random directions of subspace charts (rung r draws from seed + r)
   ProjectionOptions projection{};
   // When it becomes true, the search aborts its L-BFGS stage at the next iteration and throws
   // InterruptedError.

@@ -31,6 +31,7 @@
 #include "zeroloss/model/activation.hpp"
 #include "zeroloss/manifold/geodesic_options.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
 
 namespace zeroloss {
@@ -39,7 +40,12 @@ namespace zeroloss {
 struct ConvexityMeasurement {
   double sharpness = 0;        // T
   double grad_norm = 0;        // ||grad_M T||
-  Eigen::VectorXd eigenvalues; // of Hess_M T on the non-trivial tangent space, ascending
+  // Of Hess_M T on the non-trivial tangent space: the extremes always; every eigenvalue (ascending)
+  // only when the dense spectrum ran (ConvexityGeometry::spectrum_method() == Dense), else empty.
+  double lambda_min = 0, lambda_max = 0;
+  Eigen::VectorXd eigenvalues;
+  SpectrumMethod spectrum = SpectrumMethod::Dense;  // Dense or Lanczos, as computed
+  long hessian_products = 0;   // Lanczos: Hessian-vector products spent (certificates included)
   double residual = 0;         // max_i |f_i - y_i|
   // Activation models only (NaN otherwise): min phi'(r_ij), min phi'''(r_ij), max |r_ij|.
   double min_first_derivative = std::numeric_limits<double>::quiet_NaN();
@@ -67,9 +73,26 @@ struct AnchorInfo {
   double grad_norm = std::numeric_limits<double>::quiet_NaN();
 };
 
+// How the geometry computes the extremes of Hess_M T (sharpness/hessian_spectrum.hpp): the dense
+// matrix (every eigenvalue; memory k^2, time k^3 for tangent dimension k) or Lanczos on
+// Hessian-vector products (the extremes with residual certificates; memory a few dozen vectors of
+// the working dimension). Auto: dense up to kDenseSpectrumMaxDimension, Lanczos above.
+struct ConvexitySpectrum {
+  SpectrumMethod method = SpectrumMethod::Auto;
+  LanczosOptions lanczos{};  // `eigenvalues` is set by each caller (1, or 2 where lambda_2 is needed)
+};
+
 class ConvexityGeometry {
  public:
   virtual ~ConvexityGeometry() = default;
+
+  // The spectrum settings every measurement below uses.
+  void set_spectrum(const ConvexitySpectrum& spectrum) { spectrum_ = spectrum; }
+  const ConvexitySpectrum& spectrum() const { return spectrum_; }
+  // Dense or Lanczos for this geometry (Auto: dense up to kDenseSpectrumMaxDimension where the dense
+  // matrix, its tangent basis and the Jacobian's Q factor also fit the dense limit of
+  // numerics/dense_limit.hpp; Lanczos otherwise).
+  SpectrumMethod spectrum_method() const;
 
   // The activation's name for the two-layer network, else the model's name (ModelKind).
   virtual std::string model_name() const = 0;
@@ -101,7 +124,15 @@ class ConvexityGeometry {
   virtual ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   virtual double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   virtual Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // The dense matrix (refused with ResourceError above the dense limit, numerics/dense_limit.hpp).
   virtual ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // The K = options.eigenvalues smallest and largest eigenpairs of Hess_M T at x by `method` (Dense
+  // or Lanczos; Auto is resolved by tangent_dimension()), vectors as flattened working-coordinate
+  // tangent vectors (to_working turns a column back). Dense: `all` receives every eigenvalue.
+  // Throws SingularPointError at a singular point; a Lanczos run that did not converge is returned
+  // with converged = false (callers decide).
+  virtual HessianExtremes hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, SpectrumMethod method,
+                                           const LanczosOptions& options, Eigen::VectorXd* all = nullptr) const = 0;
   // Hess_M T[w, w] for tangent w.
   virtual double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                               const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
@@ -115,6 +146,8 @@ class ConvexityGeometry {
   virtual Eigen::MatrixXd tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   // A flattened tangent vector (a combination of basis columns) as a working-coordinate matrix.
   virtual Eigen::MatrixXd to_working(const Eigen::Ref<const Eigen::VectorXd>& flat) const = 0;
+  // The inverse of to_working: a working-coordinate matrix as a flattened column.
+  virtual Eigen::VectorXd flatten(const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
   // A random start of the "random" scheme at the given scale (see SamplingOptions), drawing from rng.
   virtual Eigen::MatrixXd random_point(std::mt19937_64& rng, double scale) const = 0;
   // Newton projection onto M: the point and ||x - x0||.
@@ -128,6 +161,22 @@ class ConvexityGeometry {
   // can be used; otherwise the AnchorInfo says why not (source None).
   virtual AnchorInfo minimizer_anchor(const Eigen::Ref<const Eigen::MatrixXd>& reference,
                                       std::optional<Eigen::MatrixXd>& anchor) const = 0;
+
+ protected:
+  // For implementations of measure(): lambda_min, lambda_max (and every eigenvalue when the dense
+  // path runs) into `out` by spectrum_method(). Throws ConvergenceError, naming the products spent
+  // and the estimate, when Lanczos did not converge: an uncertified lambda_min never becomes a number.
+  void measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out) const;
+
+ private:
+  ConvexitySpectrum spectrum_;
 };
+
+// A unit tangent vector at x (working coordinates) uniform on the sphere of the non-trivial tangent
+// space: P g / ||P g|| for a standard Gaussian g of the working shape (P the orthogonal projection,
+// tangent_projection; the law of P g is the standard Gaussian of the tangent space, so its direction
+// is uniform). Needs no tangent basis.
+Eigen::MatrixXd random_tangent_direction(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                         std::mt19937_64& rng);
 
 }  // namespace zeroloss

@@ -55,12 +55,15 @@ class ModelConvexityGeometry final : public ConvexityGeometry {
   double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
+  HessianExtremes hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, SpectrumMethod method,
+                                   const LanczosOptions& options, Eigen::VectorXd* all = nullptr) const override;
   double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                       const Eigen::Ref<const Eigen::MatrixXd>& w) const override;
   Eigen::MatrixXd tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,
                                      const Eigen::Ref<const Eigen::MatrixXd>& v) const override;
   Eigen::MatrixXd tangent_basis(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   Eigen::MatrixXd to_working(const Eigen::Ref<const Eigen::VectorXd>& flat) const override { return flat; }
+  Eigen::VectorXd flatten(const Eigen::Ref<const Eigen::MatrixXd>& w) const override { return w; }
   Eigen::MatrixXd random_point(std::mt19937_64& rng, double scale) const override;
   std::pair<Eigen::MatrixXd, double> project(const Eigen::Ref<const Eigen::MatrixXd>& x0,
                                              const ProjectionOptions& options) const override;

@@ -4,8 +4,9 @@
 // search's objective is made of: lambda(c) = lambda_min(Hess_M T) and g(c) = ||grad_M T|| at x(c)
 // (THEORY 3, 6; docs/convexity.md section 3).
 //
-// Chart: c in R^k -> x(c) = project(center + B c), B (N x k) an orthonormal basis of the
-// non-trivial tangent space at the centre (ConvexityGeometry::tangent_basis), project the Newton
+// Chart: c in R^k -> x(c) = project(center + B c), B (N x k) orthonormal tangent vectors at the
+// centre: a basis of the whole non-trivial tangent space (ConvexityGeometry::tangent_basis) where the
+// dense spectrum runs, or of a subspace of it (subspace_chart_basis) above; project the Newton
 // projection onto M (ConvexityGeometry::project).
 //
 // Gradient of lambda where lambda_min is simple (CurvatureGradient::Eigenvector). Let u be the unit
@@ -42,6 +43,7 @@
 
 #include <atomic>
 #include <functional>
+#include <random>
 
 #include "zeroloss/diagnostics/convexity_geometry.hpp"
 #include "zeroloss/manifold/projection_options.hpp"
@@ -59,7 +61,7 @@ const char* to_string(CurvatureGradient method);
 // The retraction chart c -> project(center + B c).
 struct SearchChart {
   Eigen::MatrixXd center;  // a point of M (working coordinates)
-  Eigen::MatrixXd basis;   // N x k, orthonormal basis of the non-trivial tangent space at center
+  Eigen::MatrixXd basis;   // N x k, orthonormal tangent vectors at center (see Chart above)
   // x(c); throws Error when the projection fails.
   Eigen::MatrixXd point(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::VectorXd>& c,
                         const ProjectionOptions& projection) const;
@@ -75,9 +77,30 @@ struct SmallestEigenpair {
   // Whether lambda_min is simple: next - value > relative_gap * scale.
   bool simple(double relative_gap) const { return next - value > relative_gap * scale; }
 };
-// From the dense matrix of ConvexityGeometry::hessian (dense_extremes of sharpness/hessian_spectrum.hpp:
-// one tridiagonalisation and inverse iteration for the vector). Throws at a singular point.
+// By the geometry's spectrum method (ConvexityGeometry::spectrum_method): from the dense matrix of
+// ConvexityGeometry::hessian (dense_extremes of sharpness/hessian_spectrum.hpp: one
+// tridiagonalisation and inverse iteration for the vector), or by Lanczos for the two smallest and
+// the largest eigenvalue (scale = max(|lambda_min|, |lambda_max|); the gap test then rests on the
+// Lanczos lambda_2). Throws at a singular point, and ConvergenceError when Lanczos did not converge.
 SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x);
+
+// lambda_min and lambda_max of Hess_M T at x by the geometry's spectrum method (the dense values are
+// those of every eigenvalue; Lanczos: the certified extremes, ConvergenceError when not converged).
+struct CurvatureExtremes {
+  double lambda_min = 0, lambda_max = 0;
+};
+CurvatureExtremes curvature_extremes(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x);
+
+// The basis of a subspace chart at x (N x k, orthonormal, flattened tangent vectors; k = min(dimension,
+// tangent dimension)): the tangent projections of `eigenvector` (may be empty) and of grad_M T, then
+// uniform random tangent directions (random_tangent_direction), orthonormalised in that order
+// (Gram-Schmidt, twice). The search uses it where a basis of the whole tangent space would be an
+// N x (N - n) matrix (docs/convexity.md, "The search at size"): the chart then explores the directions
+// along which lambda_min and ||grad_M T|| change first and a random sample of the rest, and every
+// stage re-centres it with new random directions.
+Eigen::MatrixXd subspace_chart_basis(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& eigenvector, int dimension,
+                                     std::mt19937_64& rng);
 
 struct ChartGradientOptions {
   double step = 1e-6;         // central-difference step in chart coordinates

@@ -1,0 +1,64 @@
+#include "zeroloss/diagnostics/convexity_geometry.hpp"
+
+#include <algorithm>
+
+#include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/random/portable_distributions.hpp"
+#include "zeroloss/support/errors.hpp"
+#include "zeroloss/support/number_text.hpp"
+
+namespace zeroloss {
+
+SpectrumMethod ConvexityGeometry::spectrum_method() const {
+  const long k = tangent_dimension();
+  const SpectrumMethod method = resolve_spectrum_method(spectrum_.method, k);
+  if (spectrum_.method != SpectrumMethod::Auto || method == SpectrumMethod::Lanczos) return method;
+  // The dense objects (as require_dense_riemannian_hessian counts them in reduced coordinates): J, the
+  // N x N Q factor of J^T, the N x k basis, H B and the basis once more, the k x k matrix twice.
+  const long double n = num_samples(), N = static_cast<long double>(k) + n;
+  try {
+    require_dense_memory(n * N + N * N + 3 * N * k + 2.0L * k * k, "the dense Riemannian Hessian", "");
+  } catch (const ResourceError&) {
+    return SpectrumMethod::Lanczos;
+  }
+  return SpectrumMethod::Dense;
+}
+
+void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out) const {
+  const SpectrumMethod method = spectrum_method();
+  out.spectrum = method;
+  if (method == SpectrumMethod::Dense) {
+    out.eigenvalues = hessian(x).eigenvalues;
+    out.lambda_min = out.eigenvalues.size() ? out.eigenvalues.minCoeff() : 0.0;
+    out.lambda_max = out.eigenvalues.size() ? out.eigenvalues.maxCoeff() : 0.0;
+    out.hessian_products = 0;
+    return;
+  }
+  LanczosOptions lanczos = spectrum_.lanczos;
+  lanczos.eigenvalues = 1;
+  const HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  out.eigenvalues.resize(0);
+  out.hessian_products = e.matrix_vector_products;
+  if (!e.converged) {
+    throw ConvergenceError("Lanczos for the extremes of Hess_M T did not converge (tangent dimension " +
+                           std::to_string(e.tangent_dimension) + ", " + std::to_string(e.matrix_vector_products) +
+                           " products, " + std::to_string(e.converged_pairs) + " of 2 pairs converged, estimate " +
+                           "lambda_min = " + short_number(e.lambda_min(), 6) + "); the point is not measured");
+  }
+  out.lambda_min = e.lambda_min();
+  out.lambda_max = e.lambda_max();
+}
+
+Eigen::MatrixXd random_tangent_direction(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                         std::mt19937_64& rng) {
+  StandardNormal normal;
+  Eigen::MatrixXd g(x.rows(), x.cols());
+  for (Eigen::Index j = 0; j < g.cols(); ++j)
+    for (Eigen::Index i = 0; i < g.rows(); ++i) g(i, j) = normal(rng);
+  Eigen::MatrixXd u = geometry.tangent_projection(x, g);
+  const double norm = u.norm();
+  if (!(norm > 0)) throw ConvergenceError("random tangent direction: the projected Gaussian vector is zero");
+  return u / norm;
+}
+
+}  // namespace zeroloss
