@@ -77,9 +77,15 @@ struct AnchorInfo {
 // matrix (every eigenvalue; memory k^2, time k^3 for tangent dimension k) or Lanczos on
 // Hessian-vector products (the extremes with residual certificates; memory a few dozen vectors of
 // the working dimension). Auto: dense up to kDenseSpectrumMaxDimension, Lanczos above.
+// Lanczos here stops after at most 100 implicit restarts per end (about 2,200 products at the
+// default Krylov dimension 24, instead of `inspect`'s 1000): a point whose lambda_min has not
+// converged by then is a failed sample with that reason (at projected random starts of n = 100,
+// d = m = 1000 the lower end of the spectrum can sit at 1e-6 of lambda_max, where Lanczos needs tens
+// of thousands of products; docs/convexity.md, "At size").
 struct ConvexitySpectrum {
   SpectrumMethod method = SpectrumMethod::Auto;
-  LanczosOptions lanczos{};  // `eigenvalues` is set by each caller (1, or 2 where lambda_2 is needed)
+  // `eigenvalues` is set by each caller (1, or 2 where lambda_2 is needed).
+  LanczosOptions lanczos{1, 1e-10, 100};
 };
 
 class ConvexityGeometry {
