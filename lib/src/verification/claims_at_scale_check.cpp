@@ -11,6 +11,7 @@
 // matrix at the flow's start instead of its end; T* off by mutant_value_tolerances tolerances.
 
 #include <cmath>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -84,13 +85,27 @@ ScaleRunEnd read_trust_region(const std::string& printed, int rc) {
   return e;
 }
 
-// The curvature observations of a `zeroloss convexity` run (exit code rc; any failure throws: a
-// refused or failed analysis is not evidence).
-std::vector<CurvatureObservation> read_curvature(const std::string& dir, int rc) {
-  if (rc != 0)
-    throw CommandFailedError("`zeroloss convexity` exited with code " + std::to_string(rc) + " (see logs/; output " +
-                             dir + ")");
-  return read_convexity_run(dir).observations;
+// What a `zeroloss convexity` run measured near its anchor, or why it did not run (exit code rc; its
+// stderr in the file `errors`). A refused analysis (above the dense limit before the matrix-free
+// path) is not evidence: the claim is then not decided.
+struct CurvatureRun {
+  bool ran = false;
+  std::vector<CurvatureObservation> observations;
+  std::string failure;  // when not run: the exit code and the last line of stderr
+};
+CurvatureRun read_curvature(const std::string& dir, int rc, const std::string& errors) {
+  CurvatureRun r;
+  if (rc == 0) {
+    r.ran = true;
+    r.observations = read_convexity_run(dir).observations;
+    return r;
+  }
+  std::ifstream in(errors);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  r.failure = "`zeroloss convexity` exited with code " + std::to_string(rc) + (last.empty() ? "" : ": " + last);
+  return r;
 }
 
 // The rules a decision failed, as a JSON list.
@@ -188,10 +203,12 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
   const std::vector<int> rc =
       ctx.try_run_parallel(cmds, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())), {2, 10, 5, 1, 1, 5});
   const auto stdout_of = [&](size_t k) { return ctx.out() + "/logs/" + cmds[k].log_name + ".out"; };
+  const auto stderr_of = [&](size_t k) { return ctx.out() + "/logs/" + cmds[k].log_name + ".err"; };
   e.trust_region = read_trust_region(stdout_of(0), rc[0]);
   e.flow = read_flow(dir + "/flow", rc[1], false);
-  e.convexity_completed = true;
-  e.curvature = read_curvature(dir + "/convexity", rc[2]);
+  const CurvatureRun near_run = read_curvature(dir + "/convexity", rc[2], stderr_of(2));
+  e.convexity_completed = near_run.ran;
+  e.curvature = near_run.observations;
   const Decision decision = decide_claims_at_scale(e, t);
 
   // 3. The mutants: each replaces one part of the evidence by its falsified variant.
@@ -211,7 +228,9 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
                                    short_number(cfg["loose_trust_region_gradient"].get<double>(), 3), loose);
   ClaimsAtScaleEvidence tanh = e;
   tanh.lambda_min = lambda_min_of(opt_tanh);
-  tanh.curvature = read_curvature(dir + "/mutant_tanh_convexity", rc[5]);
+  const CurvatureRun tanh_run = read_curvature(dir + "/mutant_tanh_convexity", rc[5], stderr_of(5));
+  tanh.convexity_completed = tanh_run.ran;
+  tanh.curvature = tanh_run.observations;
   mutant("phi3_negative", "lambda_min and the curvature near the closed-form stationary point of tanh (phi''' < 0 "
                           "near 0) instead of the cubic's minimiser", tanh);
   ClaimsAtScaleEvidence start = e;
@@ -221,7 +240,8 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
   const double k_tol = cfg["mutant_value_tolerances"].get<double>();
   wrong.sharpness_star *= 1 + k_tol * t.relative_tolerance;
   mutant("wrong_T_star", "T* (1 + " + short_number(k_tol, 3) + " relative_tolerance) instead of T*", wrong);
-  v.status = status_with_power(decision, v.power);
+  // A convexity analysis that did not run decides nothing: the check is not completed.
+  v.status = near_run.ran && tanh_run.ran ? status_with_power(decision, v.power) : VerdictStatus::Error;
 
   // 4. Numbers, evidence and the reproduce block (the claim's commands; the mutants' are in logs/).
   const CurvatureNearMinimiser near = curvature_near_minimiser(e.curvature, t);
@@ -245,7 +265,8 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
       {"trust_region", {{"sharpness", e.trust_region.sharpness},
                         {"relative_gap", relative_gap(e.trust_region.sharpness, e.sharpness_star)},
                         {"grad_norm", e.trust_region.grad_norm}, {"converged", e.trust_region.converged}}},
-      {"near_minimiser", {{"points_counted", near.counted}, {"negative", near.negative},
+      {"near_minimiser", {{"measured", near_run.ran}, {"failure", near_run.failure},
+                          {"points_counted", near.counted}, {"negative", near.negative},
                           {"convex_up_to", near.convex_up_to}, {"max_distance", cfg["max_distance"]}}},
       {"relative_tolerance", t.relative_tolerance},
       {"trust_region_gradient", t.trust_region_gradient},
@@ -267,15 +288,22 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
      << short_number(t.rank_one_threshold, 3) << "). Trust-region Newton: ||grad_M T|| "
      << short_number(e.trust_region.grad_norm, 3) << " (tolerance " << short_number(t.trust_region_gradient, 3)
      << "), relative gap to T* " << relative_gap_text(e.trust_region.sharpness, e.sharpness_star)
-     << " (tolerance " << short_number(t.relative_tolerance, 3) << "). Near the minimiser: " << near.counted
-     << " geodesic points out to length " << short_number(cfg["max_distance"].get<double>(), 3) << ", "
-     << near.negative << " with negative curvature; convex up to ||grad_M T|| = " << short_number(near.convex_up_to, 3)
-     << " (the anchor not counted). Mutants:";
+     << " (tolerance " << short_number(t.relative_tolerance, 3) << "). Near the minimiser: ";
+  if (near_run.ran)
+    ev << near.counted << " geodesic points out to length " << short_number(cfg["max_distance"].get<double>(), 3)
+       << ", " << near.negative << " with negative curvature; convex up to ||grad_M T|| = "
+       << short_number(near.convex_up_to, 3) << " (the anchor not counted).";
+  else
+    ev << "not measured, so the claim is not decided: " << near_run.failure << ".";
+  ev << " Mutants:";
   for (const auto& p : v.power)
     ev << " " << p.mutant << " " << (p.rejected ? "rejected" : "NOT rejected") << " ("
        << mutants[p.mutant]["rules_failed"].dump() << ");";
-  ev << " tanh: lambda_min " << short_number(tanh.lambda_min.lambda_min, 4) << ", " << near_tanh.negative
-     << " negative points near its stationary point.";
+  ev << " tanh: lambda_min " << short_number(tanh.lambda_min.lambda_min, 4) << ", ";
+  if (tanh_run.ran)
+    ev << near_tanh.negative << " negative points near its stationary point.";
+  else
+    ev << "its convexity analysis not run: " << tanh_run.failure << ".";
   v.evidence = ev.str();
   std::vector<std::string> shown(ctx.commands().begin() + static_cast<std::ptrdiff_t>(first_command),
                                  ctx.commands().begin() + static_cast<std::ptrdiff_t>(claim_commands_end));
