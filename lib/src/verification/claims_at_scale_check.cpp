@@ -264,7 +264,7 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
       {"spectrum_method", opt["hessian_spectrum"]["method"]},
       {"tangent_dimension", opt["hessian_spectrum"]["tangent_dimension"]},
       {"flow", {{"tau_budget", tau}, {"tau_reached", flow_summary["tau_reached"]},
-                {"accepted_steps", flow_summary["accepted_steps"]}, {"wall_seconds", flow_summary["wall_seconds"]},
+                {"accepted_steps", flow_summary["accepted_steps"]},
                 {"sharpness", e.flow.sharpness}, {"relative_gap", relative_gap(e.flow.sharpness, e.sharpness_star)},
                 {"grad_norm", e.flow.grad_norm}, {"feature_sigma2_over_sigma1", rank_ratio}}},
       {"trust_region", {{"sharpness", e.trust_region.sharpness},
