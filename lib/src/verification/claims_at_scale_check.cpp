@@ -18,6 +18,7 @@
 
 #include "zeroloss/io/csv.hpp"
 #include "zeroloss/presentation/json_file.hpp"
+#include "zeroloss/presentation/svg_plot.hpp"
 #include "zeroloss/support/number_text.hpp"
 #include "zeroloss/verification/claims.hpp"
 #include "zeroloss/verification/claims_at_scale_rule.hpp"
@@ -107,6 +108,41 @@ CurvatureRun read_curvature(const std::string& dir, int rc, const std::string& e
     if (!line.empty()) last = line;
   r.failure = "`zeroloss convexity` exited with code " + std::to_string(rc) + (last.empty() ? "" : ": " + last);
   return r;
+}
+
+// (T - T*)/T* along a flow's logged rows (trajectory.csv in `dir`), as a series against tau.
+PlotSeries relative_gap_series(const std::string& dir, double star, const std::string& label, const std::string& color,
+                               bool dashed) {
+  PlotSeries s{label, read_csv_column(dir + "/trajectory.csv", "tau"), {}, PlotStyle::Lines, color, dashed};
+  for (double T : read_csv_column(dir + "/trajectory.csv", "sharpness")) s.y.push_back((T - star) / star);
+  return s;
+}
+
+// The figure: (T - T*)/T* along the flow and the short-flow mutant (log y; rows at or below zero,
+// i.e. at rounding, are left off the axis), with the final rate 2 lambda_min drawn through the
+// flow's first row below 1e-4.
+void gap_figure(Verdict& v, const std::string& dir, double star, double lambda_min) {
+  PlotSpec p;
+  p.title = "(T - T*)/T* along the flow from the random start (closed-form T*)";
+  p.x_label = "flow time tau";
+  p.y_label = "(T - T*) / T*";
+  p.log_y = true;
+  p.series.push_back(relative_gap_series(dir + "/flow", star, "flow", "#1f77b4", false));
+  p.series.push_back(relative_gap_series(dir + "/mutant_short_flow", star, "mutant: short flow", "#d62728", false));
+  const PlotSeries& f = p.series[0];
+  for (size_t k = 0; k < f.x.size(); ++k) {
+    if (!(f.y[k] < 1e-4)) continue;
+    PlotSeries rate{"rate 2 lambda_min", {f.x[k], f.x.back()}, {}, PlotStyle::Lines, "black", true};
+    for (double x : rate.x) rate.y.push_back(f.y[k] * std::exp(-2 * lambda_min * (x - f.x[k])));
+    p.series.push_back(rate);
+    break;
+  }
+  if (write_svg_plot(p, dir + "/flow_gap.svg").written)
+    v.figures.push_back({"claims_at_scale/flow_gap.svg",
+                         "(T - T*)/T* along the Riemannian flow (blue) and along the short-flow mutant (red), "
+                         "log scale; dashed: the decay exp(-2 lambda_min tau) at the final rate predicted from "
+                         "lambda_min at the minimiser. Rows at rounding level (T - T* <= 0) are off the log axis.",
+                         "claims_at_scale/flow/trajectory.csv"});
 }
 
 // The rules a decision failed, as a JSON list.
@@ -316,6 +352,7 @@ Verdict check_claims_at_scale(VerificationContext& ctx) {
                                  ctx.commands().begin() + static_cast<std::ptrdiff_t>(claim_commands_end));
   for (size_t k = 0; k < 3; ++k) shown.push_back(ctx.commands()[parallel_first + k]);
   v.command = join_commands(shown) + "\n# the mutants' commands are in logs/ (claims_at_scale_mutant_*)";
+  gap_figure(v, dir, e.sharpness_star, e.lambda_min.lambda_min);
   return v;
 }
 
