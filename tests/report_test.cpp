@@ -320,7 +320,7 @@ TEST(Report, PrintConfigIsTheEmbeddedDefault) {
   std::string out;
   ASSERT_EQ(run_command(zeroloss_binary() + " run --print-config", &out), 0);
   const json cfg = json::parse(out);
-  EXPECT_EQ(cfg["claims"].size(), 7u);
+  EXPECT_EQ(cfg["claims"].size(), 8u);
   EXPECT_TRUE(cfg.contains("quick"));
 }
 

@@ -19,7 +19,7 @@ using nlohmann::json;
 json default_verification_config() {
   return json::parse(R"json({
   "claims": ["global_minimum", "flow_rate", "sgd_tracks_flow", "rank_one_sgd", "local_convexity",
-             "outside_assumptions", "diagonal_sparse_interpolator"],
+             "outside_assumptions", "diagonal_sparse_interpolator", "claims_at_scale"],
   "seed": 0,
   "problem": {
     "generator": "gaussian", "n": 3, "d": 5, "m": 4, "activation": "cubic",
@@ -77,6 +77,12 @@ json default_verification_config() {
     "sharpness_gap_tolerance": 1e-4, "support_threshold": 1e-3,
     "sparse_truth_draws": 4, "sparse_truth_k": 1
   },
+  "claims_at_scale": {
+    "n": 100, "d": 1000, "m": 1000, "data_seed": 1, "flow_decades": 40.0, "until_gradient": 1e-10,
+    "relative_tolerance": 1e-10, "trust_region_gradient": 1e-12, "rank_one_threshold": 1e-6,
+    "geodesic_points": 24, "max_distance": 1.0, "stationary_gradient": 1e-9, "min_convex_points": 20,
+    "short_flow_fraction": 1e-3, "loose_trust_region_gradient": 1e-4, "mutant_value_tolerances": 4.0
+  },
   "quick": {
     "global_minimum": { "starts": 4, "search_starts": 16,
                         "population": { "figure1": { "draws": 4 }, "gaussian_draws": 2, "starts": 4 } },
@@ -87,7 +93,8 @@ json default_verification_config() {
     "rank_one_sgd": { "draws": 4, "first_data_seed": 6, "max_steps": 40000000 },
     "local_convexity": { "preset": "quick", "draws": 3 },
     "outside_assumptions": { "starts": 3, "search_starts": 16 },
-    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 }
+    "diagonal_sparse_interpolator": { "draws": 4, "steps": 500000, "sparse_truth_draws": 2 },
+    "claims_at_scale": { "n": 10, "d": 30, "m": 20 }
   }
 })json");
 }
@@ -229,7 +236,7 @@ class Validator {
 
 const char* const kClaimNames[] = {"global_minimum",  "flow_rate",       "sgd_tracks_flow",
                                    "rank_one_sgd",    "local_convexity", "outside_assumptions",
-                                   "diagonal_sparse_interpolator"};
+                                   "diagonal_sparse_interpolator", "claims_at_scale"};
 
 void validate(const Validator& v) {
   const json& claims = v.at("claims");
@@ -240,7 +247,8 @@ void validate(const Validator& v) {
     for (const char* k : kClaimNames) known = known || (c.is_string() && c.get<std::string>() == k);
     if (!known)
       v.fail("claims", "lists " + c.dump() + "; expected claim names among global_minimum, flow_rate, "
-             "sgd_tracks_flow, rank_one_sgd, local_convexity, outside_assumptions, diagonal_sparse_interpolator", claims);
+             "sgd_tracks_flow, rank_one_sgd, local_convexity, outside_assumptions, diagonal_sparse_interpolator, "
+             "claims_at_scale", claims);
     if (!seen.insert(c.get<std::string>()).second) v.fail("claims", "lists " + c.dump() + " twice", claims);
   }
   v.integer("seed", 0);
@@ -481,6 +489,29 @@ void validate(const Validator& v) {
            v.at(dl + "support_threshold"));
   // k < n: the weighted-l1 interpolator of a k-sparse truth is then a singular point of M.
   if (v.integer(dl + "sparse_truth_draws", 0) > 0) v.integer(dl + "sparse_truth_k", 1, std::max(1LL, dl_n - 1));
+
+  // Claim 8: n <= d (the closed form needs rank X = n); the mutants' settings must falsify.
+  const std::string cs = "claims_at_scale.";
+  if (v.integer(cs + "n", 1) > v.integer(cs + "d", 1))
+    v.fail(cs + "n", "must be at most " + cs + "d (T* in closed form needs rank X = n)", v.at(cs + "n"));
+  v.integer(cs + "m", 1);
+  v.integer(cs + "data_seed", 0);
+  for (const char* key : {"flow_decades", "until_gradient", "relative_tolerance", "max_distance", "stationary_gradient"})
+    v.positive(cs + key);
+  if (v.positive(cs + "rank_one_threshold") >= 1)
+    v.fail(cs + "rank_one_threshold", "must lie strictly between 0 and 1 (a ratio sigma_2/sigma_1)", v.at(cs + "rank_one_threshold"));
+  if (v.positive(cs + "short_flow_fraction") >= 1)
+    v.fail(cs + "short_flow_fraction", "must lie strictly between 0 and 1 (a fraction of the flow's time)",
+           v.at(cs + "short_flow_fraction"));
+  if (v.positive(cs + "loose_trust_region_gradient") <= v.positive(cs + "trust_region_gradient"))
+    v.fail(cs + "loose_trust_region_gradient", "must exceed " + cs + "trust_region_gradient (the mutant stops early)",
+           v.at(cs + "loose_trust_region_gradient"));
+  if (v.positive(cs + "mutant_value_tolerances") <= 1)
+    v.fail(cs + "mutant_value_tolerances", "must exceed 1 (the mutant's T* must lie outside relative_tolerance)",
+           v.at(cs + "mutant_value_tolerances"));
+  if (v.integer(cs + "min_convex_points", 1) > v.integer(cs + "geodesic_points", 1))
+    v.fail(cs + "min_convex_points", "must be at most " + cs + "geodesic_points (the points that can count)",
+           v.at(cs + "min_convex_points"));
 }
 
 // Collects the object keys on the way to the value being parsed, so that a number the parser

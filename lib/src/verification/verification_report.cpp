@@ -33,6 +33,7 @@ const std::vector<ReportClaim>& report_claims() {
       {"outside_assumptions", "outside the assumptions", &check_outside_assumptions},
       {"diagonal_sparse_interpolator", "label-noise SGD on the diagonal network reaches the weighted-l1 interpolator",
        &check_diagonal_sparse_interpolator},
+      {"claims_at_scale", "the claims at scale (matrix-free)", &check_claims_at_scale},
   };
   return claims;
 }

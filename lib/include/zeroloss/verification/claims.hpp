@@ -20,6 +20,7 @@ Verdict check_rank_one_sgd(VerificationContext& ctx);
 Verdict check_local_convexity(VerificationContext& ctx);
 Verdict check_outside_assumptions(VerificationContext& ctx);
 Verdict check_diagonal_sparse_interpolator(VerificationContext& ctx);
+Verdict check_claims_at_scale(VerificationContext& ctx);
 
 struct ReportClaim {
   const char* key;    // the claim's key in the configuration ("claims", its section) and summary.json
