@@ -70,6 +70,7 @@ SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::M
   p.min_third_derivative = c.min_third_derivative;
   p.max_abs_preactivation = c.max_abs_preactivation;
   p.hessian_products = c.hessian_products;
+  p.lambda_min_residual = c.lambda_min_residual;
   p.negative = p.lambda_min < -negative_tolerance * std::max(std::abs(c.lambda_min), std::abs(c.lambda_max));
   return p;
 }
@@ -807,6 +808,21 @@ ConvexityOptions ConvexityOptions::full() {
   o.search.barrier_stages = 4;
   o.search.iterations_per_stage = 60;
   o.search.max_evaluations_per_rung = 100000;
+  return o;
+}
+
+ConvexityOptions ConvexityOptions::matrix_free(bool quick) {
+  ConvexityOptions o = quick ? ConvexityOptions::quick() : ConvexityOptions::full();
+  o.point.directions = quick ? 2 : 8;
+  o.point.profile_points = quick ? 11 : 21;
+  o.sampling.random_points = quick ? 2 : 20;
+  o.sampling.geodesic_points = quick ? 16 : 100;
+  o.sampling.max_distance = 1.0;
+  o.search.rungs = quick ? 2 : 6;
+  o.search.starts = quick ? 1 : 4;
+  o.search.barrier_stages = quick ? 1 : 3;
+  o.search.iterations_per_stage = quick ? 5 : 20;
+  o.search.max_evaluations_per_rung = quick ? 300 : 3000;
   return o;
 }
 

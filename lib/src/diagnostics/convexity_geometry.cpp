@@ -47,6 +47,7 @@ void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd
   }
   out.lambda_min = e.lambda_min();
   out.lambda_max = e.lambda_max();
+  out.lambda_min_residual = e.smallest_residuals(0);
 }
 
 Eigen::MatrixXd random_tangent_direction(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -221,12 +221,13 @@ ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const 
   {
     std::ostringstream s;
     s << "scheme,index,parameter,grad_norm,lambda_min,lambda_max,sharpness,negative,residual,projection_distance,"
-         "min_dphi,min_d3phi,max_abs_preactivation,hessian_products\n";
+         "min_dphi,min_d3phi,max_abs_preactivation,hessian_products,lambda_min_residual\n";
     for (const auto& p : res.sampling.points) {
       s << p.scheme << ',' << p.index << ',' << F(p.parameter) << ',' << F(p.grad_norm) << ',' << F(p.lambda_min)
         << ',' << F(p.lambda_max) << ',' << F(p.sharpness) << ',' << (p.negative ? 1 : 0) << ',' << F(p.residual)
         << ',' << F(p.projection_distance) << ',' << F(p.min_first_derivative) << ','
-        << F(p.min_third_derivative) << ',' << F(p.max_abs_preactivation) << ',' << p.hessian_products << '\n';
+        << F(p.min_third_derivative) << ',' << F(p.max_abs_preactivation) << ',' << p.hessian_products << ','
+        << F(p.lambda_min_residual) << '\n';
     }
     put("points.csv", s.str());
   }

@@ -77,7 +77,7 @@ ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& p
     st.sgd->batch_size = parse_batch(o.sgd_batch, model->num_samples());
   }
   if (!o.trajectory_start.empty()) st.trajectory_start = read(o.trajectory_start);
-  ConvexityOptions opt = st.options();
+  ConvexityOptions opt = st.options(static_cast<long>(model->num_parameters()) - model->num_samples());
   for (std::size_t k = 0; k < o.trajectory_weights.size(); ++k) {
     const std::string& path = o.trajectory_weights[k];
     opt.sampling.external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), read(path)});
@@ -146,7 +146,7 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
     st.sgd->batch_size = parse_batch(o.sgd_batch, model.n());
   }
   if (start) st.trajectory_start = start->theta;
-  ConvexityOptions opt = st.options();
+  ConvexityOptions opt = st.options(static_cast<long>(model.m()) * p - model.n());
   opt.sampling.external = std::move(external);
   std::ostringstream problem;
   problem << model.activation().name() << ", n = " << model.n() << ", d = " << model.d() << ", m = " << model.m()

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "zeroloss/io/csv.hpp"
+#include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/support/errors.hpp"
 
 namespace zeroloss {
@@ -29,9 +30,11 @@ void ConvexitySettings::validate() const {
   }
 }
 
-ConvexityOptions ConvexitySettings::options() const {
+ConvexityOptions ConvexitySettings::options(long tangent_dimension) const {
   validate();
-  ConvexityOptions opt = quick ? ConvexityOptions::quick() : ConvexityOptions::full();
+  const bool matrix_free = tangent_dimension > kDenseSpectrumMaxDimension;
+  ConvexityOptions opt = matrix_free ? ConvexityOptions::matrix_free(quick)
+                                     : (quick ? ConvexityOptions::quick() : ConvexityOptions::full());
   if (directions) opt.point.directions = *directions;
   if (profile_length) opt.point.profile_length = *profile_length;
   if (profile_points) opt.point.profile_points = *profile_points;
@@ -58,7 +61,7 @@ ConvexityOptions ConvexitySettings::options() const {
   opt.search.seed = seed + 2;
   opt.default_anchor = default_anchor;
   opt.figures = figures;
-  const int points = trajectory_points ? *trajectory_points : (quick ? 40 : 200);
+  const int points = trajectory_points ? *trajectory_points : (matrix_free ? (quick ? 10 : 40) : (quick ? 40 : 200));
   opt.trajectory_start = trajectory_start;
   if (along_flow) {
     FlowConvexityOptions f;

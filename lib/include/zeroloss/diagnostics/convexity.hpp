@@ -170,6 +170,9 @@ struct SampledPoint {
   double max_abs_preactivation = 0;
   bool negative = false;           // lambda_min below -negative_tolerance * max |lambda|
   long hessian_products = 0;       // Lanczos products spent on its extremes (0: dense spectrum)
+  // Lanczos: the residual certificate of lambda_min (NaN: dense spectrum). lambda_min is an upper
+  // bound of the smallest eigenvalue (a Ritz value), within this residual of an eigenvalue.
+  double lambda_min_residual = std::numeric_limits<double>::quiet_NaN();
 };
 
 // A sample that could not be produced (projection diverged, singular point, geodesic failed).
@@ -313,6 +316,14 @@ struct ConvexityOptions {
   // on the paper's sizes).
   static ConvexityOptions quick();
   static ConvexityOptions full();
+  // The presets above the dense dimension (ConvexityGeometry::spectrum_method() == Lanczos), where
+  // every point costs a Lanczos run of hundreds to thousands of Hessian-vector products (seconds at
+  // n = 100, d = m = 1000) instead of a k x k eigendecomposition of a small k: fewer points, geodesic
+  // points out to length 1 (near the anchor, where the spectrum is narrow and Lanczos fast), a short
+  // search in subspace charts. quick: 2 random + 16 geodesic points, 2 rungs of 1 start, 300
+  // evaluations per rung; full: 20 + 100 points, 6 rungs of 4 starts, 3000 evaluations per rung
+  // (measured cost: docs/performance.md section 20).
+  static ConvexityOptions matrix_free(bool quick);
 };
 
 struct ConvexityResult {

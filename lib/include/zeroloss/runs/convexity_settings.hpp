@@ -41,8 +41,11 @@ struct ConvexitySettings {
   // trajectory_points < 1, an SGD run with a learning rate or label noise that is not a finite
   // number > 0 or with no steps.
   void validate() const;
-  // The preset with the overrides (validates first).
-  ConvexityOptions options() const;
+  // The preset with the overrides (validates first). The preset is ConvexityOptions::matrix_free when
+  // the non-trivial tangent dimension exceeds kDenseSpectrumMaxDimension (the geometry then runs
+  // Lanczos), else quick() or full(); trajectory points default to 40 (quick) or 200, and 10 or 40
+  // above that dimension.
+  ConvexityOptions options(long tangent_dimension = 0) const;
 };
 
 }  // namespace zeroloss
