@@ -9,6 +9,7 @@
 
 #include "module_models.hpp"
 #include "zeroloss/diagnostics/convexity.hpp"
+#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/runs/convexity_settings.hpp"
 
 namespace zeroloss::python {
@@ -19,7 +20,8 @@ namespace {
 py::dict points_columns(const PyModel& model, const std::vector<SampledPoint>& points, py::list& thetas) {
   std::vector<std::string> scheme;
   std::vector<int> index, negative;
-  std::vector<double> parameter, grad, lmin, lmax, sharp, residual, moved, dphi, d3phi, rmax;
+  std::vector<double> parameter, grad, lmin, lmax, sharp, residual, moved, dphi, d3phi, rmax, lmin_residual;
+  std::vector<long> products;
   for (const auto& p : points) {
     scheme.push_back(p.scheme);
     index.push_back(p.index);
@@ -34,6 +36,8 @@ py::dict points_columns(const PyModel& model, const std::vector<SampledPoint>& p
     dphi.push_back(p.min_first_derivative);
     d3phi.push_back(p.min_third_derivative);
     rmax.push_back(p.max_abs_preactivation);
+    products.push_back(p.hessian_products);
+    lmin_residual.push_back(p.lambda_min_residual);
     thetas.append(caller_out(model, p.theta));
   }
   py::dict d;
@@ -50,6 +54,8 @@ py::dict points_columns(const PyModel& model, const std::vector<SampledPoint>& p
   d["min_dphi"] = dphi;
   d["min_d3phi"] = d3phi;
   d["max_abs_preactivation"] = rmax;
+  d["hessian_products"] = products;
+  d["lambda_min_residual"] = lmin_residual;
   return d;
 }
 
@@ -209,7 +215,7 @@ and is raised.)doc");
   py::class_<ConvexitySamples>(m, "ConvexitySamples", R"doc(
 Points of M sampled by sample_convexity: .table (the columns of `zeroloss convexity`'s points.csv:
 scheme, index, parameter, grad_norm, lambda_min, lambda_max, sharpness, negative, residual,
-projection_distance, min_dphi, min_d3phi, max_abs_preactivation), .theta (the points), .failures,
+projection_distance, min_dphi, min_d3phi, max_abs_preactivation, hessian_products, lambda_min_residual), .theta (the points), .failures,
 .threshold (g* = the smallest ||grad_M T|| with negative curvature, and the evidence below it).)doc")
       .def_readonly("table", &ConvexitySamples::table)
       .def_readonly("theta", &ConvexitySamples::theta)
@@ -301,14 +307,18 @@ it at its next L-BFGS iteration and is raised.)doc");
         st.rungs = rungs;
         st.eps = std::move(eps);
         st.figures = false;
-        ConvexityOptions options = st.options();  // validates (InputError)
         const Eigen::MatrixXd point = theta ? caller_in(model, *theta, "theta") : Eigen::MatrixXd(0, 0);
         const std::optional<Eigen::MatrixXd> a = caller_in(model, anchor, "anchor");
+        const auto* two_layer = dynamic_cast<const PyTwoLayer*>(&model);
+        const std::unique_ptr<ConvexityGeometry> geometry = two_layer ? nullptr : geometry_of(model);
+        // The preset follows the tangent dimension (the matrix-free presets above the dense dimension).
+        const long tangent_dimension = two_layer
+                                           ? TwoLayerConvexityGeometry(two_layer->network().network()).tangent_dimension()
+                                           : geometry->tangent_dimension();
+        ConvexityOptions options = st.options(tangent_dimension);  // validates (InputError)
         PythonPoller poller(std::move(progress));
         options.interrupt = poller.flag();
         const auto say = [&](const std::string& line) { poller.poll([&] { return py::make_tuple(line); }); };
-        const auto* two_layer = dynamic_cast<const PyTwoLayer*>(&model);
-        const std::unique_ptr<ConvexityGeometry> geometry = two_layer ? nullptr : geometry_of(model);
         const ConvexityResult r = call_polling(poller, [&] {
           return two_layer ? analyze_convexity(two_layer->network().network(), point, a, options, say)
                            : analyze_convexity(*geometry, point, a, options, say);

@@ -40,6 +40,13 @@
 //    sampled threshold). Only feasible points count, and the best one is re-evaluated from scratch
 //    before it is reported.
 //
+// At size (tangent dimension above kDenseSpectrumMaxDimension, or dense objects over the dense limit:
+// ConvexityGeometry::spectrum_method() == Lanczos) nothing forms the dense Hessian: a point's spectrum
+// is lambda_min and lambda_max from Lanczos with residual certificates (PointConvexity::eigenvalues
+// is then empty), random tangent directions are projected Gaussians (random_tangent_direction), and
+// the search's charts are 16-dimensional subspaces (kSearchSubspaceDimension); docs/convexity.md,
+// "At size".
+//
 // All of it is written once against ConvexityGeometry (diagnostics/convexity_geometry.hpp): every
 // function below takes one, and the TwoLayerModel overloads use TwoLayerConvexityGeometry, which runs
 // in reduced coordinates (THEORY 4); ModelConvexityGeometry runs it on any SquaredLossModel (the
