@@ -206,17 +206,22 @@ void check_output(const char* who, const Eigen::Ref<const Eigen::MatrixXd>& A,
     throw InputError(std::string(who) + ": the output shares memory with A or " + b_name);
 }
 
+// The operands of C (op)= A B after checking the sizes and that C does not alias A or B.
+Operands checked_product(const char* who, const Eigen::Ref<const Eigen::MatrixXd>& A,
+                         const Eigen::Ref<const Eigen::MatrixXd>& B, Eigen::Ref<Eigen::MatrixXd>& C) {
+  if (A.cols() != B.rows())
+    throw InputError(std::string(who) + ": A is " + shape(A.rows(), A.cols()) + " and B is " +
+                     shape(B.rows(), B.cols()) + "; the inner sizes differ");
+  check_output(who, A, B, C, A.rows(), B.cols(), "B");
+  return Operands{A.data(), A.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
+}
+
 }  // namespace
 
 void ordered_product(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& B,
                      Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update, InstructionSet set) {
   const char* who = "ordered product";
-  if (A.cols() != B.rows())
-    throw InputError(std::string(who) + ": A is " + shape(A.rows(), A.cols()) + " and B is " +
-                     shape(B.rows(), B.cols()) + "; the inner sizes differ");
-  check_output(who, A, B, C, A.rows(), B.cols(), "B");
-  const Operands o{A.data(), A.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
-  execute(who, o, A.rows(), B.cols(), A.cols(), update, false, set);
+  execute(who, checked_product(who, A, B, C), A.rows(), B.cols(), A.cols(), update, false, set);
 }
 
 void ordered_product_transposed(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& Bt,
@@ -283,12 +288,8 @@ int threads_for_product(Eigen::Index M, Eigen::Index N, Eigen::Index L) {
 void ordered_product_threaded(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& B,
                               Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update, InstructionSet set) {
   const char* who = "ordered product (threaded)";
-  if (A.cols() != B.rows())
-    throw InputError(std::string(who) + ": A is " + shape(A.rows(), A.cols()) + " and B is " +
-                     shape(B.rows(), B.cols()) + "; the inner sizes differ");
-  check_output(who, A, B, C, A.rows(), B.cols(), "B");
+  const Operands o = checked_product(who, A, B, C);
   const bool avx2 = use_avx2(set, who);
-  const Operands o{A.data(), A.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
   const int threads = threads_for_product(A.rows(), B.cols(), A.cols());
   if (threads <= 1 || A.cols() == 0) {
     execute_resolved(o, A.rows(), B.cols(), A.cols(), update, false, avx2);

@@ -67,10 +67,10 @@ void set_product_threads(int threads);
 // The setting resolved (>= 1).
 int product_threads();
 // Multiply-adds from which a computation is split over threads (a product's M N L; see
-// sharpness/hessian_spectrum.hpp for the Lanczos basis). A thread's start and join cost some 30
-// microseconds, the time of about 5e5 multiply-adds at the kernels' speed; the value is where two
-// threads measured faster than one (docs/performance.md, section 19; bench/geometry_bench.cpp,
-// BM_ProductThreaded).
+// sharpness/hessian_spectrum.hpp for the Lanczos basis). Chosen so that a thread's start and join
+// stay under a quarter of the work's time on one core (docs/performance.md, section 19;
+// bench/geometry_bench.cpp, BM_ProductThreaded): the products of the sizes where the dense spectrum
+// is used stay on one thread.
 inline constexpr double kThreadedProductMinWork = 2e6;
 // Overrides the threshold, process-wide (tests force threads on small problems); negative restores
 // kThreadedProductMinWork.
