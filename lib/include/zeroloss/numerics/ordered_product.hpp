@@ -69,8 +69,8 @@ int product_threads();
 // Multiply-adds from which a computation is split over threads (a product's M N L; see
 // sharpness/hessian_spectrum.hpp for the Lanczos basis). Chosen so that a thread's start and join
 // stay under a quarter of the work's time on one core (docs/performance.md, section 19;
-// bench/geometry_bench.cpp, BM_ProductThreaded): the products of the sizes where the dense spectrum
-// is used stay on one thread.
+// bench/geometry_bench.cpp, BM_ProductThreaded): the Lanczos products of small problems (tangent
+// dimensions of a few thousand at n = p = 20) stay on one thread.
 inline constexpr double kThreadedProductMinWork = 2e6;
 // Overrides the threshold, process-wide (tests force threads on small problems); negative restores
 // kThreadedProductMinWork.
