@@ -13,6 +13,7 @@
 #include "option_checks.hpp"
 #include "zeroloss/diagnostics/point_summary.hpp"
 #include "zeroloss/numerics/dense_limit.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/presentation/point_summary_outputs.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
@@ -29,6 +30,7 @@ struct InspectOptions {
   bool no_hessian = false;
   std::string spectrum = "auto";
   int eigenvalues = 1;
+  int threads = 0;  // 0: the library's default (numerics/ordered_product.hpp)
   ModelKind model = ModelKind::TwoLayer;
 
   LanczosOptions lanczos() const {
@@ -102,7 +104,13 @@ CommandRegistration reg(
            "reduced coordinates. Off the manifold they are those of the level set {f = f(Theta)} through the point.\n"
            "At a singular point (J J^T singular) they are undefined: the rest is printed, then the command\n"
            "fails with exit code 3.");
+       app.add_option("--threads", o->threads,
+                      "Threads N for the Lanczos products at large sizes (0: all cores, at most 8; the results do not "
+                      "depend on N)")
+           ->capture_default_str()
+           ->check(checks::non_negative_integer<int>());
        return std::function<void()>([o]() {
+         set_product_threads(o->threads);
          if (o->model == ModelKind::DiagonalLinear) return run_diagonal_inspect(*o);
          run_inspect(*o);
        });

@@ -2,9 +2,9 @@
 # Time and peak memory of every geometry command at the sizes of issue 14 (docs/performance.md,
 # section 15): n = 100 Gaussian data, cubic, a = 1, and either d = 1000 with m = 250, 500, 1000 or
 # m = 1000 with d = 250, 500, 1000. For each size: `zeroloss data` (the start W0, off M),
-# `project --method newton` (the point P on M the others read), then inspect on P, optimum (closed
-# form) and optimum --method trust-region from W0, project with the three other methods from W0,
-# and convexity --quick on P. Each command runs under /usr/bin/time; one CSV row per command:
+# `project --method newton` (the point P on M the others read), then inspect on P (default threads,
+# then --threads 1), optimum (closed form) and optimum --method trust-region from W0, project with
+# the three other methods from W0, and convexity --quick on P. Each command runs under /usr/bin/time; one CSV row per command:
 #
 #   command,n,d,m,exit,wall_s,user_s,sys_s,max_rss_mb,load1,note
 #
@@ -55,6 +55,7 @@ for size in $sizes; do
     --m "$m" >/dev/null
   run project_newton "$d" "$m" -- project --data "$dir/D.csv" --weights "$dir/W0.csv" --method newton --out "$dir/P.csv"
   run inspect "$d" "$m" -- inspect --json --data "$dir/D.csv" --weights "$dir/P.csv"
+  run inspect_1_thread "$d" "$m" -- inspect --json --threads 1 --data "$dir/D.csv" --weights "$dir/P.csv"
   run optimum "$d" "$m" -- optimum --json --data "$dir/D.csv" --weights "$dir/W0.csv" --out "$dir/opt.csv"
   run optimum_trust_region "$d" "$m" -- optimum --json --method trust-region --data "$dir/D.csv" \
     --weights "$dir/W0.csv" --out "$dir/opt_tr.csv"

@@ -133,6 +133,25 @@ void BM_ProductEigen(benchmark::State& state) {
   product_counters(state, 1.0 * n * n * m);
 }
 
+// The Lanczos operator's products (sharpness/hessian_spectrum.cpp: Z V^T and Z^T S, M = L = n = p)
+// by ordered_product_threaded with the threshold forced to 0, on 1, 2 or 3 threads (each entry the
+// same bits): where two threads start paying off, and the gain at n = p = 100, m = 1000.
+void BM_ProductThreaded(benchmark::State& state) {
+  const int n = state.range(0), m = state.range(1), threads = state.range(2);
+  const Eigen::MatrixXd K = Eigen::MatrixXd::Random(n, n), W = Eigen::MatrixXd::Random(n, m);
+  Eigen::MatrixXd C(n, m);
+  set_product_threads(threads);
+  set_threaded_product_min_work(0);
+  for (auto _ : state) {
+    ordered_product_threaded(K, W, C);
+    benchmark::DoNotOptimize(C.data());
+  }
+  set_product_threads(0);
+  set_threaded_product_min_work(-1);
+  product_counters(state, 1.0 * n * n * m);
+  state.counters["MACs"] = 1.0 * n * n * m;
+}
+
 void ordered_sizes(benchmark::internal::Benchmark* b) {
   for (auto set : {InstructionSet::Baseline, InstructionSet::Avx2}) {
     if (set == InstructionSet::Avx2 && !cpu_has_avx2()) continue;
@@ -149,6 +168,12 @@ BENCHMARK(BM_GramOrdered)->Apply(ordered_sizes);
 BENCHMARK(BM_GramEigen)->Apply(eigen_sizes);
 BENCHMARK(BM_ProductOrdered)->Apply(ordered_sizes);
 BENCHMARK(BM_ProductEigen)->Apply(eigen_sizes);
+BENCHMARK(BM_ProductThreaded)
+    ->ArgsProduct({{20}, {25, 50, 100, 250, 1000}, {1, 2}})
+    ->ArgsProduct({{100}, {12, 25, 50, 100, 250, 1000}, {1, 2, 3}})
+    ->ArgNames({"n", "m", "threads"})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // The Figure 1 size, a middle size, n = p = 100 with m = 1000, and sweeps around it that show the
 // cost O(n m p + n^2 m + n^3): doubling m (2000, 4000) should double the time; doubling n and p

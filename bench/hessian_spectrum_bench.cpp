@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_problem.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/sharpness_minimum.hpp"
@@ -79,6 +80,34 @@ void BM_LanczosAtSize(benchmark::State& state) {
   state.counters["min_residual"] = x.smallest_residuals(0);
 }
 
+// Threads (numerics/ordered_product.hpp's setting; the results have the same bits on any number) at
+// n = p = 100, m = 1000: riemannian_hessian_extremes at point 0 (the random point on M, restarts
+// capped at about 2500 products as in BM_LanczosAtSize) or point 1 (the closed-form minimiser,
+// converges); counter products_per_s: Hessian-vector products per second of wall time, the Lanczos
+// basis operations and the certificates included (the raw n p m products: geometry_bench's
+// BM_ProductThreaded).
+void BM_LanczosThreads(benchmark::State& state) {
+  const int n = 100, p = 100, m = 1000;
+  const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
+  Eigen::MatrixXd beta = pr.beta;
+  if (state.range(0) == 1) beta = pr.model.X().fullPivLu().solve(closed_form_preactivations(pr.model).R).transpose();
+  const SharpnessGeometry g(pr.model, beta);
+  LanczosOptions o;
+  o.max_iterations = 2500 / (default_krylov_dimension(1, o.ends) - 1) + 1;
+  set_product_threads(static_cast<int>(state.range(1)));
+  HessianExtremes x;
+  for (auto _ : state) {
+    x = riemannian_hessian_extremes(g, o);
+    benchmark::DoNotOptimize(x);
+  }
+  set_product_threads(0);
+  state.counters["threads"] = x.threads;
+  state.counters["products"] = static_cast<double>(x.matrix_vector_products);
+  state.counters["converged"] = x.converged;
+  state.counters["products_per_s"] =
+      benchmark::Counter(static_cast<double>(x.matrix_vector_products) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
 // Both paths where both run (k = 480, 980, 1480), then Lanczos alone at n = 100, p = 100 (d >= 100),
 // m = 1000: k = 99,900, the size of issue 14.
 BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
@@ -86,6 +115,12 @@ BENCHMARK(BM_LanczosExtremes)
     ->ArgsProduct({{20}, {20}, {25, 50, 75}, {24, 48, 64, 96}})
     ->Args({100, 100, 1000, 0})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LanczosThreads)
+    ->ArgsProduct({{1, 0}, {1, 2}})
+    ->ArgNames({"point", "threads"})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_LanczosAtSize)
     ->ArgsProduct({{0, 1}, {24, 48, 96, 160}, {0, 1}})
     ->Iterations(1)

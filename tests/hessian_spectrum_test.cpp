@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "test_support.hpp"
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/model/diagonal_linear_network.hpp"
 #include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 #include "zeroloss/sharpness/riemannian_sharpness.hpp"
@@ -158,9 +160,47 @@ TEST(TangentOperator, GenericProductIsOneProjectionAroundTheLagrangianHessian) {
   EXPECT_THROW(tangent_operator_apply(s, Eigen::VectorXd::Zero(3)), InputError);
 }
 
+// Forces the threads of the Lanczos products and basis (numerics/ordered_product.hpp's settings)
+// for one test and restores the defaults afterwards.
+struct ThreadSetting {
+  ThreadSetting(int threads, double min_work) {
+    set_product_threads(threads);
+    set_threaded_product_min_work(min_work);
+  }
+  ~ThreadSetting() {
+    set_product_threads(0);
+    set_threaded_product_min_work(-1);
+  }
+};
+
+bool same_bits(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y) {
+  if (X.rows() != Y.rows() || X.cols() != Y.cols()) return false;
+  for (Eigen::Index i = 0; i < X.size(); ++i)
+    if (std::memcmp(X.data() + i, Y.data() + i, sizeof(double)) != 0) return false;
+  return true;
+}
+
+// Every number of a Lanczos result, compared bit for bit (NaN certificates included).
+testing::AssertionResult same_extremes(const HessianExtremes& a, const HessianExtremes& b) {
+  if (a.iterations != b.iterations || a.matrix_vector_products != b.matrix_vector_products ||
+      a.converged != b.converged || a.converged_pairs != b.converged_pairs)
+    return testing::AssertionFailure() << "restarts " << a.iterations << " vs " << b.iterations << ", products "
+                                       << a.matrix_vector_products << " vs " << b.matrix_vector_products;
+  if (!same_bits(a.smallest, b.smallest) || !same_bits(a.largest, b.largest) ||
+      !same_bits(a.smallest_residuals, b.smallest_residuals) || !same_bits(a.largest_residuals, b.largest_residuals) ||
+      !same_bits(a.smallest_vectors, b.smallest_vectors) || !same_bits(a.largest_vectors, b.largest_vectors) ||
+      std::memcmp(&a.shift, &b.shift, sizeof(double)) != 0)
+    return testing::AssertionFailure() << "different bits: lambda_min " << a.lambda_min() << " vs " << b.lambda_min();
+  return testing::AssertionSuccess();
+}
+
 // The two-layer operator (reduced coordinates, ordered products) against SharpnessGeometry's dense
-// matrix and its riemannian_hessian_apply (Eigen's products, a different order): 1e-13.
-TEST(TangentOperator, TwoLayerProductMatchesTheDenseMatrix) {
+// matrix and its riemannian_hessian_apply (Eigen's products, a different order): 1e-13. Also with
+// the products forced onto 2 threads (threshold 0; m = 9 columns: ranges of 6 and 3).
+class TwoLayerOperator : public testing::TestWithParam<int> {};
+
+TEST_P(TwoLayerOperator, ProductMatchesTheDenseMatrix) {
+  const ThreadSetting setting(GetParam(), GetParam() > 1 ? 0 : -1);
   const ReducedProblem P = reduced_problem(Config{6, 10, 9, "softplus", true}, 21);
   const SharpnessGeometry g(P.reduced, P.beta);
   const RiemannianHessianMatrix dense = g.riemannian_hessian_matrix(false);
@@ -175,6 +215,58 @@ TEST(TangentOperator, TwoLayerProductMatchesTheDenseMatrix) {
   const Eigen::VectorXd v = dense.basis.col(3);
   const Eigen::VectorXd reference = vectorize(g.riemannian_hessian_apply(unvectorize(v, m, p)));
   EXPECT_LE((tangent_operator_apply(g, v) - reference).norm(), 1e-13 * reference.norm());
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, TwoLayerOperator, testing::Values(1, 2));
+
+// Lanczos with products and basis forced onto 2 threads (threshold 0) on a small problem: the dense
+// extremes to 1e-8 relative, and the same bits as on 1 thread.
+TEST(LanczosExtremes, TwoThreadsForcedMatchDenseAndOneThreadBitForBit) {
+  const ReducedProblem P = reduced_problem(Config{20, 30, 50, "cubic", true}, 4292);
+  const SharpnessGeometry g(P.reduced, P.beta);
+  const Eigen::VectorXd dense = g.riemannian_hessian_matrix().eigenvalues;
+  LanczosOptions o;
+  o.eigenvalues = 2;
+  HessianExtremes one, two;
+  {
+    const ThreadSetting setting(1, 0);
+    one = riemannian_hessian_extremes(g, o);
+  }
+  {
+    const ThreadSetting setting(2, 0);
+    two = riemannian_hessian_extremes(g, o);
+  }
+  EXPECT_EQ(one.threads, 1);
+  EXPECT_EQ(two.threads, 2);
+  ASSERT_TRUE(two.converged);
+  const Eigen::Index k = dense.size();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(relatively_equal(two.smallest(i), dense(i), 1e-8)) << i;
+    EXPECT_TRUE(relatively_equal(two.largest(i), dense(k - 1 - i), 1e-8)) << i;
+  }
+  EXPECT_TRUE(same_extremes(one, two));
+}
+
+// Above the default thresholds (n = p = 20, m = 5000: products of 2e6 multiply-adds, a basis of
+// 1e5 x 24), 1, 2 and 3 threads give the same bits. Capped at 3 restarts: bit identity does not
+// need convergence, and the capped run still takes about 100 products of every kind.
+TEST(LanczosExtremes, AboveTheThresholdsTheThreadCountDoesNotChangeTheBits) {
+  const ReducedProblem P = reduced_problem(Config{20, 30, 5000, "cubic", true}, 77);
+  const SharpnessGeometry g(P.reduced, P.beta);
+  ASSERT_GE(20.0 * 20.0 * 5000.0, kThreadedProductMinWork);
+  LanczosOptions o;
+  o.max_iterations = 3;
+  HessianExtremes reference;
+  for (int threads : {1, 2, 3}) {
+    const ThreadSetting setting(threads, -1);
+    const HessianExtremes x = riemannian_hessian_extremes(g, o);
+    EXPECT_EQ(x.threads, threads);
+    EXPECT_GT(x.matrix_vector_products, 60);
+    if (threads == 1)
+      reference = x;
+    else
+      EXPECT_TRUE(same_extremes(x, reference)) << threads << " threads";
+  }
 }
 
 // The dense path: the same bits as Eigen's SelfAdjointEigenSolver, and residual certificates of the

@@ -191,3 +191,77 @@ TEST(OrderedProduct, RefusesMismatchedSizesAndAliasedOutputs) {
     EXPECT_THROW(ordered_gram(A, G, InstructionSet::Avx2), InputError);
   }
 }
+
+namespace {
+
+// Forces the threaded products' settings for one test and restores the defaults afterwards.
+struct ProductThreadSetting {
+  ProductThreadSetting(int threads, double min_work) {
+    set_product_threads(threads);
+    set_threaded_product_min_work(min_work);
+  }
+  ~ProductThreadSetting() {
+    set_product_threads(0);
+    set_threaded_product_min_work(-1);
+  }
+};
+
+}  // namespace
+
+// Split over 1, 2, 3 and 5 threads (threshold forced to 0), every column count from one block of
+// 6 to uneven ranges and every update: the bits of the scalar triple loop.
+TEST(OrderedProductThreaded, EqualsTheScalarTripleLoopBitForBitOnAnyNumberOfThreads) {
+  unsigned seed = 500;
+  for (InstructionSet set : instruction_sets()) {
+    for (int threads : {1, 2, 3, 5}) {
+      const ProductThreadSetting setting(threads, 0);
+      for (int N : {1, 5, 6, 7, 13, 37, 100}) {
+        for (int M : {3, 17, 100}) {
+          const int L = 300;
+          const Eigen::MatrixXd A = test::random_matrix(M, L, seed++);
+          const Eigen::MatrixXd B = test::random_matrix(L, N, seed++);
+          const Eigen::MatrixXd C0 = test::random_matrix(M, N, seed++);
+          for (ProductUpdate u : {ProductUpdate::Assign, ProductUpdate::Add, ProductUpdate::Subtract}) {
+            SCOPED_TRACE(testing::Message() << to_string(set) << " threads=" << threads << " M=" << M << " N=" << N
+                                            << " " << name(u));
+            Eigen::MatrixXd C = C0;
+            ordered_product_threaded(A, B, C, u, set);
+            EXPECT_TRUE(same_bits(C, reference(A, B, C0, u)));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Above the default threshold (the Lanczos operator's shape at n = p = 100, m = 250: 2.5e6
+// multiply-adds), 1, 2 and 3 threads give the same bits, those of ordered_product.
+TEST(OrderedProductThreaded, AboveTheDefaultThresholdTheThreadCountDoesNotChangeTheBits) {
+  const Eigen::MatrixXd A = test::random_matrix(100, 100, 7), B = test::random_matrix(100, 250, 8);
+  ASSERT_GE(100.0 * 100.0 * 250.0, kThreadedProductMinWork);
+  Eigen::MatrixXd single(100, 250);
+  ordered_product(A, B, single);
+  for (int threads : {1, 2, 3}) {
+    const ProductThreadSetting setting(threads, -1);
+    EXPECT_EQ(threads_for_product(100, 250, 100), threads);
+    Eigen::MatrixXd C(100, 250);
+    ordered_product_threaded(A, B, C);
+    EXPECT_TRUE(same_bits(C, single)) << threads << " threads";
+  }
+}
+
+TEST(OrderedProductThreaded, ThreadCountFollowsTheSettingAndTheThreshold) {
+  {
+    const ProductThreadSetting setting(4, -1);
+    EXPECT_EQ(product_threads(), 4);
+    EXPECT_EQ(threaded_product_min_work(), kThreadedProductMinWork);
+    EXPECT_EQ(threads_for_product(100, 1000, 100), 4);  // 1e7 multiply-adds
+    EXPECT_EQ(threads_for_product(20, 50, 20), 1);      // 2e4: below the threshold
+    EXPECT_EQ(threads_for_product(1000, 12, 1000), 2);  // two blocks of 6 columns
+  }
+  EXPECT_GE(product_threads(), 1);
+  EXPECT_LE(product_threads(), static_cast<int>(kMaxProductThreads));
+  EXPECT_THROW(set_product_threads(-1), InputError);
+  Eigen::MatrixXd C(3, 3);
+  EXPECT_THROW(ordered_product_threaded(Eigen::MatrixXd::Ones(3, 2), Eigen::MatrixXd::Ones(3, 3), C), InputError);
+}

@@ -1,9 +1,12 @@
 #include "zeroloss/numerics/ordered_product.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <string>
+#include <thread>
 
+#include "numerics/parallel_ranges.hpp"
 #include "numerics/vector_lanes.hpp"
 #include "zeroloss/support/errors.hpp"
 
@@ -154,9 +157,7 @@ bool overlap(const double* p, Index outer, Index rows, Index cols, const double*
   return std::less<const double*>()(p, q_end) && std::less<const double*>()(q, p_end);
 }
 
-void execute(const char* who, const Operands& o, Index M, Index N, Index L, ProductUpdate update, bool lower,
-             InstructionSet set) {
-  const bool avx2 = use_avx2(set, who);
+void execute_resolved(const Operands& o, Index M, Index N, Index L, ProductUpdate update, bool lower, bool avx2) {
   if (M == 0 || N == 0) return;
   if (L == 0) {
     if (update == ProductUpdate::Assign) {
@@ -171,6 +172,29 @@ void execute(const char* who, const Operands& o, Index M, Index N, Index L, Prod
   }
 }
 
+void execute(const char* who, const Operands& o, Index M, Index N, Index L, ProductUpdate update, bool lower,
+             InstructionSet set) {
+  execute_resolved(o, M, N, L, update, lower, use_avx2(set, who));
+}
+
+// The columns of C (and of B) split into at most `threads` contiguous ranges of whole 6-column
+// blocks (the kernel's register block; the last range takes the remainder), one thread each. Every
+// entry is formed by the same kernel operations as without the split (the l blocking depends on M
+// only), so the bits do not depend on the number of threads.
+void execute_split(const Operands& o, Index M, Index N, Index L, ProductUpdate update, bool avx2, int threads) {
+  constexpr Index kColumns = 6;
+  for_each_range_in_parallel((N + kColumns - 1) / kColumns, threads, [&](Index b0, Index b1) {
+    Operands p = o;
+    const Index j0 = b0 * kColumns, j1 = std::min(N, b1 * kColumns);
+    p.b = o.b + j0 * o.csb;
+    p.c = o.c + j0 * o.ldc;
+    execute_resolved(p, M, j1 - j0, L, update, false, avx2);
+  });
+}
+
+std::atomic<int> product_threads_setting{0};
+std::atomic<double> threaded_min_work_setting{-1.0};
+
 void check_output(const char* who, const Eigen::Ref<const Eigen::MatrixXd>& A,
                   const Eigen::Ref<const Eigen::MatrixXd>& B, const Eigen::Ref<Eigen::MatrixXd>& C, Index rows,
                   Index cols, const char* b_name) {
@@ -182,17 +206,22 @@ void check_output(const char* who, const Eigen::Ref<const Eigen::MatrixXd>& A,
     throw InputError(std::string(who) + ": the output shares memory with A or " + b_name);
 }
 
+// The operands of C (op)= A B after checking the sizes and that C does not alias A or B.
+Operands checked_product(const char* who, const Eigen::Ref<const Eigen::MatrixXd>& A,
+                         const Eigen::Ref<const Eigen::MatrixXd>& B, Eigen::Ref<Eigen::MatrixXd>& C) {
+  if (A.cols() != B.rows())
+    throw InputError(std::string(who) + ": A is " + shape(A.rows(), A.cols()) + " and B is " +
+                     shape(B.rows(), B.cols()) + "; the inner sizes differ");
+  check_output(who, A, B, C, A.rows(), B.cols(), "B");
+  return Operands{A.data(), A.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
+}
+
 }  // namespace
 
 void ordered_product(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& B,
                      Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update, InstructionSet set) {
   const char* who = "ordered product";
-  if (A.cols() != B.rows())
-    throw InputError(std::string(who) + ": A is " + shape(A.rows(), A.cols()) + " and B is " +
-                     shape(B.rows(), B.cols()) + "; the inner sizes differ");
-  check_output(who, A, B, C, A.rows(), B.cols(), "B");
-  const Operands o{A.data(), A.outerStride(), B.data(), 1, B.outerStride(), C.data(), C.outerStride()};
-  execute(who, o, A.rows(), B.cols(), A.cols(), update, false, set);
+  execute(who, checked_product(who, A, B, C), A.rows(), B.cols(), A.cols(), update, false, set);
 }
 
 void ordered_product_transposed(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& Bt,
@@ -226,6 +255,47 @@ void ordered_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::
   execute(who, o, A.rows(), A.rows(), A.cols(), ProductUpdate::Assign, true, set);
   for (Index j = 1; j < G.cols(); ++j)
     for (Index i = 0; i < j; ++i) G(i, j) = G(j, i);
+}
+
+int default_product_threads() {
+  return static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1u, kMaxProductThreads));
+}
+
+void set_product_threads(int threads) {
+  if (threads < 0) throw InputError("product threads: expected 0 (the default) or a count >= 1, got " + std::to_string(threads));
+  product_threads_setting = threads;
+}
+
+int product_threads() {
+  const int t = product_threads_setting;
+  return t > 0 ? t : default_product_threads();
+}
+
+void set_threaded_product_min_work(double multiply_adds) { threaded_min_work_setting = multiply_adds; }
+
+double threaded_product_min_work() {
+  const double w = threaded_min_work_setting;
+  return w >= 0 ? w : kThreadedProductMinWork;
+}
+
+int threads_for_product(Eigen::Index M, Eigen::Index N, Eigen::Index L) {
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(L);
+  if (work < threaded_product_min_work()) return 1;
+  const Eigen::Index ranges = (N + 5) / 6;  // at least one block of 6 columns per thread
+  return static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(product_threads(), ranges)));
+}
+
+void ordered_product_threaded(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& B,
+                              Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update, InstructionSet set) {
+  const char* who = "ordered product (threaded)";
+  const Operands o = checked_product(who, A, B, C);
+  const bool avx2 = use_avx2(set, who);
+  const int threads = threads_for_product(A.rows(), B.cols(), A.cols());
+  if (threads <= 1 || A.cols() == 0) {
+    execute_resolved(o, A.rows(), B.cols(), A.cols(), update, false, avx2);
+  } else {
+    execute_split(o, A.rows(), B.cols(), A.cols(), update, avx2, threads);
+  }
 }
 
 }  // namespace zeroloss

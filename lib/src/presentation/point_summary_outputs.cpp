@@ -57,6 +57,7 @@ void add_hessian_extremes(ojson& j, const std::optional<HessianExtremes>& x, con
                            {"iterations", x->iterations},
                            {"matrix_vector_products", x->matrix_vector_products},
                            {"krylov_dimension", x->krylov_dimension},
+                           {"threads", x->threads},
                            {"tolerance", x->method == SpectrumMethod::Lanczos ? json_number(o.tolerance) : ojson(nullptr)}};
 }
 

@@ -1,11 +1,16 @@
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
 
 #include <Spectra/SymEigsSolver.h>
+#include <Spectra/Util/Version.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <utility>
 #include <vector>
+
+#include "numerics/tall_basis_products.hpp"
 
 #include "zeroloss/support/errors.hpp"
 #include "zeroloss/support/number_text.hpp"
@@ -138,6 +143,125 @@ class TangentOperator {
   mutable long products_ = 0;
   mutable Eigen::VectorXd px_, hpx_;
 };
+
+}  // namespace
+}  // namespace zeroloss
+
+// Spectra's Lanczos factorization (Spectra/LinAlg/Lanczos.h and Arnoldi::compress_V of version 1.0),
+// specialised for TangentOperator: the same algorithm, step for step (the same selective
+// re-orthogonalisation test, the same restarts driven by Spectra's SymEigsBase), with the
+// operations on the basis V (N x ncv) in numerics/tall_basis_products.hpp: row chunks, each chunk
+// of V read once per re-orthogonalisation pass (Eigen's N x i matrix-vector products read it twice,
+// and its column-major one ran at less than half the speed of the transposed one), on several
+// threads for large N ncv, with bits that do not depend on the number of threads. At
+// n = p = 100, m = 1000 these basis operations took more time than the Hessian-vector products
+// (docs/performance.md, section 19).
+static_assert(SPECTRA_MAJOR_VERSION == 1 && SPECTRA_MINOR_VERSION == 0,
+              "hessian_spectrum.cpp specialises Spectra 1.0's Lanczos factorization; check it against this version");
+
+namespace Spectra {
+
+template <>
+class Lanczos<double, ArnoldiOp<double, zeroloss::TangentOperator, IdentityBOp>>
+    : public Arnoldi<double, ArnoldiOp<double, zeroloss::TangentOperator, IdentityBOp>> {
+  using Op = ArnoldiOp<double, zeroloss::TangentOperator, IdentityBOp>;
+  using Base = Arnoldi<double, Op>;
+  using Index = Eigen::Index;
+  using Matrix = Eigen::MatrixXd;
+  using Vector = Eigen::VectorXd;
+  using MapVec = Eigen::Map<Vector>;
+  using MapConstMat = Eigen::Map<const Matrix>;
+  using Base::m_beta;
+  using Base::m_eps;
+  using Base::m_fac_f;
+  using Base::m_fac_H;
+  using Base::m_fac_V;
+  using Base::m_k;
+  using Base::m_m;
+  using Base::m_n;
+  using Base::m_near_0;
+  using Base::m_op;
+
+ public:
+  template <typename T>
+  Lanczos(T&& op, Index m) : Base(std::forward<T>(op), m), threads_(zeroloss::threads_for_basis(m_n, m)) {}
+
+  // Extends the factorization from from_k to to_m columns (Spectra's Lanczos::factorize_from).
+  void factorize_from(Index from_k, Index to_m, Index& op_counter) override {
+    if (to_m <= from_k) return;
+    if (from_k > m_k)
+      throw std::invalid_argument("Lanczos: from_k (= " + std::to_string(from_k) +
+                                  ") is larger than the current subspace dimension (= " + std::to_string(m_k) + ")");
+    const double beta_thresh = m_eps * std::sqrt(static_cast<double>(m_n));
+    Vector Vf(to_m), h(to_m), w(m_n), alpha(1);
+    m_fac_H.rightCols(m_m - from_k).setZero();
+    m_fac_H.block(from_k, 0, m_m - from_k, from_k).setZero();
+    for (Index i = from_k; i <= to_m - 1; i++) {
+      bool restart = false;
+      if (m_beta < m_near_0) {  // the next V would not be of full rank: a new residual orthogonal to V
+        MapConstMat V(m_fac_V.data(), m_n, i);
+        this->expand_basis(V, 2 * i, m_fac_f, m_beta, op_counter);
+        restart = true;
+      }
+      MapVec v(&m_fac_V(0, i), m_n);
+      v.noalias() = m_fac_f / m_beta;
+      m_fac_H(i, i - 1) = restart ? 0.0 : m_beta;
+      m_fac_H(i - 1, i) = m_fac_H(i, i - 1);
+      m_op.perform_op(v.data(), w.data());
+      op_counter++;
+      if (!restart) w.noalias() -= m_fac_H(i, i - 1) * m_fac_V.col(i - 1);
+      m_fac_H(i, i) = m_op.inner_product(v, w);
+      // f = w - H(i, i) v, beta = ||f||, Vf = V' f over the first i + 1 columns: one pass.
+      const Index i1 = i + 1;
+      const MapConstMat Vs(m_fac_V.data(), m_n, i1);
+      m_fac_f = w;
+      alpha(0) = m_fac_H(i, i);
+      m_beta = std::sqrt(zeroloss::basis_subtract_and_project(MapConstMat(v.data(), m_n, 1), alpha, m_fac_f, Vs,
+                                                              Vf.head(i1), threads_));
+      double ortho_err = Vf.head(i1).cwiseAbs().maxCoeff();
+      int count = 0;
+      while (count < 5 && ortho_err > m_eps * m_beta) {  // f is not yet orthogonal to V: correct it
+        if (m_beta < beta_thresh) {  // f is rounding noise: restart at the next step
+          m_fac_f.setZero();
+          m_beta = 0;
+          break;
+        }
+        h.head(i1) = Vf.head(i1);
+        // f -= V h, beta = ||f||, Vf = V' f: one pass.
+        m_beta = std::sqrt(zeroloss::basis_subtract_and_project(Vs, h.head(i1), m_fac_f, Vs, Vf.head(i1), threads_));
+        m_fac_H(i - 1, i) += h(i - 1);
+        m_fac_H(i, i - 1) = m_fac_H(i - 1, i);
+        m_fac_H(i, i) += h(i);
+        ortho_err = Vf.head(i1).cwiseAbs().maxCoeff();
+        count++;
+      }
+    }
+    m_k = to_m;
+  }
+
+  // V -> V Q on the first k + 1 columns and the new residual f (Spectra's Arnoldi::compress_V,
+  // which this hides: SymEigsBase calls it on this type). Column i < k of Q has m - k + i + 1
+  // leading non-zeros.
+  void compress_V(const Matrix& Q) {
+    std::vector<Index> leading(static_cast<std::size_t>(m_k + 1));
+    for (Index i = 0; i < m_k; i++) leading[static_cast<std::size_t>(i)] = m_m - m_k + i + 1;
+    leading[static_cast<std::size_t>(m_k)] = m_m;
+    zeroloss::basis_times_in_place(m_fac_V, Q.leftCols(m_k + 1), leading, threads_);
+    Vector fk = m_fac_f * Q(m_m - 1, m_k - 1) + m_fac_V.col(m_k) * m_fac_H(m_k, m_k - 1);
+    m_fac_f.swap(fk);
+    m_beta = m_op.norm(m_fac_f);
+  }
+
+  int threads() const { return threads_; }
+
+ private:
+  int threads_;
+};
+
+}  // namespace Spectra
+
+namespace zeroloss {
+namespace {
 
 // A deterministic start vector with entries in (-0.5, 0.5) (Spectra's own generator, seed 0).
 Eigen::VectorXd start_vector(Eigen::Index k) { return Spectra::SimpleRandom<double>(0).random_vec(k); }
@@ -398,6 +522,7 @@ HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::
   out.tangent_dimension = k;
   out.krylov_dimension = static_cast<int>(ncv);
   out.ends = options.ends;
+  out.threads = threads_for_basis(N, ncv);
   const Eigen::VectorXd v0 = tangent_start_vector(project, N);
   const double rho = spectral_radius_estimate(op, v0, static_cast<int>(std::min<Eigen::Index>(k, 24)));
   out.shift = rho > 0 ? 2 * rho : 1.0;
@@ -448,7 +573,8 @@ namespace {
 //         two products of size n p m and the Cholesky factor of J J^T (ConstraintJacobian);
 //   H v:  H V^T = Z^T (W o (Z V^T)), the block operator of sharpness/sharpness.hpp.
 // The n p m products run in numerics/ordered_product.hpp (the same bits on every processor, AVX2
-// where available).
+// where available), split over the columns (the m hidden units) on several threads above its work
+// threshold, with the same bits whatever the number of threads.
 class TwoLayerTangentParts {
  public:
   explicit TwoLayerTangentParts(const SharpnessGeometry& reduced)
@@ -464,22 +590,25 @@ class TwoLayerTangentParts {
   }
   Eigen::Index ambient_dimension() const { return static_cast<Eigen::Index>(m_) * p_; }
   Eigen::Index tangent_dimension() const { return ambient_dimension() - n_; }
+  // Threads of the products Z V^T (n x p by p x m) and Z^T S (p x n by n x m): the same work n p m
+  // and the same m columns to split.
+  int product_threads() const { return threads_for_product(n_, m_, p_); }
 
   void project(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) const {
     const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p_, m_);
-    ordered_product(Z_, Vt, S_);
+    ordered_product_threaded(Z_, Vt, S_);
     const Eigen::VectorXd mu = J_.solve_gram(J_.D().cwiseProduct(S_).rowwise().sum());
     S_.noalias() = mu.asDiagonal() * J_.D();
     Eigen::Map<Eigen::MatrixXd> Out(out.data(), p_, m_);
     Out = Vt;
-    ordered_product(Zt_, S_, Out, ProductUpdate::Subtract);
+    ordered_product_threaded(Zt_, S_, Out, ProductUpdate::Subtract);
   }
   void hessian(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) const {
     const Eigen::Map<const Eigen::MatrixXd> Vt(in.data(), p_, m_);
-    ordered_product(Z_, Vt, S_);
+    ordered_product_threaded(Z_, Vt, S_);
     S_.array() *= W_.array();
     Eigen::Map<Eigen::MatrixXd> Out(out.data(), p_, m_);
-    ordered_product(Zt_, S_, Out);
+    ordered_product_threaded(Zt_, S_, Out);
   }
   TangentProjection projection() const {
     return [this](const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out) { project(in, out); };
@@ -531,8 +660,10 @@ Eigen::VectorXd apply_once(Eigen::Index N, const TangentProjection& project, con
 
 HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options) {
   const TwoLayerTangentParts parts(reduced);
-  return tangent_lanczos_extremes(parts.ambient_dimension(), parts.tangent_dimension(), parts.projection(),
-                                  parts.operator_h(), options);
+  HessianExtremes out = tangent_lanczos_extremes(parts.ambient_dimension(), parts.tangent_dimension(),
+                                                 parts.projection(), parts.operator_h(), options);
+  out.threads = std::max(out.threads, parts.product_threads());
+  return out;
 }
 
 HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options) {

@@ -50,6 +50,36 @@ void ordered_lower_triangular_product(const Eigen::Ref<const Eigen::MatrixXd>& L
                                       const Eigen::Ref<const Eigen::MatrixXd>& B, Eigen::Ref<Eigen::MatrixXd> C,
                                       InstructionSet set = InstructionSet::Auto);
 
+// The same product with the columns of C split over threads. Each entry is computed exactly as by
+// ordered_product, so the bits do not depend on the number of threads. Products of fewer than
+// threaded_product_min_work() multiply-adds (M N L) run on the calling thread and pay no thread
+// start-up; above it threads_for_product() threads run, each on a range of whole 6-column blocks.
+// For the large products of one computation (the Lanczos operator of
+// sharpness/hessian_spectrum.hpp); label-noise SGD's diagnostics use ordered_product, on one thread.
+void ordered_product_threaded(const Eigen::Ref<const Eigen::MatrixXd>& A, const Eigen::Ref<const Eigen::MatrixXd>& B,
+                              Eigen::Ref<Eigen::MatrixXd> C, ProductUpdate update = ProductUpdate::Assign,
+                              InstructionSet set = InstructionSet::Auto);
+
+// Threads of the threaded computations, a process-wide setting in the style of Eigen::setNbThreads:
+// 0 restores the default, the hardware concurrency capped at kMaxProductThreads; InputError below 0.
+inline constexpr unsigned kMaxProductThreads = 8;
+void set_product_threads(int threads);
+// The setting resolved (>= 1).
+int product_threads();
+// Multiply-adds from which a computation is split over threads (a product's M N L; see
+// sharpness/hessian_spectrum.hpp for the Lanczos basis). Chosen so that a thread's start and join
+// stay under a quarter of the work's time on one core (docs/performance.md, section 19;
+// bench/geometry_bench.cpp, BM_ProductThreaded): the Lanczos products of small problems (tangent
+// dimensions of a few thousand at n = p = 20) stay on one thread.
+inline constexpr double kThreadedProductMinWork = 2e6;
+// Overrides the threshold, process-wide (tests force threads on small problems); negative restores
+// kThreadedProductMinWork.
+void set_threaded_product_min_work(double multiply_adds);
+double threaded_product_min_work();
+// The threads ordered_product_threaded runs for an M x L by L x N product: 1 below the threshold,
+// else min(product_threads(), ceil(N / 6)).
+int threads_for_product(Eigen::Index M, Eigen::Index N, Eigen::Index L);
+
 // G = A A^T (M x M) for A M x L: the lower triangle is computed (about half the work of a product,
 // in the same order as ordered_product_transposed(A, A, ...)) and copied to the upper one, so G is
 // exactly symmetric. G must not alias A.

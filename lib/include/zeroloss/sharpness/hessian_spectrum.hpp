@@ -30,6 +30,16 @@
 // A value whose Ritz pair did not converge is reported with converged = false and a NaN residual,
 // never as converged.
 //
+// Threads. For the two-layer network the four n p m products of a Hessian-vector product
+// (numerics/ordered_product.hpp, ordered_product_threaded) and the operations on the Lanczos basis
+// (Spectra's factorization, specialised in hessian_spectrum.cpp to work on row chunks of the basis)
+// run on product_threads() threads when their work reaches threaded_product_min_work() multiply-adds
+// (n p m for a product, ambient dimension x Krylov dimension for the basis: n = p = 100, m = 1000 is
+// above both). Each product entry and each chunk of the basis is computed by the same operations
+// whatever the number of threads, so the results have the same bits on 1, 2 or more threads.
+// HessianExtremes::threads says how many ran. (Label-noise SGD's diagnostics do not come here and
+// stay on one thread.)
+//
 // Choice of the default. One run per end (LanczosEnds::Separately): the implicit restarts then
 // filter towards one end only, and lambda_max, which converges in a few restarts, does not take a
 // wanted slot in the run for lambda_min (the Krylov spaces of H and sigma I - H are the same, so this
@@ -102,6 +112,9 @@ struct HessianExtremes {
   int krylov_dimension = 0;
   LanczosEnds ends = LanczosEnds::Together;
   double shift = 0;              // c of "Convergence" above
+  // Threads that ran the large products and the Lanczos basis operations (1 below their work
+  // thresholds, for the dense path and for the generic model's products; see "Threads" above).
+  int threads = 1;
   double lambda_min() const { return smallest.size() ? smallest(0) : 0.0; }
   double lambda_max() const { return largest.size() ? largest(0) : 0.0; }
 };
