@@ -71,7 +71,7 @@ CommandRegistration reg({"convexity",
                "at most 10000 evaluations per rung (default preset: 16 directions, 1000 + 1000 points, 12 rungs "
                "of 24 starts, at most 100000 evaluations per rung). Above tangent dimension m p - n = 1500 the "
                "spectrum runs by Lanczos and both presets shrink (docs/convexity.md, 'At size'): quick 2 random + 16 "
-               "geodesic points out to length 1, 2 rungs of 1 start, 300 evaluations per rung");
+               "geodesic points out to length 1, 2 rungs of 1 start, 150 evaluations per rung");
   app.add_option("--directions", o->run.settings.directions, "Random geodesic directions at the point (K >= 0)")
       ->check(checks::non_negative_integer<int>());
   app.add_option("--profile-length", o->run.settings.profile_length, "Half-length L > 0 of each profile: s in [-L, L] (default 1)")

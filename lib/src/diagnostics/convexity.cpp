@@ -822,7 +822,7 @@ ConvexityOptions ConvexityOptions::matrix_free(bool quick) {
   o.search.starts = quick ? 1 : 4;
   o.search.barrier_stages = quick ? 1 : 3;
   o.search.iterations_per_stage = quick ? 5 : 20;
-  o.search.max_evaluations_per_rung = quick ? 300 : 3000;
+  o.search.max_evaluations_per_rung = quick ? 150 : 3000;
   return o;
 }
 

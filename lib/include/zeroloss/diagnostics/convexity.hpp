@@ -327,7 +327,7 @@ struct ConvexityOptions {
   // every point costs a Lanczos run of hundreds to thousands of Hessian-vector products (seconds at
   // n = 100, d = m = 1000) instead of a k x k eigendecomposition of a small k: fewer points, geodesic
   // points out to length 1 (near the anchor, where the spectrum is narrow and Lanczos fast), a short
-  // search in subspace charts. quick: 2 random + 16 geodesic points, 2 rungs of 1 start, 300
+  // search in subspace charts. quick: 2 random + 16 geodesic points, 2 rungs of 1 start, 150
   // evaluations per rung; full: 20 + 100 points, 6 rungs of 4 starts, 3000 evaluations per rung
   // (measured cost: docs/performance.md section 20).
   static ConvexityOptions matrix_free(bool quick);
