@@ -149,14 +149,7 @@ PointConvexity analyze_point(const ConvexityGeometry& G, const Eigen::Ref<const 
   } else {
     out.sharpness = G.sharpness(beta);
     out.residual = G.max_residual(theta);
-    LanczosOptions lanczos = G.spectrum().lanczos;
-    lanczos.eigenvalues = 1;
-    const HessianExtremes e = G.hessian_extremes(beta, SpectrumMethod::Lanczos, lanczos);
-    if (!e.converged) {
-      throw ConvergenceError("convexity point: Lanczos for the extremes of Hess_M T did not converge (" +
-                             std::to_string(e.matrix_vector_products) + " products, tangent dimension " +
-                             std::to_string(e.tangent_dimension) + ")");
-    }
+    const HessianExtremes e = G.converged_lanczos_extremes(beta, 1, "the extremes of Hess_M T at the convexity point");
     out.lambda_min = e.lambda_min();
     out.lambda_max = e.lambda_max();
     out.lambda_min_residual = e.smallest_residuals(0);

@@ -34,20 +34,35 @@ void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd
     out.hessian_products = 0;
     return;
   }
-  LanczosOptions lanczos = spectrum_.lanczos;
-  lanczos.eigenvalues = 1;
-  const HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  const HessianExtremes e = converged_lanczos_extremes(x, 1, "the extremes of Hess_M T");
   out.eigenvalues.resize(0);
   out.hessian_products = e.matrix_vector_products;
-  if (!e.converged) {
-    throw ConvergenceError("Lanczos for the extremes of Hess_M T did not converge (tangent dimension " +
-                           std::to_string(e.tangent_dimension) + ", " + std::to_string(e.matrix_vector_products) +
-                           " products, " + std::to_string(e.converged_pairs) + " of 2 pairs converged, estimate " +
-                           "lambda_min = " + short_number(e.lambda_min(), 6) + "); the point is not measured");
-  }
   out.lambda_min = e.lambda_min();
   out.lambda_max = e.lambda_max();
   out.lambda_min_residual = e.smallest_residuals(0);
+}
+
+HessianExtremes ConvexityGeometry::converged_lanczos_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, int K,
+                                                             const std::string& what) const {
+  LanczosOptions lanczos = spectrum_.lanczos;
+  lanczos.eigenvalues = K;
+  HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  if (!e.converged) {
+    throw ConvergenceError("Lanczos for " + what + " did not converge (tangent dimension " +
+                           std::to_string(e.tangent_dimension) + ", " + std::to_string(e.matrix_vector_products) +
+                           " products, " + std::to_string(e.converged_pairs) + " of " + std::to_string(2 * K) +
+                           " pairs converged, estimate lambda_min = " + short_number(e.lambda_min(), 6) +
+                           "); the point is not measured");
+  }
+  return e;
+}
+
+HessianExtremes dense_extremes_in_basis(const Eigen::Ref<const Eigen::MatrixXd>& matrix,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& basis, int K, Eigen::VectorXd* all) {
+  HessianExtremes e = dense_extremes(matrix, K, all);
+  e.smallest_vectors = basis * e.smallest_vectors;
+  e.largest_vectors = basis * e.largest_vectors;
+  return e;
 }
 
 Eigen::MatrixXd random_tangent_direction(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -89,10 +89,7 @@ HessianExtremes ModelConvexityGeometry::hessian_extremes(const Eigen::Ref<const 
     return riemannian_hessian_extremes(s, options);
   }
   const TangentHessian H = s.riemannian_hessian_matrix();
-  HessianExtremes e = dense_extremes(H.matrix, options.eigenvalues, all);
-  e.smallest_vectors = H.basis * e.smallest_vectors;
-  e.largest_vectors = H.basis * e.largest_vectors;
-  return e;
+  return dense_extremes_in_basis(H.matrix, H.basis, options.eigenvalues, all);
 }
 
 double ModelConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,

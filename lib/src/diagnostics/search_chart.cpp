@@ -39,13 +39,7 @@ SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Ei
     out.vector = geometry.to_working(u / u.norm());
     return out;
   }
-  LanczosOptions lanczos = geometry.spectrum().lanczos;
-  lanczos.eigenvalues = 2;
-  const HessianExtremes e = geometry.hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
-  if (!e.converged) {
-    throw ConvergenceError("smallest eigenpair: Lanczos did not converge (" + std::to_string(e.matrix_vector_products) +
-                           " products)");
-  }
+  const HessianExtremes e = geometry.converged_lanczos_extremes(x, 2, "the smallest eigenpair of Hess_M T");
   out.value = e.smallest(0);
   out.next = e.smallest.size() > 1 ? e.smallest(1) : std::numeric_limits<double>::infinity();
   out.scale = std::max(std::abs(e.smallest(0)), std::abs(e.largest(0)));
@@ -60,13 +54,7 @@ CurvatureExtremes curvature_extremes(const ConvexityGeometry& geometry, const Ei
     const Eigen::VectorXd ev = geometry.hessian(x).eigenvalues;
     return {ev.minCoeff(), ev.maxCoeff()};
   }
-  LanczosOptions lanczos = geometry.spectrum().lanczos;
-  lanczos.eigenvalues = 1;
-  const HessianExtremes e = geometry.hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
-  if (!e.converged) {
-    throw ConvergenceError("extremes of Hess_M T: Lanczos did not converge (" + std::to_string(e.matrix_vector_products) +
-                           " products)");
-  }
+  const HessianExtremes e = geometry.converged_lanczos_extremes(x, 1, "the extremes of Hess_M T");
   return {e.lambda_min(), e.lambda_max()};
 }
 

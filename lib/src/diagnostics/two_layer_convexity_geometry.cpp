@@ -105,10 +105,7 @@ HessianExtremes TwoLayerConvexityGeometry::hessian_extremes(const Eigen::Ref<con
     return riemannian_hessian_extremes(geo, options);
   }
   const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
-  HessianExtremes e = dense_extremes(H.matrix, options.eigenvalues, all);
-  e.smallest_vectors = H.basis * e.smallest_vectors;
-  e.largest_vectors = H.basis * e.largest_vectors;
-  return e;
+  return dense_extremes_in_basis(H.matrix, H.basis, options.eigenvalues, all);
 }
 
 double TwoLayerConvexityGeometry::hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -138,6 +138,11 @@ class ConvexityGeometry {
   virtual ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   virtual double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   virtual Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // hessian_extremes by Lanczos with spectrum().lanczos and K eigenvalues at each end; throws
+  // ConvergenceError (naming `what`, the products spent and the estimate of lambda_min) when the run
+  // did not converge: an uncertified value never becomes a number.
+  HessianExtremes converged_lanczos_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, int K,
+                                             const std::string& what) const;
   // The dense matrix (refused with ResourceError above the dense limit, numerics/dense_limit.hpp).
   virtual ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   // The K = options.eigenvalues smallest and largest eigenpairs of Hess_M T at x by `method` (Dense
@@ -185,6 +190,11 @@ class ConvexityGeometry {
  private:
   ConvexitySpectrum spectrum_;
 };
+
+// For implementations of hessian_extremes: dense_extremes of `matrix` (k x k, in the orthonormal
+// `basis`, N x k) with the vectors mapped to flattened working coordinates.
+HessianExtremes dense_extremes_in_basis(const Eigen::Ref<const Eigen::MatrixXd>& matrix,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& basis, int K, Eigen::VectorXd* all);
 
 // A unit tangent vector at x (working coordinates) uniform on the sphere of the non-trivial tangent
 // space: P g / ||P g|| for a standard Gaussian g of the working shape (P the orthogonal projection,
