@@ -290,7 +290,7 @@ TEST_F(DataChecksCli, IdenticalRowsWithConflictingLabelsAreDiagnosedNotIntegrate
   EXPECT_EQ(summary.at("data_diagnostics").at("identical_rows_conflicting_labels").size(), 1u);
 }
 
-TEST_F(DataChecksCli, DenseObjectsBeyondTheLimitAreRefusedWithTheWayOut) {
+TEST_F(DataChecksCli, DenseObjectsBeyondTheLimitAreRefusedWithTheWayOutOrAvoided) {
   // n = 5, d = 200, m = 100: the dense Riemannian Hessian path needs a few MiB; the limit is 1 MiB.
   ASSERT_EQ(zeroloss("data --n 5 --d 200 --generator gaussian --out " + path("D.csv") + " --weights-out " +
                      path("W.csv") + " --m 100")
@@ -324,9 +324,14 @@ TEST_F(DataChecksCli, DenseObjectsBeyondTheLimitAreRefusedWithTheWayOut) {
                "project", 10,
                {"dense limit of 1 MiB", "newton or gradient-flow"});
   EXPECT_FALSE(std::filesystem::exists(path("C.csv")));
+  // convexity falls back like inspect: the extremes per point from Lanczos, no spectrum.csv.
   const RunResult cx = run("convexity --quick --no-search" + args + " --out " + path("cx"));
-  EXPECT_EQ(cx.code, 10) << cx.err;
-  EXPECT_NE(cx.err.find("dense limit of 1 MiB"), std::string::npos) << cx.err;
+  EXPECT_EQ(cx.code, 0) << cx.err;
+  std::ifstream in_cx(path("cx") + "/summary.json");
+  const json cx_summary = json::parse(in_cx);
+  EXPECT_EQ(cx_summary.at("point").at("spectrum"), "lanczos");
+  EXPECT_TRUE(cx_summary.at("point").at("eigenvalues").empty());
+  EXPECT_FALSE(std::filesystem::exists(path("cx") + "/spectrum.csv"));
 }
 
 }  // namespace
