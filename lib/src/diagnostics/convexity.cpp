@@ -441,6 +441,25 @@ struct Chart {
   const SearchOptions* options;
   const std::atomic<bool>* interrupt = nullptr;  // set: every evaluation is undefined, the stage aborts
   std::mt19937_64* rng = nullptr;                 // the random directions of subspace charts
+  // Lanczos only: the last point whose smallest eigenpair was computed, so that the chart's centre
+  // (its basis needs the eigenvector, the stage's first value and first gradient are taken there)
+  // costs one Lanczos run, not three. The dense path recomputes (its numbers stay as recorded).
+  mutable Eigen::MatrixXd last_point;
+  mutable SmallestEigenpair last_pair;
+
+  const SmallestEigenpair& pair_at(const Eigen::MatrixXd& x) const {
+    const bool reuse = G->spectrum_method() == SpectrumMethod::Lanczos && last_point.size() == x.size() &&
+                       last_point.rows() == x.rows() && last_point == x;
+    if (!reuse) {
+      last_pair = smallest_eigenpair(*G, x);
+      last_point = x;
+    }
+    return last_pair;
+  }
+  double lambda_min_at(const Eigen::MatrixXd& x) const {
+    if (G->spectrum_method() == SpectrumMethod::Lanczos) return pair_at(x).value;
+    return curvature_extremes(*G, x).lambda_min;
+  }
 
   double objective(double lambda, double g) const {
     return penalty ? lambda + rho * std::max(0.0, g / (eps * (1 - 1e-3)) - 1)
@@ -473,11 +492,11 @@ bool barrier_value(const Chart& ch, Tracker& tr, const std::string& from, const 
     if (!ch.penalty && !(g < ch.eps)) return false;
     double lambda = 0;
     if (at) {
-      at->pair = smallest_eigenpair(*ch.G, x);
+      at->pair = ch.G->spectrum_method() == SpectrumMethod::Lanczos ? ch.pair_at(x) : smallest_eigenpair(*ch.G, x);
       at->grad_norm = g;
       lambda = at->pair.value;
     } else {
-      lambda = curvature_extremes(*ch.G, x).lambda_min;
+      lambda = ch.lambda_min_at(x);
     }
     if (!std::isfinite(lambda) || !std::isfinite(g)) return false;
     tr.offer(x, g, lambda, ch.eps, from);
@@ -554,7 +573,7 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
     if (k == 0) {
       ch.chart.basis = G.tangent_basis(ch.chart.center);
     } else {
-      ch.chart.basis = subspace_chart_basis(G, ch.chart.center, smallest_eigenpair(G, ch.chart.center).vector, k, *ch.rng);
+      ch.chart.basis = subspace_chart_basis(G, ch.chart.center, ch.pair_at(ch.chart.center).vector, k, *ch.rng);
     }
   } catch (const Error&) {
     return false;
