@@ -289,6 +289,30 @@ TEST(ReducedPointCommands, AManifestOfOtherDataIsRefused) {
   }
 }
 
+// A seconds-scale convexity run of `files` into `out`: quick, `random` + 2 geodesic points, one
+// direction with 3 profile points, no figures; with `search`, a short search (2 rungs of 1 start, one
+// 3-iteration stage, 400 evaluations per rung).
+ConvexityRunSummary small_convexity(const ProblemFiles& files, const std::string& out, int random, bool search) {
+  ConvexityRunOptions o;
+  o.problem = files;
+  o.settings.quick = true;
+  o.settings.random_points = random;
+  o.settings.geodesic_points = 2;
+  o.settings.directions = 1;
+  o.settings.profile_points = 3;
+  o.settings.search = search;
+  if (search) {
+    o.settings.rungs = 2;
+    o.settings.starts = 1;
+    o.settings.stages = 1;
+    o.settings.iterations = 3;
+    o.settings.max_evaluations = 400;
+  }
+  o.settings.figures = false;
+  o.out = out;
+  return run_convexity(o);
+}
+
 // `convexity --weights R.json` analyses Theta = beta U^T: the spectrum at the point is the one from
 // the lifted weights CSV.
 TEST(ReducedConvexity, ReadsAManifestAsItsLiftedWeights) {
@@ -297,17 +321,7 @@ TEST(ReducedConvexity, ReadsAManifestAsItsLiftedWeights) {
   const TwoFiles f = write_both(dir, P.model, P.theta);
   std::optional<Eigen::VectorXd> spectra[2];
   for (int k = 0; k < 2; ++k) {
-    ConvexityRunOptions o;
-    o.problem = k == 0 ? f.reduced : f.full;
-    o.settings.quick = true;
-    o.settings.random_points = 2;
-    o.settings.geodesic_points = 2;
-    o.settings.directions = 1;
-    o.settings.profile_points = 3;
-    o.settings.search = false;
-    o.settings.figures = false;
-    o.out = dir + "/out" + std::to_string(k);
-    const ConvexityRunSummary S = run_convexity(o);
+    const ConvexityRunSummary S = small_convexity(k == 0 ? f.reduced : f.full, dir + "/out" + std::to_string(k), 2, false);
     ASSERT_TRUE(S.result.point);
     spectra[k] = S.result.point->eigenvalues;
   }
@@ -324,22 +338,7 @@ TEST(ReducedConvexity, LanczosAboveTheDenseLimitMatchesTheDenseRun) {
   const test::RandomProblem P = test::random_problem_on_manifold(5, 40, 60, "cubic", false, 52);
   const TwoFiles f = write_both(dir, P.model, P.theta);
   auto run = [&](const ProblemFiles& files, const std::string& out, bool search) {
-    ConvexityRunOptions o;
-    o.problem = files;
-    o.settings.quick = true;
-    o.settings.random_points = 6;
-    o.settings.geodesic_points = 2;
-    o.settings.directions = 1;
-    o.settings.profile_points = 3;
-    o.settings.rungs = 2;
-    o.settings.starts = 1;
-    o.settings.stages = 1;
-    o.settings.iterations = 3;
-    o.settings.max_evaluations = 400;
-    o.settings.search = search;
-    o.settings.figures = false;
-    o.out = dir + "/" + out;
-    return run_convexity(o);
+    return small_convexity(files, dir + "/" + out, 6, search);
   };
   const ConvexityRunSummary dense = run(f.full, "dense", false);
   ASSERT_TRUE(dense.result.point);
