@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -313,19 +314,29 @@ ConvexityRunSummary small_convexity(const ProblemFiles& files, const std::string
   return run_convexity(o);
 }
 
-// `convexity --weights R.json` analyses Theta = beta U^T: the spectrum at the point is the one from
-// the lifted weights CSV.
+// `convexity --weights R.json` runs in reduced coordinates (beta, Z = X U) and analyses the point
+// Theta = beta U^T: the spectrum at the point equals the full-coordinate run's on the lifted weights
+// CSV; the reduced run writes its search points as reduced-weights manifests, the full run as CSVs.
 TEST(ReducedConvexity, ReadsAManifestAsItsLiftedWeights) {
   const std::string dir = temp_dir("reduced-convexity");
   const test::RandomProblem P = test::random_problem_on_manifold(3, 8, 4, "cubic", false, 51);
   const TwoFiles f = write_both(dir, P.model, P.theta);
   std::optional<Eigen::VectorXd> spectra[2];
   for (int k = 0; k < 2; ++k) {
-    const ConvexityRunSummary S = small_convexity(k == 0 ? f.reduced : f.full, dir + "/out" + std::to_string(k), 2, false);
+    const ConvexityRunSummary S = small_convexity(k == 0 ? f.reduced : f.full, dir + "/out" + std::to_string(k), 2, true);
     ASSERT_TRUE(S.result.point);
     spectra[k] = S.result.point->eigenvalues;
+    EXPECT_EQ(S.problem.find("reduced coordinates") != std::string::npos, k == 0) << S.problem;
   }
   expect_close(*spectra[0], *spectra[1], spectra[1]->cwiseAbs().maxCoeff(), "spectrum at the point");
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out0/search_points/eps_0.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out0/search_points/basis.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out1/search_points/eps_0.csv"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out1/search_points/eps_0.json"));
+  // The reduced search point, read back and lifted, is on M for the full-coordinate model.
+  const ReducedWeights e = read_reduced_weights(dir + "/out0/search_points/eps_0.json", P.model.d());
+  const Eigen::MatrixXd theta = e.beta * e.basis.transpose();
+  EXPECT_LT((network_outputs(P.model, theta) - P.model.y()).cwiseAbs().maxCoeff(), 1e-8);
 }
 
 // Above the dense limit convexity runs matrix-free (ConvexityGeometry::spectrum_method falls back to
@@ -400,9 +411,10 @@ constexpr bool kAddressSanitizer = false;
 #endif
 
 // No m x d matrix: under an address-space limit of 500 MB (the program itself needs about 60 MB),
-// inspect and optimum run from reduced weights whose Theta would be 800 MB (n = 5, d = 5e4,
-// m = 2000). (convexity lifts a manifest to Theta: docs/convexity.md, "At size".) The control: project,
-// which lifts the manifest to Theta, fails under the same limit.
+// inspect, optimum and convexity (matrix-free, with a search) run from reduced weights whose Theta
+// would be 800 MB (n = 5, d = 5e4, m = 2000); convexity writes its search points as reduced-weights
+// manifests sharing one basis. The control: project, which lifts the manifest to Theta, fails under
+// the same limit.
 TEST(ReducedPointCommands, NoMByDMatrixUnderAnAddressSpaceLimit) {
   if (kAddressSanitizer) GTEST_SKIP() << "address sanitizer: ulimit -v does not apply";
   const std::string dir = temp_dir("reduced-no-theta");
@@ -424,6 +436,19 @@ TEST(ReducedPointCommands, NoMByDMatrixUnderAnAddressSpaceLimit) {
   const ReducedWeights o = read_reduced_weights(dir + "/o.json", 50000);
   EXPECT_EQ(o.beta.rows(), 2000);
   EXPECT_EQ(o.beta.cols(), 5);
+  ASSERT_EQ(test::run_command(limited + " convexity --quick --data " + dir + "/d.csv --weights " + dir +
+                                  "/o.json --random 1 --geodesic 1 --directions 1 --profile-points 3 --rungs 1 "
+                                  "--starts 1 --max-evaluations 40 --no-figures --out " + dir + "/c",
+                              &out, &err),
+            0)
+      << err;
+  std::ifstream summary(dir + "/c/summary.json");
+  const nlohmann::json c = nlohmann::json::parse(summary);
+  EXPECT_EQ(c["point"]["spectrum"], "lanczos");
+  const ReducedWeights e = read_reduced_weights(dir + "/c/search_points/eps_0.json", 50000);
+  EXPECT_EQ(e.beta.rows(), 2000);
+  EXPECT_TRUE(e.basis == o.basis);  // the data's basis, written once in search_points/basis.csv
+  EXPECT_TRUE(std::filesystem::exists(dir + "/c/search_points/basis.csv"));
   EXPECT_NE(test::run_command(limited + " project --method newton" + problem + " --out " + dir + "/p.csv", &out, &err), 0)
       << "the limit does not catch a lifted Theta";
   EXPECT_NE(err.find("out of memory"), std::string::npos) << err;

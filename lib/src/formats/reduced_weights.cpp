@@ -28,6 +28,19 @@ int manifest_count(const std::string& manifest_path, const nlohmann::json& j, co
   return v.get<int>();
 }
 
+// Shapes (beta m x p, a m, basis d x p) and finite values.
+void check_reduced_weights(const std::string& manifest_path, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                           const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::MatrixXd>& basis) {
+  const Eigen::Index m = beta.rows(), p = beta.cols(), d = basis.rows();
+  if (a.size() != m || basis.cols() != p || p < 1 || m < 1) {
+    throw InputError(manifest_path + ": reduced weights of inconsistent shape (beta " + std::to_string(m) + " x " +
+                     std::to_string(p) + ", a " + std::to_string(a.size()) + ", basis " + std::to_string(d) +
+                     " x " + std::to_string(basis.cols()) + ")");
+  }
+  if (!beta.allFinite() || !basis.allFinite() || !a.allFinite())
+    throw InputError(manifest_path + ": refusing to write non-finite reduced weights");
+}
+
 }  // namespace
 
 bool is_reduced_weights_path(const std::string& path) {
@@ -43,27 +56,38 @@ void write_reduced_weights(const std::string& manifest_path, const Eigen::Ref<co
                            bool perpendicular_dropped) {
   if (!is_reduced_weights_path(manifest_path))
     throw InputError(manifest_path + ": a reduced-weights manifest must end in .json");
-  const Eigen::Index m = beta.rows(), p = beta.cols(), d = basis.rows();
-  if (a.size() != m || basis.cols() != p || p < 1 || m < 1) {
-    throw InputError(manifest_path + ": reduced weights of inconsistent shape (beta " + std::to_string(m) + " x " +
-                     std::to_string(p) + ", a " + std::to_string(a.size()) + ", basis " + std::to_string(d) +
-                     " x " + std::to_string(basis.cols()) + ")");
-  }
-  if (!beta.allFinite() || !basis.allFinite() || !a.allFinite())
-    throw InputError(manifest_path + ": refusing to write non-finite reduced weights");
   const fs::path manifest(manifest_path);
-  const std::string stem = manifest.stem().string();
-  const fs::path folder = manifest.parent_path();
-  const std::string weights_name = stem + ".csv", basis_name = stem + "_basis.csv";
-  // Streamed (the block and the basis are 10^6 numbers each at m = d = 10^4, p = 100).
-  write_matrix_csv((folder / basis_name).string(), basis, "u");
+  const std::string basis_name = manifest.stem().string() + "_basis.csv";
+  // The checks first, so that no basis file is left behind by a refused write.
+  check_reduced_weights(manifest_path, beta, a, basis);
+  write_reduced_basis((manifest.parent_path() / basis_name).string(), basis);
+  write_reduced_weights_sharing_basis(manifest_path, beta, a, basis, basis_name, perpendicular_dropped);
+}
+
+void write_reduced_basis(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& basis) {
+  if (basis.cols() < 1 || basis.rows() < basis.cols() || !basis.allFinite())
+    throw InputError(path + ": refusing to write a basis of shape " + std::to_string(basis.rows()) + " x " +
+                     std::to_string(basis.cols()) + " or with non-finite entries");
+  // Streamed (10^6 numbers at d = 10^4, p = 100).
+  write_matrix_csv(path, basis, "u");
+}
+
+void write_reduced_weights_sharing_basis(const std::string& manifest_path, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                         const Eigen::Ref<const Eigen::VectorXd>& a,
+                                         const Eigen::Ref<const Eigen::MatrixXd>& basis,
+                                         const std::string& basis_name, bool perpendicular_dropped) {
+  if (!is_reduced_weights_path(manifest_path))
+    throw InputError(manifest_path + ": a reduced-weights manifest must end in .json");
+  check_reduced_weights(manifest_path, beta, a, basis);
+  const fs::path manifest(manifest_path);
+  const std::string weights_name = manifest.stem().string() + ".csv";
   const Eigen::VectorXd second_layer = a;
-  write_matrix_csv((folder / weights_name).string(), beta, "b", &second_layer, "a");
+  write_matrix_csv((manifest.parent_path() / weights_name).string(), beta, "b", &second_layer, "a");
   const nlohmann::json j = {{"format", "zeroloss-reduced-weights"},
                             {"version", 1},
-                            {"m", m},
-                            {"d", d},
-                            {"p", p},
+                            {"m", beta.rows()},
+                            {"d", basis.rows()},
+                            {"p", beta.cols()},
                             {"weights", weights_name},
                             {"basis", basis_name},
                             {"perpendicular", perpendicular_dropped ? "dropped" : "zero"}};

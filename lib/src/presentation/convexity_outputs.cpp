@@ -203,8 +203,9 @@ ConvexityOutputFiles write_convexity_outputs(const std::string& dir, const Conve
                                                  const ConvexityOptions& options,
                                                  const Eigen::Ref<const Eigen::VectorXd>& a) {
   const Eigen::VectorXd second_layer = a;
-  return write_convexity_outputs_with(dir, res, options, [second_layer](const std::string& path, const Eigen::MatrixXd& theta) {
-    write_weights_csv(path, theta, second_layer);
+  return write_convexity_outputs_with(dir, res, options, [second_layer](const std::string& stem, const Eigen::MatrixXd& theta) {
+    write_weights_csv(stem + ".csv", theta, second_layer);
+    return std::vector<std::string>{stem + ".csv"};
   });
 }
 
@@ -275,9 +276,8 @@ ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const 
     if (ec) throw InputError(sub.string() + ": cannot create directory (" + ec.message() + ")");
     for (std::size_t k = 0; k < res.search.size(); ++k) {
       if (res.search[k].theta.size() == 0) continue;
-      const std::string path = (sub / ("eps_" + std::to_string(k) + ".csv")).string();
-      write_point(path, res.search[k].theta);
-      written.push_back(path);
+      for (std::string& path : write_point((sub / ("eps_" + std::to_string(k))).string(), res.search[k].theta))
+        written.push_back(std::move(path));
     }
   }
   if (!res.trajectories.empty()) put("trajectory_convexity.csv", trajectory_convexity_csv(res.trajectories));

@@ -1,5 +1,6 @@
 #include "zeroloss/runs/convexity_run.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "zeroloss/presentation/convexity_outputs.hpp"
 #include "zeroloss/model/problem_checks.hpp"
 #include "zeroloss/model/reduced_coordinates.hpp"
+#include "zeroloss/runs/dynamics_setup.hpp"
 #include "zeroloss/runs/run_parameters.hpp"
 #include "zeroloss/formats/reduced_weights.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
@@ -97,15 +99,62 @@ ConvexityRunSummary run_diagonal(const ConvexityRunOptions& o, const Progress& p
         };
         return analyze_convexity(geometry, point, anchor, options, progress, trajectories);
       },
-      [&model](const std::string& path, const Eigen::MatrixXd& theta) {
-        write_diagonal_weights_csv(path, model->u(theta.col(0)), model->v(theta.col(0)));
+      [&model](const std::string& stem, const Eigen::MatrixXd& theta) {
+        write_diagonal_weights_csv(stem + ".csv", model->u(theta.col(0)), model->v(theta.col(0)));
+        return std::vector<std::string>{stem + ".csv"};
       });
 }
 
-// A weights file as Theta: a weights CSV, or a reduced-weights manifest lifted to beta U^T.
-Weights read_point(const std::string& path, int d) {
-  if (!is_reduced_weights_path(path)) return read_weights_csv(path, d);
-  return lifted_weights(read_reduced_weights(path, d));
+// The coordinates of a two-layer run: Theta (m x d), or, when any weights file is a reduced-weights
+// manifest, beta = Theta U in the data's basis U (THEORY 4), so that no m x d matrix is formed. Every
+// number convexity reports depends on Theta only through X Theta^T = Z beta^T (Z = X U), so the
+// reduced run analyses the same points.
+struct RunCoordinates {
+  std::optional<ReducedCoordinates> reduced;  // set for a reduced run
+  // A file had a part orthogonal to the data that the reduced run does not keep: a manifest whose
+  // "perpendicular" is "dropped", or a weights CSV with Theta != Theta U U^T (beyond rounding).
+  bool perpendicular_dropped = false;
+};
+
+// A weights file in the run's coordinates (`theta` holds beta in a reduced run): a manifest is read
+// without forming Theta (beta_in_basis), a weights CSV is reduced as Theta U.
+Weights read_point(const std::string& path, const std::string& data_path, int d, RunCoordinates& c) {
+  if (!is_reduced_weights_path(path)) {
+    Weights w = read_weights_csv(path, d);
+    if (!c.reduced) return w;
+    const Eigen::MatrixXd& U = c.reduced->basis();
+    Eigen::MatrixXd beta = c.reduced->reduce(w.theta);
+    const double perpendicular = (w.theta - beta * U.transpose()).norm();
+    if (perpendicular > 1e-12 * std::max(1.0, w.theta.norm())) c.perpendicular_dropped = true;
+    w.theta = std::move(beta);
+    return w;
+  }
+  ReducedWeights saved = read_reduced_weights(path, d);
+  c.perpendicular_dropped = c.perpendicular_dropped || saved.perpendicular_dropped;
+  Weights w;
+  w.theta = beta_in_basis(std::move(saved.beta), saved.basis, c.reduced->basis(), path, data_path);
+  w.a = std::move(saved.a);
+  w.has_second_layer_column = true;
+  return w;
+}
+
+// Search points of a reduced run: reduced-weights manifests that share one basis file
+// (search_points/basis.csv, written with the first point).
+ConvexityPointWriter reduced_point_writer(const ReducedCoordinates& rc, const Eigen::VectorXd& a, bool dropped) {
+  auto basis_written = std::make_shared<bool>(false);
+  return [&rc, &a, dropped, basis_written](const std::string& stem, const Eigen::MatrixXd& beta) {
+    const std::filesystem::path basis = std::filesystem::path(stem).parent_path() / "basis.csv";
+    std::vector<std::string> files;
+    if (!*basis_written) {
+      write_reduced_basis(basis.string(), rc.basis());
+      files.push_back(basis.string());
+      *basis_written = true;
+    }
+    write_reduced_weights_sharing_basis(stem + ".json", beta, a, rc.basis(), "basis.csv", dropped);
+    files.push_back(stem + ".csv");
+    files.push_back(stem + ".json");
+    return files;
+  };
 }
 
 }  // namespace
@@ -114,16 +163,26 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
   if (o.model == ModelKind::DiagonalLinear) return run_diagonal(o, progress);
   const Dataset data = read_dataset_csv(o.problem.data);
   const int d = static_cast<int>(data.X.cols());
-  const int p = ReducedCoordinates(data.X).rank();
+  RunCoordinates coords;
+  {
+    bool any_manifest = false;
+    for (const std::string* path : {&o.problem.weights, &o.anchor, &o.trajectory_start})
+      any_manifest = any_manifest || is_reduced_weights_path(*path);
+    for (const std::string& path : o.trajectory_weights) any_manifest = any_manifest || is_reduced_weights_path(path);
+    if (any_manifest) coords.reduced.emplace(data.X);
+  }
+  const int p = coords.reduced ? coords.reduced->rank() : ReducedCoordinates(data.X).rank();
   std::optional<Weights> point, anchor, start;
-  if (!o.problem.weights.empty()) point = read_point(o.problem.weights, d);
-  if (!o.anchor.empty()) anchor = read_point(o.anchor, d);
-  if (!o.trajectory_start.empty()) start = read_point(o.trajectory_start, d);
+  if (!o.problem.weights.empty()) point = read_point(o.problem.weights, o.problem.data, d, coords);
+  if (!o.anchor.empty()) anchor = read_point(o.anchor, o.problem.data, d, coords);
+  if (!o.trajectory_start.empty()) start = read_point(o.trajectory_start, o.problem.data, d, coords);
   if (!point && !anchor && !start) throw InputError("convexity needs a point, an anchor or a trajectory start");
   const Eigen::VectorXd a = point ? point->a : (anchor ? anchor->a : start->a);
   if (anchor) check_same_second_layer(a, *anchor, o.anchor);
   if (start) check_same_second_layer(a, *start, o.trajectory_start);
-  const TwoLayerModel model(data.X, data.y, a, Activation::from_name(o.problem.activation));
+  const TwoLayerModel full(data.X, data.y, a, Activation::from_name(o.problem.activation));
+  // A reduced run analyses the model with X replaced by Z = X U (THEORY 4).
+  const TwoLayerModel model = coords.reduced ? coords.reduced->reduce(full) : full;
   // Every weights file evaluable in floating point, then the data diagnostics (model/problem_checks.hpp).
   if (point) require_evaluable(model, point->theta, problem_source(data, o.problem.data, o.problem.weights));
   if (anchor) require_evaluable(model, anchor->theta, problem_source(data, o.problem.data, o.anchor));
@@ -131,14 +190,14 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
   std::vector<ExternalPoint> external;
   for (std::size_t k = 0; k < o.trajectory_weights.size(); ++k) {
     const std::string& path = o.trajectory_weights[k];
-    const Weights w = read_point(path, d);
+    Weights w = read_point(path, o.problem.data, d, coords);
     check_same_second_layer(a, w, path);
     require_evaluable(model, w.theta, problem_source(data, o.problem.data, path));
-    external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), w.theta});
+    external.push_back({std::filesystem::path(path).stem().string(), static_cast<double>(k), std::move(w.theta)});
   }
   {
     const ProblemSource source = problem_source(data, o.problem.data, o.problem.weights);
-    require_manifold(diagnose_data(model, source), source);
+    require_manifold(diagnose_data(full, source), source);
   }
   ConvexitySettings st = o.settings;
   if (st.sgd) {
@@ -149,8 +208,13 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
   ConvexityOptions opt = st.options(static_cast<long>(model.m()) * p - model.n());
   opt.sampling.external = std::move(external);
   std::ostringstream problem;
-  problem << model.activation().name() << ", n = " << model.n() << ", d = " << model.d() << ", m = " << model.m()
+  problem << model.activation().name() << ", n = " << model.n() << ", d = " << d << ", m = " << model.m()
           << " (p = rank X = " << p << "; non-trivial tangent part of dimension " << model.m() * p - model.n() << ")";
+  if (coords.reduced) {
+    problem << "; reduced coordinates: beta = Theta U (m x p), no m x d matrix formed; the part of Theta orthogonal "
+               "to span{x_i} is "
+            << (coords.perpendicular_dropped ? "dropped" : "zero") << " (no number depends on it)";
+  }
   return analyze_into(
       o, std::move(opt), problem.str(),
       [&](const ConvexityOptions& options) {
@@ -158,7 +222,11 @@ ConvexityRunSummary run_convexity(const ConvexityRunOptions& o, const Progress& 
                                  anchor ? std::optional<Eigen::MatrixXd>(anchor->theta) : std::nullopt, options,
                                  progress);
       },
-      [&a](const std::string& path, const Eigen::MatrixXd& theta) { write_weights_csv(path, theta, a); });
+      coords.reduced ? reduced_point_writer(*coords.reduced, a, coords.perpendicular_dropped)
+                     : ConvexityPointWriter([&a](const std::string& stem, const Eigen::MatrixXd& theta) {
+                         write_weights_csv(stem + ".csv", theta, a);
+                         return std::vector<std::string>{stem + ".csv"};
+                       }));
 }
 
 }  // namespace zeroloss

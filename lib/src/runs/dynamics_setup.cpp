@@ -120,6 +120,28 @@ DynamicsSetup random_start_dynamics(const std::string& data_path, const std::str
 // beta0 = beta_saved (V^T U), exactly the reduction (beta_saved V^T) U of the lifted weights (up to
 // rounding; bit for bit beta_saved when V = U, e.g. continuing on the same data). Otherwise the
 // file belongs to other data: InputError.
+Eigen::MatrixXd beta_in_basis(Eigen::MatrixXd beta, const Eigen::MatrixXd& V, const Eigen::MatrixXd& U,
+                              const std::string& weights_path, const std::string& data_path) {
+  if (V.cols() != U.cols()) {
+    throw InputError(weights_path + ": the saved basis has p = " + std::to_string(V.cols()) +
+                     " columns, but the data " + data_path + " have rank " + std::to_string(U.cols()) +
+                     "; expected the data the reduced weights were saved with (same span of the rows)");
+  }
+  if (V == U) return beta;
+  const Eigen::MatrixXd Q = V.transpose() * U;  // p x p, orthogonal iff the spans agree
+  const double mismatch =
+      (Q.transpose() * Q - Eigen::MatrixXd::Identity(Q.cols(), Q.cols())).cwiseAbs().maxCoeff();
+  if (!(mismatch <= 1e-8)) {
+    throw InputError(weights_path + ": the rows of the data " + data_path +
+                     " do not span the space of the saved basis (max |Q^T Q - I| = " + format_double(mismatch) +
+                     " for Q = V^T U, V the saved basis, U the data's; expected <= 1e-8): the reduced weights "
+                     "belong to other data");
+  }
+  Eigen::MatrixXd beta_U;
+  beta_U.noalias() = beta * Q;
+  return beta_U;
+}
+
 DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped, ManifoldPolicy policy) {
   Dataset data = read_dataset_csv(files.data);
   ReducedWeights saved = read_reduced_weights(files.weights, static_cast<int>(data.X.cols()));
@@ -127,26 +149,7 @@ DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicu
   TwoLayerModel model(std::move(data.X), data.y, saved.a, phi);
   ReducedCoordinates rc(model.X());
   const Eigen::MatrixXd& U = rc.basis();
-  if (saved.basis.cols() != U.cols()) {
-    throw InputError(files.weights + ": the saved basis has p = " + std::to_string(saved.basis.cols()) +
-                     " columns, but the data " + files.data + " have rank " + std::to_string(U.cols()) +
-                     "; expected the data the reduced weights were saved with (same span of the rows)");
-  }
-  Eigen::MatrixXd beta0;
-  if (saved.basis == U) {
-    beta0 = std::move(saved.beta);
-  } else {
-    const Eigen::MatrixXd Q = saved.basis.transpose() * U;  // p x p, orthogonal iff the spans agree
-    const double mismatch =
-        (Q.transpose() * Q - Eigen::MatrixXd::Identity(Q.cols(), Q.cols())).cwiseAbs().maxCoeff();
-    if (!(mismatch <= 1e-8)) {
-      throw InputError(files.weights + ": the rows of the data " + files.data +
-                       " do not span the space of the saved basis (max |Q^T Q - I| = " + format_double(mismatch) +
-                       " for Q = V^T U, V the saved basis, U the data's; expected <= 1e-8): the reduced weights "
-                       "belong to other data");
-    }
-    beta0.noalias() = saved.beta * Q;
-  }
+  Eigen::MatrixXd beta0 = beta_in_basis(std::move(saved.beta), saved.basis, U, files.weights, files.data);
   perpendicular_dropped = saved.perpendicular_dropped;
   Weights w;
   w.theta.resize(0, model.d());

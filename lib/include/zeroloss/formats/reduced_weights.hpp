@@ -37,6 +37,16 @@ void write_reduced_weights(const std::string& manifest_path, const Eigen::Ref<co
                            const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::MatrixXd>& basis,
                            bool perpendicular_dropped);
 
+// Several manifests in one folder may share one basis file (zeroloss convexity's search points):
+// write_reduced_basis writes it (header u1..up, d rows), and write_reduced_weights_sharing_basis
+// writes a manifest and its weights CSV that name it. `basis_name` is a file name in the manifest's
+// folder; `basis` must be what that file holds (its shape goes into the manifest).
+void write_reduced_basis(const std::string& path, const Eigen::Ref<const Eigen::MatrixXd>& basis);
+void write_reduced_weights_sharing_basis(const std::string& manifest_path, const Eigen::Ref<const Eigen::MatrixXd>& beta,
+                                         const Eigen::Ref<const Eigen::VectorXd>& a,
+                                         const Eigen::Ref<const Eigen::MatrixXd>& basis,
+                                         const std::string& basis_name, bool perpendicular_dropped);
+
 // Reads and validates a manifest and its two files (shapes against the manifest, expected_d >= 0
 // checked against d, finite values, nonzero a, U^T U = I to 1e-8). Throws InputError naming the file.
 ReducedWeights read_reduced_weights(const std::string& manifest_path, int expected_d = -1);

@@ -33,13 +33,16 @@ std::vector<PlotOutcome> write_convexity_figures(const std::string& dir, const C
 // DIR/summary.json (with "figures": the SVG file names written, "figure_notes") and
 // DIR/search_points/eps_<k>.csv (weights of each rung's point), atomically. Returns the paths written
 // and, as in summary.json, the figures and the figure notes.
-// Search points go through `write_point` (path, theta in the caller's coordinates); the overload with
-// the two-layer network's second layer `a` writes weights CSV files (write_weights_csv).
+// Search points go through `write_point`: it gets the path without extension (DIR/search_points/eps_<k>)
+// and theta in the caller's coordinates, writes the point's file(s) and returns their paths (a
+// reduced-weights manifest is several files). The overload with the two-layer network's second layer
+// `a` writes weights CSV files (write_weights_csv, path + ".csv").
 struct ConvexityOutputFiles {
   std::vector<std::string> files;                  // paths
   std::vector<std::string> figures, figure_notes;  // SVG file names; notes (e.g. gnuplot missing)
 };
-using ConvexityPointWriter = std::function<void(const std::string& path, const Eigen::MatrixXd& theta)>;
+using ConvexityPointWriter =
+    std::function<std::vector<std::string>(const std::string& path_stem, const Eigen::MatrixXd& theta)>;
 ConvexityOutputFiles write_convexity_outputs_with(const std::string& dir, const ConvexityResult& result,
                                                   const ConvexityOptions& options,
                                                   const ConvexityPointWriter& write_point);

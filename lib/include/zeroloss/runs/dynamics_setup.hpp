@@ -50,6 +50,12 @@ DynamicsSetup random_start_dynamics(const std::string& data_path, const std::str
 DynamicsSetup reduced_start_dynamics(const ProblemFiles& files, bool& perpendicular_dropped,
                                      ManifoldPolicy policy = ManifoldPolicy::Warn);
 
+// Saved reduced weights beta (in the basis V, d x p) in the data's basis U: beta (V^T U), bit for
+// bit beta when V = U. InputError naming both files when V and U do not span the same space (the
+// weights belong to other data).
+Eigen::MatrixXd beta_in_basis(Eigen::MatrixXd beta, const Eigen::MatrixXd& V, const Eigen::MatrixXd& U,
+                              const std::string& weights_path, const std::string& data_path);
+
 // Full-coordinate weights from reduced ones: in-span part from beta, perpendicular part from W0.
 Eigen::MatrixXd lift_weights(const DynamicsSetup& setup, const Eigen::Ref<const Eigen::MatrixXd>& beta);
 
