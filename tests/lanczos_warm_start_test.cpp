@@ -53,17 +53,7 @@ testing::AssertionResult same_extremes(const HessianExtremes& a, const HessianEx
   return testing::AssertionSuccess();
 }
 
-// Forces the threads of the Lanczos products and basis for one test, restoring the defaults.
-struct ThreadSetting {
-  ThreadSetting(int threads, double min_work) {
-    set_product_threads(threads);
-    set_threaded_product_min_work(min_work);
-  }
-  ~ThreadSetting() {
-    set_product_threads(0);
-    set_threaded_product_min_work(-1);
-  }
-};
+using test::ThreadSetting;
 
 LanczosOptions k_eigenvalues(int K) {
   LanczosOptions o;
