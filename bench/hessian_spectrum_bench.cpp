@@ -5,11 +5,18 @@
 //   BM_LanczosExtremes   the K = 1 smallest and largest from Hessian-vector products
 //                        (riemannian_hessian_extremes, `inspect --spectrum lanczos`), with counters
 //                        for the products, restarts and the largest residual certificate.
+//   BM_LanczosWarmStart  the convexity search's run (K = 2, tolerance 1e-6) at a point near the
+//                        minimiser of T at n = p = 100, m = 1000, cold or started from the extremes
+//                        at the minimiser (sharpness/hessian_spectrum.hpp, "Warm start").
 // Sizes n, p, m; the last argument of BM_LanczosExtremes is the Krylov dimension (0: default). Run: build/bin/hessian_spectrum_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
 
+#include <cmath>
+#include <random>
+
 #include "bench_problem.hpp"
+#include "zeroloss/diagnostics/two_layer_convexity_geometry.hpp"
 #include "zeroloss/numerics/ordered_product.hpp"
 #include "zeroloss/sharpness/sharpness.hpp"
 #include "zeroloss/sharpness/hessian_spectrum.hpp"
@@ -108,6 +115,36 @@ void BM_LanczosThreads(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(x.matrix_vector_products) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
+// The search's Lanczos run (ConvexitySpectrum's tolerance 1e-6 and restart cap 200, K = 2: lambda_min
+// and lambda_2 for the gap test) at n = p = 100, m = 1000, at x2 = the projection onto M of
+// x1 + 10^-e ||x1|| w (x1 the closed-form minimiser of T, w a uniform unit tangent direction; e the
+// second argument), cold (warm = 0) or started from the run at x1 (warm = 1). Counter products:
+// Hessian-vector products of the run at x2, certificates included.
+void BM_LanczosWarmStart(benchmark::State& state) {
+  const int n = 100, p = 100, m = 1000;
+  const bench::RandomProblem pr = bench::random_problem_on_manifold(n, p, m);
+  const TwoLayerConvexityGeometry G(pr.model);
+  const Eigen::MatrixXd x1 = pr.model.X().fullPivLu().solve(closed_form_preactivations(pr.model).R).transpose();
+  std::mt19937_64 rng(1);
+  const Eigen::MatrixXd w = random_tangent_direction(G, x1, rng);
+  const Eigen::MatrixXd x2 = G.project(x1 + std::pow(10.0, -static_cast<double>(state.range(1))) * x1.norm() * w,
+                                       ProjectionOptions{}).first;
+  LanczosOptions o = ConvexitySpectrum{}.lanczos;
+  o.eigenvalues = 2;
+  const LanczosWarmStart start = warm_start_from(G.hessian_extremes(x1, SpectrumMethod::Lanczos, o));
+  const LanczosWarmStart* warm = state.range(0) == 1 ? &start : nullptr;
+  HessianExtremes x;
+  for (auto _ : state) {
+    x = G.hessian_extremes(x2, SpectrumMethod::Lanczos, o, nullptr, warm);
+    benchmark::DoNotOptimize(x);
+  }
+  state.counters["products"] = static_cast<double>(x.matrix_vector_products);
+  state.counters["converged"] = x.converged;
+  state.counters["lambda_min"] = x.lambda_min();
+  state.counters["lambda_2"] = x.smallest(1);
+  state.counters["min_residual"] = x.smallest_residuals(0);
+}
+
 // Both paths where both run (k = 480, 980, 1480), then Lanczos alone at n = 100, p = 100 (d >= 100),
 // m = 1000: k = 99,900, the size of issue 14.
 BENCHMARK(BM_DenseSpectrum)->Args({20, 20, 25})->Args({20, 20, 50})->Args({20, 20, 75})->Unit(benchmark::kMillisecond);
@@ -118,6 +155,12 @@ BENCHMARK(BM_LanczosExtremes)
 BENCHMARK(BM_LanczosThreads)
     ->ArgsProduct({{1, 0}, {1, 2}})
     ->ArgNames({"point", "threads"})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_LanczosWarmStart)
+    ->ArgsProduct({{0, 1}, {6, 3}})
+    ->ArgNames({"warm", "e"})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -160,18 +160,7 @@ TEST(TangentOperator, GenericProductIsOneProjectionAroundTheLagrangianHessian) {
   EXPECT_THROW(tangent_operator_apply(s, Eigen::VectorXd::Zero(3)), InputError);
 }
 
-// Forces the threads of the Lanczos products and basis (numerics/ordered_product.hpp's settings)
-// for one test and restores the defaults afterwards.
-struct ThreadSetting {
-  ThreadSetting(int threads, double min_work) {
-    set_product_threads(threads);
-    set_threaded_product_min_work(min_work);
-  }
-  ~ThreadSetting() {
-    set_product_threads(0);
-    set_threaded_product_min_work(-1);
-  }
-};
+using zeroloss::test::ThreadSetting;
 
 bool same_bits(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y) {
   if (X.rows() != Y.rows() || X.cols() != Y.cols()) return false;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "zeroloss/model/network.hpp"
+#include "zeroloss/numerics/ordered_product.hpp"
 
 namespace zeroloss::test {
 
@@ -81,6 +82,19 @@ class FolderTest : public testing::Test {
 
  private:
   std::string prefix_;
+};
+
+// Forces the threads of the Lanczos products and basis (numerics/ordered_product.hpp's settings)
+// for one test and restores the defaults afterwards.
+struct ThreadSetting {
+  ThreadSetting(int threads, double min_work) {
+    set_product_threads(threads);
+    set_threaded_product_min_work(min_work);
+  }
+  ~ThreadSetting() {
+    set_product_threads(0);
+    set_threaded_product_min_work(-1);
+  }
 };
 
 }  // namespace zeroloss::test

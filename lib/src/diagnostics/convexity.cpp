@@ -54,8 +54,9 @@ void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eige
 
 // The measurements of one point given in working coordinates.
 SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd theta,
-                     const std::string& scheme, int index, double parameter, double negative_tolerance) {
-  const ConvexityMeasurement c = G.measure(x);
+                     const std::string& scheme, int index, double parameter, double negative_tolerance,
+                     const LanczosWarmStart* warm = nullptr) {
+  const ConvexityMeasurement c = G.measure(x, warm);
   SampledPoint p;
   p.scheme = scheme;
   p.index = index;
@@ -258,10 +259,16 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
   std::mt19937_64 rng(o.seed);
   const double tol = o.negative_tolerance;
 
+  // Lanczos: the geodesic points' runs start from the anchor's extremes (a warm start: the anchor's
+  // run is the one its measurement just made, ConvexityGeometry::converged_lanczos_extremes).
+  std::optional<LanczosWarmStart> from_anchor;
   if (anchor) {
     G.check_point(*anchor, "convexity anchor");
     require_on_manifold(G, *anchor, "convexity anchor");
-    out.points.push_back(measure(G, G.reduce(*anchor), *anchor, "anchor", 0, 0.0, tol));
+    const Eigen::MatrixXd beta_a = G.reduce(*anchor);
+    out.points.push_back(measure(G, beta_a, *anchor, "anchor", 0, 0.0, tol));
+    if (G.spectrum_method() == SpectrumMethod::Lanczos && o.geodesic_points > 0)
+      from_anchor = warm_start_from(G.converged_lanczos_extremes(beta_a, 1, "the extremes of Hess_M T at the anchor"));
   }
 
   // Random starts projected onto M.
@@ -298,7 +305,8 @@ SamplingResult sample_points(const ConvexityGeometry& G, const std::optional<Eig
           dense ? G.to_working(B * random_unit(B.cols(), rng)) : random_tangent_direction(G, beta_a, rng);
       try {
         const auto r = G.geodesic(beta_a, w, rho, o.geodesic);
-        out.points.push_back(measure(G, r.first, G.lift(r.first, *anchor), "geodesic", i, rho, tol));
+        out.points.push_back(measure(G, r.first, G.lift(r.first, *anchor), "geodesic", i, rho, tol,
+                                     from_anchor ? &*from_anchor : nullptr));
       } catch (const Error& e) {
         out.failures.push_back({"geodesic", i, e.what()});
       }
@@ -443,7 +451,9 @@ struct Chart {
   std::mt19937_64* rng = nullptr;                 // the random directions of subspace charts
   // Lanczos only: the last point whose smallest eigenpair was computed, so that the chart's centre
   // (its basis needs the eigenvector, the stage's first value and first gradient are taken there)
-  // costs one Lanczos run, not three. The dense path recomputes (its numbers stay as recorded).
+  // costs one Lanczos run, not three; and every other point's Lanczos runs start from the last
+  // pair's vectors (a warm start: consecutive evaluations of a chart are close). The dense path
+  // recomputes (its numbers stay as recorded).
   mutable Eigen::MatrixXd last_point;
   mutable SmallestEigenpair last_pair;
 
@@ -451,7 +461,8 @@ struct Chart {
     const bool reuse = G->spectrum_method() == SpectrumMethod::Lanczos && last_point.size() == x.size() &&
                        last_point.rows() == x.rows() && last_point == x;
     if (!reuse) {
-      last_pair = smallest_eigenpair(*G, x);
+      SmallestEigenpair pair = smallest_eigenpair(*G, x, last_point.size() > 0 ? &last_pair : nullptr);
+      last_pair = std::move(pair);
       last_point = x;
     }
     return last_pair;
@@ -606,13 +617,25 @@ bool run_stage(Chart& ch, Tracker& tr, const std::string& from, const SearchOpti
 }
 
 // The curvature scale at beta (for mu and rho): max(|lambda_min|, 1e-2 max |lambda|, 1e-12), and
-// the gradient norm and lambda_min there. False at a singular point.
-bool curvature_scale(const ConvexityGeometry& G, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale) {
+// the gradient norm and lambda_min there. False at a singular point. Lanczos: from the smallest
+// eigenpair (K = 2), which the chart centred at beta needs next: it is left in `chart` (its
+// last_point set to beta) so that the centre costs one Lanczos run, not a K = 1 run and then a
+// K = 2 run. Dense: from every eigenvalue, `chart` untouched (the numbers stay as recorded).
+bool curvature_scale(const ConvexityGeometry& G, const Eigen::MatrixXd& beta, double& g, double& lmin, double& scale,
+                     const Chart& chart) {
   try {
     g = G.riemannian_gradient(beta).norm();
-    const CurvatureExtremes ev = curvature_extremes(G, beta);
-    lmin = ev.lambda_min;
-    scale = std::max({std::abs(lmin), 1e-2 * std::max(std::abs(ev.lambda_min), std::abs(ev.lambda_max)), 1e-12});
+    double lmax = 0;
+    if (G.spectrum_method() == SpectrumMethod::Lanczos) {
+      const SmallestEigenpair& pair = chart.pair_at(beta);
+      lmin = pair.value;
+      lmax = pair.scale;  // max(|lambda_min|, |lambda_max|)
+    } else {
+      const CurvatureExtremes ev = curvature_extremes(G, beta);
+      lmin = ev.lambda_min;
+      lmax = ev.lambda_max;
+    }
+    scale = std::max({std::abs(lmin), 1e-2 * std::max(std::abs(lmin), std::abs(lmax)), 1e-12});
     return std::isfinite(g) && std::isfinite(lmin);
   } catch (const Error&) {
     return false;
@@ -623,7 +646,8 @@ bool curvature_scale(const ConvexityGeometry& G, const Eigen::MatrixXd& beta, do
 void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, const std::string& from, double eps,
                      const SearchOptions& o, Tracker& tr) {
   double g0 = 0, l0 = 0, scale = 0;
-  if (!curvature_scale(G, beta0, g0, l0, scale) || !(g0 < eps)) return;
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, false, 0.0, &o, o.interrupt, &tr.rng};
+  if (!curvature_scale(G, beta0, g0, l0, scale, ch) || !(g0 < eps)) return;
   ++tr.evaluations;
   if (l0 < tr.lambda) {
     tr.lambda = l0;
@@ -631,7 +655,7 @@ void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, c
     tr.beta = beta0;
     tr.from = from;
   }
-  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.1 * scale, false, 0.0, &o, o.interrupt, &tr.rng};
+  ch.mu = 0.1 * scale;
   for (int stage = 0; stage < o.barrier_stages && tr.evaluations < tr.budget; ++stage) {
     if (!run_stage(ch, tr, from, o, /*require_feasible=*/true)) return;
     ch.mu *= 0.1;
@@ -644,14 +668,15 @@ void barrier_descent(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, c
 void penalty_then_barrier(const ConvexityGeometry& G, const Eigen::MatrixXd& beta0, const std::string& from,
                           double eps, const SearchOptions& o, Tracker& tr) {
   double g0 = 0, l0 = 0, scale = 0;
-  if (!curvature_scale(G, beta0, g0, l0, scale)) return;
+  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, true, 0.0, &o, o.interrupt, &tr.rng};
+  if (!curvature_scale(G, beta0, g0, l0, scale, ch)) return;
+  ch.rho = scale;
   ++tr.evaluations;
   Tracker local;  // feasible points reached from this start only
   local.evaluations = tr.evaluations;
   local.budget = tr.budget;
   local.gradients = tr.gradients;
   local.dense_gradients = tr.dense_gradients;
-  Chart ch{&G, SearchChart{beta0, Eigen::MatrixXd()}, eps, 0.0, true, scale, &o, o.interrupt, &tr.rng};
   for (int stage = 0; stage < 3 && local.evaluations < local.budget; ++stage) {
     if (!run_stage(ch, local, from, o, /*require_feasible=*/false)) break;
     if (std::isfinite(local.lambda)) break;
@@ -873,6 +898,10 @@ ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<c
                       " geodesic profiles");
     out.point = analyze_point(G, theta, options.point);
   }
+  // The given point's sample, measured right after its analysis: above the dense dimension its
+  // Lanczos run is then the one just made (ConvexityGeometry::converged_lanczos_extremes).
+  std::optional<SampledPoint> given_sample;
+  if (have_point) given_sample = evaluate_point(G, theta, "given", 0, 0.0, options.sampling.negative_tolerance);
   const bool have_start = options.trajectory_start.size() > 0;
   if (have_start) G.check_point(options.trajectory_start, "trajectory start");
   std::optional<Eigen::MatrixXd> anchor_used = anchor;
@@ -914,10 +943,7 @@ ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<c
 
   Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta) : (anchor_used ? *anchor_used : G.zero_point());
   out.sampling = sample_points(G, anchor_used, reference, sampling, progress);
-  if (have_point) {
-    out.sampling.points.insert(out.sampling.points.begin(),
-                               evaluate_point(G, theta, "given", 0, 0.0, options.sampling.negative_tolerance));
-  }
+  if (given_sample) out.sampling.points.insert(out.sampling.points.begin(), std::move(*given_sample));
   out.threshold = convexity_threshold(out.sampling.points);
   if (options.run_search) {
     const std::vector<double> eps =

@@ -9,6 +9,15 @@
 
 namespace zeroloss {
 
+namespace {
+
+bool same_lanczos_options(const LanczosOptions& a, const LanczosOptions& b) {
+  return a.eigenvalues == b.eigenvalues && a.tolerance == b.tolerance && a.max_iterations == b.max_iterations &&
+         a.krylov_dimension == b.krylov_dimension && a.ends == b.ends;
+}
+
+}  // namespace
+
 SpectrumMethod ConvexityGeometry::spectrum_method() const {
   const long k = tangent_dimension();
   const SpectrumMethod method = resolve_spectrum_method(spectrum_.method, k);
@@ -24,7 +33,8 @@ SpectrumMethod ConvexityGeometry::spectrum_method() const {
   return SpectrumMethod::Dense;
 }
 
-void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out) const {
+void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out,
+                                          const LanczosWarmStart* warm) const {
   const SpectrumMethod method = spectrum_method();
   out.spectrum = method;
   if (method == SpectrumMethod::Dense) {
@@ -34,7 +44,7 @@ void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd
     out.hessian_products = 0;
     return;
   }
-  const HessianExtremes e = converged_lanczos_extremes(x, 1, "the extremes of Hess_M T");
+  const HessianExtremes e = converged_lanczos_extremes(x, 1, "the extremes of Hess_M T", warm);
   out.eigenvalues.resize(0);
   out.hessian_products = e.matrix_vector_products;
   out.lambda_min = e.lambda_min();
@@ -43,10 +53,17 @@ void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd
 }
 
 HessianExtremes ConvexityGeometry::converged_lanczos_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, int K,
-                                                             const std::string& what) const {
+                                                             const std::string& what,
+                                                             const LanczosWarmStart* warm) const {
   LanczosOptions lanczos = spectrum_.lanczos;
   lanczos.eigenvalues = K;
-  HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos);
+  const LanczosMemo* memo = last_cold_lanczos_ ? &*last_cold_lanczos_ : nullptr;
+  if (!warm && memo && memo->eigenvalues == K && same_lanczos_options(memo->options, lanczos) &&
+      memo->point.rows() == x.rows() && memo->point.cols() == x.cols() && memo->point == x) {
+    return memo->extremes;
+  }
+  HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos, nullptr, warm);
+  if (!warm && e.converged) last_cold_lanczos_ = LanczosMemo{Eigen::MatrixXd(x), K, lanczos, e};
   if (!e.converged) {
     throw ConvergenceError("Lanczos for " + what + " did not converge (tangent dimension " +
                            std::to_string(e.tangent_dimension) + ", " + std::to_string(e.matrix_vector_products) +

@@ -54,12 +54,13 @@ double ModelConvexityGeometry::max_residual(const Eigen::Ref<const Eigen::Matrix
   return model_->max_residual(column(theta));
 }
 
-ConvexityMeasurement ModelConvexityGeometry::measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+ConvexityMeasurement ModelConvexityGeometry::measure(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                               const LanczosWarmStart* warm) const {
   const RiemannianSharpness s(model_, column(x));
   ConvexityMeasurement p;
   p.sharpness = s.value();
   p.grad_norm = s.riemannian_gradient().norm();
-  measure_curvature(x, p);
+  measure_curvature(x, p, warm);
   p.residual = s.point().max_residual();
   return p;
 }
@@ -83,10 +84,10 @@ ConvexityHessian ModelConvexityGeometry::hessian(const Eigen::Ref<const Eigen::M
 
 HessianExtremes ModelConvexityGeometry::hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x,
                                                         SpectrumMethod method, const LanczosOptions& options,
-                                                        Eigen::VectorXd* all) const {
+                                                        Eigen::VectorXd* all, const LanczosWarmStart* warm) const {
   const RiemannianSharpness s(model_, column(x));
   if (resolve_spectrum_method(method, tangent_dimension()) == SpectrumMethod::Lanczos) {
-    return riemannian_hessian_extremes(s, options);
+    return riemannian_hessian_extremes(s, options, warm);
   }
   const TangentHessian H = s.riemannian_hessian_matrix();
   return dense_extremes_in_basis(H.matrix, H.basis, options.eigenvalues, all);

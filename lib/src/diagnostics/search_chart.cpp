@@ -25,7 +25,8 @@ Eigen::MatrixXd SearchChart::point(const ConvexityGeometry& geometry, const Eige
   return geometry.project(start, projection).first;
 }
 
-SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x) {
+SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const SmallestEigenpair* near) {
   SmallestEigenpair out;
   if (geometry.spectrum_method() == SpectrumMethod::Dense) {
     const ConvexityHessian H = geometry.hessian(x);
@@ -39,7 +40,10 @@ SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Ei
     out.vector = geometry.to_working(u / u.norm());
     return out;
   }
-  const HessianExtremes e = geometry.converged_lanczos_extremes(x, 2, "the smallest eigenpair of Hess_M T");
+  const bool warm = near != nullptr && near->lanczos_vectors.smallest.size() > 0;
+  const HessianExtremes e = geometry.converged_lanczos_extremes(x, 2, "the smallest eigenpair of Hess_M T",
+                                                                warm ? &near->lanczos_vectors : nullptr);
+  out.lanczos_vectors = warm_start_from(e);
   out.value = e.smallest(0);
   out.next = e.smallest.size() > 1 ? e.smallest(1) : std::numeric_limits<double>::infinity();
   out.scale = std::max(std::abs(e.smallest(0)), std::abs(e.largest(0)));

@@ -70,12 +70,13 @@ std::optional<AssumptionReport> TwoLayerConvexityGeometry::assumptions(const std
   return check_assumptions(model_.activation(), r);
 }
 
-ConvexityMeasurement TwoLayerConvexityGeometry::measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+ConvexityMeasurement TwoLayerConvexityGeometry::measure(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                               const LanczosWarmStart* warm) const {
   const SharpnessGeometry geo(reduced_, x);
   ConvexityMeasurement p;
   p.sharpness = geo.sharpness();
   p.grad_norm = geo.riemannian_gradient().norm();
-  measure_curvature(x, p);
+  measure_curvature(x, p, warm);
   const NetworkEvaluation& e = geo.evaluation();
   p.residual = e.residuals.cwiseAbs().maxCoeff();
   p.min_first_derivative = e.dphi.minCoeff();
@@ -99,10 +100,10 @@ ConvexityHessian TwoLayerConvexityGeometry::hessian(const Eigen::Ref<const Eigen
 
 HessianExtremes TwoLayerConvexityGeometry::hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x,
                                                            SpectrumMethod method, const LanczosOptions& options,
-                                                           Eigen::VectorXd* all) const {
+                                                           Eigen::VectorXd* all, const LanczosWarmStart* warm) const {
   const SharpnessGeometry geo(reduced_, x);
   if (resolve_spectrum_method(method, tangent_dimension()) == SpectrumMethod::Lanczos) {
-    return riemannian_hessian_extremes(geo, options);
+    return riemannian_hessian_extremes(geo, options, warm);
   }
   const RiemannianHessianMatrix H = geo.riemannian_hessian_matrix();
   return dense_extremes_in_basis(H.matrix, H.basis, options.eigenvalues, all);

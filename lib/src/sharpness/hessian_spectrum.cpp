@@ -503,9 +503,30 @@ Eigen::Index default_krylov_dimension(int eigenvalues, LanczosEnds ends) {
                                        : std::max<Eigen::Index>(2 * eigenvalues + 1, 24);
 }
 
+Eigen::VectorXd warm_start_vector(const TangentProjection& project, const Eigen::Ref<const Eigen::MatrixXd>& vectors) {
+  const Eigen::Index N = vectors.rows();
+  if (vectors.cols() == 0) return Eigen::VectorXd();
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(N);
+  for (Eigen::Index j = 0; j < vectors.cols(); ++j) {
+    const double norm = vectors.col(j).norm();
+    if (norm > 0 && std::isfinite(norm)) sum += vectors.col(j) / norm;
+  }
+  const double sum_norm = sum.norm();
+  if (!(sum_norm > 0)) return Eigen::VectorXd();
+  Eigen::VectorXd v(N);
+  project(sum, v);
+  const double norm = v.norm();
+  if (!(norm > 1e-8 * sum_norm) || !std::isfinite(norm)) return Eigen::VectorXd();
+  return v / norm;
+}
+
+LanczosWarmStart warm_start_from(const HessianExtremes& previous) {
+  return {previous.smallest_vectors, previous.largest_vectors};
+}
+
 HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::Index tangent_dimension,
                                          const TangentProjection& project, const SymmetricApply& hessian,
-                                         const LanczosOptions& options) {
+                                         const LanczosOptions& options, const LanczosWarmStart* warm) {
   if (!options.is_valid()) throw InputError("Lanczos options: " + options.invalid_reason());
   const Eigen::Index N = ambient_dimension, k = tangent_dimension;
   if (k < 0 || k > N)
@@ -540,9 +561,26 @@ HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::
     (smallest ? out.smallest_residuals : out.largest_residuals)(c) = r.residuals(from);
     (smallest ? out.smallest_vectors : out.largest_vectors).col(c) = r.vectors.col(from);
   };
+  // The start of each end's run: warm where the previous vectors give one, else v0 (Together: one
+  // run for both ends, started from the previous vectors of both).
+  Eigen::VectorXd warm_lo, warm_hi;
+  if (warm && options.ends == LanczosEnds::Together) {
+    Eigen::MatrixXd both;
+    if (warm->smallest.rows() == N && warm->largest.rows() == N) {
+      both.resize(N, warm->smallest.cols() + warm->largest.cols());
+      both << warm->smallest, warm->largest;
+    }
+    warm_lo = warm_start_vector(project, both);
+  } else if (warm) {
+    if (warm->smallest.rows() == N) warm_lo = warm_start_vector(project, warm->smallest);
+    if (warm->largest.rows() == N) warm_hi = warm_start_vector(project, warm->largest);
+  }
+  const Eigen::VectorXd& start_lo = warm_lo.size() ? warm_lo : v0;
+  const Eigen::VectorXd& start_hi = warm_hi.size() ? warm_hi : v0;
+  out.warm_started_runs = (warm_lo.size() ? 1 : 0) + (warm_hi.size() ? 1 : 0);
   if (options.ends == LanczosEnds::Together) {
     const Eigen::Index nev = 2 * K;
-    const RunPairs r = lanczos_run(op, project, v0, Spectra::SortRule::BothEnds, nev, ncv, out.shift, options);
+    const RunPairs r = lanczos_run(op, project, start_lo, Spectra::SortRule::BothEnds, nev, ncv, out.shift, options);
     out.iterations = r.iterations;
     out.converged = r.converged;
     out.converged_pairs = r.converged_pairs;
@@ -551,8 +589,8 @@ HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::
       take(r, nev - 1 - c, false, c);
     }
   } else {
-    const RunPairs lo = lanczos_run(op, project, v0, Spectra::SortRule::SmallestAlge, K, ncv, out.shift, options);
-    const RunPairs hi = lanczos_run(op, project, v0, Spectra::SortRule::LargestAlge, K, ncv, out.shift, options);
+    const RunPairs lo = lanczos_run(op, project, start_lo, Spectra::SortRule::SmallestAlge, K, ncv, out.shift, options);
+    const RunPairs hi = lanczos_run(op, project, start_hi, Spectra::SortRule::LargestAlge, K, ncv, out.shift, options);
     out.iterations = lo.iterations + hi.iterations;
     out.converged = lo.converged && hi.converged;
     out.converged_pairs = lo.converged_pairs + hi.converged_pairs;
@@ -658,18 +696,20 @@ Eigen::VectorXd apply_once(Eigen::Index N, const TangentProjection& project, con
 
 }  // namespace
 
-HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options) {
+HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options,
+                                            const LanczosWarmStart* warm) {
   const TwoLayerTangentParts parts(reduced);
   HessianExtremes out = tangent_lanczos_extremes(parts.ambient_dimension(), parts.tangent_dimension(),
-                                                 parts.projection(), parts.operator_h(), options);
+                                                 parts.projection(), parts.operator_h(), options, warm);
   out.threads = std::max(out.threads, parts.product_threads());
   return out;
 }
 
-HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options) {
+HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options,
+                                            const LanczosWarmStart* warm) {
   require_regular(sharpness);
   const Eigen::Index n = sharpness.point().evaluation().num_samples(), P = sharpness.point().point().size();
-  return tangent_lanczos_extremes(P, P - n, generic_projection(sharpness), generic_hessian(sharpness), options);
+  return tangent_lanczos_extremes(P, P - n, generic_projection(sharpness), generic_hessian(sharpness), options, warm);
 }
 
 Eigen::VectorXd tangent_operator_apply(const SharpnessGeometry& reduced, const Eigen::Ref<const Eigen::VectorXd>& in) {

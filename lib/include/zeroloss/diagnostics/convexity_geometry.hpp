@@ -135,23 +135,33 @@ class ConvexityGeometry {
   virtual std::optional<AssumptionReport> assumptions(const std::vector<Eigen::MatrixXd>& thetas) const = 0;
 
   // --- working coordinates
-  virtual ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
+  // `warm` (Lanczos only): start the runs from a nearby point's extremes (converged_lanczos_extremes).
+  virtual ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                       const LanczosWarmStart* warm = nullptr) const = 0;
   virtual double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   virtual Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
-  // hessian_extremes by Lanczos with spectrum().lanczos and K eigenvalues at each end; throws
-  // ConvergenceError (naming `what`, the products spent and the estimate of lambda_min) when the run
-  // did not converge: an uncertified value never becomes a number.
+  // hessian_extremes by Lanczos with spectrum().lanczos and K eigenvalues at each end (from `warm`
+  // when given: sharpness/hessian_spectrum.hpp, "Warm start"); throws ConvergenceError (naming
+  // `what`, the products spent and the estimate of lambda_min) when the run did not converge: an
+  // uncertified value never becomes a number. The last cold result is remembered with its point
+  // (bit for bit), K and options, and a cold call with the same three returns it instead of running
+  // again: a cold run is a deterministic function of them, so the answer is the one a new run would
+  // give (the convexity analysis measures the given point twice: its profiles and its sample). Not
+  // for concurrent use (one geometry per thread).
   HessianExtremes converged_lanczos_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, int K,
-                                             const std::string& what) const;
+                                             const std::string& what,
+                                             const LanczosWarmStart* warm = nullptr) const;
   // The dense matrix (refused with ResourceError above the dense limit, numerics/dense_limit.hpp).
   virtual ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const = 0;
   // The K = options.eigenvalues smallest and largest eigenpairs of Hess_M T at x by `method` (Dense
   // or Lanczos; Auto is resolved by tangent_dimension()), vectors as flattened working-coordinate
   // tangent vectors (to_working turns a column back). Dense: `all` receives every eigenvalue.
   // Throws SingularPointError at a singular point; a Lanczos run that did not converge is returned
-  // with converged = false (callers decide).
+  // with converged = false (callers decide). `warm` (Lanczos only) starts the runs from a nearby
+  // point's extremes (sharpness/hessian_spectrum.hpp, "Warm start").
   virtual HessianExtremes hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, SpectrumMethod method,
-                                           const LanczosOptions& options, Eigen::VectorXd* all = nullptr) const = 0;
+                                           const LanczosOptions& options, Eigen::VectorXd* all = nullptr,
+                                           const LanczosWarmStart* warm = nullptr) const = 0;
   // Hess_M T[w, w] for tangent w.
   virtual double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                               const Eigen::Ref<const Eigen::MatrixXd>& w) const = 0;
@@ -185,10 +195,19 @@ class ConvexityGeometry {
   // For implementations of measure(): lambda_min, lambda_max (and every eigenvalue when the dense
   // path runs) into `out` by spectrum_method(). Throws ConvergenceError, naming the products spent
   // and the estimate, when Lanczos did not converge: an uncertified lambda_min never becomes a number.
-  void measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out) const;
+  void measure_curvature(const Eigen::Ref<const Eigen::MatrixXd>& x, ConvexityMeasurement& out,
+                         const LanczosWarmStart* warm = nullptr) const;
 
  private:
   ConvexitySpectrum spectrum_;
+  // The last cold converged_lanczos_extremes (see there).
+  struct LanczosMemo {
+    Eigen::MatrixXd point;
+    int eigenvalues = 0;
+    LanczosOptions options;
+    HessianExtremes extremes;
+  };
+  mutable std::optional<LanczosMemo> last_cold_lanczos_;
 };
 
 // For implementations of hessian_extremes: dense_extremes of `matrix` (k x k, in the orthonormal

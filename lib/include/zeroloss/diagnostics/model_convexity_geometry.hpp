@@ -51,12 +51,14 @@ class ModelConvexityGeometry final : public ConvexityGeometry {
     return std::nullopt;
   }
 
-  ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
+  ConvexityMeasurement measure(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                               const LanczosWarmStart* warm = nullptr) const override;
   double sharpness(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   Eigen::MatrixXd riemannian_gradient(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   ConvexityHessian hessian(const Eigen::Ref<const Eigen::MatrixXd>& x) const override;
   HessianExtremes hessian_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, SpectrumMethod method,
-                                   const LanczosOptions& options, Eigen::VectorXd* all = nullptr) const override;
+                                   const LanczosOptions& options, Eigen::VectorXd* all = nullptr,
+                                   const LanczosWarmStart* warm = nullptr) const override;
   double hessian_form(const Eigen::Ref<const Eigen::MatrixXd>& x,
                       const Eigen::Ref<const Eigen::MatrixXd>& w) const override;
   Eigen::MatrixXd tangent_projection(const Eigen::Ref<const Eigen::MatrixXd>& x,

@@ -74,6 +74,9 @@ struct SmallestEigenpair {
   double scale = 0;        // max_k |lambda_k|
   Eigen::MatrixXd vector;  // unit, tangent at the point, working coordinates
   double residual = 0;     // ||A y - lambda y|| of the dense pair (A the k x k matrix)
+  // Lanczos only (empty for the dense path): the run's eigenvectors, the warm start of the next run
+  // at a nearby point (sharpness/hessian_spectrum.hpp, "Warm start").
+  LanczosWarmStart lanczos_vectors;
   // Whether lambda_min is simple: next - value > relative_gap * scale.
   bool simple(double relative_gap) const { return next - value > relative_gap * scale; }
 };
@@ -82,7 +85,10 @@ struct SmallestEigenpair {
 // tridiagonalisation and inverse iteration for the vector), or by Lanczos for the two smallest and
 // the largest eigenvalue (scale = max(|lambda_min|, |lambda_max|); the gap test then rests on the
 // Lanczos lambda_2). Throws at a singular point, and ConvergenceError when Lanczos did not converge.
-SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x);
+// `near` (Lanczos only): the pair at a nearby point, whose vectors start the runs (a warm start; the
+// search passes the previous evaluation of the same chart); without it the runs start cold.
+SmallestEigenpair smallest_eigenpair(const ConvexityGeometry& geometry, const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const SmallestEigenpair* near = nullptr);
 
 // lambda_min and lambda_max of Hess_M T at x by the geometry's spectrum method (the dense values are
 // those of every eigenvalue; Lanczos: the certified extremes, ConvergenceError when not converged).

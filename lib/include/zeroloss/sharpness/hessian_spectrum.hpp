@@ -40,6 +40,22 @@
 // HessianExtremes::threads says how many ran. (Label-noise SGD's diagnostics do not come here and
 // stay on one thread.)
 //
+// Warm start. A run may start from the extremes of a nearby operator (LanczosWarmStart: the vectors
+// of a previous HessianExtremes, e.g. at the previous point of a line search): the run for each end
+// starts from P (u_1 + ... + u_K), the tangent projection at the new point of the sum of that end's
+// previous unit vectors (those that converged), normalised; an end without usable previous vectors
+// (none converged, wrong size, or a projection below 1e-8 of its norm) starts cold. Everything else
+// is as in the cold run: the shift c and the normal value r come from the cold start vector (so the
+// convergence test and the normal space's place in the spectrum are the same numbers), the same
+// Krylov dimension, tolerance and restart cap, the same residual certificates. What changes is the
+// Krylov space: a start with large components on the wanted eigenvectors converges in fewer
+// restarts where the operator moved little. What a warm answer certifies is what a cold one does
+// (each reported pair has its residual; lambda_min is the smallest eigenvalue this run found, an
+// upper bound of the true one within its residual); where a cluster of nearly equal eigenvalues
+// sits at the end, a warm and a cold run may report different members of it (each certified).
+// The start is a deterministic function of the previous vectors and the point: same seed, same
+// bits, for any number of threads.
+//
 // Choice of the default. One run per end (LanczosEnds::Separately): the implicit restarts then
 // filter towards one end only, and lambda_max, which converges in a few restarts, does not take a
 // wanted slot in the run for lambda_min (the Krylov spaces of H and sigma I - H are the same, so this
@@ -115,6 +131,9 @@ struct HessianExtremes {
   // Threads that ran the large products and the Lanczos basis operations (1 below their work
   // thresholds, for the dense path and for the generic model's products; see "Threads" above).
   int threads = 1;
+  // Lanczos only: how many of the two ends' runs started from a LanczosWarmStart (0, 1 or 2;
+  // Together: 0 or 1).
+  int warm_started_runs = 0;
   double lambda_min() const { return smallest.size() ? smallest(0) : 0.0; }
   double lambda_max() const { return largest.size() ? largest(0) : 0.0; }
 };
@@ -140,17 +159,31 @@ struct DefinitenessCertificate {
 };
 DefinitenessCertificate certify_definiteness(const HessianExtremes& extremes, double relative_threshold = 1e-10);
 
+// Start vectors for tangent_lanczos_extremes from a nearby operator's extremes (see "Warm start"):
+// columns in the ambient coordinates of the run (unit; zero columns, those that did not converge,
+// are skipped). Empty matrices: that end starts cold.
+struct LanczosWarmStart {
+  Eigen::MatrixXd smallest, largest;
+};
+// The warm start that continues from `previous` (its smallest_vectors and largest_vectors).
+LanczosWarmStart warm_start_from(const HessianExtremes& previous);
+
 // The symmetric ambient operator: out = H in (both of the ambient dimension).
 using SymmetricApply = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
 // The orthogonal projection onto the tangent space: out = P in (both of the ambient dimension).
 using TangentProjection = std::function<void(const Eigen::Ref<const Eigen::VectorXd>& in, Eigen::Ref<Eigen::VectorXd> out)>;
+// The start vector of one end's run from that end's previous vectors (columns, ambient dimension):
+// P (sum of the non-zero columns, each made unit), unit; empty when no column is usable or P keeps
+// less than 1e-8 of the sum's norm (the run then starts cold).
+Eigen::VectorXd warm_start_vector(const TangentProjection& project, const Eigen::Ref<const Eigen::MatrixXd>& vectors);
 
 // Lanczos extremes of P H P on the tangent space (dimension tangent_dimension = rank of P) of an
 // ambient space of dimension ambient_dimension (see "The operator"). Throws InputError for invalid
 // options or a tangent dimension outside [0, ambient_dimension].
+// With `warm`, the runs start from it (see "Warm start"); without, from the deterministic cold start.
 HessianExtremes tangent_lanczos_extremes(Eigen::Index ambient_dimension, Eigen::Index tangent_dimension,
                                          const TangentProjection& project, const SymmetricApply& hessian,
-                                         const LanczosOptions& options);
+                                         const LanczosOptions& options, const LanczosWarmStart* warm = nullptr);
 // The dense counterpart on the k x k matrix A = B^T Hess_M T B (B an orthonormal tangent basis): every eigenvalue (ascending, the same
 // bits as Eigen::SelfAdjointEigenSolver(A, EigenvaluesOnly)) and the K extremes with their residuals
 // ||A y - lambda y|| (y from inverse iteration on the tridiagonal form; O(k^2) beyond the
@@ -161,7 +194,8 @@ HessianExtremes dense_extremes(const Eigen::Ref<const Eigen::MatrixXd>& A, int K
 // coordinates (pass SharpnessGeometry(rc.reduce(model), rc.reduce(theta))). Cost per product
 // O(n m p); memory (K + ncv + a few) vectors of m p and n x m work matrices. Throws
 // SingularPointError at a singular point.
-HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options);
+HessianExtremes riemannian_hessian_extremes(const SharpnessGeometry& reduced, const LanczosOptions& options,
+                                            const LanczosWarmStart* warm = nullptr);
 
 // One product of the operator Lanczos runs on (shift 0, normal value 0): out = P H P in, with H the
 // unprojected Lagrangian Hessian (two-layer: the block operator in reduced coordinates, vectorize()
@@ -173,6 +207,7 @@ Eigen::VectorXd tangent_operator_apply(const RiemannianSharpness& sharpness, con
 // Any SquaredLossModel: Hess_M T on the whole tangent space ker J (as
 // RiemannianSharpness::riemannian_hessian_eigenvalues), from riemannian_hessian_apply. Throws
 // SingularPointError at a singular point.
-HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options);
+HessianExtremes riemannian_hessian_extremes(const RiemannianSharpness& sharpness, const LanczosOptions& options,
+                                            const LanczosWarmStart* warm = nullptr);
 
 }  // namespace zeroloss
