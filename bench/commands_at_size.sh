@@ -4,7 +4,8 @@
 # m = 1000 with d = 250, 500, 1000. For each size: `zeroloss data` (the start W0, off M),
 # `project --method newton` (the point P on M the others read), then inspect on P (default threads,
 # then --threads 1), optimum (closed form) and optimum --method trust-region from W0, project with
-# the three other methods from W0, and convexity --quick on P. Each command runs under /usr/bin/time; one CSV row per command:
+# the three other methods from W0, and convexity --quick on P (alone, then with the flow from W0
+# to tau = 1 and its convexity onsets: --along-flow 1 --trajectory-start W0, Newton projection). Each command runs under /usr/bin/time; one CSV row per command:
 #
 #   command,n,d,m,exit,wall_s,user_s,sys_s,max_rss_mb,load1,note
 #
@@ -64,6 +65,8 @@ for size in $sizes; do
       --out "$dir/P_$method.csv"
   done
   run convexity_quick "$d" "$m" -- convexity --quick --data "$dir/D.csv" --weights "$dir/P.csv" --out "$dir/conv"
+  run convexity_quick_flow "$d" "$m" -- convexity --quick --data "$dir/D.csv" --weights "$dir/P.csv" \
+    --along-flow 1 --trajectory-start "$dir/W0.csv" --trajectory-projection newton --out "$dir/conv_flow"
   rm -rf "$dir"
 done
 mv "$tmp_csv" "$out"

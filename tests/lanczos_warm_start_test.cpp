@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "test_support.hpp"
 #include "zeroloss/diagnostics/convexity.hpp"
@@ -187,6 +189,36 @@ TEST(LanczosWarmStart, RepeatedColdRunAtTheSamePointIsTheSameResult) {
   EXPECT_NE(a1.lambda_min(), a2.lambda_min());
   // K = 2 at x1 is a different run, not the remembered K = 1 one.
   EXPECT_EQ(G.converged_lanczos_extremes(P.x1, 2, "x1").smallest.size(), 2);
+}
+
+// The remembered run is shared by threads: two threads calling converged_lanczos_extremes on one
+// geometry, each alternating between x1 and x2 (so each call may find the other thread's run in the
+// memory, or replace it), get the bits of a fresh geometry's run every time. (A race on the memory
+// would show here as wrong bits or a crash, and under the sanitizer builds as a report.)
+TEST(LanczosWarmStart, RememberedRunIsSafeToShareBetweenThreads) {
+  const NearbyPoints P = nearby_points(1e-2, 4298);
+  TwoLayerConvexityGeometry G(P.problem.model);
+  G.set_spectrum({SpectrumMethod::Lanczos, {}});
+  TwoLayerConvexityGeometry fresh(P.problem.model);
+  fresh.set_spectrum({SpectrumMethod::Lanczos, {}});
+  const HessianExtremes e1 = fresh.converged_lanczos_extremes(P.x1, 1, "x1");
+  const HessianExtremes e2 = fresh.converged_lanczos_extremes(P.x2, 1, "x2");
+  const ThreadSetting one_product_thread(1, -1);
+  std::vector<HessianExtremes> got[2];
+  auto work = [&](int t) {
+    for (int k = 0; k < 4; ++k) {
+      const bool first = (k + t) % 2 == 0;
+      got[t].push_back(G.converged_lanczos_extremes(first ? P.x1 : P.x2, 1, "x"));
+    }
+  };
+  std::thread a(work, 0), b(work, 1);
+  a.join();
+  b.join();
+  for (int t = 0; t < 2; ++t) {
+    ASSERT_EQ(got[t].size(), 4u);
+    for (int k = 0; k < 4; ++k)
+      EXPECT_TRUE(same_extremes(got[t][k], (k + t) % 2 == 0 ? e1 : e2)) << "thread " << t << " call " << k;
+  }
 }
 
 // The convexity analysis forced onto Lanczos on a small problem: the given point's sample (measured

@@ -57,13 +57,19 @@ HessianExtremes ConvexityGeometry::converged_lanczos_extremes(const Eigen::Ref<c
                                                              const LanczosWarmStart* warm) const {
   LanczosOptions lanczos = spectrum_.lanczos;
   lanczos.eigenvalues = K;
-  const LanczosMemo* memo = last_cold_lanczos_ ? &*last_cold_lanczos_ : nullptr;
-  if (!warm && memo && memo->eigenvalues == K && same_lanczos_options(memo->options, lanczos) &&
-      memo->point.rows() == x.rows() && memo->point.cols() == x.cols() && memo->point == x) {
-    return memo->extremes;
+  if (!warm) {
+    const std::lock_guard<std::mutex> lock(last_cold_lanczos_.mutex);
+    const std::optional<LanczosMemo>& memo = last_cold_lanczos_.last;
+    if (memo && memo->eigenvalues == K && same_lanczos_options(memo->options, lanczos) &&
+        memo->point.rows() == x.rows() && memo->point.cols() == x.cols() && memo->point == x) {
+      return memo->extremes;
+    }
   }
   HessianExtremes e = hessian_extremes(x, SpectrumMethod::Lanczos, lanczos, nullptr, warm);
-  if (!warm && e.converged) last_cold_lanczos_ = LanczosMemo{Eigen::MatrixXd(x), K, lanczos, e};
+  if (!warm && e.converged) {
+    const std::lock_guard<std::mutex> lock(last_cold_lanczos_.mutex);
+    last_cold_lanczos_.last = LanczosMemo{Eigen::MatrixXd(x), K, lanczos, e};
+  }
   if (!e.converged) {
     throw ConvergenceError("Lanczos for " + what + " did not converge (tangent dimension " +
                            std::to_string(e.tangent_dimension) + ", " + std::to_string(e.matrix_vector_products) +

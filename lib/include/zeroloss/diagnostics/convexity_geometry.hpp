@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -146,8 +147,8 @@ class ConvexityGeometry {
   // uncertified value never becomes a number. The last cold result is remembered with its point
   // (bit for bit), K and options, and a cold call with the same three returns it instead of running
   // again: a cold run is a deterministic function of them, so the answer is the one a new run would
-  // give (the convexity analysis measures the given point twice: its profiles and its sample). Not
-  // for concurrent use (one geometry per thread).
+  // give (the convexity analysis measures the given point twice: its profiles and its sample). Safe
+  // to call from several threads (the memory is guarded; a copy of the geometry starts without it).
   HessianExtremes converged_lanczos_extremes(const Eigen::Ref<const Eigen::MatrixXd>& x, int K,
                                              const std::string& what,
                                              const LanczosWarmStart* warm = nullptr) const;
@@ -207,7 +208,14 @@ class ConvexityGeometry {
     LanczosOptions options;
     HessianExtremes extremes;
   };
-  mutable std::optional<LanczosMemo> last_cold_lanczos_;
+  struct LanczosMemory {
+    std::mutex mutex;
+    std::optional<LanczosMemo> last;
+    LanczosMemory() = default;
+    LanczosMemory(const LanczosMemory&) {}                               // copies start empty
+    LanczosMemory& operator=(const LanczosMemory&) { return *this; }  // and keep their own
+  };
+  mutable LanczosMemory last_cold_lanczos_;
 };
 
 // For implementations of hessian_extremes: dense_extremes of `matrix` (k x k, in the orthonormal
