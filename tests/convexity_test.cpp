@@ -400,6 +400,48 @@ TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
   EXPECT_EQ(convexity_summary_json(u, tiny_options())["anchor"]["source"], "none");
 }
 
+// Matrix-free (a 1 MiB dense limit forces Lanczos above the tangent dimension 295): each logged flow
+// state's Lanczos run starts warm from the previous state's eigenvectors. The states' extremes equal
+// the dense spectrum's at the same points (the run without the limit) to 1e-8 of its scale, and
+// together they cost fewer products than cold runs at the same points.
+TEST(ConvexityTrajectories, LanczosAlongTheFlowStartsWarmAndMatchesTheDenseSpectrum) {
+  const test::RandomProblem p = test::random_problem_on_manifold(5, 40, 60, "cubic", false, 53);
+  ConvexityOptions o = tiny_options();
+  o.sampling.random_points = 0;
+  o.sampling.geodesic_points = 0;
+  o.default_anchor = false;
+  o.run_search = false;
+  o.trajectory_start = p.theta;
+  FlowConvexityOptions f;
+  f.flow_time = 0.2;
+  f.points = 5;
+  o.along_flow = f;
+  const ConvexityResult dense = analyze_convexity(p.model, Eigen::MatrixXd(0, 0), std::nullopt, o);
+  const char* old = std::getenv("ZEROLOSS_DENSE_LIMIT_MB");
+  ::setenv("ZEROLOSS_DENSE_LIMIT_MB", "1", 1);
+  const ConvexityResult lanczos = analyze_convexity(p.model, Eigen::MatrixXd(0, 0), std::nullopt, o);
+  long warm_products = 0, cold_products = 0;
+  ASSERT_EQ(lanczos.trajectories.size(), 1u);
+  ASSERT_EQ(dense.trajectories.size(), 1u);
+  const auto& a = lanczos.trajectories[0].points;
+  const auto& b = dense.trajectories[0].points;
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a[k].measurement.spectrum, SpectrumMethod::Lanczos);
+    EXPECT_EQ(b[k].measurement.spectrum, SpectrumMethod::Dense);
+    const double scale = b[k].measurement.eigenvalues.cwiseAbs().maxCoeff();
+    EXPECT_NEAR(a[k].lambda_min, b[k].lambda_min, 1e-8 * scale) << k;
+    EXPECT_NEAR(a[k].lambda_max, b[k].lambda_max, 1e-8 * scale) << k;
+    EXPECT_FALSE(a[k].measurement.warm_start) << "a kept measurement holds no vectors";
+    warm_products += a[k].measurement.hessian_products;
+    cold_products +=
+        evaluate_point(p.model, a[k].theta, "cold", 0, 0.0, o.sampling.negative_tolerance).hessian_products;
+  }
+  if (old) ::setenv("ZEROLOSS_DENSE_LIMIT_MB", old, 1); else ::unsetenv("ZEROLOSS_DENSE_LIMIT_MB");
+  EXPECT_LT(warm_products, cold_products);
+}
+
 TEST(ConvexityTrajectories, FlowAndSgdStatesJoinTheSampleAndCountInTheThreshold) {
   // The start has negative curvature after projection; the flow leaves it (trajectory_convexity_test).
   const auto p = test::random_problem(3, 5, 4, "cubic", false, 16, 0.8);
@@ -427,9 +469,17 @@ TEST(ConvexityTrajectories, FlowAndSgdStatesJoinTheSampleAndCountInTheThreshold)
   for (std::size_t k = 0; k < 9; ++k) {
     EXPECT_EQ(r.sampling.points[k].scheme, "trajectory:flow");
     EXPECT_EQ(r.sampling.points[k].parameter, r.trajectories[0].points[k].tau);
-    // (re-measured after a round trip through the caller's coordinates: equal up to rounding)
-    EXPECT_NEAR(r.sampling.points[k].lambda_min, r.trajectories[0].points[k].lambda_min,
-                1e-10 * (1 + std::abs(r.trajectories[0].points[k].lambda_min)));
+    // (the measurement made along the flow, not a second one: the same numbers) ...
+    EXPECT_EQ(r.sampling.points[k].lambda_min, r.trajectories[0].points[k].lambda_min);
+    EXPECT_EQ(r.sampling.points[k].grad_norm, r.trajectories[0].points[k].grad_norm);
+    // ... and they are the point's: a new measurement there agrees up to rounding.
+    const SampledPoint fresh = evaluate_point(p.model, r.trajectories[0].points[k].theta, "fresh", 0, 0.0,
+                                              o.sampling.negative_tolerance);
+    EXPECT_NEAR(r.sampling.points[k].lambda_min, fresh.lambda_min, 1e-10 * (1 + std::abs(fresh.lambda_min)));
+    EXPECT_NEAR(r.sampling.points[k].lambda_max, fresh.lambda_max, 1e-10 * (1 + std::abs(fresh.lambda_max)));
+    EXPECT_NEAR(r.sampling.points[k].sharpness, fresh.sharpness, 1e-12 * fresh.sharpness);
+    EXPECT_NEAR(r.sampling.points[k].residual, fresh.residual, 1e-12);
+    EXPECT_EQ(r.sampling.points[k].negative, fresh.negative);
   }
   EXPECT_EQ(r.sampling.points[9].scheme, "trajectory:sgd");
   // ... so the threshold is the smallest gradient norm among the negative trajectory states.

@@ -53,10 +53,9 @@ void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eige
 }
 
 // The measurements of one point given in working coordinates.
-SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd theta,
-                     const std::string& scheme, int index, double parameter, double negative_tolerance,
-                     const LanczosWarmStart* warm = nullptr) {
-  const ConvexityMeasurement c = G.measure(x, warm);
+// A sampled point from a measurement made at it.
+SampledPoint sampled_point(const ConvexityMeasurement& c, Eigen::MatrixXd theta, const std::string& scheme, int index,
+                           double parameter, double negative_tolerance) {
   SampledPoint p;
   p.scheme = scheme;
   p.index = index;
@@ -74,6 +73,12 @@ SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::M
   p.lambda_min_residual = c.lambda_min_residual;
   p.negative = p.lambda_min < -negative_tolerance * std::max(std::abs(c.lambda_min), std::abs(c.lambda_max));
   return p;
+}
+
+SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd theta,
+                     const std::string& scheme, int index, double parameter, double negative_tolerance,
+                     const LanczosWarmStart* warm = nullptr) {
+  return sampled_point(G.measure(x, warm), std::move(theta), scheme, index, parameter, negative_tolerance);
 }
 
 // T along the geodesic from x with unit velocity w at the given s (ascending, > 0). Integrates
@@ -937,12 +942,21 @@ ConvexityResult analyze_convexity(const ConvexityGeometry& G, const Eigen::Ref<c
     }
     out.trajectories = trajectories(start, progress);
     throw_if_interrupted(options.interrupt, "convexity along trajectories");
-    for (const auto& tr : out.trajectories)
-      for (const auto& p : tr.points) sampling.external.push_back({to_string(tr.source), p.tau, p.theta});
   }
 
   Eigen::MatrixXd reference = have_point ? Eigen::MatrixXd(theta) : (anchor_used ? *anchor_used : G.zero_point());
   out.sampling = sample_points(G, anchor_used, reference, sampling, progress);
+  // The trajectories' states join the sample with the measurements made along them (each state is a
+  // point of M: the flow's, or SGD's iterate projected), after the caller's external points.
+  {
+    std::map<std::string, int> counters;
+    for (const auto& tr : out.trajectories) {
+      const std::string scheme = std::string("trajectory:") + to_string(tr.source);
+      for (const auto& p : tr.points)
+        out.sampling.points.push_back(sampled_point(p.measurement, p.theta, scheme, counters[scheme]++, p.tau,
+                                                    sampling.negative_tolerance));
+    }
+  }
   if (given_sample) out.sampling.points.insert(out.sampling.points.begin(), std::move(*given_sample));
   out.threshold = convexity_threshold(out.sampling.points);
   if (options.run_search) {

@@ -45,6 +45,7 @@ void ConvexityGeometry::measure_curvature(const Eigen::Ref<const Eigen::MatrixXd
     return;
   }
   const HessianExtremes e = converged_lanczos_extremes(x, 1, "the extremes of Hess_M T", warm);
+  out.warm_start = std::make_shared<const LanczosWarmStart>(warm_start_from(e));
   out.eigenvalues.resize(0);
   out.hessian_products = e.matrix_vector_products;
   out.lambda_min = e.lambda_min();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 #include "zeroloss/io/csv.hpp"
@@ -24,16 +25,23 @@ void say(const TrajectoryProgress& progress, const std::string& message) {
   if (progress) progress(message);
 }
 
-// The measurements at a point x on M (working coordinates).
+// The measurements at a point x on M (working coordinates). With `previous` (the measurement at the
+// previous logged state, Lanczos only) the run starts warm from that state's eigenvectors
+// (sharpness/hessian_spectrum.hpp, "Warm start": the same certificates as a cold run); on return
+// `previous` holds this state's warm start for the next one, and the point keeps none.
 TrajectoryConvexityPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                 double negative_tolerance) {
-  const ConvexityMeasurement m = G.measure(x);
+                                 double negative_tolerance,
+                                 std::shared_ptr<const LanczosWarmStart>* previous = nullptr) {
+  ConvexityMeasurement m = G.measure(x, previous ? previous->get() : nullptr);
+  if (previous) *previous = std::move(m.warm_start);
+  m.warm_start.reset();
   TrajectoryConvexityPoint p;
   p.sharpness = m.sharpness;
   p.grad_norm = m.grad_norm;
   p.lambda_min = m.lambda_min;
   p.lambda_max = m.lambda_max;
   p.negative = p.lambda_min < -negative_tolerance * std::max(std::abs(m.lambda_min), std::abs(m.lambda_max));
+  p.measurement = m;
   return p;
 }
 
@@ -164,9 +172,10 @@ TrajectoryConvexity flow_convexity(const ConvexityGeometry& G, const LabelNoiseD
   for (int q = 1; q <= o.points; ++q) fo.sample_times.push_back(o.flow_time * q / o.points);
   say(progress, "flow: integrating d Theta/d tau = -grad_M T to tau = " + short_number(o.flow_time, 4) + ", " +
                     std::to_string(o.points) + " logged states");
+  std::shared_ptr<const LanczosWarmStart> previous;  // consecutive logged states are close: warm starts
   const auto observer = [&](const LabelNoiseFlowState& s) {
     if (interrupt_requested(o.interrupt)) return false;
-    TrajectoryConvexityPoint p = measure(G, *s.x, o.negative_tolerance);
+    TrajectoryConvexityPoint p = measure(G, *s.x, o.negative_tolerance, &previous);
     p.source = TrajectorySource::Flow;
     p.step = s.accepted;
     p.tau = s.tau;
@@ -232,6 +241,7 @@ TrajectoryConvexity sgd_convexity(const ConvexityGeometry& G, const LabelNoiseDy
   say(progress, "sgd: " + std::to_string(o.steps) + " label-noise SGD steps (flow time " +
                     short_number(tau_per_step * static_cast<double>(o.steps), 4) + "), " +
                     std::to_string(log_steps.size()) + " logged iterates projected with " + to_string(o.projection));
+  std::shared_ptr<const LanczosWarmStart> previous;  // the last logged iterate's, for a warm start
   for (std::uint64_t k : log_steps) {
     throw_if_interrupted(o.interrupt, "convexity along label-noise SGD");
     if (k > sgd->step()) sgd->advance(k - sgd->step());
@@ -243,7 +253,7 @@ TrajectoryConvexity sgd_convexity(const ConvexityGeometry& G, const LabelNoiseDy
     const Eigen::MatrixXd w = sgd->weights();
     try {
       const std::pair<Eigen::MatrixXd, double> pr = D.project(w, o.projection, o.projection_options);
-      TrajectoryConvexityPoint p = measure(G, pr.first, o.negative_tolerance);
+      TrajectoryConvexityPoint p = measure(G, pr.first, o.negative_tolerance, &previous);
       p.source = TrajectorySource::Sgd;
       p.step = k;
       p.tau = tau;

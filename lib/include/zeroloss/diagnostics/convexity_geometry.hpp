@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -54,6 +55,9 @@ struct ConvexityMeasurement {
   double min_first_derivative = std::numeric_limits<double>::quiet_NaN();
   double min_third_derivative = std::numeric_limits<double>::quiet_NaN();
   double max_abs_preactivation = std::numeric_limits<double>::quiet_NaN();
+  // Lanczos: a warm start for a nearby point's runs (warm_start_from this point's run); null for the
+  // dense spectrum. Holds two tangent vectors: drop it when keeping many measurements.
+  std::shared_ptr<const LanczosWarmStart> warm_start;
 };
 
 // Hess_M T at a point as a matrix in an orthonormal basis of the non-trivial tangent space.

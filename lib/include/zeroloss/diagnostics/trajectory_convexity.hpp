@@ -64,6 +64,9 @@ struct TrajectoryConvexityPoint {
   double projection_distance = 0;  // SGD: ||projection - iterate||_F; flow: 0 (it stays on M)
   double iterate_loss = 0;         // SGD: loss L of the iterate before projection; flow: 0
   Eigen::MatrixXd theta;           // the point on M, caller's coordinates (two-layer: m x d; else P x 1)
+  // Everything measured at the point (the fields above come from it); analyze_convexity reports it
+  // as the state's sampled point without measuring again.
+  ConvexityMeasurement measurement;
 };
 
 struct ConvexityOnset {
