@@ -400,22 +400,29 @@ TEST(ConvexityAnchor, DefaultsToTheMinimizerOfTOrSaysWhyThereIsNone) {
   EXPECT_EQ(convexity_summary_json(u, tiny_options())["anchor"]["source"], "none");
 }
 
+// tiny_options without random points or the default anchor, with the flow from `start` to
+// tau = flow_time logged at `points` states.
+ConvexityOptions flow_options(const Eigen::MatrixXd& start, double flow_time, int points) {
+  ConvexityOptions o = tiny_options();
+  o.sampling.random_points = 0;
+  o.default_anchor = false;
+  o.trajectory_start = start;
+  FlowConvexityOptions f;
+  f.flow_time = flow_time;
+  f.points = points;
+  o.along_flow = f;
+  return o;
+}
+
 // Matrix-free (a 1 MiB dense limit forces Lanczos above the tangent dimension 295): each logged flow
 // state's Lanczos run starts warm from the previous state's eigenvectors. The states' extremes equal
 // the dense spectrum's at the same points (the run without the limit) to 1e-8 of its scale, and
 // together they cost fewer products than cold runs at the same points.
 TEST(ConvexityTrajectories, LanczosAlongTheFlowStartsWarmAndMatchesTheDenseSpectrum) {
   const test::RandomProblem p = test::random_problem_on_manifold(5, 40, 60, "cubic", false, 53);
-  ConvexityOptions o = tiny_options();
-  o.sampling.random_points = 0;
+  ConvexityOptions o = flow_options(p.theta, 0.2, 5);
   o.sampling.geodesic_points = 0;
-  o.default_anchor = false;
   o.run_search = false;
-  o.trajectory_start = p.theta;
-  FlowConvexityOptions f;
-  f.flow_time = 0.2;
-  f.points = 5;
-  o.along_flow = f;
   const ConvexityResult dense = analyze_convexity(p.model, Eigen::MatrixXd(0, 0), std::nullopt, o);
   const char* old = std::getenv("ZEROLOSS_DENSE_LIMIT_MB");
   ::setenv("ZEROLOSS_DENSE_LIMIT_MB", "1", 1);
@@ -445,14 +452,7 @@ TEST(ConvexityTrajectories, LanczosAlongTheFlowStartsWarmAndMatchesTheDenseSpect
 TEST(ConvexityTrajectories, FlowAndSgdStatesJoinTheSampleAndCountInTheThreshold) {
   // The start has negative curvature after projection; the flow leaves it (trajectory_convexity_test).
   const auto p = test::random_problem(3, 5, 4, "cubic", false, 16, 0.8);
-  ConvexityOptions o = tiny_options();
-  o.sampling.random_points = 0;
-  o.default_anchor = false;
-  o.trajectory_start = p.theta;
-  FlowConvexityOptions f;
-  f.flow_time = 0.4;
-  f.points = 8;
-  o.along_flow = f;
+  ConvexityOptions o = flow_options(p.theta, 0.4, 8);
   SgdConvexityOptions g;
   g.sgd.learning_rate = 0.005;
   g.sgd.label_noise = 1;
