@@ -52,7 +52,6 @@ void require_on_manifold(const ConvexityGeometry& G, const Eigen::Ref<const Eige
   }
 }
 
-// The measurements of one point given in working coordinates.
 // A sampled point from a measurement made at it.
 SampledPoint sampled_point(const ConvexityMeasurement& c, Eigen::MatrixXd theta, const std::string& scheme, int index,
                            double parameter, double negative_tolerance) {
@@ -75,6 +74,7 @@ SampledPoint sampled_point(const ConvexityMeasurement& c, Eigen::MatrixXd theta,
   return p;
 }
 
+// The measurements of one point given in working coordinates.
 SampledPoint measure(const ConvexityGeometry& G, const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd theta,
                      const std::string& scheme, int index, double parameter, double negative_tolerance,
                      const LanczosWarmStart* warm = nullptr) {
