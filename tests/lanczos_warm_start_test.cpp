@@ -194,7 +194,9 @@ TEST(LanczosWarmStart, RepeatedColdRunAtTheSamePointIsTheSameResult) {
 // The remembered run is shared by threads: two threads calling converged_lanczos_extremes on one
 // geometry, each alternating between x1 and x2 (so each call may find the other thread's run in the
 // memory, or replace it), get the bits of a fresh geometry's run every time. (A race on the memory
-// would show here as wrong bits or a crash, and under the sanitizer builds as a report.)
+// can show here as wrong bits or a crash, and under the AddressSanitizer build as a use-after-free;
+// the test cannot prove that no race exists: only ThreadSanitizer, which the project does not build,
+// would.)
 TEST(LanczosWarmStart, RememberedRunIsSafeToShareBetweenThreads) {
   const NearbyPoints P = nearby_points(1e-2, 4298);
   TwoLayerConvexityGeometry G(P.problem.model);
